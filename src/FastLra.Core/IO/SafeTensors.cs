@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using FastLra.Model;
+
+namespace FastLra.IO;
+
+/// <summary>A weight file that cannot be read, with a message naming what is wrong.</summary>
+public sealed class WeightFileException(string message) : Exception(message);
+
+/// <summary>
+/// The five parameters as a safetensors file: an 8-byte little-endian header length, a JSON
+/// header mapping each name to {dtype: "F32", shape, data_offsets} (plus optional string-valued
+/// <c>__metadata__</c>), then the raw little-endian float32 data.
+/// </summary>
+public static class SafeTensors
+{
+    /// <summary>Headers above this size are refused before anything is allocated for them.</summary>
+    public const int MaxHeaderBytes = 16 << 20;
+
+    /// <summary>Writes the parameters and string metadata to <paramref name="path"/> atomically.</summary>
+    public static void Write(string path, ParameterSet p, IReadOnlyList<KeyValuePair<string, string>>? metadata)
+    {
+        var shape = p.Shape;
+        var header = new MemoryStream();
+        using (var json = new Utf8JsonWriter(header))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject("__metadata__");
+                foreach (var (key, value) in metadata) json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            for (int i = 0; i < RnnShape.Names.Length; i++)
+            {
+                var (_, length, rows, cols) = shape.Slot(i);
+                json.WriteStartObject(RnnShape.Names[i]);
+                json.WriteString("dtype", "F32");
+                json.WriteStartArray("shape");
+                if (rows > 0) json.WriteNumberValue(rows);
+                json.WriteNumberValue(cols);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + 4L * length);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += 4L * length;
+            }
+            json.WriteEndObject();
+        }
+        // The spec pads the header with spaces so the data starts 8-byte aligned.
+        while (header.Length % 8 != 0) header.WriteByte((byte)' ');
+
+        var data = new byte[4 * p.Data.Length];
+        for (int i = 0; i < p.Data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), p.Data[i]);
+        var prefix = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(prefix);
+            header.Position = 0;
+            header.CopyTo(stream);
+            stream.Write(data);
+        });
+    }
+
+    /// <summary>
+    /// Reads the five parameters into <paramref name="p"/>, whose shape they must have.
+    /// Any safetensors file with F32 tensors of those names and shapes is accepted; other tensors
+    /// are ignored. Throws <see cref="WeightFileException"/> naming the problem.
+    /// </summary>
+    public static Dictionary<string, string> Read(string path, ParameterSet p)
+    {
+        var file = new SafeTensorsFile(path);
+        var shape = p.Shape;
+        for (int i = 0; i < RnnShape.Names.Length; i++)
+        {
+            var (_, length, rows, cols) = shape.Slot(i);
+            string name = RnnShape.Names[i];
+            var tensor = file.Find(name) ?? throw new WeightFileException($"{path}: tensor '{name}' is missing.");
+            int[] expected = rows > 0 ? [rows, cols] : [cols];
+            if (!tensor.Shape.AsSpan().SequenceEqual(expected))
+                throw new WeightFileException(
+                    $"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", expected)}].");
+            file.ReadFloats(tensor, p.Tensor(i)[..length]);
+        }
+        return file.Metadata;
+    }
+
+    /// <summary>Reads only the string metadata of a file (empty if it has none).</summary>
+    public static Dictionary<string, string> ReadMetadata(string path) => new SafeTensorsFile(path).Metadata;
+
+    /// <summary>A tensor entry of a header.</summary>
+    public sealed record TensorInfo(string Name, string DType, int[] Shape, long Begin, long End);
+
+    /// <summary>A parsed and validated safetensors file held in memory.</summary>
+    public sealed class SafeTensorsFile
+    {
+        private readonly byte[] _bytes;
+        private readonly long _dataStart;
+
+        public SafeTensorsFile(string path)
+        {
+            Path = path;
+            try
+            {
+                _bytes = File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new WeightFileException($"{path}: cannot read ({e.Message}).");
+            }
+            if (_bytes.Length < 8) throw new WeightFileException($"{path}: too short for a safetensors file ({_bytes.Length} bytes).");
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(_bytes);
+            if (headerLength > MaxHeaderBytes || headerLength > (ulong)(_bytes.Length - 8))
+                throw new WeightFileException($"{path}: header length {headerLength} exceeds the file ({_bytes.Length} bytes); the file is truncated or not safetensors.");
+            _dataStart = 8 + (long)headerLength;
+            Tensors = [];
+            Metadata = [];
+            Parse(_bytes.AsSpan(8, (int)headerLength));
+        }
+
+        public string Path { get; }
+        public List<TensorInfo> Tensors { get; }
+        public Dictionary<string, string> Metadata { get; }
+
+        public TensorInfo? Find(string name) => Tensors.Find(t => t.Name == name);
+
+        /// <summary>Copies an F32 tensor into <paramref name="destination"/> (its element count long).</summary>
+        public void ReadFloats(TensorInfo tensor, Span<float> destination)
+        {
+            if (tensor.DType != "F32") throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected F32.");
+            var bytes = _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
+            if (bytes.Length != 4 * destination.Length)
+                throw new WeightFileException($"{Path}: tensor '{tensor.Name}' holds {bytes.Length} bytes, expected {4 * destination.Length}.");
+            for (int i = 0; i < destination.Length; i++)
+                destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
+        }
+
+        private void Parse(ReadOnlySpan<byte> header)
+        {
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
+            }
+            catch (JsonException e)
+            {
+                throw new WeightFileException($"{Path}: the header is not valid JSON ({e.Message}).");
+            }
+            using (document)
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new WeightFileException($"{Path}: the header is not a JSON object.");
+                long dataLength = _bytes.Length - _dataStart;
+                foreach (var entry in document.RootElement.EnumerateObject())
+                {
+                    if (entry.Name == "__metadata__")
+                    {
+                        ParseMetadata(entry.Value);
+                        continue;
+                    }
+                    Tensors.Add(ParseTensor(entry.Name, entry.Value, dataLength));
+                }
+            }
+            // Tensors may not overlap: sort by start and check each ends before the next begins.
+            var ordered = Tensors.OrderBy(t => t.Begin).ToArray();
+            for (int i = 1; i < ordered.Length; i++)
+                if (ordered[i].Begin < ordered[i - 1].End)
+                    throw new WeightFileException($"{Path}: tensors '{ordered[i - 1].Name}' and '{ordered[i].Name}' overlap.");
+        }
+
+        private void ParseMetadata(JsonElement value)
+        {
+            if (value.ValueKind != JsonValueKind.Object) throw new WeightFileException($"{Path}: __metadata__ is not an object.");
+            foreach (var item in value.EnumerateObject())
+            {
+                if (item.Value.ValueKind != JsonValueKind.String)
+                    throw new WeightFileException($"{Path}: __metadata__ value '{item.Name}' is not a string.");
+                Metadata[item.Name] = item.Value.GetString()!;
+            }
+        }
+
+        private TensorInfo ParseTensor(string name, JsonElement value, long dataLength)
+        {
+            if (value.ValueKind != JsonValueKind.Object) throw new WeightFileException($"{Path}: entry '{name}' is not an object.");
+            if (!value.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
+                throw new WeightFileException($"{Path}: tensor '{name}' has no dtype.");
+            if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+                throw new WeightFileException($"{Path}: tensor '{name}' has no shape.");
+            if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+                throw new WeightFileException($"{Path}: tensor '{name}' has no [begin, end] data_offsets.");
+            var dims = new int[shapeElement.GetArrayLength()];
+            long elements = 1;
+            int d = 0;
+            foreach (var dim in shapeElement.EnumerateArray())
+            {
+                if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt32(out int size) || size < 0)
+                    throw new WeightFileException($"{Path}: tensor '{name}' has an invalid dimension.");
+                dims[d++] = size;
+                elements = Math.Min(elements * size, long.MaxValue / 16);
+            }
+            if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin || end > dataLength)
+                throw new WeightFileException($"{Path}: tensor '{name}' has data_offsets outside the data ({dataLength} bytes); the file may be truncated.");
+            string type = dtype.GetString()!;
+            int width = type switch { "F64" or "I64" or "U64" => 8, "F32" or "I32" or "U32" => 4, "F16" or "BF16" or "I16" or "U16" => 2, _ => 1 };
+            if (elements * width != end - begin)
+                throw new WeightFileException($"{Path}: tensor '{name}' spans {end - begin} bytes but its shape and dtype need {elements * width}.");
+            return new TensorInfo(name, type, dims, begin, end);
+        }
+    }
+}

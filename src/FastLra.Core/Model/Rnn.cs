@@ -1,0 +1,65 @@
+using FastLra.Kernels;
+
+namespace FastLra.Model;
+
+/// <summary>
+/// The simple tanh RNN of the paper (row-vector convention, time-major sequences):
+/// a_t = z_{t-1} Whh + x_t Wxh + bh, z_t = tanh(a_t), o = z_{T-1} Why + by.
+/// </summary>
+public static class Rnn
+{
+    /// <summary>
+    /// One step for a batch: a (B x H) = zPrev (B x H) Whh + x (B x I) Wxh + bh, z (B x H) = tanh(a).
+    /// An empty <paramref name="zPrev"/> means z_{-1} = 0. z may be the same span as a; neither may overlap zPrev.
+    /// </summary>
+    public static void StepForward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> zPrev, int batch, Span<float> a, Span<float> z)
+    {
+        var shape = p.Shape;
+        int h = shape.Hidden;
+        Reductions.BroadcastRows(p.Bh, batch, a);
+        MatMul.MultiplyAdd(x, p.Wxh, batch, shape.Inputs, h, a);
+        if (!zPrev.IsEmpty) MatMul.MultiplyAdd(zPrev, p.Whh, batch, h, h, a);
+        Activations.TanhForward(a[..(batch * h)], z);
+    }
+
+    /// <summary>o (B x O) = z (B x H) Why + by.</summary>
+    public static void OutputForward(ParameterSet p, ReadOnlySpan<float> z, int batch, Span<float> o)
+    {
+        Reductions.BroadcastRows(p.By, batch, o);
+        MatMul.MultiplyAdd(z, p.Why, batch, p.Shape.Hidden, p.Shape.Outputs, o);
+    }
+
+    /// <summary>
+    /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x H), o (B x O).
+    /// <paramref name="h0"/> (B x H) is z_{-1}; empty means zero.
+    /// </summary>
+    public static void Forward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
+    {
+        int bi = batch * p.Shape.Inputs, bh = batch * p.Shape.Hidden;
+        for (int t = 0; t < steps; t++)
+        {
+            var zPrev = t == 0 ? h0 : z.Slice((t - 1) * bh, bh);
+            StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(t * bh, bh), z.Slice(t * bh, bh));
+        }
+        OutputForward(p, z.Slice((steps - 1) * bh, bh), batch, o);
+    }
+
+    /// <summary>
+    /// Forward pass that keeps only the running state, for evaluation: x (T x B x I), o (B x O);
+    /// <paramref name="state"/> and <paramref name="scratch"/> (B x H each) hold the ping-pong
+    /// states, and <paramref name="state"/> starts as z_{-1} when <paramref name="useState"/> is set (zero otherwise).
+    /// </summary>
+    public static void Infer(ParameterSet p, ReadOnlySpan<float> x, int steps, int batch, bool useState, Span<float> state, Span<float> scratch, Span<float> o)
+    {
+        int bi = batch * p.Shape.Inputs, bh = batch * p.Shape.Hidden;
+        Span<float> current = state[..bh], next = scratch[..bh];
+        for (int t = 0; t < steps; t++)
+        {
+            StepForward(p, x.Slice(t * bi, bi), t == 0 && !useState ? default : current, batch, next, next);
+            var swap = current;
+            current = next;
+            next = swap;
+        }
+        OutputForward(p, current, batch, o);
+    }
+}

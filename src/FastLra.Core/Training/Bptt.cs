@@ -1,0 +1,72 @@
+using FastLra.Kernels;
+using FastLra.Model;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// Backpropagation through time: the exact gradient of E over the unrolled sequence, with
+/// optional global-norm clipping (PyTorch's clip_grad_norm_).
+/// </summary>
+public sealed class Bptt : IGradientAlgorithm
+{
+    private readonly Workspace _ws;
+    private readonly GlobalLossKind _loss;
+    private readonly float _clip;
+    private readonly Memory<float> _dz, _da;
+
+    /// <summary>Scratch floats this algorithm carves from the workspace: dz and da, B x H each.</summary>
+    public static long ScratchLength(RnnShape shape, int batch) => 2L * (batch * shape.Hidden + 16);
+
+    public Bptt(Workspace workspace, GlobalLossKind loss, float clip)
+    {
+        _ws = workspace;
+        _loss = loss;
+        _clip = clip;
+        var carver = new Carver(workspace.Scratch);
+        _dz = carver.Take(workspace.Batch * workspace.Shape.Hidden);
+        _da = carver.Take(workspace.Batch * workspace.Shape.Hidden);
+    }
+
+    public bool ReferenceValidationStart => false;
+
+    /// <summary>Global gradient norm before clipping, of the last call.</summary>
+    public float LastGradientNorm { get; private set; }
+
+    public float ComputeGradients()
+    {
+        var ws = _ws;
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.A, ws.Z, ws.O);
+        float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
+        GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
+        Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients);
+        LastGradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
+        return loss;
+    }
+
+    /// <summary>
+    /// The exact gradient g of E given G_o = dE/do (B x O), from the stored inputs x (T x B x I)
+    /// and states z (T x B x H) of a forward pass from z_{-1} = 0; dz and da are B x H scratch.
+    /// </summary>
+    public static void Backward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
+        int steps, int batch, Span<float> dz, Span<float> da, ParameterSet g)
+    {
+        var shape = p.Shape;
+        int h = shape.Hidden, inputs = shape.Inputs, outputs = shape.Outputs;
+        int bh = batch * h, bi = batch * inputs;
+        g.Clear();
+        // Output layer: dWhy = z_{T-1}ᵀ G_o, dby = Σ_b G_o, dz_{T-1} = G_o Whyᵀ.
+        var zLast = z.Slice((steps - 1) * bh, bh);
+        MatMul.TransposedMultiplyAdd(zLast, gradO, batch, h, outputs, g.Why);
+        Reductions.SumRowsAdd(gradO, batch, outputs, g.By);
+        MatMul.MultiplyTransposed(gradO, p.Why, batch, outputs, h, dz);
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            // da_t = dz_t (1 - z_t²); dWhh += z_{t-1}ᵀ da_t; dWxh += x_tᵀ da_t; dbh += Σ_b da_t; dz_{t-1} = da_t Whhᵀ.
+            Activations.TanhBackward(z.Slice(t * bh, bh), dz, da);
+            if (t > 0) MatMul.TransposedMultiplyAdd(z.Slice((t - 1) * bh, bh), da, batch, h, h, g.Whh);
+            MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), da, batch, inputs, h, g.Wxh);
+            Reductions.SumRowsAdd(da, batch, h, g.Bh);
+            if (t > 0) MatMul.MultiplyTransposed(da, p.Whh, batch, h, h, dz);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using FastLra.Model;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// One way of turning a batch into parameter gradients (BPTT, LRA). Implementations carve their
+/// buffers from the <see cref="Workspace"/> once and allocate nothing per call.
+/// </summary>
+public interface IGradientAlgorithm
+{
+    /// <summary>
+    /// Overwrites the workspace gradients from the batch in the workspace (X, Y) at the workspace
+    /// parameters, and returns the training loss this algorithm reports.
+    /// </summary>
+    float ComputeGradients();
+
+    /// <summary>Whether evaluation starts from z_{-1} = x_0 Wxh + bh (the reference code's quirk) instead of zero.</summary>
+    bool ReferenceValidationStart { get; }
+}

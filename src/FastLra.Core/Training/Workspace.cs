@@ -1,0 +1,90 @@
+using FastLra.Model;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// Every buffer one training run needs, sized once from (T, B, I, H, O) and carved as named
+/// spans out of one block: parameters, gradients, optimiser state, the batch, the activations of
+/// the unrolled pass, and a scratch region the gradient algorithm carves for itself.
+/// Shapes: x T x B x I; y B x O; a, z T x B x H; o, gradO B x O.
+/// </summary>
+public sealed class Workspace
+{
+    public Workspace(RnnShape shape, int steps, int batch, int optimizerBuffers, long scratchFloats)
+    {
+        shape.Validate();
+        if (steps <= 0 || batch <= 0) throw new ArgumentException($"T and B must be positive (T={steps}, B={batch}).");
+        Shape = shape;
+        Steps = steps;
+        Batch = batch;
+        long p = shape.Count, h = shape.Hidden;
+        var carver = new Carver(new float[Carver.Total(
+            [p, p, optimizerBuffers * p, steps * batch * shape.Inputs, batch * shape.Outputs,
+             steps * batch * h, steps * batch * h, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])]);
+        Parameters = new ParameterSet(shape, carver.Take(p));
+        Gradients = new ParameterSet(shape, carver.Take(p));
+        OptimizerState = carver.Take(optimizerBuffers * p);
+        _x = carver.Take(steps * batch * shape.Inputs);
+        _y = carver.Take(batch * shape.Outputs);
+        _a = carver.Take(steps * batch * h);
+        _z = carver.Take(steps * batch * h);
+        _o = carver.Take(batch * shape.Outputs);
+        _gradO = carver.Take(batch * shape.Outputs);
+        Scratch = carver.Take(scratchFloats);
+    }
+
+    private readonly Memory<float> _x, _y, _a, _z, _o, _gradO;
+
+    public RnnShape Shape { get; }
+    public int Steps { get; }
+    public int Batch { get; }
+
+    public ParameterSet Parameters { get; }
+    public ParameterSet Gradients { get; }
+    public Memory<float> OptimizerState { get; }
+
+    /// <summary>The gradient algorithm's own buffers, carved by it once.</summary>
+    public Memory<float> Scratch { get; }
+
+    /// <summary>Batch inputs, T x B x I.</summary>
+    public Span<float> X => _x.Span;
+
+    /// <summary>Batch targets, B x O.</summary>
+    public Span<float> Y => _y.Span;
+
+    /// <summary>Pre-activations, T x B x H.</summary>
+    public Span<float> A => _a.Span;
+
+    /// <summary>States, T x B x H.</summary>
+    public Span<float> Z => _z.Span;
+
+    /// <summary>Output, B x O.</summary>
+    public Span<float> O => _o.Span;
+
+    /// <summary>dE/do, B x O.</summary>
+    public Span<float> GradO => _gradO.Span;
+}
+
+/// <summary>Hands out consecutive 64-byte-aligned segments of one buffer.</summary>
+public struct Carver(Memory<float> block)
+{
+    private int _used;
+
+    /// <summary>Floats needed for segments of these lengths, alignment included.</summary>
+    public static int Total(ReadOnlySpan<long> lengths)
+    {
+        long total = 0;
+        foreach (long n in lengths) total += Align(n);
+        if (total > Array.MaxLength) throw new ArgumentException("The workspace for these sizes is too large.");
+        return (int)total;
+    }
+
+    public Memory<float> Take(long length)
+    {
+        var segment = block.Slice(_used, (int)length);
+        _used += (int)Align(length);
+        return segment;
+    }
+
+    private static long Align(long n) => (n + 15) & ~15L;
+}
