@@ -72,9 +72,12 @@ public static class SafeTensors
     /// Any safetensors file with F32 tensors of those names and shapes is accepted; other tensors
     /// are ignored. Throws <see cref="WeightFileException"/> naming the problem.
     /// </summary>
-    public static Dictionary<string, string> Read(string path, ParameterSet p)
+    public static Dictionary<string, string> Read(string path, ParameterSet p) => Read(new SafeTensorsFile(path), p);
+
+    /// <summary>As <see cref="Read(string, ParameterSet)"/>, from a file already parsed.</summary>
+    public static Dictionary<string, string> Read(SafeTensorsFile file, ParameterSet p)
     {
-        var file = new SafeTensorsFile(path);
+        string path = file.Path;
         var shape = p.Shape;
         for (int i = 0; i < RnnShape.Names.Length; i++)
         {

@@ -1,0 +1,284 @@
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using System.Text.Json;
+using ConsoleAppFramework;
+using FastLra.IO;
+using FastLra.Model;
+using FastLra.Tasks;
+using FastLra.Training;
+
+namespace FastLra.Cli;
+
+/// <summary>The commands of <c>fastlra</c>.</summary>
+internal sealed class Commands
+{
+    /// <summary>The command names, as registered below.</summary>
+    public static readonly string[] Names = ["train", "eval", "data", "info"];
+
+    /// <summary>Train an RNN on a synthetic task and report how it did.</summary>
+    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
+    /// <param name="length">Sequence length T.</param>
+    /// <param name="hidden">Hidden width H.</param>
+    /// <param name="batch">Batch size B.</param>
+    /// <param name="seed">Seed of the task generator and of the orthogonal initialisation.</param>
+    /// <param name="algo">Gradient algorithm: bptt.</param>
+    /// <param name="optimizer">sgd, nesterov, rmsprop, adam or adagrad (PyTorch semantics).</param>
+    /// <param name="lr">Learning rate.</param>
+    /// <param name="clip">Gradient norm bound c (0 = off).</param>
+    /// <param name="maxIter">Iteration budget.</param>
+    /// <param name="checkEvery">Iterations between validation checks.</param>
+    /// <param name="patience">Checks without a new best before stopping.</param>
+    /// <param name="validSize">Sequences in the fixed validation set.</param>
+    /// <param name="initFrom">Start from the parameters in this safetensors file.</param>
+    /// <param name="save">Write the final parameters to this safetensors file.</param>
+    /// <param name="metrics">Write one JSON line per validation check to this file.</param>
+    /// <param name="json">Print one JSON object with the result on stdout.</param>
+    /// <param name="quiet">No progress lines on stderr.</param>
+    [Command("train")]
+    public int Train(string task, int length, int hidden = 100, int batch = 20, long seed = 1234, string algo = "bptt",
+        string optimizer = "sgd", float lr = 0.01f, float clip = 1.0f, long maxIter = 100_000, int checkEvery = 100,
+        int patience = 30, int validSize = 10_000, string? initFrom = null, string? save = null, string? metrics = null,
+        bool json = false, bool quiet = false, CancellationToken cancellationToken = default)
+    {
+        var options = new TrainingOptions
+        {
+            Task = ParseTask(task),
+            Length = length,
+            Hidden = hidden,
+            Batch = batch,
+            Seed = ParseSeed(seed),
+            Algorithm = algo switch
+            {
+                "bptt" => Algorithm.Bptt,
+                "lra" => Algorithm.Lra,
+                _ => throw new UsageException($"unknown --algo '{algo}' (choose bptt or lra)."),
+            },
+            Optimizer = Optimizer.TryParse(optimizer, out var kind)
+                ? kind
+                : throw new UsageException($"unknown --optimizer '{optimizer}' (choose {string.Join(", ", Optimizer.Names)})."),
+            LearningRate = lr,
+            Clip = clip,
+            MaxIterations = maxIter,
+            CheckEvery = checkEvery,
+            Patience = patience,
+            ValidSize = validSize,
+        };
+        string? problem = options.Validate();
+        if (problem is not null) throw new UsageException(problem);
+
+        ParameterSet? initial = null;
+        if (initFrom is not null)
+        {
+            (initial, _) = ModelFile.Load(initFrom);
+            var expected = new RnnShape(TaskInfo.Inputs(options.Task), options.Hidden, TaskInfo.Outputs(options.Task));
+            if (initial.Shape != expected)
+                throw new WeightFileException(
+                    $"{initFrom}: the file holds a network with I={initial.Shape.Inputs}, H={initial.Shape.Hidden}, O={initial.Shape.Outputs}; " +
+                    $"this run needs I={expected.Inputs}, H={expected.Hidden}, O={expected.Outputs}.");
+        }
+
+        var trainer = new Trainer(options, initial);
+        using var monitor = new ProgressMonitor(options, quiet, metrics);
+        var result = TrainingLoop.Run(trainer, monitor, cancellationToken);
+
+        string? saved = null;
+        if (save is not null && result.StopReason != StopReason.Diverged)
+        {
+            SafeTensors.Write(save, trainer.Parameters, Metadata(options, result));
+            saved = save;
+        }
+        string reason = StopReasonName(result.StopReason);
+        Console.Error.WriteLine(
+            $"{reason}: {result.Iterations} iterations in {result.WallSeconds:F1} s ({result.SecondsPerIteration * 1e3:F3} ms/it), " +
+            $"best valid accuracy {result.BestValidAccuracy:P2}, final valid loss {result.FinalValidLoss:G4}" +
+            (saved is null ? "" : $", saved {saved}"));
+        if (json)
+        {
+            var report = new TrainReport(TaskInfo.Name(options.Task), options.Length, options.Hidden, options.Batch, options.Seed,
+                algo, optimizer, options.LearningRate, options.Clip, result.Iterations, result.BestValidAccuracy,
+                result.FinalValidLoss, result.FinalValidAccuracy, result.FinalTrainLoss, result.Solved, reason,
+                result.WallSeconds, result.SecondsPerIteration, saved);
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.TrainReport));
+        }
+        if (result.StopReason == StopReason.Diverged)
+        {
+            Console.Error.WriteLine($"fastlra: training diverged at iteration {result.Iterations}: the loss became {result.FinalTrainLoss}; try a smaller --lr or a --clip bound.");
+            return CliExit.Failure;
+        }
+        return CliExit.Ok;
+    }
+
+    /// <summary>Evaluate a saved model on a task's validation set.</summary>
+    /// <param name="model">A safetensors file with Wxh, Whh, bh, Why, by.</param>
+    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
+    /// <param name="length">Sequence length T.</param>
+    /// <param name="validSize">Sequences in the validation set.</param>
+    /// <param name="seed">Seed of the task generator (the training seed gives the training run's validation set).</param>
+    /// <param name="json">Print the result as one JSON object on stdout.</param>
+    [Command("eval")]
+    public int Eval(string model, string task, int length, int validSize = 10_000, long seed = 1234, bool json = false)
+    {
+        var kind = ParseTask(task);
+        if (length < TaskInfo.MinLength(kind))
+            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
+        if (validSize <= 0) throw new UsageException($"--valid-size must be positive, got {validSize}.");
+        var (p, metadata) = ModelFile.Load(model);
+        if (p.Shape.Inputs != TaskInfo.Inputs(kind) || p.Shape.Outputs != TaskInfo.Outputs(kind))
+            throw new WeightFileException(
+                $"{model}: the network has I={p.Shape.Inputs}, O={p.Shape.Outputs}, but {task} needs I={TaskInfo.Inputs(kind)}, O={TaskInfo.Outputs(kind)}.");
+        var generator = new TaskGenerator(kind, length, validSize, new RandomState(ParseSeed(seed)));
+        var evaluator = new Evaluator(generator, validSize, p.Shape.Hidden);
+        bool referenceStart = metadata.TryGetValue("semantics", out string? semantics) && semantics == "reference";
+        var result = evaluator.Evaluate(p, referenceStart);
+        bool solved = result.ErrorRate < TrainingLoop.SolvedErrorRate;
+        if (json)
+        {
+            var report = new EvalReport(model, task, length, p.Shape.Hidden, seed, validSize, result.Loss, result.Accuracy, result.Errors, solved);
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.EvalReport));
+        }
+        else
+        {
+            Console.Out.WriteLine($"{task} T={length}: loss {result.Loss:G6}, accuracy {result.Accuracy:P2} ({result.Errors} of {result.Count} wrong){(solved ? ", solved" : "")}");
+        }
+        return CliExit.Ok;
+    }
+
+    /// <summary>Print generated task batches (the golden fixtures' layout) for inspection and cross-checks.</summary>
+    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
+    /// <param name="length">Sequence length T.</param>
+    /// <param name="batch">Sequences per batch.</param>
+    /// <param name="seed">Seed of the generator.</param>
+    /// <param name="count">Consecutive batches drawn from one generator.</param>
+    /// <param name="json">Print JSON (the only format).</param>
+    [Command("data")]
+    public int Data(string task, int length, int batch, long seed = 1234, int count = 1, bool json = false)
+    {
+        var kind = ParseTask(task);
+        if (length < TaskInfo.MinLength(kind))
+            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
+        if (batch <= 0) throw new UsageException($"--batch must be positive, got {batch}.");
+        if (count <= 0) throw new UsageException($"--count must be positive, got {count}.");
+        if (!json) throw new UsageException("data prints JSON only: add --json.");
+        var generator = new TaskGenerator(kind, length, batch, new RandomState(ParseSeed(seed)));
+        var x = new float[(long)length * batch * generator.Inputs];
+        var y = new float[batch * generator.Outputs];
+        using var stdout = Console.OpenStandardOutput();
+        using var writer = new Utf8JsonWriter(stdout);
+        writer.WriteStartObject();
+        writer.WriteString("task", task);
+        writer.WriteNumber("seed", seed);
+        writer.WriteNumber("length", length);
+        writer.WriteNumber("batch", batch);
+        writer.WriteStartArray("batches");
+        for (int i = 0; i < count; i++)
+        {
+            generator.Generate(batch, x, y);
+            writer.WriteStartObject();
+            WriteArray(writer, "x", [length, batch, generator.Inputs], x);
+            WriteArray(writer, "y", [batch, generator.Outputs], y);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        stdout.WriteByte((byte)'\n');
+        return CliExit.Ok;
+    }
+
+    /// <summary>Version, vector width and the instruction sets in use.</summary>
+    /// <param name="json">Print one JSON object on stdout.</param>
+    [Command("info")]
+    public int Info(bool json = false)
+    {
+        var report = new InfoReport(
+            typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?",
+            System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+            System.Runtime.JitInfo.GetCompiledILBytes() == 0,
+            Vector<float>.Count,
+            Vector.IsHardwareAccelerated,
+            Vector<float>.Count * 32,
+            InstructionSets(),
+            Environment.ProcessorCount);
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.InfoReport));
+            return CliExit.Ok;
+        }
+        Console.Out.WriteLine($"fastlra {report.Version} on {report.Runtime}{(report.NativeAot ? " (Native AOT)" : " (JIT)")}");
+        Console.Out.WriteLine($"Vector<float>: {report.VectorFloatCount} lanes ({report.VectorBits}-bit), hardware accelerated: {report.VectorHardwareAccelerated}");
+        Console.Out.WriteLine($"instruction sets: {string.Join(' ', report.InstructionSets)}");
+        Console.Out.WriteLine($"processors: {report.ProcessorCount}");
+        return CliExit.Ok;
+    }
+
+    private static string[] InstructionSets()
+    {
+        var sets = new List<string>();
+        if (Sse42.IsSupported) sets.Add("SSE4.2");
+        if (Avx.IsSupported) sets.Add("AVX");
+        if (Avx2.IsSupported) sets.Add("AVX2");
+        if (Fma.IsSupported) sets.Add("FMA");
+        if (Avx512F.IsSupported) sets.Add("AVX-512F");
+        if (Vector512.IsHardwareAccelerated) sets.Add("Vector512");
+        if (AdvSimd.IsSupported) sets.Add("AdvSIMD");
+        return [.. sets];
+    }
+
+    private static void WriteArray(Utf8JsonWriter writer, string name, int[] shape, float[] data)
+    {
+        writer.WriteStartObject(name);
+        writer.WriteStartArray("shape");
+        foreach (int d in shape) writer.WriteNumberValue(d);
+        writer.WriteEndArray();
+        writer.WriteStartArray("data");
+        foreach (float v in data) writer.WriteNumberValue(v);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private static TaskKind ParseTask(string task) =>
+        TaskInfo.TryParse(task, out var kind)
+            ? kind
+            : throw new UsageException($"unknown task '{task}' (choose {string.Join(", ", TaskInfo.Names)}).");
+
+    private static uint ParseSeed(long seed) =>
+        seed is >= 0 and <= uint.MaxValue ? (uint)seed : throw new UsageException($"--seed must be in [0, 2^32), got {seed}.");
+
+    internal static string StopReasonName(StopReason reason) => reason switch
+    {
+        StopReason.Solved => "solved",
+        StopReason.Patience => "patience",
+        StopReason.MaxIterations => "max-iter",
+        StopReason.Diverged => "diverged",
+        _ => "cancelled",
+    };
+
+    private static List<KeyValuePair<string, string>> Metadata(TrainingOptions o, TrainingResult r)
+    {
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        return
+        [
+            new("format", "fastlra-srnn"),
+            new("fastlra_version", typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?"),
+            new("task", TaskInfo.Name(o.Task)),
+            new("length", o.Length.ToString(CultureInfo.InvariantCulture)),
+            new("hidden", o.Hidden.ToString(CultureInfo.InvariantCulture)),
+            new("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
+            new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
+            new("algo", o.Algorithm == Algorithm.Bptt ? "bptt" : "lra"),
+            new("optimizer", Optimizer.Names[(int)o.Optimizer]),
+            new("lr", F(o.LearningRate)),
+            new("clip", F(o.Clip)),
+            new("max_iter", o.MaxIterations.ToString(CultureInfo.InvariantCulture)),
+            new("check_every", o.CheckEvery.ToString(CultureInfo.InvariantCulture)),
+            new("patience", o.Patience.ToString(CultureInfo.InvariantCulture)),
+            new("valid_size", o.ValidSize.ToString(CultureInfo.InvariantCulture)),
+            new("iterations", r.Iterations.ToString(CultureInfo.InvariantCulture)),
+            new("best_valid_accuracy", F(r.BestValidAccuracy)),
+            new("stop_reason", StopReasonName(r.StopReason)),
+        ];
+    }
+}

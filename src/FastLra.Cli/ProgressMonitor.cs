@@ -1,0 +1,56 @@
+using System.Text.Json;
+using FastLra.Training;
+
+namespace FastLra.Cli;
+
+/// <summary>
+/// Progress lines on stderr and the <c>--metrics</c> JSON-lines file. Each metrics line is
+/// flushed as it is written, so a crash loses at most the check in flight.
+/// </summary>
+internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
+{
+    private readonly TrainingOptions _options;
+    private readonly bool _quiet;
+    private readonly StreamWriter? _metrics;
+    private long _lastIteration;
+    private double _lastSeconds;
+
+    public ProgressMonitor(TrainingOptions options, bool quiet, string? metricsPath)
+    {
+        _options = options;
+        _quiet = quiet;
+        if (metricsPath is not null)
+        {
+            _metrics = new StreamWriter(new FileStream(metricsPath, FileMode.Create, FileAccess.Write, FileShare.Read));
+        }
+    }
+
+    public void OnCheck(Trainer trainer, in CheckReport report)
+    {
+        double rate = (report.Iteration - _lastIteration) / Math.Max(report.ElapsedSeconds - _lastSeconds, 1e-9);
+        _lastIteration = report.Iteration;
+        _lastSeconds = report.ElapsedSeconds;
+        if (_metrics is not null)
+        {
+            var line = new MetricsLine(report.Iteration, report.TrainLoss, report.Valid.Loss, report.Valid.Accuracy,
+                report.BestValidAccuracy, report.ElapsedSeconds, rate);
+            _metrics.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.MetricsLine));
+            _metrics.Flush();
+        }
+        if (_quiet) return;
+        double eta = (_options.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9);
+        Console.Error.WriteLine(
+            $"it {report.Iteration,7}/{_options.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
+            $"valid {report.Valid.Loss,9:G5} acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}  ETA {FormatSeconds(eta)}");
+    }
+
+    public void Dispose() => _metrics?.Dispose();
+
+    private static string FormatSeconds(double seconds) =>
+        seconds switch
+        {
+            < 120 => $"{seconds:F0}s",
+            < 7200 => $"{seconds / 60:F0}m",
+            _ => $"{seconds / 3600:F1}h",
+        };
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using FastLra.Model;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>
+/// The golden fixtures: every *.json in FASTLRA_GOLDEN_DIR (default ../shared/golden beside the
+/// repository root), and their comparison rule from the fixtures' README.
+/// </summary>
+public static class Golden
+{
+    public static string Directory
+    {
+        get
+        {
+            string? fromEnvironment = Environment.GetEnvironmentVariable("FASTLRA_GOLDEN_DIR");
+            if (!string.IsNullOrEmpty(fromEnvironment)) return Path.GetFullPath(fromEnvironment);
+            return Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "golden"));
+        }
+    }
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FastLra.sln"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("FastLra.sln not found above the test binaries.");
+        }
+    }
+
+    /// <summary>Every fixture file name, for [MemberData].</summary>
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        if (!System.IO.Directory.Exists(Directory)) return data;
+        foreach (string path in System.IO.Directory.GetFiles(Directory, "*.json").Order(StringComparer.Ordinal))
+            data.Add(Path.GetFileName(path));
+        return data;
+    }
+
+    /// <summary>The family of a fixture: its name up to the first '-' ("trajectory-bptt" for trajectories).</summary>
+    public static string Family(string file)
+    {
+        string stem = Path.GetFileNameWithoutExtension(file);
+        string[] parts = stem.Split('-');
+        return parts[0] == "trajectory" && parts.Length > 1 ? $"trajectory-{parts[1]}" : parts[0];
+    }
+
+    public static JsonElement Load(string file)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Directory, file)));
+        return document.RootElement.Clone();
+    }
+
+    public static float[] Array(this JsonElement element) =>
+        element.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
+
+    public static int[] ShapeOf(this JsonElement element) =>
+        element.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+
+    public static double[] Doubles(this JsonElement element) =>
+        element.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+
+    public static float Single(this JsonElement element, string name) => (float)element.GetProperty(name).GetDouble();
+
+    /// <summary>Loads the five tensors of a "params" object into a parameter set.</summary>
+    public static void LoadParameters(JsonElement parameters, ParameterSet p)
+    {
+        for (int i = 0; i < RnnShape.Names.Length; i++)
+        {
+            var tensor = parameters.GetProperty(RnnShape.Names[i]);
+            var data = tensor.Array();
+            Assert.Equal(p.Tensor(i).Length, data.Length);
+            data.CopyTo(p.Tensor(i));
+        }
+    }
+
+    /// <summary>The README's rule, |a - e| &lt;= atol + rtol * max|e|, entry-wise; reports the worst entry.</summary>
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what,
+        double atol = 1e-5, double rtol = 2e-3)
+    {
+        Assert.True(expected.Length == actual.Length, $"{what}: length {actual.Length}, expected {expected.Length}");
+        double scale = 0;
+        foreach (float e in expected) scale = Math.Max(scale, Math.Abs(e));
+        double bound = atol + rtol * scale, worst = 0;
+        int worstIndex = -1;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs((double)actual[i] - expected[i]);
+            if (!(error <= worst)) // NaN counts as worst
+            {
+                worst = double.IsNaN(error) ? double.PositiveInfinity : error;
+                worstIndex = i;
+            }
+        }
+        Assert.True(worst <= bound,
+            $"{what}: entry {worstIndex} is {(worstIndex >= 0 ? actual[worstIndex] : 0)}, expected {(worstIndex >= 0 ? expected[worstIndex] : 0)} (error {worst:G3} > bound {bound:G3})");
+    }
+
+    /// <summary>Scalars: relative 1e-3 (absolute 1e-6 near zero).</summary>
+    public static void AssertClose(double expected, double actual, string what, double rtol = 1e-3)
+    {
+        double bound = Math.Max(rtol * Math.Abs(expected), 1e-6);
+        Assert.True(Math.Abs(actual - expected) <= bound, $"{what}: {actual}, expected {expected} (bound {bound:G3})");
+    }
+}

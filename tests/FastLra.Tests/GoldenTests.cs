@@ -1,0 +1,143 @@
+using System.Text.Json;
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Tasks;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>
+/// One test case per fixture file in the golden folder, dispatched on its family, so a case
+/// dropped into the folder is checked with no code change. A family this build does not
+/// implement is reported as skipped, by name.
+/// </summary>
+public class GoldenTests
+{
+    [Fact]
+    public void GoldenFolderHoldsFixtures() =>
+        Assert.True(Golden.Files().Count > 0, $"No *.json fixtures in {Golden.Directory} (set FASTLRA_GOLDEN_DIR).");
+
+    [SkippableTheory]
+    [MemberData(nameof(Golden.Files), MemberType = typeof(Golden))]
+    public void Fixture(string file)
+    {
+        var json = Golden.Load(file);
+        switch (Golden.Family(file))
+        {
+            case "rng": CheckRng(json); break;
+            case "tasks": CheckTasks(json); break;
+            case "bptt": CheckGradients(json); break;
+            case "trajectory-bptt": CheckTrajectory(json); break;
+            default:
+                Skip.If(true, $"{file}: family '{Golden.Family(file)}' is not implemented in this build.");
+                break;
+        }
+    }
+
+    private static void CheckRng(JsonElement json)
+    {
+        foreach (var c in json.GetProperty("cases").EnumerateArray())
+        {
+            var rng = new RandomState(c.GetProperty("seed").GetUInt32());
+            foreach (var (name, n) in new[] { ("randint_4", 4), ("randint_98", 98), ("randint_1000", 1000) })
+                foreach (var expected in c.GetProperty(name).EnumerateArray())
+                    Assert.Equal(expected.GetInt32(), rng.RandInt(n));
+            foreach (var expected in c.GetProperty("uniform").EnumerateArray())
+                Assert.Equal(expected.GetDouble(), rng.Uniform());
+        }
+    }
+
+    private static void CheckTasks(JsonElement json)
+    {
+        Assert.True(TaskInfo.TryParse(json.GetProperty("task").GetString(), out var task));
+        int length = json.GetProperty("length").GetInt32(), batch = json.GetProperty("batch").GetInt32();
+        var generator = new TaskGenerator(task, length, batch, new RandomState(json.GetProperty("seed").GetUInt32()));
+        var x = new float[length * batch * generator.Inputs];
+        var y = new float[batch * generator.Outputs];
+        foreach (var expected in json.GetProperty("batches").EnumerateArray())
+        {
+            generator.Generate(batch, x, y);
+            Assert.Equal(new[] { length, batch, generator.Inputs }, expected.GetProperty("x").ShapeOf());
+            Assert.Equal(new[] { batch, generator.Outputs }, expected.GetProperty("y").ShapeOf());
+            Assert.Equal(expected.GetProperty("x").Array(), x); // bit for bit
+            Assert.Equal(expected.GetProperty("y").Array(), y);
+        }
+    }
+
+    private static void CheckGradients(JsonElement json)
+    {
+        using var harness = FixtureHarness.Create(json);
+        Golden.LoadParameters(json.GetProperty("params"), harness.Workspace.Parameters);
+        harness.SetBatch(json.GetProperty("x"), json.GetProperty("y"));
+        float loss = harness.Algorithm.ComputeGradients();
+        var expect = json.GetProperty("expect");
+        Golden.AssertClose(expect.GetProperty("global_loss").GetDouble(), loss, "global_loss");
+        var g = harness.Workspace.Gradients;
+        string[] names = ["dWxh", "dWhh", "dbh", "dWhy", "dby"];
+        for (int i = 0; i < names.Length; i++)
+            Golden.AssertClose(expect.GetProperty(names[i]).Array(), g.Tensor(i), names[i]);
+    }
+
+    private static void CheckTrajectory(JsonElement json)
+    {
+        using var harness = FixtureHarness.Create(json);
+        var ws = harness.Workspace;
+        Golden.LoadParameters(json.GetProperty("params"), ws.Parameters);
+        Assert.True(Optimizer.TryParse(json.GetProperty("optimizer").GetString(), out var kind));
+        var optimizer = Optimizer.Create(kind, json.Single("lr"), ws.OptimizerState);
+        var expect = json.GetProperty("expect");
+        var losses = expect.GetProperty("global_losses").Doubles();
+        var after = expect.GetProperty("params_after_each_step").EnumerateArray().ToArray();
+        int step = 0;
+        foreach (var batch in json.GetProperty("batches").EnumerateArray())
+        {
+            harness.SetBatch(batch.GetProperty("x"), batch.GetProperty("y"));
+            float loss = harness.Algorithm.ComputeGradients();
+            optimizer.Step(ws.Parameters, ws.Gradients);
+            Golden.AssertClose(losses[step], loss, $"step {step} loss");
+            for (int i = 0; i < RnnShape.Names.Length; i++)
+                Golden.AssertClose(after[step].GetProperty(RnnShape.Names[i]).Array(), ws.Parameters.Tensor(i), $"step {step} {RnnShape.Names[i]}");
+            step++;
+        }
+        Assert.Equal(losses.Length, step);
+    }
+}
+
+/// <summary>A workspace and gradient algorithm configured from a fixture's hyper-parameters.</summary>
+internal sealed class FixtureHarness : IDisposable
+{
+    private FixtureHarness(Workspace workspace, IGradientAlgorithm algorithm)
+    {
+        Workspace = workspace;
+        Algorithm = algorithm;
+    }
+
+    public Workspace Workspace { get; }
+    public IGradientAlgorithm Algorithm { get; }
+
+    public static FixtureHarness Create(JsonElement json)
+    {
+        var shape = new RnnShape(json.GetProperty("inputs").GetInt32(), json.GetProperty("hidden").GetInt32(), json.GetProperty("outputs").GetInt32());
+        int steps = json.GetProperty("T").GetInt32(), batch = json.GetProperty("batch").GetInt32();
+        var loss = json.GetProperty("global_loss_kind").GetString() == "mse" ? GlobalLossKind.MeanSquaredError : GlobalLossKind.SoftmaxCrossEntropy;
+        string semantics = json.GetProperty("semantics").GetString()!;
+        Assert.Equal("bptt", semantics);
+        var ws = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, batch));
+        return new FixtureHarness(ws, new Bptt(ws, loss, json.Single("c")));
+    }
+
+    public void SetBatch(JsonElement x, JsonElement y)
+    {
+        var xs = x.Array();
+        var ys = y.Array();
+        Assert.Equal(Workspace.X.Length, xs.Length);
+        Assert.Equal(Workspace.Y.Length, ys.Length);
+        xs.CopyTo(Workspace.X);
+        ys.CopyTo(Workspace.Y);
+    }
+
+    public void Dispose()
+    {
+    }
+}
