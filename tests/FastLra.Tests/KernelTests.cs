@@ -1,0 +1,211 @@
+using System.Numerics;
+using FastLra.Kernels;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>Every fast kernel against its scalar reference over awkward sizes, special values and aliasing.</summary>
+public class KernelTests
+{
+    private static readonly int W = Vector<float>.Count;
+
+    /// <summary>0, 1, vector width ± 1, non-multiples, and the model's own 100 and 20.</summary>
+    public static TheoryData<int, int, int> Shapes()
+    {
+        int[] sizes = [0, 1, 3, W - 1, W, W + 1, 2 * W + 3, 20, 100];
+        var data = new TheoryData<int, int, int>();
+        foreach (int m in new[] { 0, 1, 3, 4, 5, 9 })
+            foreach (int k in sizes)
+                foreach (int n in new[] { 0, 1, W - 1, W, W + 1, 2 * W + 3, 100 })
+                    data.Add(m, k, n);
+        return data;
+    }
+
+    private static float[] Random(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    private static void AssertNear(float[] expected, float[] actual, int k)
+    {
+        // Products of k terms in [-1, 1]: rounding grows with k; FMA vs separate rounding differ by ~k ulps.
+        float tolerance = 1e-6f * (k + 1) * 4;
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"entry {i}: {actual[i]} vs {expected[i]}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MultiplyAdd_matches_reference(int m, int k, int n)
+    {
+        var a = Random(m * k, 1);
+        var w = Random(k * n, 2);
+        var expected = Random(m * n, 3);
+        var actual = (float[])expected.Clone();
+        MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
+        MatMul.MultiplyAdd(a, w, m, k, n, actual);
+        AssertNear(expected, actual, k);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MultiplyTransposed_matches_reference(int m, int n, int k)
+    {
+        var a = Random(m * n, 4);
+        var w = Random(k * n, 5);
+        var expected = new float[m * k];
+        var actual = Random(m * k, 6); // overwritten, not accumulated
+        MatMulReference.MultiplyTransposed(a, w, m, n, k, expected);
+        MatMul.MultiplyTransposed(a, w, m, n, k, actual);
+        AssertNear(expected, actual, n);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void TransposedMultiplyAdd_matches_reference(int m, int k, int n)
+    {
+        var a = Random(m * k, 7);
+        var d = Random(m * n, 8);
+        var expected = Random(k * n, 9);
+        var actual = (float[])expected.Clone();
+        MatMulReference.TransposedMultiplyAdd(a, d, m, k, n, expected);
+        MatMul.TransposedMultiplyAdd(a, d, m, k, n, actual);
+        AssertNear(expected, actual, m);
+    }
+
+    [Fact]
+    public void Products_reject_short_spans()
+    {
+        Assert.Throws<ArgumentException>(() => MatMul.MultiplyAdd(new float[5], new float[6], 2, 3, 2, new float[4]));
+        Assert.Throws<ArgumentException>(() => MatMul.MultiplyTransposed(new float[6], new float[5], 2, 3, 2, new float[4]));
+        Assert.Throws<ArgumentException>(() => MatMul.TransposedMultiplyAdd(new float[6], new float[6], 2, 3, 3, new float[8]));
+    }
+
+    [Fact]
+    public void Products_propagate_special_values()
+    {
+        var a = new[] { float.NaN, 1f, 0f, 1f };
+        var w = new[] { 1f, 1f, float.PositiveInfinity, 0f };
+        var c = new float[4];
+        MatMul.MultiplyAdd(a, w, 2, 2, 2, c);
+        Assert.True(float.IsNaN(c[0]) && float.IsNaN(c[1]));
+        Assert.Equal(float.PositiveInfinity, c[2]);
+        Assert.Equal(0f, c[3]);
+    }
+
+    public static TheoryData<int> Lengths()
+    {
+        var data = new TheoryData<int>();
+        foreach (int n in new[] { 0, 1, 2, W - 1, W, W + 1, 2 * W - 1, 3 * W + 5, 100, 257 }) data.Add(n);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void TanhForward_matches_reference_in_place_too(int n)
+    {
+        var a = Random(n, 10);
+        for (int i = 0; i < n; i++) a[i] *= 8; // cover saturation
+        var expected = new float[n];
+        ActivationsReference.TanhForward(a, expected);
+        var actual = new float[n];
+        Activations.TanhForward(a, actual);
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 3e-7f * Math.Abs(expected[i]), $"{a[i]}: {actual[i]} vs {expected[i]}");
+        Activations.TanhForward(a, a); // exact aliasing is allowed
+        Assert.Equal(actual, a);
+    }
+
+    [Fact]
+    public void TanhForward_has_small_relative_error_at_every_scale()
+    {
+        var rng = new Random(16);
+        var a = new float[100_003];
+        var z = new float[a.Length];
+        foreach (double scale in new[] { 1e-30, 1e-6, 1e-3, 0.1, 0.55, 1, 3, 10, 100 })
+        {
+            for (int i = 0; i < a.Length; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
+            Activations.TanhForward(a, z);
+            for (int i = 0; i < a.Length; i++)
+            {
+                double exact = Math.Tanh(a[i]);
+                // 3 ulps of float, relative; subnormal results are exact to their own spacing.
+                Assert.True(Math.Abs(z[i] - exact) <= 3.6e-7 * Math.Abs(exact) + 1e-45, $"tanh({a[i]:R}) = {z[i]:R}, exact {exact:R}");
+            }
+        }
+    }
+
+    [Fact]
+    public void TanhForward_special_values()
+    {
+        float[] a = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, -0f, 0f, 1e-30f, 100f, -100f, 1e30f];
+        var z = new float[a.Length];
+        Activations.TanhForward(a, z);
+        Assert.True(float.IsNaN(z[0]));
+        Assert.Equal(1f, z[1]);
+        Assert.Equal(-1f, z[2]);
+        Assert.True(z[3] == 0f && float.IsNegative(z[3]), "tanh(-0) is -0");
+        Assert.True(z[4] == 0f && !float.IsNegative(z[4]), "tanh(0) is +0");
+        Assert.Equal(1e-30f, z[5], 1e-36f);
+        Assert.Equal([1f, -1f, 1f], z[6..]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void TanhBackward_matches_reference_and_may_write_over_dz(int n)
+    {
+        var z = Random(n, 11);
+        var dz = Random(n, 12);
+        var expected = new float[n];
+        ActivationsReference.TanhBackward(z, dz, expected);
+        var actual = new float[n];
+        Activations.TanhBackward(z, dz, actual);
+        Assert.Equal(expected, actual);
+        Activations.TanhBackward(z, dz, dz);
+        Assert.Equal(expected, dz);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void SumRowsAdd_matches_reference(int cols)
+    {
+        foreach (int rows in new[] { 0, 1, 3, 20 })
+        {
+            var d = Random(rows * cols, 13);
+            var expected = Random(cols, 14);
+            var actual = (float[])expected.Clone();
+            ReductionsReference.SumRowsAdd(d, rows, cols, expected);
+            Reductions.SumRowsAdd(d, rows, cols, actual);
+            for (int j = 0; j < cols; j++) Assert.Equal(expected[j], actual[j], 1e-5f);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void SumOfSquares_matches_reference(int n)
+    {
+        var x = Random(n, 15);
+        Assert.Equal(ReductionsReference.SumOfSquares(x), Reductions.SumOfSquares(x), 1e-5 * (1 + n));
+    }
+
+    [Fact]
+    public void SumOfSquares_keeps_precision_over_long_spans()
+    {
+        var x = new float[1_000_003];
+        Array.Fill(x, 0.1f);
+        // A plain float accumulator is off by ~1e-3 relative here; the chunked one by ~1e-6.
+        double exact = ReductionsReference.SumOfSquares(x);
+        Assert.True(Math.Abs(Reductions.SumOfSquares(x) - exact) <= 1e-5 * exact);
+        Assert.Equal(0.0, Reductions.SumOfSquares([]));
+    }
+
+    [Fact]
+    public void BroadcastRows_copies_the_row_into_every_row()
+    {
+        var dest = new float[6];
+        Reductions.BroadcastRows([1f, 2f], 3, dest);
+        Assert.Equal([1f, 2f, 1f, 2f, 1f, 2f], dest);
+    }
+}
