@@ -1,0 +1,52 @@
+using FastLra.Model;
+using FastLra.Tasks;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>After warm-up nothing on the training or inference path allocates.</summary>
+public class AllocationTests
+{
+    [Theory]
+    [InlineData(TaskKind.TemporalOrder, OptimizerKind.Sgd)]
+    [InlineData(TaskKind.TemporalOrder3Bit, OptimizerKind.Nesterov)]
+    [InlineData(TaskKind.RandomPermutation, OptimizerKind.Adam)]
+    [InlineData(TaskKind.Adding, OptimizerKind.RmsProp)]
+    [InlineData(TaskKind.Adding, OptimizerKind.Adagrad)]
+    public void Training_iterations_and_evaluation_allocate_nothing(TaskKind task, OptimizerKind optimizer)
+    {
+        var trainer = new Trainer(new TrainingOptions { Task = task, Length = 12, Hidden = 16, Batch = 5, ValidSize = 50, Optimizer = optimizer });
+        for (int i = 0; i < 3; i++) trainer.Step();
+        trainer.Evaluate();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) trainer.Step();
+        trainer.Evaluate();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void An_inference_step_allocates_nothing()
+    {
+        var p = new ParameterSet(new RnnShape(6, 100, 4));
+        Initialization.Orthogonal(p, 1);
+        var x = new float[6];
+        x[2] = 1f;
+        var h = new float[100];
+        var next = new float[100];
+        var o = new float[4];
+        Rnn.StepForward(p, x, h, 1, next, next);
+        Rnn.OutputForward(p, next, 1, o);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            Rnn.StepForward(p, x, h, 1, next, next);
+            next.CopyTo(h, 0);
+        }
+        Rnn.OutputForward(p, h, 1, o);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}

@@ -1,0 +1,73 @@
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+public class BpttTests
+{
+    internal static Workspace TinyWorkspace(int inputs, int hidden, int outputs, int steps, int batch, int seed, GlobalLossKind loss)
+    {
+        var shape = new RnnShape(inputs, hidden, outputs);
+        var ws = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, batch));
+        var rng = new Random(seed);
+        foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
+        foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);
+        var y = ws.Y;
+        for (int b = 0; b < batch; b++)
+            if (loss == GlobalLossKind.SoftmaxCrossEntropy) y[b * outputs + rng.Next(outputs)] = 1f;
+            else for (int j = 0; j < outputs; j++) y[b * outputs + j] = (float)rng.NextDouble();
+        return ws;
+    }
+
+    private static double Loss(Workspace ws, GlobalLossKind loss)
+    {
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.A, ws.Z, ws.O);
+        return GlobalLoss.Forward(loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
+    }
+
+    [Theory]
+    [InlineData(GlobalLossKind.SoftmaxCrossEntropy)]
+    [InlineData(GlobalLossKind.MeanSquaredError)]
+    public void Gradient_matches_central_differences(GlobalLossKind loss)
+    {
+        var ws = TinyWorkspace(3, 5, 2, 6, 4, 42, loss);
+        var bptt = new Bptt(ws, loss, clip: 0f);
+        bptt.ComputeGradients();
+        var analytic = ws.Gradients.Data.ToArray();
+        var p = ws.Parameters.Data;
+        const float eps = 1e-2f;
+        double scale = analytic.Max(Math.Abs);
+        for (int i = 0; i < p.Length; i++)
+        {
+            float keep = p[i];
+            p[i] = keep + eps;
+            double up = Loss(ws, loss);
+            p[i] = keep - eps;
+            double down = Loss(ws, loss);
+            p[i] = keep;
+            double numeric = (up - down) / (2 * eps);
+            Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * scale + 1e-4, $"parameter {i}: analytic {analytic[i]}, numeric {numeric}");
+        }
+    }
+
+    [Fact]
+    public void Clipping_scales_the_global_norm_to_c()
+    {
+        var ws = TinyWorkspace(3, 5, 2, 6, 4, 7, GlobalLossKind.SoftmaxCrossEntropy);
+        new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, 0f).ComputeGradients();
+        var unclipped = ws.Gradients.Data.ToArray();
+        double norm = Math.Sqrt(unclipped.Sum(v => (double)v * v));
+        float c = (float)(norm / 4);
+        var bptt = new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, c);
+        bptt.ComputeGradients();
+        Assert.Equal(norm, bptt.LastGradientNorm, 1e-4 * norm);
+        Assert.Equal(c, Reductions.Norm(ws.Gradients.Data), 1e-4 * c);
+        for (int i = 0; i < unclipped.Length; i++) Assert.Equal(unclipped[i] * c / norm, ws.Gradients.Data[i], 1e-5 * norm);
+
+        // A bound above the norm leaves the gradient alone.
+        new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, (float)(norm * 2)).ComputeGradients();
+        Assert.Equal(unclipped, ws.Gradients.Data.ToArray());
+    }
+}

@@ -1,0 +1,113 @@
+using FastLra.Tasks;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+public class TrainingTests
+{
+    [Fact]
+    public void Bptt_learns_the_adding_task()
+    {
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.Adding, Length = 10, Hidden = 32, Batch = 20, ValidSize = 500, LearningRate = 0.1f, Seed = 5,
+        });
+        var before = trainer.Evaluate();
+        double firstLosses = 0, lastLosses = 0;
+        for (int i = 0; i < 800; i++)
+        {
+            float loss = trainer.Step();
+            if (i < 50) firstLosses += loss;
+            if (i >= 750) lastLosses += loss;
+        }
+        var after = trainer.Evaluate();
+        // A constant prediction of 0.5 scores about 0.04 (the target's variance); learning beats it clearly.
+        Assert.True(before.Loss > 0.05, $"initial validation loss {before.Loss}");
+        Assert.True(after.Loss < 0.01, $"validation loss after training {after.Loss}");
+        Assert.True(lastLosses < firstLosses / 5, $"train loss {firstLosses / 50} -> {lastLosses / 50}");
+        Assert.True(after.Accuracy > 0.85, $"accuracy {after.Accuracy}");
+    }
+
+    [Fact]
+    public void Run_stops_when_solved_and_reports_it()
+    {
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder, Length = 20, Hidden = 50, ValidSize = 1000, CheckEvery = 100, MaxIterations = 5000, Seed = 1234,
+        });
+        var monitor = new Recorder();
+        var result = TrainingLoop.Run(trainer, monitor);
+        Assert.Equal(StopReason.Solved, result.StopReason);
+        Assert.True(result.Solved);
+        Assert.Equal(1.0, result.BestValidAccuracy);
+        Assert.Equal(result.Iterations, monitor.Checks[^1].Iteration);
+        Assert.All(monitor.Checks, c => Assert.Equal(0, c.Iteration % 100));
+        Assert.True(monitor.Checks.Count >= 2);
+    }
+
+    [Fact]
+    public void Run_stops_after_patience_checks_without_a_new_best()
+    {
+        // A learning rate too small to move: accuracy never improves after the first check.
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, ValidSize = 200, CheckEvery = 5, Patience = 3, LearningRate = 1e-30f,
+        });
+        var monitor = new Recorder();
+        var result = TrainingLoop.Run(trainer, monitor);
+        Assert.Equal(StopReason.Patience, result.StopReason);
+        Assert.Equal(4, monitor.Checks.Count);
+        Assert.Equal(20, result.Iterations);
+    }
+
+    [Fact]
+    public void Run_stops_at_once_when_the_loss_is_not_finite()
+    {
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.Adding, Length = 10, Hidden = 8, ValidSize = 10, Clip = 0, LearningRate = 1e30f, CheckEvery = 1000,
+        });
+        var result = TrainingLoop.Run(trainer, null);
+        Assert.Equal(StopReason.Diverged, result.StopReason);
+        Assert.False(float.IsFinite((float)result.FinalTrainLoss));
+        Assert.True(result.Iterations < 100);
+    }
+
+    [Fact]
+    public void Run_honours_the_iteration_budget_and_checks_at_the_end()
+    {
+        var trainer = new Trainer(new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, ValidSize = 50, MaxIterations = 7, CheckEvery = 5 });
+        var monitor = new Recorder();
+        var result = TrainingLoop.Run(trainer, monitor);
+        Assert.Equal(StopReason.MaxIterations, result.StopReason);
+        Assert.Equal(7, result.Iterations);
+        Assert.Equal([5L, 7L], monitor.Checks.Select(c => c.Iteration));
+    }
+
+    [Fact]
+    public void Same_seed_same_run()
+    {
+        var options = new TrainingOptions { Task = TaskKind.TemporalOrder3Bit, Length = 15, Hidden = 12, ValidSize = 20, Optimizer = OptimizerKind.Adam };
+        var a = new Trainer(options);
+        var b = new Trainer(options);
+        for (int i = 0; i < 10; i++) Assert.Equal(a.Step(), b.Step());
+        Assert.Equal(a.Parameters.Data.ToArray(), b.Parameters.Data.ToArray());
+    }
+
+    [Theory]
+    [InlineData(0, 20, "--hidden")]
+    [InlineData(10, 0, "--batch")]
+    public void Invalid_options_are_refused(int hidden, int batch, string flag)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(new TrainingOptions { Hidden = hidden, Batch = batch }));
+        Assert.Contains(flag, e.Message);
+    }
+
+    private sealed class Recorder : ITrainingMonitor
+    {
+        public List<CheckReport> Checks { get; } = [];
+
+        public void OnCheck(Trainer trainer, in CheckReport report) => Checks.Add(report);
+    }
+}
