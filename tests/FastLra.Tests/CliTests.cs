@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>The real <c>fastlra</c> executable, run as a process: exit codes, messages, outputs.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    internal static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "fastlra.dll");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (string a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(120_000), "fastlra did not finish in 2 minutes");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public static TheoryData<string, int, string> UsageErrors() => new()
+    {
+        { "train --task bogus --length 20", 2, "unknown task 'bogus'" },
+        { "train --task temporal-order --length 9", 2, "too short" },
+        { "train --task adding --length 20 --hidden 0", 2, "--hidden must be positive" },
+        { "train --task adding --length 20 --batch -3", 2, "--batch must be positive" },
+        { "train --task adding --length 20 --optimizer lbfgs", 2, "unknown --optimizer" },
+        { "train --task adding --length 20 --algo magic", 2, "unknown --algo" },
+        { "train --task adding --length 20 --lr -1", 2, "--lr" },
+        { "train --task adding --length 20 --seed -1", 2, "--seed" },
+        { "train --task adding --length abc", 2, "length" },
+        { "train --task adding --length 20 --frobnicate 1", 2, "--frobnicate" },
+        { "train --task adding", 2, "length" },
+        { "eval --model x --task adding --length 3", 2, "too short" },
+        { "data --task adding --length 20 --batch 0 --json", 2, "--batch" },
+        { "frobnicate", 2, "unknown command" },
+        { "train --task adding --length 20 --init-from /nonexistent/w.safetensors", 1, "cannot read" },
+        { "eval --model /nonexistent/w.safetensors --task adding --length 20", 1, "cannot read" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UsageErrors))]
+    public void Errors_are_one_line_with_the_right_exit_code(string args, int code, string message)
+    {
+        var (exit, _, err) = Run(args.Split(' '));
+        Assert.Equal(code, exit);
+        Assert.Contains(message, err);
+        Assert.DoesNotContain("   at ", err); // never a stack trace
+    }
+
+    [Fact]
+    public void Train_saves_reports_json_and_metrics_and_eval_reads_the_model()
+    {
+        string model = Path.Combine(_dir, "m.safetensors"), metrics = Path.Combine(_dir, "m.jsonl");
+        var (code, stdout, stderr) = Run("train", "--task", "adding", "--length", "10", "--hidden", "16", "--max-iter", "300",
+            "--check-every", "100", "--valid-size", "200", "--lr", "0.1", "--save", model, "--metrics", metrics, "--json");
+        Assert.True(code == 0, stderr);
+        using var report = JsonDocument.Parse(stdout);
+        var r = report.RootElement;
+        foreach (string key in new[] { "task", "length", "hidden", "batch", "seed", "algo", "optimizer", "lr", "iterations",
+                     "best_valid_accuracy", "final_valid_loss", "solved", "stop_reason", "wall_seconds", "seconds_per_iteration" })
+            Assert.True(r.TryGetProperty(key, out _), $"missing {key}");
+        Assert.Equal("adding", r.GetProperty("task").GetString());
+        Assert.Equal(300, r.GetProperty("iterations").GetInt64());
+        Assert.Contains("it/s", stderr);
+
+        var lines = File.ReadAllLines(metrics);
+        Assert.Equal(3, lines.Length);
+        using (var line = JsonDocument.Parse(lines[^1]))
+        {
+            foreach (string key in new[] { "iteration", "train_loss", "valid_loss", "valid_accuracy", "best_valid_accuracy", "elapsed_seconds" })
+                Assert.True(line.RootElement.TryGetProperty(key, out _), $"metrics line misses {key}");
+            Assert.Equal(300, line.RootElement.GetProperty("iteration").GetInt64());
+        }
+
+        var (evalCode, evalOut, evalErr) = Run("eval", "--model", model, "--task", "adding", "--length", "10", "--valid-size", "200", "--json");
+        Assert.True(evalCode == 0, evalErr);
+        using var eval = JsonDocument.Parse(evalOut);
+        // Same seed, same validation set: eval reproduces the run's final validation loss.
+        Assert.Equal(r.GetProperty("final_valid_loss").GetDouble(), eval.RootElement.GetProperty("loss").GetDouble(), 1e-6);
+
+        // The saved file seeds a new run; a mismatched width is refused by name.
+        var (again, _, againErr) = Run("train", "--task", "adding", "--length", "10", "--hidden", "16", "--max-iter", "1",
+            "--valid-size", "10", "--init-from", model, "--quiet");
+        Assert.True(again == 0, againErr);
+        var (wrong, _, wrongErr) = Run("train", "--task", "adding", "--length", "10", "--hidden", "17", "--max-iter", "1",
+            "--valid-size", "10", "--init-from", model);
+        Assert.Equal(1, wrong);
+        Assert.Contains("H=16", wrongErr);
+        Assert.Contains("H=17", wrongErr);
+    }
+
+    [Fact]
+    public void Eval_refuses_a_truncated_model()
+    {
+        string model = Path.Combine(_dir, "t.safetensors");
+        var (code, _, err) = Run("train", "--task", "adding", "--length", "10", "--hidden", "8", "--max-iter", "1", "--valid-size", "10", "--save", model, "--quiet");
+        Assert.True(code == 0, err);
+        var bytes = File.ReadAllBytes(model);
+        File.WriteAllBytes(model, bytes[..(bytes.Length - 10)]);
+        var (exit, _, message) = Run("eval", "--model", model, "--task", "adding", "--length", "10");
+        Assert.Equal(1, exit);
+        Assert.Contains("truncated", message);
+    }
+
+    [Fact]
+    public void Data_prints_the_fixture_layout_bit_for_bit()
+    {
+        var (code, stdout, err) = Run("data", "--task", "temporal-order", "--length", "20", "--batch", "3", "--seed", "1234", "--count", "2", "--json");
+        Assert.True(code == 0, err);
+        using var actual = JsonDocument.Parse(stdout);
+        var expected = Golden.Load("tasks-temporal-order-seed1234-T20.json");
+        var a = actual.RootElement.GetProperty("batches").EnumerateArray().ToArray();
+        var e = expected.GetProperty("batches").EnumerateArray().ToArray();
+        Assert.Equal(e.Length, a.Length);
+        for (int i = 0; i < e.Length; i++)
+            foreach (string name in new[] { "x", "y" })
+            {
+                Assert.Equal(e[i].GetProperty(name).ShapeOf(), a[i].GetProperty(name).ShapeOf());
+                Assert.Equal(e[i].GetProperty(name).Array(), a[i].GetProperty(name).Array());
+            }
+    }
+
+    [Fact]
+    public void Info_reports_vector_width_and_instruction_sets()
+    {
+        var (code, stdout, _) = Run("info", "--json");
+        Assert.Equal(0, code);
+        using var info = JsonDocument.Parse(stdout);
+        Assert.Equal(System.Numerics.Vector<float>.Count, info.RootElement.GetProperty("vector_float_count").GetInt32());
+        Assert.True(info.RootElement.TryGetProperty("instruction_sets", out _));
+        Assert.False(string.IsNullOrEmpty(info.RootElement.GetProperty("version").GetString()));
+    }
+}
