@@ -52,8 +52,8 @@ internal sealed class Commands
             Seed = ParseSeed(seed),
             Algorithm = algo switch
             {
-                "bptt" => Algorithm.Bptt,
-                "lra" => Algorithm.Lra,
+                "bptt" => AlgorithmKind.Bptt,
+                "lra" => AlgorithmKind.Lra,
                 _ => throw new UsageException($"unknown --algo '{algo}' (choose bptt or lra)."),
             },
             Optimizer = Optimizer.TryParse(optimizer, out var kind)
@@ -268,7 +268,7 @@ internal sealed class Commands
             new("hidden", o.Hidden.ToString(CultureInfo.InvariantCulture)),
             new("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
             new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
-            new("algo", o.Algorithm == Algorithm.Bptt ? "bptt" : "lra"),
+            new("algo", o.Algorithm == AlgorithmKind.Bptt ? "bptt" : "lra"),
             new("optimizer", Optimizer.Names[(int)o.Optimizer]),
             new("lr", F(o.LearningRate)),
             new("clip", F(o.Clip)),

@@ -27,8 +27,8 @@ public class GoldenTests
         {
             case "rng": CheckRng(json); break;
             case "tasks": CheckTasks(json); break;
-            case "bptt": CheckGradients(json); break;
-            case "trajectory-bptt": CheckTrajectory(json); break;
+            case "bptt" or "local" or "reference": CheckGradients(json); break;
+            case "trajectory-bptt" or "trajectory-local" or "trajectory-reference": CheckTrajectory(json); break;
             default:
                 Skip.If(true, $"{file}: family '{Golden.Family(file)}' is not implemented in this build.");
                 break;
@@ -77,6 +77,13 @@ public class GoldenTests
         string[] names = ["dWxh", "dWhh", "dbh", "dWhy", "dby"];
         for (int i = 0; i < names.Length; i++)
             Golden.AssertClose(expect.GetProperty(names[i]).Array(), g.Tensor(i), names[i]);
+        var diagnostics = harness.Algorithm.Diagnostics;
+        if (expect.TryGetProperty("local_losses", out var losses))
+            Golden.AssertClose(losses.Doubles().Select(v => (float)v).ToArray(), diagnostics.LocalLosses, "local_losses");
+        if (expect.TryGetProperty("dWhh_step_norms", out var whhNorms))
+            Golden.AssertClose(whhNorms.Doubles().Select(v => (float)v).ToArray(), diagnostics.DWhhNorms, "dWhh_step_norms");
+        if (expect.TryGetProperty("dWxh_step_norms", out var wxhNorms))
+            Golden.AssertClose(wxhNorms.Doubles().Select(v => (float)v).ToArray(), diagnostics.DWxhNorms, "dWxh_step_norms");
     }
 
     private static void CheckTrajectory(JsonElement json)
@@ -122,9 +129,29 @@ internal sealed class FixtureHarness : IDisposable
         int steps = json.GetProperty("T").GetInt32(), batch = json.GetProperty("batch").GetInt32();
         var loss = json.GetProperty("global_loss_kind").GetString() == "mse" ? GlobalLossKind.MeanSquaredError : GlobalLossKind.SoftmaxCrossEntropy;
         string semantics = json.GetProperty("semantics").GetString()!;
-        Assert.Equal("bptt", semantics);
-        var ws = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, batch));
-        return new FixtureHarness(ws, new Bptt(ws, loss, json.Single("c")));
+        if (semantics == "bptt")
+        {
+            var bpttWorkspace = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, batch));
+            return new FixtureHarness(bpttWorkspace, new Bptt(bpttWorkspace, loss, json.Single("c")));
+        }
+        var settings = new LraSettings(
+            semantics switch
+            {
+                "local" => LraSemantics.Local,
+                "reference" => LraSemantics.Reference,
+                _ => throw new InvalidDataException($"unknown semantics '{semantics}'"),
+            },
+            json.GetProperty("K").GetInt32(), json.Single("beta"), json.Single("c"),
+            json.TryGetProperty("clip_mode", out var mode) && mode.GetString() == "always" ? ClipMode.Always : ClipMode.Above,
+            json.Single("alpha"),
+            json.GetProperty("local_loss_kind").GetString() switch
+            {
+                "mse" => LocalLossKind.Mse,
+                "log-penalty" => LocalLossKind.LogPenalty,
+                var other => throw new InvalidDataException($"unknown local loss '{other}'"),
+            });
+        var ws = new Workspace(shape, steps, batch, 2, Lra.ScratchLength(shape, steps, batch));
+        return new FixtureHarness(ws, Lra.Create(ws, loss, settings));
     }
 
     public void SetBatch(JsonElement x, JsonElement y)

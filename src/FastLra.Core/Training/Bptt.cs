@@ -23,14 +23,17 @@ public sealed class Bptt : IGradientAlgorithm
         _loss = loss;
         _clip = clip;
         var carver = new Carver(workspace.Scratch);
+        Diagnostics = new Diagnostics(workspace.Steps, perStep: false);
         _dz = carver.Take(workspace.Batch * workspace.Shape.Hidden);
         _da = carver.Take(workspace.Batch * workspace.Shape.Hidden);
     }
 
     public bool ReferenceValidationStart => false;
 
+    public Diagnostics Diagnostics { get; }
+
     /// <summary>Global gradient norm before clipping, of the last call.</summary>
-    public float LastGradientNorm { get; private set; }
+    public float LastGradientNorm => Diagnostics.GradientNorm;
 
     public float ComputeGradients()
     {
@@ -39,7 +42,7 @@ public sealed class Bptt : IGradientAlgorithm
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
         Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients);
-        LastGradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
+        Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
     }
 

@@ -16,4 +16,7 @@ public interface IGradientAlgorithm
 
     /// <summary>Whether evaluation starts from z_{-1} = x_0 Wxh + bh (the reference code's quirk) instead of zero.</summary>
     bool ReferenceValidationStart { get; }
+
+    /// <summary>What the last call saw (norms, per-step losses).</summary>
+    Diagnostics Diagnostics { get; }
 }

@@ -20,12 +20,15 @@ public sealed class Trainer
         var task = options.Task;
         var shape = new RnnShape(TaskInfo.Inputs(task), options.Hidden, TaskInfo.Outputs(task));
         LossKind = TaskInfo.Loss(task);
+        bool lra = options.Algorithm == AlgorithmKind.Lra;
         Workspace = new Workspace(shape, options.Length, options.Batch, Optimizer.StateBuffers(options.Optimizer),
-            Bptt.ScratchLength(shape, options.Batch));
+            lra ? Lra.ScratchLength(shape, options.Length, options.Batch) : Bptt.ScratchLength(shape, options.Batch));
         if (initial is null) Initialization.Orthogonal(Workspace.Parameters, options.Seed);
         else Workspace.Parameters.CopyFrom(initial);
         Optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, Workspace.OptimizerState);
-        Algorithm = new Bptt(Workspace, LossKind, options.Clip);
+        Algorithm = lra
+            ? Lra.Create(Workspace, LossKind, LraSettings.From(options))
+            : new Bptt(Workspace, LossKind, options.Clip);
 
         Generator = new TaskGenerator(task, options.Length, Math.Max(options.ValidSize, options.Batch), new RandomState(options.Seed));
         Validation = new Evaluator(Generator, options.ValidSize, options.Hidden);

@@ -1,0 +1,161 @@
+using FastLra.Kernels;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// What the reference semantics does instead of <see cref="Lra{TLoss}.LocalSteps"/>: the published
+/// code takes each step's "local" gradient with autograd through the whole unrolled graph and
+/// never detaches the targets. The per-step losses, the full backward pass from each step to
+/// step 0 (the extra O(T² B H²)), the diagonal Omega on Wxh only, and the first target step
+/// that follows from that pass live here; everything else is shared.
+/// </summary>
+public sealed partial class Lra<TLoss>
+{
+    /// <summary>
+    /// 3-4. For l = T-1 down to 1: the full derivatives of Lr_l, clipped and summed, then the
+    /// target of step l-1. Step 0 is never updated and its local loss is 0.
+    /// </summary>
+    private void ReferenceSteps()
+    {
+        var ws = _ws;
+        int bh = B * H;
+        Span<float> z = ws.Z, zHat = _zHat.Span;
+        for (int l = T - 1; l >= 1; l--)
+        {
+            _gWhh.Span.Clear();
+            _gWxh.Span.Clear();
+            _gbh.Span.Clear();
+            Diagnostics.LocalLosses[l] = StepLossGradients(l);
+            AccumulateStep(l);
+
+            // Target of step l-1. k = 1: g = dLr_l/da_{l-1} from the full pass, and the diagonal
+            // Omega of Gz = dLr_l/dz_l at h^ = a_{l-1}, whose tanh is z_{l-1}.
+            Span<float> hHat = _hHat.Span, grad = _grad.Span;
+            Step(ws.A, l - 1, bh).CopyTo(hHat);
+            _firstGrad.Span.CopyTo(grad);
+            if (_s.Alpha != 0f)
+            {
+                MatMul.MultiplyTransposed(_gz.Span, ws.Parameters.Whh, B, H, H, _m.Span);
+                AddOmegaGradientA(_gz.Span, _m.Span, Step(z, l - 1, bh), grad);
+            }
+            Descend(grad, hHat);
+            // k > 1: the loss is l(z_l, p(h^)): only p depends on h^.
+            InputTerm(l);
+            for (int k = 1; k < _s.K; k++) TargetUpdate(Step(z, l, bh), referenceOmega: true);
+            Activations.TanhForward(hHat, Step(zHat, l - 1, bh));
+        }
+    }
+
+    /// <summary>
+    /// Lr_l and its full derivatives into gWhh, gWxh, gbh. Leaves dLr_l/da_{l-1} in firstGrad and
+    /// Gz = dLr_l/dz_l in gz for the first target step. Returns Lr_l.
+    /// </summary>
+    private float StepLossGradients(int l)
+    {
+        var ws = _ws;
+        var p = ws.Parameters;
+        int bh = B * H, bi = B * I;
+        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span;
+        Span<float> da = _da.Span, gz = _gz.Span, dq = _dq.Span, tmp = _nd.Span;
+        Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
+        float loss;
+        if (l == T - 1)
+        {
+            // Lr = l(z_{T-1}, z^_{T-1}) with z^_{T-1} = tanh(a_{T-1} - C): both arguments hang off
+            // a_{T-1}, so its adjoint is l'_1 (1 - z²) + l'_2 (1 - z^²).
+            var zl = Step(z, l, bh);
+            var zHatL = Step(zHat, l, bh);
+            loss = LocalLoss.Forward<TLoss>(zl, zHatL);
+            LocalLoss.Backward<TLoss>(zl, zHatL, zl, da);
+            LocalLoss.Backward<TLoss>(zHatL, zl, zHatL, tmp);
+            AddInPlace(da, tmp);
+            LocalLoss.Backward<TLoss>(zl, zHatL, default, gz);
+            FullBackward(da, l);
+            return loss;
+        }
+
+        // Lr_l = l(z_{l+1}, p_{l+1}), p_{l+1} = tanh(q), q = z^_l Whh + x_{l+1} Wxh + bh, z^_l = tanh(a_l - C_l).
+        var zl1 = Step(z, l + 1, bh);
+        var zlHat = Step(zHat, l, bh);
+        Span<float> pp = _tp.Span, dA1 = _delta.Span;
+        Reductions.BroadcastRows(p.Bh, B, pp);
+        MatMul.MultiplyAdd(x.Slice((l + 1) * bi, bi), p.Wxh, B, I, H, pp);
+        MatMul.MultiplyAdd(zlHat, p.Whh, B, H, H, pp);
+        Activations.TanhForward(pp, pp);
+        loss = LocalLoss.Forward<TLoss>(zl1, pp);
+        // Adjoints: state branch at a_{l+1}, target branch at q; each has its direct weight terms.
+        LocalLoss.Backward<TLoss>(zl1, pp, zl1, dA1);
+        LocalLoss.Backward<TLoss>(pp, zl1, pp, dq);
+        MatMul.TransposedMultiplyAdd(Step(z, l, bh), dA1, B, H, H, gWhh);
+        MatMul.TransposedMultiplyAdd(zlHat, dq, B, H, H, gWhh);
+        dq.CopyTo(tmp);
+        AddInPlace(tmp, dA1);
+        MatMul.TransposedMultiplyAdd(x.Slice((l + 1) * bi, bi), tmp, B, I, H, gWxh);
+        Reductions.SumRowsAdd(tmp, B, H, gbh);
+        // Into a_l: the state branch through (1 - z_l²), the target branch through (1 - z^_l²).
+        MatMul.MultiplyTransposed(dA1, p.Whh, B, H, H, gz);
+        Activations.TanhBackward(Step(z, l, bh), gz, da);
+        MatMul.MultiplyTransposed(dq, p.Whh, B, H, H, tmp);
+        Activations.TanhBackward(zlHat, tmp, tmp);
+        AddInPlace(da, tmp);
+
+        if (_s.Alpha != 0f && loss != 0f)
+        {
+            // The diagonal Omega(G, Whh, a_l) with G = dLr_l/da_{l+1}: M = G Whhᵀ is gz. Only Wxh
+            // takes its derivative, through a_l and every earlier step.
+            Span<float> d = _d.Span, n = _n.Span, w = _w.Span;
+            var zl = Step(z, l, bh);
+            Omega.DiagonalD(zl, B, H, d);
+            var omega = Omega.Forward(dA1, gz, d, n);
+            Diagnostics.OmegaValues[l] = omega.Value;
+            w.Clear();
+            Omega.BackwardADiagonal(n, zl, B, H, omega, _s.Alpha, w);
+            OmegaIntoWxh(w, l);
+        }
+        FullBackward(da, l);
+        return loss;
+    }
+
+    /// <summary>
+    /// An ordinary BPTT pass from the adjoint da of a_start back to a_0, adding every step's
+    /// weight terms to gWhh, gWxh, gbh; keeps the adjoint of a_{start-1} in firstGrad. da is consumed.
+    /// </summary>
+    private void FullBackward(Span<float> da, int start)
+    {
+        var ws = _ws;
+        var whh = ws.Parameters.Whh;
+        int bh = B * H, bi = B * I;
+        Span<float> x = ws.X, z = ws.Z, next = _daNext.Span;
+        Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
+        for (int t = start; t >= 0; t--)
+        {
+            MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), da, B, I, H, gWxh);
+            Reductions.SumRowsAdd(da, B, H, gbh);
+            if (t == 0) break;
+            var zPrev = Step(z, t - 1, bh);
+            MatMul.TransposedMultiplyAdd(zPrev, da, B, H, H, gWhh);
+            MatMul.MultiplyTransposed(da, whh, B, H, H, next);
+            Activations.TanhBackward(zPrev, next, next);
+            if (t == start) next.CopyTo(_firstGrad.Span);
+            next.CopyTo(da);
+        }
+    }
+
+    /// <summary>gWxh += the Wxh part of a BPTT pass of the adjoint w of a_start back to a_0. w is consumed.</summary>
+    private void OmegaIntoWxh(Span<float> w, int start)
+    {
+        var ws = _ws;
+        int bh = B * H, bi = B * I;
+        Span<float> next = _wNext.Span;
+        for (int t = start; t >= 0; t--)
+        {
+            MatMul.TransposedMultiplyAdd(ws.X.Slice(t * bi, bi), w, B, I, H, _gWxh.Span);
+            if (t == 0) break;
+            MatMul.MultiplyTransposed(w, ws.Parameters.Whh, B, H, H, next);
+            Activations.TanhBackward(Step(ws.Z, t - 1, bh), next, next);
+            next.CopyTo(w);
+        }
+    }
+
+    private static void AddInPlace(Span<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Add(a, b, a);
+}

@@ -1,0 +1,296 @@
+using System.Numerics.Tensors;
+using FastLra.Kernels;
+using FastLra.Model;
+
+namespace FastLra.Training;
+
+/// <summary>Hyper-parameters of an LRA gradient computation.</summary>
+public readonly record struct LraSettings(
+    LraSemantics Semantics, int K, float Beta, float Clip, ClipMode ClipMode, float Alpha, LocalLossKind LocalLoss)
+{
+    public static LraSettings From(TrainingOptions o) => new(o.Semantics, o.K, o.Beta, o.Clip, o.ClipMode, o.Alpha, o.LocalLoss);
+}
+
+/// <summary>Creates the LRA trainer specialised on its local loss.</summary>
+public static class Lra
+{
+    /// <summary>Scratch floats an LRA trainer carves from the workspace.</summary>
+    public static long ScratchLength(RnnShape shape, int steps, int batch)
+    {
+        long bh = batch * shape.Hidden + 16L;
+        return (steps + Lra<MseLoss>.Buffers) * bh + batch * shape.Outputs * 2L + 32
+            + shape.WhhLength + shape.WxhLength + shape.BhLength + 48;
+    }
+
+    public static IGradientAlgorithm Create(Workspace workspace, GlobalLossKind loss, LraSettings settings) =>
+        settings.LocalLoss == LocalLossKind.Mse
+            ? new Lra<MseLoss>(workspace, loss, settings)
+            : new Lra<LogPenaltyLoss>(workspace, loss, settings);
+}
+
+/// <summary>
+/// Local representation alignment for the tanh RNN, written as the equations of
+/// docs/algorithm.md in the same order and names: the output layer's update, the top target by
+/// K gradient steps, then for each step t from T-1 down its local update and the target of step
+/// t-1. This file holds the shared parts and the local semantics; Lra.Reference.cs holds what
+/// the reference semantics does instead (its full-graph gradients, the extra O(T²) work).
+/// All buffers are carved from the workspace once; a call allocates nothing.
+/// </summary>
+public sealed partial class Lra<TLoss> : IGradientAlgorithm
+    where TLoss : struct, ILocalLoss
+{
+    /// <summary>Number of B x H scratch buffers.</summary>
+    internal const int Buffers = 19;
+
+    private readonly Workspace _ws;
+    private readonly GlobalLossKind _loss;
+    private readonly LraSettings _s;
+    private readonly bool _reference;
+
+    // B x H unless noted. zHat: T x B x H targets; oHat, gradOHat: B x O; gWhh, gWxh, gbh: one step's update.
+    private readonly Memory<float> _zHat, _hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1,
+        _da, _daNext, _w, _wNext, _dq, _gz, _firstGrad, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
+
+    public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
+    {
+        _ws = workspace;
+        _loss = loss;
+        _s = settings;
+        _reference = settings.Semantics == LraSemantics.Reference;
+        var shape = workspace.Shape;
+        int bh = workspace.Batch * shape.Hidden, bo = workspace.Batch * shape.Outputs;
+        if (_reference && workspace.Batch > shape.Hidden)
+            throw new ArgumentException("Reference semantics needs B <= H (its Omega reads the diagonal of a B x H matrix).");
+        var carver = new Carver(workspace.Scratch);
+        _zHat = carver.Take((long)workspace.Steps * bh);
+        Memory<float>[] buffers = new Memory<float>[Buffers];
+        for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bh);
+        (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1) =
+            (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9], buffers[10], buffers[11]);
+        (_da, _daNext, _w, _wNext, _dq, _gz, _firstGrad) = (buffers[12], buffers[13], buffers[14], buffers[15], buffers[16], buffers[17], buffers[18]);
+        _oHat = carver.Take(bo);
+        _gradOHat = carver.Take(bo);
+        _gWhh = carver.Take(shape.WhhLength);
+        _gWxh = carver.Take(shape.WxhLength);
+        _gbh = carver.Take(shape.BhLength);
+        Diagnostics = new Diagnostics(workspace.Steps, perStep: true);
+    }
+
+    public bool ReferenceValidationStart => _reference;
+
+    public Diagnostics Diagnostics { get; }
+
+    private int T => _ws.Steps;
+    private int B => _ws.Batch;
+    private int H => _ws.Shape.Hidden;
+    private int I => _ws.Shape.Inputs;
+    private int O => _ws.Shape.Outputs;
+
+    /// <summary>Rows t of a T x B x H buffer.</summary>
+    private static Span<float> Step(Span<float> buffer, int t, int bh) => buffer.Slice(t * bh, bh);
+
+    public float ComputeGradients()
+    {
+        var ws = _ws;
+        var p = ws.Parameters;
+        Rnn.Forward(p, ws.X, default, T, B, ws.A, ws.Z, ws.O);
+        float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, B, O);
+        GlobalLoss.Backward(_loss, ws.O, ws.Y, B, O, ws.GradO);
+        ws.Gradients.Clear();
+        Diagnostics.ClearSteps();
+
+        OutputLayer();
+        TopTarget();
+        if (_reference)
+        {
+            // The published code reports E at the top target's output, not at the forward output.
+            Rnn.OutputForward(p, Step(_zHat.Span, T - 1, B * H), B, _oHat.Span);
+            loss = GlobalLoss.Forward(_loss, _oHat.Span, ws.Y, B, O);
+            ReferenceSteps();
+        }
+        else
+        {
+            LocalSteps();
+        }
+        Diagnostics.GradientNorm = Reductions.Norm(ws.Gradients.Data);
+        return loss;
+    }
+
+    /// <summary>
+    /// 1. dWhy = clip_c(z_{T-1}ᵀ G_o + alpha dOmega(G_o, Why, a_{T-1})/dWhy), dby = Σ_b G_o.
+    /// The reference semantics uses the diagonal Omega.
+    /// </summary>
+    private void OutputLayer()
+    {
+        var ws = _ws;
+        var g = ws.Gradients;
+        var zLast = Step(ws.Z, T - 1, B * H);
+        MatMul.TransposedMultiplyAdd(zLast, ws.GradO, B, H, O, g.Why);
+        if (_s.Alpha != 0f)
+        {
+            Span<float> m = _m.Span, d = _d.Span, n = _n.Span;
+            MatMul.MultiplyTransposed(ws.GradO, ws.Parameters.Why, B, O, H, m);
+            BuildD(zLast, d);
+            var omega = Omega.Forward(ws.GradO, m, d, n);
+            Omega.BackwardW(n, d, ws.GradO, B, H, O, omega, _s.Alpha, _nd.Span, g.Why);
+            Diagnostics.OutputOmega = omega.Value;
+        }
+        Clipping.Clip(g.Why, _s.Clip, _s.ClipMode);
+        Reductions.SumRowsAdd(ws.GradO, B, O, g.By);
+    }
+
+    /// <summary>
+    /// 2. Top target: h^ = a_{T-1}; K times: G = dE/do at o = tanh(h^) Why + by,
+    /// g = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, h^ -= beta clip_c(g). z^_{T-1} = tanh(h^).
+    /// </summary>
+    private void TopTarget()
+    {
+        var ws = _ws;
+        var p = ws.Parameters;
+        Span<float> hHat = _hHat.Span, th = _th.Span, m = _m.Span, grad = _grad.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
+        Step(ws.A, T - 1, B * H).CopyTo(hHat);
+        for (int k = 0; k < _s.K; k++)
+        {
+            Activations.TanhForward(hHat, th);
+            Rnn.OutputForward(p, th, B, oHat);
+            GlobalLoss.Backward(_loss, oHat, ws.Y, B, O, gradO);
+            MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, m);
+            Activations.TanhBackward(th, m, grad);
+            if (_s.Alpha != 0f) AddOmegaGradientA(gradO, m, th, grad);
+            Descend(grad, hHat);
+        }
+        Activations.TanhForward(hHat, Step(_zHat.Span, T - 1, B * H));
+    }
+
+    /// <summary>
+    /// 3. Local semantics, for t = T-1 down to 0: the local update from
+    /// delta_t = l'_1(z_t, z^_t)(1 - z_t²) (plus alpha times the Omega terms of step t), then the
+    /// target of step t-1.
+    /// </summary>
+    private void LocalSteps()
+    {
+        var ws = _ws;
+        var p = ws.Parameters;
+        int bh = B * H, bi = B * I;
+        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, delta = _delta.Span, s = _s1.Span;
+        Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
+        for (int t = T - 1; t >= 0; t--)
+        {
+            var zt = Step(z, t, bh);
+            var zHatT = Step(zHat, t, bh);
+            Diagnostics.LocalLosses[t] = LocalLoss.Forward<TLoss>(zt, zHatT);
+            LocalLoss.Backward<TLoss>(zt, zHatT, zt, delta);
+            gWhh.Clear();
+            gWxh.Clear();
+            gbh.Clear();
+            if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bh), delta, B, H, H, gWhh);
+            MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, H, gWxh);
+            Reductions.SumRowsAdd(delta, B, H, gbh);
+            if (_s.Alpha != 0f && t >= 1)
+            {
+                // Omega(delta_t, Whh, a_{t-1}) and s = dOmega/da_{t-1}, carried into Whh, Wxh, bh through a_{t-1}.
+                Span<float> m = _m.Span, d = _d.Span, n = _n.Span;
+                var zPrev = Step(z, t - 1, bh);
+                MatMul.MultiplyTransposed(delta, p.Whh, B, H, H, m);
+                Omega.PlainD(zPrev, d);
+                var omega = Omega.Forward(delta, m, d, n);
+                Diagnostics.OmegaValues[t] = omega.Value;
+                Omega.BackwardW(n, d, delta, B, H, H, omega, _s.Alpha, _nd.Span, gWhh);
+                s.Clear();
+                Omega.BackwardA(n, zPrev, omega, _s.Alpha, s);
+                if (t >= 2) MatMul.TransposedMultiplyAdd(Step(z, t - 2, bh), s, B, H, H, gWhh);
+                MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, bi), s, B, I, H, gWxh);
+                Reductions.SumRowsAdd(s, B, H, gbh);
+            }
+            AccumulateStep(t);
+            if (t >= 1)
+            {
+                // Target of step t-1: h^ = a_{t-1}, then K steps towards p(h^) = z^_t.
+                InputTerm(t);
+                Step(ws.A, t - 1, bh).CopyTo(_hHat.Span);
+                for (int k = 0; k < _s.K; k++) TargetUpdate(zHatT, referenceOmega: false);
+                Activations.TanhForward(_hHat.Span, Step(zHat, t - 1, bh));
+            }
+        }
+    }
+
+    /// <summary>u = x_t Wxh + bh, the part of a step's pre-activation a target does not change.</summary>
+    private void InputTerm(int t)
+    {
+        var p = _ws.Parameters;
+        Span<float> u = _u.Span;
+        Reductions.BroadcastRows(p.Bh, B, u);
+        MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, H, u);
+    }
+
+    /// <summary>
+    /// One target step for h^ against the state v the prediction p = tanh(tanh(h^) Whh + u) should
+    /// match: G = l'_1(p, v)(1 - p²), g = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^, h^ -= beta clip_c(g).
+    /// Local: v = z^_t and Omega(G, Whh, h^). Reference (k > 1): v = z_l, since l'_1(p, z_l) =
+    /// l'_2(z_l, p) for these even losses, and the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²).
+    /// </summary>
+    private void TargetUpdate(ReadOnlySpan<float> v, bool referenceOmega)
+    {
+        var whh = _ws.Parameters.Whh;
+        Span<float> hHat = _hHat.Span, th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
+        Activations.TanhForward(hHat, th);
+        _u.Span.CopyTo(tp);
+        MatMul.MultiplyAdd(th, whh, B, H, H, tp);
+        Activations.TanhForward(tp, tp);
+        LocalLoss.Backward<TLoss>(tp, v, tp, g);
+        MatMul.MultiplyTransposed(g, whh, B, H, H, m);
+        Activations.TanhBackward(th, m, grad);
+        if (_s.Alpha != 0f)
+        {
+            if (referenceOmega)
+            {
+                Span<float> gz = _gz.Span;
+                LocalLoss.Backward<TLoss>(tp, v, default, gz);
+                MatMul.MultiplyTransposed(gz, whh, B, H, H, m);
+                AddOmegaGradientA(gz, m, th, grad);
+            }
+            else
+            {
+                AddOmegaGradientA(g, m, th, grad);
+            }
+        }
+        Descend(grad, hHat);
+    }
+
+    /// <summary>grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by semantics.</summary>
+    private void AddOmegaGradientA(ReadOnlySpan<float> signal, ReadOnlySpan<float> m, ReadOnlySpan<float> t, Span<float> grad)
+    {
+        Span<float> d = _d.Span, n = _n.Span;
+        BuildD(t, d);
+        var omega = Omega.Forward(signal, m, d, n);
+        if (_reference) Omega.BackwardADiagonal(n, t, B, H, omega, _s.Alpha, grad);
+        else Omega.BackwardA(n, t, omega, _s.Alpha, grad);
+    }
+
+    private void BuildD(ReadOnlySpan<float> t, Span<float> d)
+    {
+        if (_reference) Omega.DiagonalD(t, B, H, d);
+        else Omega.PlainD(t, d);
+    }
+
+    /// <summary>h^ -= beta clip_c(g).</summary>
+    private void Descend(Span<float> grad, Span<float> hHat)
+    {
+        Clipping.Clip(grad, _s.Clip, _s.ClipMode);
+        TensorPrimitives.MultiplyAdd(grad, -_s.Beta, hHat, hHat);
+    }
+
+    /// <summary>dWhh += clip_c(gWhh), dWxh += clip_c(gWxh), dbh += gbh, recording the clipped norms of step t.</summary>
+    private void AccumulateStep(int t)
+    {
+        var g = _ws.Gradients;
+        Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span;
+        Clipping.Clip(gWhh, _s.Clip, _s.ClipMode);
+        Clipping.Clip(gWxh, _s.Clip, _s.ClipMode);
+        Diagnostics.DWhhNorms[t] = Reductions.Norm(gWhh);
+        Diagnostics.DWxhNorms[t] = Reductions.Norm(gWxh);
+        TensorPrimitives.Add(g.Whh, gWhh, g.Whh);
+        TensorPrimitives.Add(g.Wxh, gWxh, g.Wxh);
+        TensorPrimitives.Add(g.Bh, _gbh.Span, g.Bh);
+    }
+}
