@@ -6,6 +6,7 @@ using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 using ConsoleAppFramework;
 using FastLra.IO;
+using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 using FastLra.Training;
@@ -24,10 +25,16 @@ internal sealed class Commands
     /// <param name="hidden">Hidden width H.</param>
     /// <param name="batch">Batch size B.</param>
     /// <param name="seed">Seed of the task generator and of the orthogonal initialisation.</param>
-    /// <param name="algo">Gradient algorithm: bptt.</param>
+    /// <param name="algo">Gradient algorithm: bptt or lra.</param>
     /// <param name="optimizer">sgd, nesterov, rmsprop, adam or adagrad (PyTorch semantics).</param>
     /// <param name="lr">Learning rate.</param>
-    /// <param name="clip">Gradient norm bound c (0 = off).</param>
+    /// <param name="clip">Gradient norm bound c (0 = off): BPTT clips the global norm, LRA every step's update and target gradient.</param>
+    /// <param name="clipMode">LRA: above (rescale when the norm is at least c) or always (rescale every gradient to norm c).</param>
+    /// <param name="semantics">LRA: local (the intended algorithm) or reference (parity with the paper's code).</param>
+    /// <param name="k">LRA: target steps per layer.</param>
+    /// <param name="beta">LRA: target step size.</param>
+    /// <param name="alpha">LRA: weight of the Omega regulariser (0 = unregularised).</param>
+    /// <param name="localLoss">LRA: local loss, log-penalty or mse.</param>
     /// <param name="maxIter">Iteration budget.</param>
     /// <param name="checkEvery">Iterations between validation checks.</param>
     /// <param name="patience">Checks without a new best before stopping.</param>
@@ -39,7 +46,8 @@ internal sealed class Commands
     /// <param name="quiet">No progress lines on stderr.</param>
     [Command("train")]
     public int Train(string task, int length, int hidden = 100, int batch = 20, long seed = 1234, string algo = "bptt",
-        string optimizer = "sgd", float lr = 0.01f, float clip = 1.0f, long maxIter = 100_000, int checkEvery = 100,
+        string optimizer = "sgd", float lr = 0.01f, float clip = 1.0f, string clipMode = "above", string semantics = "local",
+        int k = 10, float beta = 10f, float alpha = 0f, string localLoss = "log-penalty", long maxIter = 100_000, int checkEvery = 100,
         int patience = 30, int validSize = 10_000, string? initFrom = null, string? save = null, string? metrics = null,
         bool json = false, bool quiet = false, CancellationToken cancellationToken = default)
     {
@@ -61,6 +69,27 @@ internal sealed class Commands
                 : throw new UsageException($"unknown --optimizer '{optimizer}' (choose {string.Join(", ", Optimizer.Names)})."),
             LearningRate = lr,
             Clip = clip,
+            ClipMode = clipMode switch
+            {
+                "above" => ClipMode.Above,
+                "always" => ClipMode.Always,
+                _ => throw new UsageException($"unknown --clip-mode '{clipMode}' (choose above or always)."),
+            },
+            Semantics = semantics switch
+            {
+                "local" => LraSemantics.Local,
+                "reference" => LraSemantics.Reference,
+                _ => throw new UsageException($"unknown --semantics '{semantics}' (choose local or reference)."),
+            },
+            K = k,
+            Beta = beta,
+            Alpha = alpha,
+            LocalLoss = localLoss switch
+            {
+                "log-penalty" => LocalLossKind.LogPenalty,
+                "mse" => LocalLossKind.Mse,
+                _ => throw new UsageException($"unknown --local-loss '{localLoss}' (choose log-penalty or mse)."),
+            },
             MaxIterations = maxIter,
             CheckEvery = checkEvery,
             Patience = patience,
@@ -97,8 +126,11 @@ internal sealed class Commands
             (saved is null ? "" : $", saved {saved}"));
         if (json)
         {
+            bool lra = options.Algorithm == AlgorithmKind.Lra;
             var report = new TrainReport(TaskInfo.Name(options.Task), options.Length, options.Hidden, options.Batch, options.Seed,
-                algo, optimizer, options.LearningRate, options.Clip, result.Iterations, result.BestValidAccuracy,
+                algo, optimizer, options.LearningRate, options.Clip,
+                lra ? semantics : null, lra ? options.K : null, lra ? options.Beta : null, lra ? options.Alpha : null,
+                lra ? localLoss : null, lra ? clipMode : null, result.Iterations, result.BestValidAccuracy,
                 result.FinalValidLoss, result.FinalValidAccuracy, result.FinalTrainLoss, result.Solved, reason,
                 result.WallSeconds, result.SecondsPerIteration, saved);
             Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.TrainReport));
@@ -269,6 +301,12 @@ internal sealed class Commands
             new("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
             new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
             new("algo", o.Algorithm == AlgorithmKind.Bptt ? "bptt" : "lra"),
+            new("semantics", o.Semantics == LraSemantics.Reference ? "reference" : "local"),
+            new("k", o.K.ToString(CultureInfo.InvariantCulture)),
+            new("beta", F(o.Beta)),
+            new("alpha", F(o.Alpha)),
+            new("local_loss", o.LocalLoss == LocalLossKind.Mse ? "mse" : "log-penalty"),
+            new("clip_mode", o.ClipMode == ClipMode.Always ? "always" : "above"),
             new("optimizer", Optimizer.Names[(int)o.Optimizer]),
             new("lr", F(o.LearningRate)),
             new("clip", F(o.Clip)),

@@ -5,13 +5,21 @@ namespace FastLra.Cli;
 /// <summary>The final report of <c>train --json</c>.</summary>
 internal sealed record TrainReport(
     string Task, int Length, int Hidden, int Batch, long Seed, string Algo, string Optimizer, float Lr, float Clip,
+    string? Semantics, int? K, float? Beta, float? Alpha, string? LocalLoss, string? ClipMode,
     long Iterations, double BestValidAccuracy, double FinalValidLoss, double FinalValidAccuracy, double FinalTrainLoss,
     bool Solved, string StopReason, double WallSeconds, double SecondsPerIteration, string? Saved);
 
-/// <summary>One line of the <c>--metrics</c> file, per validation check.</summary>
+/// <summary>
+/// One line of the <c>--metrics</c> file, per validation check. The gradient diagnostics are of
+/// the check's last iteration; the per-step arrays (index = step t) are LRA's only.
+/// </summary>
 internal sealed record MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,
-    double ElapsedSeconds, double IterationsPerSecond);
+    double ElapsedSeconds, double IterationsPerSecond, float GradientNorm,
+    float? OutputOmega, float[]? LocalLosses,
+    [property: JsonPropertyName("dWhh_step_norms")] float[]? DWhhNorms,
+    [property: JsonPropertyName("dWxh_step_norms")] float[]? DWxhNorms,
+    float[]? OmegaValues);
 
 /// <summary>The report of <c>eval --json</c>.</summary>
 internal sealed record EvalReport(
@@ -23,6 +31,7 @@ internal sealed record InfoReport(
     int VectorBits, string[] InstructionSets, int ProcessorCount);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(TrainReport))]
 [JsonSerializable(typeof(MetricsLine))]

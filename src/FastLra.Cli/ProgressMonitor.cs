@@ -32,8 +32,13 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         _lastSeconds = report.ElapsedSeconds;
         if (_metrics is not null)
         {
+            var d = trainer.Algorithm.Diagnostics;
+            bool lra = d.PerStep;
             var line = new MetricsLine(report.Iteration, report.TrainLoss, report.Valid.Loss, report.Valid.Accuracy,
-                report.BestValidAccuracy, report.ElapsedSeconds, rate);
+                report.BestValidAccuracy, report.ElapsedSeconds, rate, d.GradientNorm,
+                lra && _options.Alpha != 0f ? d.OutputOmega : null,
+                lra ? d.LocalLosses : null, lra ? d.DWhhNorms : null, lra ? d.DWxhNorms : null,
+                lra && _options.Alpha != 0f ? d.OmegaValues : null);
             _metrics.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.MetricsLine));
             _metrics.Flush();
         }

@@ -146,20 +146,27 @@ public sealed partial class Lra<TLoss> : IGradientAlgorithm
     private void TopTarget()
     {
         var ws = _ws;
-        var p = ws.Parameters;
-        Span<float> hHat = _hHat.Span, th = _th.Span, m = _m.Span, grad = _grad.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
-        Step(ws.A, T - 1, B * H).CopyTo(hHat);
+        Step(ws.A, T - 1, B * H).CopyTo(_hHat.Span);
         for (int k = 0; k < _s.K; k++)
         {
-            Activations.TanhForward(hHat, th);
-            Rnn.OutputForward(p, th, B, oHat);
-            GlobalLoss.Backward(_loss, oHat, ws.Y, B, O, gradO);
-            MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, m);
-            Activations.TanhBackward(th, m, grad);
-            if (_s.Alpha != 0f) AddOmegaGradientA(gradO, m, th, grad);
-            Descend(grad, hHat);
+            TopTargetGradient();
+            Descend(_grad.Span, _hHat.Span);
         }
-        Activations.TanhForward(hHat, Step(_zHat.Span, T - 1, B * H));
+        Activations.TanhForward(_hHat.Span, Step(_zHat.Span, T - 1, B * H));
+    }
+
+    /// <summary>grad = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, G = dE/do at o = tanh(h^) Why + by.</summary>
+    internal void TopTargetGradient()
+    {
+        var ws = _ws;
+        var p = ws.Parameters;
+        Span<float> th = _th.Span, m = _m.Span, grad = _grad.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
+        Activations.TanhForward(_hHat.Span, th);
+        Rnn.OutputForward(p, th, B, oHat);
+        GlobalLoss.Backward(_loss, oHat, ws.Y, B, O, gradO);
+        MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, m);
+        Activations.TanhBackward(th, m, grad);
+        if (_s.Alpha != 0f) AddOmegaGradientA(gradO, m, th, grad);
     }
 
     /// <summary>
@@ -223,17 +230,25 @@ public sealed partial class Lra<TLoss> : IGradientAlgorithm
         MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, H, u);
     }
 
-    /// <summary>
-    /// One target step for h^ against the state v the prediction p = tanh(tanh(h^) Whh + u) should
-    /// match: G = l'_1(p, v)(1 - p²), g = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^, h^ -= beta clip_c(g).
-    /// Local: v = z^_t and Omega(G, Whh, h^). Reference (k > 1): v = z_l, since l'_1(p, z_l) =
-    /// l'_2(z_l, p) for these even losses, and the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²).
-    /// </summary>
+    /// <summary>One target step for h^ against v: h^ -= beta clip_c(g), g from <see cref="TargetGradient"/>.</summary>
     private void TargetUpdate(ReadOnlySpan<float> v, bool referenceOmega)
     {
+        TargetGradient(v, referenceOmega);
+        Descend(_grad.Span, _hHat.Span);
+    }
+
+    /// <summary>
+    /// The gradient of a target step for h^ against the state v that the prediction
+    /// p = tanh(tanh(h^) Whh + u) should match: G = l'_1(p, v)(1 - p²),
+    /// grad = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^. Local: v = z^_t and Omega(G, Whh, h^).
+    /// Reference (k > 1): v = z_l, since l'_1(p, z_l) = l'_2(z_l, p) for these even losses, and
+    /// the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²).
+    /// </summary>
+    internal void TargetGradient(ReadOnlySpan<float> v, bool referenceOmega)
+    {
         var whh = _ws.Parameters.Whh;
-        Span<float> hHat = _hHat.Span, th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
-        Activations.TanhForward(hHat, th);
+        Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
+        Activations.TanhForward(_hHat.Span, th);
         _u.Span.CopyTo(tp);
         MatMul.MultiplyAdd(th, whh, B, H, H, tp);
         Activations.TanhForward(tp, tp);
@@ -254,8 +269,10 @@ public sealed partial class Lra<TLoss> : IGradientAlgorithm
                 AddOmegaGradientA(g, m, th, grad);
             }
         }
-        Descend(grad, hHat);
     }
+
+    /// <summary>Test access to the target step's state: h^ (B x H), u (B x H) and the last gradient (B x H).</summary>
+    internal (Memory<float> HHat, Memory<float> U, Memory<float> Gradient) TargetBuffers => (_hHat, _u, _grad);
 
     /// <summary>grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by semantics.</summary>
     private void AddOmegaGradientA(ReadOnlySpan<float> signal, ReadOnlySpan<float> m, ReadOnlySpan<float> t, Span<float> grad)

@@ -1,0 +1,253 @@
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Tasks;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+public class LraTests
+{
+    private static (Workspace Ws, IGradientAlgorithm Lra) Create(LraSettings settings, GlobalLossKind loss, int seed,
+        int inputs = 3, int hidden = 6, int outputs = 2, int steps = 5, int batch = 4)
+    {
+        var shape = new RnnShape(inputs, hidden, outputs);
+        var ws = new Workspace(shape, steps, batch, 0, Lra.ScratchLength(shape, steps, batch));
+        var rng = new Random(seed);
+        foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
+        foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);
+        for (int b = 0; b < batch; b++)
+            if (loss == GlobalLossKind.SoftmaxCrossEntropy) ws.Y[b * outputs + rng.Next(outputs)] = 1f;
+            else for (int j = 0; j < outputs; j++) ws.Y[b * outputs + j] = (float)rng.NextDouble();
+        return (ws, Lra.Create(ws, loss, settings));
+    }
+
+    private static LraSettings Settings(LraSemantics semantics, float alpha = 0f, float clip = 1f, ClipMode mode = ClipMode.Above,
+        LocalLossKind loss = LocalLossKind.LogPenalty, int k = 3, float beta = 1f) =>
+        new(semantics, k, beta, clip, mode, alpha, loss);
+
+    [Theory]
+    [InlineData(LraSemantics.Local, LocalLossKind.LogPenalty)]
+    [InlineData(LraSemantics.Local, LocalLossKind.Mse)]
+    [InlineData(LraSemantics.Reference, LocalLossKind.LogPenalty)]
+    [InlineData(LraSemantics.Reference, LocalLossKind.Mse)]
+    public void Zero_output_error_gives_zero_updates(LraSemantics semantics, LocalLossKind localLoss)
+    {
+        // Regression targets equal to the forward output: G_o = 0, so every target equals its state.
+        var (ws, lra) = Create(Settings(semantics, loss: localLoss), GlobalLossKind.MeanSquaredError, 1);
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.A, ws.Z, ws.O);
+        ws.O.CopyTo(ws.Y);
+        float loss = lra.ComputeGradients();
+        Assert.Equal(0f, loss);
+        Assert.All(ws.Gradients.Data.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(lra.Diagnostics.LocalLosses, v => Assert.Equal(0f, v));
+    }
+
+    [Theory]
+    [InlineData(LraSemantics.Local)]
+    [InlineData(LraSemantics.Reference)]
+    public void Clip_mode_always_rescales_every_step_update_to_c(LraSemantics semantics)
+    {
+        const float c = 0.05f;
+        var (_, above) = Create(Settings(semantics, alpha: 0.1f, clip: c, mode: ClipMode.Above), GlobalLossKind.SoftmaxCrossEntropy, 2);
+        above.ComputeGradients();
+        var (_, always) = Create(Settings(semantics, alpha: 0.1f, clip: c, mode: ClipMode.Always), GlobalLossKind.SoftmaxCrossEntropy, 2);
+        always.ComputeGradients();
+        int first = semantics == LraSemantics.Reference ? 1 : 0; // the reference never updates step 0
+        for (int t = first; t < above.Diagnostics.DWhhNorms.Length; t++)
+        {
+            Assert.True(above.Diagnostics.DWhhNorms[t] <= c * (1 + 1e-5f));
+            Assert.True(above.Diagnostics.DWxhNorms[t] <= c * (1 + 1e-5f));
+            if (t > 0) Assert.Equal(c, always.Diagnostics.DWhhNorms[t], 1e-6f);
+            Assert.Equal(c, always.Diagnostics.DWxhNorms[t], 1e-6f);
+        }
+    }
+
+    [Fact]
+    public void Clip_modes_follow_the_definition()
+    {
+        float[] g = [3f, 4f];
+        Assert.Equal(5f, Clipping.Clip(g, 10f, ClipMode.Above));
+        Assert.Equal([3f, 4f], g);
+        Clipping.Clip(g, 10f, ClipMode.Always);
+        Assert.Equal([6f, 8f], g);
+        Clipping.Clip(g, 5f, ClipMode.Above);
+        Assert.Equal([3f, 4f], g);
+        Clipping.Clip(g, 0f, ClipMode.Always); // c = 0: off, in either mode
+        Assert.Equal([3f, 4f], g);
+        float[] zero = [0f, 0f];
+        Clipping.Clip(zero, 1f, ClipMode.Always);
+        Assert.Equal([0f, 0f], zero);
+    }
+
+    /// <summary>
+    /// The hand-derived target gradients of the local semantics against central differences of
+    /// the quantity they descend: l(tanh(tanh(h^) Whh + u), v) + alpha Omega(G, Whh, h^) with G
+    /// held at its value (the spec treats the signal as a constant), and likewise for the top target.
+    /// </summary>
+    [Theory]
+    [InlineData(0f, LocalLossKind.LogPenalty)]
+    [InlineData(0.5f, LocalLossKind.LogPenalty)]
+    [InlineData(0.5f, LocalLossKind.Mse)]
+    public void Step_target_gradient_matches_central_differences(float alpha, LocalLossKind localLoss)
+    {
+        if (localLoss == LocalLossKind.Mse) StepTargetCheck<MseLoss>(alpha);
+        else StepTargetCheck<LogPenaltyLoss>(alpha);
+    }
+
+    private static void StepTargetCheck<TLoss>(float alpha)
+        where TLoss : struct, ILocalLoss
+    {
+        var (ws, _) = Create(Settings(LraSemantics.Local, alpha), GlobalLossKind.SoftmaxCrossEntropy, 3);
+        var lra = new Lra<TLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, Settings(LraSemantics.Local, alpha));
+        var (hHatMemory, uMemory, gradMemory) = lra.TargetBuffers;
+        int b = ws.Batch, h = ws.Shape.Hidden;
+        var rng = new Random(4);
+        foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        foreach (ref float v in uMemory.Span) v = (float)(rng.NextDouble() - 0.5);
+        var target = Enumerable.Range(0, b * h).Select(_ => (float)(rng.NextDouble() * 1.6 - 0.8)).ToArray();
+        var whh = ws.Parameters.Whh.ToArray();
+        var u = uMemory.ToArray();
+
+        lra.TargetGradient(target, referenceOmega: false);
+        var analytic = gradMemory.ToArray();
+
+        // G at the base point, held constant in Omega.
+        var hHat = hHatMemory.ToArray();
+        var p = Predict(hHat, whh, u, b, h);
+        var signal = new float[b * h];
+        LocalLoss.Backward<TLoss>(p, target, p, signal);
+
+        double Objective(float[] state) =>
+            LocalLoss.Forward<TLoss>(Predict(state, whh, u, b, h), target) + alpha * OmegaValue(signal, whh, state, b, h, h);
+        AssertGradient(analytic, hHat, Objective);
+    }
+
+    [Theory]
+    [InlineData(0f, GlobalLossKind.SoftmaxCrossEntropy)]
+    [InlineData(0.5f, GlobalLossKind.SoftmaxCrossEntropy)]
+    [InlineData(0.5f, GlobalLossKind.MeanSquaredError)]
+    public void Top_target_gradient_matches_central_differences(float alpha, GlobalLossKind loss)
+    {
+        var (ws, _) = Create(Settings(LraSemantics.Local, alpha), loss, 5);
+        var lra = new Lra<LogPenaltyLoss>(ws, loss, Settings(LraSemantics.Local, alpha));
+        var (hHatMemory, _, gradMemory) = lra.TargetBuffers;
+        int b = ws.Batch, h = ws.Shape.Hidden, o = ws.Shape.Outputs;
+        var rng = new Random(6);
+        foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        lra.TopTargetGradient();
+        var analytic = gradMemory.ToArray();
+        var hHat = hHatMemory.ToArray();
+        var y = ws.Y.ToArray();
+        var p = ws.Parameters;
+
+        float[] Output(float[] state)
+        {
+            var t = new float[b * h];
+            ActivationsReference.TanhForward(state, t);
+            var output = new float[b * o];
+            Rnn.OutputForward(p, t, b, output);
+            return output;
+        }
+        var gradO = new float[b * o];
+        GlobalLoss.Backward(loss, Output(hHat), y, b, o, gradO);
+        var why = p.Why.ToArray();
+
+        double Objective(float[] state) =>
+            GlobalLoss.Forward(loss, Output(state), y, b, o) + alpha * OmegaValue(gradO, why, state, b, h, o);
+        AssertGradient(analytic, hHat, Objective);
+    }
+
+    private static float[] Predict(float[] hHat, float[] whh, float[] u, int b, int h)
+    {
+        var t = new float[b * h];
+        ActivationsReference.TanhForward(hHat, t);
+        var pre = (float[])u.Clone();
+        MatMulReference.MultiplyAdd(t, whh, b, h, h, pre);
+        var p = new float[b * h];
+        ActivationsReference.TanhForward(pre, p);
+        return p;
+    }
+
+    /// <summary>Plain Omega(G, W, a) in double: ((||(G Wᵀ)(1 - tanh(a)²)|| / ||G||) - 1)².</summary>
+    private static double OmegaValue(float[] g, float[] w, float[] a, int b, int h, int n)
+    {
+        double s = 0, gg = 0;
+        for (int i = 0; i < b; i++)
+            for (int j = 0; j < h; j++)
+            {
+                double m = 0;
+                for (int k = 0; k < n; k++) m += (double)g[i * n + k] * w[j * n + k];
+                double t = Math.Tanh(a[i * h + j]);
+                s += m * m * (1 - t * t) * (1 - t * t);
+            }
+        foreach (float v in g) gg += (double)v * v;
+        double r = Math.Sqrt(s / gg);
+        return (r - 1) * (r - 1);
+    }
+
+    private static void AssertGradient(float[] analytic, float[] point, Func<float[], double> objective)
+    {
+        const float eps = 1e-3f;
+        double scale = analytic.Max(Math.Abs);
+        Assert.True(scale > 1e-4, "the check needs a non-trivial gradient");
+        for (int i = 0; i < point.Length; i++)
+        {
+            float keep = point[i];
+            point[i] = keep + eps;
+            double up = objective(point);
+            point[i] = keep - eps;
+            double down = objective(point);
+            point[i] = keep;
+            double numeric = (up - down) / (2 * eps);
+            Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * scale + 1e-6, $"entry {i}: analytic {analytic[i]}, numeric {numeric}");
+        }
+    }
+
+    [Fact]
+    public void Lra_local_with_omega_learns_temporal_order()
+    {
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder, Length = 10, Hidden = 32, ValidSize = 500, LearningRate = 0.05f,
+            Algorithm = AlgorithmKind.Lra, Alpha = 0.1f,
+        });
+        var before = trainer.Evaluate();
+        double first = 0, last = 0;
+        for (int i = 0; i < 600; i++)
+        {
+            float loss = trainer.Step();
+            if (i < 50) first += loss / 50;
+            if (i >= 550) last += loss / 50;
+        }
+        var after = trainer.Evaluate();
+        Assert.True(last < first / 2.5, $"train loss {first} -> {last}");
+        Assert.True(after.Loss < before.Loss / 2.5, $"validation loss {before.Loss} -> {after.Loss}");
+        Assert.True(after.Accuracy > 0.9, $"validation accuracy {after.Accuracy}");
+    }
+
+    [Fact]
+    public void Lra_reference_learns_adding()
+    {
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.Adding, Length = 10, Hidden = 32, ValidSize = 500, LearningRate = 0.1f,
+            Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference,
+        });
+        var before = trainer.Evaluate();
+        for (int i = 0; i < 500; i++) Assert.True(float.IsFinite(trainer.Step()));
+        var after = trainer.Evaluate();
+        Assert.True(after.Loss < before.Loss / 2, $"validation loss {before.Loss} -> {after.Loss}");
+        Assert.True(after.Accuracy > 0.7, $"validation accuracy {after.Accuracy}");
+    }
+
+    [Fact]
+    public void Reference_semantics_refuses_B_above_H()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(new TrainingOptions
+        {
+            Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Hidden = 8, Batch = 20,
+        }));
+        Assert.Contains("--batch <= --hidden", e.Message);
+    }
+}

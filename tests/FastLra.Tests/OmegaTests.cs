@@ -1,0 +1,131 @@
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Tasks;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>Omega's value and hand-derived derivatives, plain and diagonal, against central differences.</summary>
+public class OmegaTests
+{
+    private const int B = 3, H = 5, N = 4;
+
+    private static float[] Random(int n, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+    }
+
+    /// <summary>Omega(G, W, a) computed from scratch, in double, with D plain or diagonal.</summary>
+    private static double Value(float[] g, float[] w, float[] a, bool diagonal, int n = N)
+    {
+        double s = 0, gg = 0;
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+            {
+                double m = 0;
+                for (int j = 0; j < n; j++) m += (double)g[b * n + j] * w[h * n + j];
+                double t = Math.Tanh(diagonal ? a[b * H + b] : a[b * H + h]);
+                double nn = m * (1 - t * t);
+                s += nn * nn;
+            }
+        foreach (float v in g) gg += (double)v * v;
+        double r = Math.Sqrt(s) / Math.Sqrt(gg);
+        return (r - 1) * (r - 1);
+    }
+
+    private static (OmegaValue Omega, float[] Da, float[] Dw) Analytic(float[] g, float[] w, float[] a, bool diagonal, int n = N)
+    {
+        var t = new float[B * H];
+        ActivationsReference.TanhForward(a, t);
+        var m = new float[B * H];
+        MatMulReference.MultiplyTransposed(g, w, B, n, H, m);
+        var d = new float[B * H];
+        if (diagonal) Omega.DiagonalD(t, B, H, d);
+        else Omega.PlainD(t, d);
+        var nn = new float[B * H];
+        var omega = Omega.Forward(g, m, d, nn);
+        var da = new float[B * H];
+        if (diagonal) Omega.BackwardADiagonal(nn, t, B, H, omega, 1f, da);
+        else Omega.BackwardA(nn, t, omega, 1f, da);
+        var dw = new float[H * n];
+        Omega.BackwardW(nn, d, g, B, H, n, omega, 1f, new float[B * H], dw);
+        return (omega, da, dw);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Value_and_derivatives_match_central_differences(bool diagonal)
+    {
+        var g = Random(B * N, 1);
+        var w = Random(H * N, 2);
+        var a = Random(B * H, 3, 1.5f);
+        var (omega, da, dw) = Analytic(g, w, a, diagonal);
+        Assert.Equal(Value(g, w, a, diagonal), omega.Value, 1e-5);
+        const float eps = 1e-3f;
+        double scaleA = da.Max(Math.Abs), scaleW = dw.Max(Math.Abs);
+        Assert.True(scaleA > 1e-3 && scaleW > 1e-3, "the check needs non-trivial derivatives");
+        for (int i = 0; i < a.Length; i++)
+        {
+            float keep = a[i];
+            a[i] = keep + eps;
+            double up = Value(g, w, a, diagonal);
+            a[i] = keep - eps;
+            double down = Value(g, w, a, diagonal);
+            a[i] = keep;
+            Assert.True(Math.Abs((up - down) / (2 * eps) - da[i]) <= 1e-3 * scaleA + 1e-6, $"dOmega/da[{i}]: {da[i]} vs {(up - down) / (2 * eps)}");
+        }
+        for (int i = 0; i < w.Length; i++)
+        {
+            float keep = w[i];
+            w[i] = keep + eps;
+            double up = Value(g, w, a, diagonal);
+            w[i] = keep - eps;
+            double down = Value(g, w, a, diagonal);
+            w[i] = keep;
+            Assert.True(Math.Abs((up - down) / (2 * eps) - dw[i]) <= 1e-3 * scaleW + 1e-6, $"dOmega/dW[{i}]: {dw[i]} vs {(up - down) / (2 * eps)}");
+        }
+    }
+
+    [Fact]
+    public void Diagonal_derivative_moves_only_the_diagonal()
+    {
+        var (_, da, _) = Analytic(Random(B * N, 4), Random(H * N, 5), Random(B * H, 6), diagonal: true);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                if (h != b) Assert.Equal(0f, da[b * H + h]);
+    }
+
+    [Fact]
+    public void A_norm_preserving_step_has_zero_omega_and_zero_gradient()
+    {
+        // W orthogonal (H x H) and a = 0 (D = 1): N = G Wᵀ keeps the norm of G exactly.
+        var w = new float[H * H];
+        Initialization.Orthogonal(new RandomState(8), H, H, w);
+        var g = Random(B * H, 9);
+        var a = new float[B * H];
+        var (omega, da, dw) = Analytic(g, w, a, diagonal: false, n: H);
+        Assert.True(omega.Value < 1e-12, $"Omega = {omega.Value}");
+        Assert.All(da, v => Assert.True(Math.Abs(v) < 1e-5));
+        Assert.All(dw, v => Assert.True(Math.Abs(v) < 1e-5));
+    }
+
+    [Fact]
+    public void Zero_norms_give_zero_not_nan()
+    {
+        var zeroSignal = Analytic(new float[B * N], Random(H * N, 10), Random(B * H, 11), diagonal: false);
+        Assert.Equal(default, zeroSignal.Omega);
+        Assert.All(zeroSignal.Da, v => Assert.Equal(0f, v));
+        Assert.All(zeroSignal.Dw, v => Assert.Equal(0f, v));
+        // Saturated tanh makes D = 0, so ||N|| = 0.
+        var saturated = Enumerable.Repeat(100f, B * H).ToArray();
+        var zeroN = Analytic(Random(B * N, 12), Random(H * N, 13), saturated, diagonal: true);
+        Assert.Equal(default, zeroN.Omega);
+        Assert.All(zeroN.Da, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void Diagonal_D_needs_B_at_most_H() =>
+        Assert.Throws<ArgumentException>(() => Omega.DiagonalD(new float[6], 3, 2, new float[6]));
+}
