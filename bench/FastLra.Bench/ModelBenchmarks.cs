@@ -43,3 +43,30 @@ public class TrainingIterationBenchmark
     [Benchmark]
     public float BpttIteration() => _trainer.Step();
 }
+
+/// <summary>
+/// One LRA iteration, temporal order, B = 20, H = 100, K = 10, alpha = 0.1. Local semantics should
+/// cost time linear in T; the reference semantics adds the O(T²) full-graph passes.
+/// </summary>
+[MemoryDiagnoser]
+public class LraIterationBenchmark
+{
+    private Trainer _trainer = null!;
+
+    [Params(LraSemantics.Local, LraSemantics.Reference)]
+    public LraSemantics Semantics { get; set; }
+
+    [Params(20, 50, 100, 200)]
+    public int T { get; set; }
+
+    [GlobalSetup]
+    public void Setup() =>
+        _trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder, Length = T, Hidden = 100, Batch = 20, ValidSize = 1,
+            Algorithm = AlgorithmKind.Lra, Semantics = Semantics, K = 10, Alpha = 0.1f,
+        });
+
+    [Benchmark]
+    public float LraIteration() => _trainer.Step();
+}

@@ -143,7 +143,7 @@ internal sealed class Commands
         return CliExit.Ok;
     }
 
-    /// <summary>Evaluate a saved model on a task's validation set.</summary>
+    /// <summary>Evaluate a saved model on a task's validation set (from z_{-1} = x_0 Wxh + bh for reference-semantics models, as the published code validates).</summary>
     /// <param name="model">A safetensors file with Wxh, Whh, bh, Why, by.</param>
     /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
     /// <param name="length">Sequence length T.</param>
@@ -163,6 +163,7 @@ internal sealed class Commands
                 $"{model}: the network has I={p.Shape.Inputs}, O={p.Shape.Outputs}, but {task} needs I={TaskInfo.Inputs(kind)}, O={TaskInfo.Outputs(kind)}.");
         var generator = new TaskGenerator(kind, length, validSize, new RandomState(ParseSeed(seed)));
         var evaluator = new Evaluator(generator, validSize, p.Shape.Hidden);
+        // A model trained with the reference semantics is validated as the published code does.
         bool referenceStart = metadata.TryGetValue("semantics", out string? semantics) && semantics == "reference";
         var result = evaluator.Evaluate(p, referenceStart);
         bool solved = result.ErrorRate < TrainingLoop.SolvedErrorRate;
@@ -291,8 +292,20 @@ internal sealed class Commands
     private static List<KeyValuePair<string, string>> Metadata(TrainingOptions o, TrainingResult r)
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        List<KeyValuePair<string, string>> lra = o.Algorithm != AlgorithmKind.Lra
+            ? []
+            :
+            [
+                new("semantics", o.Semantics == LraSemantics.Reference ? "reference" : "local"),
+                new("k", o.K.ToString(CultureInfo.InvariantCulture)),
+                new("beta", F(o.Beta)),
+                new("alpha", F(o.Alpha)),
+                new("local_loss", o.LocalLoss == LocalLossKind.Mse ? "mse" : "log-penalty"),
+                new("clip_mode", o.ClipMode == ClipMode.Always ? "always" : "above"),
+            ];
         return
         [
+            .. lra,
             new("format", "fastlra-srnn"),
             new("fastlra_version", typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?"),
             new("task", TaskInfo.Name(o.Task)),
@@ -301,12 +314,6 @@ internal sealed class Commands
             new("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
             new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
             new("algo", o.Algorithm == AlgorithmKind.Bptt ? "bptt" : "lra"),
-            new("semantics", o.Semantics == LraSemantics.Reference ? "reference" : "local"),
-            new("k", o.K.ToString(CultureInfo.InvariantCulture)),
-            new("beta", F(o.Beta)),
-            new("alpha", F(o.Alpha)),
-            new("local_loss", o.LocalLoss == LocalLossKind.Mse ? "mse" : "log-penalty"),
-            new("clip_mode", o.ClipMode == ClipMode.Always ? "always" : "above"),
             new("optimizer", Optimizer.Names[(int)o.Optimizer]),
             new("lr", F(o.LearningRate)),
             new("clip", F(o.Clip)),

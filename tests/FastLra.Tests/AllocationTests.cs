@@ -1,3 +1,4 @@
+using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 using FastLra.Training;
@@ -25,6 +26,27 @@ public class AllocationTests
         trainer.Evaluate();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
+    }
+
+    [Theory]
+    [InlineData(LraSemantics.Local, LocalLossKind.LogPenalty, 0f)]
+    [InlineData(LraSemantics.Local, LocalLossKind.Mse, 0.1f)]
+    [InlineData(LraSemantics.Reference, LocalLossKind.LogPenalty, 0.1f)]
+    [InlineData(LraSemantics.Reference, LocalLossKind.Mse, 0f)]
+    public void Lra_iterations_allocate_nothing(LraSemantics semantics, LocalLossKind localLoss, float alpha)
+    {
+        var trainer = new Trainer(new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder, Length = 12, Hidden = 16, Batch = 5, ValidSize = 50, Algorithm = AlgorithmKind.Lra,
+            Semantics = semantics, LocalLoss = localLoss, Alpha = alpha, K = 3, Optimizer = OptimizerKind.Adam,
+        });
+        for (int i = 0; i < 3; i++) trainer.Step();
+        trainer.Evaluate();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) trainer.Step();
+        trainer.Evaluate();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Fact]

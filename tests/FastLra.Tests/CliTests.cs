@@ -44,6 +44,13 @@ public sealed class CliTests : IDisposable
         { "eval --model x --task adding --length 3", 2, "too short" },
         { "data --task adding --length 20 --batch 0 --json", 2, "--batch" },
         { "frobnicate", 2, "unknown command" },
+        { "train --task adding --length 20 --algo lra --semantics global", 2, "unknown --semantics" },
+        { "train --task adding --length 20 --algo lra --k 0", 2, "--k must be positive" },
+        { "train --task adding --length 20 --algo lra --beta 0", 2, "--beta" },
+        { "train --task adding --length 20 --algo lra --alpha -1", 2, "--alpha" },
+        { "train --task adding --length 20 --algo lra --local-loss l1", 2, "unknown --local-loss" },
+        { "train --task adding --length 20 --algo lra --clip-mode sometimes", 2, "unknown --clip-mode" },
+        { "train --task adding --length 20 --algo lra --semantics reference --hidden 10", 2, "--batch <= --hidden" },
         { "train --task adding --length 20 --init-from /nonexistent/w.safetensors", 1, "cannot read" },
         { "eval --model /nonexistent/w.safetensors --task adding --length 20", 1, "cannot read" },
     };
@@ -98,6 +105,39 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, wrong);
         Assert.Contains("H=16", wrongErr);
         Assert.Contains("H=17", wrongErr);
+    }
+
+    [Theory]
+    [InlineData("local", "0.1")]
+    [InlineData("reference", "0")]
+    public void Lra_runs_report_their_settings_and_per_step_diagnostics(string semantics, string alpha)
+    {
+        string metrics = Path.Combine(_dir, $"lra-{semantics}.jsonl"), model = Path.Combine(_dir, $"lra-{semantics}.safetensors");
+        var (code, stdout, stderr) = Run("train", "--task", "temporal-order", "--length", "10", "--hidden", "20", "--algo", "lra",
+            "--semantics", semantics, "--alpha", alpha, "--k", "3", "--beta", "1", "--max-iter", "20", "--check-every", "10",
+            "--valid-size", "50", "--metrics", metrics, "--save", model, "--json", "--quiet");
+        Assert.True(code == 0, stderr);
+        using var report = JsonDocument.Parse(stdout);
+        Assert.Equal("lra", report.RootElement.GetProperty("algo").GetString());
+        Assert.Equal(semantics, report.RootElement.GetProperty("semantics").GetString());
+        Assert.Equal(3, report.RootElement.GetProperty("k").GetInt32());
+        Assert.Equal("log-penalty", report.RootElement.GetProperty("local_loss").GetString());
+        var lines = File.ReadAllLines(metrics);
+        Assert.Equal(2, lines.Length);
+        using var line = JsonDocument.Parse(lines[^1]);
+        var r = line.RootElement;
+        foreach (string key in new[] { "local_losses", "dWhh_step_norms", "dWxh_step_norms" })
+            Assert.Equal(10, r.GetProperty(key).GetArrayLength());
+        Assert.True(r.GetProperty("gradient_norm").GetDouble() > 0);
+        Assert.Equal(alpha != "0", r.TryGetProperty("omega_values", out _));
+        // The step norms are the clipped per-step contributions: never above c = 1.
+        Assert.All(r.GetProperty("dWhh_step_norms").EnumerateArray(), v => Assert.InRange(v.GetDouble(), 0, 1 + 1e-6));
+
+        // eval validates a reference-semantics model from the same start state as training did.
+        var (evalCode, evalOut, evalErr) = Run("eval", "--model", model, "--task", "temporal-order", "--length", "10", "--valid-size", "50", "--json");
+        Assert.True(evalCode == 0, evalErr);
+        using var eval = JsonDocument.Parse(evalOut);
+        Assert.Equal(report.RootElement.GetProperty("final_valid_loss").GetDouble(), eval.RootElement.GetProperty("loss").GetDouble(), 1e-6);
     }
 
     [Fact]
