@@ -1,0 +1,192 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace FastLra.Kernels;
+
+/// <summary>
+/// One SIMD width for the generic micro-kernels: the kernels are written once over this and
+/// specialised by the JIT for each struct, so no width is a copy of another.
+/// </summary>
+internal interface IVector<TSelf>
+    where TSelf : struct, IVector<TSelf>
+{
+    static abstract int Count { get; }
+
+    static abstract TSelf Zero { get; }
+
+    static abstract TSelf Load(ref float source, int offset);
+
+    /// <summary>Count floats from offset with the first <paramref name="skip"/> lanes zeroed (the overlapping tail of a row).</summary>
+    static abstract TSelf LoadSkipping(ref float source, int offset, int skip);
+
+    static abstract TSelf Broadcast(float value);
+
+    /// <summary>a * b + c, fused.</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+
+    static abstract float Sum(TSelf v);
+
+    /// <summary>The lane sums of four vectors: [Σa, Σb, Σc, Σd].</summary>
+    static abstract Vector128<float> Sum4(TSelf a, TSelf b, TSelf c, TSelf d);
+
+    void Store(ref float destination, int offset);
+
+    /// <summary>Stores all but the first <paramref name="skip"/> lanes, which keep what the destination holds.</summary>
+    void StoreSkipping(ref float destination, int offset, int skip);
+}
+
+internal readonly struct V512(Vector512<float> value) : IVector<V512>
+{
+    private readonly Vector512<float> _v = value;
+
+    public static int Count => Vector512<float>.Count;
+    public static V512 Zero => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Load(ref float source, int offset) => new(Vector512.LoadUnsafe(ref source, (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 LoadSkipping(ref float source, int offset, int skip) =>
+        new(Vector512.ConditionalSelect(
+            Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(skip)).AsSingle(),
+            Vector512.LoadUnsafe(ref source, (nuint)offset), Vector512<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Broadcast(float value) => new(Vector512.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 MultiplyAdd(V512 a, V512 b, V512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(V512 v) => Vector512.Sum(v._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(V512 a, V512 b, V512 c, V512 d) =>
+        Horizontal.Sum4(Horizontal.Fold(a._v), Horizontal.Fold(b._v), Horizontal.Fold(c._v), Horizontal.Fold(d._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreSkipping(ref float destination, int offset, int skip) =>
+        Vector512.ConditionalSelect(
+            Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(skip)).AsSingle(),
+            _v, Vector512.LoadUnsafe(ref destination, (nuint)offset)).StoreUnsafe(ref destination, (nuint)offset);
+}
+
+internal readonly struct V256(Vector256<float> value) : IVector<V256>
+{
+    private readonly Vector256<float> _v = value;
+
+    public static int Count => Vector256<float>.Count;
+    public static V256 Zero => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Load(ref float source, int offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 LoadSkipping(ref float source, int offset, int skip) =>
+        new(Vector256.ConditionalSelect(
+            Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(skip)).AsSingle(),
+            Vector256.LoadUnsafe(ref source, (nuint)offset), Vector256<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Broadcast(float value) => new(Vector256.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 MultiplyAdd(V256 a, V256 b, V256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(V256 v) => Vector256.Sum(v._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(V256 a, V256 b, V256 c, V256 d) =>
+        Horizontal.Sum4(Horizontal.Fold(a._v), Horizontal.Fold(b._v), Horizontal.Fold(c._v), Horizontal.Fold(d._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreSkipping(ref float destination, int offset, int skip) =>
+        Vector256.ConditionalSelect(
+            Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(skip)).AsSingle(),
+            _v, Vector256.LoadUnsafe(ref destination, (nuint)offset)).StoreUnsafe(ref destination, (nuint)offset);
+}
+
+internal readonly struct V128(Vector128<float> value) : IVector<V128>
+{
+    private readonly Vector128<float> _v = value;
+
+    public static int Count => Vector128<float>.Count;
+    public static V128 Zero => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 Load(ref float source, int offset) => new(Vector128.LoadUnsafe(ref source, (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 LoadSkipping(ref float source, int offset, int skip) =>
+        new(Vector128.ConditionalSelect(
+            Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(skip)).AsSingle(),
+            Vector128.LoadUnsafe(ref source, (nuint)offset), Vector128<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 Broadcast(float value) => new(Vector128.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 MultiplyAdd(V128 a, V128 b, V128 c) => new(Vector128.FusedMultiplyAdd(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(V128 v) => Vector128.Sum(v._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(V128 a, V128 b, V128 c, V128 d) => Horizontal.Sum4(a._v, b._v, c._v, d._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreSkipping(ref float destination, int offset, int skip) =>
+        Vector128.ConditionalSelect(
+            Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(skip)).AsSingle(),
+            _v, Vector128.LoadUnsafe(ref destination, (nuint)offset)).StoreUnsafe(ref destination, (nuint)offset);
+}
+
+/// <summary>Horizontal sums that reduce several vectors at once.</summary>
+internal static class Horizontal
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Fold(Vector512<float> v) => Fold(v.GetLower() + v.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Fold(Vector256<float> v) => v.GetLower() + v.GetUpper();
+
+    /// <summary>[Σa, Σb, Σc, Σd] by a pairwise-add tree (haddps on x86, faddp on ARM64).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sum4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d)
+    {
+        if (Sse3.IsSupported) return Sse3.HorizontalAdd(Sse3.HorizontalAdd(a, b), Sse3.HorizontalAdd(c, d));
+        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a, b), AdvSimd.Arm64.AddPairwise(c, d));
+        return Vector128.Create(Vector128.Sum(a), Vector128.Sum(b), Vector128.Sum(c), Vector128.Sum(d));
+    }
+}
+
+/// <summary>The widest vector the hardware accelerates, decided once at start-up.</summary>
+public static class SimdWidth
+{
+    /// <summary>512, 256 or 128 (bits); 0 when no vector width is accelerated.</summary>
+    public static readonly int Bits =
+        Vector512.IsHardwareAccelerated ? 512 :
+        Vector256.IsHardwareAccelerated ? 256 :
+        Vector128.IsHardwareAccelerated ? 128 : 0;
+
+    /// <summary>Every width this machine can run, widest first, down to 0 (scalar): what the kernel tests cover.</summary>
+    public static int[] Supported() => Bits switch
+    {
+        512 => [512, 256, 128, 0],
+        256 => [256, 128, 0],
+        128 => [128, 0],
+        _ => [0],
+    };
+}
