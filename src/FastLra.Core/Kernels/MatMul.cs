@@ -17,6 +17,11 @@ namespace FastLra.Kernels;
 /// A row's tail is one more vector that overlaps the previous one, its already-done lanes
 /// masked, so no element is ever computed twice into memory.
 /// </para>
+/// <para>
+/// The kernels are <see cref="MethodImplOptions.AggressiveOptimization"/>: compiled fully
+/// optimised at once and never instrumented. Dynamic PGO otherwise re-compiles them from the
+/// profile of one shape (B = 1 inference made the step 9x slower), and Native AOT has no PGO.
+/// </para>
 /// </summary>
 public static class MatMul
 {
@@ -73,6 +78,7 @@ public static class MatMul
     }
 
     // Column panels of two vectors, then one, then the overlapping tail (n >= TV.Count).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c)
         where TV : struct, IVector<TV>
     {
@@ -83,6 +89,7 @@ public static class MatMul
     }
 
     // Four rows by two vectors: eight accumulators, each loaded vector of w feeds four FMAs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemmPanel2<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c, int j)
         where TV : struct, IVector<TV>
     {
@@ -145,6 +152,7 @@ public static class MatMul
     }
 
     // Four rows by one vector; the first `skip` lanes are not stored (the overlapping tail).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemmPanel1<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c, int j, int skip)
         where TV : struct, IVector<TV>
     {
@@ -201,6 +209,7 @@ public static class MatMul
 
     // c[i, p] = Σ_j a[i, j] w[p, j] in blocks of four rows of a by four rows of w (sixteen
     // accumulators; every loaded vector feeds four FMAs), then the leftover rows one by one.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot<TV>(ref float a, ref float w, int m, int n, int k, ref float c)
         where TV : struct, IVector<TV>
     {
@@ -216,6 +225,7 @@ public static class MatMul
             for (int p = 0; p < k; p++) Unsafe.Add(ref c, i * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, i * n), ref Unsafe.Add(ref w, p * n), n);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot4x4<TV>(ref float a, ref float w, int n, int k, ref float c, int i, int p)
         where TV : struct, IVector<TV>
     {
@@ -267,6 +277,7 @@ public static class MatMul
         s30 = TV.MultiplyAdd(x3, y0, s30); s31 = TV.MultiplyAdd(x3, y1, s31); s32 = TV.MultiplyAdd(x3, y2, s32); s33 = TV.MultiplyAdd(x3, y3, s33);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot1<TV>(ref float x, ref float y, int n)
         where TV : struct, IVector<TV>
     {

@@ -31,6 +31,28 @@ internal interface IVector<TSelf>
     /// <summary>The lane sums of four vectors: [Σa, Σb, Σc, Σd].</summary>
     static abstract Vector128<float> Sum4(TSelf a, TSelf b, TSelf c, TSelf d);
 
+    static abstract TSelf operator +(TSelf a, TSelf b);
+
+    static abstract TSelf operator -(TSelf a, TSelf b);
+
+    static abstract TSelf operator *(TSelf a, TSelf b);
+
+    static abstract TSelf operator /(TSelf a, TSelf b);
+
+    static abstract TSelf Abs(TSelf v);
+
+    static abstract TSelf Max(TSelf a, TSelf b);
+
+    static abstract TSelf Exp(TSelf v);
+
+    static abstract TSelf Log(TSelf v);
+
+    /// <summary>Lanes where x &lt; limit take <paramref name="below"/>, the others <paramref name="otherwise"/> (NaN compares false).</summary>
+    static abstract TSelf SelectBelow(TSelf x, TSelf limit, TSelf below, TSelf otherwise);
+
+    /// <summary>|magnitude| with the sign bit of <paramref name="sign"/>.</summary>
+    static abstract TSelf CopySign(TSelf magnitude, TSelf sign);
+
     void Store(ref float destination, int offset);
 
     /// <summary>Stores all but the first <paramref name="skip"/> lanes, which keep what the destination holds.</summary>
@@ -61,6 +83,34 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V512 v) => Vector512.Sum(v._v);
+
+    public static V512 operator +(V512 a, V512 b) => new(a._v + b._v);
+
+    public static V512 operator -(V512 a, V512 b) => new(a._v - b._v);
+
+    public static V512 operator *(V512 a, V512 b) => new(a._v * b._v);
+
+    public static V512 operator /(V512 a, V512 b) => new(a._v / b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Abs(V512 v) => new(Vector512.Abs(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Max(V512 a, V512 b) => new(Vector512.Max(a._v, b._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Exp(V512 v) => new(Vector512.Exp(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Log(V512 v) => new(Vector512.Log(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 SelectBelow(V512 x, V512 limit, V512 below, V512 otherwise) =>
+        new(Vector512.ConditionalSelect(Vector512.LessThan(x._v, limit._v), below._v, otherwise._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 CopySign(V512 magnitude, V512 sign) =>
+        new(Vector512.ConditionalSelect(Vector512.Create(-0f), sign._v, magnitude._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(V512 a, V512 b, V512 c, V512 d) =>
@@ -101,6 +151,34 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V256 v) => Vector256.Sum(v._v);
 
+    public static V256 operator +(V256 a, V256 b) => new(a._v + b._v);
+
+    public static V256 operator -(V256 a, V256 b) => new(a._v - b._v);
+
+    public static V256 operator *(V256 a, V256 b) => new(a._v * b._v);
+
+    public static V256 operator /(V256 a, V256 b) => new(a._v / b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Abs(V256 v) => new(Vector256.Abs(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Max(V256 a, V256 b) => new(Vector256.Max(a._v, b._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Exp(V256 v) => new(Vector256.Exp(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Log(V256 v) => new(Vector256.Log(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 SelectBelow(V256 x, V256 limit, V256 below, V256 otherwise) =>
+        new(Vector256.ConditionalSelect(Vector256.LessThan(x._v, limit._v), below._v, otherwise._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 CopySign(V256 magnitude, V256 sign) =>
+        new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign._v, magnitude._v));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(V256 a, V256 b, V256 c, V256 d) =>
         Horizontal.Sum4(Horizontal.Fold(a._v), Horizontal.Fold(b._v), Horizontal.Fold(c._v), Horizontal.Fold(d._v));
@@ -139,6 +217,34 @@ internal readonly struct V128(Vector128<float> value) : IVector<V128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V128 v) => Vector128.Sum(v._v);
+
+    public static V128 operator +(V128 a, V128 b) => new(a._v + b._v);
+
+    public static V128 operator -(V128 a, V128 b) => new(a._v - b._v);
+
+    public static V128 operator *(V128 a, V128 b) => new(a._v * b._v);
+
+    public static V128 operator /(V128 a, V128 b) => new(a._v / b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 Abs(V128 v) => new(Vector128.Abs(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 Max(V128 a, V128 b) => new(Vector128.Max(a._v, b._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 Exp(V128 v) => new(Vector128.Exp(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 Log(V128 v) => new(Vector128.Log(v._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 SelectBelow(V128 x, V128 limit, V128 below, V128 otherwise) =>
+        new(Vector128.ConditionalSelect(Vector128.LessThan(x._v, limit._v), below._v, otherwise._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128 CopySign(V128 magnitude, V128 sign) =>
+        new(Vector128.ConditionalSelect(Vector128.Create(-0f), sign._v, magnitude._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(V128 a, V128 b, V128 c, V128 d) => Horizontal.Sum4(a._v, b._v, c._v, d._v);

@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace FastLra.Kernels;
+
+/// <summary>An element-wise operation of up to three inputs and a scalar parameter, written once for every width.</summary>
+internal interface IElementwise
+{
+    static abstract TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV>;
+}
+
+/// <summary>
+/// Runs element-wise operators (struct type parameters, no delegates) over spans at the widest
+/// accelerated width; the tail shorter than a vector goes through the same vector code on a
+/// padded stack copy, so every element gets identical rounding. The destination may be any of
+/// the inputs (each element is read before it is written). Each map returns Σ dest² in double,
+/// so a norm costs no extra pass.
+/// </summary>
+internal static class Elementwise
+{
+    /// <summary>dest[i] = TOp(x[i], y[i], z[i], s); unused inputs may be empty.</summary>
+    public static double Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
+        where TOp : IElementwise
+    {
+        int n = dest.Length;
+        if (x.Length < n || (!y.IsEmpty && y.Length < n) || (!z.IsEmpty && z.Length < n)) ThrowHelper.ShapeMismatch();
+        // Empty inputs read as x, which keeps every load in bounds; operators ignore inputs they do not use.
+        if (y.IsEmpty) y = x;
+        if (z.IsEmpty) z = x;
+        return SimdWidth.Bits switch
+        {
+            512 => Map<TOp, V512>(x, y, z, s, dest),
+            256 => Map<TOp, V256>(x, y, z, s, dest),
+            _ => Map<TOp, V128>(x, y, z, s, dest),
+        };
+    }
+
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the MatMul kernels: no PGO re-compilation
+    private static double Map<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
+        where TOp : IElementwise
+        where TV : struct, IVector<TV>
+    {
+        int n = dest.Length, width = TV.Count, i = 0;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        ref float rd = ref MemoryMarshal.GetReference(dest);
+        TV sv = TV.Broadcast(s), squares = TV.Zero;
+        for (; i + width <= n; i += width)
+        {
+            TV r = TOp.Invoke(TV.Load(ref rx, i), TV.Load(ref ry, i), TV.Load(ref rz, i), sv);
+            r.Store(ref rd, i);
+            squares = TV.MultiplyAdd(r, r, squares);
+        }
+        double total = TV.Sum(squares);
+        if (i < n)
+        {
+            int rest = n - i;
+            Span<float> buffer = stackalloc float[4 * width];
+            buffer.Clear();
+            x.Slice(i, rest).CopyTo(buffer);
+            y.Slice(i, rest).CopyTo(buffer[width..]);
+            z.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
+            ref float rb = ref MemoryMarshal.GetReference(buffer);
+            TOp.Invoke(TV.Load(ref rb, 0), TV.Load(ref rb, width), TV.Load(ref rb, 2 * width), sv).Store(ref rb, 3 * width);
+            for (int j = 0; j < rest; j++)
+            {
+                float r = buffer[3 * width + j];
+                dest[i + j] = r;
+                total += (double)r * r;
+            }
+        }
+        return total;
+    }
+}
+
+/// <summary>tanh(x): the odd Taylor series through x^19 below 0.55, 1 - 2/(exp(2|x|) + 1) above, with x's sign.</summary>
+internal readonly struct TanhOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => Tanh(x);
+
+    // TensorPrimitives.Tanh has ~1e-7 absolute error at every x, so its relative error near zero
+    // is unbounded (it returns -6e-8 for tanh(0)); LRA works on small differences of states.
+    // Below 2^-12, tanh(x) rounds to x; the series runs on |x| clamped there, so no subnormal is
+    // ever squared (subnormal arithmetic is ~10x slower and states can decay that far).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Tanh<TV>(TV x)
+        where TV : struct, IVector<TV>
+    {
+        TV ax = TV.Abs(x);
+        TV small = TV.Broadcast(1f / 4096f);
+        TV c = TV.Max(ax, small);
+        TV x2 = c * c;
+        TV p = TV.Broadcast(-443861162f / 1856156927625f);
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(6404582f / 10854718875f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(-929569f / 638512875f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(21844f / 6081075f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(-1382f / 155925f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(62f / 2835f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(-17f / 315f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(2f / 15f));
+        p = TV.MultiplyAdd(p, x2, TV.Broadcast(-1f / 3f));
+        TV series = TV.MultiplyAdd(p * x2, c, c);
+        TV one = TV.Broadcast(1f);
+        TV large = one - TV.Broadcast(2f) / (TV.Exp(ax + ax) + one);
+        // NaN fails every comparison and takes the large branch, where it propagates.
+        TV magnitude = TV.SelectBelow(ax, small, ax, TV.SelectBelow(ax, TV.Broadcast(0.55f), series, large));
+        return TV.CopySign(magnitude, x);
+    }
+}
+
+/// <summary>y (1 - x²): the tanh backward step with x = tanh(a) and y = dE/dz.</summary>
+internal readonly struct TanhBackwardOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => y * (TV.Broadcast(1f) - x * x);
+}
+
+/// <summary>x * y.</summary>
+internal readonly struct MultiplyOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => x * y;
+}
+
+/// <summary>x (the identity, for a sum of squares without a copy when dest is x).</summary>
+internal readonly struct IdentityOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => x;
+}
