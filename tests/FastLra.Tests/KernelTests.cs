@@ -233,3 +233,66 @@ public class KernelTests
         Assert.Equal([1f, 2f, 1f, 2f, 1f, 2f], dest);
     }
 }
+
+/// <summary>The vectorised local losses and Omega's element-wise passes against their scalar oracles.</summary>
+public class LocalLossKernelTests
+{
+    public static TheoryData<int> Lengths()
+    {
+        var data = new TheoryData<int>();
+        foreach (int n in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 2000 }) data.Add(n);
+        return data;
+    }
+
+    private static float[] Random(int n, int seed, float scale = 2f)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5) * scale).ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Losses_match_their_scalar_oracles(int n)
+    {
+        Check<MseLoss>(n);
+        Check<LogPenaltyLoss>(n);
+    }
+
+    private static void Check<TLoss>(int n)
+        where TLoss : struct, ILocalLoss
+    {
+        var u = Random(n, 1);
+        var v = Random(n, 2);
+        var w = Random(n, 3);
+        Assert.Equal(LocalLossReference.Forward<TLoss>(u, v), LocalLoss.Forward<TLoss>(u, v), 1e-6f);
+        foreach (var factor in new[] { w, null })
+        {
+            var expected = new float[n];
+            var actual = new float[n];
+            LocalLossReference.Backward<TLoss>(u, v, factor, expected);
+            LocalLoss.Backward<TLoss>(u, v, factor, actual);
+            for (int i = 0; i < n; i++) Assert.Equal(expected[i], actual[i], 1e-6f * Math.Abs(expected[i]) + 1e-12f);
+        }
+        // In place over the first argument, as the trainers call it.
+        var inPlace = (float[])u.Clone();
+        var reference = new float[n];
+        LocalLossReference.Backward<TLoss>(u, v, u, reference);
+        LocalLoss.Backward<TLoss>(inPlace, v, inPlace, inPlace);
+        for (int i = 0; i < n; i++) Assert.Equal(reference[i], inPlace[i], 1e-6f * Math.Abs(reference[i]) + 1e-12f);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Exp_is_within_two_ulps(int n)
+    {
+        var x = Random(n, 4, 170f);
+        var e = new float[n];
+        Elementwise.Map<ExpOperator>(x, default, default, 0f, e);
+        for (int i = 0; i < n; i++)
+        {
+            if (x[i] < -87f || x[i] > 88f) continue;
+            double exact = Math.Exp(x[i]);
+            Assert.True(Math.Abs(e[i] - exact) <= 2.4e-7 * exact, $"exp({x[i]:R}) = {e[i]:R}, exact {exact:R}");
+        }
+    }
+}

@@ -36,6 +36,51 @@ internal static class Elementwise
         };
     }
 
+    /// <summary>Σ TOp(x[i], y[i], z[i], s) in double, storing nothing.</summary>
+    public static double Sum<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s)
+        where TOp : IElementwise
+    {
+        int n = x.Length;
+        if (y.Length < n) ThrowHelper.ShapeMismatch();
+        return SimdWidth.Bits switch
+        {
+            512 => Sum<TOp, V512>(x, y, s),
+            256 => Sum<TOp, V256>(x, y, s),
+            _ => Sum<TOp, V128>(x, y, s),
+        };
+    }
+
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double Sum<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s)
+        where TOp : IElementwise
+        where TV : struct, IVector<TV>
+    {
+        int n = x.Length, width = TV.Count, i = 0;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        TV sv = TV.Broadcast(s), sum = TV.Zero;
+        for (; i + width <= n; i += width)
+        {
+            TV xi = TV.Load(ref rx, i);
+            sum += TOp.Invoke(xi, TV.Load(ref ry, i), xi, sv);
+        }
+        double total = TV.Sum(sum);
+        if (i < n)
+        {
+            int rest = n - i;
+            Span<float> buffer = stackalloc float[3 * width];
+            buffer.Clear();
+            x.Slice(i, rest).CopyTo(buffer);
+            y.Slice(i, rest).CopyTo(buffer[width..]);
+            ref float rb = ref MemoryMarshal.GetReference(buffer);
+            TV xi = TV.Load(ref rb, 0);
+            TOp.Invoke(xi, TV.Load(ref rb, width), xi, sv).Store(ref rb, 2 * width);
+            for (int j = 0; j < rest; j++) total += buffer[2 * width + j];
+        }
+        return total;
+    }
+
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the MatMul kernels: no PGO re-compilation
     private static double Map<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
@@ -106,10 +151,41 @@ internal readonly struct TanhOperator : IElementwise
         p = TV.MultiplyAdd(p, x2, TV.Broadcast(-1f / 3f));
         TV series = TV.MultiplyAdd(p * x2, c, c);
         TV one = TV.Broadcast(1f);
-        TV large = one - TV.Broadcast(2f) / (TV.Exp(ax + ax) + one);
+        // Past |x| = 9, tanh rounds to 1; the clamp keeps exp finite.
+        TV large = one - TV.Broadcast(2f) / (ExpOperator.Exp(TV.Min(ax + ax, TV.Broadcast(20f))) + one);
         // NaN fails every comparison and takes the large branch, where it propagates.
         TV magnitude = TV.SelectBelow(ax, small, ax, TV.SelectBelow(ax, TV.Broadcast(0.55f), series, large));
         return TV.CopySign(magnitude, x);
+    }
+}
+
+/// <summary>
+/// exp(x) in float for x in [-87, 88]: x = n ln2 + r with |r| &lt;= ln2/2 (ln2 split in two so
+/// n ln2 is exact), e^r by its Taylor series through r^7 (truncation below 2^-27), times 2^n
+/// from the exponent bits. .NET's float Exp widens to double; this stays in float at full width.
+/// </summary>
+internal readonly struct ExpOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TV>(TV x)
+        where TV : struct, IVector<TV>
+    {
+        TV n = TV.Round(x * TV.Broadcast(1.44269504088896341f));
+        TV r = TV.MultiplyAdd(n, TV.Broadcast(-0.693359375f), x);
+        r = TV.MultiplyAdd(n, TV.Broadcast(2.12194440e-4f), r);
+        TV p = TV.Broadcast(1f / 5040f);
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 720f));
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 120f));
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 24f));
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 6f));
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(0.5f));
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f));
+        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f));
+        return p * TV.PowerOfTwo(n);
     }
 }
 
@@ -135,4 +211,20 @@ internal readonly struct IdentityOperator : IElementwise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
         where TV : struct, IVector<TV> => x;
+}
+
+/// <summary>1 - x²: the tanh derivative from x = tanh(a) (Omega's plain D).</summary>
+internal readonly struct TanhDerivativeOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => TV.Broadcast(1f) - x * x;
+}
+
+/// <summary>z + s x² y: Omega's dOmega/da = cA N² t added to z, with s = scale · cA.</summary>
+internal readonly struct OmegaBackwardAOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => TV.MultiplyAdd(s * x * x, y, z);
 }

@@ -1,33 +1,101 @@
+using System.Runtime.CompilerServices;
+
 namespace FastLra.Kernels;
 
 /// <summary>
 /// A local loss l(u, v) = mean f(u - v) over B x H entries, for an even f, so that
 /// l'_1(u, v) = f'(u - v) / n and l'_2(u, v) = -l'_1(u, v) = l'_1(v, u).
-/// Implemented by structs so the trainers specialise on them (no delegates).
+/// Implemented by structs so the trainers specialise on them (no delegates), once for scalars
+/// (the oracle) and once for every vector width.
 /// </summary>
-public interface ILocalLoss
+internal interface ILocalLoss
 {
     /// <summary>f(d).</summary>
     static abstract float Value(float d);
 
     /// <summary>f'(d).</summary>
     static abstract float Slope(float d);
+
+    static abstract TV Value<TV>(TV d)
+        where TV : struct, IVector<TV>;
+
+    static abstract TV Slope<TV>(TV d)
+        where TV : struct, IVector<TV>;
 }
 
 /// <summary>mse: f(d) = d².</summary>
-public readonly struct MseLoss : ILocalLoss
+internal readonly struct MseLoss : ILocalLoss
 {
     public static float Value(float d) => d * d;
 
     public static float Slope(float d) => 2f * d;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Value<TV>(TV d)
+        where TV : struct, IVector<TV> => d * d;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Slope<TV>(TV d)
+        where TV : struct, IVector<TV> => d + d;
 }
 
 /// <summary>log-penalty: f(d) = log(1 + d²).</summary>
-public readonly struct LogPenaltyLoss : ILocalLoss
+internal readonly struct LogPenaltyLoss : ILocalLoss
 {
     public static float Value(float d) => MathF.Log(1f + d * d);
 
     public static float Slope(float d) => 2f * d / (1f + d * d);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Value<TV>(TV d)
+        where TV : struct, IVector<TV> => TV.Log(TV.MultiplyAdd(d, d, TV.Broadcast(1f)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Slope<TV>(TV d)
+        where TV : struct, IVector<TV> => (d + d) / TV.MultiplyAdd(d, d, TV.Broadcast(1f));
+}
+
+/// <summary>f(x - y).</summary>
+internal readonly struct LossValueOperator<TLoss> : IElementwise
+    where TLoss : struct, ILocalLoss
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => TLoss.Value(x - y);
+}
+
+/// <summary>s f'(x - y): l'_1(x, y) with s = 1/n.</summary>
+internal readonly struct LossSlopeOperator<TLoss> : IElementwise
+    where TLoss : struct, ILocalLoss
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => s * TLoss.Slope(x - y);
+}
+
+/// <summary>s f'(x - y) (1 - z²): l'_1(x, y) through tanh, with s = 1/n and z = x usually.</summary>
+internal readonly struct LossSlopeTanhOperator<TLoss> : IElementwise
+    where TLoss : struct, ILocalLoss
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => s * TLoss.Slope(x - y) * (TV.Broadcast(1f) - z * z);
+}
+
+/// <summary>
+/// With t = tanh(x): s f'(t - y) (1 - t²), the adjoint of a prediction's pre-activation x
+/// against the state y, fused with the tanh (a target step's first pass).
+/// </summary>
+internal readonly struct TanhLossSlopeOperator<TLoss> : IElementwise
+    where TLoss : struct, ILocalLoss
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV>
+    {
+        TV t = TanhOperator.Tanh(x);
+        return s * TLoss.Slope(t - y) * (TV.Broadcast(1f) - t * t);
+    }
 }
 
 /// <summary>Which local loss the LRA trainers use.</summary>
@@ -37,8 +105,8 @@ public enum LocalLossKind
     LogPenalty,
 }
 
-/// <summary>Local losses on equal-length spans (B x H matrices, flattened). O(B H): written plainly.</summary>
-public static class LocalLoss
+/// <summary>Local losses on equal-length spans (B x H matrices, flattened).</summary>
+internal static class LocalLoss
 {
     /// <summary>l(u, v) = mean f(u - v).</summary>
     public static float Forward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v)
@@ -46,9 +114,7 @@ public static class LocalLoss
     {
         if (v.Length < u.Length) ThrowHelper.ShapeMismatch();
         if (u.IsEmpty) return 0f;
-        double sum = 0;
-        for (int i = 0; i < u.Length; i++) sum += TLoss.Value(u[i] - v[i]);
-        return (float)(sum / u.Length);
+        return (float)(Elementwise.Sum<LossValueOperator<TLoss>>(u, v[..u.Length], 0f) / u.Length);
     }
 
     /// <summary>
@@ -61,16 +127,28 @@ public static class LocalLoss
     {
         int n = u.Length;
         if (v.Length < n || dest.Length < n || (!w.IsEmpty && w.Length < n)) ThrowHelper.ShapeMismatch();
-        float inverse = 1f / n;
-        if (w.IsEmpty)
-        {
-            for (int i = 0; i < n; i++) dest[i] = TLoss.Slope(u[i] - v[i]) * inverse;
-            return;
-        }
-        for (int i = 0; i < n; i++)
-        {
-            float wi = w[i];
-            dest[i] = TLoss.Slope(u[i] - v[i]) * inverse * (1f - wi * wi);
-        }
+        if (w.IsEmpty) Elementwise.Map<LossSlopeOperator<TLoss>>(u, v, default, 1f / n, dest[..n]);
+        else Elementwise.Map<LossSlopeTanhOperator<TLoss>>(u, v, w, 1f / n, dest[..n]);
+    }
+}
+
+/// <summary>The plain loops the vectorised local losses are tested against.</summary>
+internal static class LocalLossReference
+{
+    public static float Forward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v)
+        where TLoss : struct, ILocalLoss
+    {
+        if (u.IsEmpty) return 0f;
+        double sum = 0;
+        for (int i = 0; i < u.Length; i++) sum += TLoss.Value(u[i] - v[i]);
+        return (float)(sum / u.Length);
+    }
+
+    public static void Backward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v, ReadOnlySpan<float> w, Span<float> dest)
+        where TLoss : struct, ILocalLoss
+    {
+        float inverse = 1f / u.Length;
+        for (int i = 0; i < u.Length; i++)
+            dest[i] = TLoss.Slope(u[i] - v[i]) * inverse * (w.IsEmpty ? 1f : 1f - w[i] * w[i]);
     }
 }

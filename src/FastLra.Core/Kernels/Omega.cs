@@ -28,7 +28,7 @@ public static class Omega
     public static void PlainD(ReadOnlySpan<float> t, Span<float> d)
     {
         if (d.Length < t.Length) ThrowHelper.ShapeMismatch();
-        for (int i = 0; i < t.Length; i++) d[i] = 1f - t[i] * t[i];
+        Elementwise.Map<TanhDerivativeOperator>(t, default, default, 0f, d[..t.Length]);
     }
 
     /// <summary>Row b of d (B x H) = 1 - t[b, b]² (the reference code's diagonal; needs B &lt;= H).</summary>
@@ -48,8 +48,8 @@ public static class Omega
     {
         int count = m.Length;
         if (d.Length < count || n.Length < count) ThrowHelper.ShapeMismatch();
-        for (int i = 0; i < count; i++) n[i] = m[i] * d[i];
-        return OmegaValue.From(Math.Sqrt(Reductions.SumOfSquares(n[..count])), Math.Sqrt(Reductions.SumOfSquares(g)));
+        double s = Elementwise.Map<MultiplyOperator>(m, d, default, 0f, n[..count]);
+        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)));
     }
 
     /// <summary>da += scale · dOmega/da = scale · cA · N² · t (plain D).</summary>
@@ -59,7 +59,7 @@ public static class Omega
         if (t.Length < count || da.Length < count) ThrowHelper.ShapeMismatch();
         float c = scale * omega.CoefficientA;
         if (c == 0f) return;
-        for (int i = 0; i < count; i++) da[i] += c * n[i] * n[i] * t[i];
+        Elementwise.Map<OmegaBackwardAOperator>(n[..count], t, da, c, da[..count]);
     }
 
     /// <summary>da[b, b] += scale · cA · t[b, b] · Σ_j N[b, j]² (diagonal D: only the diagonal moves).</summary>

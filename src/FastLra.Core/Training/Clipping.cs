@@ -20,10 +20,14 @@ public static class Clipping
     public static float Clip(Span<float> g, float c, ClipMode mode)
     {
         float norm = Reductions.Norm(g);
-        if (c > 0f && (mode == ClipMode.Always || norm >= c) && norm > 0f)
-            Reductions.Scale(g, c / norm);
+        float factor = Factor(norm, c, mode);
+        if (factor != 1f) Reductions.Scale(g, factor);
         return norm;
     }
+
+    /// <summary>The factor clip_c applies to a gradient of norm <paramref name="norm"/>: c / norm or 1.</summary>
+    public static float Factor(float norm, float c, ClipMode mode) =>
+        c > 0f && (mode == ClipMode.Always || norm >= c) && norm > 0f ? c / norm : 1f;
 
     /// <summary>
     /// PyTorch's <c>clip_grad_norm_</c> over all five gradients: if c > 0 and the global norm

@@ -9,7 +9,7 @@ namespace FastLra.Training;
 /// step 0 (the extra O(T² B H²)), the diagonal Omega on Wxh only, and the first target step
 /// that follows from that pass live here; everything else is shared.
 /// </summary>
-public sealed partial class Lra<TLoss>
+internal sealed partial class Lra<TLoss>
 {
     /// <summary>
     /// 3-4. For l = T-1 down to 1: the full derivatives of Lr_l, clipped and summed, then the
@@ -38,7 +38,7 @@ public sealed partial class Lra<TLoss>
                 MatMul.MultiplyTransposed(_gz.Span, ws.Parameters.Whh, B, H, H, _m.Span);
                 AddOmegaGradientA(_gz.Span, _m.Span, Step(z, l - 1, bh), grad);
             }
-            Descend(grad, hHat);
+            Descend(grad, hHat, Reductions.Norm(grad));
             // k > 1: the loss is l(z_l, p(h^)): only p depends on h^.
             InputTerm(l);
             for (int k = 1; k < _s.K; k++) TargetUpdate(Step(z, l, bh), referenceOmega: true);

@@ -36,7 +36,7 @@ public static class Lra
 /// the reference semantics does instead (its full-graph gradients, the extra O(T²) work).
 /// All buffers are carved from the workspace once; a call allocates nothing.
 /// </summary>
-public sealed partial class Lra<TLoss> : IGradientAlgorithm
+internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
 {
     /// <summary>Number of B x H scratch buffers.</summary>
@@ -150,7 +150,7 @@ public sealed partial class Lra<TLoss> : IGradientAlgorithm
         for (int k = 0; k < _s.K; k++)
         {
             TopTargetGradient();
-            Descend(_grad.Span, _hHat.Span);
+            Descend(_grad.Span, _hHat.Span, Reductions.Norm(_grad.Span));
         }
         Activations.TanhForward(_hHat.Span, Step(_zHat.Span, T - 1, B * H));
     }
@@ -231,44 +231,50 @@ public sealed partial class Lra<TLoss> : IGradientAlgorithm
     }
 
     /// <summary>One target step for h^ against v: h^ -= beta clip_c(g), g from <see cref="TargetGradient"/>.</summary>
-    private void TargetUpdate(ReadOnlySpan<float> v, bool referenceOmega)
-    {
-        TargetGradient(v, referenceOmega);
-        Descend(_grad.Span, _hHat.Span);
-    }
+    private void TargetUpdate(ReadOnlySpan<float> v, bool referenceOmega) =>
+        Descend(_grad.Span, _hHat.Span, TargetGradient(v, referenceOmega));
 
     /// <summary>
     /// The gradient of a target step for h^ against the state v that the prediction
     /// p = tanh(tanh(h^) Whh + u) should match: G = l'_1(p, v)(1 - p²),
     /// grad = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^. Local: v = z^_t and Omega(G, Whh, h^).
     /// Reference (k > 1): v = z_l, since l'_1(p, z_l) = l'_2(z_l, p) for these even losses, and
-    /// the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²).
+    /// the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²). Returns ||grad||.
     /// </summary>
-    internal void TargetGradient(ReadOnlySpan<float> v, bool referenceOmega)
+    internal float TargetGradient(ReadOnlySpan<float> v, bool referenceOmega)
     {
         var whh = _ws.Parameters.Whh;
         Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
         Activations.TanhForward(_hHat.Span, th);
         _u.Span.CopyTo(tp);
         MatMul.MultiplyAdd(th, whh, B, H, H, tp);
+        if (!referenceOmega)
+        {
+            // Three passes around the two products: G with tanh(p) fused in (and ||G||²), then
+            // grad = M (1 - th²), which for the plain D is Omega's N (so ||N||² comes with it), then
+            // the Omega term in place (and ||grad||² for the clip).
+            double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), g);
+            MatMul.MultiplyTransposed(g, whh, B, H, H, m);
+            double squares = Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad);
+            if (_s.Alpha != 0f)
+            {
+                float c = _s.Alpha * OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)).CoefficientA;
+                if (c != 0f) squares = Elementwise.Map<OmegaBackwardAOperator>(grad, th, grad, c, grad);
+            }
+            return (float)Math.Sqrt(squares);
+        }
         Activations.TanhForward(tp, tp);
         LocalLoss.Backward<TLoss>(tp, v, tp, g);
         MatMul.MultiplyTransposed(g, whh, B, H, H, m);
         Activations.TanhBackward(th, m, grad);
         if (_s.Alpha != 0f)
         {
-            if (referenceOmega)
-            {
-                Span<float> gz = _gz.Span;
-                LocalLoss.Backward<TLoss>(tp, v, default, gz);
-                MatMul.MultiplyTransposed(gz, whh, B, H, H, m);
-                AddOmegaGradientA(gz, m, th, grad);
-            }
-            else
-            {
-                AddOmegaGradientA(g, m, th, grad);
-            }
+            Span<float> gz = _gz.Span;
+            LocalLoss.Backward<TLoss>(tp, v, default, gz);
+            MatMul.MultiplyTransposed(gz, whh, B, H, H, m);
+            AddOmegaGradientA(gz, m, th, grad);
         }
+        return Reductions.Norm(grad);
     }
 
     /// <summary>Test access to the target step's state: h^ (B x H), u (B x H) and the last gradient (B x H).</summary>
@@ -290,12 +296,9 @@ public sealed partial class Lra<TLoss> : IGradientAlgorithm
         else Omega.PlainD(t, d);
     }
 
-    /// <summary>h^ -= beta clip_c(g).</summary>
-    private void Descend(Span<float> grad, Span<float> hHat)
-    {
-        Clipping.Clip(grad, _s.Clip, _s.ClipMode);
-        TensorPrimitives.MultiplyAdd(grad, -_s.Beta, hHat, hHat);
-    }
+    /// <summary>h^ -= beta clip_c(g), given ||g||.</summary>
+    private void Descend(ReadOnlySpan<float> grad, Span<float> hHat, float norm) =>
+        TensorPrimitives.MultiplyAdd(grad, -_s.Beta * Clipping.Factor(norm, _s.Clip, _s.ClipMode), hHat, hHat);
 
     /// <summary>dWhh += clip_c(gWhh), dWxh += clip_c(gWxh), dbh += gbh, recording the clipped norms of step t.</summary>
     private void AccumulateStep(int t)
