@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.Intrinsics;
@@ -17,7 +18,7 @@ namespace FastLra.Cli;
 internal sealed class Commands
 {
     /// <summary>The command names, as registered below.</summary>
-    public static readonly string[] Names = ["train", "eval", "data", "info"];
+    public static readonly string[] Names = ["train", "eval", "data", "bench", "info"];
 
     /// <summary>Train an RNN on a synthetic task and report how it did.</summary>
     /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
@@ -51,53 +52,8 @@ internal sealed class Commands
         int patience = 30, int validSize = 10_000, string? initFrom = null, string? save = null, string? metrics = null,
         bool json = false, bool quiet = false, CancellationToken cancellationToken = default)
     {
-        var options = new TrainingOptions
-        {
-            Task = ParseTask(task),
-            Length = length,
-            Hidden = hidden,
-            Batch = batch,
-            Seed = ParseSeed(seed),
-            Algorithm = algo switch
-            {
-                "bptt" => AlgorithmKind.Bptt,
-                "lra" => AlgorithmKind.Lra,
-                _ => throw new UsageException($"unknown --algo '{algo}' (choose bptt or lra)."),
-            },
-            Optimizer = Optimizer.TryParse(optimizer, out var kind)
-                ? kind
-                : throw new UsageException($"unknown --optimizer '{optimizer}' (choose {string.Join(", ", Optimizer.Names)})."),
-            LearningRate = lr,
-            Clip = clip,
-            ClipMode = clipMode switch
-            {
-                "above" => ClipMode.Above,
-                "always" => ClipMode.Always,
-                _ => throw new UsageException($"unknown --clip-mode '{clipMode}' (choose above or always)."),
-            },
-            Semantics = semantics switch
-            {
-                "local" => LraSemantics.Local,
-                "reference" => LraSemantics.Reference,
-                _ => throw new UsageException($"unknown --semantics '{semantics}' (choose local or reference)."),
-            },
-            K = k,
-            Beta = beta,
-            Alpha = alpha,
-            LocalLoss = localLoss switch
-            {
-                "log-penalty" => LocalLossKind.LogPenalty,
-                "mse" => LocalLossKind.Mse,
-                _ => throw new UsageException($"unknown --local-loss '{localLoss}' (choose log-penalty or mse)."),
-            },
-            MaxIterations = maxIter,
-            CheckEvery = checkEvery,
-            Patience = patience,
-            ValidSize = validSize,
-        };
-        string? problem = options.Validate();
-        if (problem is not null) throw new UsageException(problem);
-
+        var options = Options(task, length, hidden, batch, seed, algo, optimizer, lr, clip, clipMode, semantics, k, beta, alpha, localLoss,
+            maxIter, checkEvery, patience, validSize);
         ParameterSet? initial = null;
         if (initFrom is not null)
         {
@@ -221,6 +177,69 @@ internal sealed class Commands
         return CliExit.Ok;
     }
 
+    /// <summary>Time training iterations of one configuration in this binary (JIT or Native AOT).</summary>
+    /// <param name="algo">Gradient algorithm: bptt or lra.</param>
+    /// <param name="iters">Timed iterations (after warm-up).</param>
+    /// <param name="warmup">Untimed iterations first, so the code is compiled and caches are warm.</param>
+    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
+    /// <param name="length">Sequence length T.</param>
+    /// <param name="hidden">Hidden width H.</param>
+    /// <param name="batch">Batch size B.</param>
+    /// <param name="seed">Seed.</param>
+    /// <param name="optimizer">sgd, nesterov, rmsprop, adam or adagrad.</param>
+    /// <param name="lr">Learning rate.</param>
+    /// <param name="clip">Gradient norm bound c (0 = off).</param>
+    /// <param name="clipMode">LRA: above or always.</param>
+    /// <param name="semantics">LRA: local or reference.</param>
+    /// <param name="k">LRA: target steps per layer.</param>
+    /// <param name="beta">LRA: target step size.</param>
+    /// <param name="alpha">LRA: weight of the Omega regulariser.</param>
+    /// <param name="localLoss">LRA: log-penalty or mse.</param>
+    /// <param name="json">Print one JSON object on stdout.</param>
+    [Command("bench")]
+    public int Bench(string algo = "bptt", int iters = 200, int warmup = 20, string task = "temporal-order", int length = 20,
+        int hidden = 100, int batch = 20, long seed = 1234, string optimizer = "sgd", float lr = 0.01f, float clip = 1.0f,
+        string clipMode = "above", string semantics = "local", int k = 10, float beta = 10f, float alpha = 0f,
+        string localLoss = "log-penalty", bool json = false)
+    {
+        if (iters <= 0) throw new UsageException($"--iters must be positive, got {iters}.");
+        if (warmup < 0) throw new UsageException($"--warmup must be >= 0, got {warmup}.");
+        var options = Options(task, length, hidden, batch, seed, algo, optimizer, lr, clip, clipMode, semantics, k, beta, alpha, localLoss,
+            maxIter: 1, checkEvery: 1, patience: 1, validSize: 1);
+        var trainer = new Trainer(options);
+        for (int i = 0; i < warmup; i++) trainer.Step();
+        var seconds = new double[iters];
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        int collections = GC.CollectionCount(0);
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < iters; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            trainer.Step();
+            seconds[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        double total = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        collections = GC.CollectionCount(0) - collections;
+        Array.Sort(seconds);
+        var report = new BenchReport(algo, options.Algorithm == AlgorithmKind.Lra ? semantics : null, TaskInfo.Name(options.Task),
+            length, hidden, batch, options.Algorithm == AlgorithmKind.Lra ? k : null, options.Algorithm == AlgorithmKind.Lra ? alpha : null,
+            iters, seconds[iters / 2], total / iters, iters / total, seconds[Math.Min(iters - 1, (int)(iters * 0.99))],
+            (double)allocated / iters, collections, SimdWidth.Bits, InstructionSets(), System.Runtime.JitInfo.GetCompiledILBytes() == 0);
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.BenchReport));
+            return CliExit.Ok;
+        }
+        Console.Out.WriteLine(
+            $"{algo}{(report.Semantics is null ? "" : $" ({report.Semantics}, K={k}, alpha={alpha})")} {report.Task} T={length} B={batch} H={hidden}: " +
+            $"median {report.MedianSecondsPerIteration * 1e3:F3} ms/it, mean {report.SecondsPerIteration * 1e3:F3} ms/it, " +
+            $"{report.IterationsPerSecond:F0} it/s, p99 {report.P99SecondsPerIteration * 1e3:F3} ms, " +
+            $"{report.AllocatedBytesPerIteration:F0} B/it allocated, {collections} GCs; " +
+            $"{report.VectorBits}-bit vectors ({string.Join(' ', report.InstructionSets)}), {(report.NativeAot ? "Native AOT" : "JIT")}");
+        return CliExit.Ok;
+    }
+
     /// <summary>Version, vector width and the instruction sets in use.</summary>
     /// <param name="json">Print one JSON object on stdout.</param>
     [Command("info")]
@@ -232,7 +251,7 @@ internal sealed class Commands
             System.Runtime.JitInfo.GetCompiledILBytes() == 0,
             Vector<float>.Count,
             Vector.IsHardwareAccelerated,
-            Vector<float>.Count * 32,
+            SimdWidth.Bits,
             InstructionSets(),
             Environment.ProcessorCount);
         if (json)
@@ -241,7 +260,8 @@ internal sealed class Commands
             return CliExit.Ok;
         }
         Console.Out.WriteLine($"fastlra {report.Version} on {report.Runtime}{(report.NativeAot ? " (Native AOT)" : " (JIT)")}");
-        Console.Out.WriteLine($"Vector<float>: {report.VectorFloatCount} lanes ({report.VectorBits}-bit), hardware accelerated: {report.VectorHardwareAccelerated}");
+        Console.Out.WriteLine($"Vector<float>: {report.VectorFloatCount} lanes, hardware accelerated: {report.VectorHardwareAccelerated}");
+        Console.Out.WriteLine($"kernels: {report.VectorBits}-bit vectors");
         Console.Out.WriteLine($"instruction sets: {string.Join(' ', report.InstructionSets)}");
         Console.Out.WriteLine($"processors: {report.ProcessorCount}");
         return CliExit.Ok;
@@ -270,6 +290,60 @@ internal sealed class Commands
         foreach (float v in data) writer.WriteNumberValue(v);
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    /// <summary>The run's options from the command line, validated (a usage error names the first bad one).</summary>
+    private static TrainingOptions Options(string task, int length, int hidden, int batch, long seed, string algo, string optimizer,
+        float lr, float clip, string clipMode, string semantics, int k, float beta, float alpha, string localLoss,
+        long maxIter, int checkEvery, int patience, int validSize)
+    {
+        var options = new TrainingOptions
+        {
+            Task = ParseTask(task),
+            Length = length,
+            Hidden = hidden,
+            Batch = batch,
+            Seed = ParseSeed(seed),
+            Algorithm = algo switch
+            {
+                "bptt" => AlgorithmKind.Bptt,
+                "lra" => AlgorithmKind.Lra,
+                _ => throw new UsageException($"unknown --algo '{algo}' (choose bptt or lra)."),
+            },
+            Optimizer = Optimizer.TryParse(optimizer, out var kind)
+                ? kind
+                : throw new UsageException($"unknown --optimizer '{optimizer}' (choose {string.Join(", ", Optimizer.Names)})."),
+            LearningRate = lr,
+            Clip = clip,
+            ClipMode = clipMode switch
+            {
+                "above" => ClipMode.Above,
+                "always" => ClipMode.Always,
+                _ => throw new UsageException($"unknown --clip-mode '{clipMode}' (choose above or always)."),
+            },
+            Semantics = semantics switch
+            {
+                "local" => LraSemantics.Local,
+                "reference" => LraSemantics.Reference,
+                _ => throw new UsageException($"unknown --semantics '{semantics}' (choose local or reference)."),
+            },
+            K = k,
+            Beta = beta,
+            Alpha = alpha,
+            LocalLoss = localLoss switch
+            {
+                "log-penalty" => LocalLossKind.LogPenalty,
+                "mse" => LocalLossKind.Mse,
+                _ => throw new UsageException($"unknown --local-loss '{localLoss}' (choose log-penalty or mse)."),
+            },
+            MaxIterations = maxIter,
+            CheckEvery = checkEvery,
+            Patience = patience,
+            ValidSize = validSize,
+        };
+        string? problem = options.Validate();
+        if (problem is not null) throw new UsageException(problem);
+        return options;
     }
 
     private static TaskKind ParseTask(string task) =>

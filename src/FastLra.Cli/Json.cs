@@ -29,6 +29,13 @@ internal sealed record EvalReport(
 internal sealed record InfoReport(
     string Version, string Runtime, bool NativeAot, int VectorFloatCount, bool VectorHardwareAccelerated,
     int VectorBits, string[] InstructionSets, int ProcessorCount);
+// VectorBits is the width the kernels run at (FastLra.Kernels.SimdWidth), which can exceed Vector<float>'s.
+
+/// <summary>The report of <c>bench --json</c>.</summary>
+internal sealed record BenchReport(
+    string Algo, string? Semantics, string Task, int Length, int Hidden, int Batch, int? K, float? Alpha, int Iterations,
+    double MedianSecondsPerIteration, double SecondsPerIteration, double IterationsPerSecond, double P99SecondsPerIteration,
+    double AllocatedBytesPerIteration, int Gen0Collections, int VectorBits, string[] InstructionSets, bool NativeAot);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -37,4 +44,5 @@ internal sealed record InfoReport(
 [JsonSerializable(typeof(MetricsLine))]
 [JsonSerializable(typeof(EvalReport))]
 [JsonSerializable(typeof(InfoReport))]
+[JsonSerializable(typeof(BenchReport))]
 internal sealed partial class CliJson : JsonSerializerContext;
