@@ -27,14 +27,19 @@ public class InferenceStepBenchmark
     }
 }
 
-/// <summary>One training iteration (fresh batch, gradients, optimiser step), temporal order, B = 20, H = 100.</summary>
+/// <summary>
+/// One BPTT iteration (fresh batch, gradients, optimiser step), temporal order, B = 20, H = 100,
+/// over T: its cost should be linear in T.
+/// </summary>
 [MemoryDiagnoser]
-public class TrainingIterationBenchmark
+public class BpttIterationBenchmark : IFlopCount
 {
     private Trainer _trainer = null!;
 
-    [Params(20, 100)]
+    [Params(20, 50, 100, 200, 400)]
     public int T { get; set; }
+
+    public double Flops => FlopModel.Bptt(T, 20, 6, 100, 4);
 
     [GlobalSetup]
     public void Setup() =>
@@ -44,28 +49,44 @@ public class TrainingIterationBenchmark
     public float BpttIteration() => _trainer.Step();
 }
 
-/// <summary>
-/// One LRA iteration, temporal order, B = 20, H = 100, K = 10, alpha = 0.1. Local semantics should
-/// cost time linear in T; the reference semantics adds the O(T²) full-graph passes.
-/// </summary>
+/// <summary>One LRA iteration in local semantics, temporal order, B = 20, H = 100, K = 10, alpha = 0.1, over T (linear in T).</summary>
 [MemoryDiagnoser]
-public class LraIterationBenchmark
+public class LraLocalIterationBenchmark : IFlopCount
 {
     private Trainer _trainer = null!;
 
-    [Params(LraSemantics.Local, LraSemantics.Reference)]
-    public LraSemantics Semantics { get; set; }
-
-    [Params(20, 50, 100, 200)]
+    [Params(20, 50, 100, 200, 400)]
     public int T { get; set; }
 
+    public double Flops => FlopModel.LraLocal(T, 20, 6, 100, 4, 10, omega: true);
+
     [GlobalSetup]
-    public void Setup() =>
-        _trainer = new Trainer(new TrainingOptions
+    public void Setup() => _trainer = LraTrainer(T, LraSemantics.Local);
+
+    [Benchmark]
+    public float LraIteration() => _trainer.Step();
+
+    internal static Trainer LraTrainer(int steps, LraSemantics semantics) =>
+        new(new TrainingOptions
         {
-            Task = TaskKind.TemporalOrder, Length = T, Hidden = 100, Batch = 20, ValidSize = 1,
-            Algorithm = AlgorithmKind.Lra, Semantics = Semantics, K = 10, Alpha = 0.1f,
+            Task = TaskKind.TemporalOrder, Length = steps, Hidden = 100, Batch = 20, ValidSize = 1,
+            Algorithm = AlgorithmKind.Lra, Semantics = semantics, K = 10, Alpha = 0.1f,
         });
+}
+
+/// <summary>One LRA iteration in reference semantics (the published code's O(T²) computation), same setting.</summary>
+[MemoryDiagnoser]
+public class LraReferenceIterationBenchmark : IFlopCount
+{
+    private Trainer _trainer = null!;
+
+    [Params(20, 50)]
+    public int T { get; set; }
+
+    public double Flops => FlopModel.LraReference(T, 20, 6, 100, 4, 10, omega: true);
+
+    [GlobalSetup]
+    public void Setup() => _trainer = LraLocalIterationBenchmark.LraTrainer(T, LraSemantics.Reference);
 
     [Benchmark]
     public float LraIteration() => _trainer.Step();

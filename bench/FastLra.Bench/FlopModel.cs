@@ -1,0 +1,51 @@
+namespace FastLra.Bench;
+
+/// <summary>
+/// Floating-point operations of one training iteration, counting the matrix products only
+/// (an FMA is 2 FLOPs; element-wise work is O(T B H) and left out). docs/performance.md derives
+/// these; letters as in docs/design.md.
+/// </summary>
+public static class FlopModel
+{
+    /// <summary>2 m k n: one product of an m x k by a k x n matrix.</summary>
+    public static double Product(double m, double k, double n) => 2 * m * k * n;
+
+    /// <summary>
+    /// Forward: per step x_t Wxh and z_{t-1} Whh, then the output. Backward: dWhy and dz_{T-1},
+    /// then per step dWxh, and for t &gt;= 1 dWhh and dz_{t-1}.
+    /// </summary>
+    public static double Bptt(int t, int b, int i, int h, int o) =>
+        t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
+        + 2 * Product(b, h, o) + t * Product(b, i, h) + (t - 1) * 2 * Product(b, h, h);
+
+    /// <summary>
+    /// Forward as BPTT; the top target: K x (output, G Whyᵀ); every step: its update (z_{t-1}ᵀ delta,
+    /// x_tᵀ delta) and, with Omega, delta Whhᵀ, (N D)ᵀ delta, z_{t-2}ᵀ s, x_{t-1}ᵀ s; every step
+    /// t &gt;= 1 the target search: the input term x_t Wxh, then K x (tanh(h^) Whh, G Whhᵀ).
+    /// </summary>
+    public static double LraLocal(int t, int b, int i, int h, int o, int k, bool omega) =>
+        t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
+        + Product(b, h, o) * (omega ? 2 : 1) + k * 2 * Product(b, h, o)
+        + t * (Product(b, h, h) + Product(b, i, h)) + (omega ? (t - 1) * (3 * Product(b, h, h) + Product(b, i, h)) : 0)
+        + (t - 1) * (Product(b, i, h) + k * 2 * Product(b, h, h));
+
+    /// <summary>
+    /// The local semantics' forward, output and top target, plus for every l = T-1 .. 1: the
+    /// step-ahead prediction (l &lt; T-1), its direct terms and the joins at a_l, a full BPTT pass to
+    /// step 0 (l + 1 steps of dWxh, l of dWhh and dz), with Omega a second pass for Wxh, and the
+    /// K target steps (the first from the pass: only its Omega product).
+    /// </summary>
+    public static double LraReference(int t, int b, int i, int h, int o, int k, bool omega)
+    {
+        double total = t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
+            + Product(b, h, o) * (omega ? 2 : 1) + k * 2 * Product(b, h, o);
+        for (int l = t - 1; l >= 1; l--)
+        {
+            if (l < t - 1) total += 2 * Product(b, i, h) + 5 * Product(b, h, h);
+            total += (l + 1) * Product(b, i, h) + l * 2 * Product(b, h, h);
+            if (omega && l < t - 1) total += (l + 1) * Product(b, i, h) + l * Product(b, h, h);
+            total += Product(b, i, h) + (omega ? Product(b, h, h) : 0) + (k - 1) * (omega ? 3 : 2) * Product(b, h, h);
+        }
+        return total;
+    }
+}
