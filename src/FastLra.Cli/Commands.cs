@@ -180,7 +180,7 @@ internal sealed class Commands
     /// <summary>Time training iterations of one configuration in this binary (JIT or Native AOT).</summary>
     /// <param name="algo">Gradient algorithm: bptt or lra.</param>
     /// <param name="iters">Timed iterations (after warm-up).</param>
-    /// <param name="warmup">Untimed iterations first, so the code is compiled and caches are warm.</param>
+    /// <param name="warmup">Untimed iterations first (and at least one second of them), so the code is compiled and caches are warm.</param>
     /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
     /// <param name="length">Sequence length T.</param>
     /// <param name="hidden">Hidden width H.</param>
@@ -207,7 +207,9 @@ internal sealed class Commands
         var options = Options(task, length, hidden, batch, seed, algo, optimizer, lr, clip, clipMode, semantics, k, beta, alpha, localLoss,
             maxIter: 1, checkEvery: 1, patience: 1, validSize: 1);
         var trainer = new Trainer(options);
-        for (int i = 0; i < warmup; i++) trainer.Step();
+        // At least a second too: the JIT re-compiles hot methods at full optimisation after ~100 ms.
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1); i++) trainer.Step();
         var seconds = new double[iters];
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         int collections = GC.CollectionCount(0);
