@@ -9,9 +9,13 @@ public static class ModelFile
     /// Reads Wxh (I x H), Whh (H x H), bh (H), Why (H x O), by (O) from a safetensors file, with
     /// the widths taken from Wxh and Why. Throws <see cref="WeightFileException"/> naming the problem.
     /// </summary>
-    public static (ParameterSet Parameters, Dictionary<string, string> Metadata) Load(string path)
+    public static (ParameterSet Parameters, Dictionary<string, string> Metadata) Load(string path) =>
+        Load(new SafeTensors.SafeTensorsFile(path));
+
+    /// <summary>As <see cref="Load(string)"/>, from a file already parsed.</summary>
+    public static (ParameterSet Parameters, Dictionary<string, string> Metadata) Load(SafeTensors.SafeTensorsFile file)
     {
-        var file = new SafeTensors.SafeTensorsFile(path);
+        string path = file.Path;
         var wxh = file.Find("Wxh") ?? throw new WeightFileException($"{path}: tensor 'Wxh' is missing.");
         var why = file.Find("Why") ?? throw new WeightFileException($"{path}: tensor 'Why' is missing.");
         if (wxh.Shape.Length != 2 || why.Shape.Length != 2)

@@ -106,16 +106,15 @@ public static class SafeTensors
         private readonly long _dataStart;
 
         public SafeTensorsFile(string path)
+            : this(path, ReadAll(path))
+        {
+        }
+
+        /// <summary>Parses a file's bytes; <paramref name="path"/> names it in messages.</summary>
+        public SafeTensorsFile(string path, byte[] bytes)
         {
             Path = path;
-            try
-            {
-                _bytes = File.ReadAllBytes(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new WeightFileException($"{path}: cannot read ({e.Message}).");
-            }
+            _bytes = bytes;
             if (_bytes.Length < 8) throw new WeightFileException($"{path}: too short for a safetensors file ({_bytes.Length} bytes).");
             ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(_bytes);
             if (headerLength > MaxHeaderBytes || headerLength > (ulong)(_bytes.Length - 8))
@@ -128,6 +127,18 @@ public static class SafeTensors
 
         public string Path { get; }
         public List<TensorInfo> Tensors { get; }
+
+        private static byte[] ReadAll(string path)
+        {
+            try
+            {
+                return File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new WeightFileException($"{path}: cannot read ({e.Message}).");
+            }
+        }
         public Dictionary<string, string> Metadata { get; }
 
         public TensorInfo? Find(string name) => Tensors.Find(t => t.Name == name);
@@ -145,6 +156,8 @@ public static class SafeTensors
 
         private void Parse(ReadOnlySpan<byte> header)
         {
+            // JsonDocument checks UTF-8 only when a string is read; check it all here, once.
+            if (!System.Text.Unicode.Utf8.IsValid(header)) throw new WeightFileException($"{Path}: the header is not valid UTF-8.");
             JsonDocument document;
             try
             {
@@ -206,7 +219,8 @@ public static class SafeTensors
                 dims[d++] = size;
                 elements = Math.Min(elements * size, long.MaxValue / 16);
             }
-            if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin || end > dataLength)
+            if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+                || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin || end > dataLength)
                 throw new WeightFileException($"{Path}: tensor '{name}' has data_offsets outside the data ({dataLength} bytes); the file may be truncated.");
             string type = dtype.GetString()!;
             int width = type switch { "F64" or "I64" or "U64" => 8, "F32" or "I32" or "U32" => 4, "F16" or "BF16" or "I16" or "U16" => 2, _ => 1 };

@@ -1,0 +1,125 @@
+using System.Text;
+using FastLra.IO;
+using FastLra.Model;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>
+/// Hostile input: seeded mutations of valid weight files (bit flips, byte rewrites, truncation,
+/// extension, header-length and JSON edits) must each load or fail with a
+/// <see cref="WeightFileException"/>; nothing else may escape, and nothing may allocate beyond
+/// the file. FASTLRA_FUZZ_CASES raises the count for a longer run (docs/deployment.md).
+/// </summary>
+public class FuzzTests
+{
+    private static byte[] Valid(bool metadata)
+    {
+        var p = new ParameterSet(new RnnShape(3, 4, 2));
+        for (int i = 0; i < p.Data.Length; i++) p.Data[i] = i * 0.5f - 2f;
+        string path = Path.Combine(Path.GetTempPath(), $"fastlra-fuzz-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            SafeTensors.Write(path, p, metadata ? [new("task", "adding"), new("hidden", "4")] : null);
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static readonly string[] JsonTokens = ["{", "}", "[", "]", ",", ":", "\"", "-1", "1e309", "99999999999999999999", "null", "\"F32\"", "\"I64\"", "\\u0000", "__metadata__"];
+
+    private static byte[] Mutate(byte[] original, Random rng)
+    {
+        var bytes = (byte[])original.Clone();
+        int header = (int)BitConverter.ToUInt64(bytes, 0);
+        switch (rng.Next(8))
+        {
+            case 0: // flip bits anywhere
+                for (int i = rng.Next(1, 8); i > 0; i--) bytes[rng.Next(bytes.Length)] ^= (byte)(1 << rng.Next(8));
+                return bytes;
+            case 1: // rewrite header bytes
+                for (int i = rng.Next(1, 6); i > 0; i--) bytes[8 + rng.Next(header)] = (byte)rng.Next(256);
+                return bytes;
+            case 2: // truncate
+                return bytes[..rng.Next(bytes.Length)];
+            case 3: // extend with junk
+                return [.. bytes, .. Enumerable.Range(0, rng.Next(1, 64)).Select(_ => (byte)rng.Next(256))];
+            case 4: // lie about the header length
+                BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), rng.Next(3) switch { 0 => (ulong)rng.Next(bytes.Length * 2), 1 => ulong.MaxValue - (ulong)rng.Next(100), _ => (ulong)rng.NextInt64() });
+                return bytes;
+            case 5: // splice a JSON token into the header
+            {
+                string text = Encoding.UTF8.GetString(bytes, 8, header);
+                int at = rng.Next(text.Length);
+                text = text[..at] + JsonTokens[rng.Next(JsonTokens.Length)] + text[(at + rng.Next(0, 4)).Clamp(at, text.Length)..];
+                return Rebuild(text, bytes.AsSpan(8 + header));
+            }
+            case 6: // change a number in the header
+            {
+                string text = Encoding.UTF8.GetString(bytes, 8, header);
+                var digits = Enumerable.Range(0, text.Length).Where(i => char.IsDigit(text[i])).ToArray();
+                int at = digits[rng.Next(digits.Length)];
+                text = text[..at] + rng.Next(-5, 200).ToString() + text[(at + 1)..];
+                return Rebuild(text, bytes.AsSpan(8 + header));
+            }
+            default: // drop a slice of the data
+            {
+                int start = 8 + header + rng.Next(Math.Max(1, bytes.Length - 8 - header));
+                int length = rng.Next(1, 16);
+                return [.. bytes[..Math.Min(start, bytes.Length)], .. bytes[Math.Min(bytes.Length, start + length)..]];
+            }
+        }
+    }
+
+    private static byte[] Rebuild(string header, ReadOnlySpan<byte> data)
+    {
+        var h = Encoding.UTF8.GetBytes(header);
+        var bytes = new byte[8 + h.Length + data.Length];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), (ulong)h.Length);
+        h.CopyTo(bytes, 8);
+        data.CopyTo(bytes.AsSpan(8 + h.Length));
+        return bytes;
+    }
+
+    [Fact]
+    public void Ten_thousand_mutated_files_load_or_fail_cleanly()
+    {
+        int cases = int.TryParse(Environment.GetEnvironmentVariable("FASTLRA_FUZZ_CASES"), out int n) ? n : 10_000;
+        var originals = new[] { Valid(metadata: true), Valid(metadata: false) };
+        var rng = new Random(20261125);
+        int loaded = 0, refused = 0;
+        long before = GC.GetTotalAllocatedBytes(precise: false);
+        for (int i = 0; i < cases; i++)
+        {
+            byte[] bytes = Mutate(originals[i % 2], rng);
+            try
+            {
+                var (p, _) = ModelFile.Load(new SafeTensors.SafeTensorsFile($"case{i}", bytes));
+                Assert.True(p.Shape.Count > 0);
+                loaded++;
+            }
+            catch (WeightFileException e)
+            {
+                Assert.StartsWith($"case{i}: ", e.Message);
+                refused++;
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"case {i}: {e.GetType().Name} escaped: {e.Message}\nfile: {Convert.ToBase64String(bytes)}");
+            }
+        }
+        long allocated = GC.GetTotalAllocatedBytes(precise: false) - before;
+        Assert.Equal(cases, loaded + refused);
+        Assert.True(refused > cases / 2, $"only {refused} of {cases} mutations were refused");
+        // Bounded work: well under a megabyte per case for files of a few hundred bytes.
+        Assert.True(allocated < (long)cases * 1_000_000, $"{allocated} bytes allocated over {cases} cases");
+    }
+}
+
+internal static class IntExtensions
+{
+    public static int Clamp(this int value, int min, int max) => Math.Min(Math.Max(value, min), max);
+}
