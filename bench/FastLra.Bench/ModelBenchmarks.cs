@@ -5,26 +5,24 @@ using FastLra.Training;
 
 namespace FastLra.Bench;
 
-/// <summary>One inference step of a deployed model: B = 1, H = 100, I = 6 (temporal order).</summary>
+/// <summary>One inference step of a deployed model through <see cref="RnnState"/>: B = 1, H = 100, I = 6, O = 4, output included.</summary>
 [MemoryDiagnoser]
 public class InferenceStepBenchmark
 {
-    private readonly ParameterSet _p = new(new RnnShape(6, 100, 4));
-    private readonly float[] _x = new float[6], _h = new float[100], _next = new float[100];
+    private readonly float[] _x = new float[6], _y = new float[4];
+    private RnnState _state = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        Initialization.Orthogonal(_p, 1);
+        var p = new ParameterSet(new RnnShape(6, 100, 4));
+        Initialization.Orthogonal(p, 1);
+        _state = new RnnState(new RnnModel(p));
         _x[3] = 1f;
     }
 
     [Benchmark]
-    public void Step()
-    {
-        Rnn.StepForward(_p, _x, _h, 1, _next, _next);
-        _next.CopyTo(_h, 0);
-    }
+    public void Step() => _state.Step(_x, _y);
 }
 
 /// <summary>

@@ -1,0 +1,142 @@
+using FastLra.Model;
+using Xunit;
+
+namespace FastLra.Tests;
+
+public class StreamingTests
+{
+    private static ParameterSet Random(RnnShape shape, int seed)
+    {
+        var p = new ParameterSet(shape);
+        var rng = new Random(seed);
+        foreach (ref float v in p.Data) v = (float)(rng.NextDouble() - 0.5);
+        return p;
+    }
+
+    [Theory]
+    [InlineData(6, 100, 4, 20, 7)]
+    [InlineData(2, 17, 1, 9, 5)]
+    [InlineData(100, 33, 100, 4, 3)]
+    public void Steps_equal_the_trainer_batch_forward_bit_for_bit(int inputs, int hidden, int outputs, int steps, int batch)
+    {
+        var shape = new RnnShape(inputs, hidden, outputs);
+        var p = Random(shape, 1);
+        var rng = new Random(2);
+        var x = Enumerable.Range(0, steps * batch * inputs).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+        var a = new float[steps * batch * hidden];
+        var z = new float[steps * batch * hidden];
+        var o = new float[batch * outputs];
+        Rnn.Forward(p, x, default, steps, batch, a, z, o);
+
+        var model = new RnnModel(p);
+        var y = new float[outputs];
+        for (int b = 0; b < batch; b++)
+        {
+            var state = new RnnState(model);
+            for (int t = 0; t < steps; t++) state.Step(x.AsSpan((t * batch + b) * inputs, inputs), y);
+            Assert.Equal(o.AsSpan(b * outputs, outputs).ToArray(), y);
+            Assert.Equal(z.AsSpan(((steps - 1) * batch + b) * hidden, hidden).ToArray(), state.Hidden.ToArray());
+        }
+    }
+
+    [Fact]
+    public void States_sharing_a_model_are_independent_and_reset_snapshot_restore_work()
+    {
+        var model = new RnnModel(Random(new RnnShape(3, 8, 2), 3));
+        var one = new RnnState(model);
+        var two = new RnnState(model);
+        var y = new float[2];
+        float[] x1 = [1f, 0f, 0f], x2 = [0f, 0f, 1f];
+        one.Step(x1, y);
+        var snapshot = new float[8];
+        one.Snapshot(snapshot);
+        two.Step(x2, y);
+        Assert.NotEqual(one.Hidden.ToArray(), two.Hidden.ToArray());
+
+        one.Step(x1, y);
+        var after = y.ToArray();
+        one.Restore(snapshot);
+        one.Step(x1, y);
+        Assert.Equal(after, y); // replaying from a snapshot repeats the stream
+
+        one.Reset();
+        Assert.All(one.Hidden.ToArray(), v => Assert.Equal(0f, v));
+        one.Reset(snapshot);
+        Assert.Equal(snapshot, one.Hidden.ToArray());
+        Assert.Throws<ArgumentException>(() => one.Restore(new float[7]));
+        Assert.Throws<ArgumentException>(() => one.Step(new float[2], y));
+        Assert.Throws<ArgumentException>(() => one.Step(new RnnModel(Random(new RnnShape(3, 9, 2), 4)), x1, y));
+    }
+
+    [Fact]
+    public void A_step_allocates_nothing()
+    {
+        var model = new RnnModel(Random(new RnnShape(6, 100, 4), 5));
+        var state = new RnnState(model);
+        var x = new float[6];
+        var y = new float[4];
+        x[2] = 1f;
+        state.Step(x, y);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) state.Step(x, y);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>
+    /// A trainer thread publishes versions whose every parameter equals the version number; the
+    /// control thread steps with whatever it acquires and checks each model is whole (all values
+    /// equal) and never older than the last one it saw, allocating nothing.
+    /// </summary>
+    [Fact]
+    public void Publication_never_shows_a_half_written_model_and_the_reader_never_allocates()
+    {
+        var shape = new RnnShape(6, 64, 4);
+        var publisher = new ModelPublisher(new RnnModel(shape, new float[shape.Count]));
+        const int versions = 3000;
+        using var done = new ManualResetEventSlim();
+        var writer = new Thread(() =>
+        {
+            var values = new float[shape.Count];
+            for (int v = 1; v <= versions; v++)
+            {
+                Array.Fill(values, v);
+                publisher.Publish(values);
+            }
+            done.Set();
+        });
+        string? failure = null;
+        long readerAllocated = -1;
+        int acquisitions = 0;
+        float lastSeen = 0;
+        var reader = new Thread(() =>
+        {
+            var state = new RnnState(publisher.Acquire());
+            var x = new float[6];
+            var y = new float[4];
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            while (failure is null)
+            {
+                bool finished = done.IsSet;
+                var model = publisher.Acquire();
+                var p = model.Parameters;
+                float first = p[0];
+                for (int i = 1; i < p.Length; i++)
+                    if (p[i] != first) { failure = $"half-written model: {first} and {p[i]}"; break; }
+                if (first < lastSeen) failure = $"went back from version {lastSeen} to {first}";
+                lastSeen = first;
+                state.Step(model, x, y);
+                acquisitions++;
+                if (finished && lastSeen == versions) break;
+            }
+            readerAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+        reader.Start();
+        writer.Start();
+        Assert.True(writer.Join(60_000) && reader.Join(60_000), "threads did not finish");
+        Assert.True(failure is null, failure);
+        Assert.Equal(versions, lastSeen);
+        Assert.Equal(0, readerAllocated);
+        Assert.True(acquisitions > 1);
+        Assert.Equal(versions, publisher.Published);
+    }
+}
