@@ -21,8 +21,8 @@ internal sealed class Commands
     public static readonly string[] Names = ["train", "eval", "data", "bench", "info"];
 
     /// <summary>Train an RNN on a synthetic task and report how it did.</summary>
-    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
-    /// <param name="length">Sequence length T.</param>
+    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding (required unless --resume).</param>
+    /// <param name="length">Sequence length T (required unless --resume).</param>
     /// <param name="hidden">Hidden width H.</param>
     /// <param name="batch">Batch size B.</param>
     /// <param name="seed">Seed of the task generator and of the orthogonal initialisation.</param>
@@ -36,24 +36,51 @@ internal sealed class Commands
     /// <param name="beta">LRA: target step size.</param>
     /// <param name="alpha">LRA: weight of the Omega regulariser (0 = unregularised).</param>
     /// <param name="localLoss">LRA: local loss, log-penalty or mse.</param>
-    /// <param name="maxIter">Iteration budget.</param>
+    /// <param name="maxIter">Iteration budget, counted from the run's start (default 100000; with --resume, the checkpoint's unless given).</param>
     /// <param name="checkEvery">Iterations between validation checks.</param>
     /// <param name="patience">Checks without a new best before stopping.</param>
     /// <param name="validSize">Sequences in the fixed validation set.</param>
+    /// <param name="checkpoint">Write the run's full state to this file (atomically) every --checkpoint-every iterations and when it stops, Ctrl+C and SIGTERM included.</param>
+    /// <param name="checkpointEvery">Iterations between checkpoints (0 = only when the run stops).</param>
+    /// <param name="resume">Continue the run saved in this checkpoint; its configuration replaces the model flags.</param>
     /// <param name="initFrom">Start from the parameters in this safetensors file.</param>
     /// <param name="save">Write the final parameters to this safetensors file.</param>
     /// <param name="metrics">Write one JSON line per validation check to this file.</param>
     /// <param name="json">Print one JSON object with the result on stdout.</param>
     /// <param name="quiet">No progress lines on stderr.</param>
     [Command("train")]
-    public int Train(string task, int length, int hidden = 100, int batch = 20, long seed = 1234, string algo = "bptt",
+    public int Train(string? task = null, int length = 0, int hidden = 100, int batch = 20, long seed = 1234, string algo = "bptt",
         string optimizer = "sgd", float lr = 0.01f, float clip = 1.0f, string clipMode = "above", string semantics = "local",
-        int k = 10, float beta = 10f, float alpha = 0f, string localLoss = "log-penalty", long maxIter = 100_000, int checkEvery = 100,
-        int patience = 30, int validSize = 10_000, string? initFrom = null, string? save = null, string? metrics = null,
+        int k = 10, float beta = 10f, float alpha = 0f, string localLoss = "log-penalty", long? maxIter = null, int checkEvery = 100,
+        int patience = 30, int validSize = 10_000, string? checkpoint = null, long checkpointEvery = 1000, string? resume = null,
+        string? initFrom = null, string? save = null, string? metrics = null,
         bool json = false, bool quiet = false, CancellationToken cancellationToken = default)
     {
-        var options = Options(task, length, hidden, batch, seed, algo, optimizer, lr, clip, clipMode, semantics, k, beta, alpha, localLoss,
-            maxIter, checkEvery, patience, validSize);
+        if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
+        Trainer trainer;
+        LoopState? loop = null;
+        if (resume is not null)
+        {
+            if (initFrom is not null) throw new UsageException("--resume and --init-from cannot be combined: a checkpoint holds its own parameters.");
+            (trainer, loop) = Checkpoint.Resume(resume, maxIter);
+            checkpoint ??= resume;
+            if (!quiet) Console.Error.WriteLine($"resumed {resume} at iteration {trainer.Iteration}");
+        }
+        else
+        {
+            if (task is null || length == 0) throw new UsageException("train needs --task and --length (or --resume F).");
+            var options = Options(task, length, hidden, batch, seed, algo, optimizer, lr, clip, clipMode, semantics, k, beta, alpha, localLoss,
+                maxIter ?? 100_000, checkEvery, patience, validSize);
+            trainer = new Trainer(options, InitialParameters(initFrom, options));
+        }
+        // With a checkpoint file the loop also writes one when the run stops (Ctrl+C and SIGTERM
+        // included); --checkpoint-every 0 means only then.
+        long every = checkpoint is null ? 0 : checkpointEvery == 0 ? long.MaxValue : checkpointEvery;
+        return Run(trainer, loop, checkpoint, every, save, metrics, json, quiet, cancellationToken);
+    }
+
+    private static ParameterSet? InitialParameters(string? initFrom, TrainingOptions options)
+    {
         ParameterSet? initial = null;
         if (initFrom is not null)
         {
@@ -64,10 +91,15 @@ internal sealed class Commands
                     $"{initFrom}: the file holds a network with I={initial.Shape.Inputs}, H={initial.Shape.Hidden}, O={initial.Shape.Outputs}; " +
                     $"this run needs I={expected.Inputs}, H={expected.Hidden}, O={expected.Outputs}.");
         }
+        return initial;
+    }
 
-        var trainer = new Trainer(options, initial);
-        using var monitor = new ProgressMonitor(options, quiet, metrics);
-        var result = TrainingLoop.Run(trainer, monitor, cancellationToken);
+    private static int Run(Trainer trainer, LoopState? loop, string? checkpoint, long checkpointEvery, string? save, string? metrics,
+        bool json, bool quiet, CancellationToken cancellationToken)
+    {
+        var options = trainer.Options;
+        using var monitor = new ProgressMonitor(options, quiet, metrics, appendMetrics: loop is not null, checkpoint);
+        var result = TrainingLoop.Run(trainer, monitor, loop, checkpointEvery, cancellationToken);
 
         string? saved = null;
         if (save is not null && result.StopReason != StopReason.Diverged)
@@ -83,10 +115,11 @@ internal sealed class Commands
         if (json)
         {
             bool lra = options.Algorithm == AlgorithmKind.Lra;
+            var config = Checkpoint.Metadata(options).ToDictionary();
             var report = new TrainReport(TaskInfo.Name(options.Task), options.Length, options.Hidden, options.Batch, options.Seed,
-                algo, optimizer, options.LearningRate, options.Clip,
-                lra ? semantics : null, lra ? options.K : null, lra ? options.Beta : null, lra ? options.Alpha : null,
-                lra ? localLoss : null, lra ? clipMode : null, result.Iterations, result.BestValidAccuracy,
+                config["algo"], config["optimizer"], options.LearningRate, options.Clip,
+                lra ? config["semantics"] : null, lra ? options.K : null, lra ? options.Beta : null, lra ? options.Alpha : null,
+                lra ? config["local_loss"] : null, lra ? config["clip_mode"] : null, result.Iterations, result.BestValidAccuracy,
                 result.FinalValidLoss, result.FinalValidAccuracy, result.FinalTrainLoss, result.Solved, reason,
                 result.WallSeconds, result.SecondsPerIteration, saved);
             Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.TrainReport));
@@ -367,39 +400,12 @@ internal sealed class Commands
 
     private static List<KeyValuePair<string, string>> Metadata(TrainingOptions o, TrainingResult r)
     {
-        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        List<KeyValuePair<string, string>> lra = o.Algorithm != AlgorithmKind.Lra
-            ? []
-            :
-            [
-                new("semantics", o.Semantics == LraSemantics.Reference ? "reference" : "local"),
-                new("k", o.K.ToString(CultureInfo.InvariantCulture)),
-                new("beta", F(o.Beta)),
-                new("alpha", F(o.Alpha)),
-                new("local_loss", o.LocalLoss == LocalLossKind.Mse ? "mse" : "log-penalty"),
-                new("clip_mode", o.ClipMode == ClipMode.Always ? "always" : "above"),
-            ];
-        return
-        [
-            .. lra,
-            new("format", "fastlra-srnn"),
-            new("fastlra_version", typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?"),
-            new("task", TaskInfo.Name(o.Task)),
-            new("length", o.Length.ToString(CultureInfo.InvariantCulture)),
-            new("hidden", o.Hidden.ToString(CultureInfo.InvariantCulture)),
-            new("batch", o.Batch.ToString(CultureInfo.InvariantCulture)),
-            new("seed", o.Seed.ToString(CultureInfo.InvariantCulture)),
-            new("algo", o.Algorithm == AlgorithmKind.Bptt ? "bptt" : "lra"),
-            new("optimizer", Optimizer.Names[(int)o.Optimizer]),
-            new("lr", F(o.LearningRate)),
-            new("clip", F(o.Clip)),
-            new("max_iter", o.MaxIterations.ToString(CultureInfo.InvariantCulture)),
-            new("check_every", o.CheckEvery.ToString(CultureInfo.InvariantCulture)),
-            new("patience", o.Patience.ToString(CultureInfo.InvariantCulture)),
-            new("valid_size", o.ValidSize.ToString(CultureInfo.InvariantCulture)),
-            new("iterations", r.Iterations.ToString(CultureInfo.InvariantCulture)),
-            new("best_valid_accuracy", F(r.BestValidAccuracy)),
-            new("stop_reason", StopReasonName(r.StopReason)),
-        ];
+        var list = Checkpoint.Metadata(o);
+        list.Insert(0, new("format", "fastlra-srnn"));
+        list.Insert(1, new("fastlra_version", typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?"));
+        list.Add(new("iterations", r.Iterations.ToString(CultureInfo.InvariantCulture)));
+        list.Add(new("best_valid_accuracy", r.BestValidAccuracy.ToString("R", CultureInfo.InvariantCulture)));
+        list.Add(new("stop_reason", StopReasonName(r.StopReason)));
+        return list;
     }
 }

@@ -15,13 +15,17 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
     private long _lastIteration;
     private double _lastSeconds;
 
-    public ProgressMonitor(TrainingOptions options, bool quiet, string? metricsPath)
+    private readonly string? _checkpoint;
+
+    public ProgressMonitor(TrainingOptions options, bool quiet, string? metricsPath, bool appendMetrics, string? checkpointPath)
     {
         _options = options;
         _quiet = quiet;
+        _checkpoint = checkpointPath;
         if (metricsPath is not null)
         {
-            _metrics = new StreamWriter(new FileStream(metricsPath, FileMode.Create, FileAccess.Write, FileShare.Read));
+            // A resumed run appends to its metrics, a new run starts them afresh.
+            _metrics = new StreamWriter(new FileStream(metricsPath, appendMetrics ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read));
         }
     }
 
@@ -47,6 +51,11 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         Console.Error.WriteLine(
             $"it {report.Iteration,7}/{_options.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
             $"valid {report.Valid.Loss,9:G5} acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}  ETA {FormatSeconds(eta)}");
+    }
+
+    public void OnCheckpoint(Trainer trainer, LoopState state)
+    {
+        if (_checkpoint is not null) Checkpoint.Write(_checkpoint, trainer, state);
     }
 
     public void Dispose() => _metrics?.Dispose();

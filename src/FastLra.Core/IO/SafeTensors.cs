@@ -18,10 +18,44 @@ public static class SafeTensors
     /// <summary>Headers above this size are refused before anything is allocated for them.</summary>
     public const int MaxHeaderBytes = 16 << 20;
 
-    /// <summary>Writes the parameters and string metadata to <paramref name="path"/> atomically.</summary>
-    public static void Write(string path, ParameterSet p, IReadOnlyList<KeyValuePair<string, string>>? metadata)
+    /// <summary>One tensor to write: its name, dtype ("F32", "U32"), shape and little-endian bytes.</summary>
+    public readonly record struct Entry(string Name, string DType, int[] Shape, byte[] Data);
+
+    /// <summary>An F32 entry from floats.</summary>
+    public static Entry Floats(string name, int[] shape, ReadOnlySpan<float> values)
     {
-        var shape = p.Shape;
+        var data = new byte[4 * values.Length];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), values[i]);
+        return new Entry(name, "F32", shape, data);
+    }
+
+    /// <summary>A U32 entry from unsigned integers.</summary>
+    public static Entry UInt32s(string name, ReadOnlySpan<uint> values)
+    {
+        var data = new byte[4 * values.Length];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4 * i), values[i]);
+        return new Entry(name, "U32", [values.Length], data);
+    }
+
+    /// <summary>The five parameters as entries, named and shaped as weight files have them.</summary>
+    public static List<Entry> ParameterEntries(ParameterSet p)
+    {
+        var entries = new List<Entry>();
+        for (int i = 0; i < RnnShape.Names.Length; i++)
+        {
+            var (_, _, rows, cols) = p.Shape.Slot(i);
+            entries.Add(Floats(RnnShape.Names[i], rows > 0 ? [rows, cols] : [cols], p.Tensor(i)));
+        }
+        return entries;
+    }
+
+    /// <summary>Writes the parameters and string metadata to <paramref name="path"/> atomically.</summary>
+    public static void Write(string path, ParameterSet p, IReadOnlyList<KeyValuePair<string, string>>? metadata) =>
+        Write(path, ParameterEntries(p), metadata);
+
+    /// <summary>Writes tensors and string metadata to <paramref name="path"/> atomically.</summary>
+    public static void Write(string path, IReadOnlyList<Entry> tensors, IReadOnlyList<KeyValuePair<string, string>>? metadata)
+    {
         var header = new MemoryStream();
         using (var json = new Utf8JsonWriter(header))
         {
@@ -33,29 +67,24 @@ public static class SafeTensors
                 json.WriteEndObject();
             }
             long offset = 0;
-            for (int i = 0; i < RnnShape.Names.Length; i++)
+            foreach (var tensor in tensors)
             {
-                var (_, length, rows, cols) = shape.Slot(i);
-                json.WriteStartObject(RnnShape.Names[i]);
-                json.WriteString("dtype", "F32");
+                json.WriteStartObject(tensor.Name);
+                json.WriteString("dtype", tensor.DType);
                 json.WriteStartArray("shape");
-                if (rows > 0) json.WriteNumberValue(rows);
-                json.WriteNumberValue(cols);
+                foreach (int d in tensor.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + 4L * length);
+                json.WriteNumberValue(offset + tensor.Data.Length);
                 json.WriteEndArray();
                 json.WriteEndObject();
-                offset += 4L * length;
+                offset += tensor.Data.Length;
             }
             json.WriteEndObject();
         }
-        // The spec pads the header with spaces so the data starts 8-byte aligned.
+        // The format pads the header with spaces so the data starts 8-byte aligned.
         while (header.Length % 8 != 0) header.WriteByte((byte)' ');
-
-        var data = new byte[4 * p.Data.Length];
-        for (int i = 0; i < p.Data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), p.Data[i]);
         var prefix = new byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
         AtomicFile.Write(path, stream =>
@@ -63,7 +92,7 @@ public static class SafeTensors
             stream.Write(prefix);
             header.Position = 0;
             header.CopyTo(stream);
-            stream.Write(data);
+            foreach (var tensor in tensors) stream.Write(tensor.Data);
         });
     }
 
@@ -142,6 +171,17 @@ public static class SafeTensors
         public Dictionary<string, string> Metadata { get; }
 
         public TensorInfo? Find(string name) => Tensors.Find(t => t.Name == name);
+
+        /// <summary>Copies a U32 tensor into <paramref name="destination"/> (its element count long).</summary>
+        public void ReadUInt32s(TensorInfo tensor, Span<uint> destination)
+        {
+            if (tensor.DType != "U32") throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected U32.");
+            var bytes = _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
+            if (bytes.Length != 4 * destination.Length)
+                throw new WeightFileException($"{Path}: tensor '{tensor.Name}' holds {bytes.Length} bytes, expected {4 * destination.Length}.");
+            for (int i = 0; i < destination.Length; i++)
+                destination[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(4 * i)..]);
+        }
 
         /// <summary>Copies an F32 tensor into <paramref name="destination"/> (its element count long).</summary>
         public void ReadFloats(TensorInfo tensor, Span<float> destination)

@@ -57,6 +57,22 @@ public sealed class Trainer
         return loss;
     }
 
+    /// <summary>
+    /// Puts the trainer back where a checkpoint left it: parameters (layout order), optimiser state
+    /// and step count, the task generator's state and the iteration count.
+    /// </summary>
+    public void Restore(ReadOnlySpan<float> parameters, ReadOnlySpan<float> optimizerState, long optimizerSteps,
+        ReadOnlySpan<uint> generatorKey, int generatorIndex, bool hasGauss, double gauss, long iteration)
+    {
+        if (parameters.Length != Parameters.Data.Length || optimizerState.Length != Optimizer.State.Length)
+            throw new ArgumentException("The checkpoint's parameters or optimiser state do not fit this run.");
+        parameters.CopyTo(Parameters.Data);
+        optimizerState.CopyTo(Optimizer.State);
+        Optimizer.RestoreStepCount(optimizerSteps);
+        Generator.Random.SetState(generatorKey, generatorIndex, hasGauss, gauss);
+        Iteration = iteration;
+    }
+
     /// <summary>Loss and accuracy on the fixed validation set.</summary>
     public Evaluation Evaluate() => Validation.Evaluate(Parameters, Algorithm.ReferenceValidationStart);
 }

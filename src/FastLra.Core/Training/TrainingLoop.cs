@@ -29,10 +29,25 @@ public readonly record struct CheckReport(
     double BestValidAccuracy,
     double ElapsedSeconds);
 
-/// <summary>Receives each validation check (progress lines, metrics files).</summary>
+/// <summary>Receives each validation check (progress lines, metrics files) and checkpoint points.</summary>
 public interface ITrainingMonitor
 {
     void OnCheck(Trainer trainer, in CheckReport report);
+
+    /// <summary>Every checkpointEvery iterations and when the run stops (unless it diverged): a moment to write a checkpoint.</summary>
+    void OnCheckpoint(Trainer trainer, LoopState state)
+    {
+    }
+}
+
+/// <summary>The training loop's own state beyond the trainer's, restorable from a checkpoint.</summary>
+public sealed class LoopState
+{
+    public double BestValidAccuracy { get; set; } = double.NegativeInfinity;
+    public int ChecksWithoutBest { get; set; }
+
+    /// <summary>Wall time of the run so far, earlier segments (before a resume) included.</summary>
+    public double ElapsedSeconds { get; set; }
 }
 
 /// <summary>The outcome of a run.</summary>
@@ -59,12 +74,19 @@ public static class TrainingLoop
     /// <summary>Validation error below which a task counts as solved.</summary>
     public const double SolvedErrorRate = 1e-4;
 
-    public static TrainingResult Run(Trainer trainer, ITrainingMonitor? monitor, CancellationToken cancel = default)
+    /// <summary>
+    /// Runs until solved, out of patience, out of iterations (counted from the run's start, so a
+    /// resumed trainer continues its budget), cancelled, or diverged. <paramref name="state"/>
+    /// carries the loop's state in from a checkpoint and out to one.
+    /// </summary>
+    public static TrainingResult Run(Trainer trainer, ITrainingMonitor? monitor, LoopState? state = null, long checkpointEvery = 0,
+        CancellationToken cancel = default)
     {
         var options = trainer.Options;
+        state ??= new LoopState();
         long start = Stopwatch.GetTimestamp();
-        double best = double.NegativeInfinity, windowLoss = 0, lastLoss = double.NaN;
-        int windowCount = 0, checksWithoutBest = 0;
+        double before = state.ElapsedSeconds, windowLoss = 0, lastLoss = double.NaN;
+        int windowCount = 0;
         Evaluation last = default;
         var reason = StopReason.MaxIterations;
         while (trainer.Iteration < options.MaxIterations)
@@ -84,35 +106,42 @@ public static class TrainingLoop
             windowLoss += loss;
             windowCount++;
             long it = trainer.Iteration;
-            if (it % options.CheckEvery != 0 && it != options.MaxIterations) continue;
-
-            last = trainer.Evaluate();
-            if (last.Accuracy > best)
+            state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
+            bool check = it % options.CheckEvery == 0 || it == options.MaxIterations;
+            if (check)
             {
-                best = last.Accuracy;
-                checksWithoutBest = 0;
+                last = trainer.Evaluate();
+                if (last.Accuracy > state.BestValidAccuracy)
+                {
+                    state.BestValidAccuracy = last.Accuracy;
+                    state.ChecksWithoutBest = 0;
+                }
+                else
+                {
+                    state.ChecksWithoutBest++;
+                }
+                state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
+                monitor?.OnCheck(trainer, new CheckReport(it, windowLoss / windowCount, last, state.BestValidAccuracy, state.ElapsedSeconds));
+                windowLoss = 0;
+                windowCount = 0;
             }
-            else
-            {
-                checksWithoutBest++;
-            }
-            monitor?.OnCheck(trainer, new CheckReport(it, windowLoss / windowCount, last, best,
-                Stopwatch.GetElapsedTime(start).TotalSeconds));
-            windowLoss = 0;
-            windowCount = 0;
+            if (checkpointEvery > 0 && it % checkpointEvery == 0) monitor?.OnCheckpoint(trainer, state);
+            if (!check) continue;
             if (last.ErrorRate < SolvedErrorRate)
             {
                 reason = StopReason.Solved;
                 break;
             }
-            if (checksWithoutBest >= options.Patience)
+            if (state.ChecksWithoutBest >= options.Patience)
             {
                 reason = StopReason.Patience;
                 break;
             }
         }
-        double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (checkpointEvery > 0 && reason != StopReason.Diverged) monitor?.OnCheckpoint(trainer, state);
+        double best = state.BestValidAccuracy;
         return new TrainingResult(trainer.Iteration, Math.Max(best, 0), last.Count == 0 ? double.NaN : last.Loss,
-            last.Accuracy, reason == StopReason.Solved, reason, wall, lastLoss);
+            last.Accuracy, reason == StopReason.Solved, reason, state.ElapsedSeconds, lastLoss);
     }
 }

@@ -1,0 +1,157 @@
+using System.Globalization;
+using FastLra.IO;
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Tasks;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// A run's complete state as one safetensors file, written atomically: the five parameters (so a
+/// checkpoint is also a weight file for <c>eval</c> and <c>--init-from</c>), the optimiser state
+/// (<c>optimizer_state</c>, F32), the task generator's MT19937 key (<c>generator_key</c>, U32), and
+/// in the metadata the full configuration, iteration, optimiser steps, generator position and the
+/// loop's best result. Resuming rebuilds the trainer from the configuration (which redraws the
+/// same validation set from the seed) and then restores all of it, so the run continues bit for bit.
+/// </summary>
+public static class Checkpoint
+{
+    public const string Format = "fastlra-checkpoint";
+
+    public static void Write(string path, Trainer trainer, LoopState loop, IReadOnlyList<KeyValuePair<string, string>>? extra = null)
+    {
+        var entries = SafeTensors.ParameterEntries(trainer.Parameters);
+        entries.Add(SafeTensors.Floats("optimizer_state", [trainer.Optimizer.State.Length], trainer.Optimizer.State));
+        var key = new uint[624];
+        trainer.Generator.Random.GetState(key, out int index, out bool hasGauss, out double gauss);
+        entries.Add(SafeTensors.UInt32s("generator_key", key));
+        var metadata = Metadata(trainer.Options);
+        metadata.Add(new("format", Format));
+        metadata.Add(new("iteration", I(trainer.Iteration)));
+        metadata.Add(new("optimizer_steps", I(trainer.Optimizer.StepCount)));
+        metadata.Add(new("generator_index", I(index)));
+        metadata.Add(new("generator_has_gauss", hasGauss ? "1" : "0"));
+        metadata.Add(new("generator_gauss", D(gauss)));
+        metadata.Add(new("best_valid_accuracy", D(loop.BestValidAccuracy)));
+        metadata.Add(new("checks_without_best", I(loop.ChecksWithoutBest)));
+        metadata.Add(new("elapsed_seconds", D(loop.ElapsedSeconds)));
+        if (extra is not null) metadata.AddRange(extra);
+        SafeTensors.Write(path, entries, metadata);
+    }
+
+    /// <summary>
+    /// Rebuilds the run of a checkpoint. <paramref name="maxIterations"/>, when given, replaces the
+    /// budget (still counted from the run's start). Throws <see cref="WeightFileException"/> naming the problem.
+    /// </summary>
+    public static (Trainer Trainer, LoopState Loop) Resume(string path, long? maxIterations = null)
+    {
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var m = file.Metadata;
+        if (!m.TryGetValue("format", out string? format) || format != Format)
+            throw new WeightFileException($"{path}: not a FastLra checkpoint (its metadata has no format '{Format}').");
+        var options = Options(m, path);
+        if (maxIterations is long max) options = options with { MaxIterations = max };
+        string? problem = options.Validate();
+        if (problem is not null) throw new WeightFileException($"{path}: the checkpoint's configuration is invalid: {problem}");
+        var trainer = new Trainer(options);
+        var parameters = new ParameterSet(trainer.Parameters.Shape);
+        SafeTensors.Read(file, parameters);
+        var optimizerState = new float[trainer.Optimizer.State.Length];
+        file.ReadFloats(Find(file, "optimizer_state"), optimizerState);
+        var key = new uint[624];
+        file.ReadUInt32s(Find(file, "generator_key"), key);
+        int index = (int)Long(m, "generator_index", path);
+        if (index is < 0 or > 624) throw new WeightFileException($"{path}: generator_index {index} is out of range.");
+        trainer.Restore(parameters.Data, optimizerState, Long(m, "optimizer_steps", path), key, index,
+            Text(m, "generator_has_gauss", path) == "1", Double(m, "generator_gauss", path), Long(m, "iteration", path));
+        var loop = new LoopState
+        {
+            BestValidAccuracy = Double(m, "best_valid_accuracy", path),
+            ChecksWithoutBest = (int)Long(m, "checks_without_best", path),
+            ElapsedSeconds = Double(m, "elapsed_seconds", path),
+        };
+        return (trainer, loop);
+    }
+
+    /// <summary>The run configuration as metadata strings (also what saved models carry).</summary>
+    public static List<KeyValuePair<string, string>> Metadata(TrainingOptions o)
+    {
+        var list = new List<KeyValuePair<string, string>>
+        {
+            new("task", TaskInfo.Name(o.Task)),
+            new("length", I(o.Length)),
+            new("hidden", I(o.Hidden)),
+            new("batch", I(o.Batch)),
+            new("seed", I(o.Seed)),
+            new("algo", o.Algorithm == AlgorithmKind.Bptt ? "bptt" : "lra"),
+            new("optimizer", Optimizer.Names[(int)o.Optimizer]),
+            new("lr", D(o.LearningRate)),
+            new("clip", D(o.Clip)),
+            new("max_iter", I(o.MaxIterations)),
+            new("check_every", I(o.CheckEvery)),
+            new("patience", I(o.Patience)),
+            new("valid_size", I(o.ValidSize)),
+        };
+        if (o.Algorithm == AlgorithmKind.Lra)
+        {
+            list.Add(new("semantics", o.Semantics == LraSemantics.Reference ? "reference" : "local"));
+            list.Add(new("k", I(o.K)));
+            list.Add(new("beta", D(o.Beta)));
+            list.Add(new("alpha", D(o.Alpha)));
+            list.Add(new("local_loss", o.LocalLoss == LocalLossKind.Mse ? "mse" : "log-penalty"));
+            list.Add(new("clip_mode", o.ClipMode == ClipMode.Always ? "always" : "above"));
+        }
+        return list;
+    }
+
+    private static TrainingOptions Options(Dictionary<string, string> m, string path)
+    {
+        if (!TaskInfo.TryParse(Text(m, "task", path), out var task)) throw Bad(path, "task");
+        if (!Optimizer.TryParse(Text(m, "optimizer", path), out var optimizer)) throw Bad(path, "optimizer");
+        bool lra = Text(m, "algo", path) switch { "bptt" => false, "lra" => true, _ => throw Bad(path, "algo") };
+        var options = new TrainingOptions
+        {
+            Task = task,
+            Length = (int)Long(m, "length", path),
+            Hidden = (int)Long(m, "hidden", path),
+            Batch = (int)Long(m, "batch", path),
+            Seed = (uint)Long(m, "seed", path),
+            Algorithm = lra ? AlgorithmKind.Lra : AlgorithmKind.Bptt,
+            Optimizer = optimizer,
+            LearningRate = (float)Double(m, "lr", path),
+            Clip = (float)Double(m, "clip", path),
+            MaxIterations = Long(m, "max_iter", path),
+            CheckEvery = (int)Long(m, "check_every", path),
+            Patience = (int)Long(m, "patience", path),
+            ValidSize = (int)Long(m, "valid_size", path),
+        };
+        if (!lra) return options;
+        return options with
+        {
+            Semantics = Text(m, "semantics", path) switch { "local" => LraSemantics.Local, "reference" => LraSemantics.Reference, _ => throw Bad(path, "semantics") },
+            K = (int)Long(m, "k", path),
+            Beta = (float)Double(m, "beta", path),
+            Alpha = (float)Double(m, "alpha", path),
+            LocalLoss = Text(m, "local_loss", path) switch { "mse" => LocalLossKind.Mse, "log-penalty" => LocalLossKind.LogPenalty, _ => throw Bad(path, "local_loss") },
+            ClipMode = Text(m, "clip_mode", path) switch { "above" => ClipMode.Above, "always" => ClipMode.Always, _ => throw Bad(path, "clip_mode") },
+        };
+    }
+
+    private static SafeTensors.TensorInfo Find(SafeTensors.SafeTensorsFile file, string name) =>
+        file.Find(name) ?? throw new WeightFileException($"{file.Path}: tensor '{name}' is missing.");
+
+    private static string Text(Dictionary<string, string> m, string key, string path) =>
+        m.TryGetValue(key, out string? value) ? value : throw new WeightFileException($"{path}: metadata '{key}' is missing.");
+
+    private static long Long(Dictionary<string, string> m, string key, string path) =>
+        long.TryParse(Text(m, key, path), NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) ? value : throw Bad(path, key);
+
+    private static double Double(Dictionary<string, string> m, string key, string path) =>
+        double.TryParse(Text(m, key, path), NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out double value) ? value : throw Bad(path, key);
+
+    private static WeightFileException Bad(string path, string key) => new($"{path}: metadata '{key}' has an invalid value.");
+
+    private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string D(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FastLra.IO;
+using FastLra.Kernels;
+using FastLra.Tasks;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-ckpt-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<string> Runs() => new() { "bptt-adam", "lra-local-nesterov", "lra-reference-rmsprop", "lra-local-adagrad-mse" };
+
+    private static TrainingOptions Options(string run, long maxIterations) => run switch
+    {
+        "bptt-adam" => new() { Task = TaskKind.Adding, Length = 12, Hidden = 16, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f, MaxIterations = maxIterations },
+        "lra-local-nesterov" => new() { Task = TaskKind.TemporalOrder, Length = 12, Hidden = 16, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.Nesterov, Algorithm = AlgorithmKind.Lra, Alpha = 0.1f, K = 3, MaxIterations = maxIterations },
+        "lra-reference-rmsprop" => new() { Task = TaskKind.TemporalOrder3Bit, Length = 11, Hidden = 24, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.001f, Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Alpha = 0.1f, K = 2, MaxIterations = maxIterations },
+        _ => new() { Task = TaskKind.RandomPermutation, Length = 10, Hidden = 16, Batch = 5, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.Adagrad, Algorithm = AlgorithmKind.Lra, LocalLoss = LocalLossKind.Mse, ClipMode = ClipMode.Always, K = 2, MaxIterations = maxIterations },
+    };
+
+    private sealed class Writer(string path) : ITrainingMonitor
+    {
+        public void OnCheck(Trainer trainer, in CheckReport report)
+        {
+        }
+
+        public void OnCheckpoint(Trainer trainer, LoopState state) => Checkpoint.Write(path, trainer, state);
+    }
+
+    [Theory]
+    [MemberData(nameof(Runs))]
+    public void N_iterations_equal_half_then_resume_then_half_bit_for_bit(string run)
+    {
+        const int n = 40;
+        var straight = new Trainer(Options(run, n));
+        var straightResult = TrainingLoop.Run(straight, null);
+
+        string path = Path.Combine(_dir, run + ".safetensors");
+        var first = new Trainer(Options(run, n / 2));
+        TrainingLoop.Run(first, new Writer(path), checkpointEvery: long.MaxValue);
+        var (resumed, loop) = Checkpoint.Resume(path, maxIterations: n);
+        Assert.Equal(n / 2, resumed.Iteration);
+        var resumedResult = TrainingLoop.Run(resumed, null, loop);
+
+        Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
+        Assert.Equal(straight.Optimizer.State.ToArray(), resumed.Optimizer.State.ToArray());
+        Assert.Equal(straightResult.Iterations, resumedResult.Iterations);
+        Assert.Equal(straightResult.BestValidAccuracy, resumedResult.BestValidAccuracy);
+        Assert.Equal(straightResult.FinalValidLoss, resumedResult.FinalValidLoss);
+        // The checkpoint is a weight file too.
+        var (weights, _) = ModelFile.Load(path);
+        Assert.Equal(straight.Parameters.Shape, weights.Shape);
+    }
+
+    [Fact]
+    public void Periodic_checkpoints_replace_the_file_atomically()
+    {
+        string path = Path.Combine(_dir, "periodic.safetensors");
+        var trainer = new Trainer(Options("bptt-adam", 30));
+        TrainingLoop.Run(trainer, new Writer(path), checkpointEvery: 10);
+        var (resumed, _) = Checkpoint.Resume(path);
+        Assert.Equal(30, resumed.Iteration);
+        Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
+    }
+
+    [Fact]
+    public void A_weight_file_is_not_a_checkpoint()
+    {
+        string path = Path.Combine(_dir, "weights.safetensors");
+        var trainer = new Trainer(Options("bptt-adam", 1));
+        SafeTensors.Write(path, trainer.Parameters, null);
+        var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
+        Assert.Contains("not a FastLra checkpoint", e.Message);
+    }
+
+    [Fact]
+    public async Task Sigterm_writes_a_final_checkpoint_and_exits_cleanly()
+    {
+        string checkpoint = Path.Combine(_dir, "sigterm.safetensors");
+        string dll = Path.Combine(AppContext.BaseDirectory, "fastlra.dll");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { dll, "train", "--task", "temporal-order", "--length", "20", "--algo", "lra", "--max-iter", "1000000",
+                     "--valid-size", "100", "--checkpoint", checkpoint, "--checkpoint-every", "0", "--json", "--quiet" })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await Task.Delay(3000);
+        Assert.False(process.HasExited, "fastlra exited before the signal: " + (stderr.IsCompleted ? await stderr : ""));
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) await kill.WaitForExitAsync();
+        Assert.True(process.WaitForExit(30_000), "fastlra did not stop after SIGTERM");
+        Assert.True(process.ExitCode == 0, await stderr);
+        using var report = JsonDocument.Parse(await stdout);
+        Assert.Equal("cancelled", report.RootElement.GetProperty("stop_reason").GetString());
+        var (resumed, _) = Checkpoint.Resume(checkpoint);
+        Assert.Equal(report.RootElement.GetProperty("iterations").GetInt64(), resumed.Iteration);
+        Assert.True(resumed.Iteration > 0);
+    }
+}
