@@ -18,7 +18,7 @@ namespace FastLra.Cli;
 internal sealed class Commands
 {
     /// <summary>The command names, as registered below.</summary>
-    public static readonly string[] Names = ["train", "eval", "data", "bench", "info"];
+    public static readonly string[] Names = ["train", "eval", "data", "infer", "bench", "info"];
 
     /// <summary>Train an RNN on a synthetic task and report how it did.</summary>
     /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding (required unless --resume).</param>
@@ -165,6 +165,33 @@ internal sealed class Commands
         {
             Console.Out.WriteLine($"{task} T={length}: loss {result.Loss:G6}, accuracy {result.Accuracy:P2} ({result.Errors} of {result.Count} wrong){(solved ? ", solved" : "")}");
         }
+        return CliExit.Ok;
+    }
+
+    /// <summary>Run a saved model over a sequence of inputs, one step at a time (raw little-endian float32 files).</summary>
+    /// <param name="model">A safetensors file with Wxh, Whh, bh, Why, by.</param>
+    /// <param name="inputs">T x I float32 values, step after step.</param>
+    /// <param name="outputs">Receives T x O float32 values, the output after every step (written atomically).</param>
+    [Command("infer")]
+    public int Infer(string model, string inputs, string outputs)
+    {
+        var rnn = RnnModel.Load(model);
+        var shape = rnn.Shape;
+        byte[] raw = File.ReadAllBytes(inputs);
+        if (raw.Length % (4 * shape.Inputs) != 0)
+            throw new InvalidDataException($"{inputs}: {raw.Length} bytes is not a whole number of steps of {shape.Inputs} float32 inputs.");
+        int steps = raw.Length / (4 * shape.Inputs);
+        var x = new float[shape.Inputs];
+        var y = new float[shape.Outputs];
+        var result = new byte[4 * steps * shape.Outputs];
+        var state = new RnnState(rnn);
+        for (int t = 0; t < steps; t++)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan(4 * (t * shape.Inputs + i)));
+            state.Step(x, y);
+            for (int j = 0; j < y.Length; j++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan(4 * (t * shape.Outputs + j)), y[j]);
+        }
+        AtomicFile.Write(outputs, stream => stream.Write(result));
         return CliExit.Ok;
     }
 

@@ -1,0 +1,153 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using FastLra.IO;
+using FastLra.Model;
+
+namespace FastLra.Native;
+
+/// <summary>
+/// The C ABI of fastlra.h. Objects cross the boundary as opaque handles (GC handles); every
+/// entry point catches everything, so no exception ever unwinds into C: failures return an error
+/// code (or NULL) and leave a message for <c>fastlra_last_error</c> on the calling thread.
+/// </summary>
+public static unsafe class Exports
+{
+    private const int Ok = 0;
+    private const int InvalidArgument = -1;
+    private const int InternalError = -2;
+
+    [ThreadStatic]
+    private static byte* t_lastError;
+
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_model_load")]
+    public static nint ModelLoad(byte* path)
+    {
+        try
+        {
+            if (path is null) return FailHandle("fastlra_model_load: path is NULL.");
+            var model = RnnModel.Load(Marshal.PtrToStringUTF8((nint)path)!);
+            return GCHandle.ToIntPtr(GCHandle.Alloc(model));
+        }
+        catch (WeightFileException e)
+        {
+            return FailHandle(e.Message);
+        }
+        catch (Exception e)
+        {
+            return FailHandle($"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_model_shape")]
+    public static int ModelShape(nint model, int* inputs, int* hidden, int* outputs)
+    {
+        try
+        {
+            if (Target<RnnModel>(model) is not { } m) return Fail(InvalidArgument, "fastlra_model_shape: not a model handle.");
+            if (inputs is not null) *inputs = m.Shape.Inputs;
+            if (hidden is not null) *hidden = m.Shape.Hidden;
+            if (outputs is not null) *outputs = m.Shape.Outputs;
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_state_create")]
+    public static nint StateCreate(nint model)
+    {
+        try
+        {
+            if (Target<RnnModel>(model) is not { } m) return FailHandle("fastlra_state_create: not a model handle.");
+            return GCHandle.ToIntPtr(GCHandle.Alloc(new RnnState(m)));
+        }
+        catch (Exception e)
+        {
+            return FailHandle($"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>One step: x has the model's I floats, y receives its O floats. No allocation.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_step")]
+    public static int Step(nint state, float* x, float* y)
+    {
+        try
+        {
+            if (Target<RnnState>(state) is not { } s) return Fail(InvalidArgument, "fastlra_step: not a state handle.");
+            if (x is null || y is null) return Fail(InvalidArgument, "fastlra_step: x or y is NULL.");
+            var shape = s.Model.Shape;
+            s.Step(new ReadOnlySpan<float>(x, shape.Inputs), new Span<float>(y, shape.Outputs));
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_state_reset")]
+    public static int StateReset(nint state)
+    {
+        try
+        {
+            if (Target<RnnState>(state) is not { } s) return Fail(InvalidArgument, "fastlra_state_reset: not a state handle.");
+            s.Reset();
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_state_free")]
+    public static void StateFree(nint state) => Free(state);
+
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_model_free")]
+    public static void ModelFree(nint model) => Free(model);
+
+    /// <summary>The calling thread's last error message (UTF-8), or NULL; valid until its next failing call.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_last_error")]
+    public static byte* LastError() => t_lastError;
+
+    private static T? Target<T>(nint handle)
+        where T : class =>
+        handle == 0 ? null : GCHandle.FromIntPtr(handle).Target as T;
+
+    private static void Free(nint handle)
+    {
+        try
+        {
+            if (handle != 0) GCHandle.FromIntPtr(handle).Free();
+        }
+        catch (InvalidOperationException)
+        {
+            // Not a live handle: nothing to free.
+        }
+    }
+
+    private static nint FailHandle(string message)
+    {
+        SetLastError(message);
+        return 0;
+    }
+
+    private static int Fail(int code, string message)
+    {
+        SetLastError(message);
+        return code;
+    }
+
+    // The message goes to native memory owned by this thread; the previous one is freed.
+    private static void SetLastError(string message)
+    {
+        int length = Encoding.UTF8.GetByteCount(message);
+        var buffer = (byte*)NativeMemory.Alloc((nuint)length + 1);
+        Encoding.UTF8.GetBytes(message, new Span<byte>(buffer, length));
+        buffer[length] = 0;
+        NativeMemory.Free(t_lastError);
+        t_lastError = buffer;
+    }
+}

@@ -1,0 +1,95 @@
+/* Checks libfastlra.so against the managed implementation.
+ *   fastlra_test MODEL write-inputs INPUTS T      writes T steps of deterministic inputs (float32)
+ *   fastlra_test MODEL check INPUTS EXPECTED      steps them through the C ABI and compares every
+ *                                                 output with EXPECTED (from `fastlra infer`)
+ * It also checks the error paths: failures return codes or NULL with a message, never abort. */
+#include "fastlra.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *read_floats(const char *path, long *count) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *data = malloc((size_t)bytes);
+    if (!data || fread(data, 1, (size_t)bytes, f) != (size_t)bytes) { fprintf(stderr, "cannot read %s\n", path); exit(1); }
+    fclose(f);
+    *count = bytes / (long)sizeof(float);
+    return data;
+}
+
+static int check_error_paths(void) {
+    int failures = 0;
+    if (fastlra_model_load("/nonexistent/model.safetensors") != NULL || fastlra_last_error() == NULL) {
+        fprintf(stderr, "loading a missing file did not fail with a message\n");
+        failures++;
+    }
+    if (fastlra_model_load(NULL) != NULL) { fprintf(stderr, "loading NULL did not fail\n"); failures++; }
+    if (fastlra_state_create(NULL) != NULL) { fprintf(stderr, "a state of NULL did not fail\n"); failures++; }
+    float x[1] = {0}, y[1] = {0};
+    if (fastlra_step(NULL, x, y) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a step of NULL did not fail\n"); failures++; }
+    if (fastlra_state_reset(NULL) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a reset of NULL did not fail\n"); failures++; }
+    fastlra_state_free(NULL);
+    fastlra_model_free(NULL);
+    return failures;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s MODEL write-inputs INPUTS T | MODEL check INPUTS EXPECTED\n", argv[0]);
+        return 2;
+    }
+    fastlra_model *model = fastlra_model_load(argv[1]);
+    if (!model) { fprintf(stderr, "load failed: %s\n", fastlra_last_error()); return 1; }
+    int inputs = 0, hidden = 0, outputs = 0;
+    if (fastlra_model_shape(model, &inputs, &hidden, &outputs) != FASTLRA_OK) { fprintf(stderr, "%s\n", fastlra_last_error()); return 1; }
+
+    if (strcmp(argv[2], "write-inputs") == 0) {
+        int steps = atoi(argv[4]);
+        FILE *f = fopen(argv[3], "wb");
+        if (!f) { fprintf(stderr, "cannot write %s\n", argv[3]); return 1; }
+        for (int t = 0; t < steps; t++)
+            for (int i = 0; i < inputs; i++) {
+                float v = sinf(0.37f * (float)t + 1.3f * (float)i);
+                fwrite(&v, sizeof v, 1, f);
+            }
+        fclose(f);
+        fastlra_model_free(model);
+        return 0;
+    }
+
+    long n_in = 0, n_out = 0;
+    float *x = read_floats(argv[3], &n_in);
+    float *expected = read_floats(argv[4], &n_out);
+    long steps = n_in / inputs;
+    if (steps * outputs != n_out) { fprintf(stderr, "expected %ld outputs, found %ld\n", steps * outputs, n_out); return 1; }
+    fastlra_state *state = fastlra_state_create(model);
+    if (!state) { fprintf(stderr, "%s\n", fastlra_last_error()); return 1; }
+    float *y = malloc(sizeof(float) * (size_t)outputs);
+    double worst = 0;
+    for (int pass = 0; pass < 2; pass++) { /* twice: the second after a reset must repeat the first */
+        for (long t = 0; t < steps; t++) {
+            if (fastlra_step(state, x + t * inputs, y) != FASTLRA_OK) { fprintf(stderr, "%s\n", fastlra_last_error()); return 1; }
+            for (int j = 0; j < outputs; j++) {
+                double diff = fabs((double)y[j] - (double)expected[t * outputs + j]);
+                if (diff > worst) worst = diff;
+            }
+        }
+        fastlra_state_reset(state);
+    }
+    int failures = check_error_paths();
+    printf("C ABI: %ld steps of I=%d H=%d O=%d, largest difference from the managed implementation %g\n", steps, inputs, hidden, outputs, worst);
+    fastlra_state_free(state);
+    fastlra_model_free(model);
+    free(x);
+    free(expected);
+    free(y);
+    if (worst > 1e-6) { fprintf(stderr, "outputs differ from the managed implementation\n"); failures++; }
+    printf("C ABI check: %s\n", failures == 0 ? "ok" : "FAILED");
+    return failures == 0 ? 0 : 1;
+}
