@@ -18,7 +18,7 @@ namespace FastLra.Cli;
 internal sealed class Commands
 {
     /// <summary>The command names, as registered below.</summary>
-    public static readonly string[] Names = ["train", "eval", "data", "infer", "bench", "info"];
+    public static readonly string[] Names = ["train", "eval", "data", "infer", "import", "export", "bench", "info"];
 
     /// <summary>Train an RNN on a synthetic task and report how it did.</summary>
     /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding (required unless --resume).</param>
@@ -192,6 +192,43 @@ internal sealed class Commands
             for (int j = 0; j < y.Length; j++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan(4 * (t * shape.Outputs + j)), y[j]);
         }
         AtomicFile.Write(outputs, stream => stream.Write(result));
+        return CliExit.Ok;
+    }
+
+    /// <summary>Convert weights from PyTorch (nn.RNN + nn.Linear state dict) or this project's layout, in .safetensors or .npz, to a FastLra weight file.</summary>
+    /// <param name="from">The file to read (.safetensors or .npz).</param>
+    /// <param name="out">The FastLra safetensors file to write (atomically).</param>
+    /// <param name="rnnPrefix">Key prefix of the nn.RNN tensors.</param>
+    /// <param name="fcPrefix">Key prefix of the nn.Linear tensors.</param>
+    [Command("import")]
+    public int Import(string from, string @out, string rnnPrefix = "rnn.", string fcPrefix = "fc.")
+    {
+        var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(from), from, rnnPrefix, fcPrefix);
+        SafeTensors.Write(@out, p, [new("format", "fastlra-srnn"), new("imported_from", Path.GetFileName(from))]);
+        Console.Error.WriteLine($"{@out}: I={p.Shape.Inputs}, H={p.Shape.Hidden}, O={p.Shape.Outputs}");
+        return CliExit.Ok;
+    }
+
+    /// <summary>Write a model's weights for another tool: C or C# static arrays (firmware with no file system), or a PyTorch state dict (.safetensors or .npz).</summary>
+    /// <param name="model">A FastLra weight file (or any file import reads).</param>
+    /// <param name="format">c, csharp, torch (safetensors) or npz (PyTorch key names).</param>
+    /// <param name="out">The file to write (atomically).</param>
+    /// <param name="name">Identifier for the C arrays or C# class.</param>
+    /// <param name="rnnPrefix">Key prefix of the nn.RNN tensors (torch, npz).</param>
+    /// <param name="fcPrefix">Key prefix of the nn.Linear tensors (torch, npz).</param>
+    [Command("export")]
+    public int Export(string model, string format, string @out, string name = "fastlra_model", string rnnPrefix = "rnn.", string fcPrefix = "fc.")
+    {
+        if (format is not ("c" or "csharp" or "torch" or "npz")) throw new UsageException($"unknown --format '{format}' (choose c, csharp, torch or npz).");
+        if (name.Length == 0 || !(char.IsLetter(name[0]) || name[0] == '_') || !name.All(ch => char.IsLetterOrDigit(ch) || ch == '_'))
+            throw new UsageException($"--name '{name}' is not a C or C# identifier.");
+        var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(model), model);
+        switch (format)
+        {
+            case "torch": SafeTensors.Write(@out, WeightFormats.ToTorch(p, rnnPrefix, fcPrefix), null); break;
+            case "npz": WeightFormats.WriteNpz(@out, WeightFormats.ToTorch(p, rnnPrefix, fcPrefix)); break;
+            default: AtomicFile.WriteAllText(@out, WeightFormats.ToSource(p, format == "csharp", name)); break;
+        }
         return CliExit.Ok;
     }
 

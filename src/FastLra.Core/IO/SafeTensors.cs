@@ -18,6 +18,9 @@ public static class SafeTensors
     /// <summary>Headers above this size are refused before anything is allocated for them.</summary>
     public const int MaxHeaderBytes = 16 << 20;
 
+    /// <summary>Files above this size are refused before they are read (weights of H = 8000 fit).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
     /// <summary>One tensor to write: its name, dtype ("F32", "U32"), shape and little-endian bytes.</summary>
     public readonly record struct Entry(string Name, string DType, int[] Shape, byte[] Data);
 
@@ -161,6 +164,8 @@ public static class SafeTensors
         {
             try
             {
+                long length = new FileInfo(path).Length;
+                if (length > MaxFileBytes) throw new WeightFileException($"{path}: {length} bytes is larger than any FastLra weight file ({MaxFileBytes} bytes at most).");
                 return File.ReadAllBytes(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -171,6 +176,16 @@ public static class SafeTensors
         public Dictionary<string, string> Metadata { get; }
 
         public TensorInfo? Find(string name) => Tensors.Find(t => t.Name == name);
+
+        /// <summary>The values of an F64 tensor.</summary>
+        public double[] ReadDoubles(TensorInfo tensor)
+        {
+            if (tensor.DType != "F64") throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected F64.");
+            var bytes = _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
+            var values = new double[bytes.Length / 8];
+            for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]);
+            return values;
+        }
 
         /// <summary>Copies a U32 tensor into <paramref name="destination"/> (its element count long).</summary>
         public void ReadUInt32s(TensorInfo tensor, Span<uint> destination)

@@ -1,0 +1,260 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using FastLra.Model;
+
+namespace FastLra.IO;
+
+/// <summary>
+/// Weight interchange. Tensors are read from safetensors (F32/F64) or numpy <c>.npz</c> files
+/// (<c>&lt;f4</c>/<c>&lt;f8</c>, C order), in either of two layouts: this project's
+/// <c>Wxh Whh bh Why by</c>, or a PyTorch <c>nn.RNN</c> + <c>nn.Linear</c> state dict
+/// (<c>{rnn}weight_ih_l0</c> H x I, <c>{rnn}weight_hh_l0</c> H x H, <c>{rnn}bias_ih_l0</c> and
+/// <c>{rnn}bias_hh_l0</c> H, <c>{fc}weight</c> O x H, <c>{fc}bias</c> O), which is transposed
+/// (PyTorch multiplies by Wᵀ) and whose two biases are summed into bh. Everything read is
+/// bounded and checked; every failure is a <see cref="WeightFileException"/> naming the file.
+/// </summary>
+public static class WeightFormats
+{
+    /// <summary>Largest tensor accepted from an .npz entry (floats).</summary>
+    public const int MaxElements = 64 << 20;
+
+    /// <summary>Reads the float tensors of a .safetensors or .npz file by name.</summary>
+    public static Dictionary<string, (int[] Shape, float[] Data)> ReadTensors(string path) =>
+        path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? ReadNpz(path) : ReadSafeTensors(path);
+
+    /// <summary>Parameters from tensors in either layout (this project's names first).</summary>
+    public static ParameterSet ToParameters(Dictionary<string, (int[] Shape, float[] Data)> tensors, string path,
+        string rnnPrefix = "rnn.", string fcPrefix = "fc.")
+    {
+        if (tensors.ContainsKey("Wxh")) return Plain(tensors, path);
+        string ih = rnnPrefix + "weight_ih_l0", hh = rnnPrefix + "weight_hh_l0", bih = rnnPrefix + "bias_ih_l0",
+            bhh = rnnPrefix + "bias_hh_l0", fw = fcPrefix + "weight", fb = fcPrefix + "bias";
+        var weightIh = Get(tensors, ih, path);
+        var weightFc = Get(tensors, fw, path);
+        if (weightIh.Shape.Length != 2 || weightFc.Shape.Length != 2) throw new WeightFileException($"{path}: '{ih}' and '{fw}' must be matrices.");
+        int h = weightIh.Shape[0], i = weightIh.Shape[1], o = weightFc.Shape[0];
+        var shape = new RnnShape(i, h, o);
+        if (i <= 0 || h <= 0 || o <= 0) throw new WeightFileException($"{path}: the tensors have an empty dimension.");
+        var p = new ParameterSet(shape);
+        Transpose(Expect(tensors, ih, [h, i], path), h, i, p.Wxh);
+        Transpose(Expect(tensors, hh, [h, h], path), h, h, p.Whh);
+        Transpose(Expect(tensors, fw, [o, h], path), o, h, p.Why);
+        var biasIh = Expect(tensors, bih, [h], path);
+        var biasHh = Expect(tensors, bhh, [h], path);
+        for (int k = 0; k < h; k++) p.Bh[k] = biasIh[k] + biasHh[k];
+        Expect(tensors, fb, [o], path).CopyTo(p.By);
+        return p;
+    }
+
+    /// <summary>The parameters as a PyTorch nn.RNN + nn.Linear state dict (bias_hh_l0 = 0, bias_ih_l0 = bh).</summary>
+    public static List<SafeTensors.Entry> ToTorch(ParameterSet p, string rnnPrefix = "rnn.", string fcPrefix = "fc.")
+    {
+        var s = p.Shape;
+        var ih = new float[s.Hidden * s.Inputs];
+        var hh = new float[s.Hidden * s.Hidden];
+        var fc = new float[s.Outputs * s.Hidden];
+        Transpose(p.Wxh, s.Inputs, s.Hidden, ih);
+        Transpose(p.Whh, s.Hidden, s.Hidden, hh);
+        Transpose(p.Why, s.Hidden, s.Outputs, fc);
+        return
+        [
+            SafeTensors.Floats(rnnPrefix + "weight_ih_l0", [s.Hidden, s.Inputs], ih),
+            SafeTensors.Floats(rnnPrefix + "weight_hh_l0", [s.Hidden, s.Hidden], hh),
+            SafeTensors.Floats(rnnPrefix + "bias_ih_l0", [s.Hidden], p.Bh),
+            SafeTensors.Floats(rnnPrefix + "bias_hh_l0", [s.Hidden], new float[s.Hidden]),
+            SafeTensors.Floats(fcPrefix + "weight", [s.Outputs, s.Hidden], fc),
+            SafeTensors.Floats(fcPrefix + "bias", [s.Outputs], p.By),
+        ];
+    }
+
+    /// <summary>Writes entries as a numpy .npz archive (one little-endian float32 .npy per entry), atomically.</summary>
+    public static void WriteNpz(string path, IReadOnlyList<SafeTensors.Entry> entries) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            foreach (var entry in entries)
+            {
+                string shape = entry.Shape.Length == 1 ? $"({entry.Shape[0]},)" : $"({string.Join(", ", entry.Shape)})";
+                string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}";
+                // Pad with spaces so magic, version, length and header end on a 64-byte boundary, then '\n'.
+                int padded = (10 + header.Length + 1 + 63) / 64 * 64 - 10;
+                header = header.PadRight(padded - 1) + "\n";
+                using var npy = zip.CreateEntry(entry.Name + ".npy", CompressionLevel.NoCompression).Open();
+                npy.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
+                npy.Write([(byte)(header.Length & 0xff), (byte)(header.Length >> 8)]); // little-endian uint16
+                npy.Write(Encoding.ASCII.GetBytes(header));
+                npy.Write(entry.Data);
+            }
+        });
+
+    /// <summary>The parameters as C (<c>static const float</c>) or C# (<c>static ReadOnlySpan&lt;float&gt;</c>) source.</summary>
+    public static string ToSource(ParameterSet p, bool csharp, string name)
+    {
+        var s = p.Shape;
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"// FastLra SRNN weights: I = {s.Inputs}, H = {s.Hidden}, O = {s.Outputs}; row-major, row-vector convention:");
+        text.AppendLine("// a = z_prev Whh + x Wxh + bh, z = tanh(a), y = z Why + by. Written by fastlra export.");
+        if (csharp) text.AppendLine(CultureInfo.InvariantCulture, $"public static class {name}\n{{");
+        else text.AppendLine(CultureInfo.InvariantCulture, $"#define {name.ToUpperInvariant()}_INPUTS {s.Inputs}\n#define {name.ToUpperInvariant()}_HIDDEN {s.Hidden}\n#define {name.ToUpperInvariant()}_OUTPUTS {s.Outputs}");
+        for (int t = 0; t < RnnShape.Names.Length; t++)
+        {
+            var (_, length, rows, cols) = s.Slot(t);
+            string tensor = RnnShape.Names[t];
+            string dims = rows > 0 ? $"{rows} x {cols}" : $"{cols}";
+            text.AppendLine(csharp
+                ? $"    /// <summary>{tensor}, {dims}.</summary>\n    public static ReadOnlySpan<float> {tensor} => ["
+                : $"/* {tensor}, {dims} */\nstatic const float {name}_{tensor}[{length}] = {{");
+            var values = p.Tensor(t);
+            for (int k = 0; k < values.Length; k++)
+            {
+                if (k % 8 == 0) text.Append(csharp ? "        " : "    ");
+                text.Append(values[k].ToString("R", CultureInfo.InvariantCulture)).Append(FloatSuffix(values[k], csharp));
+                text.Append(k + 1 < values.Length ? (k % 8 == 7 ? ",\n" : ", ") : "\n");
+            }
+            text.AppendLine(csharp ? "    ];" : "};");
+        }
+        if (csharp) text.AppendLine("}");
+        return text.ToString();
+    }
+
+    private static string FloatSuffix(float value, bool csharp)
+    {
+        // "R" gives e.g. 1E-05 or 3; C needs a '.' or exponent before the f suffix, C# takes f after any literal.
+        if (csharp) return "f";
+        string r = value.ToString("R", CultureInfo.InvariantCulture);
+        return r.Contains('.', StringComparison.Ordinal) || r.Contains('E', StringComparison.Ordinal) ? "f" : ".0f";
+    }
+
+    private static ParameterSet Plain(Dictionary<string, (int[] Shape, float[] Data)> tensors, string path)
+    {
+        var wxh = Get(tensors, "Wxh", path);
+        var why = Get(tensors, "Why", path);
+        if (wxh.Shape.Length != 2 || why.Shape.Length != 2) throw new WeightFileException($"{path}: Wxh and Why must be matrices.");
+        var shape = new RnnShape(wxh.Shape[0], wxh.Shape[1], why.Shape[1]);
+        if (shape.Inputs <= 0 || shape.Hidden <= 0 || shape.Outputs <= 0) throw new WeightFileException($"{path}: the tensors have an empty dimension.");
+        var p = new ParameterSet(shape);
+        for (int t = 0; t < RnnShape.Names.Length; t++)
+        {
+            var (_, _, rows, cols) = shape.Slot(t);
+            Expect(tensors, RnnShape.Names[t], rows > 0 ? [rows, cols] : [cols], path).CopyTo(p.Tensor(t));
+        }
+        return p;
+    }
+
+    private static (int[] Shape, float[] Data) Get(Dictionary<string, (int[] Shape, float[] Data)> tensors, string name, string path) =>
+        tensors.TryGetValue(name, out var tensor) ? tensor : throw new WeightFileException($"{path}: tensor '{name}' is missing.");
+
+    private static float[] Expect(Dictionary<string, (int[] Shape, float[] Data)> tensors, string name, int[] shape, string path)
+    {
+        var tensor = Get(tensors, name, path);
+        if (!tensor.Shape.AsSpan().SequenceEqual(shape))
+            throw new WeightFileException($"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}].");
+        return tensor.Data;
+    }
+
+    /// <summary>dest (cols x rows) = source (rows x cols) transposed.</summary>
+    private static void Transpose(ReadOnlySpan<float> source, int rows, int cols, Span<float> dest)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) dest[c * rows + r] = source[r * cols + c];
+    }
+
+    private static Dictionary<string, (int[] Shape, float[] Data)> ReadSafeTensors(string path)
+    {
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var result = new Dictionary<string, (int[], float[])>();
+        foreach (var tensor in file.Tensors)
+        {
+            long count = 1;
+            foreach (int d in tensor.Shape) count *= d;
+            var data = new float[count];
+            if (tensor.DType == "F64")
+            {
+                var doubles = file.ReadDoubles(tensor);
+                for (int k = 0; k < data.Length; k++) data[k] = (float)doubles[k];
+            }
+            else if (tensor.DType == "F32")
+            {
+                file.ReadFloats(tensor, data);
+            }
+            else
+            {
+                continue; // other dtypes are not weights of this model
+            }
+            result[tensor.Name] = (tensor.Shape, data);
+        }
+        return result;
+    }
+
+    private static Dictionary<string, (int[] Shape, float[] Data)> ReadNpz(string path)
+    {
+        var result = new Dictionary<string, (int[], float[])>();
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+            {
+                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
+                if (entry.Length > 16L + 4L * MaxElements * 2) throw new WeightFileException($"{path}: entry '{entry.FullName}' is too large.");
+                using var stream = entry.Open();
+                var bytes = new byte[entry.Length];
+                stream.ReadExactly(bytes);
+                result[entry.FullName[..^4]] = ParseNpy(bytes, $"{path}: {entry.FullName}");
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or EndOfStreamException)
+        {
+            throw new WeightFileException($"{path}: not a readable .npz archive ({e.Message}).");
+        }
+        return result;
+    }
+
+    // The .npy format: magic "\x93NUMPY", version, a little-endian header length, an ASCII Python
+    // dict with 'descr', 'fortran_order' and 'shape', then the raw data.
+    private static (int[] Shape, float[] Data) ParseNpy(byte[] bytes, string what)
+    {
+        if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
+            throw new WeightFileException($"{what}: not an .npy array.");
+        int major = bytes[6];
+        int headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)) : (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)), int.MaxValue);
+        int start = major == 1 ? 10 : 12;
+        if (major is < 1 or > 3 || bytes.Length < start || headerLength > bytes.Length - start)
+            throw new WeightFileException($"{what}: the .npy header is truncated.");
+        string header = Encoding.ASCII.GetString(bytes, start, headerLength);
+        string descr = Field(header, "descr", what).Trim('\'', '"', ' ');
+        if (Field(header, "fortran_order", what).Trim() != "False") throw new WeightFileException($"{what}: Fortran-ordered arrays are not supported.");
+        string shapeText = Field(header, "shape", what).Trim().TrimStart('(').TrimEnd(')');
+        var dims = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new int[dims.Length];
+        long count = 1;
+        for (int k = 0; k < dims.Length; k++)
+        {
+            if (!int.TryParse(dims[k], NumberStyles.None, CultureInfo.InvariantCulture, out shape[k])) throw new WeightFileException($"{what}: bad shape ({shapeText}).");
+            count *= shape[k];
+            if (count > MaxElements) throw new WeightFileException($"{what}: the array is too large.");
+        }
+        int width = descr switch { "<f4" => 4, "<f8" => 8, _ => throw new WeightFileException($"{what}: dtype {descr} is not little-endian float32 or float64.") };
+        int dataStart = start + headerLength;
+        if ((long)bytes.Length - dataStart != count * width)
+            throw new WeightFileException($"{what}: holds {bytes.Length - dataStart} bytes of data, its shape and dtype need {count * width}.");
+        var data = new float[count];
+        for (int k = 0; k < data.Length; k++)
+            data[k] = width == 4
+                ? BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(dataStart + 4 * k))
+                : (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(dataStart + 8 * k));
+        return (shape, data);
+    }
+
+    private static string Field(string header, string key, string what)
+    {
+        int at = header.IndexOf($"'{key}'", StringComparison.Ordinal);
+        if (at < 0) throw new WeightFileException($"{what}: the .npy header has no '{key}'.");
+        int colon = header.IndexOf(':', at);
+        if (colon < 0) throw new WeightFileException($"{what}: the .npy header is malformed.");
+        int end = key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
+        if (end <= colon) throw new WeightFileException($"{what}: the .npy header is malformed.");
+        return header[(colon + 1)..end];
+    }
+}
