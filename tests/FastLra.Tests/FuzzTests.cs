@@ -123,3 +123,46 @@ internal static class IntExtensions
 {
     public static int Clamp(this int value, int min, int max) => Math.Min(Math.Max(value, min), max);
 }
+
+/// <summary>The .npz reader under the same kind of seeded mutation (FASTLRA_FUZZ_CASES scales it too).</summary>
+public class NpzFuzzTests
+{
+    [Fact]
+    public void Mutated_npz_archives_load_or_fail_cleanly()
+    {
+        int cases = int.TryParse(Environment.GetEnvironmentVariable("FASTLRA_FUZZ_CASES"), out int n) ? n / 10 : 1_000;
+        var p = new ParameterSet(new RnnShape(3, 4, 2));
+        for (int i = 0; i < p.Data.Length; i++) p.Data[i] = i;
+        string dir = Directory.CreateTempSubdirectory("fastlra-npzfuzz-").FullName;
+        try
+        {
+            string valid = Path.Combine(dir, "valid.npz");
+            WeightFormats.WriteNpz(valid, WeightFormats.ToTorch(p));
+            byte[] original = File.ReadAllBytes(valid);
+            var rng = new Random(7);
+            string path = Path.Combine(dir, "case.npz");
+            for (int c = 0; c < cases; c++)
+            {
+                var bytes = (byte[])original.Clone();
+                if (rng.Next(4) == 0) bytes = bytes[..rng.Next(bytes.Length)];
+                else for (int k = rng.Next(1, 6); k > 0; k--) bytes[rng.Next(bytes.Length)] ^= (byte)(1 << rng.Next(8));
+                File.WriteAllBytes(path, bytes);
+                try
+                {
+                    WeightFormats.ToParameters(WeightFormats.ReadTensors(path), path);
+                }
+                catch (WeightFileException)
+                {
+                }
+                catch (Exception e)
+                {
+                    Assert.Fail($"case {c}: {e.GetType().Name} escaped: {e.Message}\nfile: {Convert.ToBase64String(bytes)}");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

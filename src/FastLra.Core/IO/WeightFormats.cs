@@ -18,7 +18,7 @@ namespace FastLra.IO;
 public static class WeightFormats
 {
     /// <summary>Largest tensor accepted from an .npz entry (floats).</summary>
-    public const int MaxElements = 64 << 20;
+    public const int MaxElements = 16 << 20;
 
     /// <summary>Reads the float tensors of a .safetensors or .npz file by name.</summary>
     public static Dictionary<string, (int[] Shape, float[] Data)> ReadTensors(string path) =>
