@@ -76,7 +76,7 @@ public sealed class WeightFormatTests : IDisposable
                 var (_, _, rows, cols) = p.Shape.Slot(t);
                 string shape = rows > 0 ? $"({rows}, {cols})" : $"({cols},)";
                 string header = $"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}".PadRight(117) + "\n";
-                using var s = zip.CreateEntry(RnnShape.Names[t] + ".npy").Open();
+                using var s = zip.CreateEntry(RnnShape.Names[t] + ".npy", CompressionLevel.NoCompression).Open();
                 s.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)header.Length, 0]);
                 s.Write(Encoding.ASCII.GetBytes(header));
                 foreach (float v in p.Tensor(t)) s.Write(BitConverter.GetBytes((double)v));
@@ -92,6 +92,7 @@ public sealed class WeightFormatTests : IDisposable
         { "fortran", "Fortran-ordered" },
         { "big-endian", "dtype >f4" },
         { "short-data", "need" },
+        { "compressed", "savez_compressed" },
     };
 
     [Theory]
@@ -106,7 +107,7 @@ public sealed class WeightFormatTests : IDisposable
         else
         {
             using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
-            using var s = zip.CreateEntry("Wxh.npy").Open();
+            using var s = zip.CreateEntry("Wxh.npy", kind == "compressed" ? CompressionLevel.Optimal : CompressionLevel.NoCompression).Open();
             string header = kind switch
             {
                 "fortran" => "{'descr': '<f4', 'fortran_order': True, 'shape': (1, 1), }",

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.Compression;
 using System.Text;
 using FastLra.Model;
 
@@ -69,25 +68,28 @@ public static class WeightFormats
         ];
     }
 
-    /// <summary>Writes entries as a numpy .npz archive (one little-endian float32 .npy per entry), atomically.</summary>
-    public static void WriteNpz(string path, IReadOnlyList<SafeTensors.Entry> entries) =>
-        AtomicFile.Write(path, stream =>
+    /// <summary>Writes entries as a numpy .npz archive (one little-endian float32 .npy per entry, stored), atomically.</summary>
+    public static void WriteNpz(string path, IReadOnlyList<SafeTensors.Entry> entries)
+    {
+        var files = new List<(string, byte[])>();
+        foreach (var entry in entries)
         {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            foreach (var entry in entries)
-            {
-                string shape = entry.Shape.Length == 1 ? $"({entry.Shape[0]},)" : $"({string.Join(", ", entry.Shape)})";
-                string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}";
-                // Pad with spaces so magic, version, length and header end on a 64-byte boundary, then '\n'.
-                int padded = (10 + header.Length + 1 + 63) / 64 * 64 - 10;
-                header = header.PadRight(padded - 1) + "\n";
-                using var npy = zip.CreateEntry(entry.Name + ".npy", CompressionLevel.NoCompression).Open();
-                npy.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
-                npy.Write([(byte)(header.Length & 0xff), (byte)(header.Length >> 8)]); // little-endian uint16
-                npy.Write(Encoding.ASCII.GetBytes(header));
-                npy.Write(entry.Data);
-            }
-        });
+            string shape = entry.Shape.Length == 1 ? $"({entry.Shape[0]},)" : $"({string.Join(", ", entry.Shape)})";
+            string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}";
+            // Pad with spaces so magic, version, length and header end on a 64-byte boundary, then '\n'.
+            int padded = (10 + header.Length + 1 + 63) / 64 * 64 - 10;
+            header = header.PadRight(padded - 1) + "\n";
+            var npy = new byte[10 + header.Length + entry.Data.Length];
+            npy[0] = 0x93;
+            "NUMPY"u8.CopyTo(npy.AsSpan(1));
+            npy[6] = 1;
+            BinaryPrimitives.WriteUInt16LittleEndian(npy.AsSpan(8), (ushort)header.Length);
+            Encoding.ASCII.GetBytes(header, npy.AsSpan(10));
+            entry.Data.CopyTo(npy, 10 + header.Length);
+            files.Add((entry.Name + ".npy", npy));
+        }
+        AtomicFile.Write(path, stream => Zip.Write(stream, files));
+    }
 
     /// <summary>The parameters as C (<c>static const float</c>) or C# (<c>static ReadOnlySpan&lt;float&gt;</c>) source.</summary>
     public static string ToSource(ParameterSet p, bool csharp, string name)
@@ -193,18 +195,12 @@ public static class WeightFormats
         var result = new Dictionary<string, (int[], float[])>();
         try
         {
-            using var zip = ZipFile.OpenRead(path);
-            foreach (var entry in zip.Entries)
-            {
-                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
-                if (entry.Length > 16L + 4L * MaxElements * 2) throw new WeightFileException($"{path}: entry '{entry.FullName}' is too large.");
-                using var stream = entry.Open();
-                var bytes = new byte[entry.Length];
-                stream.ReadExactly(bytes);
-                result[entry.FullName[..^4]] = ParseNpy(bytes, $"{path}: {entry.FullName}");
-            }
+            long length = new FileInfo(path).Length;
+            if (length > SafeTensors.MaxFileBytes) throw new WeightFileException($"{path}: {length} bytes is larger than any FastLra weight file.");
+            foreach (var (name, bytes) in Zip.Read(File.ReadAllBytes(path), 16L + 8L * MaxElements + 65536, path))
+                if (name.EndsWith(".npy", StringComparison.Ordinal)) result[name[..^4]] = ParseNpy(bytes, $"{path}: {name}");
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             throw new WeightFileException($"{path}: not a readable .npz archive ({e.Message}).");
         }
