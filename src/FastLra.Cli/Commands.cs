@@ -142,9 +142,7 @@ internal sealed class Commands
     [Command("eval")]
     public int Eval(string model, string task, int length, int validSize = 10_000, long seed = 1234, bool json = false)
     {
-        var kind = ParseTask(task);
-        if (length < TaskInfo.MinLength(kind))
-            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
+        var kind = ParseTask(task, length);
         if (validSize <= 0) throw new UsageException($"--valid-size must be positive, got {validSize}.");
         var (p, metadata) = ModelFile.Load(model);
         if (p.Shape.Inputs != TaskInfo.Inputs(kind) || p.Shape.Outputs != TaskInfo.Outputs(kind))
@@ -242,9 +240,7 @@ internal sealed class Commands
     [Command("data")]
     public int Data(string task, int length, int batch, long seed = 1234, int count = 1, bool json = false)
     {
-        var kind = ParseTask(task);
-        if (length < TaskInfo.MinLength(kind))
-            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
+        var kind = ParseTask(task, length);
         if (batch <= 0) throw new UsageException($"--batch must be positive, got {batch}.");
         if (count <= 0) throw new UsageException($"--count must be positive, got {count}.");
         if (!json) throw new UsageException("data prints JSON only: add --json.");
@@ -449,6 +445,15 @@ internal sealed class Commands
         TaskInfo.TryParse(task, out var kind)
             ? kind
             : throw new UsageException($"unknown task '{task}' (choose {string.Join(", ", TaskInfo.Names)}).");
+
+    /// <summary>The task, checking that its generator can place its symbols in T steps.</summary>
+    private static TaskKind ParseTask(string task, int length)
+    {
+        var kind = ParseTask(task);
+        if (length < TaskInfo.MinLength(kind))
+            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
+        return kind;
+    }
 
     private static uint ParseSeed(long seed) =>
         seed is >= 0 and <= uint.MaxValue ? (uint)seed : throw new UsageException($"--seed must be in [0, 2^32), got {seed}.");

@@ -180,8 +180,7 @@ public static class SafeTensors
         /// <summary>The values of an F64 tensor.</summary>
         public double[] ReadDoubles(TensorInfo tensor)
         {
-            if (tensor.DType != "F64") throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected F64.");
-            var bytes = _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
+            var bytes = Bytes(tensor, "F64", -1);
             var values = new double[bytes.Length / 8];
             for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]);
             return values;
@@ -190,23 +189,25 @@ public static class SafeTensors
         /// <summary>Copies a U32 tensor into <paramref name="destination"/> (its element count long).</summary>
         public void ReadUInt32s(TensorInfo tensor, Span<uint> destination)
         {
-            if (tensor.DType != "U32") throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected U32.");
-            var bytes = _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
-            if (bytes.Length != 4 * destination.Length)
-                throw new WeightFileException($"{Path}: tensor '{tensor.Name}' holds {bytes.Length} bytes, expected {4 * destination.Length}.");
-            for (int i = 0; i < destination.Length; i++)
-                destination[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(4 * i)..]);
+            var bytes = Bytes(tensor, "U32", 4 * destination.Length);
+            for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(4 * i)..]);
         }
 
         /// <summary>Copies an F32 tensor into <paramref name="destination"/> (its element count long).</summary>
         public void ReadFloats(TensorInfo tensor, Span<float> destination)
         {
-            if (tensor.DType != "F32") throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected F32.");
+            var bytes = Bytes(tensor, "F32", 4 * destination.Length);
+            for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
+        }
+
+        /// <summary>A tensor's bytes, checked to have <paramref name="dtype"/> and, unless -1, <paramref name="length"/> bytes.</summary>
+        private ReadOnlySpan<byte> Bytes(TensorInfo tensor, string dtype, int length)
+        {
+            if (tensor.DType != dtype) throw new WeightFileException($"{Path}: tensor '{tensor.Name}' has dtype {tensor.DType}, expected {dtype}.");
             var bytes = _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
-            if (bytes.Length != 4 * destination.Length)
-                throw new WeightFileException($"{Path}: tensor '{tensor.Name}' holds {bytes.Length} bytes, expected {4 * destination.Length}.");
-            for (int i = 0; i < destination.Length; i++)
-                destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
+            if (length >= 0 && bytes.Length != length)
+                throw new WeightFileException($"{Path}: tensor '{tensor.Name}' holds {bytes.Length} bytes, expected {length}.");
+            return bytes;
         }
 
         private void Parse(ReadOnlySpan<byte> header)
