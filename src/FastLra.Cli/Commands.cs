@@ -115,11 +115,11 @@ internal sealed class Commands
         if (json)
         {
             bool lra = options.Algorithm == AlgorithmKind.Lra;
-            var config = Checkpoint.Metadata(options).ToDictionary();
             var report = new TrainReport(TaskInfo.Name(options.Task), options.Length, options.Hidden, options.Batch, options.Seed,
-                config["algo"], config["optimizer"], options.LearningRate, options.Clip,
-                lra ? config["semantics"] : null, lra ? options.K : null, lra ? options.Beta : null, lra ? options.Alpha : null,
-                lra ? config["local_loss"] : null, lra ? config["clip_mode"] : null, result.Iterations, result.BestValidAccuracy,
+                OptionNames.Algorithms.Name(options.Algorithm), Optimizer.Names[(int)options.Optimizer], options.LearningRate, options.Clip,
+                lra ? OptionNames.Semantics.Name(options.Semantics) : null, lra ? options.K : null, lra ? options.Beta : null, lra ? options.Alpha : null,
+                lra ? OptionNames.LocalLosses.Name(options.LocalLoss) : null, lra ? OptionNames.ClipModes.Name(options.ClipMode) : null,
+                result.Iterations, result.BestValidAccuracy,
                 result.FinalValidLoss, result.FinalValidAccuracy, result.FinalTrainLoss, result.Solved, reason,
                 result.WallSeconds, result.SecondsPerIteration, saved);
             Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.TrainReport));
@@ -399,38 +399,18 @@ internal sealed class Commands
             Hidden = hidden,
             Batch = batch,
             Seed = ParseSeed(seed),
-            Algorithm = algo switch
-            {
-                "bptt" => AlgorithmKind.Bptt,
-                "lra" => AlgorithmKind.Lra,
-                _ => throw new UsageException($"unknown --algo '{algo}' (choose bptt or lra)."),
-            },
+            Algorithm = Parse(OptionNames.Algorithms, algo, "--algo"),
             Optimizer = Optimizer.TryParse(optimizer, out var kind)
                 ? kind
                 : throw new UsageException($"unknown --optimizer '{optimizer}' (choose {string.Join(", ", Optimizer.Names)})."),
             LearningRate = lr,
             Clip = clip,
-            ClipMode = clipMode switch
-            {
-                "above" => ClipMode.Above,
-                "always" => ClipMode.Always,
-                _ => throw new UsageException($"unknown --clip-mode '{clipMode}' (choose above or always)."),
-            },
-            Semantics = semantics switch
-            {
-                "local" => LraSemantics.Local,
-                "reference" => LraSemantics.Reference,
-                _ => throw new UsageException($"unknown --semantics '{semantics}' (choose local or reference)."),
-            },
+            ClipMode = Parse(OptionNames.ClipModes, clipMode, "--clip-mode"),
+            Semantics = Parse(OptionNames.Semantics, semantics, "--semantics"),
             K = k,
             Beta = beta,
             Alpha = alpha,
-            LocalLoss = localLoss switch
-            {
-                "log-penalty" => LocalLossKind.LogPenalty,
-                "mse" => LocalLossKind.Mse,
-                _ => throw new UsageException($"unknown --local-loss '{localLoss}' (choose log-penalty or mse)."),
-            },
+            LocalLoss = Parse(OptionNames.LocalLosses, localLoss, "--local-loss"),
             MaxIterations = maxIter,
             CheckEvery = checkEvery,
             Patience = patience,
@@ -445,6 +425,12 @@ internal sealed class Commands
         TaskInfo.TryParse(task, out var kind)
             ? kind
             : throw new UsageException($"unknown task '{task}' (choose {string.Join(", ", TaskInfo.Names)}).");
+
+    private static T Parse<T>(EnumNames<T> names, string value, string option)
+        where T : struct, Enum =>
+        names.TryParse(value, out T parsed)
+            ? parsed
+            : throw new UsageException($"unknown {option} '{value}' (choose {string.Join(" or ", names.Names)}).");
 
     /// <summary>The task, checking that its generator can place its symbols in T steps.</summary>
     private static TaskKind ParseTask(string task, int length)

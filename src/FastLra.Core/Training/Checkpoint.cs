@@ -1,6 +1,5 @@
 using System.Globalization;
 using FastLra.IO;
-using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 
@@ -83,7 +82,7 @@ public static class Checkpoint
             new("hidden", I(o.Hidden)),
             new("batch", I(o.Batch)),
             new("seed", I(o.Seed)),
-            new("algo", o.Algorithm == AlgorithmKind.Bptt ? "bptt" : "lra"),
+            new("algo", OptionNames.Algorithms.Name(o.Algorithm)),
             new("optimizer", Optimizer.Names[(int)o.Optimizer]),
             new("lr", D(o.LearningRate)),
             new("clip", D(o.Clip)),
@@ -94,12 +93,12 @@ public static class Checkpoint
         };
         if (o.Algorithm == AlgorithmKind.Lra)
         {
-            list.Add(new("semantics", o.Semantics == LraSemantics.Reference ? "reference" : "local"));
+            list.Add(new("semantics", OptionNames.Semantics.Name(o.Semantics)));
             list.Add(new("k", I(o.K)));
             list.Add(new("beta", D(o.Beta)));
             list.Add(new("alpha", D(o.Alpha)));
-            list.Add(new("local_loss", o.LocalLoss == LocalLossKind.Mse ? "mse" : "log-penalty"));
-            list.Add(new("clip_mode", o.ClipMode == ClipMode.Always ? "always" : "above"));
+            list.Add(new("local_loss", OptionNames.LocalLosses.Name(o.LocalLoss)));
+            list.Add(new("clip_mode", OptionNames.ClipModes.Name(o.ClipMode)));
         }
         return list;
     }
@@ -108,7 +107,7 @@ public static class Checkpoint
     {
         if (!TaskInfo.TryParse(Text(m, "task", path), out var task)) throw Bad(path, "task");
         if (!Optimizer.TryParse(Text(m, "optimizer", path), out var optimizer)) throw Bad(path, "optimizer");
-        bool lra = Text(m, "algo", path) switch { "bptt" => false, "lra" => true, _ => throw Bad(path, "algo") };
+        if (!OptionNames.Algorithms.TryParse(Text(m, "algo", path), out var algorithm)) throw Bad(path, "algo");
         var options = new TrainingOptions
         {
             Task = task,
@@ -116,7 +115,7 @@ public static class Checkpoint
             Hidden = (int)Long(m, "hidden", path),
             Batch = (int)Long(m, "batch", path),
             Seed = (uint)Long(m, "seed", path),
-            Algorithm = lra ? AlgorithmKind.Lra : AlgorithmKind.Bptt,
+            Algorithm = algorithm,
             Optimizer = optimizer,
             LearningRate = (float)Double(m, "lr", path),
             Clip = (float)Double(m, "clip", path),
@@ -125,17 +124,21 @@ public static class Checkpoint
             Patience = (int)Long(m, "patience", path),
             ValidSize = (int)Long(m, "valid_size", path),
         };
-        if (!lra) return options;
+        if (algorithm != AlgorithmKind.Lra) return options;
         return options with
         {
-            Semantics = Text(m, "semantics", path) switch { "local" => LraSemantics.Local, "reference" => LraSemantics.Reference, _ => throw Bad(path, "semantics") },
+            Semantics = Parse(OptionNames.Semantics, m, "semantics", path),
             K = (int)Long(m, "k", path),
             Beta = (float)Double(m, "beta", path),
             Alpha = (float)Double(m, "alpha", path),
-            LocalLoss = Text(m, "local_loss", path) switch { "mse" => LocalLossKind.Mse, "log-penalty" => LocalLossKind.LogPenalty, _ => throw Bad(path, "local_loss") },
-            ClipMode = Text(m, "clip_mode", path) switch { "above" => ClipMode.Above, "always" => ClipMode.Always, _ => throw Bad(path, "clip_mode") },
+            LocalLoss = Parse(OptionNames.LocalLosses, m, "local_loss", path),
+            ClipMode = Parse(OptionNames.ClipModes, m, "clip_mode", path),
         };
     }
+
+    private static T Parse<T>(EnumNames<T> names, Dictionary<string, string> m, string key, string path)
+        where T : struct, Enum =>
+        names.TryParse(Text(m, key, path), out T value) ? value : throw Bad(path, key);
 
     private static SafeTensors.TensorInfo Find(SafeTensors.SafeTensorsFile file, string name) =>
         file.Find(name) ?? throw new WeightFileException($"{file.Path}: tensor '{name}' is missing.");
