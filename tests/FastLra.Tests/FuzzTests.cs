@@ -54,7 +54,7 @@ public class FuzzTests
             {
                 string text = Encoding.UTF8.GetString(bytes, 8, header);
                 int at = rng.Next(text.Length);
-                text = text[..at] + JsonTokens[rng.Next(JsonTokens.Length)] + text[(at + rng.Next(0, 4)).Clamp(at, text.Length)..];
+                text = text[..at] + JsonTokens[rng.Next(JsonTokens.Length)] + text[Math.Clamp(at + rng.Next(0, 4), at, text.Length)..];
                 return Rebuild(text, bytes.AsSpan(8 + header));
             }
             case 6: // change a number in the header
@@ -117,11 +117,6 @@ public class FuzzTests
         // Bounded work: well under a megabyte per case for files of a few hundred bytes.
         Assert.True(allocated < (long)cases * 1_000_000, $"{allocated} bytes allocated over {cases} cases");
     }
-}
-
-internal static class IntExtensions
-{
-    public static int Clamp(this int value, int min, int max) => Math.Min(Math.Max(value, min), max);
 }
 
 /// <summary>The .npz reader under the same kind of seeded mutation (FASTLRA_FUZZ_CASES scales it too).</summary>

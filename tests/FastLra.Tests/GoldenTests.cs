@@ -67,7 +67,7 @@ public class GoldenTests
 
     private static void CheckGradients(JsonElement json)
     {
-        using var harness = FixtureHarness.Create(json);
+        var harness = FixtureHarness.Create(json);
         Golden.LoadParameters(json.GetProperty("params"), harness.Workspace.Parameters);
         harness.SetBatch(json.GetProperty("x"), json.GetProperty("y"));
         float loss = harness.Algorithm.ComputeGradients();
@@ -88,7 +88,7 @@ public class GoldenTests
 
     private static void CheckTrajectory(JsonElement json)
     {
-        using var harness = FixtureHarness.Create(json);
+        var harness = FixtureHarness.Create(json);
         var ws = harness.Workspace;
         Golden.LoadParameters(json.GetProperty("params"), ws.Parameters);
         Assert.True(Optimizer.TryParse(json.GetProperty("optimizer").GetString(), out var kind));
@@ -112,7 +112,7 @@ public class GoldenTests
 }
 
 /// <summary>A workspace and gradient algorithm configured from a fixture's hyper-parameters.</summary>
-internal sealed class FixtureHarness : IDisposable
+internal sealed class FixtureHarness
 {
     private FixtureHarness(Workspace workspace, IGradientAlgorithm algorithm)
     {
@@ -162,9 +162,5 @@ internal sealed class FixtureHarness : IDisposable
         Assert.Equal(Workspace.Y.Length, ys.Length);
         xs.CopyTo(Workspace.X);
         ys.CopyTo(Workspace.Y);
-    }
-
-    public void Dispose()
-    {
     }
 }

@@ -125,9 +125,6 @@ public static class SafeTensors
         return file.Metadata;
     }
 
-    /// <summary>Reads only the string metadata of a file (empty if it has none).</summary>
-    public static Dictionary<string, string> ReadMetadata(string path) => new SafeTensorsFile(path).Metadata;
-
     /// <summary>A tensor entry of a header.</summary>
     public sealed record TensorInfo(string Name, string DType, int[] Shape, long Begin, long End);
 

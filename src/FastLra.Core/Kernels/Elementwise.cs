@@ -205,13 +205,6 @@ internal readonly struct MultiplyOperator : IElementwise
         where TV : struct, IVector<TV> => x * y;
 }
 
-/// <summary>x (the identity, for a sum of squares without a copy when dest is x).</summary>
-internal readonly struct IdentityOperator : IElementwise
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
-        where TV : struct, IVector<TV> => x;
-}
 
 /// <summary>1 - x²: the tanh derivative from x = tanh(a) (Omega's plain D).</summary>
 internal readonly struct TanhDerivativeOperator : IElementwise
