@@ -23,7 +23,7 @@ public class BpttTests
 
     private static double Loss(Workspace ws, GlobalLossKind loss)
     {
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.A, ws.Z, ws.O);
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Z, ws.Z, ws.O);
         return GlobalLoss.Forward(loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
     }
 

@@ -35,7 +35,7 @@ public class LraTests
     {
         // Regression targets equal to the forward output: G_o = 0, so every target equals its state.
         var (ws, lra) = Create(Settings(semantics, loss: localLoss), GlobalLossKind.MeanSquaredError, 1);
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.A, ws.Z, ws.O);
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Z, ws.Z, ws.O);
         ws.O.CopyTo(ws.Y);
         float loss = lra.ComputeGradients();
         Assert.Equal(0f, loss);

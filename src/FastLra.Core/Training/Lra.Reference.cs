@@ -31,7 +31,7 @@ internal sealed partial class Lra<TLoss>
             // Target of step l-1. k = 1: g = dLr_l/da_{l-1} from the full pass, and the diagonal
             // Omega of Gz = dLr_l/dz_l at h^ = a_{l-1}, whose tanh is z_{l-1}.
             Span<float> hHat = _hHat.Span, grad = _grad.Span;
-            Step(ws.A, l - 1, bh).CopyTo(hHat);
+            Step(_a.Span, l - 1, bh).CopyTo(hHat);
             _firstGrad.Span.CopyTo(grad);
             if (_s.Alpha != 0f)
             {

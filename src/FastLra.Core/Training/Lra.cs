@@ -18,7 +18,7 @@ public static class Lra
     public static long ScratchLength(RnnShape shape, int steps, int batch)
     {
         long bh = batch * shape.Hidden + 16L;
-        return (steps + Lra<MseLoss>.Buffers) * bh + batch * shape.Outputs * 2L + 32
+        return (2L * steps + Lra<MseLoss>.Buffers) * bh + batch * shape.Outputs * 2L + 32
             + shape.WhhLength + shape.WxhLength + shape.BhLength + 48;
     }
 
@@ -47,8 +47,8 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private readonly LraSettings _s;
     private readonly bool _reference;
 
-    // B x H unless noted. zHat: T x B x H targets; oHat, gradOHat: B x O; gWhh, gWxh, gbh: one step's update.
-    private readonly Memory<float> _zHat, _hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1,
+    // B x H unless noted. a: T x B x H pre-activations of the forward pass; zHat: T x B x H targets; oHat, gradOHat: B x O; gWhh, gWxh, gbh: one step's update.
+    private readonly Memory<float> _a, _zHat, _hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1,
         _da, _daNext, _w, _wNext, _dq, _gz, _firstGrad, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
 
     public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
@@ -62,6 +62,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         if (_reference && workspace.Batch > shape.Hidden)
             throw new ArgumentException("Reference semantics needs B <= H (its Omega reads the diagonal of a B x H matrix).");
         var carver = new Carver(workspace.Scratch);
+        _a = carver.Take((long)workspace.Steps * bh);
         _zHat = carver.Take((long)workspace.Steps * bh);
         Memory<float>[] buffers = new Memory<float>[Buffers];
         for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bh);
@@ -93,7 +94,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     {
         var ws = _ws;
         var p = ws.Parameters;
-        Rnn.Forward(p, ws.X, default, T, B, ws.A, ws.Z, ws.O);
+        Rnn.Forward(p, ws.X, default, T, B, _a.Span, ws.Z, ws.O);
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, B, O);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, B, O, ws.GradO);
         ws.Gradients.Clear();
@@ -146,7 +147,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private void TopTarget()
     {
         var ws = _ws;
-        Step(ws.A, T - 1, B * H).CopyTo(_hHat.Span);
+        Step(_a.Span, T - 1, B * H).CopyTo(_hHat.Span);
         for (int k = 0; k < _s.K; k++)
         {
             TopTargetGradient();
@@ -214,7 +215,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             {
                 // Target of step t-1: h^ = a_{t-1}, then K steps towards p(h^) = z^_t.
                 InputTerm(t);
-                Step(ws.A, t - 1, bh).CopyTo(_hHat.Span);
+                Step(_a.Span, t - 1, bh).CopyTo(_hHat.Span);
                 for (int k = 0; k < _s.K; k++) TargetUpdate(zHatT, referenceOmega: false);
                 Activations.TanhForward(_hHat.Span, Step(zHat, t - 1, bh));
             }

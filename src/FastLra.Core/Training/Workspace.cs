@@ -4,9 +4,10 @@ namespace FastLra.Training;
 
 /// <summary>
 /// Every buffer one training run needs, sized once from (T, B, I, H, O) and carved as named
-/// spans out of one block: parameters, gradients, optimiser state, the batch, the activations of
-/// the unrolled pass, and a scratch region the gradient algorithm carves for itself.
-/// Shapes: x T x B x I; y B x O; a, z T x B x H; o, gradO B x O.
+/// spans out of one block: parameters, gradients, optimiser state, the batch, the states of the
+/// unrolled pass, and a scratch region the gradient algorithm carves for itself (LRA keeps the
+/// pre-activations there; BPTT needs only the states).
+/// Shapes: x T x B x I; y B x O; z T x B x H; o, gradO B x O.
 /// </summary>
 public sealed class Workspace
 {
@@ -20,20 +21,19 @@ public sealed class Workspace
         long p = shape.Count, h = shape.Hidden;
         var carver = new Carver(new float[Carver.Total(
             [p, p, optimizerBuffers * p, steps * batch * shape.Inputs, batch * shape.Outputs,
-             steps * batch * h, steps * batch * h, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])]);
+             steps * batch * h, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])]);
         Parameters = new ParameterSet(shape, carver.Take(p));
         Gradients = new ParameterSet(shape, carver.Take(p));
         OptimizerState = carver.Take(optimizerBuffers * p);
         _x = carver.Take(steps * batch * shape.Inputs);
         _y = carver.Take(batch * shape.Outputs);
-        _a = carver.Take(steps * batch * h);
         _z = carver.Take(steps * batch * h);
         _o = carver.Take(batch * shape.Outputs);
         _gradO = carver.Take(batch * shape.Outputs);
         Scratch = carver.Take(scratchFloats);
     }
 
-    private readonly Memory<float> _x, _y, _a, _z, _o, _gradO;
+    private readonly Memory<float> _x, _y, _z, _o, _gradO;
 
     public RnnShape Shape { get; }
     public int Steps { get; }
@@ -51,9 +51,6 @@ public sealed class Workspace
 
     /// <summary>Batch targets, B x O.</summary>
     public Span<float> Y => _y.Span;
-
-    /// <summary>Pre-activations, T x B x H.</summary>
-    public Span<float> A => _a.Span;
 
     /// <summary>States, T x B x H.</summary>
     public Span<float> Z => _z.Span;
