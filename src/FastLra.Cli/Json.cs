@@ -11,7 +11,8 @@ internal sealed record TrainReport(
 
 /// <summary>
 /// One line of the <c>--metrics</c> file, per validation check. The gradient diagnostics are of
-/// the check's last iteration; the per-step arrays (index = step t) are LRA's only.
+/// the check's last iteration; in the per-step arrays index = step t; local losses and Omega
+/// values are LRA's only.
 /// </summary>
 internal sealed record MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,

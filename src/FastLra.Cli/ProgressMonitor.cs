@@ -37,11 +37,11 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         if (_metrics is not null)
         {
             var d = trainer.Algorithm.Diagnostics;
-            bool lra = d.PerStep;
+            bool lra = _options.Algorithm == AlgorithmKind.Lra;
             var line = new MetricsLine(report.Iteration, report.TrainLoss, report.Valid.Loss, report.Valid.Accuracy,
                 report.BestValidAccuracy, report.ElapsedSeconds, rate, d.GradientNorm,
                 lra && _options.Alpha != 0f ? d.OutputOmega : null,
-                lra ? d.LocalLosses : null, lra ? d.DWhhNorms : null, lra ? d.DWxhNorms : null,
+                lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
                 lra && _options.Alpha != 0f ? d.OmegaValues : null);
             _metrics.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.MetricsLine));
             _metrics.Flush();

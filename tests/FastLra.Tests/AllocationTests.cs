@@ -22,7 +22,12 @@ public class AllocationTests
         trainer.Evaluate();
 
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) trainer.Step();
+        for (int i = 0; i < 20; i++)
+        {
+            // Every other iteration records the per-step diagnostics, as before a check.
+            trainer.Algorithm.Diagnostics.Detailed = i % 2 == 0;
+            trainer.Step();
+        }
         trainer.Evaluate();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);

@@ -70,4 +70,43 @@ public class BpttTests
         new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, (float)(norm * 2)).ComputeGradients();
         Assert.Equal(unclipped, ws.Gradients.Data.ToArray());
     }
+
+    [Fact]
+    public void Detailed_diagnostics_record_each_steps_contribution_and_leave_the_gradient_alone()
+    {
+        var ws = TinyWorkspace(3, 5, 2, 6, 4, 11, GlobalLossKind.SoftmaxCrossEntropy);
+        var bptt = new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, clip: 0f);
+        bptt.ComputeGradients();
+        var plain = ws.Gradients.Data.ToArray();
+        Assert.All(bptt.Diagnostics.DWhhNorms, v => Assert.Equal(0f, v));
+
+        bptt.Diagnostics.Detailed = true;
+        bptt.ComputeGradients();
+        Assert.Equal(plain, ws.Gradients.Data.ToArray());
+
+        // Each step's contribution z_{t-1}ᵀ da_t: none at step 0, the parts bound the whole, and
+        // the last step's is the one-step product rebuilt here.
+        int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden;
+        var dz = new float[b * h];
+        var da = new float[b * h];
+        var g = new ParameterSet(ws.Shape);
+        var z = ws.Z.ToArray();
+        Bptt.Backward(ws.Parameters, ws.X, z, ws.GradO, t, b, dz, da, g, bptt.Diagnostics);
+        float total = Reductions.Norm(g.Whh);
+        Assert.Equal(0f, bptt.Diagnostics.DWhhNorms[0]);
+        Assert.All(bptt.Diagnostics.DWhhNorms.Skip(1), v => Assert.True(v > 0f));
+        Assert.All(bptt.Diagnostics.DWxhNorms, v => Assert.True(v > 0f));
+        Assert.True(total <= bptt.Diagnostics.DWhhNorms.Sum() * (1 + 1e-5f));
+        Assert.Equal(ReductionsReference.TransposedProductNorm(z.AsSpan((t - 2) * b * h, b * h), Last(ws, z, dz, da), b, h, h),
+            bptt.Diagnostics.DWhhNorms[t - 1], 1e-5f);
+    }
+
+    /// <summary>da_{T-1} = G_o Whyᵀ (1 - z²) of the last step.</summary>
+    private static float[] Last(Workspace ws, float[] z, float[] dz, float[] da)
+    {
+        int b = ws.Batch, h = ws.Shape.Hidden, bh = b * h;
+        MatMul.MultiplyTransposed(ws.GradO, ws.Parameters.Why, b, ws.Shape.Outputs, h, dz);
+        Activations.TanhBackward(z.AsSpan((ws.Steps - 1) * bh, bh), dz, da);
+        return da;
+    }
 }

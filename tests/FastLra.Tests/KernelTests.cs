@@ -225,6 +225,22 @@ public class KernelTests
         Assert.Equal(0.0, Reductions.SumOfSquares([]));
     }
 
+    [Theory]
+    [InlineData(0, 3, 4)]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 7, 17)]
+    [InlineData(20, 100, 100)]
+    [InlineData(20, 6, 100)]
+    [InlineData(5, 33, 15)]
+    public void TransposedProductNorm_matches_the_formed_product(int rows, int m, int n)
+    {
+        var rng = new Random(rows * 1000 + m * 10 + n);
+        var a = Enumerable.Range(0, rows * m).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var d = Enumerable.Range(0, rows * n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        float expected = ReductionsReference.TransposedProductNorm(a, d, rows, m, n);
+        Assert.Equal(expected, Reductions.TransposedProductNorm(a, d, rows, m, n), 1e-5f * expected + 1e-30f);
+    }
+
     [Fact]
     public void BroadcastRows_copies_the_row_into_every_row()
     {

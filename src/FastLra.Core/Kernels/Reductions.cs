@@ -67,6 +67,24 @@ public static class Reductions
 
     /// <summary>x *= scale.</summary>
     public static void Scale(Span<float> x, float scale) => TensorPrimitives.Multiply(x, scale, x);
+
+    /// <summary>
+    /// ||aᵀ d||_F for a (rows x m) and d (rows x n), without forming the m x n product:
+    /// ||aᵀd||² = Σ_{b,c} (a_b · a_c)(d_b · d_c), O(rows² (m + n)), cheaper than the product when rows &lt; m, n.
+    /// </summary>
+    public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
+    {
+        double total = 0;
+        for (int b = 0; b < rows; b++)
+        {
+            var ab = a.Slice(b * m, m);
+            var db = d.Slice(b * n, n);
+            total += (double)TensorPrimitives.Dot(ab, ab) * TensorPrimitives.Dot(db, db);
+            for (int c = 0; c < b; c++)
+                total += 2.0 * TensorPrimitives.Dot(ab, a.Slice(c * m, m)) * TensorPrimitives.Dot(db, d.Slice(c * n, n));
+        }
+        return (float)Math.Sqrt(Math.Max(total, 0));
+    }
 }
 
 /// <summary>Scalar oracles for <see cref="Reductions"/>.</summary>
@@ -87,5 +105,21 @@ public static class ReductionsReference
         double s = 0;
         foreach (float v in x) s += (double)v * v;
         return s;
+    }
+
+    /// <summary>||aᵀ d||_F by forming the product.</summary>
+    public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
+    {
+        double s = 0;
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double e = 0;
+                for (int b = 0; b < rows; b++) e += (double)a[b * m + i] * d[b * n + j];
+                s += e * e;
+            }
+        }
+        return (float)Math.Sqrt(s);
     }
 }

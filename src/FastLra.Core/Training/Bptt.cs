@@ -23,7 +23,7 @@ public sealed class Bptt : IGradientAlgorithm
         _loss = loss;
         _clip = clip;
         var carver = new Carver(workspace.Scratch);
-        Diagnostics = new Diagnostics(workspace.Steps, perStep: false);
+        Diagnostics = new Diagnostics(workspace.Steps);
         _dz = carver.Take(workspace.Batch * workspace.Shape.Hidden);
         _da = carver.Take(workspace.Batch * workspace.Shape.Hidden);
     }
@@ -42,7 +42,8 @@ public sealed class Bptt : IGradientAlgorithm
         Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Z, ws.Z, ws.O);
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
-        Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients);
+        Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients,
+            Diagnostics.Detailed ? Diagnostics : null);
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
     }
@@ -50,9 +51,10 @@ public sealed class Bptt : IGradientAlgorithm
     /// <summary>
     /// The exact gradient g of E given G_o = dE/do (B x O), from the stored inputs x (T x B x I)
     /// and states z (T x B x H) of a forward pass from z_{-1} = 0; dz and da are B x H scratch.
+    /// With <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
     /// </summary>
     public static void Backward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
-        int steps, int batch, Span<float> dz, Span<float> da, ParameterSet g)
+        int steps, int batch, Span<float> dz, Span<float> da, ParameterSet g, Diagnostics? perStep = null)
     {
         var shape = p.Shape;
         int h = shape.Hidden, inputs = shape.Inputs, outputs = shape.Outputs;
@@ -67,6 +69,11 @@ public sealed class Bptt : IGradientAlgorithm
         {
             // da_t = dz_t (1 - z_t²); dWhh += z_{t-1}ᵀ da_t; dWxh += x_tᵀ da_t; dbh += Σ_b da_t; dz_{t-1} = da_t Whhᵀ.
             Activations.TanhBackward(z.Slice(t * bh, bh), dz, da);
+            if (perStep is not null)
+            {
+                perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bh, bh), da, batch, h, h) : 0f;
+                perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), da, batch, inputs, h);
+            }
             if (t > 0) MatMul.TransposedMultiplyAdd(z.Slice((t - 1) * bh, bh), da, batch, h, h, g.Whh);
             MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), da, batch, inputs, h, g.Wxh);
             Reductions.SumRowsAdd(da, batch, h, g.Bh);

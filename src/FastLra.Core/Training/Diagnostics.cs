@@ -1,25 +1,30 @@
 namespace FastLra.Training;
 
 /// <summary>
-/// What the last gradient computation saw, for the per-check metrics: the global gradient norm
-/// and, for LRA, each step's local loss, the Frobenius norms of its dWhh and dWxh contributions
-/// (after clipping: the paper's evidence of vanishing gradients) and the Omega value it used.
+/// What the last gradient computation saw, for the per-check metrics: the global gradient norm,
+/// the Frobenius norms of each step's dWhh and dWxh contributions (LRA: after its per-step clip,
+/// the paper's evidence of vanishing gradients; BPTT: z_{t-1}ᵀ da_t and x_tᵀ da_t before the
+/// global clip) and, for LRA, each step's local loss and the Omega value it used.
 /// Arrays are allocated once; entries of steps an algorithm does not touch stay 0.
 /// </summary>
-public sealed class Diagnostics(int steps, bool perStep)
+public sealed class Diagnostics(int steps)
 {
+    /// <summary>
+    /// Whether the next gradient computation should also record the per-step norms that cost
+    /// extra work (BPTT's); the training loop sets it for the iteration before each check.
+    /// </summary>
+    public bool Detailed { get; set; }
+
     /// <summary>Norm of all five gradients as the optimiser receives them (BPTT: before its global clip).</summary>
     public float GradientNorm { get; set; }
 
     /// <summary>Omega of the output layer (LRA with alpha &gt; 0).</summary>
     public float OutputOmega { get; set; }
 
-    public float[] LocalLosses { get; } = new float[perStep ? steps : 0];
-    public float[] DWhhNorms { get; } = new float[perStep ? steps : 0];
-    public float[] DWxhNorms { get; } = new float[perStep ? steps : 0];
-    public float[] OmegaValues { get; } = new float[perStep ? steps : 0];
-
-    public bool PerStep => LocalLosses.Length > 0;
+    public float[] LocalLosses { get; } = new float[steps];
+    public float[] DWhhNorms { get; } = new float[steps];
+    public float[] DWxhNorms { get; } = new float[steps];
+    public float[] OmegaValues { get; } = new float[steps];
 
     public void ClearSteps()
     {

@@ -74,7 +74,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         _gWhh = carver.Take(shape.WhhLength);
         _gWxh = carver.Take(shape.WxhLength);
         _gbh = carver.Take(shape.BhLength);
-        Diagnostics = new Diagnostics(workspace.Steps, perStep: true);
+        Diagnostics = new Diagnostics(workspace.Steps);
     }
 
     public bool ReferenceValidationStart => _reference;

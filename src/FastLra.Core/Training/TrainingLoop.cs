@@ -96,6 +96,8 @@ public static class TrainingLoop
                 reason = StopReason.Cancelled;
                 break;
             }
+            long next = trainer.Iteration + 1;
+            trainer.Algorithm.Diagnostics.Detailed = next % options.CheckEvery == 0 || next == options.MaxIterations;
             float loss = trainer.Step();
             lastLoss = loss;
             if (!float.IsFinite(loss))
