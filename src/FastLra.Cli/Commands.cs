@@ -6,6 +6,8 @@ using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 using ConsoleAppFramework;
+using FastLra.Cli.Report;
+using FastLra.Cli.Sweep;
 using FastLra.IO;
 using FastLra.Kernels;
 using FastLra.Model;
@@ -18,7 +20,7 @@ namespace FastLra.Cli;
 internal sealed class Commands
 {
     /// <summary>The command names, as registered below.</summary>
-    public static readonly string[] Names = ["train", "eval", "data", "infer", "import", "export", "bench", "info"];
+    public static readonly string[] Names = ["train", "sweep", "report", "eval", "data", "infer", "import", "export", "bench", "info"];
 
     /// <summary>Train an RNN on a synthetic task and report how it did.</summary>
     /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding (required unless --resume).</param>
@@ -79,6 +81,54 @@ internal sealed class Commands
         return Run(trainer, loop, checkpoint, every, save, metrics, json, quiet, cancellationToken);
     }
 
+    /// <summary>Train every combination of a grid of train options, in parallel and resumably, into one directory; then write its summary.csv.</summary>
+    /// <param name="grid">A JSON object mapping train option names (as on the command line, without the dashes) to lists of values.</param>
+    /// <param name="out">Directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv.</param>
+    /// <param name="workers">Trainings at once (default: one per core).</param>
+    /// <param name="shard">Run only share i of n ("i/n"), or "n" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag.</param>
+    /// <param name="checkpointEvery">Iterations between each run's checkpoints (0 = only when interrupted).</param>
+    /// <param name="dryRun">Print each run's id and train command without running anything.</param>
+    [Command("sweep")]
+    public int Sweep(string grid, string @out, int workers = 0, string? shard = null, long checkpointEvery = 1000, bool dryRun = false,
+        CancellationToken cancellationToken = default)
+    {
+        if (workers < 0) throw new UsageException($"--workers must be >= 0, got {workers}.");
+        if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
+        var runs = SweepGrid.Load(grid);
+        var share = Shard.Resolve(shard, Environment.GetEnvironmentVariable);
+        var mine = runs.Where(r => share.Contains(r.Index)).ToList();
+        if (dryRun)
+        {
+            foreach (var run in mine) Console.Out.WriteLine($"{run.Id}\t{run.Command}");
+            return CliExit.Ok;
+        }
+        int threads = workers == 0 ? Environment.ProcessorCount : workers;
+        Console.Error.WriteLine(
+            $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
+        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error).Run(mine, threads, cancellationToken);
+        var results = SweepRunner.ReadResults(@out, runs);
+        SweepRunner.WriteSummary(Path.Combine(@out, "summary.csv"), runs, results);
+        Console.Error.WriteLine(
+            $"sweep: {outcome.Finished} finished, {outcome.Skipped} already done, {outcome.Busy} busy elsewhere, {outcome.Failed} failed, " +
+            $"{outcome.Interrupted} interrupted; {results.Count} of {runs.Count} runs of the grid have results ({Path.Combine(@out, "summary.csv")})");
+        if (outcome.Interrupted > 0) Console.Error.WriteLine("fastlra: sweep interrupted; run the same command again to resume it.");
+        return outcome.Failed > 0 || outcome.Interrupted > 0 ? CliExit.Failure : CliExit.Ok;
+    }
+
+    /// <summary>Summarise a sweep directory: report.md and report.csv (success rate, best accuracy over seeds, iterations and time to solve) and SVG figures.</summary>
+    /// <param name="dir">A directory fastlra sweep wrote into.</param>
+    /// <param name="out">Directory for report.md, report.csv and the figures.</param>
+    /// <param name="maxSeries">Variants drawn per figure, the best ranked first (the tables list every variant).</param>
+    [Command("report")]
+    public int Report([Argument] string dir, string @out, int maxSeries = 8)
+    {
+        if (maxSeries <= 0) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
+        var report = SweepReport.Load(dir, Console.Error);
+        var files = report.Write(@out, dir, maxSeries);
+        Console.Error.WriteLine($"report: wrote {files.Count} files into {@out} ({Path.Combine(@out, "report.md")})");
+        return CliExit.Ok;
+    }
+
     private static ParameterSet? InitialParameters(string? initFrom, TrainingOptions options)
     {
         ParameterSet? initial = null;
@@ -98,7 +148,7 @@ internal sealed class Commands
         bool json, bool quiet, CancellationToken cancellationToken)
     {
         var options = trainer.Options;
-        using var monitor = new ProgressMonitor(options, quiet, metrics, appendMetrics: loop is not null, checkpoint);
+        using var monitor = new ProgressMonitor(options, quiet, metrics, loop is null ? null : trainer.Iteration, checkpoint);
         var result = TrainingLoop.Run(trainer, monitor, loop, checkpointEvery, cancellationToken);
 
         string? saved = null;
@@ -114,14 +164,7 @@ internal sealed class Commands
             (saved is null ? "" : $", saved {saved}"));
         if (json)
         {
-            bool lra = options.Algorithm == AlgorithmKind.Lra;
-            var report = new TrainReport(TaskInfo.Name(options.Task), options.Length, options.Hidden, options.Batch, options.Seed,
-                OptionNames.Algorithms.Name(options.Algorithm), Optimizer.Names[(int)options.Optimizer], options.LearningRate, options.Clip,
-                lra ? OptionNames.Semantics.Name(options.Semantics) : null, lra ? options.K : null, lra ? options.Beta : null, lra ? options.Alpha : null,
-                lra ? OptionNames.LocalLosses.Name(options.LocalLoss) : null, lra ? OptionNames.ClipModes.Name(options.ClipMode) : null,
-                result.Iterations, result.BestValidAccuracy,
-                result.FinalValidLoss, result.FinalValidAccuracy, result.FinalTrainLoss, result.Solved, reason,
-                result.WallSeconds, result.SecondsPerIteration, saved);
+            var report = TrainReport.Create(options, result, saved);
             Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.TrainReport));
         }
         if (result.StopReason == StopReason.Diverged)

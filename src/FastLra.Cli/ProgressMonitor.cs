@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FastLra.IO;
 using FastLra.Training;
 
 namespace FastLra.Cli;
@@ -17,16 +18,40 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
 
     private readonly string? _checkpoint;
 
-    public ProgressMonitor(TrainingOptions options, bool quiet, string? metricsPath, bool appendMetrics, string? checkpointPath)
+    /// <param name="resumedAt">The iteration a resumed run continues from; null for a new run.</param>
+    public ProgressMonitor(TrainingOptions options, bool quiet, string? metricsPath, long? resumedAt, string? checkpointPath)
     {
         _options = options;
         _quiet = quiet;
         _checkpoint = checkpointPath;
         if (metricsPath is not null)
         {
-            // A resumed run appends to its metrics, a new run starts them afresh.
-            _metrics = new StreamWriter(new FileStream(metricsPath, appendMetrics ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read));
+            // A resumed run appends to its metrics, after dropping the checks made after its
+            // checkpoint (they are made again); a new run starts them afresh.
+            if (resumedAt is long iteration) KeepThrough(metricsPath, iteration);
+            _metrics = new StreamWriter(new FileStream(metricsPath, resumedAt is null ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read));
         }
+    }
+
+    /// <summary>Rewrites a metrics file (atomically) without lines after <paramref name="iteration"/> or cut short by a crash.</summary>
+    internal static void KeepThrough(string path, long iteration)
+    {
+        if (!File.Exists(path)) return;
+        string[] lines = File.ReadAllLines(path);
+        var kept = new List<string>(lines.Length);
+        foreach (string line in lines)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                if (document.RootElement.TryGetProperty("iteration", out var it) && it.TryGetInt64(out long i) && i <= iteration) kept.Add(line);
+            }
+            catch (JsonException)
+            {
+                // A line cut short by a crash: dropped.
+            }
+        }
+        if (kept.Count != lines.Length) AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
     }
 
     public void OnCheck(Trainer trainer, in CheckReport report)

@@ -59,7 +59,69 @@ public sealed class CliTests : IDisposable
         { "train --task adding --length 20 --algo lra --semantics reference --hidden 10", 2, "--batch <= --hidden" },
         { "train --task adding --length 20 --init-from /nonexistent/w.safetensors", 1, "cannot read" },
         { "eval --model /nonexistent/w.safetensors --task adding --length 20", 1, "cannot read" },
+        { "sweep --grid /nonexistent/g.json --out d", 2, "cannot read the grid" },
+        { "sweep --grid /nonexistent/g.json --out d --workers -1", 2, "--workers must be >= 0" },
+        { "sweep --grid /nonexistent/g.json --out d --checkpoint-every -5", 2, "--checkpoint-every must be >= 0" },
+        { "report /nonexistent/dir --out d", 1, "no sweep results" },
     };
+
+    [Fact]
+    public void Sweep_runs_a_grid_resumably_and_report_draws_it()
+    {
+        string grid = Path.Combine(_dir, "g.json"), outDir = Path.Combine(_dir, "runs"), reportDir = Path.Combine(_dir, "report");
+        File.WriteAllText(grid, """
+            {"task": ["adding"], "length": [10], "hidden": [8], "batch": [4], "valid-size": [50], "check-every": [20],
+             "max-iter": [60], "algo": ["bptt", "lra"], "k": [2], "alpha": [0, 0.5], "seed": [1, 2]}
+            """);
+        var (listCode, list, _) = Run("sweep", "--grid", grid, "--out", outDir, "--dry-run", "--shard", "1/2");
+        Assert.Equal(0, listCode);
+        var listed = list.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, listed.Length);
+        Assert.All(listed, l => Assert.Contains("\tfastlra train --task adding", l));
+        Assert.False(Directory.Exists(outDir), "a dry run writes nothing");
+
+        var (code, _, err) = Run("sweep", "--grid", grid, "--out", outDir, "--workers", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("6 finished", err);
+        var summary = File.ReadAllLines(Path.Combine(outDir, "summary.csv"));
+        Assert.Equal(7, summary.Length);
+        Assert.All(summary.Skip(1), l => Assert.Contains(",done,", l));
+        Assert.Equal(6, Directory.GetFiles(outDir, "*.metrics.jsonl").Length);
+
+        var (again, _, againErr) = Run("sweep", "--grid", grid, "--out", outDir);
+        Assert.True(again == 0, againErr);
+        Assert.Contains("0 finished, 6 already done", againErr);
+
+        var (reportCode, _, reportErr) = Run("report", outDir, "--out", reportDir);
+        Assert.True(reportCode == 0, reportErr);
+        string markdown = File.ReadAllText(Path.Combine(reportDir, "report.md"));
+        Assert.Contains("| adding | 10 |", markdown);
+        foreach (string svg in Directory.GetFiles(reportDir, "*.svg"))
+        {
+            // Every figure is well-formed XML with an svg root.
+            var document = System.Xml.Linq.XDocument.Load(svg);
+            Assert.Equal("svg", document.Root!.Name.LocalName);
+        }
+        Assert.Contains(Directory.GetFiles(reportDir, "*.svg"), f => Path.GetFileName(f).StartsWith("accuracy-", StringComparison.Ordinal));
+        Assert.Contains(Directory.GetFiles(reportDir, "*.svg"), f => Path.GetFileName(f) == "success.svg");
+        Assert.Contains(Directory.GetFiles(reportDir, "*.svg"), f => Path.GetFileName(f).StartsWith("gradient-norm-", StringComparison.Ordinal));
+        Assert.Contains(Directory.GetFiles(reportDir, "*.svg"), f => Path.GetFileName(f).StartsWith("local-loss-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_bad_grid_is_refused_before_anything_runs()
+    {
+        string grid = Path.Combine(_dir, "g.json"), outDir = Path.Combine(_dir, "runs");
+        File.WriteAllText(grid, """{"task": ["adding"], "length": [20, 2]}""");
+        var (code, _, err) = Run("sweep", "--grid", grid, "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("--length 2 is too short", err);
+        Assert.False(Directory.Exists(outDir));
+        File.WriteAllText(grid, "{\"task\": [");
+        (code, _, err) = Run("sweep", "--grid", grid, "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("is not valid JSON", err);
+    }
 
     [Theory]
     [MemberData(nameof(UsageErrors))]

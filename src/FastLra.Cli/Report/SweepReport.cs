@@ -1,0 +1,304 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FastLra.Cli.Sweep;
+using FastLra.IO;
+
+namespace FastLra.Cli.Report;
+
+/// <summary>
+/// <c>fastlra report</c>: reads a sweep directory's results and metrics and writes report.md
+/// (one table of every cell and variant), report.csv (the same numbers) and SVG figures:
+/// validation accuracy against iteration and the per-step gradient-norm and local-loss profiles
+/// for each (task, length) cell, and the success rate of every cell.
+/// A cell is a task and length; a variant is every other option except the seed, so the runs
+/// of a variant in a cell are its seeds.
+/// </summary>
+internal sealed class SweepReport
+{
+    /// <summary>What one run's metrics file says: the accuracy curve and the first and last per-step profiles.</summary>
+    private sealed record RunData(TrainReport Run, List<(double Iteration, double Accuracy)> Curve,
+        float[]? FirstNorms, float[]? LastNorms, float[]? FirstLosses, float[]? LastLosses);
+
+    private sealed record Stats(string Task, int Length, string Variant, int Runs, int Solved, double MeanBest, double SdBest,
+        double MinBest, double MaxBest, double MedianIterations, double MedianSeconds, double SecondsPerIteration)
+    {
+        public double SuccessRate => (double)Solved / Runs;
+    }
+
+    private readonly List<RunData> _runs;
+    private readonly Dictionary<string, string> _labels;
+    private readonly Dictionary<string, string> _colors = [];
+
+    private SweepReport(List<RunData> runs)
+    {
+        _runs = runs;
+        _labels = Labels(runs.Select(r => r.Run).ToList());
+    }
+
+    /// <summary>Reads every sweep result in <paramref name="directory"/>; warnings name files that are not results.</summary>
+    public static SweepReport Load(string directory, TextWriter warnings)
+    {
+        if (!Directory.Exists(directory)) throw new IOException($"no sweep results in {directory}: the directory does not exist.");
+        var runs = new List<RunData>();
+        foreach (string path in Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal))
+        {
+            SweepResult? result;
+            try
+            {
+                result = SweepRunner.ReadResult(path);
+            }
+            catch (InvalidDataException e)
+            {
+                warnings.WriteLine($"fastlra: skipping {e.Message}");
+                continue;
+            }
+            if (result?.Run is null) continue;
+            runs.Add(ReadMetrics(result.Run, SweepRunner.MetricsPath(directory, result.Id)));
+        }
+        if (runs.Count == 0) throw new IOException($"no sweep results in {directory} (expected the ID.json files fastlra sweep writes).");
+        return new SweepReport(runs);
+    }
+
+    private static RunData ReadMetrics(TrainReport run, string path)
+    {
+        var curve = new List<(double, double)>();
+        float[]? firstNorms = null, lastNorms = null, firstLosses = null, lastLosses = null;
+        if (File.Exists(path))
+        {
+            foreach (string line in File.ReadLines(path))
+            {
+                using var document = TryParse(line);
+                if (document is null || !document.RootElement.TryGetProperty("iteration", out _)) continue;
+                var e = document.RootElement;
+                curve.Add((e.GetProperty("iteration").GetDouble(), e.GetProperty("valid_accuracy").GetDouble()));
+                var norms = Floats(e, "dWhh_step_norms");
+                var losses = Floats(e, "local_losses");
+                firstNorms ??= norms;
+                firstLosses ??= losses;
+                lastNorms = norms ?? lastNorms;
+                lastLosses = losses ?? lastLosses;
+            }
+        }
+        return new RunData(run, curve, firstNorms, lastNorms, firstLosses, lastLosses);
+    }
+
+    /// <summary>A metrics line, or null for one a crash cut short.</summary>
+    private static JsonDocument? TryParse(string line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static float[]? Floats(JsonElement e, string name)
+    {
+        if (!e.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array) return null;
+        var values = new float[array.GetArrayLength()];
+        int i = 0;
+        foreach (var v in array.EnumerateArray()) values[i++] = v.ValueKind == JsonValueKind.Number ? v.GetSingle() : float.NaN;
+        return values;
+    }
+
+    /// <summary>The options that make a variant, as (name, value) pairs: all but task, length and seed.</summary>
+    private static List<(string Name, string? Value)> Options(TrainReport r) =>
+    [
+        ("algo", r.Algo), ("semantics", r.Semantics), ("optimizer", r.Optimizer), ("lr", N(r.Lr)), ("beta", N(r.Beta)), ("alpha", N(r.Alpha)),
+        ("K", r.K?.ToString(CultureInfo.InvariantCulture)), ("c", N(r.Clip)), ("clip-mode", r.ClipMode), ("local-loss", r.LocalLoss),
+        ("H", N(r.Hidden)), ("B", N(r.Batch)), ("max-iter", N(r.MaxIter)), ("check-every", N(r.CheckEvery)), ("patience", N(r.Patience)),
+        ("valid-size", N(r.ValidSize)),
+    ];
+
+    private static string Key(TrainReport r) => string.Join(';', Options(r).Select(o => $"{o.Name}={o.Value}"));
+
+    /// <summary>Each variant's label names its algorithm and the options that differ between the variants of the report.</summary>
+    private static Dictionary<string, string> Labels(List<TrainReport> runs)
+    {
+        var varying = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in runs.SelectMany(Options).GroupBy(o => o.Name))
+            if (group.Select(o => o.Value).Where(v => v is not null).Distinct().Count() > 1) varying.Add(group.Key);
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var r in runs)
+        {
+            var parts = new List<string> { r.Algo == "bptt" ? "BPTT" : "LRA" };
+            foreach (var (name, value) in Options(r))
+            {
+                if (name == "algo" || value is null || !varying.Contains(name)) continue;
+                parts.Add(name switch
+                {
+                    "semantics" => value,
+                    "beta" => $"β={value}",
+                    "alpha" => $"α={value}",
+                    _ => $"{name}={value}",
+                });
+            }
+            labels[Key(r)] = string.Join(' ', parts);
+        }
+        return labels;
+    }
+
+    private List<Stats> Statistics() =>
+        [.. _runs.GroupBy(r => (r.Run.Task, r.Run.Length, Key(r.Run))).Select(g =>
+        {
+            var best = g.Select(r => r.Run.BestValidAccuracy).ToList();
+            double mean = best.Average();
+            double sd = best.Count > 1 ? Math.Sqrt(best.Sum(b => (b - mean) * (b - mean)) / (best.Count - 1)) : 0;
+            var solved = g.Where(r => r.Run.Solved).ToList();
+            return new Stats(g.Key.Task, g.Key.Length, _labels[g.Key.Item3], g.Count(), solved.Count, mean, sd, best.Min(), best.Max(),
+                Median(solved.Select(r => (double)r.Run.Iterations)), Median(solved.Select(r => r.Run.WallSeconds)),
+                g.Average(r => r.Run.SecondsPerIteration));
+        })
+        .OrderBy(s => s.Task, StringComparer.Ordinal).ThenBy(s => s.Length)
+        .ThenByDescending(s => s.SuccessRate).ThenByDescending(s => s.MeanBest).ThenBy(s => s.MedianIterations)];
+
+    /// <summary>Writes report.md, report.csv and the figures into <paramref name="outDir"/>; returns the files written.</summary>
+    public List<string> Write(string outDir, string source, int maxSeries)
+    {
+        Directory.CreateDirectory(outDir);
+        var stats = Statistics();
+        var cells = stats.Select(s => (s.Task, s.Length)).Distinct().ToList();
+        // Colours follow the variants' overall rank, so a variant has one colour in every figure.
+        foreach (string label in stats.GroupBy(s => s.Variant).OrderByDescending(g => g.Average(s => s.SuccessRate))
+                     .ThenByDescending(g => g.Average(s => s.MeanBest)).Select(g => g.Key))
+            _colors[label] = SvgChart.Palette[_colors.Count % SvgChart.Palette.Length];
+
+        var written = new List<string>();
+        void Save(string name, string text)
+        {
+            AtomicFile.WriteAllText(Path.Combine(outDir, name), text);
+            written.Add(name);
+        }
+
+        var md = new StringBuilder();
+        md.Append(CultureInfo.InvariantCulture, $"# Sweep report: {source}\n\n");
+        md.Append(CultureInfo.InvariantCulture,
+            $"{_runs.Count} runs, {cells.Count} cells (task and length), {_colors.Count} variants (every option but the seed). ");
+        md.Append("Solved: validation error below 0.0001 on the run's validation set. Best accuracy: over several seeds, mean ± sample sd (min-max). ");
+        md.Append("Iterations and seconds to solve: medians over the solved runs. Rows are ranked by success rate, then mean best accuracy.\n\n");
+        md.Append("| task | T | variant | runs | solved | best valid accuracy | iterations to solve | seconds to solve | ms/iteration |\n");
+        md.Append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        foreach (var s in stats)
+        {
+            string best = s.Runs == 1
+                ? s.MeanBest.ToString("P2", CultureInfo.InvariantCulture)
+                : string.Create(CultureInfo.InvariantCulture, $"{s.MeanBest:P2} ± {s.SdBest:P2} ({s.MinBest:P2}-{s.MaxBest:P2})");
+            md.Append(CultureInfo.InvariantCulture, $"| {s.Task} | {s.Length} | {s.Variant} | {s.Runs} | {s.Solved}/{s.Runs} | {best} | ");
+            md.Append(CultureInfo.InvariantCulture,
+                $"{(s.Solved == 0 ? "-" : s.MedianIterations.ToString("F0", CultureInfo.InvariantCulture))} | {(s.Solved == 0 ? "-" : s.MedianSeconds.ToString("F1", CultureInfo.InvariantCulture))} | {s.SecondsPerIteration * 1e3:F2} |\n");
+        }
+
+        var top = _colors.Keys.Take(maxSeries).ToList();
+        var groups = cells.Select(c => $"{c.Task} T={c.Length}").ToList();
+        var bars = top.Select(v => new BarSeries(v, _colors[v], [.. cells.Select(c =>
+            stats.FirstOrDefault(s => s.Task == c.Task && s.Length == c.Length && s.Variant == v)?.SuccessRate ?? double.NaN)])).ToList();
+        Save("success.svg", SvgChart.Bars("Success rate", Subset(top.Count), "runs solved (fraction)", groups, bars, 1.0));
+        md.Append("\n![success rate per task and length](success.svg)\n");
+
+        foreach (var (task, length) in cells)
+        {
+            string cell = $"{task}-T{length}";
+            var ranked = stats.Where(s => s.Task == task && s.Length == length).Select(s => s.Variant).Take(maxSeries).ToList();
+            var runs = _runs.Where(r => r.Run.Task == task && r.Run.Length == length).GroupBy(r => _labels[Key(r.Run)])
+                .Where(g => ranked.Contains(g.Key)).OrderBy(g => ranked.IndexOf(g.Key)).ToList();
+            md.Append(CultureInfo.InvariantCulture, $"\n## {task}, T = {length}\n\n");
+
+            var accuracy = runs.Select(g => new Series(g.Key, _colors[g.Key], MeanCurve(g.ToList()))).ToList();
+            Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation accuracy: {task}, T = {length}",
+                $"mean over seeds (a finished run holds its last value); {Subset(ranked.Count)}", "iteration", "validation accuracy",
+                accuracy, logY: false, yMin: 0, yMax: 1));
+            md.Append(CultureInfo.InvariantCulture, $"![validation accuracy](accuracy-{cell}.svg)\n");
+
+            var norms = Profiles(runs, r => r.FirstNorms, r => r.LastNorms, length);
+            if (norms.Count > 0)
+            {
+                Save($"gradient-norm-{cell}.svg", SvgChart.Lines($"Per-step ||dWhh_t||: {task}, T = {length}",
+                    "geometric mean over seeds; solid: first check, dashed: last check", "step t", "||dWhh_t|| (Frobenius)", norms, logY: true));
+                md.Append(CultureInfo.InvariantCulture, $"![per-step gradient norms](gradient-norm-{cell}.svg)\n");
+            }
+            var losses = Profiles(runs, r => r.FirstLosses, r => r.LastLosses, length);
+            if (losses.Count > 0)
+            {
+                Save($"local-loss-{cell}.svg", SvgChart.Lines($"Per-step local loss (LRA): {task}, T = {length}",
+                    "geometric mean over seeds; solid: first check, dashed: last check", "step t", "local loss", losses, logY: true));
+                md.Append(CultureInfo.InvariantCulture, $"![per-step local losses](local-loss-{cell}.svg)\n");
+            }
+        }
+
+        var csv = new StringBuilder("task,length,variant,runs,solved,success_rate,best_accuracy_mean,best_accuracy_sd,best_accuracy_min,best_accuracy_max,");
+        csv.Append("iterations_to_solve_median,seconds_to_solve_median,seconds_per_iteration\n");
+        foreach (var s in stats)
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{s.Task},{s.Length},\"{s.Variant}\",{s.Runs},{s.Solved},{s.SuccessRate:R},{s.MeanBest:R},{s.SdBest:R},{s.MinBest:R},{s.MaxBest:R},{s.MedianIterations:R},{s.MedianSeconds:R},{s.SecondsPerIteration:R}\n");
+        Save("report.csv", csv.ToString());
+        Save("report.md", md.ToString());
+        return written;
+    }
+
+    private string Subset(int shown) => shown < _colors.Count ? $"the best {shown} of {_colors.Count} variants" : "every variant";
+
+    /// <summary>Mean accuracy over runs at every check iteration, each run holding its last value after it stopped.</summary>
+    private static List<(double X, double Y)> MeanCurve(List<RunData> runs)
+    {
+        var xs = runs.SelectMany(r => r.Curve.Select(p => p.Iteration)).Distinct().Order().ToList();
+        var curve = new List<(double, double)>(xs.Count);
+        foreach (double x in xs)
+        {
+            double sum = 0;
+            int n = 0;
+            foreach (var r in runs)
+            {
+                int i = r.Curve.FindLastIndex(p => p.Iteration <= x);
+                if (i < 0) continue;
+                sum += r.Curve[i].Accuracy;
+                n++;
+            }
+            if (n > 0) curve.Add((x, sum / n));
+        }
+        return curve;
+    }
+
+    /// <summary>Per-step profiles (geometric mean over runs), solid at the first check and dashed at the last.</summary>
+    private List<Series> Profiles(List<IGrouping<string, RunData>> variants, Func<RunData, float[]?> first, Func<RunData, float[]?> last, int steps)
+    {
+        var series = new List<Series>();
+        foreach (var g in variants)
+        {
+            var a = GeometricMean(g.Select(first), steps);
+            var b = GeometricMean(g.Select(last), steps);
+            if (a is null || b is null) continue;
+            series.Add(new Series(g.Key, _colors[g.Key], a));
+            series.Add(new Series(g.Key, _colors[g.Key], b, Dashed: true));
+        }
+        return series;
+    }
+
+    private static List<(double, double)>? GeometricMean(IEnumerable<float[]?> profiles, int steps)
+    {
+        var present = profiles.Where(p => p is not null && p.Length == steps && p.Any(v => v > 0)).ToList();
+        if (present.Count == 0) return null;
+        var points = new List<(double, double)>(steps);
+        for (int t = 0; t < steps; t++)
+        {
+            var logs = present.Select(p => (double)p![t]).Where(v => v > 0 && double.IsFinite(v)).Select(v => Math.Log(v)).ToList();
+            points.Add((t, logs.Count == 0 ? double.NaN : Math.Exp(logs.Average())));
+        }
+        return points;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        if (sorted.Count == 0) return double.NaN;
+        int m = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+
+    private static string? N(float? v) => v?.ToString("G", CultureInfo.InvariantCulture);
+
+    private static string? N(long? v) => v?.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FastLra.IO;
+using FastLra.Training;
+
+namespace FastLra.Cli.Sweep;
+
+/// <summary>What became of the runs a sweep was asked to do.</summary>
+internal readonly record struct SweepOutcome(int Finished, int Skipped, int Busy, int Failed, int Interrupted);
+
+/// <summary>
+/// Runs a sweep's runs in parallel, one training per worker thread, into one directory:
+/// <c>ID.json</c> (the result, written atomically when the run ends), <c>ID.metrics.jsonl</c> (one
+/// line per check), <c>ID.checkpoint.safetensors</c> (while the run is unfinished) and
+/// <c>ID.lock</c> (while a process works on it). A run with a result is skipped; a run with a
+/// checkpoint continues from it, so a sweep resumes after any interruption; a locked run belongs
+/// to another process on the same directory.
+/// </summary>
+internal sealed class SweepRunner(string directory, long checkpointEvery, TextWriter log)
+{
+    public static string ResultPath(string directory, string id) => Path.Combine(directory, id + ".json");
+
+    public static string MetricsPath(string directory, string id) => Path.Combine(directory, id + ".metrics.jsonl");
+
+    private static string CheckpointPath(string directory, string id) => Path.Combine(directory, id + ".checkpoint.safetensors");
+
+    private enum Status { Finished, Skipped, Busy, Failed, Interrupted }
+
+    public SweepOutcome Run(IReadOnlyList<SweepRun> runs, int workers, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(directory);
+        int next = -1, handled = 0;
+        var counts = new int[5];
+        void Work()
+        {
+            for (int i = Interlocked.Increment(ref next); i < runs.Count && !cancel.IsCancellationRequested; i = Interlocked.Increment(ref next))
+            {
+                var run = runs[i];
+                Status status;
+                string line;
+                try
+                {
+                    status = RunOne(run, cancel, out line);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or WeightFileException or InvalidDataException)
+                {
+                    (status, line) = (Status.Failed, $"failed: {e.Message}");
+                }
+                Interlocked.Increment(ref counts[(int)status]);
+                int position = Interlocked.Increment(ref handled);
+                if (status != Status.Skipped) log.WriteLine($"[{position,4}/{runs.Count}] {run.Id}: {line}");
+            }
+        }
+        var threads = new Thread[Math.Max(1, Math.Min(workers, runs.Count))];
+        for (int w = 0; w < threads.Length; w++)
+        {
+            threads[w] = new Thread(Work) { Name = $"sweep worker {w}" };
+            threads[w].Start();
+        }
+        foreach (var thread in threads) thread.Join();
+        // Runs never started because the sweep was interrupted count as interrupted too.
+        return new SweepOutcome(counts[(int)Status.Finished], counts[(int)Status.Skipped], counts[(int)Status.Busy],
+            counts[(int)Status.Failed], counts[(int)Status.Interrupted] + runs.Count - handled);
+    }
+
+    /// <summary>Runs (or continues) one run; returns what became of it and a line for the log.</summary>
+    private Status RunOne(SweepRun run, CancellationToken cancel, out string summary)
+    {
+        string result = ResultPath(directory, run.Id);
+        summary = "";
+        if (File.Exists(result)) return Status.Skipped;
+        using var runLock = TryLock(Path.Combine(directory, run.Id + ".lock"));
+        if (runLock is null)
+        {
+            summary = "busy in another process";
+            return Status.Busy;
+        }
+        // Another process may have finished it between the check and the lock.
+        if (File.Exists(result)) return Status.Skipped;
+
+        string checkpoint = CheckpointPath(directory, run.Id);
+        Trainer trainer;
+        LoopState? loop = null;
+        if (File.Exists(checkpoint))
+        {
+            (trainer, loop) = Checkpoint.Resume(checkpoint);
+            if (trainer.Options != run.Options)
+                throw new InvalidDataException($"{checkpoint} holds a different configuration than this run; delete it to start the run afresh.");
+        }
+        else
+        {
+            trainer = new Trainer(run.Options);
+        }
+        TrainingResult outcome;
+        using (var monitor = new ProgressMonitor(run.Options, quiet: true, MetricsPath(directory, run.Id), loop is null ? null : trainer.Iteration, checkpoint))
+        {
+            outcome = TrainingLoop.Run(trainer, monitor, loop, checkpointEvery, cancel);
+        }
+        if (outcome.StopReason == StopReason.Cancelled)
+        {
+            summary = $"interrupted at iteration {outcome.Iterations}, checkpoint kept";
+            return Status.Interrupted;
+        }
+        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null));
+        AtomicFile.WriteAllText(result, JsonSerializer.Serialize(report, CliJson.Default.SweepResult) + "\n");
+        File.Delete(checkpoint);
+        summary = string.Create(CultureInfo.InvariantCulture,
+            $"{report.Run.StopReason} at iteration {outcome.Iterations}, best valid accuracy {outcome.BestValidAccuracy:P2}, {outcome.WallSeconds:F1} s");
+        return Status.Finished;
+    }
+
+    /// <summary>An exclusive lock file, released (and deleted) on dispose; null when another process holds it.</summary>
+    private static FileStream? TryLock(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads the result of every run that has one.</summary>
+    public static Dictionary<string, SweepResult> ReadResults(string directory, IEnumerable<SweepRun> runs)
+    {
+        var results = new Dictionary<string, SweepResult>(StringComparer.Ordinal);
+        foreach (var run in runs)
+        {
+            var result = ReadResult(ResultPath(directory, run.Id));
+            if (result is not null) results[run.Id] = result;
+        }
+        return results;
+    }
+
+    /// <summary>A result file, or null when there is none; a damaged one is an <see cref="InvalidDataException"/>.</summary>
+    public static SweepResult? ReadResult(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllText(path), CliJson.Default.SweepResult)
+                ?? throw new InvalidDataException($"{path}: not a sweep result.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a sweep result ({e.Message}).");
+        }
+    }
+
+    /// <summary>summary.csv: one row per run of the grid, its options, then its outcome (empty until it has one).</summary>
+    public static void WriteSummary(string path, IReadOnlyList<SweepRun> runs, Dictionary<string, SweepResult> results)
+    {
+        var csv = new StringBuilder();
+        csv.Append("id,status,task,length,hidden,batch,seed,algo,optimizer,lr,clip,clip_mode,semantics,k,beta,alpha,local_loss,")
+            .Append("max_iter,check_every,patience,valid_size,solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,")
+            .Append("final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration\n");
+        foreach (var run in runs)
+        {
+            var metadata = Checkpoint.Metadata(run.Options).ToDictionary(p => p.Key, p => p.Value);
+            string Get(string key) => metadata.TryGetValue(key, out string? v) ? v : "";
+            bool has = results.TryGetValue(run.Id, out var result);
+            csv.Append(run.Id).Append(',').Append(has ? "done" : "pending");
+            foreach (string key in (string[])["task", "length", "hidden", "batch", "seed", "algo", "optimizer", "lr", "clip", "clip_mode",
+                "semantics", "k", "beta", "alpha", "local_loss", "max_iter", "check_every", "patience", "valid_size"])
+                csv.Append(',').Append(Get(key));
+            if (has)
+            {
+                var r = result!.Run;
+                csv.Append(CultureInfo.InvariantCulture,
+                    $",{(r.Solved ? "true" : "false")},{r.StopReason},{r.Iterations},{r.BestValidAccuracy:R},{r.FinalValidAccuracy:R},{r.FinalValidLoss:R},{r.FinalTrainLoss:R},{r.WallSeconds:R},{r.SecondsPerIteration:R}");
+            }
+            else
+            {
+                csv.Append(",,,,,,,,,");
+            }
+            csv.Append('\n');
+        }
+        AtomicFile.WriteAllText(path, csv.ToString());
+    }
+}

@@ -1,0 +1,257 @@
+using System.Text.Json;
+using FastLra.Cli;
+using FastLra.Cli.Sweep;
+using FastLra.Tasks;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>Grid expansion, sharding, and the resumable sweep runner.</summary>
+public sealed class SweepTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-sweep-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static List<SweepRun> Expand(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return SweepGrid.Expand(document.RootElement, "grid.json");
+    }
+
+    /// <summary>A grid small enough to train in a moment.</summary>
+    private const string Tiny = """
+        {"task": ["adding"], "length": [10], "hidden": [8], "batch": [4], "valid-size": [50], "check-every": [10],
+         "max-iter": [40], "algo": ["bptt", "lra"], "k": [2], "alpha": [0, 0.5], "seed": [1, 2]}
+        """;
+
+    [Fact]
+    public void The_runs_are_the_product_without_options_that_do_not_apply()
+    {
+        var runs = Expand(Tiny);
+        // bptt x 2 seeds (alpha and k dropped, duplicates kept once) + lra x 2 alphas x 2 seeds.
+        Assert.Equal(6, runs.Count);
+        Assert.Equal(Enumerable.Range(0, 6), runs.Select(r => r.Index));
+        Assert.Equal(runs.Count, runs.Select(r => r.Id).Distinct().Count());
+        var bptt = runs.Where(r => r.Options.Algorithm == AlgorithmKind.Bptt).ToList();
+        Assert.Equal(2, bptt.Count);
+        Assert.All(bptt, r => Assert.DoesNotContain("--alpha", r.Command, StringComparison.Ordinal));
+        Assert.All(bptt, r => Assert.Equal(0f, r.Options.Alpha));
+        // The last key varies fastest; the id names what varies.
+        var lra = runs.Where(r => r.Options.Algorithm == AlgorithmKind.Lra).ToList();
+        Assert.Equal([(0f, 1u), (0f, 2u), (0.5f, 1u), (0.5f, 2u)], lra.Select(r => (r.Options.Alpha, r.Options.Seed)));
+        Assert.StartsWith("algo-lra_alpha-0.5_seed-2-", lra[3].Id, StringComparison.Ordinal);
+        Assert.Equal(
+            "fastlra train --task adding --length 10 --hidden 8 --batch 4 --valid-size 50 --check-every 10 --max-iter 40 --algo lra --k 2 --alpha 0.5 --seed 2",
+            lra[3].Command);
+        var o = lra[3].Options;
+        Assert.Equal((TaskKind.Adding, 10, 8, 4, 50, 10, 40L, 2), (o.Task, o.Length, o.Hidden, o.Batch, o.ValidSize, o.CheckEvery, o.MaxIterations, o.K));
+        // Ids are a function of the configuration alone: the same grid gives the same ids.
+        Assert.Equal(runs.Select(r => r.Id), Expand(Tiny).Select(r => r.Id));
+    }
+
+    [Fact]
+    public void A_single_value_needs_no_list_and_every_option_is_settable()
+    {
+        var runs = Expand("""
+            {"task": "temporal-order-3bit", "length": 30, "hidden": 12, "batch": 3, "seed": 7, "algo": "lra", "optimizer": "adam",
+             "lr": 0.5, "clip": 0, "clip-mode": "always", "semantics": "reference", "k": 4, "beta": 0.25, "alpha": 2,
+             "local-loss": "mse", "max-iter": 99, "check-every": 9, "patience": 3, "valid-size": 77}
+            """);
+        var o = Assert.Single(runs).Options;
+        Assert.Equal(new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder3Bit, Length = 30, Hidden = 12, Batch = 3, Seed = 7, Algorithm = AlgorithmKind.Lra,
+            Optimizer = OptimizerKind.Adam, LearningRate = 0.5f, Clip = 0f, ClipMode = ClipMode.Always, Semantics = LraSemantics.Reference,
+            K = 4, Beta = 0.25f, Alpha = 2f, LocalLoss = Kernels.LocalLossKind.Mse, MaxIterations = 99, CheckEvery = 9, Patience = 3, ValidSize = 77,
+        }, o);
+        Assert.StartsWith("run-", runs[0].Id, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[1, 2]", "a grid is a JSON object")]
+    [InlineData("""{"length": [20]}""", "needs 'task' and 'length'")]
+    [InlineData("""{"task": ["adding"], "length": [20], "learning-rate": [1]}""", "'learning-rate' is not a train option")]
+    [InlineData("""{"task": ["adding"], "length": [20], "save": ["x"]}""", "'save' is not a train option")]
+    [InlineData("""{"task": ["adding"], "length": []}""", "'length' has an empty list")]
+    [InlineData("""{"task": ["adding"], "length": [20.5]}""", "'length' value 20.5 is not an integer")]
+    [InlineData("""{"task": ["adding"], "length": ["20"]}""", "is not an integer")]
+    [InlineData("""{"task": ["sorting"], "length": [20]}""", "'task' value \"sorting\" is not one of temporal-order")]
+    [InlineData("""{"task": ["adding"], "length": [20], "lr": ["fast"]}""", "'lr' value \"fast\" is not a number")]
+    [InlineData("""{"task": ["adding"], "length": [20], "seed": [-1]}""", "'seed' value -1 must be in [0, 2^32)")]
+    [InlineData("""{"task": ["adding"], "length": [20, 3]}""", "run 'fastlra train --task adding --length 3' is invalid: --length 3 is too short")]
+    [InlineData("""{"task": ["adding"], "length": [20], "algo": ["lra"], "semantics": ["global"]}""", "not one of local, reference")]
+    public void Bad_grids_are_usage_errors_that_say_what_is_wrong(string json, string message)
+    {
+        var e = Assert.Throws<UsageException>(() => Expand(json));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Shards_come_from_the_flag_or_the_job_array()
+    {
+        static Func<string, string?> Env(params (string Key, string Value)[] vars) =>
+            key => vars.FirstOrDefault(v => v.Key == key).Value;
+        Assert.Equal(Shard.All, Shard.Resolve(null, Env()));
+        Assert.Equal(new Shard(1, 3), Shard.Resolve("1/3", Env()));
+        Assert.Equal(new Shard(2, 4), Shard.Resolve("4", Env(("JOB_COMPLETION_INDEX", "2"))));
+        Assert.Equal(new Shard(2, 4), Shard.Resolve("4", Env(("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MIN", "1"))));
+        Assert.Equal(new Shard(3, 5), Shard.Resolve(null, Env(("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "5"))));
+        Assert.Equal(new Shard(0, 2), Shard.Resolve(null, Env(("SLURM_ARRAY_TASK_ID", "11"), ("SLURM_ARRAY_TASK_MIN", "11"), ("SLURM_ARRAY_TASK_COUNT", "2"))));
+        // The flag wins over the environment.
+        Assert.Equal(new Shard(0, 2), Shard.Resolve("0/2", Env(("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "5"))));
+
+        Assert.Contains("outside 0..2", Assert.Throws<UsageException>(() => Shard.Resolve("3/3", Env())).Message, StringComparison.Ordinal);
+        Assert.Contains("at least 1", Assert.Throws<UsageException>(() => Shard.Resolve("0/0", Env())).Message, StringComparison.Ordinal);
+        Assert.Contains("not a whole number", Assert.Throws<UsageException>(() => Shard.Resolve("a/b", Env())).Message, StringComparison.Ordinal);
+        Assert.Contains("-1", Assert.Throws<UsageException>(() => Shard.Resolve("-1/2", Env())).Message, StringComparison.Ordinal);
+        Assert.Contains("needs the shard index", Assert.Throws<UsageException>(() => Shard.Resolve("4", Env())).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(7)]
+    public void Shards_partition_the_runs(int count)
+    {
+        var runs = Expand(Tiny);
+        var owners = runs.Select(r => Enumerable.Range(0, count).Count(i => new Shard(i, count).Contains(r.Index))).ToList();
+        Assert.All(owners, n => Assert.Equal(1, n));
+    }
+
+    private SweepOutcome RunSweep(List<SweepRun> runs, int workers = 2, CancellationToken cancel = default) =>
+        new SweepRunner(_dir, 10, TextWriter.Null).Run(runs, workers, cancel);
+
+    [Fact]
+    public void A_sweep_writes_every_result_and_skips_them_when_run_again()
+    {
+        var runs = Expand(Tiny);
+        var outcome = RunSweep(runs);
+        Assert.Equal(new SweepOutcome(6, 0, 0, 0, 0), outcome);
+        var results = SweepRunner.ReadResults(_dir, runs);
+        Assert.Equal(6, results.Count);
+        foreach (var run in runs)
+        {
+            var r = results[run.Id];
+            Assert.Equal(run.Command, r.Command);
+            Assert.Equal(40, r.Run.Iterations);
+            Assert.Equal(run.Options.Seed, (uint)r.Run.Seed);
+            Assert.Equal(4, File.ReadAllLines(SweepRunner.MetricsPath(_dir, run.Id)).Length);
+            // Each run is the train command it names: the same options train to the same numbers.
+            var direct = TrainingLoop.Run(new Trainer(run.Options), null);
+            Assert.Equal(direct.FinalTrainLoss, r.Run.FinalTrainLoss);
+            Assert.Equal(direct.FinalValidLoss, r.Run.FinalValidLoss);
+        }
+        Assert.Empty(Directory.GetFiles(_dir, "*.lock"));
+        Assert.Empty(Directory.GetFiles(_dir, "*.safetensors"));
+
+        var stamps = runs.Select(r => File.GetLastWriteTimeUtc(SweepRunner.ResultPath(_dir, r.Id))).ToList();
+        Assert.Equal(new SweepOutcome(0, 6, 0, 0, 0), RunSweep(runs));
+        Assert.Equal(stamps, runs.Select(r => File.GetLastWriteTimeUtc(SweepRunner.ResultPath(_dir, r.Id))));
+
+        string summary = Path.Combine(_dir, "summary.csv");
+        SweepRunner.WriteSummary(summary, runs, results);
+        var lines = File.ReadAllLines(summary);
+        Assert.Equal(7, lines.Length);
+        var header = lines[0].Split(',');
+        Assert.Equal("id", header[0]);
+        var row = lines[1].Split(',');
+        Assert.Equal(header.Length, row.Length);
+        Assert.Equal(runs[0].Id, row[0]);
+        Assert.Equal("done", row[Array.IndexOf(header, "status")]);
+        Assert.Equal("bptt", row[Array.IndexOf(header, "algo")]);
+        Assert.Equal("", row[Array.IndexOf(header, "alpha")]);
+        Assert.Equal("40", row[Array.IndexOf(header, "iterations")]);
+    }
+
+    /// <summary>A log that interrupts the sweep (as Ctrl+C would) when the first run reports.</summary>
+    private sealed class InterruptOnFirstLine(CancellationTokenSource cancel) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            cancel.Cancel();
+        }
+    }
+
+    [Fact]
+    public void An_interrupted_sweep_resumes_each_run_where_its_checkpoint_left_it()
+    {
+        // One short run, then long ones: the short one finishes and interrupts the sweep while
+        // the second worker is inside a long one; the rest never start.
+        var all = Expand(Tiny.Replace("\"max-iter\": [40]", "\"max-iter\": [40, 3000]", StringComparison.Ordinal));
+        List<SweepRun> runs =
+        [
+            all.First(r => r.Options.MaxIterations == 40),
+            .. all.Where(r => r.Options.MaxIterations == 3000).OrderByDescending(r => r.Options.Algorithm),
+        ];
+        string straight = Path.Combine(_dir, "straight");
+        Assert.Equal(runs.Count, new SweepRunner(straight, 100, TextWriter.Null).Run(runs, 2, default).Finished);
+
+        string resumed = Path.Combine(_dir, "resumed");
+        using (var cancel = new CancellationTokenSource())
+        {
+            var partial = new SweepRunner(resumed, 100, new InterruptOnFirstLine(cancel)).Run(runs, 2, cancel.Token);
+            Assert.Equal((1, runs.Count - 1), (partial.Finished, partial.Interrupted));
+        }
+        string checkpoint = Path.Combine(resumed, runs[1].Id + ".checkpoint.safetensors");
+        Assert.True(File.Exists(checkpoint), "the interrupted run keeps its checkpoint");
+        // A crash can also leave metrics lines after the last checkpoint, and half a line: dropped on resume.
+        File.AppendAllText(SweepRunner.MetricsPath(resumed, runs[1].Id), "{\"iteration\":2999,\"train_loss\":1}\n{\"iteration\":30");
+
+        var outcome = new SweepRunner(resumed, 100, TextWriter.Null).Run(runs, 2, default);
+        Assert.Equal((runs.Count - 1, 1), (outcome.Finished, outcome.Skipped));
+        Assert.False(File.Exists(checkpoint), "a finished run's checkpoint is removed");
+        foreach (var run in runs)
+        {
+            var a = SweepRunner.ReadResult(SweepRunner.ResultPath(straight, run.Id))!.Run;
+            var b = SweepRunner.ReadResult(SweepRunner.ResultPath(resumed, run.Id))!.Run;
+            Assert.Equal(a with { WallSeconds = 0, SecondsPerIteration = 0 }, b with { WallSeconds = 0, SecondsPerIteration = 0 });
+            Assert.Equal(Iterations(SweepRunner.MetricsPath(straight, run.Id)), Iterations(SweepRunner.MetricsPath(resumed, run.Id)));
+        }
+    }
+
+    private static List<long> Iterations(string metrics) =>
+        File.ReadAllLines(metrics).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt64()).ToList();
+
+    [Fact]
+    public void A_resumed_run_drops_metrics_written_after_its_checkpoint()
+    {
+        string path = Path.Combine(_dir, "m.jsonl");
+        File.WriteAllText(path, "{\"iteration\":10,\"x\":1}\n{\"iteration\":20,\"x\":2}\n{\"iteration\":30,\"x\":3}\n{\"iteration\":4");
+        ProgressMonitor.KeepThrough(path, 20);
+        Assert.Equal(["{\"iteration\":10,\"x\":1}", "{\"iteration\":20,\"x\":2}"], File.ReadAllLines(path));
+        ProgressMonitor.KeepThrough(path, 20);
+        Assert.Equal(2, File.ReadAllLines(path).Length);
+        ProgressMonitor.KeepThrough(Path.Combine(_dir, "missing.jsonl"), 5);
+        Assert.False(File.Exists(Path.Combine(_dir, "missing.jsonl")));
+    }
+
+    [Fact]
+    public void A_run_locked_by_another_process_is_left_to_it()
+    {
+        var runs = Expand(Tiny).Take(2).ToList();
+        Directory.CreateDirectory(_dir);
+        using (new FileStream(Path.Combine(_dir, runs[0].Id + ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        {
+            Assert.Equal(new SweepOutcome(1, 0, 1, 0, 0), RunSweep(runs));
+        }
+        Assert.Null(SweepRunner.ReadResult(SweepRunner.ResultPath(_dir, runs[0].Id)));
+        Assert.Equal(new SweepOutcome(1, 1, 0, 0, 0), RunSweep(runs));
+    }
+
+    [Fact]
+    public void A_damaged_checkpoint_fails_its_run_and_the_others_go_on()
+    {
+        var runs = Expand(Tiny).Take(3).ToList();
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, runs[1].Id + ".checkpoint.safetensors"), "not a checkpoint");
+        var log = new StringWriter();
+        var outcome = new SweepRunner(_dir, 10, log).Run(runs, 1, default);
+        Assert.Equal(new SweepOutcome(2, 0, 0, 1, 0), outcome);
+        Assert.Contains($"{runs[1].Id}: failed: ", log.ToString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir, runs[1].Id + ".checkpoint.safetensors")), "the damaged file is left for the user");
+    }
+}
