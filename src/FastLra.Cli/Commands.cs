@@ -165,7 +165,7 @@ internal sealed class Commands
         if (json)
         {
             var report = TrainReport.Create(options, result, saved);
-            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.TrainReport));
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
         }
         if (result.StopReason == StopReason.Diverged)
         {
@@ -200,7 +200,7 @@ internal sealed class Commands
         if (json)
         {
             var report = new EvalReport(model, task, length, p.Shape.Hidden, seed, validSize, result.Loss, result.Accuracy, result.Errors, solved);
-            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.EvalReport));
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
         }
         else
         {
@@ -366,7 +366,7 @@ internal sealed class Commands
             (double)allocated / iters, collections, SimdWidth.Bits, InstructionSets(), System.Runtime.JitInfo.GetCompiledILBytes() == 0);
         if (json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.BenchReport));
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
             return CliExit.Ok;
         }
         Console.Out.WriteLine(
@@ -394,7 +394,7 @@ internal sealed class Commands
             Environment.ProcessorCount);
         if (json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.InfoReport));
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
             return CliExit.Ok;
         }
         Console.Out.WriteLine($"fastlra {report.Version} on {report.Runtime}{(report.NativeAot ? " (Native AOT)" : " (JIT)")}");

@@ -68,7 +68,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
                 lra && _options.Alpha != 0f ? d.OutputOmega : null,
                 lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
                 lra && _options.Alpha != 0f ? d.OmegaValues : null);
-            _metrics.WriteLine(JsonSerializer.Serialize(line, CliJson.Default.MetricsLine));
+            _metrics.WriteLine(CliJson.Serialize(line.Write));
             _metrics.Flush();
         }
         if (_quiet) return;

@@ -166,21 +166,11 @@ public sealed class SweepTests : IDisposable
         Assert.Equal("40", row[Array.IndexOf(header, "iterations")]);
     }
 
-    /// <summary>A log that interrupts the sweep (as Ctrl+C would) when the first run reports.</summary>
-    private sealed class InterruptOnFirstLine(CancellationTokenSource cancel) : StringWriter
-    {
-        public override void WriteLine(string? value)
-        {
-            base.WriteLine(value);
-            cancel.Cancel();
-        }
-    }
-
     [Fact]
-    public void An_interrupted_sweep_resumes_each_run_where_its_checkpoint_left_it()
+    public async Task An_interrupted_sweep_resumes_each_run_where_its_checkpoint_left_it()
     {
-        // One short run, then long ones: the short one finishes and interrupts the sweep while
-        // the second worker is inside a long one; the rest never start.
+        // One short run, then long ones: the short one finishes, the sweep is interrupted (as by
+        // Ctrl+C) once the second has made a check, and the rest never start.
         var all = Expand(Tiny.Replace("\"max-iter\": [40]", "\"max-iter\": [40, 3000]", StringComparison.Ordinal));
         List<SweepRun> runs =
         [
@@ -193,7 +183,14 @@ public sealed class SweepTests : IDisposable
         string resumed = Path.Combine(_dir, "resumed");
         using (var cancel = new CancellationTokenSource())
         {
-            var partial = new SweepRunner(resumed, 100, new InterruptOnFirstLine(cancel)).Run(runs, 2, cancel.Token);
+            string metrics = SweepRunner.MetricsPath(resumed, runs[1].Id);
+            var watcher = Task.Run(async () =>
+            {
+                while (!File.Exists(metrics) || new FileInfo(metrics).Length == 0) await Task.Delay(2);
+                await cancel.CancelAsync();
+            });
+            var partial = new SweepRunner(resumed, 100, TextWriter.Null).Run(runs, 1, cancel.Token);
+            await watcher;
             Assert.Equal((1, runs.Count - 1), (partial.Finished, partial.Interrupted));
         }
         string checkpoint = Path.Combine(resumed, runs[1].Id + ".checkpoint.safetensors");
@@ -253,5 +250,20 @@ public sealed class SweepTests : IDisposable
         Assert.Equal(new SweepOutcome(2, 0, 0, 1, 0), outcome);
         Assert.Contains($"{runs[1].Id}: failed: ", log.ToString(), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_dir, runs[1].Id + ".checkpoint.safetensors")), "the damaged file is left for the user");
+    }
+
+    [Fact]
+    public void A_result_reads_back_as_written_non_finite_numbers_included()
+    {
+        var options = Expand(Tiny)[3].Options;
+        var outcome = new TrainingResult(17, 0.5, double.NaN, 0.25, false, StopReason.Diverged, 1.5, double.PositiveInfinity);
+        var written = new SweepResult("id-1", "fastlra train --task adding", TrainReport.Create(options, outcome, "m.safetensors"));
+        string json = CliJson.Serialize(written.Write);
+        Assert.Contains("\"final_valid_loss\":\"NaN\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"final_train_loss\":\"Infinity\"", json, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        var read = SweepResult.Read(document.RootElement);
+        Assert.Equal((written.Id, written.Command), (read.Id, read.Command));
+        Assert.Equal(written.Run, read.Run);
     }
 }

@@ -103,7 +103,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             return Status.Interrupted;
         }
         var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null));
-        AtomicFile.WriteAllText(result, JsonSerializer.Serialize(report, CliJson.Default.SweepResult) + "\n");
+        AtomicFile.WriteAllText(result, CliJson.Serialize(report.Write) + "\n");
         File.Delete(checkpoint);
         summary = string.Create(CultureInfo.InvariantCulture,
             $"{report.Run.StopReason} at iteration {outcome.Iterations}, best valid accuracy {outcome.BestValidAccuracy:P2}, {outcome.WallSeconds:F1} s");
@@ -141,10 +141,10 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllText(path), CliJson.Default.SweepResult)
-                ?? throw new InvalidDataException($"{path}: not a sweep result.");
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            return SweepResult.Read(document.RootElement);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"{path}: not a sweep result ({e.Message}).");
         }
