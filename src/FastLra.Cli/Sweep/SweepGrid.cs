@@ -12,9 +12,10 @@ internal sealed record SweepRun(int Index, string Id, TrainingOptions Options, s
 
 /// <summary>
 /// A grid file: a JSON object mapping <c>train</c> option names (as on the command line, without
-/// the dashes) to lists of values. The runs are the Cartesian product in file order (the last key
-/// varies fastest); options that do not apply to a run's algorithm are dropped from it, and runs
-/// that are then identical are kept once.
+/// the dashes) to lists of values, or an array of such objects. The runs are the Cartesian
+/// product of each object in file order (the last key varies fastest), one object after another;
+/// options that do not apply to a run's algorithm are dropped from it, and runs that are then
+/// identical are kept once.
 /// </summary>
 internal static class SweepGrid
 {
@@ -72,11 +73,49 @@ internal static class SweepGrid
         }
     }
 
-    /// <summary>The runs of a grid, validated, each with its id and command.</summary>
+    /// <summary>
+    /// The runs of a grid, validated, each with its id and command. A grid is one object, or an
+    /// array of objects whose runs are joined (a union of products, for settings that differ per
+    /// variant).
+    /// </summary>
     public static List<SweepRun> Expand(JsonElement grid, string source)
     {
+        if (grid.ValueKind == JsonValueKind.Array && grid.GetArrayLength() == 0)
+            throw new UsageException($"{source}: the grid is an empty array.");
+        var blocks = grid.ValueKind == JsonValueKind.Array
+            ? grid.EnumerateArray().Select(b => Keys(b, source)).ToList()
+            : [Keys(grid, source)];
+        // An option varies when it takes more than one value, or is set in some blocks only.
+        var varying = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var option in Table)
+        {
+            var uses = blocks.Select(b => b.Find(k => k.Option == option).Values).ToList();
+            if (uses.Exists(v => v is null) && uses.Exists(v => v is not null)) varying.Add(option.Name);
+            else if (uses.Where(v => v is not null).SelectMany(v => v!).Select(v => v.GetRawText()).Distinct().Count() > 1) varying.Add(option.Name);
+        }
+
+        var runs = new List<SweepRun>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var keys in blocks)
+        {
+            var choice = new int[keys.Count];
+            while (true)
+            {
+                var run = Build(keys, choice, varying, source, runs.Count);
+                if (seen.Add(run.Id)) runs.Add(run);
+                int digit = keys.Count - 1;
+                while (digit >= 0 && ++choice[digit] == keys[digit].Values.Length) choice[digit--] = 0;
+                if (digit < 0) break;
+            }
+        }
+        return runs;
+    }
+
+    /// <summary>One grid object's options and values, in file order.</summary>
+    private static List<(Option Option, JsonElement[] Values)> Keys(JsonElement grid, string source)
+    {
         if (grid.ValueKind != JsonValueKind.Object)
-            throw new UsageException($"{source}: a grid is a JSON object mapping train options to lists of values.");
+            throw new UsageException($"{source}: a grid is a JSON object mapping train options to lists of values (or an array of such objects).");
         var keys = new List<(Option Option, JsonElement[] Values)>();
         foreach (var property in grid.EnumerateObject())
         {
@@ -90,21 +129,10 @@ internal static class SweepGrid
         }
         if (!keys.Exists(k => k.Option.Name == "task") || !keys.Exists(k => k.Option.Name == "length"))
             throw new UsageException($"{source}: a grid needs 'task' and 'length', as train does.");
-
-        var runs = new List<SweepRun>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var choice = new int[keys.Count];
-        while (true)
-        {
-            var run = Build(keys, choice, source, runs.Count);
-            if (seen.Add(run.Id)) runs.Add(run);
-            int digit = keys.Count - 1;
-            while (digit >= 0 && ++choice[digit] == keys[digit].Values.Length) choice[digit--] = 0;
-            if (digit < 0) return runs;
-        }
+        return keys;
     }
 
-    private static SweepRun Build(List<(Option Option, JsonElement[] Values)> keys, int[] choice, string source, int index)
+    private static SweepRun Build(List<(Option Option, JsonElement[] Values)> keys, int[] choice, HashSet<string> varying, string source, int index)
     {
         var options = new TrainingOptions();
         int algo = keys.FindIndex(k => k.Option.Name == "algo");
@@ -121,7 +149,7 @@ internal static class SweepGrid
             string text = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
             command.Append(" --").Append(option.Name).Append(' ').Append(text);
             // The id names what varies; the hash of the full configuration keeps it unique.
-            if (values.Length > 1) slug.Append(slug.Length == 0 ? "" : "_").Append(option.Name).Append('-').Append(Sanitize(text));
+            if (varying.Contains(option.Name)) slug.Append(slug.Length == 0 ? "" : "_").Append(option.Name).Append('-').Append(Sanitize(text));
         }
         string? problem = options.Validate();
         if (problem is not null) throw new UsageException($"{source}: run '{command}' is invalid: {problem}");
