@@ -41,14 +41,19 @@ public sealed class SweepTests : IDisposable
         // The last key varies fastest; the id names what varies.
         var lra = runs.Where(r => r.Options.Algorithm == AlgorithmKind.Lra).ToList();
         Assert.Equal([(0f, 1u), (0f, 2u), (0.5f, 1u), (0.5f, 2u)], lra.Select(r => (r.Options.Alpha, r.Options.Seed)));
-        Assert.StartsWith("algo-lra_alpha-0.5_seed-2-", lra[3].Id, StringComparison.Ordinal);
+        Assert.Matches("^adding_T10_lra-local_seed2_[0-9a-f]{8}$", lra[3].Id);
         Assert.Equal(
             "fastlra train --task adding --length 10 --hidden 8 --batch 4 --valid-size 50 --check-every 10 --max-iter 40 --algo lra --k 2 --alpha 0.5 --seed 2",
             lra[3].Command);
         var o = lra[3].Options;
         Assert.Equal((TaskKind.Adding, 10, 8, 4, 50, 10, 40L, 2), (o.Task, o.Length, o.Hidden, o.Batch, o.ValidSize, o.CheckEvery, o.MaxIterations, o.K));
-        // Ids are a function of the configuration alone: the same grid gives the same ids.
+        // Ids are a function of the configuration alone: another grid holding the same run names it the same.
         Assert.Equal(runs.Select(r => r.Id), Expand(Tiny).Select(r => r.Id));
+        var alone = Expand("""
+            {"seed": 2, "task": "adding", "length": 10, "hidden": 8, "batch": 4, "valid-size": 50, "check-every": 10,
+             "max-iter": 40, "algo": "lra", "k": 2, "alpha": 0.5}
+            """);
+        Assert.Equal(lra[3].Id, Assert.Single(alone).Id);
     }
 
     [Fact]
@@ -63,9 +68,8 @@ public sealed class SweepTests : IDisposable
         Assert.Equal(5, runs.Count);
         Assert.Equal([1u, 2u, 1u, 2u, 3u], runs.Select(r => r.Options.Seed));
         Assert.Equal(Enumerable.Range(0, 5), runs.Select(r => r.Index));
-        // What differs between the objects names the runs, even where one object holds one value.
-        Assert.StartsWith("algo-bptt_lr-0.1_seed-1-", runs[0].Id, StringComparison.Ordinal);
-        Assert.StartsWith("algo-lra_lr-0.01_alpha-0.5_seed-2-", runs[3].Id, StringComparison.Ordinal);
+        Assert.StartsWith("adding_T10_bptt_seed1_", runs[0].Id, StringComparison.Ordinal);
+        Assert.StartsWith("adding_T10_lra-local_seed2_", runs[3].Id, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -83,7 +87,7 @@ public sealed class SweepTests : IDisposable
             Optimizer = OptimizerKind.Adam, LearningRate = 0.5f, Clip = 0f, ClipMode = ClipMode.Always, Semantics = LraSemantics.Reference,
             K = 4, Beta = 0.25f, Alpha = 2f, LocalLoss = Kernels.LocalLossKind.Mse, MaxIterations = 99, CheckEvery = 9, Patience = 3, ValidSize = 77,
         }, o);
-        Assert.StartsWith("run-", runs[0].Id, StringComparison.Ordinal);
+        Assert.StartsWith("temporal-order-3bit_T30_lra-reference_seed7_", runs[0].Id, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -85,15 +85,6 @@ internal static class SweepGrid
         var blocks = grid.ValueKind == JsonValueKind.Array
             ? grid.EnumerateArray().Select(b => Keys(b, source)).ToList()
             : [Keys(grid, source)];
-        // An option varies when it takes more than one value, or is set in some blocks only.
-        var varying = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var option in Table)
-        {
-            var uses = blocks.Select(b => b.Find(k => k.Option == option).Values).ToList();
-            if (uses.Exists(v => v is null) && uses.Exists(v => v is not null)) varying.Add(option.Name);
-            else if (uses.Where(v => v is not null).SelectMany(v => v!).Select(v => v.GetRawText()).Distinct().Count() > 1) varying.Add(option.Name);
-        }
-
         var runs = new List<SweepRun>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var keys in blocks)
@@ -101,7 +92,7 @@ internal static class SweepGrid
             var choice = new int[keys.Count];
             while (true)
             {
-                var run = Build(keys, choice, varying, source, runs.Count);
+                var run = Build(keys, choice, source, runs.Count);
                 if (seen.Add(run.Id)) runs.Add(run);
                 int digit = keys.Count - 1;
                 while (digit >= 0 && ++choice[digit] == keys[digit].Values.Length) choice[digit--] = 0;
@@ -132,14 +123,13 @@ internal static class SweepGrid
         return keys;
     }
 
-    private static SweepRun Build(List<(Option Option, JsonElement[] Values)> keys, int[] choice, HashSet<string> varying, string source, int index)
+    private static SweepRun Build(List<(Option Option, JsonElement[] Values)> keys, int[] choice, string source, int index)
     {
         var options = new TrainingOptions();
         int algo = keys.FindIndex(k => k.Option.Name == "algo");
         if (algo >= 0) options = keys[algo].Option.Apply(options, keys[algo].Values[choice[algo]], "algo");
         bool lra = options.Algorithm == AlgorithmKind.Lra;
         var command = new StringBuilder("fastlra train");
-        var slug = new StringBuilder();
         for (int i = 0; i < keys.Count; i++)
         {
             var (option, values) = keys[i];
@@ -148,14 +138,19 @@ internal static class SweepGrid
             options = option.Apply(options, value, option.Name);
             string text = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
             command.Append(" --").Append(option.Name).Append(' ').Append(text);
-            // The id names what varies; the hash of the full configuration keeps it unique.
-            if (varying.Contains(option.Name)) slug.Append(slug.Length == 0 ? "" : "_").Append(option.Name).Append('-').Append(Sanitize(text));
         }
         string? problem = options.Validate();
         if (problem is not null) throw new UsageException($"{source}: run '{command}' is invalid: {problem}");
-        string id = (slug.Length == 0 ? "run" : slug.ToString()) + "-" + Hash(options);
-        return new SweepRun(index, id, options, command.ToString());
+        return new SweepRun(index, Id(options), options, command.ToString());
     }
+
+    /// <summary>
+    /// A run's id, a function of its configuration alone (so editing a grid keeps the ids, and the
+    /// results, of the runs it still holds): task, length, algorithm, seed, and a hash of every option.
+    /// </summary>
+    public static string Id(TrainingOptions o) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{TaskInfo.Name(o.Task)}_T{o.Length}_{OptionNames.Algorithms.Name(o.Algorithm)}{(o.Algorithm == AlgorithmKind.Lra ? "-" + OptionNames.Semantics.Name(o.Semantics) : "")}_seed{o.Seed}_{Hash(o)}");
 
     /// <summary>FNV-1a of the full configuration (every option, as checkpoints record it), 8 hex digits.</summary>
     private static string Hash(TrainingOptions options)
@@ -170,14 +165,6 @@ internal static class SweepGrid
             }
         }
         return ((uint)(hash ^ (hash >> 32))).ToString("x8", CultureInfo.InvariantCulture);
-    }
-
-    private static string Sanitize(string text)
-    {
-        var chars = text.ToCharArray();
-        for (int i = 0; i < chars.Length; i++)
-            if (!(char.IsAsciiLetterOrDigit(chars[i]) || chars[i] is '.' or '-')) chars[i] = '-';
-        return new string(chars);
     }
 
     private delegate bool TryParser<T>(string? name, out T value);
