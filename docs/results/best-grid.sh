@@ -4,7 +4,8 @@
 #
 #   best-grid.sh SUMMARY_CSV TASK LENGTHS SEEDS MAX_ITER FAMILY...
 #   LENGTHS and SEEDS are JSON lists, e.g. "[20, 50]" "[1, 2, 3, 4, 5]".
-#   FAMILY: bptt, local-0, local-alpha, reference-0, reference-alpha (alpha = 0 or the best alpha > 0).
+#   FAMILY: bptt, local-0, local-alpha, reference-0, reference-alpha (alpha = 0 or the best alpha > 0),
+#   optionally with its own lengths: reference-alpha:[20].
 #
 # Ranking within a family: solved before unsolved, then fewer iterations to solve, then the
 # higher best validation accuracy; ties go to the row listed first.
@@ -19,7 +20,7 @@ $col["status"] == "done" && $col["task"] == task {
   score = solved * 1e12 + (solved ? 1e9 - $col["iterations"] : 0) + $col["best_valid_accuracy"] * 1e6
   if (!(family in best) || score > best[family]) {
     best[family] = score
-    line = "{\"task\": \"" task "\", \"length\": " lengths ", \"seed\": " seeds ", \"max-iter\": " maxiter ", \"algo\": \"" $col["algo"] "\", \"lr\": " $col["lr"]
+    line = "{\"task\": \"" task "\", \"length\": LENGTHS, \"seed\": " seeds ", \"max-iter\": " maxiter ", \"algo\": \"" $col["algo"] "\", \"lr\": " $col["lr"]
     if ($col["algo"] == "lra")
       line = line ", \"semantics\": \"" $col["semantics"] "\", \"beta\": " $col["beta"] ", \"alpha\": " $col["alpha"]
     grid[family] = line "}"
@@ -29,8 +30,11 @@ END {
   n = split(families, wanted, " ")
   printf "["
   for (i = 1; i <= n; i++) {
-    if (!(wanted[i] in grid)) { print "best-grid.sh: no finished runs of " wanted[i] " for " task > "/dev/stderr"; exit 1 }
-    printf "%s%s", (i > 1 ? ",\n " : ""), grid[wanted[i]]
+    family = wanted[i]; own = lengths
+    if (index(family, ":") > 0) { own = substr(family, index(family, ":") + 1); family = substr(family, 1, index(family, ":") - 1) }
+    if (!(family in grid)) { print "best-grid.sh: no finished runs of " family " for " task > "/dev/stderr"; exit 1 }
+    line = grid[family]; sub(/LENGTHS/, own, line)
+    printf "%s%s", (i > 1 ? ",\n " : ""), line
   }
   print "]"
 }' "$summary"

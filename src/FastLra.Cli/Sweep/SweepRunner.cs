@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FastLra.IO;
+using FastLra.Tasks;
 using FastLra.Training;
 
 namespace FastLra.Cli.Sweep;
@@ -159,13 +160,19 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             .Append("final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration\n");
         foreach (var run in runs)
         {
-            var metadata = Checkpoint.Metadata(run.Options).ToDictionary(p => p.Key, p => p.Value);
-            string Get(string key) => metadata.TryGetValue(key, out string? v) ? v : "";
+            var o = run.Options;
+            bool lra = o.Algorithm == AlgorithmKind.Lra;
             bool has = results.TryGetValue(run.Id, out var result);
             csv.Append(run.Id).Append(',').Append(has ? "done" : "pending");
-            foreach (string key in (string[])["task", "length", "hidden", "batch", "seed", "algo", "optimizer", "lr", "clip", "clip_mode",
-                "semantics", "k", "beta", "alpha", "local_loss", "max_iter", "check_every", "patience", "valid_size"])
-                csv.Append(',').Append(Get(key));
+            // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
+            csv.Append(CultureInfo.InvariantCulture,
+                $",{TaskInfo.Name(o.Task)},{o.Length},{o.Hidden},{o.Batch},{o.Seed},{OptionNames.Algorithms.Name(o.Algorithm)},{Training.Optimizer.Names[(int)o.Optimizer]},{o.LearningRate:R},{o.Clip:R}");
+            if (lra)
+                csv.Append(CultureInfo.InvariantCulture,
+                    $",{OptionNames.ClipModes.Name(o.ClipMode)},{OptionNames.Semantics.Name(o.Semantics)},{o.K},{o.Beta:R},{o.Alpha:R},{OptionNames.LocalLosses.Name(o.LocalLoss)}");
+            else
+                csv.Append(",,,,,,");
+            csv.Append(CultureInfo.InvariantCulture, $",{o.MaxIterations},{o.CheckEvery},{o.Patience},{o.ValidSize}");
             if (has)
             {
                 var r = result!.Run;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every experiment of docs/results.md, in the order it was run, and the reports. Resumable: run
+# it again after an interruption and finished runs are skipped, unfinished ones continue.
+#   FASTLRA=path/to/fastlra WORKERS=2 docs/results/run-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+F=${FASTLRA:-fastlra}
+W=${WORKERS:-2}
+R=docs/results
+G=$R/grids
+seeds="[1,2,3,4,5]"
+
+# 1. The paper's grid at T = 20 on seed 1, 2000 iterations per run (297 runs).
+"$F" sweep --grid $G/grid-t20.json --out $R/grid-t20 --workers "$W"
+
+# 2. The best setting of each variant family for each task (best-grid.sh ranks the grid's
+#    runs) on 5 seeds, 4000 iterations per run: T = 20, 50, 100 for BPTT and the local
+#    semantics, T = 20 for the reference semantics (its O(T^2) cost; see docs/results.md).
+for task in temporal-order temporal-order-3bit random-permutation; do
+  $R/best-grid.sh $R/grid-t20/summary.csv $task "[20,50,100]" "$seeds" 4000 \
+    bptt local-0 local-alpha reference-0:[20] reference-alpha:[20] > $G/seeds-$task.json
+done
+"$F" sweep --grid $G/seeds-temporal-order.json --out $R/seeds-temporal-order --workers "$W"
+
+# 3. Ablations at T = 20 on temporal-order, from the best regularised settings of both
+#    semantics: clipping off (c = 0) and always-normalise, and the mse local loss. The
+#    baseline runs are those of step 2 (same configuration, same id), copied rather than rerun.
+mkdir -p $R/ablations
+for id in $("$F" sweep --grid $G/ablations.json --out $R/ablations --dry-run | cut -f1); do
+  if [ -f $R/seeds-temporal-order/$id.json ] && [ ! -f $R/ablations/$id.json ]; then
+    cp $R/seeds-temporal-order/$id.metrics.jsonl $R/seeds-temporal-order/$id.json $R/ablations/
+  fi
+done
+"$F" sweep --grid $G/ablations.json --out $R/ablations --workers "$W"
+
+"$F" sweep --grid $G/seeds-temporal-order-3bit.json --out $R/seeds-temporal-order-3bit --workers "$W"
+"$F" sweep --grid $G/seeds-random-permutation.json --out $R/seeds-random-permutation --workers "$W"
+
+# Reports.
+for d in grid-t20 seeds-temporal-order seeds-temporal-order-3bit seeds-random-permutation ablations; do
+  "$F" report $R/$d --out $R/$d/report
+done
