@@ -18,9 +18,12 @@ internal static class SvgChart
     private const double Width = 760, Height = 420, Left = 72, Right = 250, Top = 44, Bottom = 52;
     private const double PlotW = Width - Left - Right, PlotH = Height - Top - Bottom;
 
-    /// <summary>Tableau's ten categorical colours: distinct in print and for most colour-blind readers.</summary>
+    /// <summary>Tableau's twenty categorical colours: the ten strong ones first, then their light partners.</summary>
     public static readonly string[] Palette =
-        ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+    [
+        "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#79706e",
+        "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#bab0ac",
+    ];
 
     public static string Lines(string title, string subtitle, string xLabel, string yLabel, IReadOnlyList<Series> series, bool logY,
         double? yMin = null, double? yMax = null)

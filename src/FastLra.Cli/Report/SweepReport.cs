@@ -29,6 +29,7 @@ internal sealed class SweepReport
     private readonly List<RunData> _runs;
     private readonly Dictionary<string, string> _labels;
     private readonly Dictionary<string, string> _colors = [];
+    private int _variants;
 
     private SweepReport(List<RunData> runs)
     {
@@ -162,10 +163,14 @@ internal sealed class SweepReport
         Directory.CreateDirectory(outDir);
         var stats = Statistics();
         var cells = stats.Select(s => (s.Task, s.Length)).Distinct().ToList();
-        // Colours follow the variants' overall rank, so a variant has one colour in every figure.
-        foreach (string label in stats.GroupBy(s => s.Variant).OrderByDescending(g => g.Average(s => s.SuccessRate))
-                     .ThenByDescending(g => g.Average(s => s.MeanBest)).Select(g => g.Key))
-            _colors[label] = SvgChart.Palette[_colors.Count % SvgChart.Palette.Length];
+        // Variants in overall rank order; the ones some figure draws get the colours, in that
+        // order, so a variant has one colour in every figure and (up to twenty) no two share one.
+        var ranked = stats.GroupBy(s => s.Variant).OrderByDescending(g => g.Average(s => s.SuccessRate))
+            .ThenByDescending(g => g.Average(s => s.MeanBest)).Select(g => g.Key).ToList();
+        var drawn = ranked.Take(maxSeries)
+            .Concat(stats.GroupBy(s => (s.Task, s.Length)).SelectMany(cell => cell.Take(maxSeries).Select(s => s.Variant))).ToHashSet();
+        _variants = ranked.Count;
+        foreach (string label in ranked.Where(drawn.Contains)) _colors[label] = SvgChart.Palette[_colors.Count % SvgChart.Palette.Length];
 
         var written = new List<string>();
         void Save(string name, string text)
@@ -177,7 +182,7 @@ internal sealed class SweepReport
         var md = new StringBuilder();
         md.Append(CultureInfo.InvariantCulture, $"# Sweep report: {source}\n\n");
         md.Append(CultureInfo.InvariantCulture,
-            $"{_runs.Count} runs, {cells.Count} cells (task and length), {_colors.Count} variants (every option but the seed). ");
+            $"{_runs.Count} runs, {cells.Count} cells (task and length), {ranked.Count} variants (every option but the seed). ");
         md.Append("Solved: validation error below 0.0001 on the run's validation set. Best accuracy: over several seeds, mean ± sample sd (min-max). ");
         md.Append("Iterations and seconds to solve: medians over the solved runs. Rows are ranked by success rate, then mean best accuracy.\n\n");
         md.Append("| task | T | variant | runs | solved | best valid accuracy | iterations to solve | seconds to solve | ms/iteration |\n");
@@ -192,7 +197,7 @@ internal sealed class SweepReport
                 $"{(s.Solved == 0 ? "-" : s.MedianIterations.ToString("F0", CultureInfo.InvariantCulture))} | {(s.Solved == 0 ? "-" : s.MedianSeconds.ToString("F1", CultureInfo.InvariantCulture))} | {s.SecondsPerIteration * 1e3:F2} |\n");
         }
 
-        var top = _colors.Keys.Take(maxSeries).ToList();
+        var top = ranked.Take(maxSeries).ToList();
         var groups = cells.Select(c => $"{c.Task} T={c.Length}").ToList();
         var bars = top.Select(v => new BarSeries(v, _colors[v], [.. cells.Select(c =>
             stats.FirstOrDefault(s => s.Task == c.Task && s.Length == c.Length && s.Variant == v)?.SuccessRate ?? double.NaN)])).ToList();
@@ -202,14 +207,14 @@ internal sealed class SweepReport
         foreach (var (task, length) in cells)
         {
             string cell = $"{task}-T{length}";
-            var ranked = stats.Where(s => s.Task == task && s.Length == length).Select(s => s.Variant).Take(maxSeries).ToList();
+            var shown = stats.Where(s => s.Task == task && s.Length == length).Select(s => s.Variant).Take(maxSeries).ToList();
             var runs = _runs.Where(r => r.Run.Task == task && r.Run.Length == length).GroupBy(r => _labels[Key(r.Run)])
-                .Where(g => ranked.Contains(g.Key)).OrderBy(g => ranked.IndexOf(g.Key)).ToList();
+                .Where(g => shown.Contains(g.Key)).OrderBy(g => shown.IndexOf(g.Key)).ToList();
             md.Append(CultureInfo.InvariantCulture, $"\n## {task}, T = {length}\n\n");
 
             var accuracy = runs.Select(g => new Series(g.Key, _colors[g.Key], MeanCurve(g.ToList()))).ToList();
             Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation accuracy: {task}, T = {length}",
-                $"mean over seeds (a finished run holds its last value); {Subset(ranked.Count)}", "iteration", "validation accuracy",
+                $"mean over seeds (a finished run holds its last value); {Subset(shown.Count)}", "iteration", "validation accuracy",
                 accuracy, logY: false, yMin: 0, yMax: 1));
             md.Append(CultureInfo.InvariantCulture, $"![validation accuracy](accuracy-{cell}.svg)\n");
 
@@ -239,7 +244,7 @@ internal sealed class SweepReport
         return written;
     }
 
-    private string Subset(int shown) => shown < _colors.Count ? $"the best {shown} of {_colors.Count} variants" : "every variant";
+    private string Subset(int shown) => shown < _variants ? $"the best {shown} of {_variants} variants" : "every variant";
 
     /// <summary>Mean accuracy over runs at every check iteration, each run holding its last value after it stopped.</summary>
     private static List<(double X, double Y)> MeanCurve(List<RunData> runs)
