@@ -148,9 +148,11 @@ internal static class SvgChart
     internal static List<double> Ticks(double lo, double hi)
     {
         double raw = (hi - lo) / 5, power = Math.Pow(10, Math.Floor(Math.Log10(raw))), m = raw / power;
-        double step = power * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
+        double unit = m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10, step = unit * power;
+        // k * unit / 10^e rather than k * step, so 3 x 0.2 prints as 0.6.
+        double Tick(double k) => power >= 1 ? k * step : k * unit / Math.Round(1 / power);
         var ticks = new List<double>();
-        for (double t = Math.Ceiling(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.Add(Math.Round(t / step) * step);
+        for (double k = Math.Ceiling(lo / step); Tick(k) <= hi + step * 1e-9; k++) ticks.Add(Tick(k));
         return ticks;
     }
 

@@ -212,10 +212,11 @@ internal sealed class SweepReport
                 .Where(g => shown.Contains(g.Key)).OrderBy(g => shown.IndexOf(g.Key)).ToList();
             md.Append(CultureInfo.InvariantCulture, $"\n## {task}, T = {length}\n\n");
 
-            var accuracy = runs.Select(g => new Series(g.Key, _colors[g.Key], MeanCurve(g.ToList()))).ToList();
+            var xs = runs.SelectMany(g => g.SelectMany(r => r.Curve.Select(p => p.Iteration))).Distinct().Order().ToList();
+            var accuracy = runs.Select(g => new Series(g.Key, _colors[g.Key], MeanCurve(g.ToList(), xs))).ToList();
             Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation accuracy: {task}, T = {length}",
                 $"mean over seeds (a finished run holds its last value); {Subset(shown.Count)}", "iteration", "validation accuracy",
-                accuracy, logY: false, yMin: 0, yMax: 1));
+                accuracy, logY: false, yMin: 0, yMax: 1.02));
             md.Append(CultureInfo.InvariantCulture, $"![validation accuracy](accuracy-{cell}.svg)\n");
 
             var norms = Profiles(runs, r => r.FirstNorms, r => r.LastNorms, length);
@@ -246,10 +247,9 @@ internal sealed class SweepReport
 
     private string Subset(int shown) => shown < _variants ? $"the best {shown} of {_variants} variants" : "every variant";
 
-    /// <summary>Mean accuracy over runs at every check iteration, each run holding its last value after it stopped.</summary>
-    private static List<(double X, double Y)> MeanCurve(List<RunData> runs)
+    /// <summary>Mean accuracy over runs at every check iteration of the figure, each run holding its last value after it stopped.</summary>
+    private static List<(double X, double Y)> MeanCurve(List<RunData> runs, List<double> xs)
     {
-        var xs = runs.SelectMany(r => r.Curve.Select(p => p.Iteration)).Distinct().Order().ToList();
         var curve = new List<(double, double)>(xs.Count);
         foreach (double x in xs)
         {

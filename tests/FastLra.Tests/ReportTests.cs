@@ -1,0 +1,89 @@
+using System.Globalization;
+using FastLra.Cli;
+using FastLra.Cli.Report;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>The sweep report's numbers, from a directory of hand-made results.</summary>
+public sealed class ReportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-report-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private void Result(string id, TrainingOptions o, long iterations, double best, bool solved, double seconds, params (long It, double Acc, float[] Norms)[] checks)
+    {
+        var outcome = new TrainingResult(iterations, best, 0.1, best, solved, solved ? StopReason.Solved : StopReason.MaxIterations, seconds, 0.2);
+        var result = new SweepResult(id, "fastlra train", TrainReport.Create(o, outcome, null));
+        File.WriteAllText(Path.Combine(_dir, id + ".json"), CliJson.Serialize(result.Write));
+        File.WriteAllLines(Path.Combine(_dir, id + ".metrics.jsonl"), checks.Select(c =>
+            CliJson.Serialize(new MetricsLine(c.It, 1, 1, c.Acc, c.Acc, 1, 1, 1, null, null, c.Norms, c.Norms, null).Write)));
+    }
+
+    [Fact]
+    public void Statistics_are_over_seeds_per_task_length_and_variant()
+    {
+        var bptt = new TrainingOptions { Task = Tasks.TaskKind.Adding, Length = 10, MaxIterations = 400 };
+        var lra = bptt with { Algorithm = AlgorithmKind.Lra, Alpha = 0.5f };
+        float[] norms = [0f, 1e-3f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-1f];
+        Result("b1", bptt with { Seed = 1 }, 100, 1.0, true, 2.0, (100, 1.0, norms));
+        Result("b2", bptt with { Seed = 2 }, 300, 1.0, true, 4.0, (100, 0.5, norms), (200, 0.9, norms), (300, 1.0, norms));
+        Result("b3", bptt with { Seed = 3 }, 400, 0.8, false, 5.0, (400, 0.8, norms));
+        Result("l1", lra with { Seed = 1 }, 400, 0.6, false, 9.0, (400, 0.6, norms));
+        Result("l2", lra with { Seed = 2 }, 400, 0.7, false, 9.0, (400, 0.7, norms));
+        File.WriteAllText(Path.Combine(_dir, "notes.json"), "{\"not\": \"a result\"}");
+        var warnings = new StringWriter();
+
+        var files = SweepReport.Load(_dir, warnings).Write(Path.Combine(_dir, "out"), _dir, 8);
+        Assert.Contains("notes.json", warnings.ToString(), StringComparison.Ordinal);
+        Assert.Contains("report.md", files);
+        Assert.Contains("accuracy-adding-T10.svg", files);
+        Assert.Contains("gradient-norm-adding-T10.svg", files);
+        Assert.DoesNotContain("local-loss-adding-T10.svg", files); // no LRA local losses in these metrics
+
+        var rows = File.ReadAllLines(Path.Combine(_dir, "out", "report.csv"));
+        Assert.Equal(3, rows.Length);
+        var header = rows[0].Split(',');
+        string[] Row(int i) => rows[i].Split(',');
+        double Get(string[] row, string name) => double.Parse(row[Array.IndexOf(header, name)], CultureInfo.InvariantCulture);
+        // Ranked by success rate: BPTT first, 2 of 3 solved, best 1, 1, 0.8; solved in 100 and 300 iterations, 2 and 4 s.
+        var b = Row(1);
+        Assert.Equal("\"BPTT\"", b[2]);
+        Assert.Equal((3, 2), ((int)Get(b, "runs"), (int)Get(b, "solved")));
+        Assert.Equal(2.0 / 3, Get(b, "success_rate"), 12);
+        Assert.Equal(2.8 / 3, Get(b, "best_accuracy_mean"), 12);
+        Assert.Equal(Math.Sqrt((2 * Math.Pow(1 - 2.8 / 3, 2) + Math.Pow(0.8 - 2.8 / 3, 2)) / 2), Get(b, "best_accuracy_sd"), 12);
+        Assert.Equal((0.8, 1.0), (Get(b, "best_accuracy_min"), Get(b, "best_accuracy_max")));
+        Assert.Equal((200.0, 3.0), (Get(b, "iterations_to_solve_median"), Get(b, "seconds_to_solve_median")));
+        var l = Row(2);
+        Assert.Equal("\"LRA\"", l[2]);
+        Assert.Equal(0.0, Get(l, "success_rate"));
+        Assert.Equal(0.65, Get(l, "best_accuracy_mean"), 12);
+        Assert.True(double.IsNaN(Get(l, "iterations_to_solve_median")));
+
+        string md = File.ReadAllText(Path.Combine(_dir, "out", "report.md"));
+        Assert.Contains("| adding | 10 | BPTT | 3 | 2/3 | 93.33 % ± 11.55 % (80.00 %-100.00 %) | 200 | 3.0 |", md, StringComparison.Ordinal);
+        Assert.Contains("| adding | 10 | LRA | 2 | 0/2 | 65.00 % ± 7.07 % (60.00 %-70.00 %) | - | - |", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_empty_directory_is_an_error_that_says_so()
+    {
+        var e = Assert.Throws<IOException>(() => SweepReport.Load(_dir, TextWriter.Null));
+        Assert.Contains("no sweep results", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, 1.02, "0 0.2 0.4 0.6 0.8 1")]
+    [InlineData(100, 4000, "1000 2000 3000 4000")]
+    [InlineData(0, 19, "0 5 10 15")]
+    [InlineData(-1, 1, "-1 -0.5 0 0.5 1")]
+    public void Axis_ticks_are_round_numbers_covering_the_range(double lo, double hi, string expected) =>
+        Assert.Equal(expected, string.Join(' ', SvgChart.Ticks(lo, hi).Select(t => t.ToString(CultureInfo.InvariantCulture))));
+
+    [Fact]
+    public void Labels_are_escaped_for_xml() =>
+        Assert.Equal("LRA &lt;a&gt; &amp; &quot;b&quot;", SvgChart.Escape("LRA <a> & \"b\""));
+}
