@@ -51,18 +51,23 @@ internal static class SvgChart
         Axes(svg, xLabel, yLabel);
         foreach (var s in series)
         {
+            // Runs of drawable points become paths; a point alone between gaps becomes a dot.
             var path = new StringBuilder();
-            bool pen = false;
+            var run = new List<(double X, double Y)>();
+            void Flush()
+            {
+                if (run.Count == 1)
+                    svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{F(run[0].X)}\" cy=\"{F(run[0].Y)}\" r=\"2.5\" fill=\"{s.Color}\"/>\n");
+                for (int i = 0; i < run.Count && run.Count > 1; i++)
+                    path.Append(i == 0 ? " M" : " L").Append(F(run[i].X)).Append(',').Append(F(run[i].Y));
+                run.Clear();
+            }
             foreach (var (x, y) in s.Points)
             {
-                if (!double.IsFinite(x) || !double.IsFinite(y) || (logY && y <= 0))
-                {
-                    pen = false;
-                    continue;
-                }
-                path.Append(pen ? " L" : " M").Append(F(X(x))).Append(',').Append(F(Y(Math.Clamp(y, y0, y1))));
-                pen = true;
+                if (!double.IsFinite(x) || !double.IsFinite(y) || (logY && y <= 0)) Flush();
+                else run.Add((X(x), Y(Math.Clamp(y, y0, y1))));
             }
+            Flush();
             if (path.Length == 0) continue;
             svg.Append(CultureInfo.InvariantCulture,
                 $"<path d=\"{path}\" fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"1.8\"{(s.Dashed ? " stroke-dasharray=\"5,3\"" : "")}/>\n");
