@@ -82,7 +82,7 @@ internal sealed class Commands
     }
 
     /// <summary>Train every combination of a grid of train options, in parallel and resumably, into one directory; then write its summary.csv.</summary>
-    /// <param name="grid">A JSON object mapping train option names (as on the command line, without the dashes) to lists of values.</param>
+    /// <param name="grid">A JSON object mapping train option names (as on the command line, without the dashes) to lists of values, or an array of such objects.</param>
     /// <param name="out">Directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv.</param>
     /// <param name="workers">Trainings at once (default: one per core).</param>
     /// <param name="shard">Run only share i of n ("i/n"), or "n" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag.</param>
