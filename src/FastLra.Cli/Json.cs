@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Globalization;
+using System.Text.Json;
 using FastLra.Tasks;
 using FastLra.Training;
 
