@@ -70,6 +70,7 @@ public class GoldenTests
         var harness = FixtureHarness.Create(json);
         Golden.LoadParameters(json.GetProperty("params"), harness.Workspace.Parameters);
         harness.SetBatch(json.GetProperty("x"), json.GetProperty("y"));
+        harness.Algorithm.Diagnostics.Detailed = true;
         float loss = harness.Algorithm.ComputeGradients();
         var expect = json.GetProperty("expect");
         Golden.AssertClose(expect.GetProperty("global_loss").GetDouble(), loss, "global_loss");

@@ -19,7 +19,9 @@ public class LraTests
         for (int b = 0; b < batch; b++)
             if (loss == GlobalLossKind.SoftmaxCrossEntropy) ws.Y[b * outputs + rng.Next(outputs)] = 1f;
             else for (int j = 0; j < outputs; j++) ws.Y[b * outputs + j] = (float)rng.NextDouble();
-        return (ws, Lra.Create(ws, loss, settings));
+        var lra = Lra.Create(ws, loss, settings);
+        lra.Diagnostics.Detailed = true;
+        return (ws, lra);
     }
 
     private static LraSettings Settings(LraSemantics semantics, float alpha = 0f, float clip = 1f, ClipMode mode = ClipMode.Above,

@@ -10,8 +10,10 @@ namespace FastLra.Training;
 public sealed class Diagnostics(int steps)
 {
     /// <summary>
-    /// Whether the next gradient computation should also record the per-step norms that cost
-    /// extra work (BPTT's); the training loop sets it for the iteration before each check.
+    /// Whether the next gradient computation should also record what costs extra work: BPTT's
+    /// per-step norms, LRA's local losses and per-step norms and its gradient norm. The training
+    /// loop sets it for the iteration before each check, so the metrics are unchanged and the
+    /// other iterations skip the work.
     /// </summary>
     public bool Detailed { get; set; }
 

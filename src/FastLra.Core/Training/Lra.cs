@@ -113,7 +113,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         {
             LocalSteps();
         }
-        Diagnostics.GradientNorm = Reductions.Norm(ws.Gradients.Data);
+        if (Diagnostics.Detailed) Diagnostics.GradientNorm = Reductions.Norm(ws.Gradients.Data);
         return loss;
     }
 
@@ -186,7 +186,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         {
             var zt = Step(z, t, bh);
             var zHatT = Step(zHat, t, bh);
-            Diagnostics.LocalLosses[t] = LocalLoss.Forward<TLoss>(zt, zHatT);
+            if (Diagnostics.Detailed) Diagnostics.LocalLosses[t] = LocalLoss.Forward<TLoss>(zt, zHatT);
             LocalLoss.Backward<TLoss>(zt, zHatT, zt, delta);
             gWhh.Clear();
             gWxh.Clear();
@@ -301,15 +301,18 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private void Descend(ReadOnlySpan<float> grad, Span<float> hHat, float norm) =>
         TensorPrimitives.MultiplyAdd(grad, -_s.Beta * Clipping.Factor(norm, _s.Clip, _s.ClipMode), hHat, hHat);
 
-    /// <summary>dWhh += clip_c(gWhh), dWxh += clip_c(gWxh), dbh += gbh, recording the clipped norms of step t.</summary>
+    /// <summary>dWhh += clip_c(gWhh), dWxh += clip_c(gWxh), dbh += gbh, recording the clipped norms of step t when diagnostics are detailed.</summary>
     private void AccumulateStep(int t)
     {
         var g = _ws.Gradients;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span;
         Clipping.Clip(gWhh, _s.Clip, _s.ClipMode);
         Clipping.Clip(gWxh, _s.Clip, _s.ClipMode);
-        Diagnostics.DWhhNorms[t] = Reductions.Norm(gWhh);
-        Diagnostics.DWxhNorms[t] = Reductions.Norm(gWxh);
+        if (Diagnostics.Detailed)
+        {
+            Diagnostics.DWhhNorms[t] = Reductions.Norm(gWhh);
+            Diagnostics.DWxhNorms[t] = Reductions.Norm(gWxh);
+        }
         TensorPrimitives.Add(g.Whh, gWhh, g.Whh);
         TensorPrimitives.Add(g.Wxh, gWxh, g.Wxh);
         TensorPrimitives.Add(g.Bh, _gbh.Span, g.Bh);
