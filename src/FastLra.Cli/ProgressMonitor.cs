@@ -41,17 +41,24 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         var kept = new List<string>(lines.Length);
         foreach (string line in lines)
         {
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                if (document.RootElement.TryGetProperty("iteration", out var it) && it.TryGetInt64(out long i) && i <= iteration) kept.Add(line);
-            }
-            catch (JsonException)
-            {
-                // A line cut short by a crash: dropped.
-            }
+            using var document = ParseLine(line);
+            if (document is not null && document.RootElement.TryGetProperty("iteration", out var it) && it.TryGetInt64(out long i) && i <= iteration)
+                kept.Add(line);
         }
         if (kept.Count != lines.Length) AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
+    }
+
+    /// <summary>A metrics line, or null for one a crash cut short.</summary>
+    internal static JsonDocument? ParseLine(string line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public void OnCheck(Trainer trainer, in CheckReport report)

@@ -69,7 +69,7 @@ internal sealed class SweepReport
         {
             foreach (string line in File.ReadLines(path))
             {
-                using var document = TryParse(line);
+                using var document = ProgressMonitor.ParseLine(line);
                 if (document is null || !document.RootElement.TryGetProperty("iteration", out _)) continue;
                 var e = document.RootElement;
                 curve.Add((e.GetProperty("iteration").GetDouble(), e.GetProperty("valid_accuracy").GetDouble()));
@@ -82,19 +82,6 @@ internal sealed class SweepReport
             }
         }
         return new RunData(run, curve, firstNorms, lastNorms, firstLosses, lastLosses);
-    }
-
-    /// <summary>A metrics line, or null for one a crash cut short.</summary>
-    private static JsonDocument? TryParse(string line)
-    {
-        try
-        {
-            return JsonDocument.Parse(line);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static float[]? Floats(JsonElement e, string name)
