@@ -222,8 +222,14 @@ internal static class CliJson
 
     public static void Number(Utf8JsonWriter w, string name, float value)
     {
-        if (float.IsFinite(value)) w.WriteNumber(name, value);
-        else w.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
+        w.WritePropertyName(name);
+        NumberValue(w, value);
+    }
+
+    private static void NumberValue(Utf8JsonWriter w, float value)
+    {
+        if (float.IsFinite(value)) w.WriteNumberValue(value);
+        else w.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
     }
 
     public static void Optional(Utf8JsonWriter w, string name, float? value)
@@ -240,11 +246,7 @@ internal static class CliJson
     {
         if (values is null) return;
         w.WriteStartArray(name);
-        foreach (float v in values)
-        {
-            if (float.IsFinite(v)) w.WriteNumberValue(v);
-            else w.WriteStringValue(v.ToString(CultureInfo.InvariantCulture));
-        }
+        foreach (float v in values) NumberValue(w, v);
         w.WriteEndArray();
     }
 
