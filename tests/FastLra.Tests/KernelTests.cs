@@ -8,12 +8,14 @@ public class KernelTests
 {
     /// <summary>
     /// Every width this machine runs (512, 256, 128 bits and scalar) by sizes 0, 1, each vector
-    /// width (4, 8, 16 floats) ± 1, two vectors ± 1, non-multiples, and the model's own 20 and 100.
+    /// width (4, 8, 16 floats) ± 1, two vectors ± 1, non-multiples, the model's own 20 and 100, and
+    /// column counts that split into every panel shape (at 16 floats: 64 is 4, 65 is 3 + 2, 129 is
+    /// 3 + 3 + 3 vectors, the last one overlapping).
     /// </summary>
     public static TheoryData<int, int, int, int> Shapes()
     {
         int[] rows = [0, 1, 3, 4, 5, 9, 20];
-        int[] sizes = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100];
+        int[] sizes = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100, 129];
         var data = new TheoryData<int, int, int, int>();
         foreach (int bits in SimdWidth.Supported())
             foreach (int m in rows)

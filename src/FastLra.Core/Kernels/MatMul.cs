@@ -77,121 +77,127 @@ public static class MatMul
         else GemmScalar(ref a, aRow, aInner, ref w, rows, inner, n, ref c);
     }
 
-    // Column panels of two vectors, then one, then the overlapping tail (n >= TV.Count).
+    // Columns in panels of at most four vectors, as even as possible (seven vectors are 4 + 3, five
+    // are 3 + 2): a four-row block of a panel keeps up to sixteen accumulators in registers, enough
+    // independent FMAs to cover their latency on both pipes, and each loaded vector of w feeds four
+    // FMAs. The last vector of the last panel is the overlapping tail when n is not a multiple of
+    // the width (n >= TV.Count).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c)
         where TV : struct, IVector<TV>
     {
-        int width = TV.Count, j = 0;
-        for (; j + 2 * width <= n; j += 2 * width) GemmPanel2<TV>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j);
-        for (; j + width <= n; j += width) GemmPanel1<TV>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, 0);
-        if (j < n) GemmPanel1<TV>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, n - width, width - (n - j));
-    }
-
-    // Four rows by two vectors: eight accumulators, each loaded vector of w feeds four FMAs.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel2<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c, int j)
-        where TV : struct, IVector<TV>
-    {
-        int width = TV.Count, r = 0;
-        ref float wj = ref Unsafe.Add(ref w, j);
-        for (; r + 4 <= rows; r += 4)
+        int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + 3) / 4, done = 0;
+        for (int panel = panels; panel > 0; panel--)
         {
-            ref float c0 = ref Unsafe.Add(ref c, r * n + j);
-            ref float c1 = ref Unsafe.Add(ref c0, n);
-            ref float c2 = ref Unsafe.Add(ref c1, n);
-            ref float c3 = ref Unsafe.Add(ref c2, n);
-            ref float a0 = ref Unsafe.Add(ref a, r * aRow);
-            ref float a1 = ref Unsafe.Add(ref a0, aRow);
-            ref float a2 = ref Unsafe.Add(ref a1, aRow);
-            ref float a3 = ref Unsafe.Add(ref a2, aRow);
-            TV s00 = TV.Load(ref c0, 0), s01 = TV.Load(ref c0, width);
-            TV s10 = TV.Load(ref c1, 0), s11 = TV.Load(ref c1, width);
-            TV s20 = TV.Load(ref c2, 0), s21 = TV.Load(ref c2, width);
-            TV s30 = TV.Load(ref c3, 0), s31 = TV.Load(ref c3, width);
-            for (int p = 0; p < inner; p++)
+            int size = (vectors - done + panel - 1) / panel, j = done * width;
+            done += size;
+            int last = j + (size - 1) * width, skip = 0;
+            if (last + width > n)
             {
-                TV w0 = TV.Load(ref wj, p * n), w1 = TV.Load(ref wj, p * n + width);
-                int ap = p * aInner;
-                TV b = TV.Broadcast(Unsafe.Add(ref a0, ap));
-                s00 = TV.MultiplyAdd(b, w0, s00);
-                s01 = TV.MultiplyAdd(b, w1, s01);
-                b = TV.Broadcast(Unsafe.Add(ref a1, ap));
-                s10 = TV.MultiplyAdd(b, w0, s10);
-                s11 = TV.MultiplyAdd(b, w1, s11);
-                b = TV.Broadcast(Unsafe.Add(ref a2, ap));
-                s20 = TV.MultiplyAdd(b, w0, s20);
-                s21 = TV.MultiplyAdd(b, w1, s21);
-                b = TV.Broadcast(Unsafe.Add(ref a3, ap));
-                s30 = TV.MultiplyAdd(b, w0, s30);
-                s31 = TV.MultiplyAdd(b, w1, s31);
+                skip = last + width - n;
+                last = n - width;
             }
-            s00.Store(ref c0, 0);
-            s01.Store(ref c0, width);
-            s10.Store(ref c1, 0);
-            s11.Store(ref c1, width);
-            s20.Store(ref c2, 0);
-            s21.Store(ref c2, width);
-            s30.Store(ref c3, 0);
-            s31.Store(ref c3, width);
-        }
-        for (; r < rows; r++)
-        {
-            ref float cr = ref Unsafe.Add(ref c, r * n + j);
-            ref float ar = ref Unsafe.Add(ref a, r * aRow);
-            TV s0 = TV.Load(ref cr, 0), s1 = TV.Load(ref cr, width);
-            for (int p = 0; p < inner; p++)
+            switch (size)
             {
-                TV b = TV.Broadcast(Unsafe.Add(ref ar, p * aInner));
-                s0 = TV.MultiplyAdd(b, TV.Load(ref wj, p * n), s0);
-                s1 = TV.MultiplyAdd(b, TV.Load(ref wj, p * n + width), s1);
+                case 4: GemmPanel<TV, Four>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
+                case 3: GemmPanel<TV, Three>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
+                case 2: GemmPanel<TV, Two>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
+                default: GemmPanel<TV, One>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
             }
-            s0.Store(ref cr, 0);
-            s1.Store(ref cr, width);
         }
     }
 
-    // Four rows by one vector; the first `skip` lanes are not stored (the overlapping tail).
+    // Columns j, j + width, ... of the panel, its last vector at `last` with its first `skip` lanes not stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel1<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c, int j, int skip)
+    private static void GemmPanel<TV, TCols>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c, int j, int last, int skip)
         where TV : struct, IVector<TV>
+        where TCols : struct, ICount
     {
         int r = 0;
         ref float wj = ref Unsafe.Add(ref w, j);
-        for (; r + 4 <= rows; r += 4)
+        for (; r + 4 <= rows; r += 4) GemmBlock<TV, Four, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref c, r * n + j), last - j, skip);
+        for (; r < rows; r++) GemmBlock<TV, One, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref c, r * n + j), last - j, skip);
+    }
+
+    // TRows (1 or 4) rows by TCols (1 to 4) vectors, one accumulator each, w and c at the panel's
+    // first column; the compiler drops the unused accumulators and folds every offset but the last
+    // into the addresses, as the counts are constants of the instantiation. w and a advance by
+    // reference, so the loop does no index arithmetic.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GemmBlock<TV, TRows, TCols>(ref float a, int aRow, int aInner, ref float w, int inner, int n, ref float c, int last, int skip)
+        where TV : struct, IVector<TV>
+        where TRows : struct, ICount
+        where TCols : struct, ICount
+    {
+        int width = TV.Count, cols = TCols.Value;
+        bool four = TRows.Value == 4;
+        int o0 = cols == 1 ? last : 0, o1 = cols == 2 ? last : width, o2 = cols == 3 ? last : 2 * width, o3 = last;
+        ref float c1 = ref Unsafe.Add(ref c, n);
+        ref float c2 = ref Unsafe.Add(ref c, 2 * n);
+        ref float c3 = ref Unsafe.Add(ref c, 3 * n);
+        TV z = TV.Zero;
+        TV s00 = TV.Load(ref c, o0), s01 = cols > 1 ? TV.Load(ref c, o1) : z, s02 = cols > 2 ? TV.Load(ref c, o2) : z, s03 = cols > 3 ? TV.Load(ref c, o3) : z;
+        TV s10 = z, s11 = z, s12 = z, s13 = z, s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        if (four)
         {
-            ref float c0 = ref Unsafe.Add(ref c, r * n + j);
-            ref float c1 = ref Unsafe.Add(ref c0, n);
-            ref float c2 = ref Unsafe.Add(ref c1, n);
-            ref float c3 = ref Unsafe.Add(ref c2, n);
-            ref float a0 = ref Unsafe.Add(ref a, r * aRow);
-            ref float a1 = ref Unsafe.Add(ref a0, aRow);
-            ref float a2 = ref Unsafe.Add(ref a1, aRow);
-            ref float a3 = ref Unsafe.Add(ref a2, aRow);
-            TV s0 = TV.Load(ref c0, 0), s1 = TV.Load(ref c1, 0), s2 = TV.Load(ref c2, 0), s3 = TV.Load(ref c3, 0);
-            for (int p = 0; p < inner; p++)
+            s10 = TV.Load(ref c1, o0); s20 = TV.Load(ref c2, o0); s30 = TV.Load(ref c3, o0);
+            if (cols > 1) { s11 = TV.Load(ref c1, o1); s21 = TV.Load(ref c2, o1); s31 = TV.Load(ref c3, o1); }
+            if (cols > 2) { s12 = TV.Load(ref c1, o2); s22 = TV.Load(ref c2, o2); s32 = TV.Load(ref c3, o2); }
+            if (cols > 3) { s13 = TV.Load(ref c1, o3); s23 = TV.Load(ref c2, o3); s33 = TV.Load(ref c3, o3); }
+        }
+        nint row1 = aRow, row2 = 2 * row1, row3 = 3 * row1, step = aInner, wStep = n;
+        ref float wp = ref w;
+        ref float ap = ref a;
+        for (int p = 0; p < inner; p++)
+        {
+            TV w0 = TV.Load(ref wp, o0), w1 = cols > 1 ? TV.Load(ref wp, o1) : z, w2 = cols > 2 ? TV.Load(ref wp, o2) : z, w3 = cols > 3 ? TV.Load(ref wp, o3) : z;
+            TV b = TV.Broadcast(ap);
+            s00 = TV.MultiplyAdd(b, w0, s00);
+            if (cols > 1) s01 = TV.MultiplyAdd(b, w1, s01);
+            if (cols > 2) s02 = TV.MultiplyAdd(b, w2, s02);
+            if (cols > 3) s03 = TV.MultiplyAdd(b, w3, s03);
+            if (four)
             {
-                TV wv = TV.Load(ref wj, p * n);
-                int ap = p * aInner;
-                s0 = TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref a0, ap)), wv, s0);
-                s1 = TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref a1, ap)), wv, s1);
-                s2 = TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref a2, ap)), wv, s2);
-                s3 = TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref a3, ap)), wv, s3);
+                b = TV.Broadcast(Unsafe.Add(ref ap, row1));
+                s10 = TV.MultiplyAdd(b, w0, s10);
+                if (cols > 1) s11 = TV.MultiplyAdd(b, w1, s11);
+                if (cols > 2) s12 = TV.MultiplyAdd(b, w2, s12);
+                if (cols > 3) s13 = TV.MultiplyAdd(b, w3, s13);
+                b = TV.Broadcast(Unsafe.Add(ref ap, row2));
+                s20 = TV.MultiplyAdd(b, w0, s20);
+                if (cols > 1) s21 = TV.MultiplyAdd(b, w1, s21);
+                if (cols > 2) s22 = TV.MultiplyAdd(b, w2, s22);
+                if (cols > 3) s23 = TV.MultiplyAdd(b, w3, s23);
+                b = TV.Broadcast(Unsafe.Add(ref ap, row3));
+                s30 = TV.MultiplyAdd(b, w0, s30);
+                if (cols > 1) s31 = TV.MultiplyAdd(b, w1, s31);
+                if (cols > 2) s32 = TV.MultiplyAdd(b, w2, s32);
+                if (cols > 3) s33 = TV.MultiplyAdd(b, w3, s33);
             }
-            s0.StoreSkipping(ref c0, 0, skip);
-            s1.StoreSkipping(ref c1, 0, skip);
-            s2.StoreSkipping(ref c2, 0, skip);
-            s3.StoreSkipping(ref c3, 0, skip);
+            wp = ref Unsafe.Add(ref wp, wStep);
+            ap = ref Unsafe.Add(ref ap, step);
         }
-        for (; r < rows; r++)
+        StoreRow(ref c, o0, o1, o2, o3, skip, cols, s00, s01, s02, s03);
+        if (four)
         {
-            ref float cr = ref Unsafe.Add(ref c, r * n + j);
-            ref float ar = ref Unsafe.Add(ref a, r * aRow);
-            TV s = TV.Load(ref cr, 0);
-            for (int p = 0; p < inner; p++)
-                s = TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ar, p * aInner)), TV.Load(ref wj, p * n), s);
-            s.StoreSkipping(ref cr, 0, skip);
+            StoreRow(ref c1, o0, o1, o2, o3, skip, cols, s10, s11, s12, s13);
+            StoreRow(ref c2, o0, o1, o2, o3, skip, cols, s20, s21, s22, s23);
+            StoreRow(ref c3, o0, o1, o2, o3, skip, cols, s30, s31, s32, s33);
         }
+    }
+
+    // The row's vectors; the last one keeps the first `skip` lanes of the destination.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TV>(ref float c, int o0, int o1, int o2, int o3, int skip, int cols, TV s0, TV s1, TV s2, TV s3)
+        where TV : struct, IVector<TV>
+    {
+        TV lastVector = s0;
+        int lastOffset = o0;
+        if (cols > 1) { s0.Store(ref c, o0); lastVector = s1; lastOffset = o1; }
+        if (cols > 2) { s1.Store(ref c, o1); lastVector = s2; lastOffset = o2; }
+        if (cols > 3) { s2.Store(ref c, o2); lastVector = s3; lastOffset = o3; }
+        if (skip == 0) lastVector.Store(ref c, lastOffset);
+        else lastVector.StoreSkipping(ref c, lastOffset, skip);
     }
 
     private static void GemmScalar(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c)
@@ -258,11 +264,7 @@ public static class MatMul
                 ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
                 ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
         }
-        ref float c0 = ref Unsafe.Add(ref c, i * k + p);
-        TV.Sum4(s00, s01, s02, s03).StoreUnsafe(ref c0);
-        TV.Sum4(s10, s11, s12, s13).StoreUnsafe(ref Unsafe.Add(ref c0, k));
-        TV.Sum4(s20, s21, s22, s23).StoreUnsafe(ref Unsafe.Add(ref c0, 2 * k));
-        TV.Sum4(s30, s31, s32, s33).StoreUnsafe(ref Unsafe.Add(ref c0, 3 * k));
+        TV.StoreSums4x4(ref Unsafe.Add(ref c, i * k + p), k, s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -353,4 +355,30 @@ public static class MatMulReference
                 g[p * n + j] = s;
             }
     }
+}
+
+/// <summary>A count fixed by the type, so a kernel instantiated on it is compiled for that count alone.</summary>
+internal interface ICount
+{
+    static abstract int Value { get; }
+}
+
+internal readonly struct One : ICount
+{
+    public static int Value => 1;
+}
+
+internal readonly struct Two : ICount
+{
+    public static int Value => 2;
+}
+
+internal readonly struct Three : ICount
+{
+    public static int Value => 3;
+}
+
+internal readonly struct Four : ICount
+{
+    public static int Value => 4;
 }

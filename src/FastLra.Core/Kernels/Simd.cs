@@ -28,8 +28,13 @@ internal interface IVector<TSelf>
 
     static abstract float Sum(TSelf v);
 
-    /// <summary>The lane sums of four vectors: [Σa, Σb, Σc, Σd].</summary>
-    static abstract Vector128<float> Sum4(TSelf a, TSelf b, TSelf c, TSelf d);
+    /// <summary>
+    /// The lane sums of a 4 x 4 block of vectors, stored as a 4 x 4 block of floats:
+    /// c[r * stride + q] = Σ s_rq. Reducing the sixteen together shares the shuffles.
+    /// </summary>
+    static abstract void StoreSums4x4(ref float c, nint stride,
+        TSelf s00, TSelf s01, TSelf s02, TSelf s03, TSelf s10, TSelf s11, TSelf s12, TSelf s13,
+        TSelf s20, TSelf s21, TSelf s22, TSelf s23, TSelf s30, TSelf s31, TSelf s32, TSelf s33);
 
     static abstract TSelf operator +(TSelf a, TSelf b);
 
@@ -130,9 +135,46 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
     public static V512 CopySign(V512 magnitude, V512 sign) =>
         new(Vector512.ConditionalSelect(Vector512.Create(-0f), sign._v, magnitude._v));
 
+    // A tree of 15 adds over shuffled pairs: 256-bit halves, then 128-bit quarters, then pairs and
+    // single lanes within quarters; quarter r of the result holds row r.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(V512 a, V512 b, V512 c, V512 d) =>
-        Horizontal.Sum4(Horizontal.Fold(a._v), Horizontal.Fold(b._v), Horizontal.Fold(c._v), Horizontal.Fold(d._v));
+    public static void StoreSums4x4(ref float c, nint stride,
+        V512 s00, V512 s01, V512 s02, V512 s03, V512 s10, V512 s11, V512 s12, V512 s13,
+        V512 s20, V512 s21, V512 s22, V512 s23, V512 s30, V512 s31, V512 s32, V512 s33)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            // Vector512 without AVX-512 instructions (not a target today): folded row by row.
+            Horizontal.StoreSums4x4(ref c, stride,
+                Horizontal.Fold(s00._v), Horizontal.Fold(s01._v), Horizontal.Fold(s02._v), Horizontal.Fold(s03._v),
+                Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v),
+                Horizontal.Fold(s20._v), Horizontal.Fold(s21._v), Horizontal.Fold(s22._v), Horizontal.Fold(s23._v),
+                Horizontal.Fold(s30._v), Horizontal.Fold(s31._v), Horizontal.Fold(s32._v), Horizontal.Fold(s33._v));
+            return;
+        }
+        // Halves: [x | y], each folded to 256 bits, for the pairs (s0q, s1q) and (s2q, s3q).
+        Vector512<float> h0 = Halves(s00._v, s10._v), h1 = Halves(s20._v, s30._v), h2 = Halves(s01._v, s11._v), h3 = Halves(s21._v, s31._v);
+        Vector512<float> h4 = Halves(s02._v, s12._v), h5 = Halves(s22._v, s32._v), h6 = Halves(s03._v, s13._v), h7 = Halves(s23._v, s33._v);
+        // Quarters: quarter r holds row r's partial sums of one column.
+        Vector512<float> q0 = Quarters(h0, h1), q1 = Quarters(h2, h3), q2 = Quarters(h4, h5), q3 = Quarters(h6, h7);
+        // Within quarters: [col 0, col 0, col 1, col 1], then [col 0, col 1, col 2, col 3].
+        Vector512<float> p0 = Avx512F.Shuffle(q0, q1, 0b01_00_01_00) + Avx512F.Shuffle(q0, q1, 0b11_10_11_10);
+        Vector512<float> p1 = Avx512F.Shuffle(q2, q3, 0b01_00_01_00) + Avx512F.Shuffle(q2, q3, 0b11_10_11_10);
+        Vector512<float> sums = Avx512F.Shuffle(p0, p1, 0b10_00_10_00) + Avx512F.Shuffle(p0, p1, 0b11_01_11_01);
+        Vector256<float> lower = sums.GetLower(), upper = sums.GetUpper();
+        lower.GetLower().StoreUnsafe(ref c);
+        lower.GetUpper().StoreUnsafe(ref c, (nuint)stride);
+        upper.GetLower().StoreUnsafe(ref c, (nuint)(2 * stride));
+        upper.GetUpper().StoreUnsafe(ref c, (nuint)(3 * stride));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Halves(Vector512<float> x, Vector512<float> y) =>
+        Avx512F.Shuffle4x128(x, y, 0b01_00_01_00) + Avx512F.Shuffle4x128(x, y, 0b11_10_11_10);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Quarters(Vector512<float> x, Vector512<float> y) =>
+        Avx512F.Shuffle4x128(x, y, 0b10_00_10_00) + Avx512F.Shuffle4x128(x, y, 0b11_01_11_01);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
@@ -208,8 +250,14 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
         new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign._v, magnitude._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(V256 a, V256 b, V256 c, V256 d) =>
-        Horizontal.Sum4(Horizontal.Fold(a._v), Horizontal.Fold(b._v), Horizontal.Fold(c._v), Horizontal.Fold(d._v));
+    public static void StoreSums4x4(ref float c, nint stride,
+        V256 s00, V256 s01, V256 s02, V256 s03, V256 s10, V256 s11, V256 s12, V256 s13,
+        V256 s20, V256 s21, V256 s22, V256 s23, V256 s30, V256 s31, V256 s32, V256 s33)
+        => Horizontal.StoreSums4x4(ref c, stride,
+            Horizontal.Fold(s00._v), Horizontal.Fold(s01._v), Horizontal.Fold(s02._v), Horizontal.Fold(s03._v),
+            Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v),
+            Horizontal.Fold(s20._v), Horizontal.Fold(s21._v), Horizontal.Fold(s22._v), Horizontal.Fold(s23._v),
+            Horizontal.Fold(s30._v), Horizontal.Fold(s31._v), Horizontal.Fold(s32._v), Horizontal.Fold(s33._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
@@ -285,7 +333,11 @@ internal readonly struct V128(Vector128<float> value) : IVector<V128>
         new(Vector128.ConditionalSelect(Vector128.Create(-0f), sign._v, magnitude._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sum4(V128 a, V128 b, V128 c, V128 d) => Horizontal.Sum4(a._v, b._v, c._v, d._v);
+    public static void StoreSums4x4(ref float c, nint stride,
+        V128 s00, V128 s01, V128 s02, V128 s03, V128 s10, V128 s11, V128 s12, V128 s13,
+        V128 s20, V128 s21, V128 s22, V128 s23, V128 s30, V128 s31, V128 s32, V128 s33)
+        => Horizontal.StoreSums4x4(ref c, stride, s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v,
+            s20._v, s21._v, s22._v, s23._v, s30._v, s31._v, s32._v, s33._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
@@ -313,6 +365,20 @@ internal static class Horizontal
         if (Sse3.IsSupported) return Sse3.HorizontalAdd(Sse3.HorizontalAdd(a, b), Sse3.HorizontalAdd(c, d));
         if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a, b), AdvSimd.Arm64.AddPairwise(c, d));
         return Vector128.Create(Vector128.Sum(a), Vector128.Sum(b), Vector128.Sum(c), Vector128.Sum(d));
+    }
+
+    /// <summary>c[r * stride + q] = Σ s_rq, row by row with <see cref="Sum4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums4x4(ref float c, nint stride,
+        Vector128<float> s00, Vector128<float> s01, Vector128<float> s02, Vector128<float> s03,
+        Vector128<float> s10, Vector128<float> s11, Vector128<float> s12, Vector128<float> s13,
+        Vector128<float> s20, Vector128<float> s21, Vector128<float> s22, Vector128<float> s23,
+        Vector128<float> s30, Vector128<float> s31, Vector128<float> s32, Vector128<float> s33)
+    {
+        Sum4(s00, s01, s02, s03).StoreUnsafe(ref c);
+        Sum4(s10, s11, s12, s13).StoreUnsafe(ref c, (nuint)stride);
+        Sum4(s20, s21, s22, s23).StoreUnsafe(ref c, (nuint)(2 * stride));
+        Sum4(s30, s31, s32, s33).StoreUnsafe(ref c, (nuint)(3 * stride));
     }
 }
 
