@@ -209,6 +209,22 @@ internal readonly struct MultiplyOperator : IElementwise
         where TV : struct, IVector<TV> => x * y;
 }
 
+/// <summary>s x y.</summary>
+internal readonly struct ScaledProductOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => s * x * y;
+}
+
+/// <summary>x + y.</summary>
+internal readonly struct AddOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => x + y;
+}
+
 
 /// <summary>1 - x²: the tanh derivative from x = tanh(a) (Omega's plain D).</summary>
 internal readonly struct TanhDerivativeOperator : IElementwise

@@ -83,7 +83,7 @@ public static class Omega
         if (n.Length < count || d.Length < count || nd.Length < count) ThrowHelper.ShapeMismatch();
         float c = scale * omega.CoefficientW;
         if (c == 0f) return;
-        for (int i = 0; i < count; i++) nd[i] = c * n[i] * d[i];
+        Elementwise.Map<ScaledProductOperator>(n[..count], d, default, c, nd[..count]);
         MatMul.TransposedMultiplyAdd(nd[..count], g, batch, hidden, width, dW);
     }
 }

@@ -173,14 +173,17 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// <summary>
     /// 3. Local semantics, for t = T-1 down to 0: the local update from
     /// delta_t = l'_1(z_t, z^_t)(1 - z_t²) (plus alpha times the Omega terms of step t), then the
-    /// target of step t-1.
+    /// target of step t-1. The target search starts at h^ = a_{t-1}, where its prediction
+    /// p = tanh(h^) Whh + x_t Wxh + bh is a_t: its signal G is delta_t and its Omega is the update's
+    /// Omega(delta_t, Whh, a_{t-1}), so the first step's gradient, N + alpha dOmega/da_{t-1} with
+    /// N = (delta_t Whhᵀ)(1 - z_{t-1}²), comes from the update's own terms.
     /// </summary>
     private void LocalSteps()
     {
         var ws = _ws;
         var p = ws.Parameters;
         int bh = B * H, bi = B * I;
-        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, delta = _delta.Span, s = _s1.Span;
+        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, delta = _delta.Span, s = _s1.Span, grad = _grad.Span;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
         for (int t = T - 1; t >= 0; t--)
         {
@@ -194,29 +197,41 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bh), delta, B, H, H, gWhh);
             MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, H, gWxh);
             Reductions.SumRowsAdd(delta, B, H, gbh);
-            if (_s.Alpha != 0f && t >= 1)
+            double squares = 0;
+            if (t >= 1)
             {
-                // Omega(delta_t, Whh, a_{t-1}) and s = dOmega/da_{t-1}, carried into Whh, Wxh, bh through a_{t-1}.
-                Span<float> m = _m.Span, d = _d.Span, n = _n.Span;
+                // grad = N = (delta_t Whhᵀ)(1 - z_{t-1}²); with Omega(delta_t, Whh, a_{t-1}), s = dOmega/da_{t-1}
+                // is carried into Whh, Wxh, bh through a_{t-1}, and grad = N + s.
+                Span<float> m = _m.Span;
                 var zPrev = Step(z, t - 1, bh);
                 MatMul.MultiplyTransposed(delta, p.Whh, B, H, H, m);
-                Omega.PlainD(zPrev, d);
-                var omega = Omega.Forward(delta, m, d, n);
-                Diagnostics.OmegaValues[t] = omega.Value;
-                Omega.BackwardW(n, d, delta, B, H, H, omega, _s.Alpha, _nd.Span, gWhh);
-                s.Clear();
-                Omega.BackwardA(n, zPrev, omega, _s.Alpha, s);
-                if (t >= 2) MatMul.TransposedMultiplyAdd(Step(z, t - 2, bh), s, B, H, H, gWhh);
-                MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, bi), s, B, I, H, gWxh);
-                Reductions.SumRowsAdd(s, B, H, gbh);
+                squares = Elementwise.Map<TanhBackwardOperator>(zPrev, m, default, 0f, grad);
+                if (_s.Alpha != 0f)
+                {
+                    Span<float> d = _d.Span;
+                    var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
+                    Diagnostics.OmegaValues[t] = omega.Value;
+                    Omega.PlainD(zPrev, d);
+                    Omega.BackwardW(grad, d, delta, B, H, H, omega, _s.Alpha, _nd.Span, gWhh);
+                    s.Clear();
+                    Omega.BackwardA(grad, zPrev, omega, _s.Alpha, s);
+                    if (t >= 2) MatMul.TransposedMultiplyAdd(Step(z, t - 2, bh), s, B, H, H, gWhh);
+                    MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, bi), s, B, I, H, gWxh);
+                    Reductions.SumRowsAdd(s, B, H, gbh);
+                    squares = Elementwise.Map<AddOperator>(grad, s, default, 0f, grad);
+                }
             }
             AccumulateStep(t);
             if (t >= 1)
             {
-                // Target of step t-1: h^ = a_{t-1}, then K steps towards p(h^) = z^_t.
-                InputTerm(t);
+                // Target of step t-1: h^ = a_{t-1}, the first step from grad, then K - 1 more towards p(h^) = z^_t.
                 Step(_a.Span, t - 1, bh).CopyTo(_hHat.Span);
-                for (int k = 0; k < _s.K; k++) TargetUpdate(zHatT, referenceOmega: false);
+                if (_s.K > 0)
+                {
+                    InputTerm(t);
+                    Descend(grad, _hHat.Span, (float)Math.Sqrt(squares));
+                    for (int k = 1; k < _s.K; k++) TargetUpdate(zHatT, referenceOmega: false);
+                }
                 Activations.TanhForward(_hHat.Span, Step(zHat, t - 1, bh));
             }
         }
