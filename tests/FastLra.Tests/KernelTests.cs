@@ -284,10 +284,10 @@ public class LocalLossKernelTests
         return data;
     }
 
-    private static float[] Random(int n, int seed, float scale = 2f)
+    private static float[] Random(int n, int seed)
     {
         var rng = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5) * scale).ToArray();
+        return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5) * 2f).ToArray();
     }
 
     [Theory]
@@ -319,20 +319,5 @@ public class LocalLossKernelTests
         LocalLossReference.Backward<TLoss>(u, v, u, reference);
         LocalLoss.Backward<TLoss>(inPlace, v, inPlace, inPlace);
         for (int i = 0; i < n; i++) Assert.Equal(reference[i], inPlace[i], 1e-6f * Math.Abs(reference[i]) + 1e-12f);
-    }
-
-    [Theory]
-    [MemberData(nameof(Lengths))]
-    public void Exp_is_within_two_ulps(int n)
-    {
-        var x = Random(n, 4, 170f);
-        var e = new float[n];
-        Elementwise.Map<ExpOperator>(x, default, default, 0f, e);
-        for (int i = 0; i < n; i++)
-        {
-            if (x[i] < -87f || x[i] > 88f) continue;
-            double exact = Math.Exp(x[i]);
-            Assert.True(Math.Abs(e[i] - exact) <= 2.4e-7 * exact, $"exp({x[i]:R}) = {e[i]:R}, exact {exact:R}");
-        }
     }
 }

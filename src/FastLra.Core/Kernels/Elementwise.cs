@@ -129,6 +129,8 @@ internal static class Elementwise
 /// </summary>
 internal readonly struct TanhOperator : IElementwise
 {
+    private const float Bias = 12582912f + 127f;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
         where TV : struct, IVector<TV> => Tanh(x);
@@ -146,7 +148,11 @@ internal readonly struct TanhOperator : IElementwise
         TV small = TV.Broadcast(1f / 4096f);
         TV y = TV.Min(TV.Max(ax, small), TV.Broadcast(10f));
         y += y;
-        TV n = TV.Round(y * TV.Broadcast(1.44269504088896341f));
+        // n = round(y / ln2) and 2^n from one add: 1.5 * 2^23 + 127 has a float spacing of 1, so
+        // the sum holds n + 127 in its low mantissa bits, which shifted into the exponent field
+        // are 2^n. ln2 is split in two so n ln2 is exact.
+        TV biased = TV.MultiplyAdd(y, TV.Broadcast(1.44269504088896341f), TV.Broadcast(Bias));
+        TV n = biased - TV.Broadcast(Bias);
         TV r = TV.MultiplyAdd(n, TV.Broadcast(-0.693359375f), y);
         r = TV.MultiplyAdd(n, TV.Broadcast(2.12194440e-4f), r);
         TV q = TV.Broadcast(1f / 5040f);
@@ -156,40 +162,10 @@ internal readonly struct TanhOperator : IElementwise
         q = TV.MultiplyAdd(q, r, TV.Broadcast(1f / 6f));
         q = TV.MultiplyAdd(q, r, TV.Broadcast(0.5f));
         TV p = TV.MultiplyAdd(q, r * r, r);
-        TV scale = TV.PowerOfTwo(n);
+        TV scale = TV.ShiftIntoExponent(biased);
         TV e = TV.MultiplyAdd(scale, p, scale - TV.Broadcast(1f));
         TV magnitude = TV.SelectBelow(ax, small, ax, e / (e + TV.Broadcast(2f)));
         return TV.CopySign(magnitude, x);
-    }
-}
-
-/// <summary>
-/// exp(x) in float for x in [-87, 88]: x = n ln2 + r with |r| &lt;= ln2/2 (ln2 split in two so
-/// n ln2 is exact), e^r by its Taylor series through r^7 (truncation below 2^-27), times 2^n
-/// from the exponent bits. .NET's float Exp widens to double; this stays in float at full width.
-/// </summary>
-internal readonly struct ExpOperator : IElementwise
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
-        where TV : struct, IVector<TV> => Exp(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Exp<TV>(TV x)
-        where TV : struct, IVector<TV>
-    {
-        TV n = TV.Round(x * TV.Broadcast(1.44269504088896341f));
-        TV r = TV.MultiplyAdd(n, TV.Broadcast(-0.693359375f), x);
-        r = TV.MultiplyAdd(n, TV.Broadcast(2.12194440e-4f), r);
-        TV p = TV.Broadcast(1f / 5040f);
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 720f));
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 120f));
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 24f));
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f / 6f));
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(0.5f));
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f));
-        p = TV.MultiplyAdd(p, r, TV.Broadcast(1f));
-        return p * TV.PowerOfTwo(n);
     }
 }
 

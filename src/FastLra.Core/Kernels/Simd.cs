@@ -50,15 +50,10 @@ internal interface IVector<TSelf>
 
     static abstract TSelf Min(TSelf a, TSelf b);
 
-    static abstract TSelf Exp(TSelf v);
-
     static abstract TSelf Log(TSelf v);
 
-    /// <summary>Rounds to the nearest integer (ties to even).</summary>
-    static abstract TSelf Round(TSelf v);
-
-    /// <summary>2^n for integral n in [-126, 127], built from the exponent bits.</summary>
-    static abstract TSelf PowerOfTwo(TSelf n);
+    /// <summary>The float whose bits are those of <paramref name="v"/> shifted left by 23 (into the exponent field).</summary>
+    static abstract TSelf ShiftIntoExponent(TSelf v);
 
     /// <summary>Lanes where x &lt; limit take <paramref name="below"/>, the others <paramref name="otherwise"/> (NaN compares false).</summary>
     static abstract TSelf SelectBelow(TSelf x, TSelf limit, TSelf below, TSelf otherwise);
@@ -115,17 +110,10 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
     public static V512 Min(V512 a, V512 b) => new(Vector512.Min(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V512 Exp(V512 v) => new(Vector512.Exp(v._v));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Log(V512 v) => new(Vector512.Log(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V512 Round(V512 v) => new(Vector512.Round(v._v));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V512 PowerOfTwo(V512 n) =>
-        new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
+    public static V512 ShiftIntoExponent(V512 v) => new(Vector512.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 SelectBelow(V512 x, V512 limit, V512 below, V512 otherwise) =>
@@ -229,17 +217,10 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
     public static V256 Min(V256 a, V256 b) => new(Vector256.Min(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Exp(V256 v) => new(Vector256.Exp(v._v));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Log(V256 v) => new(Vector256.Log(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Round(V256 v) => new(Vector256.Round(v._v));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 PowerOfTwo(V256 n) =>
-        new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
+    public static V256 ShiftIntoExponent(V256 v) => new(Vector256.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 SelectBelow(V256 x, V256 limit, V256 below, V256 otherwise) =>
@@ -312,17 +293,10 @@ internal readonly struct V128(Vector128<float> value) : IVector<V128>
     public static V128 Min(V128 a, V128 b) => new(Vector128.Min(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Exp(V128 v) => new(Vector128.Exp(v._v));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128 Log(V128 v) => new(Vector128.Log(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Round(V128 v) => new(Vector128.Round(v._v));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 PowerOfTwo(V128 n) =>
-        new(Vector128.ShiftLeft(Vector128.ConvertToInt32(n._v) + Vector128.Create(127), 23).AsSingle());
+    public static V128 ShiftIntoExponent(V128 v) => new(Vector128.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128 SelectBelow(V128 x, V128 limit, V128 below, V128 otherwise) =>
