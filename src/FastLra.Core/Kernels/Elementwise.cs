@@ -210,6 +210,14 @@ internal readonly struct TanhDerivativeOperator : IElementwise
         where TV : struct, IVector<TV> => TV.Broadcast(1f) - x * x;
 }
 
+/// <summary>x + s y (1 - x²): a state x plus s times Omega's N * D, with D = 1 - x² (the plain D).</summary>
+internal readonly struct OmegaLeftOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => TV.MultiplyAdd(s * y, TV.Broadcast(1f) - x * x, x);
+}
+
 /// <summary>z + s x² y: Omega's dOmega/da = cA N² t added to z, with s = scale · cA.</summary>
 internal readonly struct OmegaBackwardAOperator : IElementwise
 {

@@ -18,7 +18,7 @@ public static class Lra
     public static long ScratchLength(RnnShape shape, int steps, int batch)
     {
         long bh = batch * shape.Hidden + 16L;
-        return (2L * steps + Lra<MseLoss>.Buffers) * bh + batch * shape.Outputs * 2L + 32
+        return (2L * steps + Lra<MseLoss>.Buffers + 2 * Lra<MseLoss>.Pairs) * bh + batch * shape.Outputs * 2L + 32
             + shape.WhhLength + shape.WxhLength + shape.BhLength + 48;
     }
 
@@ -39,8 +39,8 @@ public static class Lra
 internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
 {
-    /// <summary>Number of B x H scratch buffers.</summary>
-    internal const int Buffers = 19;
+    /// <summary>Number of B x H scratch buffers, and of 2B x H ones (two B x H halves, stacked).</summary>
+    internal const int Buffers = 17, Pairs = 2;
 
     private readonly Workspace _ws;
     private readonly GlobalLossKind _loss;
@@ -48,7 +48,9 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private readonly bool _reference;
 
     // B x H unless noted. a: T x B x H pre-activations of the forward pass; zHat: T x B x H targets; oHat, gradOHat: B x O; gWhh, gWxh, gbh: one step's update.
-    private readonly Memory<float> _a, _zHat, _hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1,
+    // signals (2B x H) = [s; delta] and left (2B x H): a local update's two signals and the states
+    // they multiply, stacked so the update's weight terms are one product each.
+    private readonly Memory<float> _a, _zHat, _hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1, _signals, _left,
         _da, _daNext, _w, _wNext, _dq, _gz, _firstGrad, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
 
     public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
@@ -66,9 +68,12 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         _zHat = carver.Take((long)workspace.Steps * bh);
         Memory<float>[] buffers = new Memory<float>[Buffers];
         for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bh);
-        (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1) =
-            (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9], buffers[10], buffers[11]);
-        (_da, _daNext, _w, _wNext, _dq, _gz, _firstGrad) = (buffers[12], buffers[13], buffers[14], buffers[15], buffers[16], buffers[17], buffers[18]);
+        (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u) =
+            (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9]);
+        (_da, _daNext, _w, _wNext, _dq, _gz, _firstGrad) = (buffers[10], buffers[11], buffers[12], buffers[13], buffers[14], buffers[15], buffers[16]);
+        _signals = carver.Take(2 * bh);
+        (_s1, _delta) = (_signals[..bh], _signals[bh..]);
+        _left = carver.Take(2 * bh);
         _oHat = carver.Take(bo);
         _gradOHat = carver.Take(bo);
         _gWhh = carver.Take(shape.WhhLength);
@@ -183,7 +188,8 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         var ws = _ws;
         var p = ws.Parameters;
         int bh = B * H, bi = B * I;
-        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, delta = _delta.Span, s = _s1.Span, grad = _grad.Span;
+        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, grad = _grad.Span;
+        Span<float> signals = _signals.Span, s = _s1.Span, delta = _delta.Span, left = _left.Span;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
         for (int t = T - 1; t >= 0; t--)
         {
@@ -194,32 +200,38 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             gWhh.Clear();
             gWxh.Clear();
             gbh.Clear();
-            if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bh), delta, B, H, H, gWhh);
-            MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, H, gWxh);
-            Reductions.SumRowsAdd(delta, B, H, gbh);
             double squares = 0;
             if (t >= 1)
             {
-                // grad = N = (delta_t Whhᵀ)(1 - z_{t-1}²); with Omega(delta_t, Whh, a_{t-1}), s = dOmega/da_{t-1}
-                // is carried into Whh, Wxh, bh through a_{t-1}, and grad = N + s.
-                Span<float> m = _m.Span;
+                // grad = N = (delta_t Whhᵀ)(1 - z_{t-1}²).
                 var zPrev = Step(z, t - 1, bh);
-                MatMul.MultiplyTransposed(delta, p.Whh, B, H, H, m);
-                squares = Elementwise.Map<TanhBackwardOperator>(zPrev, m, default, 0f, grad);
-                if (_s.Alpha != 0f)
-                {
-                    Span<float> d = _d.Span;
-                    var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
-                    Diagnostics.OmegaValues[t] = omega.Value;
-                    Omega.PlainD(zPrev, d);
-                    Omega.BackwardW(grad, d, delta, B, H, H, omega, _s.Alpha, _nd.Span, gWhh);
-                    s.Clear();
-                    Omega.BackwardA(grad, zPrev, omega, _s.Alpha, s);
-                    if (t >= 2) MatMul.TransposedMultiplyAdd(Step(z, t - 2, bh), s, B, H, H, gWhh);
-                    MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, bi), s, B, I, H, gWxh);
-                    Reductions.SumRowsAdd(s, B, H, gbh);
-                    squares = Elementwise.Map<AddOperator>(grad, s, default, 0f, grad);
-                }
+                MatMul.MultiplyTransposed(delta, p.Whh, B, H, H, _m.Span);
+                squares = Elementwise.Map<TanhBackwardOperator>(zPrev, _m.Span, default, 0f, grad);
+            }
+            if (_s.Alpha != 0f && t >= 1)
+            {
+                // Omega(delta_t, Whh, a_{t-1}): s = alpha dOmega/da_{t-1} reaches Whh, Wxh, bh through
+                // a_{t-1}, and dOmega/dWhh = cW (N D)ᵀ delta_t. With L = z_{t-1} + alpha cW N D, Whh's
+                // terms z_{t-1}ᵀ delta_t + alpha dOmega/dWhh + z_{t-2}ᵀ s are [z_{t-2}; L]ᵀ [s; delta_t]
+                // (z_{-1} = 0 drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
+                var zPrev = Step(z, t - 1, bh);
+                var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
+                Diagnostics.OmegaValues[t] = omega.Value;
+                Elementwise.Map<OmegaLeftOperator>(zPrev, grad, default, _s.Alpha * omega.CoefficientW, left[bh..]);
+                s.Clear();
+                Omega.BackwardA(grad, zPrev, omega, _s.Alpha, s);
+                int first = t >= 2 ? 0 : bh;
+                if (t >= 2) Step(z, t - 2, bh).CopyTo(left);
+                MatMul.TransposedMultiplyAdd(left[first..], signals[first..], (2 * bh - first) / H, H, H, gWhh);
+                MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, 2 * bi), signals, 2 * B, I, H, gWxh);
+                Reductions.SumRowsAdd(signals, 2 * B, H, gbh);
+                squares = Elementwise.Map<AddOperator>(grad, s, default, 0f, grad);
+            }
+            else
+            {
+                if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bh), delta, B, H, H, gWhh);
+                MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, H, gWxh);
+                Reductions.SumRowsAdd(delta, B, H, gbh);
             }
             AccumulateStep(t);
             if (t >= 1)
