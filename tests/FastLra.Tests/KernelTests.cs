@@ -56,6 +56,21 @@ public class KernelTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
+    public void MultiplyAdd_with_separate_addend_matches_reference(int bits, int m, int k, int n)
+    {
+        var a = Random(m * k, 13);
+        var w = Random(k * n, 14);
+        var addend = Random(m * n, 15);
+        var expected = (float[])addend.Clone();
+        var actual = Random(m * n, 16); // overwritten, not accumulated
+        MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
+        MatMul.MultiplyAdd(bits, a, w, addend, m, k, n, actual);
+        AssertNear(expected, actual, k);
+        Assert.Equal(Random(m * n, 15), addend);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
     public void MultiplyTransposed_matches_reference(int bits, int m, int n, int k)
     {
         var a = Random(m * n, 4);
@@ -142,6 +157,26 @@ public class KernelTests
         for (int i = 0; i < n; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 3e-7f * Math.Abs(expected[i]), $"{a[i]}: {actual[i]} vs {expected[i]}");
         Activations.TanhForward(a, a); // exact aliasing is allowed
         Assert.Equal(actual, a);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void DescendTanh_matches_reference(int n)
+    {
+        var g = Random(n, 17);
+        var expectedH = Random(n, 18);
+        for (int i = 0; i < n; i++) expectedH[i] *= 6; // cover saturation
+        var actualH = (float[])expectedH.Clone();
+        var expectedZ = new float[n];
+        var actualZ = Random(n, 19); // overwritten
+        ActivationsReference.DescendTanh(g, -0.3f, expectedH, expectedZ);
+        Activations.DescendTanh(g, -0.3f, actualH, actualZ);
+        Assert.Equal(expectedH, actualH); // one fused multiply-add either way
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(expectedZ[i] - actualZ[i]) <= 3e-7f * Math.Abs(expectedZ[i]), $"{actualH[i]}: {actualZ[i]} vs {expectedZ[i]}");
+        // z is exactly the tanh kernel's value of the new h.
+        var z = new float[n];
+        Activations.TanhForward(actualH, z);
+        Assert.Equal(z, actualZ);
     }
 
     [Fact]

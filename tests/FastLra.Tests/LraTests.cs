@@ -102,10 +102,11 @@ public class LraTests
     {
         var (ws, _) = Create(Settings(LraSemantics.Local, alpha), GlobalLossKind.SoftmaxCrossEntropy, 3);
         var lra = new Lra<TLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, Settings(LraSemantics.Local, alpha));
-        var (hHatMemory, uMemory, gradMemory) = lra.TargetBuffers;
+        var (hHatMemory, tanhMemory, uMemory, gradMemory) = lra.TargetBuffers;
         int b = ws.Batch, h = ws.Shape.Hidden;
         var rng = new Random(4);
         foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        Activations.TanhForward(hHatMemory.Span, tanhMemory.Span); // the step's precondition
         foreach (ref float v in uMemory.Span) v = (float)(rng.NextDouble() - 0.5);
         var target = Enumerable.Range(0, b * h).Select(_ => (float)(rng.NextDouble() * 1.6 - 0.8)).ToArray();
         var whh = ws.Parameters.Whh.ToArray();
@@ -133,10 +134,11 @@ public class LraTests
     {
         var (ws, _) = Create(Settings(LraSemantics.Local, alpha), loss, 5);
         var lra = new Lra<LogPenaltyLoss>(ws, loss, Settings(LraSemantics.Local, alpha));
-        var (hHatMemory, _, gradMemory) = lra.TargetBuffers;
+        var (hHatMemory, tanhMemory, _, gradMemory) = lra.TargetBuffers;
         int b = ws.Batch, h = ws.Shape.Hidden, o = ws.Shape.Outputs;
         var rng = new Random(6);
         foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        Activations.TanhForward(hHatMemory.Span, tanhMemory.Span); // the step's precondition
         lra.TopTargetGradient();
         var analytic = gradMemory.ToArray();
         var hHat = hHatMemory.ToArray();

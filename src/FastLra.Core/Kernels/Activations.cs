@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace FastLra.Kernels;
 
 /// <summary>tanh and its backward step; any length, destination may alias the source exactly.</summary>
@@ -8,6 +11,55 @@ public static class Activations
     {
         if (z.Length < a.Length) ThrowHelper.ShapeMismatch();
         Elementwise.Map<TanhOperator>(a, default, default, 0f, z[..a.Length]);
+    }
+
+    /// <summary>
+    /// h += step * g (fused), then z = tanh(h): a target's descent step and the activation the next
+    /// step needs, in one pass. z must not overlap g or h.
+    /// </summary>
+    public static void DescendTanh(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
+    {
+        int n = h.Length;
+        if (g.Length < n || z.Length < n) ThrowHelper.ShapeMismatch();
+        switch (SimdWidth.Bits)
+        {
+            case 512: DescendTanh<V512>(g, step, h, z); break;
+            case 256: DescendTanh<V256>(g, step, h, z); break;
+            default: DescendTanh<V128>(g, step, h, z); break;
+        }
+    }
+
+    // The tail shorter than a vector goes through the same vector code on a padded stack copy, as in Elementwise.Map.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DescendTanh<TV>(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
+        where TV : struct, IVector<TV>
+    {
+        int n = h.Length, width = TV.Count, i = 0;
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float rh = ref MemoryMarshal.GetReference(h);
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        TV s = TV.Broadcast(step);
+        for (; i + width <= n; i += width)
+        {
+            TV v = TV.MultiplyAdd(TV.Load(ref rg, i), s, TV.Load(ref rh, i));
+            v.Store(ref rh, i);
+            TanhOperator.Tanh(v).Store(ref rz, i);
+        }
+        if (i < n)
+        {
+            int rest = n - i;
+            Span<float> buffer = stackalloc float[2 * width];
+            buffer.Clear();
+            g.Slice(i, rest).CopyTo(buffer);
+            h.Slice(i, rest).CopyTo(buffer[width..]);
+            ref float rb = ref MemoryMarshal.GetReference(buffer);
+            TV v = TV.MultiplyAdd(TV.Load(ref rb, 0), s, TV.Load(ref rb, width));
+            v.Store(ref rb, width);
+            TanhOperator.Tanh(v).Store(ref rb, 0);
+            buffer.Slice(width, rest).CopyTo(h[i..]);
+            buffer[..rest].CopyTo(z[i..]);
+        }
     }
 
     /// <summary>da = dz * (1 - z²), where z = tanh(a); da may be z or dz.</summary>
@@ -30,5 +82,14 @@ public static class ActivationsReference
     public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, Span<float> da)
     {
         for (int i = 0; i < z.Length; i++) da[i] = dz[i] * (1f - z[i] * z[i]);
+    }
+
+    public static void DescendTanh(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
+    {
+        for (int i = 0; i < h.Length; i++)
+        {
+            h[i] = MathF.FusedMultiplyAdd(g[i], step, h[i]);
+            z[i] = MathF.Tanh(h[i]);
+        }
     }
 }

@@ -30,11 +30,29 @@ public static class MatMul
         MultiplyAdd(SimdWidth.Bits, a, w, m, k, n, c);
 
     /// <summary>As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar), for tests.</summary>
-    internal static void MultiplyAdd(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c)
+    internal static void MultiplyAdd(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
+        MultiplyAdd(bits, a, w, c, m, k, n, c);
+
+    /// <summary>
+    /// c (m x n) = addend (m x n) + a (m x k) · w (k x n), the addend read as the accumulators' start
+    /// (no separate copy); it may be c itself, and must not overlap a or w otherwise.
+    /// </summary>
+    public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c) =>
+        MultiplyAdd(SimdWidth.Bits, a, w, addend, m, k, n, c);
+
+    /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
+    internal static void MultiplyAdd(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c)
     {
         Check(a.Length, m * k, w.Length, k * n, c.Length, m * n);
-        if (m == 0 || n == 0 || k == 0) return;
-        Gemm(bits, ref MemoryMarshal.GetReference(a), k, 1, ref MemoryMarshal.GetReference(w), m, k, n, ref MemoryMarshal.GetReference(c));
+        if (addend.Length < m * n) ThrowHelper.ShapeMismatch();
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            addend[..(m * n)].CopyTo(c);
+            return;
+        }
+        Gemm(bits, ref MemoryMarshal.GetReference(a), k, 1, ref MemoryMarshal.GetReference(w), m, k, n,
+            ref MemoryMarshal.GetReference(addend), ref MemoryMarshal.GetReference(c));
     }
 
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n): the weight-gradient product.</summary>
@@ -47,7 +65,8 @@ public static class MatMul
         Check(a.Length, m * k, d.Length, m * n, g.Length, k * n);
         if (m == 0 || k == 0 || n == 0) return;
         // Row p of aᵀ is column p of a: row stride 1, inner stride k.
-        Gemm(bits, ref MemoryMarshal.GetReference(a), 1, k, ref MemoryMarshal.GetReference(d), k, m, n, ref MemoryMarshal.GetReference(g));
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        Gemm(bits, ref MemoryMarshal.GetReference(a), 1, k, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
     }
 
     /// <summary>c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p).</summary>
@@ -68,13 +87,13 @@ public static class MatMul
         else DotScalar(ref ra, ref rw, m, n, k, ref rc);
     }
 
-    /// <summary>c (rows x n) += A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner].</summary>
-    private static void Gemm(int bits, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c)
+    /// <summary>c (rows x n) = source + A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner]; source may be c.</summary>
+    private static void Gemm(int bits, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
     {
-        if (bits >= 512 && n >= 16) Gemm<V512>(ref a, aRow, aInner, ref w, rows, inner, n, ref c);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(ref a, aRow, aInner, ref w, rows, inner, n, ref c);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(ref a, aRow, aInner, ref w, rows, inner, n, ref c);
-        else GemmScalar(ref a, aRow, aInner, ref w, rows, inner, n, ref c);
+        if (bits >= 512 && n >= 16) Gemm<V512>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
+        else if (bits >= 256 && n >= 8) Gemm<V256>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
+        else if (bits >= 128 && n >= 4) Gemm<V128>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
+        else GemmScalar(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
     }
 
     // Columns in panels of at most four vectors, as even as possible (seven vectors are 4 + 3, five
@@ -83,7 +102,7 @@ public static class MatMul
     // FMAs. The last vector of the last panel is the overlapping tail when n is not a multiple of
     // the width (n >= TV.Count).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemm<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c)
+    private static void Gemm<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
         where TV : struct, IVector<TV>
     {
         int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + 3) / 4, done = 0;
@@ -99,24 +118,24 @@ public static class MatMul
             }
             switch (size)
             {
-                case 4: GemmPanel<TV, Four>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
-                case 3: GemmPanel<TV, Three>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
-                case 2: GemmPanel<TV, Two>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
-                default: GemmPanel<TV, One>(ref a, aRow, aInner, ref w, rows, inner, n, ref c, j, last, skip); break;
+                case 4: GemmPanel<TV, Four>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
+                case 3: GemmPanel<TV, Three>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
+                case 2: GemmPanel<TV, Two>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
+                default: GemmPanel<TV, One>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
             }
         }
     }
 
     // Columns j, j + width, ... of the panel, its last vector at `last` with its first `skip` lanes not stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel<TV, TCols>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c, int j, int last, int skip)
+    private static void GemmPanel<TV, TCols>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c, int j, int last, int skip)
         where TV : struct, IVector<TV>
         where TCols : struct, ICount
     {
         int r = 0;
         ref float wj = ref Unsafe.Add(ref w, j);
-        for (; r + 4 <= rows; r += 4) GemmBlock<TV, Four, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref c, r * n + j), last - j, skip);
-        for (; r < rows; r++) GemmBlock<TV, One, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref c, r * n + j), last - j, skip);
+        for (; r + 4 <= rows; r += 4) GemmBlock<TV, Four, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref source, r * n + j), ref Unsafe.Add(ref c, r * n + j), last - j, skip);
+        for (; r < rows; r++) GemmBlock<TV, One, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref source, r * n + j), ref Unsafe.Add(ref c, r * n + j), last - j, skip);
     }
 
     // TRows (1 or 4) rows by TCols (1 to 4) vectors, one accumulator each, w and c at the panel's
@@ -124,7 +143,7 @@ public static class MatMul
     // into the addresses, as the counts are constants of the instantiation. w and a advance by
     // reference, so the loop does no index arithmetic.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmBlock<TV, TRows, TCols>(ref float a, int aRow, int aInner, ref float w, int inner, int n, ref float c, int last, int skip)
+    private static void GemmBlock<TV, TRows, TCols>(ref float a, int aRow, int aInner, ref float w, int inner, int n, ref float source, ref float c, int last, int skip)
         where TV : struct, IVector<TV>
         where TRows : struct, ICount
         where TCols : struct, ICount
@@ -135,15 +154,18 @@ public static class MatMul
         ref float c1 = ref Unsafe.Add(ref c, n);
         ref float c2 = ref Unsafe.Add(ref c, 2 * n);
         ref float c3 = ref Unsafe.Add(ref c, 3 * n);
+        ref float r1 = ref Unsafe.Add(ref source, n);
+        ref float r2 = ref Unsafe.Add(ref source, 2 * n);
+        ref float r3 = ref Unsafe.Add(ref source, 3 * n);
         TV z = TV.Zero;
-        TV s00 = TV.Load(ref c, o0), s01 = cols > 1 ? TV.Load(ref c, o1) : z, s02 = cols > 2 ? TV.Load(ref c, o2) : z, s03 = cols > 3 ? TV.Load(ref c, o3) : z;
+        TV s00 = TV.Load(ref source, o0), s01 = cols > 1 ? TV.Load(ref source, o1) : z, s02 = cols > 2 ? TV.Load(ref source, o2) : z, s03 = cols > 3 ? TV.Load(ref source, o3) : z;
         TV s10 = z, s11 = z, s12 = z, s13 = z, s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
         if (four)
         {
-            s10 = TV.Load(ref c1, o0); s20 = TV.Load(ref c2, o0); s30 = TV.Load(ref c3, o0);
-            if (cols > 1) { s11 = TV.Load(ref c1, o1); s21 = TV.Load(ref c2, o1); s31 = TV.Load(ref c3, o1); }
-            if (cols > 2) { s12 = TV.Load(ref c1, o2); s22 = TV.Load(ref c2, o2); s32 = TV.Load(ref c3, o2); }
-            if (cols > 3) { s13 = TV.Load(ref c1, o3); s23 = TV.Load(ref c2, o3); s33 = TV.Load(ref c3, o3); }
+            s10 = TV.Load(ref r1, o0); s20 = TV.Load(ref r2, o0); s30 = TV.Load(ref r3, o0);
+            if (cols > 1) { s11 = TV.Load(ref r1, o1); s21 = TV.Load(ref r2, o1); s31 = TV.Load(ref r3, o1); }
+            if (cols > 2) { s12 = TV.Load(ref r1, o2); s22 = TV.Load(ref r2, o2); s32 = TV.Load(ref r3, o2); }
+            if (cols > 3) { s13 = TV.Load(ref r1, o3); s23 = TV.Load(ref r2, o3); s33 = TV.Load(ref r3, o3); }
         }
         nint row1 = aRow, row2 = 2 * row1, row3 = 3 * row1, step = aInner, wStep = n;
         ref float wp = ref w;
@@ -200,13 +222,13 @@ public static class MatMul
         else lastVector.StoreSkipping(ref c, lastOffset, skip);
     }
 
-    private static void GemmScalar(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float c)
+    private static void GemmScalar(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
     {
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < n; j++)
             {
                 ref float cr = ref Unsafe.Add(ref c, r * n + j);
-                float s = cr;
+                float s = Unsafe.Add(ref source, r * n + j);
                 for (int p = 0; p < inner; p++)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, r * aRow + p * aInner), Unsafe.Add(ref w, p * n + j), s);
                 cr = s;

@@ -19,7 +19,7 @@ internal sealed partial class Lra<TLoss>
     {
         var ws = _ws;
         int bh = B * H;
-        Span<float> z = ws.Z, zHat = _zHat.Span;
+        Span<float> z = ws.Z;
         for (int l = T - 1; l >= 1; l--)
         {
             _gWhh.Span.Clear();
@@ -29,20 +29,16 @@ internal sealed partial class Lra<TLoss>
             AccumulateStep(l);
 
             // Target of step l-1. k = 1: g = dLr_l/da_{l-1} from the full pass, and the diagonal
-            // Omega of Gz = dLr_l/dz_l at h^ = a_{l-1}, whose tanh is z_{l-1}.
-            Span<float> hHat = _hHat.Span, grad = _grad.Span;
-            Step(_a.Span, l - 1, bh).CopyTo(hHat);
+            // Omega of Gz = dLr_l/dz_l at h^ = a_{l-1}, whose tanh is z_{l-1}. k > 1: the loss is
+            // l(z_l, p(h^)): only p depends on h^.
+            Span<float> grad = _grad.Span;
             _firstGrad.Span.CopyTo(grad);
             if (_s.Alpha != 0f)
             {
                 MatMul.MultiplyTransposed(_gz.Span, ws.Parameters.Whh, B, H, H, _m.Span);
                 AddOmegaGradientA(_gz.Span, _m.Span, Step(z, l - 1, bh), grad);
             }
-            Descend(grad, hHat, Reductions.Norm(grad));
-            // k > 1: the loss is l(z_l, p(h^)): only p depends on h^.
-            InputTerm(l);
-            for (int k = 1; k < _s.K; k++) TargetUpdate(Step(z, l, bh), referenceOmega: true);
-            Activations.TanhForward(hHat, Step(zHat, l - 1, bh));
+            SearchTarget(l, Reductions.Norm(grad), Step(z, l, bh), referenceOmega: true);
         }
     }
 

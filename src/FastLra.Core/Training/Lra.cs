@@ -151,23 +151,25 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     private void TopTarget()
     {
-        var ws = _ws;
-        Step(_a.Span, T - 1, B * H).CopyTo(_hHat.Span);
+        int bh = B * H;
+        Step(_a.Span, T - 1, bh).CopyTo(_hHat.Span);
+        Step(_ws.Z, T - 1, bh).CopyTo(_th.Span); // tanh(a_{T-1})
         for (int k = 0; k < _s.K; k++)
         {
             TopTargetGradient();
-            Descend(_grad.Span, _hHat.Span, Reductions.Norm(_grad.Span));
+            DescendTanh(Reductions.Norm(_grad.Span), k == _s.K - 1 ? Step(_zHat.Span, T - 1, bh) : _th.Span);
         }
-        Activations.TanhForward(_hHat.Span, Step(_zHat.Span, T - 1, B * H));
     }
 
-    /// <summary>grad = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, G = dE/do at o = tanh(h^) Why + by.</summary>
+    /// <summary>
+    /// grad = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, G = dE/do at o = tanh(h^) Why + by,
+    /// with tanh(h^) in th.
+    /// </summary>
     internal void TopTargetGradient()
     {
         var ws = _ws;
         var p = ws.Parameters;
         Span<float> th = _th.Span, m = _m.Span, grad = _grad.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
-        Activations.TanhForward(_hHat.Span, th);
         Rnn.OutputForward(p, th, B, oHat);
         GlobalLoss.Backward(_loss, oHat, ws.Y, B, O, gradO);
         MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, m);
@@ -234,19 +236,23 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
                 Reductions.SumRowsAdd(delta, B, H, gbh);
             }
             AccumulateStep(t);
-            if (t >= 1)
-            {
-                // Target of step t-1: h^ = a_{t-1}, the first step from grad, then K - 1 more towards p(h^) = z^_t.
-                Step(_a.Span, t - 1, bh).CopyTo(_hHat.Span);
-                if (_s.K > 0)
-                {
-                    InputTerm(t);
-                    Descend(grad, _hHat.Span, (float)Math.Sqrt(squares));
-                    for (int k = 1; k < _s.K; k++) TargetUpdate(zHatT, referenceOmega: false);
-                }
-                Activations.TanhForward(_hHat.Span, Step(zHat, t - 1, bh));
-            }
+            if (t >= 1) SearchTarget(t, (float)Math.Sqrt(squares), zHatT, referenceOmega: false);
         }
+    }
+
+    /// <summary>
+    /// The target of step t-1, given the first step's gradient in grad and its norm: h^ = a_{t-1},
+    /// then K steps h^ -= beta clip_c(g) towards p(h^) matching v, the later ones from
+    /// <see cref="TargetGradient"/>; z^_{t-1} = tanh(h^). Each step's tanh(h^) comes with its descent.
+    /// </summary>
+    private void SearchTarget(int t, float firstNorm, ReadOnlySpan<float> v, bool referenceOmega)
+    {
+        int bh = B * H;
+        Step(_a.Span, t - 1, bh).CopyTo(_hHat.Span);
+        InputTerm(t);
+        var zHatPrev = Step(_zHat.Span, t - 1, bh);
+        DescendTanh(firstNorm, _s.K == 1 ? zHatPrev : _th.Span);
+        for (int k = 1; k < _s.K; k++) DescendTanh(TargetGradient(v, referenceOmega), k == _s.K - 1 ? zHatPrev : _th.Span);
     }
 
     /// <summary>u = x_t Wxh + bh, the part of a step's pre-activation a target does not change.</summary>
@@ -258,24 +264,18 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, H, u);
     }
 
-    /// <summary>One target step for h^ against v: h^ -= beta clip_c(g), g from <see cref="TargetGradient"/>.</summary>
-    private void TargetUpdate(ReadOnlySpan<float> v, bool referenceOmega) =>
-        Descend(_grad.Span, _hHat.Span, TargetGradient(v, referenceOmega));
-
     /// <summary>
     /// The gradient of a target step for h^ against the state v that the prediction
     /// p = tanh(tanh(h^) Whh + u) should match: G = l'_1(p, v)(1 - p²),
-    /// grad = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^. Local: v = z^_t and Omega(G, Whh, h^).
-    /// Reference (k > 1): v = z_l, since l'_1(p, z_l) = l'_2(z_l, p) for these even losses, and
-    /// the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²). Returns ||grad||.
+    /// grad = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^, with tanh(h^) in th. Local: v = z^_t and
+    /// Omega(G, Whh, h^). Reference (k > 1): v = z_l, since l'_1(p, z_l) = l'_2(z_l, p) for these
+    /// even losses, and the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²). Returns ||grad||.
     /// </summary>
     internal float TargetGradient(ReadOnlySpan<float> v, bool referenceOmega)
     {
         var whh = _ws.Parameters.Whh;
         Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
-        Activations.TanhForward(_hHat.Span, th);
-        _u.Span.CopyTo(tp);
-        MatMul.MultiplyAdd(th, whh, B, H, H, tp);
+        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
         if (!referenceOmega)
         {
             // Three passes around the two products: G with tanh(p) fused in (and ||G||²), then
@@ -305,8 +305,8 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         return Reductions.Norm(grad);
     }
 
-    /// <summary>Test access to the target step's state: h^ (B x H), u (B x H) and the last gradient (B x H).</summary>
-    internal (Memory<float> HHat, Memory<float> U, Memory<float> Gradient) TargetBuffers => (_hHat, _u, _grad);
+    /// <summary>Test access to the target step's state: h^, tanh(h^), u and the last gradient (B x H each).</summary>
+    internal (Memory<float> HHat, Memory<float> TanhHHat, Memory<float> U, Memory<float> Gradient) TargetBuffers => (_hHat, _th, _u, _grad);
 
     /// <summary>grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by semantics.</summary>
     private void AddOmegaGradientA(ReadOnlySpan<float> signal, ReadOnlySpan<float> m, ReadOnlySpan<float> t, Span<float> grad)
@@ -324,9 +324,9 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         else Omega.PlainD(t, d);
     }
 
-    /// <summary>h^ -= beta clip_c(g), given ||g||.</summary>
-    private void Descend(ReadOnlySpan<float> grad, Span<float> hHat, float norm) =>
-        TensorPrimitives.MultiplyAdd(grad, -_s.Beta * Clipping.Factor(norm, _s.Clip, _s.ClipMode), hHat, hHat);
+    /// <summary>h^ -= beta clip_c(grad), given ||grad||, and tanh(h^) into <paramref name="tanhHHat"/>.</summary>
+    private void DescendTanh(float norm, Span<float> tanhHHat) =>
+        Activations.DescendTanh(_grad.Span, -_s.Beta * Clipping.Factor(norm, _s.Clip, _s.ClipMode), _hHat.Span, tanhHHat);
 
     /// <summary>dWhh += clip_c(gWhh), dWxh += clip_c(gWxh), dbh += gbh, recording the clipped norms of step t when diagnostics are detailed.</summary>
     private void AccumulateStep(int t)
