@@ -69,6 +69,37 @@ public class KernelTests
         Assert.Equal(Random(m * n, 15), addend);
     }
 
+    /// <summary>The fused cell against bias, two reference products and tanh; also in place (a = z) and with h = 0.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void CellForward_matches_reference(int bits, int m, int k, int n)
+    {
+        const int kx = 3;
+        var x = Random(m * kx, 20);
+        var wx = Random(kx * n, 21);
+        var h = Random(m * k, 22);
+        var wh = Random(k * n, 23);
+        var bias = Random(n, 24);
+        foreach (bool withState in new[] { true, false })
+        {
+            var expectedA = new float[m * n];
+            for (int r = 0; r < m; r++) bias.CopyTo(expectedA, r * n);
+            MatMulReference.MultiplyAdd(x, wx, m, kx, n, expectedA);
+            if (withState) MatMulReference.MultiplyAdd(h, wh, m, k, n, expectedA);
+            var expectedZ = new float[m * n];
+            ActivationsReference.TanhForward(expectedA, expectedZ);
+
+            var a = Random(m * n, 25);
+            var z = Random(m * n, 26);
+            MatMul.CellForward(bits, x, wx, withState ? h : default, wh, bias, m, kx, k, n, a, z);
+            AssertNear(expectedA, a, k + kx);
+            AssertNear(expectedZ, z, k + kx); // tanh' <= 1 keeps the products' error
+            var inPlace = Random(m * n, 27);
+            MatMul.CellForward(bits, x, wx, withState ? h : default, wh, bias, m, kx, k, n, inPlace, inPlace);
+            Assert.Equal(z, inPlace);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void MultiplyTransposed_matches_reference(int bits, int m, int n, int k)

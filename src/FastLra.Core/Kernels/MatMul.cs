@@ -5,12 +5,13 @@ using System.Runtime.Intrinsics;
 namespace FastLra.Kernels;
 
 /// <summary>
-/// The three batched matrix products the trainers need, on row-major spans.
-/// Argument order follows TensorPrimitives: inputs, sizes, destination last.
+/// The three batched matrix products the trainers need, and the recurrent cell, on row-major
+/// spans. Argument order follows TensorPrimitives: inputs, sizes, destination last.
 /// Destinations must not overlap the inputs.
 /// <para>
-/// c += a·w and g += aᵀ·d are one register-blocked kernel (<see cref="Gemm{TV}"/>) that reads A
-/// through a row stride and an inner stride, so the transposed operand is never copied; c = a·wᵀ
+/// c += a·w, g += aᵀ·d and the cell (bias + x·Wxh + h·Whh, then tanh) are one register-blocked
+/// kernel (<see cref="Gemm{TV}"/>) that reads A through a row stride and an inner stride, so the
+/// transposed operand is never copied (the cell applies tanh to each block as it is stored); c = a·wᵀ
 /// is a blocked dot-product kernel (<see cref="Dot{TV}"/>). Both are written once over
 /// <see cref="IVector{TSelf}"/> and run at the widest width the hardware accelerates
 /// (<see cref="SimdWidth.Bits"/>, decided once), narrower when a row is shorter than a vector.
@@ -55,6 +56,40 @@ public static class MatMul
             ref MemoryMarshal.GetReference(addend), ref MemoryMarshal.GetReference(c));
     }
 
+    /// <summary>
+    /// The recurrent cell with its bias and activation fused into the product: a (m x n) = bias (n,
+    /// every row) + x (m x kx) · wx (kx x n) + h (m x kh) · wh (kh x n) and z = tanh(a), in one pass
+    /// over the outputs (the accumulators start from the bias and end in both stores). An empty h
+    /// means h = 0. z may be a (a then ends as tanh(a)); neither may overlap the inputs.
+    /// </summary>
+    public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+        int m, int kx, int kh, int n, Span<float> a, Span<float> z) =>
+        CellForward(SimdWidth.Bits, x, wx, h, wh, bias, m, kx, kh, n, a, z);
+
+    /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
+    internal static void CellForward(int bits, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+        int m, int kx, int kh, int n, Span<float> a, Span<float> z)
+    {
+        Check(x.Length, m * kx, wx.Length, kx * n, a.Length, m * n);
+        if (bias.Length < n || z.Length < m * n || (!h.IsEmpty && (h.Length < m * kh || wh.Length < kh * n))) ThrowHelper.ShapeMismatch();
+        if (m == 0 || n == 0) return;
+        var first = new Product(ref MemoryMarshal.GetReference(x), kx, 1, ref MemoryMarshal.GetReference(wx), kx);
+        var second = h.IsEmpty
+            ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
+            : new Product(ref MemoryMarshal.GetReference(h), kh, 1, ref MemoryMarshal.GetReference(wh), kh);
+        ref float rb = ref MemoryMarshal.GetReference(bias);
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true);
+        else if (bits >= 256 && n >= 8) Gemm<V256>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true);
+        else if (bits >= 128 && n >= 4) Gemm<V128>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true);
+        else
+        {
+            GemmScalar(in first, in second, m, n, ref rb, 0, ref ra);
+            Activations.TanhForward(a[..(m * n)], z);
+        }
+    }
+
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n): the weight-gradient product.</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g) =>
         TransposedMultiplyAdd(SimdWidth.Bits, a, d, m, k, n, g);
@@ -90,19 +125,33 @@ public static class MatMul
     /// <summary>c (rows x n) = source + A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner]; source may be c.</summary>
     private static void Gemm(int bits, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
     {
-        if (bits >= 512 && n >= 16) Gemm<V512>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
-        else GemmScalar(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
+        var product = new Product(ref a, aRow, aInner, ref w, inner);
+        var none = new Product(ref a, 0, 0, ref w, 0);
+        if (bits >= 512 && n >= 16) Gemm<V512>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false);
+        else if (bits >= 256 && n >= 8) Gemm<V256>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false);
+        else if (bits >= 128 && n >= 4) Gemm<V128>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false);
+        else GemmScalar(in product, in none, rows, n, ref source, n, ref c);
+    }
+
+    /// <summary>
+    /// One factor pair of a product, A (rows x Inner) by W (Inner x n) with A[r, p] = A[r * Row + p * Step]:
+    /// the kernels take two, so the cell's x Wxh + h Whh is one pass (Inner = 0 leaves one out).
+    /// </summary>
+    private readonly ref struct Product(ref float a, int row, int step, ref float w, int inner)
+    {
+        public readonly ref float A = ref a;
+        public readonly ref float W = ref w;
+        public readonly int Row = row, Step = step, Inner = inner;
     }
 
     // Columns in panels of at most four vectors, as even as possible (seven vectors are 4 + 3, five
     // are 3 + 2): a four-row block of a panel keeps up to sixteen accumulators in registers, enough
     // independent FMAs to cover their latency on both pipes, and each loaded vector of w feeds four
     // FMAs. The last vector of the last panel is the overlapping tail when n is not a multiple of
-    // the width (n >= TV.Count).
+    // the width (n >= TV.Count). The accumulators start from source's rows (sourceRow = 0 repeats
+    // one row, a bias); with tanh, z = tanh(c) follows each block while it is in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemm<TV>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
+    private static void Gemm<TV>(in Product first, in Product second, int rows, int n, ref float source, int sourceRow, ref float c, ref float z, bool tanh)
         where TV : struct, IVector<TV>
     {
         int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + 3) / 4, done = 0;
@@ -118,32 +167,61 @@ public static class MatMul
             }
             switch (size)
             {
-                case 4: GemmPanel<TV, Four>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
-                case 3: GemmPanel<TV, Three>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
-                case 2: GemmPanel<TV, Two>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
-                default: GemmPanel<TV, One>(ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c, j, last, skip); break;
+                case 4: GemmPanel<TV, Four>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
+                case 3: GemmPanel<TV, Three>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
+                case 2: GemmPanel<TV, Two>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
+                default: GemmPanel<TV, One>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
             }
         }
     }
 
     // Columns j, j + width, ... of the panel, its last vector at `last` with its first `skip` lanes not stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmPanel<TV, TCols>(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c, int j, int last, int skip)
+    private static void GemmPanel<TV, TCols>(in Product first, in Product second, int rows, int n, ref float source, int sourceRow,
+        ref float c, ref float z, bool tanh, int j, int last, int skip)
         where TV : struct, IVector<TV>
         where TCols : struct, ICount
     {
         int r = 0;
-        ref float wj = ref Unsafe.Add(ref w, j);
-        for (; r + 4 <= rows; r += 4) GemmBlock<TV, Four, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref source, r * n + j), ref Unsafe.Add(ref c, r * n + j), last - j, skip);
-        for (; r < rows; r++) GemmBlock<TV, One, TCols>(ref Unsafe.Add(ref a, r * aRow), aRow, aInner, ref wj, inner, n, ref Unsafe.Add(ref source, r * n + j), ref Unsafe.Add(ref c, r * n + j), last - j, skip);
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float cr = ref Unsafe.Add(ref c, r * n + j);
+            GemmBlock<TV, Four, TCols>(in first, in second, r, j, n, ref Unsafe.Add(ref source, r * sourceRow + j), sourceRow, ref cr, last - j, skip);
+            if (tanh) TanhBlock<TV>(ref cr, ref Unsafe.Add(ref z, r * n + j), n, 4, TCols.Value, last - j, skip);
+        }
+        for (; r < rows; r++)
+        {
+            ref float cr = ref Unsafe.Add(ref c, r * n + j);
+            GemmBlock<TV, One, TCols>(in first, in second, r, j, n, ref Unsafe.Add(ref source, r * sourceRow + j), sourceRow, ref cr, last - j, skip);
+            if (tanh) TanhBlock<TV>(ref cr, ref Unsafe.Add(ref z, r * n + j), n, 1, TCols.Value, last - j, skip);
+        }
     }
 
-    // TRows (1 or 4) rows by TCols (1 to 4) vectors, one accumulator each, w and c at the panel's
-    // first column; the compiler drops the unused accumulators and folds every offset but the last
-    // into the addresses, as the counts are constants of the instantiation. w and a advance by
-    // reference, so the loop does no index arithmetic.
+    // z = tanh(c) over a block just stored, vector by vector as it was stored (the overlapping
+    // last vector skips its done lanes, so z may be c). Kept out of GemmBlock: inlined there, the
+    // tanh's temporaries made the compiler spill the accumulators.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmBlock<TV, TRows, TCols>(ref float a, int aRow, int aInner, ref float w, int inner, int n, ref float source, ref float c, int last, int skip)
+    private static void TanhBlock<TV>(ref float c, ref float z, int n, int rows, int cols, int last, int skip)
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count;
+        for (int i = 0; i < rows; i++)
+        {
+            ref float ci = ref Unsafe.Add(ref c, i * n);
+            ref float zi = ref Unsafe.Add(ref z, i * n);
+            for (int v = 0; v < cols - 1; v++) TanhOperator.Tanh(TV.Load(ref ci, v * width)).Store(ref zi, v * width);
+            TV t = TanhOperator.Tanh(TV.Load(ref ci, last));
+            if (skip == 0) t.Store(ref zi, last);
+            else t.StoreSkipping(ref zi, last, skip);
+        }
+    }
+
+    // TRows (1 or 4) rows from row r by TCols (1 to 4) vectors from column j, one accumulator each,
+    // source and c at that row and column; the compiler drops the unused accumulators and folds
+    // every offset but the last into the addresses, as the counts are constants of the instantiation.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GemmBlock<TV, TRows, TCols>(in Product first, in Product second, int r, int j, int n, ref float source, int sourceRow,
+        ref float c, int last, int skip)
         where TV : struct, IVector<TV>
         where TRows : struct, ICount
         where TCols : struct, ICount
@@ -151,15 +229,12 @@ public static class MatMul
         int width = TV.Count, cols = TCols.Value;
         bool four = TRows.Value == 4;
         int o0 = cols == 1 ? last : 0, o1 = cols == 2 ? last : width, o2 = cols == 3 ? last : 2 * width, o3 = last;
-        ref float c1 = ref Unsafe.Add(ref c, n);
-        ref float c2 = ref Unsafe.Add(ref c, 2 * n);
-        ref float c3 = ref Unsafe.Add(ref c, 3 * n);
-        ref float r1 = ref Unsafe.Add(ref source, n);
-        ref float r2 = ref Unsafe.Add(ref source, 2 * n);
-        ref float r3 = ref Unsafe.Add(ref source, 3 * n);
-        TV z = TV.Zero;
-        TV s00 = TV.Load(ref source, o0), s01 = cols > 1 ? TV.Load(ref source, o1) : z, s02 = cols > 2 ? TV.Load(ref source, o2) : z, s03 = cols > 3 ? TV.Load(ref source, o3) : z;
-        TV s10 = z, s11 = z, s12 = z, s13 = z, s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        ref float r1 = ref Unsafe.Add(ref source, sourceRow);
+        ref float r2 = ref Unsafe.Add(ref source, 2 * sourceRow);
+        ref float r3 = ref Unsafe.Add(ref source, 3 * sourceRow);
+        TV zero = TV.Zero;
+        TV s00 = TV.Load(ref source, o0), s01 = cols > 1 ? TV.Load(ref source, o1) : zero, s02 = cols > 2 ? TV.Load(ref source, o2) : zero, s03 = cols > 3 ? TV.Load(ref source, o3) : zero;
+        TV s10 = zero, s11 = zero, s12 = zero, s13 = zero, s20 = zero, s21 = zero, s22 = zero, s23 = zero, s30 = zero, s31 = zero, s32 = zero, s33 = zero;
         if (four)
         {
             s10 = TV.Load(ref r1, o0); s20 = TV.Load(ref r2, o0); s30 = TV.Load(ref r3, o0);
@@ -167,12 +242,38 @@ public static class MatMul
             if (cols > 2) { s12 = TV.Load(ref r1, o2); s22 = TV.Load(ref r2, o2); s32 = TV.Load(ref r3, o2); }
             if (cols > 3) { s13 = TV.Load(ref r1, o3); s23 = TV.Load(ref r2, o3); s33 = TV.Load(ref r3, o3); }
         }
-        nint row1 = aRow, row2 = 2 * row1, row3 = 3 * row1, step = aInner, wStep = n;
-        ref float wp = ref w;
-        ref float ap = ref a;
-        for (int p = 0; p < inner; p++)
+        Accumulate<TV, TRows, TCols>(in first, r, j, n, o0, o1, o2, o3, ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
+            ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
+        if (second.Inner > 0)
+            Accumulate<TV, TRows, TCols>(in second, r, j, n, o0, o1, o2, o3, ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
+                ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
+        StoreRow(ref c, o0, o1, o2, o3, skip, cols, s00, s01, s02, s03);
+        if (four)
         {
-            TV w0 = TV.Load(ref wp, o0), w1 = cols > 1 ? TV.Load(ref wp, o1) : z, w2 = cols > 2 ? TV.Load(ref wp, o2) : z, w3 = cols > 3 ? TV.Load(ref wp, o3) : z;
+            StoreRow(ref Unsafe.Add(ref c, n), o0, o1, o2, o3, skip, cols, s10, s11, s12, s13);
+            StoreRow(ref Unsafe.Add(ref c, 2 * n), o0, o1, o2, o3, skip, cols, s20, s21, s22, s23);
+            StoreRow(ref Unsafe.Add(ref c, 3 * n), o0, o1, o2, o3, skip, cols, s30, s31, s32, s33);
+        }
+    }
+
+    // s_iv += Σ_p A[r + i, p] W[p, j + o_v]: w and a advance by reference, so the loop does no index arithmetic.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate<TV, TRows, TCols>(in Product f, int r, int j, int n, int o0, int o1, int o2, int o3,
+        ref TV s00, ref TV s01, ref TV s02, ref TV s03, ref TV s10, ref TV s11, ref TV s12, ref TV s13,
+        ref TV s20, ref TV s21, ref TV s22, ref TV s23, ref TV s30, ref TV s31, ref TV s32, ref TV s33)
+        where TV : struct, IVector<TV>
+        where TRows : struct, ICount
+        where TCols : struct, ICount
+    {
+        int cols = TCols.Value;
+        bool four = TRows.Value == 4;
+        nint row1 = f.Row, row2 = 2 * row1, row3 = 3 * row1, step = f.Step, wStep = n;
+        ref float wp = ref Unsafe.Add(ref f.W, j);
+        ref float ap = ref Unsafe.Add(ref f.A, r * f.Row);
+        TV zero = TV.Zero;
+        for (int p = 0; p < f.Inner; p++)
+        {
+            TV w0 = TV.Load(ref wp, o0), w1 = cols > 1 ? TV.Load(ref wp, o1) : zero, w2 = cols > 2 ? TV.Load(ref wp, o2) : zero, w3 = cols > 3 ? TV.Load(ref wp, o3) : zero;
             TV b = TV.Broadcast(ap);
             s00 = TV.MultiplyAdd(b, w0, s00);
             if (cols > 1) s01 = TV.MultiplyAdd(b, w1, s01);
@@ -199,13 +300,6 @@ public static class MatMul
             wp = ref Unsafe.Add(ref wp, wStep);
             ap = ref Unsafe.Add(ref ap, step);
         }
-        StoreRow(ref c, o0, o1, o2, o3, skip, cols, s00, s01, s02, s03);
-        if (four)
-        {
-            StoreRow(ref c1, o0, o1, o2, o3, skip, cols, s10, s11, s12, s13);
-            StoreRow(ref c2, o0, o1, o2, o3, skip, cols, s20, s21, s22, s23);
-            StoreRow(ref c3, o0, o1, o2, o3, skip, cols, s30, s31, s32, s33);
-        }
     }
 
     // The row's vectors; the last one keeps the first `skip` lanes of the destination.
@@ -222,16 +316,17 @@ public static class MatMul
         else lastVector.StoreSkipping(ref c, lastOffset, skip);
     }
 
-    private static void GemmScalar(ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
+    private static void GemmScalar(in Product first, in Product second, int rows, int n, ref float source, int sourceRow, ref float c)
     {
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < n; j++)
             {
-                ref float cr = ref Unsafe.Add(ref c, r * n + j);
-                float s = Unsafe.Add(ref source, r * n + j);
-                for (int p = 0; p < inner; p++)
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, r * aRow + p * aInner), Unsafe.Add(ref w, p * n + j), s);
-                cr = s;
+                float s = Unsafe.Add(ref source, r * sourceRow + j);
+                for (int p = 0; p < first.Inner; p++)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref first.A, r * first.Row + p * first.Step), Unsafe.Add(ref first.W, p * n + j), s);
+                for (int p = 0; p < second.Inner; p++)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref second.A, r * second.Row + p * second.Step), Unsafe.Add(ref second.W, p * n + j), s);
+                Unsafe.Add(ref c, r * n + j) = s;
             }
     }
 

@@ -16,10 +16,7 @@ public static class Rnn
     {
         var shape = p.Shape;
         int h = shape.Hidden;
-        Reductions.BroadcastRows(p.Bh, batch, a);
-        MatMul.MultiplyAdd(x, p.Wxh, batch, shape.Inputs, h, a);
-        if (!zPrev.IsEmpty) MatMul.MultiplyAdd(zPrev, p.Whh, batch, h, h, a);
-        Activations.TanhForward(a[..(batch * h)], z);
+        MatMul.CellForward(x, p.Wxh, zPrev, p.Whh, p.Bh, batch, shape.Inputs, h, h, a, z);
     }
 
     /// <summary>o (B x O) = z (B x H) Why + by.</summary>
@@ -31,15 +28,17 @@ public static class Rnn
 
     /// <summary>
     /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x H), o (B x O).
-    /// <paramref name="h0"/> (B x H) is z_{-1}; empty means zero.
+    /// An <paramref name="a"/> of only B x H is scratch that every step reuses (the pre-activations
+    /// are not kept). <paramref name="h0"/> (B x H) is z_{-1}; empty means zero.
     /// </summary>
     public static void Forward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
     {
         int bi = batch * p.Shape.Inputs, bh = batch * p.Shape.Hidden;
+        bool keep = a.Length >= (long)steps * bh;
         for (int t = 0; t < steps; t++)
         {
             var zPrev = t == 0 ? h0 : z.Slice((t - 1) * bh, bh);
-            StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(t * bh, bh), z.Slice(t * bh, bh));
+            StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(keep ? t * bh : 0, bh), z.Slice(t * bh, bh));
         }
         OutputForward(p, z.Slice((steps - 1) * bh, bh), batch, o);
     }

@@ -38,8 +38,8 @@ public sealed class Bptt : IGradientAlgorithm
     public float ComputeGradients()
     {
         var ws = _ws;
-        // The backward pass needs only z, so a_t is written straight into z_t (half the memory traffic at large T).
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Z, ws.Z, ws.O);
+        // The backward pass needs only z: the pre-activations go to one B x H scratch (da, free until the backward pass).
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, _da.Span, ws.Z, ws.O);
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
         Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients,
