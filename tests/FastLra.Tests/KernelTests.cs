@@ -210,6 +210,27 @@ public class KernelTests
         Assert.Equal(z, actualZ);
     }
 
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Omega_descent_step_matches_reference(int n)
+    {
+        var h = Random(n, 28);
+        for (int i = 0; i < n; i++) h[i] *= 6;
+        var t = new float[n];
+        ActivationsReference.TanhForward(h, t);
+        var expectedG = Random(n, 29);
+        var actualG = (float[])expectedG.Clone();
+        float[] expectedH = new float[n], expectedT = new float[n], actualH = Random(n, 30), actualT = Random(n, 31);
+        double expectedSquares = OmegaReference.DescendTanh(expectedG, -0.7f, -0.3f, h, t, expectedH, expectedT);
+        double actualSquares = Omega.DescendTanh(actualG, -0.7f, -0.3f, h, t, actualH, actualT);
+        Assert.Equal(expectedG, actualG); // the same fused multiply-adds
+        Assert.Equal(expectedH, actualH);
+        Assert.Equal(expectedSquares, actualSquares, 1e-5 * expectedSquares + 1e-30);
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(expectedT[i] - actualT[i]) <= 3e-7f * Math.Abs(expectedT[i]), $"{actualH[i]}: {actualT[i]} vs {expectedT[i]}");
+        var original = Random(n, 28);
+        for (int i = 0; i < n; i++) Assert.Equal(original[i] * 6, h[i]); // h is left as it was
+    }
+
     [Fact]
     public void TanhForward_has_small_relative_error_at_every_scale()
     {

@@ -111,12 +111,12 @@ public class LraTests
         var target = Enumerable.Range(0, b * h).Select(_ => (float)(rng.NextDouble() * 1.6 - 0.8)).ToArray();
         var whh = ws.Parameters.Whh.ToArray();
         var u = uMemory.ToArray();
+        var hHat = hHatMemory.ToArray();
 
-        lra.TargetGradient(target, referenceOmega: false);
+        lra.LocalTargetStep(target);
         var analytic = gradMemory.ToArray();
 
         // G at the base point, held constant in Omega.
-        var hHat = hHatMemory.ToArray();
         var p = Predict(hHat, whh, u, b, h);
         var signal = new float[b * h];
         LocalLoss.Backward<TLoss>(p, target, p, signal);
@@ -124,6 +124,43 @@ public class LraTests
         double Objective(float[] state) =>
             LocalLoss.Forward<TLoss>(Predict(state, whh, u, b, h), target) + alpha * OmegaValue(signal, whh, state, b, h, h);
         AssertGradient(analytic, hHat, Objective);
+    }
+
+    /// <summary>
+    /// A local target step moves h^ by -beta clip_c(grad) and leaves tanh(h^) beside it, whether the
+    /// clip acts (the step is redone from the untouched h^) or not (the step taken with factor 1 is kept).
+    /// </summary>
+    [Theory]
+    [InlineData(0f, ClipMode.Above)]      // no clip
+    [InlineData(1f, ClipMode.Above)]      // a bound the gradient stays under
+    [InlineData(1e-7f, ClipMode.Above)]   // a bound it exceeds
+    [InlineData(1e-3f, ClipMode.Always)]
+    public void Local_target_step_descends_by_the_clipped_gradient(float clip, ClipMode mode)
+    {
+        var settings = Settings(LraSemantics.Local, alpha: 0.5f, clip: clip, mode: mode);
+        var (ws, _) = Create(settings, GlobalLossKind.SoftmaxCrossEntropy, 7);
+        var lra = new Lra<LogPenaltyLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, settings);
+        var (hHatMemory, tanhMemory, uMemory, gradMemory) = lra.TargetBuffers;
+        int n = ws.Batch * ws.Shape.Hidden;
+        var rng = new Random(8);
+        foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        foreach (ref float v in uMemory.Span) v = (float)(rng.NextDouble() - 0.5);
+        Activations.TanhForward(hHatMemory.Span, tanhMemory.Span);
+        var target = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 1.6 - 0.8)).ToArray();
+        var before = hHatMemory.ToArray();
+
+        float norm = lra.LocalTargetStep(target);
+
+        var grad = gradMemory.ToArray();
+        Assert.Equal(Reductions.Norm(grad), norm, norm * 1e-5f);
+        float factor = Clipping.Factor(norm, clip, mode);
+        Assert.True(clip != 1e-7f || factor < 1e-3f, "the small bound must act");
+        var (hHat, tanhHHat, _, _) = lra.TargetBuffers;
+        for (int i = 0; i < n; i++)
+            Assert.Equal(MathF.FusedMultiplyAdd(grad[i], -settings.Beta * factor, before[i]), hHat.Span[i], 1e-6f);
+        var expectedTanh = new float[n];
+        Activations.TanhForward(hHat.Span, expectedTanh);
+        Assert.Equal(expectedTanh, tanhHHat.ToArray());
     }
 
     [Theory]

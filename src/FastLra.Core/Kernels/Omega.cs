@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace FastLra.Kernels;
 
 /// <summary>
@@ -62,6 +65,74 @@ public static class Omega
         Elementwise.Map<OmegaBackwardAOperator>(n[..count], t, da, c, da[..count]);
     }
 
+    /// <summary>
+    /// A target step with the plain Omega, in one pass: g = n + c n² t (dOmega/da with c = scale · cA,
+    /// added to N in place, so <paramref name="n"/> ends as g), hNext = h + step g (fused) and
+    /// tNext = tanh(hNext), where t = tanh(h). Returns Σ g². h and t are left as they were, so a
+    /// step whose clip factor turns out below 1 can be redone from them. All spans are B x H;
+    /// hNext and tNext must not overlap the inputs.
+    /// </summary>
+    public static double DescendTanh(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
+    {
+        int count = n.Length;
+        if (h.Length < count || t.Length < count || hNext.Length < count || tNext.Length < count) ThrowHelper.ShapeMismatch();
+        return SimdWidth.Bits switch
+        {
+            512 => DescendTanh<V512>(n, c, step, h, t, hNext, tNext),
+            256 => DescendTanh<V256>(n, c, step, h, t, hNext, tNext),
+            _ => DescendTanh<V128>(n, c, step, h, t, hNext, tNext),
+        };
+    }
+
+    // The tail shorter than a vector goes through the same vector code on a padded stack copy, as in Elementwise.Map.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double DescendTanh<TV>(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
+        where TV : struct, IVector<TV>
+    {
+        int count = n.Length, width = TV.Count, i = 0;
+        ref float rn = ref MemoryMarshal.GetReference(n);
+        ref float rh = ref MemoryMarshal.GetReference(h);
+        ref float rt = ref MemoryMarshal.GetReference(t);
+        ref float rhn = ref MemoryMarshal.GetReference(hNext);
+        ref float rtn = ref MemoryMarshal.GetReference(tNext);
+        TV cv = TV.Broadcast(c), sv = TV.Broadcast(step), squares = TV.Zero;
+        for (; i + width <= count; i += width)
+        {
+            TV g = Step(TV.Load(ref rn, i), TV.Load(ref rt, i), cv);
+            g.Store(ref rn, i);
+            squares = TV.MultiplyAdd(g, g, squares);
+            TV next = TV.MultiplyAdd(g, sv, TV.Load(ref rh, i));
+            next.Store(ref rhn, i);
+            TanhOperator.Tanh(next).Store(ref rtn, i);
+        }
+        double total = TV.Sum(squares);
+        if (i < count)
+        {
+            int rest = count - i;
+            Span<float> buffer = stackalloc float[3 * width];
+            buffer.Clear();
+            n.Slice(i, rest).CopyTo(buffer);
+            t.Slice(i, rest).CopyTo(buffer[width..]);
+            h.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
+            ref float rb = ref MemoryMarshal.GetReference(buffer);
+            TV g = Step(TV.Load(ref rb, 0), TV.Load(ref rb, width), cv);
+            TV next = TV.MultiplyAdd(g, sv, TV.Load(ref rb, 2 * width));
+            g.Store(ref rb, 0);
+            next.Store(ref rb, width);
+            TanhOperator.Tanh(next).Store(ref rb, 2 * width);
+            for (int j = 0; j < rest; j++) total += (double)buffer[j] * buffer[j];
+            buffer[..rest].CopyTo(n[i..]);
+            buffer.Slice(width, rest).CopyTo(hNext[i..]);
+            buffer.Slice(2 * width, rest).CopyTo(tNext[i..]);
+        }
+        return total;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Step<TV>(TV n, TV t, TV c)
+        where TV : struct, IVector<TV> => OmegaBackwardAOperator.Invoke(n, t, n, c);
+
     /// <summary>da[b, b] += scale · cA · t[b, b] · Σ_j N[b, j]² (diagonal D: only the diagonal moves).</summary>
     public static void BackwardADiagonal(ReadOnlySpan<float> n, ReadOnlySpan<float> t, int batch, int hidden, OmegaValue omega, float scale, Span<float> da)
     {
@@ -85,5 +156,22 @@ public static class Omega
         if (c == 0f) return;
         Elementwise.Map<ScaledProductOperator>(n[..count], d, default, c, nd[..count]);
         MatMul.TransposedMultiplyAdd(nd[..count], g, batch, hidden, width, dW);
+    }
+}
+
+/// <summary>The plain loop <see cref="Omega.DescendTanh"/> is tested against.</summary>
+public static class OmegaReference
+{
+    public static double DescendTanh(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
+    {
+        double squares = 0;
+        for (int i = 0; i < n.Length; i++)
+        {
+            n[i] = MathF.FusedMultiplyAdd(c * n[i] * n[i], t[i], n[i]);
+            squares += (double)n[i] * n[i];
+            hNext[i] = MathF.FusedMultiplyAdd(n[i], step, h[i]);
+            tNext[i] = MathF.Tanh(hNext[i]);
+        }
+        return squares;
     }
 }

@@ -38,7 +38,7 @@ internal sealed partial class Lra<TLoss>
                 MatMul.MultiplyTransposed(_gz.Span, ws.Parameters.Whh, B, H, H, _m.Span);
                 AddOmegaGradientA(_gz.Span, _m.Span, Step(z, l - 1, bh), grad);
             }
-            SearchTarget(l, Reductions.Norm(grad), Step(z, l, bh), referenceOmega: true);
+            SearchTarget(l, Reductions.Norm(grad), Step(z, l, bh));
         }
     }
 

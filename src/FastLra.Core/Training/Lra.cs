@@ -40,7 +40,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
 {
     /// <summary>Number of B x H scratch buffers, and of 2B x H ones (two B x H halves, stacked).</summary>
-    internal const int Buffers = 17, Pairs = 2;
+    internal const int Buffers = 19, Pairs = 2;
 
     private readonly Workspace _ws;
     private readonly GlobalLossKind _loss;
@@ -50,8 +50,11 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     // B x H unless noted. a: T x B x H pre-activations of the forward pass; zHat: T x B x H targets; oHat, gradOHat: B x O; gWhh, gWxh, gbh: one step's update.
     // signals (2B x H) = [s; delta] and left (2B x H): a local update's two signals and the states
     // they multiply, stacked so the update's weight terms are one product each.
-    private readonly Memory<float> _a, _zHat, _hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1, _signals, _left,
+    private readonly Memory<float> _a, _zHat, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1, _signals, _left,
         _da, _daNext, _w, _wNext, _dq, _gz, _firstGrad, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
+
+    // A target's h^ and tanh(h^), and the buffers a local target step writes the next ones to (swapped in after it).
+    private Memory<float> _hHat, _th, _hNext, _thNext;
 
     public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
     {
@@ -71,6 +74,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u) =
             (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9]);
         (_da, _daNext, _w, _wNext, _dq, _gz, _firstGrad) = (buffers[10], buffers[11], buffers[12], buffers[13], buffers[14], buffers[15], buffers[16]);
+        (_hNext, _thNext) = (buffers[17], buffers[18]);
         _signals = carver.Take(2 * bh);
         (_s1, _delta) = (_signals[..bh], _signals[bh..]);
         _left = carver.Take(2 * bh);
@@ -236,23 +240,61 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
                 Reductions.SumRowsAdd(delta, B, H, gbh);
             }
             AccumulateStep(t);
-            if (t >= 1) SearchTarget(t, (float)Math.Sqrt(squares), zHatT, referenceOmega: false);
+            if (t >= 1) SearchTarget(t, (float)Math.Sqrt(squares), zHatT);
         }
     }
 
     /// <summary>
     /// The target of step t-1, given the first step's gradient in grad and its norm: h^ = a_{t-1},
     /// then K steps h^ -= beta clip_c(g) towards p(h^) matching v, the later ones from
-    /// <see cref="TargetGradient"/>; z^_{t-1} = tanh(h^). Each step's tanh(h^) comes with its descent.
+    /// <see cref="LocalTargetStep"/> or <see cref="ReferenceTargetGradient"/>; z^_{t-1} = tanh(h^). Each
+    /// step's tanh(h^) comes with its descent.
     /// </summary>
-    private void SearchTarget(int t, float firstNorm, ReadOnlySpan<float> v, bool referenceOmega)
+    private void SearchTarget(int t, float firstNorm, ReadOnlySpan<float> v)
     {
         int bh = B * H;
         Step(_a.Span, t - 1, bh).CopyTo(_hHat.Span);
         InputTerm(t);
-        var zHatPrev = Step(_zHat.Span, t - 1, bh);
-        DescendTanh(firstNorm, _s.K == 1 ? zHatPrev : _th.Span);
-        for (int k = 1; k < _s.K; k++) DescendTanh(TargetGradient(v, referenceOmega), k == _s.K - 1 ? zHatPrev : _th.Span);
+        DescendTanh(firstNorm, _th.Span);
+        for (int k = 1; k < _s.K; k++)
+        {
+            if (_reference) DescendTanh(ReferenceTargetGradient(v), _th.Span);
+            else LocalTargetStep(v);
+        }
+        _th.Span.CopyTo(Step(_zHat.Span, t - 1, bh));
+    }
+
+    /// <summary>
+    /// One local target step for h^ against v = z^_t, with tanh(h^) in th: G = l'_1(p, v)(1 - p²) for
+    /// p = tanh(tanh(h^) Whh + u), grad = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Whh, h^)/dh^,
+    /// then h^ -= beta clip_c(grad) and th = tanh(h^). The descent is taken with clip factor 1 into the
+    /// second h^ and th buffers in the same pass that finishes grad and its norm, and they swap in; a
+    /// factor below 1 redoes it from the untouched h^ (target gradients are means over B x H entries,
+    /// so the clip rarely acts). Returns ||grad||.
+    /// </summary>
+    internal float LocalTargetStep(ReadOnlySpan<float> v)
+    {
+        var whh = _ws.Parameters.Whh;
+        Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
+        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
+        // G with tanh(p) fused in (and ||G||²), then grad = M (1 - th²), which for the plain D is
+        // Omega's N (so ||N||² comes with it), then the Omega term and the descent.
+        double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), g);
+        MatMul.MultiplyTransposed(g, whh, B, H, H, m);
+        double squares = Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad);
+        float c = _s.Alpha == 0f ? 0f : _s.Alpha * OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)).CoefficientA;
+        float norm = (float)Math.Sqrt(Omega.DescendTanh(grad, c, -_s.Beta, _hHat.Span, th, _hNext.Span, _thNext.Span));
+        float factor = Clipping.Factor(norm, _s.Clip, _s.ClipMode);
+        if (factor == 1f)
+        {
+            (_hHat, _hNext) = (_hNext, _hHat);
+            (_th, _thNext) = (_thNext, _th);
+        }
+        else
+        {
+            Activations.DescendTanh(grad, -_s.Beta * factor, _hHat.Span, th);
+        }
+        return norm;
     }
 
     /// <summary>u = x_t Wxh + bh, the part of a step's pre-activation a target does not change.</summary>
@@ -265,32 +307,16 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     }
 
     /// <summary>
-    /// The gradient of a target step for h^ against the state v that the prediction
-    /// p = tanh(tanh(h^) Whh + u) should match: G = l'_1(p, v)(1 - p²),
-    /// grad = (G Whhᵀ)(1 - tanh(h^)²) + alpha dOmega/dh^, with tanh(h^) in th. Local: v = z^_t and
-    /// Omega(G, Whh, h^). Reference (k > 1): v = z_l, since l'_1(p, z_l) = l'_2(z_l, p) for these
-    /// even losses, and the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²). Returns ||grad||.
+    /// The gradient of a reference target step (k > 1) for h^ against the state v = z_l that the
+    /// prediction p = tanh(tanh(h^) Whh + u) should match, with tanh(h^) in th: G = l'_1(p, v)(1 - p²)
+    /// (l'_1(p, z_l) = l'_2(z_l, p) for these even losses), grad = (G Whhᵀ)(1 - tanh(h^)²) plus alpha
+    /// times the diagonal Omega of Gz = l'_2(z_l, p), without (1 - p²). Returns ||grad||.
     /// </summary>
-    internal float TargetGradient(ReadOnlySpan<float> v, bool referenceOmega)
+    private float ReferenceTargetGradient(ReadOnlySpan<float> v)
     {
         var whh = _ws.Parameters.Whh;
         Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
         MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
-        if (!referenceOmega)
-        {
-            // Three passes around the two products: G with tanh(p) fused in (and ||G||²), then
-            // grad = M (1 - th²), which for the plain D is Omega's N (so ||N||² comes with it), then
-            // the Omega term in place (and ||grad||² for the clip).
-            double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), g);
-            MatMul.MultiplyTransposed(g, whh, B, H, H, m);
-            double squares = Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad);
-            if (_s.Alpha != 0f)
-            {
-                float c = _s.Alpha * OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)).CoefficientA;
-                if (c != 0f) squares = Elementwise.Map<OmegaBackwardAOperator>(grad, th, grad, c, grad);
-            }
-            return (float)Math.Sqrt(squares);
-        }
         Activations.TanhForward(tp, tp);
         LocalLoss.Backward<TLoss>(tp, v, tp, g);
         MatMul.MultiplyTransposed(g, whh, B, H, H, m);
