@@ -19,11 +19,33 @@ public static class FlopModel
         + 2 * Product(b, h, o) + t * Product(b, i, h) + (t - 1) * 2 * Product(b, h, h);
 
     /// <summary>
-    /// Forward as BPTT; the top target: K x (output, G Whyᵀ); every step: its update (z_{t-1}ᵀ delta,
-    /// x_tᵀ delta) and, with Omega, delta Whhᵀ, (N D)ᵀ delta, z_{t-2}ᵀ s, x_{t-1}ᵀ s; every step
-    /// t &gt;= 1 the target search: the input term x_t Wxh, then K x (tanh(h^) Whh, G Whhᵀ).
+    /// The products the local semantics computes. Forward as BPTT; the output layer; the top target:
+    /// K x (output, G Whyᵀ). Every step: x_tᵀ delta, and for t &gt;= 1 delta Whhᵀ (Omega's M and the
+    /// first target step's) and z_{t-1}ᵀ delta, which with Omega become [z_{t-2}; L]ᵀ [s; delta]
+    /// (2B rows from t = 2) and [x_{t-1}; x_t]ᵀ [s; delta]. Every step t &gt;= 1 the target search:
+    /// the input term x_t Wxh, then K - 1 x (tanh(h^) Whh, G Whhᵀ); its first step comes from the
+    /// update. The spec's nominal count (<see cref="LraLocalNominal"/>) has one more step-update
+    /// product and two more target products per step.
     /// </summary>
-    public static double LraLocal(int t, int b, int i, int h, int o, int k, bool omega) =>
+    public static double LraLocal(int t, int b, int i, int h, int o, int k, bool omega)
+    {
+        double total = t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
+            + Product(b, h, o) * (omega ? 2 : 1) + k * 2 * Product(b, h, o) + Product(b, i, h);
+        for (int step = 1; step < t; step++)
+        {
+            double whh = omega ? (step >= 2 ? 2 : 1) * Product(b, h, h) : Product(b, h, h);
+            double wxh = (omega ? 2 : 1) * Product(b, i, h);
+            total += Product(b, h, h) + whh + wxh + Product(b, i, h) + (k - 1) * 2 * Product(b, h, h);
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// The spec's count, step by step as docs/algorithm.md writes it: every step's update
+    /// (z_{t-1}ᵀ delta, x_tᵀ delta) and, with Omega, delta Whhᵀ, (N D)ᵀ delta, z_{t-2}ᵀ s, x_{t-1}ᵀ s;
+    /// every target search the input term and K x (tanh(h^) Whh, G Whhᵀ).
+    /// </summary>
+    public static double LraLocalNominal(int t, int b, int i, int h, int o, int k, bool omega) =>
         t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
         + Product(b, h, o) * (omega ? 2 : 1) + k * 2 * Product(b, h, o)
         + t * (Product(b, h, h) + Product(b, i, h)) + (omega ? (t - 1) * (3 * Product(b, h, h) + Product(b, i, h)) : 0)

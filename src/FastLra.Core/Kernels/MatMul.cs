@@ -348,7 +348,7 @@ public static class MatMul
             for (int p = 0; p < k; p++) Unsafe.Add(ref c, i * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, i * n), ref Unsafe.Add(ref w, p * n), n);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot4x4<TV>(ref float a, ref float w, int n, int k, ref float c, int i, int p)
         where TV : struct, IVector<TV>
     {

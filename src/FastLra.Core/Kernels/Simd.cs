@@ -230,15 +230,45 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
     public static V256 CopySign(V256 magnitude, V256 sign) =>
         new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign._v, magnitude._v));
 
+    // As V512's tree one level shorter: 128-bit halves, then pairs and single lanes within them;
+    // the two results hold rows 0 | 1 and 2 | 3.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreSums4x4(ref float c, nint stride,
         V256 s00, V256 s01, V256 s02, V256 s03, V256 s10, V256 s11, V256 s12, V256 s13,
         V256 s20, V256 s21, V256 s22, V256 s23, V256 s30, V256 s31, V256 s32, V256 s33)
-        => Horizontal.StoreSums4x4(ref c, stride,
+    {
+        if (Avx.IsSupported)
+        {
+            Vector256<float> rows01 = Rows(s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v);
+            Vector256<float> rows23 = Rows(s20._v, s21._v, s22._v, s23._v, s30._v, s31._v, s32._v, s33._v);
+            rows01.GetLower().StoreUnsafe(ref c);
+            rows01.GetUpper().StoreUnsafe(ref c, (nuint)stride);
+            rows23.GetLower().StoreUnsafe(ref c, (nuint)(2 * stride));
+            rows23.GetUpper().StoreUnsafe(ref c, (nuint)(3 * stride));
+            return;
+        }
+        Horizontal.StoreSums4x4(ref c, stride,
             Horizontal.Fold(s00._v), Horizontal.Fold(s01._v), Horizontal.Fold(s02._v), Horizontal.Fold(s03._v),
             Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v),
             Horizontal.Fold(s20._v), Horizontal.Fold(s21._v), Horizontal.Fold(s22._v), Horizontal.Fold(s23._v),
             Horizontal.Fold(s30._v), Horizontal.Fold(s31._v), Horizontal.Fold(s32._v), Horizontal.Fold(s33._v));
+    }
+
+    // [Σx0, Σx1, Σx2, Σx3 | Σy0, Σy1, Σy2, Σy3].
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Rows(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3,
+        Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
+    {
+        Vector256<float> u0 = Halves(x0, y0), u1 = Halves(x1, y1), u2 = Halves(x2, y2), u3 = Halves(x3, y3);
+        Vector256<float> p0 = Avx.Shuffle(u0, u1, 0b01_00_01_00) + Avx.Shuffle(u0, u1, 0b11_10_11_10);
+        Vector256<float> p1 = Avx.Shuffle(u2, u3, 0b01_00_01_00) + Avx.Shuffle(u2, u3, 0b11_10_11_10);
+        return Avx.Shuffle(p0, p1, 0b10_00_10_00) + Avx.Shuffle(p0, p1, 0b11_01_11_01);
+    }
+
+    // [x's halves added | y's halves added].
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Halves(Vector256<float> x, Vector256<float> y) =>
+        Avx.Permute2x128(x, y, 0x20) + Avx.Permute2x128(x, y, 0x31);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
