@@ -275,13 +275,14 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     internal float LocalTargetStep(ReadOnlySpan<float> v)
     {
         var whh = _ws.Parameters.Whh;
-        Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
+        Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
         MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
-        // G with tanh(p) fused in (and ||G||²), then grad = M (1 - th²), which for the plain D is
-        // Omega's N (so ||N||² comes with it), then the Omega term and the descent.
-        double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), g);
-        MatMul.MultiplyTransposed(g, whh, B, H, H, m);
-        double squares = Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad);
+        // In place, to keep the step's buffers few (it touches more than L1 holds): G over p with
+        // tanh(p) fused in (and ||G||²), M = G Whhᵀ, then grad = M (1 - th²), which for the plain D
+        // is Omega's N (so ||N||² comes with it), then the Omega term and the descent.
+        double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
+        MatMul.MultiplyTransposed(tp, whh, B, H, H, grad);
+        double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
         float c = _s.Alpha == 0f ? 0f : _s.Alpha * OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)).CoefficientA;
         float norm = (float)Math.Sqrt(Omega.DescendTanh(grad, c, -_s.Beta, _hHat.Span, th, _hNext.Span, _thNext.Span));
         float factor = Clipping.Factor(norm, _s.Clip, _s.ClipMode);
