@@ -59,8 +59,9 @@ public static class MatMul
     /// <summary>
     /// The recurrent cell with its bias and activation fused into the product: a (m x n) = bias (n,
     /// every row) + x (m x kx) · wx (kx x n) + h (m x kh) · wh (kh x n) and z = tanh(a), in one pass
-    /// over the outputs (the accumulators start from the bias and end in both stores). An empty h
-    /// means h = 0. z may be a (a then ends as tanh(a)); neither may overlap the inputs.
+    /// over the outputs (the accumulators start from the bias; tanh follows each finished block
+    /// while it is in L1). An empty h means h = 0. z may be a (a then ends as tanh(a)); neither may
+    /// overlap the inputs.
     /// </summary>
     public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, Span<float> a, Span<float> z) =>
