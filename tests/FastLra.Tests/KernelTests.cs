@@ -7,22 +7,32 @@ namespace FastLra.Tests;
 public class KernelTests
 {
     /// <summary>
-    /// Every width this machine runs (512, 256, 128 bits and scalar) by sizes 0, 1, each vector
-    /// width (4, 8, 16 floats) ± 1, two vectors ± 1, non-multiples, the model's own 20 and 100, and
-    /// column counts that split into every panel shape (at 16 floats: 64 is 4, 65 is 3 + 2, 129 is
-    /// 3 + 3 + 3 vectors, the last one overlapping).
+    /// Every width this machine runs (512, 256, 128 bits and scalar), the narrower two also with the
+    /// half blocks of a machine with 16 vector registers, by sizes 0, 1, each vector width (4, 8, 16
+    /// floats) ± 1, two vectors ± 1, non-multiples, the model's own 20 and 100, and column counts
+    /// that split into every panel shape (at 16 floats: 64 is 4, 65 is 3 + 2, 129 is 3 + 3 + 3
+    /// vectors, the last one overlapping).
     /// </summary>
-    public static TheoryData<int, int, int, int> Shapes()
+    public static TheoryData<int, int, int, int, int> Shapes()
     {
         int[] rows = [0, 1, 3, 4, 5, 9, 20];
         int[] sizes = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100, 129];
-        var data = new TheoryData<int, int, int, int>();
-        foreach (int bits in SimdWidth.Supported())
+        var data = new TheoryData<int, int, int, int, int>();
+        foreach (var (bits, registers) in Configurations())
             foreach (int m in rows)
                 foreach (int k in new[] { 0, 1, 7, 17, 100 })
                     foreach (int n in sizes)
-                        data.Add(bits, m, k, n);
+                        data.Add(bits, registers, m, k, n);
         return data;
+    }
+
+    private static IEnumerable<(int Bits, int Registers)> Configurations()
+    {
+        foreach (int bits in SimdWidth.Supported())
+        {
+            yield return (bits, 32);
+            if (bits is 256 or 128) yield return (bits, 16);
+        }
     }
 
     private static float[] Random(int n, int seed)
@@ -43,20 +53,20 @@ public class KernelTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MultiplyAdd_matches_reference(int bits, int m, int k, int n)
+    public void MultiplyAdd_matches_reference(int bits, int registers, int m, int k, int n)
     {
         var a = Random(m * k, 1);
         var w = Random(k * n, 2);
         var expected = Random(m * n, 3);
         var actual = (float[])expected.Clone();
         MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
-        MatMul.MultiplyAdd(bits, a, w, m, k, n, actual);
+        MatMul.MultiplyAdd(bits, registers, a, w, m, k, n, actual);
         AssertNear(expected, actual, k);
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MultiplyAdd_with_separate_addend_matches_reference(int bits, int m, int k, int n)
+    public void MultiplyAdd_with_separate_addend_matches_reference(int bits, int registers, int m, int k, int n)
     {
         var a = Random(m * k, 13);
         var w = Random(k * n, 14);
@@ -64,7 +74,7 @@ public class KernelTests
         var expected = (float[])addend.Clone();
         var actual = Random(m * n, 16); // overwritten, not accumulated
         MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
-        MatMul.MultiplyAdd(bits, a, w, addend, m, k, n, actual);
+        MatMul.MultiplyAdd(bits, registers, a, w, addend, m, k, n, actual);
         AssertNear(expected, actual, k);
         Assert.Equal(Random(m * n, 15), addend);
     }
@@ -72,7 +82,7 @@ public class KernelTests
     /// <summary>The fused cell against bias, two reference products and tanh; also in place (a = z) and with h = 0.</summary>
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void CellForward_matches_reference(int bits, int m, int k, int n)
+    public void CellForward_matches_reference(int bits, int registers, int m, int k, int n)
     {
         const int kx = 3;
         var x = Random(m * kx, 20);
@@ -91,38 +101,38 @@ public class KernelTests
 
             var a = Random(m * n, 25);
             var z = Random(m * n, 26);
-            MatMul.CellForward(bits, x, wx, withState ? h : default, wh, bias, m, kx, k, n, a, z);
+            MatMul.CellForward(bits, registers, x, wx, withState ? h : default, wh, bias, m, kx, k, n, a, z);
             AssertNear(expectedA, a, k + kx);
             AssertNear(expectedZ, z, k + kx); // tanh' <= 1 keeps the products' error
             var inPlace = Random(m * n, 27);
-            MatMul.CellForward(bits, x, wx, withState ? h : default, wh, bias, m, kx, k, n, inPlace, inPlace);
+            MatMul.CellForward(bits, registers, x, wx, withState ? h : default, wh, bias, m, kx, k, n, inPlace, inPlace);
             Assert.Equal(z, inPlace);
         }
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MultiplyTransposed_matches_reference(int bits, int m, int n, int k)
+    public void MultiplyTransposed_matches_reference(int bits, int registers, int m, int n, int k)
     {
         var a = Random(m * n, 4);
         var w = Random(k * n, 5);
         var expected = new float[m * k];
         var actual = Random(m * k, 6); // overwritten, not accumulated
         MatMulReference.MultiplyTransposed(a, w, m, n, k, expected);
-        MatMul.MultiplyTransposed(bits, a, w, m, n, k, actual);
+        MatMul.MultiplyTransposed(bits, registers, a, w, m, n, k, actual);
         AssertNear(expected, actual, n);
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void TransposedMultiplyAdd_matches_reference(int bits, int m, int k, int n)
+    public void TransposedMultiplyAdd_matches_reference(int bits, int registers, int m, int k, int n)
     {
         var a = Random(m * k, 7);
         var d = Random(m * n, 8);
         var expected = Random(k * n, 9);
         var actual = (float[])expected.Clone();
         MatMulReference.TransposedMultiplyAdd(a, d, m, k, n, expected);
-        MatMul.TransposedMultiplyAdd(bits, a, d, m, k, n, actual);
+        MatMul.TransposedMultiplyAdd(bits, registers, a, d, m, k, n, actual);
         AssertNear(expected, actual, m);
     }
 
@@ -133,7 +143,7 @@ public class KernelTests
     [InlineData(100)]
     public void Overlapping_tails_do_not_touch_finished_columns(int n)
     {
-        foreach (int bits in SimdWidth.Supported())
+        foreach (var (bits, registers) in Configurations())
         {
             const int m = 5, k = 3;
             var a = Random(m * k, 10);
@@ -142,7 +152,7 @@ public class KernelTests
             var expected = Random(m * n, 12);
             var actual = (float[])expected.Clone();
             MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
-            MatMul.MultiplyAdd(bits, a, w, m, k, n, actual);
+            MatMul.MultiplyAdd(bits, registers, a, w, m, k, n, actual);
             for (int i = 0; i < expected.Length; i++)
                 Assert.True(expected[i].Equals(actual[i]) || Math.Abs(expected[i] - actual[i]) <= 1e-5f, $"bits {bits}, entry {i}: {actual[i]} vs {expected[i]}");
         }

@@ -28,21 +28,24 @@ public static class MatMul
 {
     /// <summary>c (m x n) += a (m x k) · w (k x n).</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, a, w, m, k, n, c);
+        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, m, k, n, c);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar), for tests.</summary>
-    internal static void MultiplyAdd(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(bits, a, w, c, m, k, n, c);
+    /// <summary>
+    /// As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar)
+    /// planned for <paramref name="registers"/> vector registers (32 or 16), for tests.
+    /// </summary>
+    internal static void MultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
+        MultiplyAdd(bits, registers, a, w, c, m, k, n, c);
 
     /// <summary>
     /// c (m x n) = addend (m x n) + a (m x k) · w (k x n), the addend read as the accumulators' start
     /// (no separate copy); it may be c itself, and must not overlap a or w otherwise.
     /// </summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, a, w, addend, m, k, n, c);
+        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, addend, m, k, n, c);
 
     /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void MultiplyAdd(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c)
+    internal static void MultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c)
     {
         Check(a.Length, m * k, w.Length, k * n, c.Length, m * n);
         if (addend.Length < m * n) ThrowHelper.ShapeMismatch();
@@ -52,7 +55,7 @@ public static class MatMul
             addend[..(m * n)].CopyTo(c);
             return;
         }
-        Gemm(bits, ref MemoryMarshal.GetReference(a), k, 1, ref MemoryMarshal.GetReference(w), m, k, n,
+        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), k, 1, ref MemoryMarshal.GetReference(w), m, k, n,
             ref MemoryMarshal.GetReference(addend), ref MemoryMarshal.GetReference(c));
     }
 
@@ -65,10 +68,10 @@ public static class MatMul
     /// </summary>
     public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, Span<float> a, Span<float> z) =>
-        CellForward(SimdWidth.Bits, x, wx, h, wh, bias, m, kx, kh, n, a, z);
+        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, a, z);
 
     /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void CellForward(int bits, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+    internal static void CellForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, Span<float> a, Span<float> z)
     {
         Check(x.Length, m * kx, wx.Length, kx * n, a.Length, m * n);
@@ -81,9 +84,10 @@ public static class MatMul
         ref float rb = ref MemoryMarshal.GetReference(bias);
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rz = ref MemoryMarshal.GetReference(z);
-        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true);
+        int maxCols = PanelVectors(registers);
+        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true, maxCols);
+        else if (bits >= 256 && n >= 8) Gemm<V256>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true, maxCols);
+        else if (bits >= 128 && n >= 4) Gemm<V128>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true, maxCols);
         else
         {
             GemmScalar(in first, in second, m, n, ref rb, 0, ref ra);
@@ -93,44 +97,46 @@ public static class MatMul
 
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n): the weight-gradient product.</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g) =>
-        TransposedMultiplyAdd(SimdWidth.Bits, a, d, m, k, n, g);
+        TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, g);
 
     /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void TransposedMultiplyAdd(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g)
+    internal static void TransposedMultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g)
     {
         Check(a.Length, m * k, d.Length, m * n, g.Length, k * n);
         if (m == 0 || k == 0 || n == 0) return;
         // Row p of aᵀ is column p of a: row stride 1, inner stride k.
         ref float rg = ref MemoryMarshal.GetReference(g);
-        Gemm(bits, ref MemoryMarshal.GetReference(a), 1, k, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
+        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), 1, k, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
     }
 
     /// <summary>c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p).</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c) =>
-        MultiplyTransposed(SimdWidth.Bits, a, w, m, n, k, c);
+        MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, c);
 
     /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void MultiplyTransposed(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c)
+    internal static void MultiplyTransposed(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c)
     {
         Check(a.Length, m * n, w.Length, k * n, c.Length, m * k);
         if (m == 0 || k == 0) return;
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rw = ref MemoryMarshal.GetReference(w);
         ref float rc = ref MemoryMarshal.GetReference(c);
-        if (bits >= 512 && n >= 16) Dot<V512>(ref ra, ref rw, m, n, k, ref rc);
-        else if (bits >= 256 && n >= 8) Dot<V256>(ref ra, ref rw, m, n, k, ref rc);
-        else if (bits >= 128 && n >= 4) Dot<V128>(ref ra, ref rw, m, n, k, ref rc);
+        bool fourRows = registers >= 32;
+        if (bits >= 512 && n >= 16) Dot<V512>(ref ra, ref rw, m, n, k, ref rc, fourRows);
+        else if (bits >= 256 && n >= 8) Dot<V256>(ref ra, ref rw, m, n, k, ref rc, fourRows);
+        else if (bits >= 128 && n >= 4) Dot<V128>(ref ra, ref rw, m, n, k, ref rc, fourRows);
         else DotScalar(ref ra, ref rw, m, n, k, ref rc);
     }
 
     /// <summary>c (rows x n) = source + A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner]; source may be c.</summary>
-    private static void Gemm(int bits, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
+    private static void Gemm(int bits, int registers, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
     {
         var product = new Product(ref a, aRow, aInner, ref w, inner);
         var none = new Product(ref a, 0, 0, ref w, 0);
-        if (bits >= 512 && n >= 16) Gemm<V512>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false);
+        int maxCols = PanelVectors(registers);
+        if (bits >= 512 && n >= 16) Gemm<V512>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false, maxCols);
+        else if (bits >= 256 && n >= 8) Gemm<V256>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false, maxCols);
+        else if (bits >= 128 && n >= 4) Gemm<V128>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false, maxCols);
         else GemmScalar(in product, in none, rows, n, ref source, n, ref c);
     }
 
@@ -145,17 +151,20 @@ public static class MatMul
         public readonly int Row = row, Step = step, Inner = inner;
     }
 
+    /// <summary>The widest column panel, in vectors, that keeps a four-row block in <paramref name="registers"/>.</summary>
+    private static int PanelVectors(int registers) => registers >= 32 ? 4 : 2;
+
     // Columns in panels of at most four vectors, as even as possible (seven vectors are 4 + 3, five
     // are 3 + 2): a four-row block of a panel keeps up to sixteen accumulators in registers, enough
     // independent FMAs to cover their latency on both pipes, and each loaded vector of w feeds four
-    // FMAs. The last vector of the last panel is the overlapping tail when n is not a multiple of
+    // FMAs. With 16 vector registers the panels are at most two vectors (eight accumulators). The last vector of the last panel is the overlapping tail when n is not a multiple of
     // the width (n >= TV.Count). The accumulators start from source's rows (sourceRow = 0 repeats
     // one row, a bias); with tanh, z = tanh(c) follows each block while it is in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemm<TV>(in Product first, in Product second, int rows, int n, ref float source, int sourceRow, ref float c, ref float z, bool tanh)
+    private static void Gemm<TV>(in Product first, in Product second, int rows, int n, ref float source, int sourceRow, ref float c, ref float z, bool tanh, int maxCols)
         where TV : struct, IVector<TV>
     {
-        int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + 3) / 4, done = 0;
+        int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + maxCols - 1) / maxCols, done = 0;
         for (int panel = panels; panel > 0; panel--)
         {
             int size = (vectors - done + panel - 1) / panel, j = done * width;
@@ -332,21 +341,72 @@ public static class MatMul
     }
 
     // c[i, p] = Σ_j a[i, j] w[p, j] in blocks of four rows of a by four rows of w (sixteen
-    // accumulators; every loaded vector feeds four FMAs), then the leftover rows one by one.
+    // accumulators; every loaded vector feeds four FMAs), or of two rows by four with 16 vector
+    // registers, then the leftover rows two and one at a time.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot<TV>(ref float a, ref float w, int m, int n, int k, ref float c)
+    private static void Dot<TV>(ref float a, ref float w, int m, int n, int k, ref float c, bool fourRows)
         where TV : struct, IVector<TV>
     {
         int i = 0;
-        for (; i + 4 <= m; i += 4)
+        for (; fourRows && i + 4 <= m; i += 4)
         {
             int p = 0;
             for (; p + 4 <= k; p += 4) Dot4x4<TV>(ref a, ref w, n, k, ref c, i, p);
-            for (; p < k; p++)
-                for (int r = i; r < i + 4; r++) Unsafe.Add(ref c, r * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, r * n), ref Unsafe.Add(ref w, p * n), n);
+            DotColumns<TV>(ref a, ref w, n, k, ref c, i, 4, p);
         }
-        for (; i < m; i++)
-            for (int p = 0; p < k; p++) Unsafe.Add(ref c, i * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, i * n), ref Unsafe.Add(ref w, p * n), n);
+        for (; i + 2 <= m; i += 2)
+        {
+            int p = 0;
+            for (; p + 4 <= k; p += 4) Dot2x4<TV>(ref a, ref w, n, k, ref c, i, p);
+            DotColumns<TV>(ref a, ref w, n, k, ref c, i, 2, p);
+        }
+        if (i < m) DotColumns<TV>(ref a, ref w, n, k, ref c, i, 1, 0);
+    }
+
+    // Rows i .. i + rows - 1 of c, columns p .. k - 1, one dot product each.
+    private static void DotColumns<TV>(ref float a, ref float w, int n, int k, ref float c, int i, int rows, int p)
+        where TV : struct, IVector<TV>
+    {
+        for (; p < k; p++)
+            for (int r = i; r < i + rows; r++) Unsafe.Add(ref c, r * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, r * n), ref Unsafe.Add(ref w, p * n), n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot2x4<TV>(ref float a, ref float w, int n, int k, ref float c, int i, int p)
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count, full = n - n % width;
+        ref float a0 = ref Unsafe.Add(ref a, i * n);
+        ref float a1 = ref Unsafe.Add(ref a0, n);
+        ref float w0 = ref Unsafe.Add(ref w, p * n);
+        ref float w1 = ref Unsafe.Add(ref w0, n);
+        ref float w2 = ref Unsafe.Add(ref w1, n);
+        ref float w3 = ref Unsafe.Add(ref w2, n);
+        TV s00 = TV.Zero, s01 = TV.Zero, s02 = TV.Zero, s03 = TV.Zero;
+        TV s10 = TV.Zero, s11 = TV.Zero, s12 = TV.Zero, s13 = TV.Zero;
+        for (int j = 0; j < full; j += width)
+        {
+            Accumulate2x4(TV.Load(ref a0, j), TV.Load(ref a1, j), TV.Load(ref w0, j), TV.Load(ref w1, j), TV.Load(ref w2, j), TV.Load(ref w3, j),
+                ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13);
+        }
+        if (full < n)
+        {
+            // The overlapping tail, its done lanes zeroed on both sides.
+            int j = n - width, skip = width - (n - full);
+            Accumulate2x4(TV.LoadSkipping(ref a0, j, skip), TV.LoadSkipping(ref a1, j, skip),
+                TV.LoadSkipping(ref w0, j, skip), TV.LoadSkipping(ref w1, j, skip), TV.LoadSkipping(ref w2, j, skip), TV.LoadSkipping(ref w3, j, skip),
+                ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13);
+        }
+        TV.StoreSums2x4(ref Unsafe.Add(ref c, i * k + p), k, s00, s01, s02, s03, s10, s11, s12, s13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate2x4<TV>(TV x0, TV x1, TV y0, TV y1, TV y2, TV y3,
+        ref TV s00, ref TV s01, ref TV s02, ref TV s03, ref TV s10, ref TV s11, ref TV s12, ref TV s13)
+        where TV : struct, IVector<TV>
+    {
+        s00 = TV.MultiplyAdd(x0, y0, s00); s01 = TV.MultiplyAdd(x0, y1, s01); s02 = TV.MultiplyAdd(x0, y2, s02); s03 = TV.MultiplyAdd(x0, y3, s03);
+        s10 = TV.MultiplyAdd(x1, y0, s10); s11 = TV.MultiplyAdd(x1, y1, s11); s12 = TV.MultiplyAdd(x1, y2, s12); s13 = TV.MultiplyAdd(x1, y3, s13);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -36,6 +36,9 @@ internal interface IVector<TSelf>
         TSelf s00, TSelf s01, TSelf s02, TSelf s03, TSelf s10, TSelf s11, TSelf s12, TSelf s13,
         TSelf s20, TSelf s21, TSelf s22, TSelf s23, TSelf s30, TSelf s31, TSelf s32, TSelf s33);
 
+    /// <summary>As <see cref="StoreSums4x4"/> for a 2 x 4 block: c[r * stride + q] = Σ s_rq.</summary>
+    static abstract void StoreSums2x4(ref float c, nint stride, TSelf s00, TSelf s01, TSelf s02, TSelf s03, TSelf s10, TSelf s11, TSelf s12, TSelf s13);
+
     static abstract TSelf operator +(TSelf a, TSelf b);
 
     static abstract TSelf operator -(TSelf a, TSelf b);
@@ -164,6 +167,13 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
     private static Vector512<float> Quarters(Vector512<float> x, Vector512<float> y) =>
         Avx512F.Shuffle4x128(x, y, 0b10_00_10_00) + Avx512F.Shuffle4x128(x, y, 0b11_01_11_01);
 
+    // Only for machines with 16 vector registers, which have no 512-bit vectors: row by row.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums2x4(ref float c, nint stride, V512 s00, V512 s01, V512 s02, V512 s03, V512 s10, V512 s11, V512 s12, V512 s13) =>
+        Horizontal.StoreSums2x4(ref c, stride,
+            Horizontal.Fold(s00._v), Horizontal.Fold(s01._v), Horizontal.Fold(s02._v), Horizontal.Fold(s03._v),
+            Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
 
@@ -252,6 +262,21 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
             Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v),
             Horizontal.Fold(s20._v), Horizontal.Fold(s21._v), Horizontal.Fold(s22._v), Horizontal.Fold(s23._v),
             Horizontal.Fold(s30._v), Horizontal.Fold(s31._v), Horizontal.Fold(s32._v), Horizontal.Fold(s33._v));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums2x4(ref float c, nint stride, V256 s00, V256 s01, V256 s02, V256 s03, V256 s10, V256 s11, V256 s12, V256 s13)
+    {
+        if (Avx.IsSupported)
+        {
+            Vector256<float> rows01 = Rows(s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v);
+            rows01.GetLower().StoreUnsafe(ref c);
+            rows01.GetUpper().StoreUnsafe(ref c, (nuint)stride);
+            return;
+        }
+        Horizontal.StoreSums2x4(ref c, stride,
+            Horizontal.Fold(s00._v), Horizontal.Fold(s01._v), Horizontal.Fold(s02._v), Horizontal.Fold(s03._v),
+            Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v));
     }
 
     // [Σx0, Σx1, Σx2, Σx3 | Σy0, Σy1, Σy2, Σy3].
@@ -344,6 +369,10 @@ internal readonly struct V128(Vector128<float> value) : IVector<V128>
             s20._v, s21._v, s22._v, s23._v, s30._v, s31._v, s32._v, s33._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums2x4(ref float c, nint stride, V128 s00, V128 s01, V128 s02, V128 s03, V128 s10, V128 s11, V128 s12, V128 s13) =>
+        Horizontal.StoreSums2x4(ref c, stride, s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -371,7 +400,7 @@ internal static class Horizontal
         return Vector128.Create(Vector128.Sum(a), Vector128.Sum(b), Vector128.Sum(c), Vector128.Sum(d));
     }
 
-    /// <summary>c[r * stride + q] = Σ s_rq, row by row with <see cref="Sum4"/>.</summary>
+    /// <summary>c[r * stride + q] = Σ s_rq, two rows at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreSums4x4(ref float c, nint stride,
         Vector128<float> s00, Vector128<float> s01, Vector128<float> s02, Vector128<float> s03,
@@ -379,10 +408,18 @@ internal static class Horizontal
         Vector128<float> s20, Vector128<float> s21, Vector128<float> s22, Vector128<float> s23,
         Vector128<float> s30, Vector128<float> s31, Vector128<float> s32, Vector128<float> s33)
     {
+        StoreSums2x4(ref c, stride, s00, s01, s02, s03, s10, s11, s12, s13);
+        StoreSums2x4(ref Unsafe.Add(ref c, 2 * stride), stride, s20, s21, s22, s23, s30, s31, s32, s33);
+    }
+
+    /// <summary>c[r * stride + q] = Σ s_rq for two rows, with <see cref="Sum4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums2x4(ref float c, nint stride,
+        Vector128<float> s00, Vector128<float> s01, Vector128<float> s02, Vector128<float> s03,
+        Vector128<float> s10, Vector128<float> s11, Vector128<float> s12, Vector128<float> s13)
+    {
         Sum4(s00, s01, s02, s03).StoreUnsafe(ref c);
         Sum4(s10, s11, s12, s13).StoreUnsafe(ref c, (nuint)stride);
-        Sum4(s20, s21, s22, s23).StoreUnsafe(ref c, (nuint)(2 * stride));
-        Sum4(s30, s31, s32, s33).StoreUnsafe(ref c, (nuint)(3 * stride));
     }
 }
 
@@ -394,6 +431,13 @@ public static class SimdWidth
         Vector512.IsHardwareAccelerated ? 512 :
         Vector256.IsHardwareAccelerated ? 256 :
         Vector128.IsHardwareAccelerated ? 128 : 0;
+
+    /// <summary>
+    /// Vector registers the kernels may plan on: 32 with AVX-512 (EVEX) or on ARM64, else 16 (AVX2,
+    /// SSE). A block of sixteen accumulators needs the 32; with 16 the kernels take half blocks,
+    /// which would otherwise spill to the stack (the AVX2 build's products ran at half speed).
+    /// </summary>
+    public static readonly int Registers = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 32 : 16;
 
     /// <summary>Every width this machine can run, widest first, down to 0 (scalar): what the kernel tests cover.</summary>
     public static int[] Supported() => Bits switch
