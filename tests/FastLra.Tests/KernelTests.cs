@@ -181,7 +181,9 @@ public class KernelTests
     public static TheoryData<int> Lengths()
     {
         var data = new TheoryData<int>();
-        foreach (int n in new[] { 0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 257 }) data.Add(n);
+        // Also one, four and four-plus-one vectors of 16 ± 1 (the sum of squares' four accumulators)
+        // and past its 4096-element flush.
+        foreach (int n in new[] { 0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 79, 80, 81, 100, 257, 4097, 10_000 }) data.Add(n);
         return data;
     }
 

@@ -39,26 +39,44 @@ public static class Reductions
     }
 
     /// <summary>Sum of squares, accumulated in double so long spans keep their precision.</summary>
-    public static double SumOfSquares(ReadOnlySpan<float> x)
+    public static double SumOfSquares(ReadOnlySpan<float> x) => SimdWidth.Bits switch
+    {
+        512 => SumOfSquares<V512>(x),
+        256 => SumOfSquares<V256>(x),
+        128 => SumOfSquares<V128>(x),
+        _ => SumOfSquaresTail(x, 0),
+    };
+
+    // Four independent accumulators (one FMA chain is bound by its latency: a 10,000-float gradient
+    // took 1.5 us), flushed to double every 4096 elements to bound the rounding.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double SumOfSquares<TV>(ReadOnlySpan<float> x)
+        where TV : struct, IVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
-        int width = Vector<float>.Count;
-        int i = 0;
-        var acc = Vector<float>.Zero;
+        int width = TV.Count, step = 4 * width, i = 0;
         double total = 0;
-        // Flush the float accumulator every few thousand elements to bound rounding.
-        while (i + width <= x.Length)
+        while (i + step <= x.Length)
         {
-            int end = Math.Min(x.Length - width, i + 4096);
-            for (; i <= end; i += width)
+            int end = Math.Min(x.Length - step, i + 4096);
+            TV a0 = TV.Zero, a1 = TV.Zero, a2 = TV.Zero, a3 = TV.Zero;
+            for (; i <= end; i += step)
             {
-                var v = Vector.LoadUnsafe(ref rx, (nuint)i);
-                acc = Vector.FusedMultiplyAdd(v, v, acc);
+                TV v0 = TV.Load(ref rx, i), v1 = TV.Load(ref rx, i + width), v2 = TV.Load(ref rx, i + 2 * width), v3 = TV.Load(ref rx, i + 3 * width);
+                a0 = TV.MultiplyAdd(v0, v0, a0);
+                a1 = TV.MultiplyAdd(v1, v1, a1);
+                a2 = TV.MultiplyAdd(v2, v2, a2);
+                a3 = TV.MultiplyAdd(v3, v3, a3);
             }
-            total += Vector.Sum(acc);
-            acc = Vector<float>.Zero;
+            total += TV.Sum(a0 + a1 + (a2 + a3));
         }
-        for (; i < x.Length; i++) total += (double)Unsafe.Add(ref rx, i) * Unsafe.Add(ref rx, i);
+        return total + SumOfSquaresTail(x, i);
+    }
+
+    private static double SumOfSquaresTail(ReadOnlySpan<float> x, int from)
+    {
+        double total = 0;
+        for (int i = from; i < x.Length; i++) total += (double)x[i] * x[i];
         return total;
     }
 
