@@ -94,9 +94,13 @@ public class StreamingTests
         var publisher = new ModelPublisher(new RnnModel(shape, new float[shape.Count]));
         const int versions = 3000;
         using var done = new ManualResetEventSlim();
+        // The writer starts once the reader is in its loop, so the two overlap however the
+        // threads are scheduled (on a loaded machine the writer could otherwise finish first).
+        using var readerRunning = new ManualResetEventSlim();
         var writer = new Thread(() =>
         {
             var values = new float[shape.Count];
+            readerRunning.Wait();
             for (int v = 1; v <= versions; v++)
             {
                 Array.Fill(values, v);
@@ -126,6 +130,7 @@ public class StreamingTests
                 lastSeen = first;
                 state.Step(model, x, y);
                 acquisitions++;
+                readerRunning.Set();
                 if (finished && lastSeen == versions) break;
             }
             readerAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
