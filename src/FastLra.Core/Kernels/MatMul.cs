@@ -351,12 +351,12 @@ public static class MatMul
         int i = 0;
         for (; fourRows && i + 4 <= m; i += 4)
         {
-            Dot4x4<TV>(ref a, ref w, n, k, ref c, i);
+            DotBlocks<TV, Four>(ref a, ref w, n, k, ref c, i);
             DotColumns<TV>(ref a, ref w, n, k, ref c, i, 4, k - k % 4);
         }
         for (; i + 2 <= m; i += 2)
         {
-            Dot2x4<TV>(ref a, ref w, n, k, ref c, i);
+            DotBlocks<TV, Two>(ref a, ref w, n, k, ref c, i);
             DotColumns<TV>(ref a, ref w, n, k, ref c, i, 2, k - k % 4);
         }
         if (i < m) DotColumns<TV>(ref a, ref w, n, k, ref c, i, 1, 0);
@@ -370,69 +370,31 @@ public static class MatMul
             for (int r = i; r < i + rows; r++) Unsafe.Add(ref c, r * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, r * n), ref Unsafe.Add(ref w, p * n), n);
     }
 
+    // TRows (2 or 4) rows of a from row i by four rows of w at a time, one accumulator per pair; the
+    // compiler drops rows 2 and 3 for two, as the count is a constant of the instantiation.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot2x4<TV>(ref float a, ref float w, int n, int k, ref float c, int i)
+    private static void DotBlocks<TV, TRows>(ref float a, ref float w, int n, int k, ref float c, int i)
         where TV : struct, IVector<TV>
+        where TRows : struct, ICount
     {
-        int width = TV.Count, full = n - n % width;
-        ref float a0 = ref Unsafe.Add(ref a, i * n);
-        ref float a1 = ref Unsafe.Add(ref a0, n);
-        for (int p = 0; p + 4 <= k; p += 4)
-        {
-            ref float w0 = ref Unsafe.Add(ref w, p * n);
-            ref float w1 = ref Unsafe.Add(ref w0, n);
-            ref float w2 = ref Unsafe.Add(ref w1, n);
-            ref float w3 = ref Unsafe.Add(ref w2, n);
-            TV s00 = TV.Zero, s01 = TV.Zero, s02 = TV.Zero, s03 = TV.Zero;
-            TV s10 = TV.Zero, s11 = TV.Zero, s12 = TV.Zero, s13 = TV.Zero;
-            for (int j = 0; j < full; j += width)
-            {
-                Accumulate2x4(TV.Load(ref a0, j), TV.Load(ref a1, j), TV.Load(ref w0, j), TV.Load(ref w1, j), TV.Load(ref w2, j), TV.Load(ref w3, j),
-                    ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13);
-            }
-            if (full < n)
-            {
-                // The overlapping tail, its done lanes zeroed on both sides.
-                int j = n - width, skip = width - (n - full);
-                Accumulate2x4(TV.LoadSkipping(ref a0, j, skip), TV.LoadSkipping(ref a1, j, skip),
-                    TV.LoadSkipping(ref w0, j, skip), TV.LoadSkipping(ref w1, j, skip), TV.LoadSkipping(ref w2, j, skip), TV.LoadSkipping(ref w3, j, skip),
-                    ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13);
-            }
-            TV.StoreSums2x4(ref Unsafe.Add(ref c, i * k + p), k, s00, s01, s02, s03, s10, s11, s12, s13);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate2x4<TV>(TV x0, TV x1, TV y0, TV y1, TV y2, TV y3,
-        ref TV s00, ref TV s01, ref TV s02, ref TV s03, ref TV s10, ref TV s11, ref TV s12, ref TV s13)
-        where TV : struct, IVector<TV>
-    {
-        s00 = TV.MultiplyAdd(x0, y0, s00); s01 = TV.MultiplyAdd(x0, y1, s01); s02 = TV.MultiplyAdd(x0, y2, s02); s03 = TV.MultiplyAdd(x0, y3, s03);
-        s10 = TV.MultiplyAdd(x1, y0, s10); s11 = TV.MultiplyAdd(x1, y1, s11); s12 = TV.MultiplyAdd(x1, y2, s12); s13 = TV.MultiplyAdd(x1, y3, s13);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4x4<TV>(ref float a, ref float w, int n, int k, ref float c, int i)
-        where TV : struct, IVector<TV>
-    {
+        bool four = TRows.Value == 4;
         int width = TV.Count, full = n - n % width;
         ref float a0 = ref Unsafe.Add(ref a, i * n);
         ref float a1 = ref Unsafe.Add(ref a0, n);
         ref float a2 = ref Unsafe.Add(ref a1, n);
         ref float a3 = ref Unsafe.Add(ref a2, n);
+        TV zero = TV.Zero;
         for (int p = 0; p + 4 <= k; p += 4)
         {
             ref float w0 = ref Unsafe.Add(ref w, p * n);
             ref float w1 = ref Unsafe.Add(ref w0, n);
             ref float w2 = ref Unsafe.Add(ref w1, n);
             ref float w3 = ref Unsafe.Add(ref w2, n);
-            TV s00 = TV.Zero, s01 = TV.Zero, s02 = TV.Zero, s03 = TV.Zero;
-            TV s10 = TV.Zero, s11 = TV.Zero, s12 = TV.Zero, s13 = TV.Zero;
-            TV s20 = TV.Zero, s21 = TV.Zero, s22 = TV.Zero, s23 = TV.Zero;
-            TV s30 = TV.Zero, s31 = TV.Zero, s32 = TV.Zero, s33 = TV.Zero;
+            TV s00 = zero, s01 = zero, s02 = zero, s03 = zero, s10 = zero, s11 = zero, s12 = zero, s13 = zero;
+            TV s20 = zero, s21 = zero, s22 = zero, s23 = zero, s30 = zero, s31 = zero, s32 = zero, s33 = zero;
             for (int j = 0; j < full; j += width)
             {
-                Accumulate4x4(TV.Load(ref a0, j), TV.Load(ref a1, j), TV.Load(ref a2, j), TV.Load(ref a3, j),
+                Accumulate<TV, TRows>(TV.Load(ref a0, j), TV.Load(ref a1, j), four ? TV.Load(ref a2, j) : zero, four ? TV.Load(ref a3, j) : zero,
                     TV.Load(ref w0, j), TV.Load(ref w1, j), TV.Load(ref w2, j), TV.Load(ref w3, j),
                     ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
                     ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
@@ -441,23 +403,28 @@ public static class MatMul
             {
                 // The overlapping tail, its done lanes zeroed on both sides.
                 int j = n - width, skip = width - (n - full);
-                Accumulate4x4(TV.LoadSkipping(ref a0, j, skip), TV.LoadSkipping(ref a1, j, skip), TV.LoadSkipping(ref a2, j, skip), TV.LoadSkipping(ref a3, j, skip),
+                Accumulate<TV, TRows>(TV.LoadSkipping(ref a0, j, skip), TV.LoadSkipping(ref a1, j, skip),
+                    four ? TV.LoadSkipping(ref a2, j, skip) : zero, four ? TV.LoadSkipping(ref a3, j, skip) : zero,
                     TV.LoadSkipping(ref w0, j, skip), TV.LoadSkipping(ref w1, j, skip), TV.LoadSkipping(ref w2, j, skip), TV.LoadSkipping(ref w3, j, skip),
                     ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
                     ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
             }
-            TV.StoreSums4x4(ref Unsafe.Add(ref c, i * k + p), k, s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33);
+            ref float cp = ref Unsafe.Add(ref c, i * k + p);
+            if (four) TV.StoreSums4x4(ref cp, k, s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33);
+            else TV.StoreSums2x4(ref cp, k, s00, s01, s02, s03, s10, s11, s12, s13);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate4x4<TV>(TV x0, TV x1, TV x2, TV x3, TV y0, TV y1, TV y2, TV y3,
+    private static void Accumulate<TV, TRows>(TV x0, TV x1, TV x2, TV x3, TV y0, TV y1, TV y2, TV y3,
         ref TV s00, ref TV s01, ref TV s02, ref TV s03, ref TV s10, ref TV s11, ref TV s12, ref TV s13,
         ref TV s20, ref TV s21, ref TV s22, ref TV s23, ref TV s30, ref TV s31, ref TV s32, ref TV s33)
         where TV : struct, IVector<TV>
+        where TRows : struct, ICount
     {
         s00 = TV.MultiplyAdd(x0, y0, s00); s01 = TV.MultiplyAdd(x0, y1, s01); s02 = TV.MultiplyAdd(x0, y2, s02); s03 = TV.MultiplyAdd(x0, y3, s03);
         s10 = TV.MultiplyAdd(x1, y0, s10); s11 = TV.MultiplyAdd(x1, y1, s11); s12 = TV.MultiplyAdd(x1, y2, s12); s13 = TV.MultiplyAdd(x1, y3, s13);
+        if (TRows.Value < 4) return;
         s20 = TV.MultiplyAdd(x2, y0, s20); s21 = TV.MultiplyAdd(x2, y1, s21); s22 = TV.MultiplyAdd(x2, y2, s22); s23 = TV.MultiplyAdd(x2, y3, s23);
         s30 = TV.MultiplyAdd(x3, y0, s30); s31 = TV.MultiplyAdd(x3, y1, s31); s32 = TV.MultiplyAdd(x3, y2, s32); s33 = TV.MultiplyAdd(x3, y3, s33);
     }
