@@ -24,8 +24,8 @@ public static class FlopModel
     /// first target step's) and z_{t-1}ᵀ delta, which with Omega become [z_{t-2}; L]ᵀ [s; delta]
     /// (2B rows from t = 2) and [x_{t-1}; x_t]ᵀ [s; delta]. Every step t &gt;= 1 the target search:
     /// the input term x_t Wxh, then K - 1 x (tanh(h^) Whh, G Whhᵀ); its first step comes from the
-    /// update. The spec's nominal count (<see cref="LraLocalNominal"/>) has one more step-update
-    /// product and two more target products per step.
+    /// update. The spec's nominal count (docs/performance.md) has one more step-update product and
+    /// two more target products per step.
     /// </summary>
     public static double LraLocal(int t, int b, int i, int h, int o, int k, bool omega)
     {
@@ -39,17 +39,6 @@ public static class FlopModel
         }
         return total;
     }
-
-    /// <summary>
-    /// The spec's count, step by step as docs/algorithm.md writes it: every step's update
-    /// (z_{t-1}ᵀ delta, x_tᵀ delta) and, with Omega, delta Whhᵀ, (N D)ᵀ delta, z_{t-2}ᵀ s, x_{t-1}ᵀ s;
-    /// every target search the input term and K x (tanh(h^) Whh, G Whhᵀ).
-    /// </summary>
-    public static double LraLocalNominal(int t, int b, int i, int h, int o, int k, bool omega) =>
-        t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
-        + Product(b, h, o) * (omega ? 2 : 1) + k * 2 * Product(b, h, o)
-        + t * (Product(b, h, h) + Product(b, i, h)) + (omega ? (t - 1) * (3 * Product(b, h, h) + Product(b, i, h)) : 0)
-        + (t - 1) * (Product(b, i, h) + k * 2 * Product(b, h, h));
 
     /// <summary>
     /// The local semantics' forward, output and top target, plus for every l = T-1 .. 1: the
