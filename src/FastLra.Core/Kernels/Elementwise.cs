@@ -139,14 +139,14 @@ internal readonly struct TanhOperator : IElementwise
     // is unbounded (it returns -6e-8 for tanh(0)); LRA works on small differences of states.
     // Below 2^-12, tanh(x) rounds to x; the series runs on |x| clamped there, so no subnormal is
     // ever squared (subnormal arithmetic is ~10x slower and states can decay that far). Past
-    // |x| = 10 tanh rounds to 1; the clamp keeps 2^n finite. NaN passes Max and Min and propagates.
+    // |x| = 10 tanh rounds to 1; the clamp keeps 2^n finite. NaN passes the clamp and propagates.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Tanh<TV>(TV x)
         where TV : struct, IVector<TV>
     {
         TV ax = TV.Abs(x);
         TV small = TV.Broadcast(1f / 4096f);
-        TV y = TV.Min(TV.Max(ax, small), TV.Broadcast(10f));
+        TV y = TV.Clamp(ax, small, TV.Broadcast(10f));
         y += y;
         // n = round(y / ln2) and 2^n from one add: 1.5 * 2^23 + 127 has a float spacing of 1, so
         // the sum holds n + 127 in its low mantissa bits, which shifted into the exponent field
