@@ -136,6 +136,40 @@ public class KernelTests
         AssertNear(expected, actual, m);
     }
 
+    /// <summary>
+    /// Inner dimensions past <see cref="MatMul.InnerBlock"/> run in passes that add to c: one row short,
+    /// exact, one over, two passes and a tail, and BPTT's T x B = 380 weight-gradient rows.
+    /// </summary>
+    public static TheoryData<int, int, int> LongInnerShapes()
+    {
+        var data = new TheoryData<int, int, int>();
+        foreach (var (bits, registers) in Configurations())
+            foreach (int inner in new[] { MatMul.InnerBlock - 1, MatMul.InnerBlock, MatMul.InnerBlock + 1, 2 * MatMul.InnerBlock + 1, 380 })
+                data.Add(bits, registers, inner);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(LongInnerShapes))]
+    public void Long_inner_dimensions_match_reference(int bits, int registers, int inner)
+    {
+        const int rows = 5, n = 100;
+        var a = Random(rows * inner, 21);
+        var w = Random(inner * n, 22);
+        var expected = Random(rows * n, 23);
+        var actual = (float[])expected.Clone();
+        MatMulReference.MultiplyAdd(a, w, rows, inner, n, expected);
+        MatMul.MultiplyAdd(bits, registers, a, w, rows, inner, n, actual);
+        AssertNear(expected, actual, inner);
+
+        var d = Random(inner * n, 24);
+        var expectedG = Random(rows * n, 25);
+        var actualG = (float[])expectedG.Clone();
+        MatMulReference.TransposedMultiplyAdd(a.AsSpan(0, inner * rows), d, inner, rows, n, expectedG);
+        MatMul.TransposedMultiplyAdd(bits, registers, a.AsSpan(0, inner * rows), d, inner, rows, n, actualG);
+        AssertNear(expectedG, actualG, inner);
+    }
+
     /// <summary>The overlapping tail must leave the lanes it skips exactly as they were, whatever they hold.</summary>
     [Theory]
     [InlineData(17)]

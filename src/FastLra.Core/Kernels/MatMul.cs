@@ -128,16 +128,31 @@ public static class MatMul
         else DotScalar(ref ra, ref rw, m, n, k, ref rc);
     }
 
-    /// <summary>c (rows x n) = source + A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner]; source may be c.</summary>
+    /// <summary>
+    /// Rows of W (and columns of A) per pass of <see cref="Gemm"/>: a block's panel of W, up to 64
+    /// floats wide, then stays in L1 (96 x 256 bytes = 24 KB) while the rows of c are swept. A weight
+    /// gradient over all T steps at once (inner dimension T x B = 380) took 51 us in one pass, 42 us
+    /// in passes of 96, against 57 us as 19 products of 20.
+    /// </summary>
+    internal const int InnerBlock = 96;
+
+    /// <summary>
+    /// c (rows x n) = source + A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner]; source
+    /// may be c. Long inner dimensions go in passes of <see cref="InnerBlock"/>, each adding to c.
+    /// </summary>
     private static void Gemm(int bits, int registers, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
     {
-        var product = new Product(ref a, aRow, aInner, ref w, inner);
-        var none = new Product(ref a, 0, 0, ref w, 0);
         int maxCols = PanelVectors(registers);
-        if (bits >= 512 && n >= 16) Gemm<V512>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false, maxCols);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false, maxCols);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(in product, in none, rows, n, ref source, n, ref c, ref c, tanh: false, maxCols);
-        else GemmScalar(in product, in none, rows, n, ref source, n, ref c);
+        for (int p = 0; p < inner; p += InnerBlock)
+        {
+            var product = new Product(ref Unsafe.Add(ref a, p * aInner), aRow, aInner, ref Unsafe.Add(ref w, p * n), Math.Min(InnerBlock, inner - p));
+            var none = new Product(ref a, 0, 0, ref w, 0);
+            ref float start = ref p == 0 ? ref source : ref c;
+            if (bits >= 512 && n >= 16) Gemm<V512>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
+            else if (bits >= 256 && n >= 8) Gemm<V256>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
+            else if (bits >= 128 && n >= 4) Gemm<V128>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
+            else GemmScalar(in product, in none, rows, n, ref start, n, ref c);
+        }
     }
 
     /// <summary>
