@@ -10,7 +10,7 @@ public class BpttTests
     internal static Workspace TinyWorkspace(int inputs, int hidden, int outputs, int steps, int batch, int seed, GlobalLossKind loss)
     {
         var shape = new RnnShape(inputs, hidden, outputs);
-        var ws = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, batch));
+        var ws = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, steps, batch));
         var rng = new Random(seed);
         foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
         foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);
@@ -88,7 +88,7 @@ public class BpttTests
         // the last step's is the one-step product rebuilt here.
         int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden;
         var dz = new float[b * h];
-        var da = new float[b * h];
+        var da = new float[t * b * h];
         var g = new ParameterSet(ws.Shape);
         var z = ws.Z.ToArray();
         Bptt.Backward(ws.Parameters, ws.X, z, ws.GradO, t, b, dz, da, g, bptt.Diagnostics);
@@ -97,7 +97,7 @@ public class BpttTests
         Assert.All(bptt.Diagnostics.DWhhNorms.Skip(1), v => Assert.True(v > 0f));
         Assert.All(bptt.Diagnostics.DWxhNorms, v => Assert.True(v > 0f));
         Assert.True(total <= bptt.Diagnostics.DWhhNorms.Sum() * (1 + 1e-5f));
-        Assert.Equal(ReductionsReference.TransposedProductNorm(z.AsSpan((t - 2) * b * h, b * h), Last(ws, z, dz, da), b, h, h),
+        Assert.Equal(ReductionsReference.TransposedProductNorm(z.AsSpan((t - 2) * b * h, b * h), Last(ws, z, dz, new float[b * h]), b, h, h),
             bptt.Diagnostics.DWhhNorms[t - 1], 1e-5f);
     }
 

@@ -132,7 +132,7 @@ internal sealed class FixtureHarness
         string semantics = json.GetProperty("semantics").GetString()!;
         if (semantics == "bptt")
         {
-            var bpttWorkspace = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, batch));
+            var bpttWorkspace = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, steps, batch));
             return new FixtureHarness(bpttWorkspace, new Bptt(bpttWorkspace, loss, json.Single("c")));
         }
         var settings = new LraSettings(

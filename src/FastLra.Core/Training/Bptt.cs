@@ -14,8 +14,8 @@ public sealed class Bptt : IGradientAlgorithm
     private readonly float _clip;
     private readonly Memory<float> _dz, _da;
 
-    /// <summary>Scratch floats this algorithm carves from the workspace: dz and da, B x H each.</summary>
-    public static long ScratchLength(RnnShape shape, int batch) => 2L * (batch * shape.Hidden + 16);
+    /// <summary>Scratch floats this algorithm carves from the workspace: dz (B x H) and da (T x B x H).</summary>
+    public static long ScratchLength(RnnShape shape, int steps, int batch) => (steps + 1L) * batch * shape.Hidden + 32;
 
     public Bptt(Workspace workspace, GlobalLossKind loss, float clip)
     {
@@ -25,7 +25,7 @@ public sealed class Bptt : IGradientAlgorithm
         var carver = new Carver(workspace.Scratch);
         Diagnostics = new Diagnostics(workspace.Steps);
         _dz = carver.Take(workspace.Batch * workspace.Shape.Hidden);
-        _da = carver.Take(workspace.Batch * workspace.Shape.Hidden);
+        _da = carver.Take((long)workspace.Steps * workspace.Batch * workspace.Shape.Hidden);
     }
 
     public bool ReferenceValidationStart => false;
@@ -38,8 +38,8 @@ public sealed class Bptt : IGradientAlgorithm
     public float ComputeGradients()
     {
         var ws = _ws;
-        // The backward pass needs only z: the pre-activations go to one B x H scratch (da, free until the backward pass).
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, _da.Span, ws.Z, ws.O);
+        // The backward pass needs only z: the pre-activations go to one B x H scratch (da's first rows, free until the backward pass).
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, _da.Span[..(ws.Batch * ws.Shape.Hidden)], ws.Z, ws.O);
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
         Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients,
@@ -50,7 +50,7 @@ public sealed class Bptt : IGradientAlgorithm
 
     /// <summary>
     /// The exact gradient g of E given G_o = dE/do (B x O), from the stored inputs x (T x B x I)
-    /// and states z (T x B x H) of a forward pass from z_{-1} = 0; dz and da are B x H scratch.
+    /// and states z (T x B x H) of a forward pass from z_{-1} = 0; dz is B x H and da T x B x H scratch.
     /// With <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
     /// </summary>
     public static void Backward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
@@ -59,6 +59,7 @@ public sealed class Bptt : IGradientAlgorithm
         var shape = p.Shape;
         int h = shape.Hidden, inputs = shape.Inputs, outputs = shape.Outputs;
         int bh = batch * h, bi = batch * inputs;
+        if (da.Length < steps * bh) ThrowHelper.ShapeMismatch();
         g.Clear();
         // Output layer: dWhy = z_{T-1}ᵀ G_o, dby = Σ_b G_o, dz_{T-1} = G_o Whyᵀ.
         var zLast = z.Slice((steps - 1) * bh, bh);
@@ -67,17 +68,20 @@ public sealed class Bptt : IGradientAlgorithm
         MatMul.MultiplyTransposed(gradO, p.Why, batch, outputs, h, dz);
         for (int t = steps - 1; t >= 0; t--)
         {
-            // da_t = dz_t (1 - z_t²); dWhh += z_{t-1}ᵀ da_t; dWxh += x_tᵀ da_t; dbh += Σ_b da_t; dz_{t-1} = da_t Whhᵀ.
-            Activations.TanhBackward(z.Slice(t * bh, bh), dz, da);
+            // da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
+            var daT = da.Slice(t * bh, bh);
+            Activations.TanhBackward(z.Slice(t * bh, bh), dz, daT);
             if (perStep is not null)
             {
-                perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bh, bh), da, batch, h, h) : 0f;
-                perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), da, batch, inputs, h);
+                perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bh, bh), daT, batch, h, h) : 0f;
+                perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, h);
             }
-            if (t > 0) MatMul.TransposedMultiplyAdd(z.Slice((t - 1) * bh, bh), da, batch, h, h, g.Whh);
-            MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), da, batch, inputs, h, g.Wxh);
-            Reductions.SumRowsAdd(da, batch, h, g.Bh);
-            if (t > 0) MatMul.MultiplyTransposed(da, p.Whh, batch, h, h, dz);
+            if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, h, h, dz);
         }
+        // The weight terms of all steps at once, each a product whose inner dimension runs over every
+        // step's rows: dWhh = [z_0 .. z_{T-2}]ᵀ [da_1 .. da_{T-1}], dWxh = xᵀ da, dbh = Σ da.
+        MatMul.TransposedMultiplyAdd(z[..((steps - 1) * bh)], da.Slice(bh, (steps - 1) * bh), (steps - 1) * batch, h, h, g.Whh);
+        MatMul.TransposedMultiplyAdd(x[..(steps * bi)], da[..(steps * bh)], steps * batch, inputs, h, g.Wxh);
+        Reductions.SumRowsAdd(da, steps * batch, h, g.Bh);
     }
 }
