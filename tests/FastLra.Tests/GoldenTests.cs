@@ -151,7 +151,7 @@ internal sealed class FixtureHarness
                 "log-penalty" => LocalLossKind.LogPenalty,
                 var other => throw new InvalidDataException($"unknown local loss '{other}'"),
             });
-        var ws = new Workspace(shape, steps, batch, 2, Lra.ScratchLength(shape, steps, batch));
+        var ws = new Workspace(shape, steps, batch, 2, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
         return new FixtureHarness(ws, Lra.Create(ws, loss, settings));
     }
 

@@ -12,7 +12,7 @@ public class LraTests
         int inputs = 3, int hidden = 6, int outputs = 2, int steps = 5, int batch = 4)
     {
         var shape = new RnnShape(inputs, hidden, outputs);
-        var ws = new Workspace(shape, steps, batch, 0, Lra.ScratchLength(shape, steps, batch));
+        var ws = new Workspace(shape, steps, batch, 0, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
         var rng = new Random(seed);
         foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
         foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);

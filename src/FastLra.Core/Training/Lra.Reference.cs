@@ -32,7 +32,7 @@ internal sealed partial class Lra<TLoss>
             // Omega of Gz = dLr_l/dz_l at h^ = a_{l-1}, whose tanh is z_{l-1}. k > 1: the loss is
             // l(z_l, p(h^)): only p depends on h^.
             Span<float> grad = _grad.Span;
-            _firstGrad.Span.CopyTo(grad);
+            Step(_passA.Span, l - 1, bh).CopyTo(grad);
             if (_s.Alpha != 0f)
             {
                 MatMul.MultiplyTransposed(_gz.Span, ws.Parameters.Whh, B, H, H, _m.Span);
@@ -43,8 +43,8 @@ internal sealed partial class Lra<TLoss>
     }
 
     /// <summary>
-    /// Lr_l and its full derivatives into gWhh, gWxh, gbh. Leaves dLr_l/da_{l-1} in firstGrad and
-    /// Gz = dLr_l/dz_l in gz for the first target step. Returns Lr_l.
+    /// Lr_l and its full derivatives into gWhh, gWxh, gbh. Leaves dLr_l/da_{l-1} in row block l - 1 of
+    /// the pass and Gz = dLr_l/dz_l in gz for the first target step. Returns Lr_l.
     /// </summary>
     private float StepLossGradients(int l)
     {
@@ -52,7 +52,7 @@ internal sealed partial class Lra<TLoss>
         var p = ws.Parameters;
         int bh = B * H, bi = B * I;
         Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span;
-        Span<float> da = _da.Span, gz = _gz.Span, dq = _dq.Span, tmp = _nd.Span;
+        Span<float> da = Step(_passA.Span, l, bh), gz = _gz.Span, dq = _dq.Span, tmp = _nd.Span;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
         float loss;
         if (l == T - 1)
@@ -66,7 +66,7 @@ internal sealed partial class Lra<TLoss>
             LocalLoss.Backward<TLoss>(zHatL, zl, zHatL, tmp);
             AddInPlace(da, tmp);
             LocalLoss.Backward<TLoss>(zl, zHatL, default, gz);
-            FullBackward(da, l);
+            FullBackward(l);
             return loss;
         }
 
@@ -99,57 +99,55 @@ internal sealed partial class Lra<TLoss>
         {
             // The diagonal Omega(G, Whh, a_l) with G = dLr_l/da_{l+1}: M = G Whhᵀ is gz. Only Wxh
             // takes its derivative, through a_l and every earlier step.
-            Span<float> d = _d.Span, n = _n.Span, w = _w.Span;
+            Span<float> d = _d.Span, n = _n.Span, w = Step(_passOmega.Span, l, bh);
             var zl = Step(z, l, bh);
             Omega.DiagonalD(zl, B, H, d);
             var omega = Omega.Forward(dA1, gz, d, n);
             Diagnostics.OmegaValues[l] = omega.Value;
             w.Clear();
             Omega.BackwardADiagonal(n, zl, B, H, omega, _s.Alpha, w);
-            OmegaIntoWxh(w, l);
+            OmegaIntoWxh(l);
         }
-        FullBackward(da, l);
+        FullBackward(l);
         return loss;
     }
 
     /// <summary>
-    /// An ordinary BPTT pass from the adjoint da of a_start back to a_0, adding every step's
-    /// weight terms to gWhh, gWxh, gbh; keeps the adjoint of a_{start-1} in firstGrad. da is consumed.
+    /// An ordinary BPTT pass from the adjoint of a_start, found in row block start of the pass, back to
+    /// a_0: each step's adjoint goes to its row block, then every step's weight terms are added to
+    /// gWhh, gWxh, gbh at once, as products whose inner dimension runs over all the steps' rows.
     /// </summary>
-    private void FullBackward(Span<float> da, int start)
+    private void FullBackward(int start)
     {
         var ws = _ws;
-        var whh = ws.Parameters.Whh;
         int bh = B * H, bi = B * I;
-        Span<float> x = ws.X, z = ws.Z, next = _daNext.Span;
-        Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
-        for (int t = start; t >= 0; t--)
-        {
-            MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), da, B, I, H, gWxh);
-            Reductions.SumRowsAdd(da, B, H, gbh);
-            if (t == 0) break;
-            var zPrev = Step(z, t - 1, bh);
-            MatMul.TransposedMultiplyAdd(zPrev, da, B, H, H, gWhh);
-            MatMul.MultiplyTransposed(da, whh, B, H, H, next);
-            Activations.TanhBackward(zPrev, next, next);
-            if (t == start) next.CopyTo(_firstGrad.Span);
-            next.CopyTo(da);
-        }
+        Span<float> pass = _passA.Span;
+        Propagate(pass, start);
+        if (start >= 1) MatMul.TransposedMultiplyAdd(ws.Z[..(start * bh)], pass.Slice(bh, start * bh), start * B, H, H, _gWhh.Span);
+        MatMul.TransposedMultiplyAdd(ws.X[..((start + 1) * bi)], pass[..((start + 1) * bh)], (start + 1) * B, I, H, _gWxh.Span);
+        Reductions.SumRowsAdd(pass, (start + 1) * B, H, _gbh.Span);
     }
 
-    /// <summary>gWxh += the Wxh part of a BPTT pass of the adjoint w of a_start back to a_0. w is consumed.</summary>
-    private void OmegaIntoWxh(Span<float> w, int start)
+    /// <summary>gWxh += the Wxh part of a BPTT pass of the adjoint of a_start in row block start of the Omega pass, back to a_0.</summary>
+    private void OmegaIntoWxh(int start)
     {
         var ws = _ws;
         int bh = B * H, bi = B * I;
-        Span<float> next = _wNext.Span;
-        for (int t = start; t >= 0; t--)
+        Span<float> pass = _passOmega.Span;
+        Propagate(pass, start);
+        MatMul.TransposedMultiplyAdd(ws.X[..((start + 1) * bi)], pass[..((start + 1) * bh)], (start + 1) * B, I, H, _gWxh.Span);
+    }
+
+    /// <summary>Row blocks start - 1 .. 0 of a pass from block start: adjoint_{t-1} = (adjoint_t Whhᵀ)(1 - z_{t-1}²).</summary>
+    private void Propagate(Span<float> pass, int start)
+    {
+        var ws = _ws;
+        int bh = B * H;
+        for (int t = start; t >= 1; t--)
         {
-            MatMul.TransposedMultiplyAdd(ws.X.Slice(t * bi, bi), w, B, I, H, _gWxh.Span);
-            if (t == 0) break;
-            MatMul.MultiplyTransposed(w, ws.Parameters.Whh, B, H, H, next);
+            var next = Step(pass, t - 1, bh);
+            MatMul.MultiplyTransposed(Step(pass, t, bh), ws.Parameters.Whh, B, H, H, next);
             Activations.TanhBackward(Step(ws.Z, t - 1, bh), next, next);
-            next.CopyTo(w);
         }
     }
 

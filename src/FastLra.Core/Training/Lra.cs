@@ -14,11 +14,15 @@ public readonly record struct LraSettings(
 /// <summary>Creates the LRA trainer specialised on its local loss.</summary>
 public static class Lra
 {
-    /// <summary>Scratch floats an LRA trainer carves from the workspace.</summary>
-    public static long ScratchLength(RnnShape shape, int steps, int batch)
+    /// <summary>
+    /// Scratch floats an LRA trainer carves from the workspace; the reference semantics keeps two
+    /// more T x B x H buffers, the adjoints of its full backward passes.
+    /// </summary>
+    public static long ScratchLength(RnnShape shape, int steps, int batch, LraSemantics semantics)
     {
         long bh = batch * shape.Hidden + 16L;
-        return (2L * steps + Lra<MseLoss>.Buffers + 2 * Lra<MseLoss>.Pairs) * bh + batch * shape.Outputs * 2L + 32
+        long passes = semantics == LraSemantics.Reference ? 2L * steps : 0;
+        return (2L * steps + passes + Lra<MseLoss>.Buffers + 2 * Lra<MseLoss>.Pairs) * bh + batch * shape.Outputs * 2L + 32
             + shape.WhhLength + shape.WxhLength + shape.BhLength + 48;
     }
 
@@ -40,7 +44,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
 {
     /// <summary>Number of B x H scratch buffers, and of 2B x H ones (two B x H halves, stacked).</summary>
-    internal const int Buffers = 19, Pairs = 2;
+    internal const int Buffers = 14, Pairs = 2;
 
     private readonly Workspace _ws;
     private readonly GlobalLossKind _loss;
@@ -51,10 +55,13 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     // signals (2B x H) = [s; delta] and left (2B x H): a local update's two signals and the states
     // they multiply, stacked so the update's weight terms are one product each.
     private readonly Memory<float> _a, _zHat, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1, _signals, _left,
-        _da, _daNext, _w, _wNext, _dq, _gz, _firstGrad, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
+        _dq, _gz, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
 
     // A target's h^ and tanh(h^), and the buffers a local target step writes the next ones to (swapped in after it).
     private Memory<float> _hHat, _th, _hNext, _thNext;
+
+    // Reference semantics only, T x B x H: a full backward pass's adjoints of a_0 .. a_l, and those of the Omega pass.
+    private readonly Memory<float> _passA, _passOmega;
 
     public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
     {
@@ -73,8 +80,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bh);
         (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u) =
             (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9]);
-        (_da, _daNext, _w, _wNext, _dq, _gz, _firstGrad) = (buffers[10], buffers[11], buffers[12], buffers[13], buffers[14], buffers[15], buffers[16]);
-        (_hNext, _thNext) = (buffers[17], buffers[18]);
+        (_dq, _gz, _hNext, _thNext) = (buffers[10], buffers[11], buffers[12], buffers[13]);
         _signals = carver.Take(2 * bh);
         (_s1, _delta) = (_signals[..bh], _signals[bh..]);
         _left = carver.Take(2 * bh);
@@ -83,6 +89,11 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         _gWhh = carver.Take(shape.WhhLength);
         _gWxh = carver.Take(shape.WxhLength);
         _gbh = carver.Take(shape.BhLength);
+        if (_reference)
+        {
+            _passA = carver.Take((long)workspace.Steps * bh);
+            _passOmega = carver.Take((long)workspace.Steps * bh);
+        }
         Diagnostics = new Diagnostics(workspace.Steps);
     }
 

@@ -22,7 +22,7 @@ public sealed class Trainer
         LossKind = TaskInfo.Loss(task);
         bool lra = options.Algorithm == AlgorithmKind.Lra;
         Workspace = new Workspace(shape, options.Length, options.Batch, Optimizer.StateBuffers(options.Optimizer),
-            lra ? Lra.ScratchLength(shape, options.Length, options.Batch) : Bptt.ScratchLength(shape, options.Length, options.Batch));
+            lra ? Lra.ScratchLength(shape, options.Length, options.Batch, options.Semantics) : Bptt.ScratchLength(shape, options.Length, options.Batch));
         if (initial is null) Initialization.Orthogonal(Workspace.Parameters, options.Seed);
         else Workspace.Parameters.CopyFrom(initial);
         Optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, Workspace.OptimizerState);
