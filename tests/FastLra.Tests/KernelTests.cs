@@ -390,7 +390,8 @@ public class KernelTests
     public void SumOfSquares_matches_reference(int n)
     {
         var x = Random(n, 15);
-        Assert.Equal(ReductionsReference.SumOfSquares(x), Reductions.SumOfSquares(x), 1e-5 * (1 + n));
+        foreach (int bits in SimdWidth.Supported())
+            Assert.Equal(ReductionsReference.SumOfSquares(x), Reductions.SumOfSquares(bits, x), 1e-5 * (1 + n));
     }
 
     [Fact]
