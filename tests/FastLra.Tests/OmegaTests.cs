@@ -46,8 +46,17 @@ public class OmegaTests
         var nn = new float[B * H];
         var omega = Omega.Forward(g, m, d, nn);
         var da = new float[B * H];
-        if (diagonal) Omega.BackwardADiagonal(nn, t, B, H, omega, 1f, da);
-        else Omega.BackwardA(nn, t, omega, 1f, da);
+        if (diagonal)
+        {
+            // From M's row norms alone: the same Omega as through D and N.
+            var fromRows = Omega.DiagonalBackwardA(g, m, t, B, H, 1f, da);
+            Assert.Equal(omega.Value, fromRows.Value, 1e-6f);
+            Assert.Equal(omega.CoefficientA, fromRows.CoefficientA, Math.Abs(omega.CoefficientA) * 1e-5f);
+        }
+        else
+        {
+            Omega.BackwardA(nn, t, omega, 1f, da);
+        }
         var dw = new float[H * n];
         Omega.BackwardW(nn, d, g, B, H, n, omega, 1f, new float[B * H], dw);
         return (omega, da, dw);
@@ -126,6 +135,9 @@ public class OmegaTests
     }
 
     [Fact]
-    public void Diagonal_D_needs_B_at_most_H() =>
+    public void Diagonal_D_needs_B_at_most_H()
+    {
         Assert.Throws<ArgumentException>(() => Omega.DiagonalD(new float[6], 3, 2, new float[6]));
+        Assert.Throws<ArgumentException>(() => Omega.DiagonalBackwardA(new float[6], new float[6], new float[6], 3, 2, 1f, new float[6]));
+    }
 }

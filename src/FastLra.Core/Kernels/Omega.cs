@@ -133,17 +133,31 @@ public static class Omega
     private static TV Step<TV>(TV n, TV t, TV c)
         where TV : struct, IVector<TV> => OmegaBackwardAOperator.Invoke(n, t, n, c);
 
-    /// <summary>da[b, b] += scale · cA · t[b, b] · Σ_j N[b, j]² (diagonal D: only the diagonal moves).</summary>
-    public static void BackwardADiagonal(ReadOnlySpan<float> n, ReadOnlySpan<float> t, int batch, int hidden, OmegaValue omega, float scale, Span<float> da)
+    /// <summary>
+    /// The diagonal Omega of the signal g given M = g Wᵀ and t = tanh(a) (B x H), and da += scale ·
+    /// dOmega/da, from row norms alone: with D_b = 1 - t[b, b]², ||N||² = Σ_b D_b² ||M_b||² and
+    /// dOmega/da moves only the entries (b, b), by cA t[b, b] D_b² ||M_b||². No D or N is formed.
+    /// </summary>
+    public static OmegaValue DiagonalBackwardA(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> t, int batch, int hidden,
+        float scale, Span<float> da)
     {
-        if (n.Length < batch * hidden || t.Length < batch * hidden || da.Length < batch * hidden) ThrowHelper.ShapeMismatch();
-        float c = scale * omega.CoefficientA;
-        if (c == 0f) return;
+        if (batch > hidden) ThrowHelper.Argument("The diagonal Omega needs B <= H.");
+        if (m.Length < batch * hidden || t.Length < batch * hidden || da.Length < batch * hidden) ThrowHelper.ShapeMismatch();
+        double s = 0;
         for (int b = 0; b < batch; b++)
         {
-            double rowSquares = Reductions.SumOfSquares(n.Slice(b * hidden, hidden));
-            da[b * hidden + b] += c * t[b * hidden + b] * (float)rowSquares;
+            double d = 1.0 - (double)t[b * hidden + b] * t[b * hidden + b];
+            s += d * d * Reductions.SumOfSquares(m.Slice(b * hidden, hidden));
         }
+        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)));
+        float c = scale * omega.CoefficientA;
+        if (c == 0f) return omega;
+        for (int b = 0; b < batch; b++)
+        {
+            float tb = t[b * hidden + b], d = 1f - tb * tb;
+            da[b * hidden + b] += c * tb * d * d * (float)Reductions.SumOfSquares(m.Slice(b * hidden, hidden));
+        }
+        return omega;
     }
 
     /// <summary>dW (H x width) += scale · cW · (N * D)ᵀ G; nd is B x H scratch.</summary>

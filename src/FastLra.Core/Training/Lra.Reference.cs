@@ -99,13 +99,9 @@ internal sealed partial class Lra<TLoss>
         {
             // The diagonal Omega(G, Whh, a_l) with G = dLr_l/da_{l+1}: M = G Whhᵀ is gz. Only Wxh
             // takes its derivative, through a_l and every earlier step.
-            Span<float> d = _d.Span, n = _n.Span, w = Step(_passOmega.Span, l, bh);
-            var zl = Step(z, l, bh);
-            Omega.DiagonalD(zl, B, H, d);
-            var omega = Omega.Forward(dA1, gz, d, n);
-            Diagnostics.OmegaValues[l] = omega.Value;
+            Span<float> w = Step(_passOmega.Span, l, bh);
             w.Clear();
-            Omega.BackwardADiagonal(n, zl, B, H, omega, _s.Alpha, w);
+            Diagnostics.OmegaValues[l] = Omega.DiagonalBackwardA(dA1, gz, Step(z, l, bh), B, H, _s.Alpha, w).Value;
             OmegaIntoWxh(l);
         }
         FullBackward(l);

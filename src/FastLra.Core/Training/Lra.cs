@@ -327,19 +327,24 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private float ReferenceTargetGradient(ReadOnlySpan<float> v)
     {
         var whh = _ws.Parameters.Whh;
-        Span<float> th = _th.Span, tp = _tp.Span, g = _g.Span, m = _m.Span, grad = _grad.Span;
+        int bh = B * H;
+        Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
         MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
         Activations.TanhForward(tp, tp);
-        LocalLoss.Backward<TLoss>(tp, v, tp, g);
-        MatMul.MultiplyTransposed(g, whh, B, H, H, m);
-        Activations.TanhBackward(th, m, grad);
-        if (_s.Alpha != 0f)
+        if (_s.Alpha == 0f)
         {
-            Span<float> gz = _gz.Span;
-            LocalLoss.Backward<TLoss>(tp, v, default, gz);
-            MatMul.MultiplyTransposed(gz, whh, B, H, H, m);
-            AddOmegaGradientA(gz, m, th, grad);
+            Span<float> g = _g.Span, m = _m.Span;
+            LocalLoss.Backward<TLoss>(tp, v, tp, g);
+            MatMul.MultiplyTransposed(g, whh, B, H, H, m);
+            return (float)Math.Sqrt(Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad));
         }
+        // G and Gz stacked (2B x H), so both products with Whhᵀ are one call.
+        Span<float> signals = _signals.Span, products = _left.Span;
+        LocalLoss.Backward<TLoss>(tp, v, tp, signals[..bh]);
+        LocalLoss.Backward<TLoss>(tp, v, default, signals[bh..]);
+        MatMul.MultiplyTransposed(signals, whh, 2 * B, H, H, products);
+        Activations.TanhBackward(th, products[..bh], grad);
+        Omega.DiagonalBackwardA(signals[bh..], products[bh..], th, B, H, _s.Alpha, grad);
         return Reductions.Norm(grad);
     }
 
@@ -349,11 +354,14 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// <summary>grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by semantics.</summary>
     private void AddOmegaGradientA(ReadOnlySpan<float> signal, ReadOnlySpan<float> m, ReadOnlySpan<float> t, Span<float> grad)
     {
+        if (_reference)
+        {
+            Omega.DiagonalBackwardA(signal, m, t, B, H, _s.Alpha, grad);
+            return;
+        }
         Span<float> d = _d.Span, n = _n.Span;
-        BuildD(t, d);
-        var omega = Omega.Forward(signal, m, d, n);
-        if (_reference) Omega.BackwardADiagonal(n, t, B, H, omega, _s.Alpha, grad);
-        else Omega.BackwardA(n, t, omega, _s.Alpha, grad);
+        Omega.PlainD(t, d);
+        Omega.BackwardA(n, t, Omega.Forward(signal, m, d, n), _s.Alpha, grad);
     }
 
     private void BuildD(ReadOnlySpan<float> t, Span<float> d)
