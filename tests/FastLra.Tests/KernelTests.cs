@@ -374,7 +374,7 @@ public class KernelTests
     [MemberData(nameof(Lengths))]
     public void SumRowsAdd_matches_reference(int cols)
     {
-        foreach (int rows in new[] { 0, 1, 3, 20 })
+        foreach (int rows in new[] { 0, 1, 3, 20, MatMul.InnerBlock + 1 })
         {
             var d = Random(rows * cols, 13);
             var expected = Random(cols, 14);
@@ -382,6 +382,12 @@ public class KernelTests
             ReductionsReference.SumRowsAdd(d, rows, cols, expected);
             Reductions.SumRowsAdd(d, rows, cols, actual);
             for (int j = 0; j < cols; j++) Assert.Equal(expected[j], actual[j], 1e-5f);
+            foreach (var (bits, registers) in Configurations())
+            {
+                var atWidth = Random(cols, 14);
+                MatMul.SumRowsAdd(bits, registers, d, rows, cols, atWidth);
+                for (int j = 0; j < cols; j++) Assert.Equal(expected[j], atWidth[j], 1e-5f);
+            }
         }
     }
 

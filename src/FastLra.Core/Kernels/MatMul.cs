@@ -109,6 +109,20 @@ public static class MatMul
         Gemm(bits, registers, ref MemoryMarshal.GetReference(a), 1, k, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
     }
 
+    /// <summary>
+    /// sum (n) += Σ_r d[r, :] for d (rows x n), at vector width <paramref name="bits"/>: a product of a
+    /// row of ones (A read with both strides 0) and d, so column sums get the product's register
+    /// blocking instead of one add chain per column.
+    /// </summary>
+    internal static void SumRowsAdd(int bits, int registers, ReadOnlySpan<float> d, int rows, int n, Span<float> sum)
+    {
+        if (d.Length < rows * n || sum.Length < n) ThrowHelper.ShapeMismatch();
+        if (rows == 0 || n == 0) return;
+        float one = 1f;
+        ref float rs = ref MemoryMarshal.GetReference(sum);
+        Gemm(bits, registers, ref one, 0, 0, ref MemoryMarshal.GetReference(d), 1, rows, n, ref rs, ref rs);
+    }
+
     /// <summary>c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p).</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c) =>
         MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, c);

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -17,26 +16,8 @@ public static class Reductions
     }
 
     /// <summary>sum (cols) += column sums of d (rows x cols): the bias gradient.</summary>
-    public static void SumRowsAdd(ReadOnlySpan<float> d, int rows, int cols, Span<float> sum)
-    {
-        if (d.Length < rows * cols || sum.Length < cols) ThrowHelper.ShapeMismatch();
-        ref float rd = ref MemoryMarshal.GetReference(d);
-        ref float rs = ref MemoryMarshal.GetReference(sum);
-        int width = Vector<float>.Count;
-        int j = 0;
-        for (; j + width <= cols; j += width)
-        {
-            var s = Vector.LoadUnsafe(ref rs, (nuint)j);
-            for (int i = 0; i < rows; i++) s += Vector.LoadUnsafe(ref rd, (nuint)(i * cols + j));
-            s.StoreUnsafe(ref rs, (nuint)j);
-        }
-        for (; j < cols; j++)
-        {
-            float s = Unsafe.Add(ref rs, j);
-            for (int i = 0; i < rows; i++) s += Unsafe.Add(ref rd, i * cols + j);
-            Unsafe.Add(ref rs, j) = s;
-        }
-    }
+    public static void SumRowsAdd(ReadOnlySpan<float> d, int rows, int cols, Span<float> sum) =>
+        MatMul.SumRowsAdd(SimdWidth.Bits, SimdWidth.Registers, d, rows, cols, sum);
 
     /// <summary>Sum of squares, accumulated in double so long spans keep their precision.</summary>
     public static double SumOfSquares(ReadOnlySpan<float> x) => SumOfSquares(SimdWidth.Bits, x);
