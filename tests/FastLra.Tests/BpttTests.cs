@@ -101,6 +101,29 @@ public class BpttTests
             bptt.Diagnostics.DWhhNorms[t - 1], 1e-5f);
     }
 
+    /// <summary>However many steps' adjoints the scratch holds (one, some, a remainder group, all), the gradient is the same.</summary>
+    [Fact]
+    public void Grouping_steps_for_the_weight_products_does_not_change_the_gradient()
+    {
+        var ws = TinyWorkspace(3, 5, 2, 7, 4, 12, GlobalLossKind.SoftmaxCrossEntropy);
+        new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, clip: 0f).ComputeGradients();
+        int t = ws.Steps, bh = ws.Batch * ws.Shape.Hidden;
+        var z = ws.Z.ToArray();
+        ParameterSet Run(int group)
+        {
+            var g = new ParameterSet(ws.Shape);
+            Bptt.Backward(ws.Parameters, ws.X, z, ws.GradO, t, ws.Batch, new float[bh], new float[group * bh], g);
+            return g;
+        }
+        var all = Run(t).Data.ToArray();
+        foreach (int group in new[] { 1, 2, 3, t + 2 })
+        {
+            var grouped = Run(group).Data.ToArray();
+            for (int i = 0; i < all.Length; i++) Assert.Equal(all[i], grouped[i], 1e-6f * (1 + Math.Abs(all[i])));
+        }
+        Assert.Throws<ArgumentException>(() => Run(0));
+    }
+
     /// <summary>da_{T-1} = G_o Whyᵀ (1 - z²) of the last step.</summary>
     private static float[] Last(Workspace ws, float[] z, float[] dz, float[] da)
     {

@@ -14,8 +14,15 @@ public sealed class Bptt : IGradientAlgorithm
     private readonly float _clip;
     private readonly Memory<float> _dz, _da;
 
-    /// <summary>Scratch floats this algorithm carves from the workspace: dz (B x H) and da (T x B x H).</summary>
-    public static long ScratchLength(RnnShape shape, int steps, int batch) => (steps + 1L) * batch * shape.Hidden + 32;
+    /// <summary>Scratch floats this algorithm carves from the workspace: dz (B x H) and da (<see cref="GroupSteps"/> x B x H).</summary>
+    public static long ScratchLength(RnnShape shape, int steps, int batch) => (GroupSteps(steps, batch) + 1L) * batch * shape.Hidden + 32;
+
+    /// <summary>
+    /// Steps whose adjoints <see cref="Backward"/> keeps to add their weight terms as one product:
+    /// as many as fit one pass of the product's inner blocking (<see cref="MatMul.InnerBlock"/> rows),
+    /// so the product runs long while the adjoints are still in cache and the memory stays O(B H).
+    /// </summary>
+    public static int GroupSteps(int steps, int batch) => Math.Clamp(MatMul.InnerBlock / Math.Max(batch, 1), 1, Math.Max(steps, 1));
 
     public Bptt(Workspace workspace, GlobalLossKind loss, float clip)
     {
@@ -25,7 +32,7 @@ public sealed class Bptt : IGradientAlgorithm
         var carver = new Carver(workspace.Scratch);
         Diagnostics = new Diagnostics(workspace.Steps);
         _dz = carver.Take(workspace.Batch * workspace.Shape.Hidden);
-        _da = carver.Take((long)workspace.Steps * workspace.Batch * workspace.Shape.Hidden);
+        _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Shape.Hidden);
     }
 
     public bool ReferenceValidationStart => false;
@@ -50,8 +57,10 @@ public sealed class Bptt : IGradientAlgorithm
 
     /// <summary>
     /// The exact gradient g of E given G_o = dE/do (B x O), from the stored inputs x (T x B x I)
-    /// and states z (T x B x H) of a forward pass from z_{-1} = 0; dz is B x H and da T x B x H scratch.
-    /// With <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
+    /// and states z (T x B x H) of a forward pass from z_{-1} = 0. dz is B x H scratch and da
+    /// scratch for the adjoints of whole steps (at least one B x H; see <see cref="GroupSteps"/>):
+    /// each group of steps that fits adds its weight terms as one product. With
+    /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
     /// </summary>
     public static void Backward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
         int steps, int batch, Span<float> dz, Span<float> da, ParameterSet g, Diagnostics? perStep = null)
@@ -59,29 +68,37 @@ public sealed class Bptt : IGradientAlgorithm
         var shape = p.Shape;
         int h = shape.Hidden, inputs = shape.Inputs, outputs = shape.Outputs;
         int bh = batch * h, bi = batch * inputs;
-        if (da.Length < steps * bh) ThrowHelper.ShapeMismatch();
+        int group = Math.Min(steps, da.Length / Math.Max(bh, 1));
+        if (group < 1 && steps > 0) ThrowHelper.ShapeMismatch();
         g.Clear();
         // Output layer: dWhy = z_{T-1}ᵀ G_o, dby = Σ_b G_o, dz_{T-1} = G_o Whyᵀ.
         var zLast = z.Slice((steps - 1) * bh, bh);
         MatMul.TransposedMultiplyAdd(zLast, gradO, batch, h, outputs, g.Why);
         Reductions.SumRowsAdd(gradO, batch, outputs, g.By);
         MatMul.MultiplyTransposed(gradO, p.Why, batch, outputs, h, dz);
-        for (int t = steps - 1; t >= 0; t--)
+        for (int last = steps - 1; last >= 0; last -= group)
         {
-            // da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
-            var daT = da.Slice(t * bh, bh);
-            Activations.TanhBackward(z.Slice(t * bh, bh), dz, daT);
-            if (perStep is not null)
+            // Steps first .. last, step t's adjoint in block t - first of da.
+            int first = Math.Max(0, last - group + 1);
+            for (int t = last; t >= first; t--)
             {
-                perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bh, bh), daT, batch, h, h) : 0f;
-                perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, h);
+                // da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
+                var daT = da.Slice((t - first) * bh, bh);
+                Activations.TanhBackward(z.Slice(t * bh, bh), dz, daT);
+                if (perStep is not null)
+                {
+                    perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bh, bh), daT, batch, h, h) : 0f;
+                    perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, h);
+                }
+                if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, h, h, dz);
             }
-            if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, h, h, dz);
+            // The group's weight terms, each one product over its steps' rows: dWhh += [z_{first-1} ..
+            // z_{last-1}]ᵀ [da_first .. da_last] (without step 0), dWxh += xᵀ da, dbh += Σ da.
+            int n = last - first + 1, skip = first == 0 ? 1 : 0;
+            if (n > skip)
+                MatMul.TransposedMultiplyAdd(z.Slice((first + skip - 1) * bh, (n - skip) * bh), da.Slice(skip * bh, (n - skip) * bh), (n - skip) * batch, h, h, g.Whh);
+            MatMul.TransposedMultiplyAdd(x.Slice(first * bi, n * bi), da[..(n * bh)], n * batch, inputs, h, g.Wxh);
+            Reductions.SumRowsAdd(da, n * batch, h, g.Bh);
         }
-        // The weight terms of all steps at once, each a product whose inner dimension runs over every
-        // step's rows: dWhh = [z_0 .. z_{T-2}]ᵀ [da_1 .. da_{T-1}], dWxh = xᵀ da, dbh = Σ da.
-        MatMul.TransposedMultiplyAdd(z[..((steps - 1) * bh)], da.Slice(bh, (steps - 1) * bh), (steps - 1) * batch, h, h, g.Whh);
-        MatMul.TransposedMultiplyAdd(x[..(steps * bi)], da[..(steps * bh)], steps * batch, inputs, h, g.Wxh);
-        Reductions.SumRowsAdd(da, steps * batch, h, g.Bh);
     }
 }
