@@ -6,6 +6,20 @@ namespace FastLra.Tests;
 
 public class TrainingTests
 {
+    /// <summary>Every carved buffer starts on a 64-byte cache line, so 512-bit accesses never straddle two.</summary>
+    [Fact]
+    public unsafe void Workspace_buffers_start_on_cache_lines()
+    {
+        var shape = new FastLra.Model.RnnShape(6, 100, 4);
+        for (int attempt = 0; attempt < 8; attempt++)
+        {
+            var ws = new Workspace(shape, 7, 3, 2, 1000);
+            static long Address(Span<float> s) => (long)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s[0]);
+            foreach (long address in new[] { Address(ws.Parameters.Data), Address(ws.Gradients.Data), Address(ws.X), Address(ws.Z), Address(ws.Scratch.Span) })
+                Assert.Equal(0, address % 64);
+        }
+    }
+
     [Fact]
     public void Bptt_learns_the_adding_task()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FastLra.Model;
 
 namespace FastLra.Training;
@@ -19,9 +20,9 @@ public sealed class Workspace
         Steps = steps;
         Batch = batch;
         long p = shape.Count, h = shape.Hidden;
-        var carver = new Carver(new float[Carver.Total(
+        var carver = new Carver(AlignedBlock(Carver.Total(
             [p, p, optimizerBuffers * p, steps * batch * shape.Inputs, batch * shape.Outputs,
-             steps * batch * h, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])]);
+             steps * batch * h, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])));
         Parameters = new ParameterSet(shape, carver.Take(p));
         Gradients = new ParameterSet(shape, carver.Take(p));
         OptimizerState = carver.Take(optimizerBuffers * p);
@@ -34,6 +35,22 @@ public sealed class Workspace
     }
 
     private readonly Memory<float> _x, _y, _z, _o, _gradO;
+
+    /// <summary>
+    /// A block of <paramref name="length"/> floats starting on a 64-byte boundary (the carved segments
+    /// are multiples of 16 floats, so each starts on one too): a 512-bit load or store of a buffer
+    /// then never straddles two cache lines. Pinned, so the garbage collector cannot move it off.
+    /// </summary>
+    private static Memory<float> AlignedBlock(int length)
+    {
+        var block = GC.AllocateArray<float>(length + 15, pinned: true);
+        int offset;
+        unsafe
+        {
+            offset = (int)((64 - (nuint)Unsafe.AsPointer(ref block[0]) % 64) % 64) / sizeof(float);
+        }
+        return block.AsMemory(offset, length);
+    }
 
     public RnnShape Shape { get; }
     public int Steps { get; }
