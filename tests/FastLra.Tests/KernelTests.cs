@@ -153,21 +153,8 @@ public class KernelTests
     [MemberData(nameof(LongInnerShapes))]
     public void Long_inner_dimensions_match_reference(int bits, int registers, int inner)
     {
-        const int rows = 5, n = 100;
-        var a = Random(rows * inner, 21);
-        var w = Random(inner * n, 22);
-        var expected = Random(rows * n, 23);
-        var actual = (float[])expected.Clone();
-        MatMulReference.MultiplyAdd(a, w, rows, inner, n, expected);
-        MatMul.MultiplyAdd(bits, registers, a, w, rows, inner, n, actual);
-        AssertNear(expected, actual, inner);
-
-        var d = Random(inner * n, 24);
-        var expectedG = Random(rows * n, 25);
-        var actualG = (float[])expectedG.Clone();
-        MatMulReference.TransposedMultiplyAdd(a.AsSpan(0, inner * rows), d, inner, rows, n, expectedG);
-        MatMul.TransposedMultiplyAdd(bits, registers, a.AsSpan(0, inner * rows), d, inner, rows, n, actualG);
-        AssertNear(expectedG, actualG, inner);
+        MultiplyAdd_matches_reference(bits, registers, 5, inner, 100);
+        TransposedMultiplyAdd_matches_reference(bits, registers, inner, 5, 100);
     }
 
     /// <summary>The overlapping tail must leave the lanes it skips exactly as they were, whatever they hold.</summary>
