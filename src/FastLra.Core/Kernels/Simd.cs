@@ -50,9 +50,9 @@ internal interface IVector<TSelf>
     static abstract TSelf Abs(TSelf v);
 
     /// <summary>
-    /// x clamped to [low, high] with the platform's min and max, and NaN kept: x86's return their
-    /// second operand when either is NaN, so x goes second (Arm's propagate NaN). The IEEE
-    /// Vector512.Max costs three instructions (a range and two fix-ups) against one; tanh runs it.
+    /// x clamped to [low, high] with the platform's min and max, NaN kept: x86's min and max return
+    /// their second operand when either is NaN, so x goes second (Arm's propagate NaN). The IEEE
+    /// Vector512.Max is three instructions (a range and two fix-ups) against one; tanh runs this.
     /// </summary>
     static abstract TSelf Clamp(TSelf x, TSelf low, TSelf high);
 
