@@ -138,7 +138,7 @@ public class KernelTests
 
     /// <summary>
     /// Inner dimensions past <see cref="MatMul.InnerBlock"/> run in passes that add to c: one row short,
-    /// exact, one over, two passes and a tail, and BPTT's T x B = 380 weight-gradient rows.
+    /// exact, one over, two passes and a tail, and the 380 rows of the reference semantics' longest pass.
     /// </summary>
     public static TheoryData<int, int, int> LongInnerShapes()
     {
