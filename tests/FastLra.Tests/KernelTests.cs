@@ -60,7 +60,7 @@ public class KernelTests
         var expected = Random(m * n, 3);
         var actual = (float[])expected.Clone();
         MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
-        MatMul.MultiplyAdd(bits, registers, a, w, m, k, n, actual);
+        MatMul.MultiplyAdd(bits, registers, a, w, actual, m, k, n, k, actual);
         AssertNear(expected, actual, k);
     }
 
@@ -74,7 +74,7 @@ public class KernelTests
         var expected = (float[])addend.Clone();
         var actual = Random(m * n, 16); // overwritten, not accumulated
         MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
-        MatMul.MultiplyAdd(bits, registers, a, w, addend, m, k, n, actual);
+        MatMul.MultiplyAdd(bits, registers, a, w, addend, m, k, n, k, actual);
         AssertNear(expected, actual, k);
         Assert.Equal(Random(m * n, 15), addend);
     }
@@ -101,11 +101,11 @@ public class KernelTests
 
             var a = Random(m * n, 25);
             var z = Random(m * n, 26);
-            MatMul.CellForward(bits, registers, x, wx, withState ? h : default, wh, bias, m, kx, k, n, a, z);
+            MatMul.CellForward(bits, registers, x, wx, withState ? h : default, wh, bias, m, kx, k, n, k, a, z);
             AssertNear(expectedA, a, k + kx);
             AssertNear(expectedZ, z, k + kx); // tanh' <= 1 keeps the products' error
             var inPlace = Random(m * n, 27);
-            MatMul.CellForward(bits, registers, x, wx, withState ? h : default, wh, bias, m, kx, k, n, inPlace, inPlace);
+            MatMul.CellForward(bits, registers, x, wx, withState ? h : default, wh, bias, m, kx, k, n, k, inPlace, inPlace);
             Assert.Equal(z, inPlace);
         }
     }
@@ -119,7 +119,7 @@ public class KernelTests
         var expected = new float[m * k];
         var actual = Random(m * k, 6); // overwritten, not accumulated
         MatMulReference.MultiplyTransposed(a, w, m, n, k, expected);
-        MatMul.MultiplyTransposed(bits, registers, a, w, m, n, k, actual);
+        MatMul.MultiplyTransposed(bits, registers, a, w, m, n, k, k, actual);
         AssertNear(expected, actual, n);
     }
 
@@ -132,7 +132,7 @@ public class KernelTests
         var expected = Random(k * n, 9);
         var actual = (float[])expected.Clone();
         MatMulReference.TransposedMultiplyAdd(a, d, m, k, n, expected);
-        MatMul.TransposedMultiplyAdd(bits, registers, a, d, m, k, n, actual);
+        MatMul.TransposedMultiplyAdd(bits, registers, a, d, m, k, n, k, actual);
         AssertNear(expected, actual, m);
     }
 
@@ -173,10 +173,80 @@ public class KernelTests
             var expected = Random(m * n, 12);
             var actual = (float[])expected.Clone();
             MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
-            MatMul.MultiplyAdd(bits, registers, a, w, m, k, n, actual);
+            MatMul.MultiplyAdd(bits, registers, a, w, actual, m, k, n, k, actual);
             for (int i = 0; i < expected.Length; i++)
                 Assert.True(expected[i].Equals(actual[i]) || Math.Abs(expected[i] - actual[i]) <= 1e-5f, $"bits {bits}, entry {i}: {actual[i]} vs {expected[i]}");
         }
+    }
+
+    /// <summary>
+    /// Rows of padded states (the trainers' layout): every width by rows 0, 1, 5, 20, inner sizes
+    /// 0, 1, 17, 100 and widths around a vector, each with a stride one over the row, rounded up
+    /// to a cache line, and a line beyond that.
+    /// </summary>
+    public static TheoryData<int, int, int, int, int, int> StridedShapes()
+    {
+        var data = new TheoryData<int, int, int, int, int, int>();
+        foreach (var (bits, registers) in Configurations())
+            foreach (int m in new[] { 0, 1, 5, 20 })
+                foreach (int k in new[] { 0, 1, 17, 100 })
+                    foreach (int n in new[] { 1, 15, 16, 17, 100 })
+                        foreach (int extra in new[] { 1, (16 - k % 16) % 16, 16 + (16 - k % 16) % 16 })
+                            data.Add(bits, registers, m, k, n, extra);
+        return data;
+    }
+
+    /// <summary>An m x k matrix in rows of k + extra floats, the padding NaN: a kernel that reads it spreads the NaN.</summary>
+    private static float[] Padded(float[] compact, int m, int k, int extra)
+    {
+        var padded = new float[m * (k + extra)];
+        Array.Fill(padded, float.NaN);
+        for (int i = 0; i < m; i++) Array.Copy(compact, i * k, padded, i * (k + extra), k);
+        return padded;
+    }
+
+    /// <summary>
+    /// A strided operand gives exactly the compact result (the same operations in the same order),
+    /// its padding is never read, and a strided destination's padding is never written.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(StridedShapes))]
+    public void Strided_operands_match_compact(int bits, int registers, int m, int k, int n, int extra)
+    {
+        int stride = k + extra;
+        var a = Random(m * k, 30);
+        var w = Random(k * n, 31);
+        var addend = Random(m * n, 32);
+        var compact = new float[m * n];
+        var strided = new float[m * n];
+        MatMul.MultiplyAdd(bits, registers, a, w, addend, m, k, n, k, compact);
+        MatMul.MultiplyAdd(bits, registers, Padded(a, m, k, extra), w, addend, m, k, n, stride, strided);
+        Assert.Equal(compact, strided);
+
+        const int kx = 3;
+        var x = Random(m * kx, 33);
+        var wx = Random(kx * n, 34);
+        var bias = Random(n, 35);
+        var (compactA, compactZ, stridedA, stridedZ) = (new float[m * n], new float[m * n], new float[m * n], new float[m * n]);
+        MatMul.CellForward(bits, registers, x, wx, a, w, bias, m, kx, k, n, k, compactA, compactZ);
+        MatMul.CellForward(bits, registers, x, wx, Padded(a, m, k, extra), w, bias, m, kx, k, n, stride, stridedA, stridedZ);
+        Assert.Equal(compactA, stridedA);
+        Assert.Equal(compactZ, stridedZ);
+
+        // g (k x n) += aᵀ d with a strided.
+        var d = Random(m * n, 36);
+        var g = Random(k * n, 37);
+        var gStrided = (float[])g.Clone();
+        MatMul.TransposedMultiplyAdd(bits, registers, a, d, m, k, n, k, g);
+        MatMul.TransposedMultiplyAdd(bits, registers, Padded(a, m, k, extra), d, m, k, n, stride, gStrided);
+        Assert.Equal(g, gStrided);
+
+        // c (m x k) = d (m x n) · wᵀ (w is k x n) into rows of stride k + extra, the padding kept.
+        var c = new float[m * k];
+        MatMul.MultiplyTransposed(bits, registers, d, w, m, n, k, k, c);
+        var cStrided = Padded(new float[m * k], m, k, extra);
+        MatMul.MultiplyTransposed(bits, registers, d, w, m, n, k, stride, cStrided);
+        Assert.Equal(Padded(c, m, k, extra), cStrided);
     }
 
     [Fact]
@@ -185,6 +255,12 @@ public class KernelTests
         Assert.Throws<ArgumentException>(() => MatMul.MultiplyAdd(new float[5], new float[6], 2, 3, 2, new float[4]));
         Assert.Throws<ArgumentException>(() => MatMul.MultiplyTransposed(new float[6], new float[5], 2, 3, 2, new float[4]));
         Assert.Throws<ArgumentException>(() => MatMul.TransposedMultiplyAdd(new float[6], new float[6], 2, 3, 3, new float[8]));
+        // A stride below the row, or a strided operand one float short of its last row.
+        Assert.Throws<ArgumentException>(() => MatMul.MultiplyAdd(new float[8], new float[6], new float[4], 2, 3, 2, 2, new float[4]));
+        Assert.Throws<ArgumentException>(() => MatMul.MultiplyAdd(new float[7], new float[6], new float[4], 2, 3, 2, 5, new float[4]));
+        Assert.Throws<ArgumentException>(() => MatMul.MultiplyTransposed(new float[6], new float[6], 2, 3, 2, 3, new float[4]));
+        Assert.Throws<ArgumentException>(() => MatMul.TransposedMultiplyAdd(new float[7], new float[6], 2, 3, 3, 5, new float[9]));
+        Assert.Throws<ArgumentException>(() => MatMul.CellForward(new float[2], new float[2], new float[7], new float[6], new float[2], 2, 1, 3, 2, 5, new float[4], new float[4]));
     }
 
     [Fact]

@@ -28,26 +28,26 @@ public static class MatMul
 {
     /// <summary>c (m x n) += a (m x k) · w (k x n).</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, m, k, n, c);
-
-    /// <summary>
-    /// As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar)
-    /// planned for <paramref name="registers"/> vector registers (32 or 16), for tests.
-    /// </summary>
-    internal static void MultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(bits, registers, a, w, c, m, k, n, c);
+        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, c, m, k, n, k, c);
 
     /// <summary>
     /// c (m x n) = addend (m x n) + a (m x k) · w (k x n), the addend read as the accumulators' start
     /// (no separate copy); it may be c itself, and must not overlap a or w otherwise.
     /// </summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, addend, m, k, n, c);
+        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, addend, m, k, n, k, c);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void MultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c)
+    /// <summary>As the overload without a stride, with row i of a at a[i * aStride] (aStride >= k): a is a state of padded rows.</summary>
+    public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, int aStride, Span<float> c) =>
+        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, addend, m, k, n, aStride, c);
+
+    /// <summary>
+    /// As the public overloads, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar)
+    /// planned for <paramref name="registers"/> vector registers (32 or 16), for tests.
+    /// </summary>
+    internal static void MultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, int aStride, Span<float> c)
     {
-        Check(a.Length, m * k, w.Length, k * n, c.Length, m * n);
+        Check(a.Length, Needed(m, k, aStride), w.Length, k * n, c.Length, m * n);
         if (addend.Length < m * n) ThrowHelper.ShapeMismatch();
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -55,7 +55,7 @@ public static class MatMul
             addend[..(m * n)].CopyTo(c);
             return;
         }
-        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), k, 1, ref MemoryMarshal.GetReference(w), m, k, n,
+        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), aStride, 1, ref MemoryMarshal.GetReference(w), m, k, n,
             ref MemoryMarshal.GetReference(addend), ref MemoryMarshal.GetReference(c));
     }
 
@@ -68,19 +68,24 @@ public static class MatMul
     /// </summary>
     public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, Span<float> a, Span<float> z) =>
-        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, a, z);
+        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, kh, a, z);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
+    /// <summary>As the overload without a stride, with row i of h at h[i * hStride] (hStride >= kh): h is a state of padded rows.</summary>
+    public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+        int m, int kx, int kh, int n, int hStride, Span<float> a, Span<float> z) =>
+        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, hStride, a, z);
+
+    /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
     internal static void CellForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
-        int m, int kx, int kh, int n, Span<float> a, Span<float> z)
+        int m, int kx, int kh, int n, int hStride, Span<float> a, Span<float> z)
     {
         Check(x.Length, m * kx, wx.Length, kx * n, a.Length, m * n);
-        if (bias.Length < n || z.Length < m * n || (!h.IsEmpty && (h.Length < m * kh || wh.Length < kh * n))) ThrowHelper.ShapeMismatch();
+        if (bias.Length < n || z.Length < m * n || (!h.IsEmpty && (h.Length < Needed(m, kh, hStride) || wh.Length < kh * n))) ThrowHelper.ShapeMismatch();
         if (m == 0 || n == 0) return;
         var first = new Product(ref MemoryMarshal.GetReference(x), kx, 1, ref MemoryMarshal.GetReference(wx), kx);
         var second = h.IsEmpty
             ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
-            : new Product(ref MemoryMarshal.GetReference(h), kh, 1, ref MemoryMarshal.GetReference(wh), kh);
+            : new Product(ref MemoryMarshal.GetReference(h), hStride, 1, ref MemoryMarshal.GetReference(wh), kh);
         ref float rb = ref MemoryMarshal.GetReference(bias);
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rz = ref MemoryMarshal.GetReference(z);
@@ -97,16 +102,20 @@ public static class MatMul
 
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n): the weight-gradient product.</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g) =>
-        TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, g);
+        TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, k, g);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void TransposedMultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g)
+    /// <summary>As the overload without a stride, with row i of a at a[i * aStride] (aStride >= k): a is a state of padded rows.</summary>
+    public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, int aStride, Span<float> g) =>
+        TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, aStride, g);
+
+    /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
+    internal static void TransposedMultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, int aStride, Span<float> g)
     {
-        Check(a.Length, m * k, d.Length, m * n, g.Length, k * n);
+        Check(a.Length, Needed(m, k, aStride), d.Length, m * n, g.Length, k * n);
         if (m == 0 || k == 0 || n == 0) return;
-        // Row p of aᵀ is column p of a: row stride 1, inner stride k.
+        // Row p of aᵀ is column p of a: row stride 1, inner stride aStride.
         ref float rg = ref MemoryMarshal.GetReference(g);
-        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), 1, k, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
+        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), 1, aStride, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
     }
 
     /// <summary>
@@ -125,21 +134,28 @@ public static class MatMul
 
     /// <summary>c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p).</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c) =>
-        MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, c);
+        MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, k, c);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void MultiplyTransposed(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c)
+    /// <summary>
+    /// As the overload without a stride, with row i of c at c[i * cStride] (cStride >= k): c is a state
+    /// of padded rows, whose columns k .. cStride - 1 are left as they are.
+    /// </summary>
+    public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c) =>
+        MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, cStride, c);
+
+    /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
+    internal static void MultiplyTransposed(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c)
     {
-        Check(a.Length, m * n, w.Length, k * n, c.Length, m * k);
+        Check(a.Length, m * n, w.Length, k * n, c.Length, Needed(m, k, cStride));
         if (m == 0 || k == 0) return;
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rw = ref MemoryMarshal.GetReference(w);
         ref float rc = ref MemoryMarshal.GetReference(c);
         bool fourRows = registers >= 32;
-        if (bits >= 512 && n >= 16) Dot<V512>(ref ra, ref rw, m, n, k, ref rc, fourRows);
-        else if (bits >= 256 && n >= 8) Dot<V256>(ref ra, ref rw, m, n, k, ref rc, fourRows);
-        else if (bits >= 128 && n >= 4) Dot<V128>(ref ra, ref rw, m, n, k, ref rc, fourRows);
-        else DotScalar(ref ra, ref rw, m, n, k, ref rc);
+        if (bits >= 512 && n >= 16) Dot<V512>(ref ra, ref rw, m, n, k, ref rc, cStride, fourRows);
+        else if (bits >= 256 && n >= 8) Dot<V256>(ref ra, ref rw, m, n, k, ref rc, cStride, fourRows);
+        else if (bits >= 128 && n >= 4) Dot<V128>(ref ra, ref rw, m, n, k, ref rc, cStride, fourRows);
+        else DotScalar(ref ra, ref rw, m, n, k, ref rc, cStride);
     }
 
     /// <summary>
@@ -374,35 +390,35 @@ public static class MatMul
     // registers, then the leftover rows two and one at a time. One call covers a row block's every
     // column block (a call per block cost 8% of the product at H = 100).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot<TV>(ref float a, ref float w, int m, int n, int k, ref float c, bool fourRows)
+    private static void Dot<TV>(ref float a, ref float w, int m, int n, int k, ref float c, int cStride, bool fourRows)
         where TV : struct, IVector<TV>
     {
         int i = 0;
         for (; fourRows && i + 4 <= m; i += 4)
         {
-            DotBlocks<TV, Four>(ref a, ref w, n, k, ref c, i);
-            DotColumns<TV>(ref a, ref w, n, k, ref c, i, 4, k - k % 4);
+            DotBlocks<TV, Four>(ref a, ref w, n, k, ref c, cStride, i);
+            DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 4, k - k % 4);
         }
         for (; i + 2 <= m; i += 2)
         {
-            DotBlocks<TV, Two>(ref a, ref w, n, k, ref c, i);
-            DotColumns<TV>(ref a, ref w, n, k, ref c, i, 2, k - k % 4);
+            DotBlocks<TV, Two>(ref a, ref w, n, k, ref c, cStride, i);
+            DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 2, k - k % 4);
         }
-        if (i < m) DotColumns<TV>(ref a, ref w, n, k, ref c, i, 1, 0);
+        if (i < m) DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 1, 0);
     }
 
     // Rows i .. i + rows - 1 of c, columns p .. k - 1, one dot product each.
-    private static void DotColumns<TV>(ref float a, ref float w, int n, int k, ref float c, int i, int rows, int p)
+    private static void DotColumns<TV>(ref float a, ref float w, int n, int k, ref float c, int cStride, int i, int rows, int p)
         where TV : struct, IVector<TV>
     {
         for (; p < k; p++)
-            for (int r = i; r < i + rows; r++) Unsafe.Add(ref c, r * k + p) = Dot1<TV>(ref Unsafe.Add(ref a, r * n), ref Unsafe.Add(ref w, p * n), n);
+            for (int r = i; r < i + rows; r++) Unsafe.Add(ref c, r * cStride + p) = Dot1<TV>(ref Unsafe.Add(ref a, r * n), ref Unsafe.Add(ref w, p * n), n);
     }
 
     // TRows (2 or 4) rows of a from row i by four rows of w at a time, one accumulator per pair; the
     // compiler drops rows 2 and 3 for two, as the count is a constant of the instantiation.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotBlocks<TV, TRows>(ref float a, ref float w, int n, int k, ref float c, int i)
+    private static void DotBlocks<TV, TRows>(ref float a, ref float w, int n, int k, ref float c, int cStride, int i)
         where TV : struct, IVector<TV>
         where TRows : struct, ICount
     {
@@ -438,9 +454,9 @@ public static class MatMul
                     ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
                     ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
             }
-            ref float cp = ref Unsafe.Add(ref c, i * k + p);
-            if (four) TV.StoreSums4x4(ref cp, k, s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33);
-            else TV.StoreSums2x4(ref cp, k, s00, s01, s02, s03, s10, s11, s12, s13);
+            ref float cp = ref Unsafe.Add(ref c, i * cStride + p);
+            if (four) TV.StoreSums4x4(ref cp, cStride, s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33);
+            else TV.StoreSums2x4(ref cp, cStride, s00, s01, s02, s03, s10, s11, s12, s13);
         }
     }
 
@@ -473,15 +489,22 @@ public static class MatMul
         return TV.Sum(s);
     }
 
-    private static void DotScalar(ref float a, ref float w, int m, int n, int k, ref float c)
+    private static void DotScalar(ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
     {
         for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++)
             {
                 float s = 0;
                 for (int j = 0; j < n; j++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, i * n + j), Unsafe.Add(ref w, p * n + j), s);
-                Unsafe.Add(ref c, i * k + p) = s;
+                Unsafe.Add(ref c, i * cStride + p) = s;
             }
+    }
+
+    // Floats a rows x cols matrix of row stride `stride` spans; a stride below cols is no layout.
+    private static int Needed(int rows, int cols, int stride)
+    {
+        if (stride < cols) ThrowHelper.ShapeMismatch();
+        return rows == 0 ? 0 : (rows - 1) * stride + cols;
     }
 
     // Sizes are checked once per call, outside the loops; the throw lives elsewhere so this inlines.
