@@ -85,20 +85,34 @@ public class BpttTests
         Assert.Equal(plain, ws.Gradients.Data.ToArray());
 
         // Each step's contribution z_{t-1}ᵀ da_t: none at step 0, the parts bound the whole, and
-        // the last step's is the one-step product rebuilt here.
-        int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden;
-        var dz = new float[b * h];
-        var da = new float[t * b * h];
-        var g = new ParameterSet(ws.Shape);
+        // the last step's is the one-step product rebuilt here from compact copies of its states.
+        int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden, s = ws.Stride;
+        var g = NewPadded(ws.Shape);
         var z = ws.Z.ToArray();
-        Bptt.Backward(ws.Parameters, ws.X, z, ws.GradO, t, b, dz, da, g, bptt.Diagnostics);
+        Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, b, new float[b * s], new float[t * b * s], g, bptt.Diagnostics);
         float total = Reductions.Norm(g.Whh);
         Assert.Equal(0f, bptt.Diagnostics.DWhhNorms[0]);
         Assert.All(bptt.Diagnostics.DWhhNorms.Skip(1), v => Assert.True(v > 0f));
         Assert.All(bptt.Diagnostics.DWxhNorms, v => Assert.True(v > 0f));
         Assert.True(total <= bptt.Diagnostics.DWhhNorms.Sum() * (1 + 1e-5f));
-        Assert.Equal(ReductionsReference.TransposedProductNorm(z.AsSpan((t - 2) * b * h, b * h), Last(ws, z, dz, new float[b * h]), b, h, h),
+        var compact = Compact(z, t * b, h, s);
+        var dz = new float[b * h];
+        MatMul.MultiplyTransposed(ws.GradO, ws.Parameters.Why, b, ws.Shape.Outputs, h, dz);
+        var da = new float[b * h];
+        Activations.TanhBackward(compact.AsSpan((t - 1) * b * h, b * h), dz, da);
+        Assert.Equal(ReductionsReference.TransposedProductNorm(compact.AsSpan((t - 2) * b * h, b * h), da, b, h, h),
             bptt.Diagnostics.DWhhNorms[t - 1], 1e-5f);
+    }
+
+    /// <summary>A gradient in the padded layout, with its own parameter set.</summary>
+    internal static PaddedParameters NewPadded(RnnShape shape) => new(new ParameterSet(shape), new float[PaddedParameters.Length(shape)]);
+
+    /// <summary>The rows of H values of padded rows of stride S, one after another.</summary>
+    internal static float[] Compact(ReadOnlySpan<float> padded, int rows, int h, int s)
+    {
+        var compact = new float[rows * h];
+        for (int r = 0; r < rows; r++) padded.Slice(r * s, h).CopyTo(compact.AsSpan(r * h, h));
+        return compact;
     }
 
     /// <summary>However many steps' adjoints the scratch holds (one, some, a remainder group, all), the gradient is the same.</summary>
@@ -107,13 +121,14 @@ public class BpttTests
     {
         var ws = TinyWorkspace(3, 5, 2, 7, 4, 12, GlobalLossKind.SoftmaxCrossEntropy);
         new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, clip: 0f).ComputeGradients();
-        int t = ws.Steps, bh = ws.Batch * ws.Shape.Hidden;
+        int t = ws.Steps, bs = ws.Batch * ws.Stride;
         var z = ws.Z.ToArray();
         ParameterSet Run(int group)
         {
-            var g = new ParameterSet(ws.Shape);
-            Bptt.Backward(ws.Parameters, ws.X, z, ws.GradO, t, ws.Batch, new float[bh], new float[group * bh], g);
-            return g;
+            var g = NewPadded(ws.Shape);
+            Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, ws.Batch, new float[bs], new float[group * bs], g);
+            g.Store();
+            return g.Set;
         }
         var all = Run(t).Data.ToArray();
         foreach (int group in new[] { 1, 2, 3, t + 2 })
@@ -122,14 +137,5 @@ public class BpttTests
             for (int i = 0; i < all.Length; i++) Assert.Equal(all[i], grouped[i], 1e-6f * (1 + Math.Abs(all[i])));
         }
         Assert.Throws<ArgumentException>(() => Run(0));
-    }
-
-    /// <summary>da_{T-1} = G_o Whyᵀ (1 - z²) of the last step.</summary>
-    private static float[] Last(Workspace ws, float[] z, float[] dz, float[] da)
-    {
-        int b = ws.Batch, h = ws.Shape.Hidden, bh = b * h;
-        MatMul.MultiplyTransposed(ws.GradO, ws.Parameters.Why, b, ws.Shape.Outputs, h, dz);
-        Activations.TanhBackward(z.AsSpan((ws.Steps - 1) * bh, bh), dz, da);
-        return da;
     }
 }

@@ -503,7 +503,7 @@ public static class MatMul
     // Floats a rows x cols matrix of row stride `stride` spans; a stride below cols is no layout.
     private static int Needed(int rows, int cols, int stride)
     {
-        if (stride < cols) ThrowHelper.ShapeMismatch();
+        if (stride < cols) ThrowHelper.Argument($"A row stride of {stride} is shorter than its row of {cols}.");
         return rows == 0 ? 0 : (rows - 1) * stride + cols;
     }
 

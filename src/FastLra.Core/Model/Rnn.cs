@@ -19,11 +19,25 @@ public static class Rnn
         MatMul.CellForward(x, p.Wxh, zPrev, p.Whh, p.Bh, batch, shape.Inputs, h, h, a, z);
     }
 
-    /// <summary>o (B x O) = z (B x H) Why + by.</summary>
-    public static void OutputForward(ParameterSet p, ReadOnlySpan<float> z, int batch, Span<float> o)
+    /// <summary>As the compact overload, in the padded layout: zPrev, a and z are B x S.</summary>
+    public static void StepForward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> zPrev, int batch, Span<float> a, Span<float> z)
     {
-        Reductions.BroadcastRows(p.By, batch, o);
-        MatMul.MultiplyAdd(z, p.Why, batch, p.Shape.Hidden, p.Shape.Outputs, o);
+        var shape = p.Shape;
+        MatMul.CellForward(x, p.Wxh, zPrev, p.Whh, p.Bh, batch, shape.Inputs, shape.Hidden, p.Stride, p.Stride, a, z);
+    }
+
+    /// <summary>o (B x O) = z (B x H) Why + by.</summary>
+    public static void OutputForward(ParameterSet p, ReadOnlySpan<float> z, int batch, Span<float> o) =>
+        OutputForward(p.Why, p.By, z, batch, p.Shape.Hidden, p.Shape.Hidden, o);
+
+    /// <summary>o (B x O) = z (B x S) Why + by, in the padded layout.</summary>
+    public static void OutputForward(PaddedParameters p, ReadOnlySpan<float> z, int batch, Span<float> o) =>
+        OutputForward(p.Why, p.By, z, batch, p.Shape.Hidden, p.Stride, o);
+
+    private static void OutputForward(ReadOnlySpan<float> why, ReadOnlySpan<float> by, ReadOnlySpan<float> z, int batch, int hidden, int stride, Span<float> o)
+    {
+        Reductions.BroadcastRows(by, batch, o);
+        MatMul.MultiplyAdd(z, why, o, batch, hidden, by.Length, stride, o);
     }
 
     /// <summary>
@@ -41,6 +55,19 @@ public static class Rnn
             StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(keep ? t * bh : 0, bh), z.Slice(t * bh, bh));
         }
         OutputForward(p, z.Slice((steps - 1) * bh, bh), batch, o);
+    }
+
+    /// <summary>As the compact overload, in the padded layout: h0 is B x S, a and z T x B x S (or a B x S).</summary>
+    public static void Forward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
+    {
+        int bi = batch * p.Shape.Inputs, bs = batch * p.Stride;
+        bool keep = a.Length >= (long)steps * bs;
+        for (int t = 0; t < steps; t++)
+        {
+            var zPrev = t == 0 ? h0 : z.Slice((t - 1) * bs, bs);
+            StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(keep ? t * bs : 0, bs), z.Slice(t * bs, bs));
+        }
+        OutputForward(p, z.Slice((steps - 1) * bs, bs), batch, o);
     }
 
     /// <summary>

@@ -14,8 +14,9 @@ public sealed class Bptt : IGradientAlgorithm
     private readonly float _clip;
     private readonly Memory<float> _dz, _da;
 
-    /// <summary>Scratch floats this algorithm carves from the workspace: dz (B x H) and da (<see cref="GroupSteps"/> x B x H).</summary>
-    public static long ScratchLength(RnnShape shape, int steps, int batch) => (GroupSteps(steps, batch) + 1L) * batch * shape.Hidden + 32;
+    /// <summary>Scratch floats this algorithm carves from the workspace: dz (B x S) and da (<see cref="GroupSteps"/> x B x S).</summary>
+    public static long ScratchLength(RnnShape shape, int steps, int batch) =>
+        (GroupSteps(steps, batch) + 1L) * batch * PaddedParameters.StrideOf(shape.Hidden) + 32;
 
     /// <summary>
     /// Steps whose adjoints <see cref="Backward"/> keeps to add their weight terms as one product:
@@ -31,8 +32,10 @@ public sealed class Bptt : IGradientAlgorithm
         _clip = clip;
         var carver = new Carver(workspace.Scratch);
         Diagnostics = new Diagnostics(workspace.Steps);
-        _dz = carver.Take(workspace.Batch * workspace.Shape.Hidden);
-        _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Shape.Hidden);
+        _dz = carver.Take(workspace.Batch * workspace.Stride);
+        _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Stride);
+        // Rows are padded: the padding must start zero, whatever used this scratch before.
+        workspace.Scratch.Span.Clear();
     }
 
     public bool ReferenceValidationStart => false;
@@ -45,37 +48,41 @@ public sealed class Bptt : IGradientAlgorithm
     public float ComputeGradients()
     {
         var ws = _ws;
-        // The backward pass needs only z: the pre-activations go to one B x H scratch (da's first rows, free until the backward pass).
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, _da.Span[..(ws.Batch * ws.Shape.Hidden)], ws.Z, ws.O);
+        ws.PaddedWeights.Load();
+        // The backward pass needs only z: the pre-activations go to one B x S scratch (da's first rows, free until the backward pass).
+        Rnn.Forward(ws.PaddedWeights, ws.X, default, ws.Steps, ws.Batch, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, ws.O);
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
-        Backward(ws.Parameters, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.Gradients,
+        Backward(ws.PaddedWeights, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.PaddedGradients,
             Diagnostics.Detailed ? Diagnostics : null);
+        ws.PaddedGradients.Store();
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
     }
 
     /// <summary>
     /// The exact gradient g of E given G_o = dE/do (B x O), from the stored inputs x (T x B x I)
-    /// and states z (T x B x H) of a forward pass from z_{-1} = 0. dz is B x H scratch and da
-    /// scratch for the adjoints of whole steps (at least one B x H; see <see cref="GroupSteps"/>):
-    /// each group of steps that fits adds its weight terms as one product. With
+    /// and states z (T x B x S) of a forward pass from z_{-1} = 0, all in the padded layout
+    /// (<see cref="PaddedParameters"/>; g's Why and by are its set's, the rest stays padded until
+    /// <see cref="PaddedParameters.Store"/>). dz is B x S scratch and da scratch for the adjoints of
+    /// whole steps (at least one B x S; see <see cref="GroupSteps"/>), both with zero padding: each
+    /// group of steps that fits adds its weight terms as one product. With
     /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
     /// </summary>
-    public static void Backward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
-        int steps, int batch, Span<float> dz, Span<float> da, ParameterSet g, Diagnostics? perStep = null)
+    public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
+        int steps, int batch, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null)
     {
         var shape = p.Shape;
-        int h = shape.Hidden, inputs = shape.Inputs, outputs = shape.Outputs;
-        int bh = batch * h, bi = batch * inputs;
-        int group = Math.Min(steps, da.Length / Math.Max(bh, 1));
+        int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
+        int bs = batch * s, bi = batch * inputs;
+        int group = Math.Min(steps, da.Length / Math.Max(bs, 1));
         if (group < 1 && steps > 0) ThrowHelper.ShapeMismatch();
         g.Clear();
         // Output layer: dWhy = z_{T-1}ᵀ G_o, dby = Σ_b G_o, dz_{T-1} = G_o Whyᵀ.
-        var zLast = z.Slice((steps - 1) * bh, bh);
-        MatMul.TransposedMultiplyAdd(zLast, gradO, batch, h, outputs, g.Why);
+        var zLast = z.Slice((steps - 1) * bs, bs);
+        MatMul.TransposedMultiplyAdd(zLast, gradO, batch, h, outputs, s, g.Why);
         Reductions.SumRowsAdd(gradO, batch, outputs, g.By);
-        MatMul.MultiplyTransposed(gradO, p.Why, batch, outputs, h, dz);
+        MatMul.MultiplyTransposed(gradO, p.Why, batch, outputs, h, s, dz);
         for (int last = steps - 1; last >= 0; last -= group)
         {
             // Steps first .. last, step t's adjoint in block t - first of da.
@@ -83,22 +90,22 @@ public sealed class Bptt : IGradientAlgorithm
             for (int t = last; t >= first; t--)
             {
                 // da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
-                var daT = da.Slice((t - first) * bh, bh);
-                Activations.TanhBackward(z.Slice(t * bh, bh), dz, daT);
+                var daT = da.Slice((t - first) * bs, bs);
+                Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
                 if (perStep is not null)
                 {
-                    perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bh, bh), daT, batch, h, h) : 0f;
-                    perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, h);
+                    perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bs, bs), daT, batch, s, s) : 0f;
+                    perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, s);
                 }
-                if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, h, h, dz);
+                if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, s, h, s, dz);
             }
             // The group's weight terms, each one product over its steps' rows: dWhh += [z_{first-1} ..
             // z_{last-1}]ᵀ [da_first .. da_last] (without step 0), dWxh += xᵀ da, dbh += Σ da.
             int n = last - first + 1, skip = first == 0 ? 1 : 0;
             if (n > skip)
-                MatMul.TransposedMultiplyAdd(z.Slice((first + skip - 1) * bh, (n - skip) * bh), da.Slice(skip * bh, (n - skip) * bh), (n - skip) * batch, h, h, g.Whh);
-            MatMul.TransposedMultiplyAdd(x.Slice(first * bi, n * bi), da[..(n * bh)], n * batch, inputs, h, g.Wxh);
-            Reductions.SumRowsAdd(da, n * batch, h, g.Bh);
+                MatMul.TransposedMultiplyAdd(z.Slice((first + skip - 1) * bs, (n - skip) * bs), da.Slice(skip * bs, (n - skip) * bs), (n - skip) * batch, h, s, s, g.Whh);
+            MatMul.TransposedMultiplyAdd(x.Slice(first * bi, n * bi), da[..(n * bs)], n * batch, inputs, s, g.Wxh);
+            Reductions.SumRowsAdd(da, n * batch, s, g.Bh);
         }
     }
 }

@@ -8,7 +8,8 @@ namespace FastLra.Training;
 /// spans out of one block: parameters, gradients, optimiser state, the batch, the states of the
 /// unrolled pass, and a scratch region the gradient algorithm carves for itself (LRA keeps the
 /// pre-activations there; BPTT needs only the states).
-/// Shapes: x T x B x I; y B x O; z T x B x H; o, gradO B x O.
+/// Shapes: x T x B x I; y B x O; z T x B x S (rows of H padded to the stride S, see
+/// <see cref="PaddedParameters"/>); o, gradO B x O.
 /// </summary>
 public sealed class Workspace
 {
@@ -19,16 +20,19 @@ public sealed class Workspace
         Shape = shape;
         Steps = steps;
         Batch = batch;
-        long p = shape.Count, h = shape.Hidden;
+        long p = shape.Count, padded = PaddedParameters.Length(shape);
+        Stride = PaddedParameters.StrideOf(shape.Hidden);
         var carver = new Carver(AlignedBlock(Carver.Total(
-            [p, p, optimizerBuffers * p, steps * batch * shape.Inputs, batch * shape.Outputs,
-             steps * batch * h, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])));
+            [p, p, padded, padded, optimizerBuffers * p, steps * batch * shape.Inputs, batch * shape.Outputs,
+             (long)steps * batch * Stride, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])));
         Parameters = new ParameterSet(shape, carver.Take(p));
         Gradients = new ParameterSet(shape, carver.Take(p));
+        PaddedWeights = new PaddedParameters(Parameters, carver.Take(padded));
+        PaddedGradients = new PaddedParameters(Gradients, carver.Take(padded));
         OptimizerState = carver.Take(optimizerBuffers * p);
         _x = carver.Take(steps * batch * shape.Inputs);
         _y = carver.Take(batch * shape.Outputs);
-        _z = carver.Take(steps * batch * h);
+        _z = carver.Take((long)steps * batch * Stride);
         _o = carver.Take(batch * shape.Outputs);
         _gradO = carver.Take(batch * shape.Outputs);
         Scratch = carver.Take(scratchFloats);
@@ -56,8 +60,17 @@ public sealed class Workspace
     public int Steps { get; }
     public int Batch { get; }
 
+    /// <summary>S, the floats from one row of hidden values to the next in the trainers' buffers.</summary>
+    public int Stride { get; }
+
     public ParameterSet Parameters { get; }
     public ParameterSet Gradients { get; }
+
+    /// <summary>The parameters' hidden-layer tensors in the trainers' padded layout, loaded by a trainer from <see cref="Parameters"/>.</summary>
+    public PaddedParameters PaddedWeights { get; }
+
+    /// <summary>The gradient's hidden-layer tensors in the padded layout, stored by a trainer into <see cref="Gradients"/>.</summary>
+    public PaddedParameters PaddedGradients { get; }
     public Memory<float> OptimizerState { get; }
 
     /// <summary>The gradient algorithm's own buffers, carved by it once.</summary>
@@ -69,7 +82,7 @@ public sealed class Workspace
     /// <summary>Batch targets, B x O.</summary>
     public Span<float> Y => _y.Span;
 
-    /// <summary>States, T x B x H.</summary>
+    /// <summary>States, T x B x S: rows of H values, each padded with zeros to <see cref="Stride"/>.</summary>
     public Span<float> Z => _z.Span;
 
     /// <summary>Output, B x O.</summary>
