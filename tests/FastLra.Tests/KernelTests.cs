@@ -529,20 +529,33 @@ public class LocalLossKernelTests
         var u = Random(n, 1);
         var v = Random(n, 2);
         var w = Random(n, 3);
-        Assert.Equal(LocalLossReference.Forward<TLoss>(u, v), LocalLoss.Forward<TLoss>(u, v), 1e-6f);
+        Assert.Equal(LocalLossReference.Forward<TLoss>(u, v), LocalLoss.Forward<TLoss>(u, v, n), 1e-6f);
         foreach (var factor in new[] { w, null })
         {
             var expected = new float[n];
             var actual = new float[n];
             LocalLossReference.Backward<TLoss>(u, v, factor, expected);
-            LocalLoss.Backward<TLoss>(u, v, factor, actual);
+            LocalLoss.Backward<TLoss>(u, v, factor, n, actual);
             for (int i = 0; i < n; i++) Assert.Equal(expected[i], actual[i], 1e-6f * Math.Abs(expected[i]) + 1e-12f);
         }
         // In place over the first argument, as the trainers call it.
         var inPlace = (float[])u.Clone();
         var reference = new float[n];
         LocalLossReference.Backward<TLoss>(u, v, u, reference);
-        LocalLoss.Backward<TLoss>(inPlace, v, inPlace, inPlace);
+        LocalLoss.Backward<TLoss>(inPlace, v, inPlace, n, inPlace);
         for (int i = 0; i < n; i++) Assert.Equal(reference[i], inPlace[i], 1e-6f * Math.Abs(reference[i]) + 1e-12f);
+
+        // Zero padding after the entries (a padded row) changes neither the mean nor the slope, and its slope is zero.
+        var (paddedU, paddedV, paddedW) = (new float[n + 7], new float[n + 7], new float[n + 7]);
+        u.CopyTo(paddedU, 0);
+        v.CopyTo(paddedV, 0);
+        w.CopyTo(paddedW, 0);
+        Assert.Equal(LocalLossReference.Forward<TLoss>(u, v), LocalLoss.Forward<TLoss>(paddedU, paddedV, n), 1e-6f);
+        var slope = new float[n];
+        var paddedSlope = new float[n + 7];
+        LocalLoss.Backward<TLoss>(u, v, w, n, slope);
+        LocalLoss.Backward<TLoss>(paddedU, paddedV, paddedW, n, paddedSlope);
+        Assert.Equal(slope, paddedSlope[..n]);
+        Assert.All(paddedSlope[n..], x => Assert.Equal(0f, x));
     }
 }

@@ -102,27 +102,30 @@ public class LraTests
     {
         var (ws, _) = Create(Settings(LraSemantics.Local, alpha), GlobalLossKind.SoftmaxCrossEntropy, 3);
         var lra = new Lra<TLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, Settings(LraSemantics.Local, alpha));
+        ws.PaddedWeights.Load();
         var (hHatMemory, tanhMemory, uMemory, gradMemory) = lra.TargetBuffers;
         int b = ws.Batch, h = ws.Shape.Hidden;
         var rng = new Random(4);
-        foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        FillRows(ws, hHatMemory.Span, rng, -1, 1);
         Activations.TanhForward(hHatMemory.Span, tanhMemory.Span); // the step's precondition
-        foreach (ref float v in uMemory.Span) v = (float)(rng.NextDouble() - 0.5);
-        var target = Enumerable.Range(0, b * h).Select(_ => (float)(rng.NextDouble() * 1.6 - 0.8)).ToArray();
+        FillRows(ws, uMemory.Span, rng, -0.5, 0.5);
+        var target = new float[b * ws.Stride];
+        FillRows(ws, target, rng, -0.8, 0.8);
         var whh = ws.Parameters.Whh.ToArray();
-        var u = uMemory.ToArray();
-        var hHat = hHatMemory.ToArray();
+        var u = Compact(ws, uMemory.Span);
+        var hHat = Compact(ws, hHatMemory.Span);
 
         lra.LocalTargetStep(target);
-        var analytic = gradMemory.ToArray();
+        var analytic = Compact(ws, gradMemory.Span);
+        var compactTarget = Compact(ws, target);
 
         // G at the base point, held constant in Omega.
         var p = Predict(hHat, whh, u, b, h);
         var signal = new float[b * h];
-        LocalLoss.Backward<TLoss>(p, target, p, signal);
+        LocalLoss.Backward<TLoss>(p, compactTarget, p, b * h, signal);
 
         double Objective(float[] state) =>
-            LocalLoss.Forward<TLoss>(Predict(state, whh, u, b, h), target) + alpha * OmegaValue(signal, whh, state, b, h, h);
+            LocalLoss.Forward<TLoss>(Predict(state, whh, u, b, h), compactTarget, b * h) + alpha * OmegaValue(signal, whh, state, b, h, h);
         AssertGradient(analytic, hHat, Objective);
     }
 
@@ -140,13 +143,15 @@ public class LraTests
         var settings = Settings(LraSemantics.Local, alpha: 0.5f, clip: clip, mode: mode);
         var (ws, _) = Create(settings, GlobalLossKind.SoftmaxCrossEntropy, 7);
         var lra = new Lra<LogPenaltyLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, settings);
+        ws.PaddedWeights.Load();
         var (hHatMemory, tanhMemory, uMemory, gradMemory) = lra.TargetBuffers;
-        int n = ws.Batch * ws.Shape.Hidden;
+        int n = ws.Batch * ws.Stride; // the padding included: it must stay zero
         var rng = new Random(8);
-        foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
-        foreach (ref float v in uMemory.Span) v = (float)(rng.NextDouble() - 0.5);
+        FillRows(ws, hHatMemory.Span, rng, -1, 1);
+        FillRows(ws, uMemory.Span, rng, -0.5, 0.5);
         Activations.TanhForward(hHatMemory.Span, tanhMemory.Span);
-        var target = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 1.6 - 0.8)).ToArray();
+        var target = new float[n];
+        FillRows(ws, target, rng, -0.8, 0.8);
         var before = hHatMemory.ToArray();
 
         float norm = lra.LocalTargetStep(target);
@@ -161,6 +166,8 @@ public class LraTests
         var expectedTanh = new float[n];
         Activations.TanhForward(hHat.Span, expectedTanh);
         Assert.Equal(expectedTanh, tanhHHat.ToArray());
+        Assert.All(Padding(ws, hHat.Span), v => Assert.Equal(0f, v));
+        Assert.All(Padding(ws, tanhHHat.Span), v => Assert.Equal(0f, v));
     }
 
     [Theory]
@@ -171,14 +178,16 @@ public class LraTests
     {
         var (ws, _) = Create(Settings(LraSemantics.Local, alpha), loss, 5);
         var lra = new Lra<LogPenaltyLoss>(ws, loss, Settings(LraSemantics.Local, alpha));
+        ws.PaddedWeights.Load();
         var (hHatMemory, tanhMemory, _, gradMemory) = lra.TargetBuffers;
         int b = ws.Batch, h = ws.Shape.Hidden, o = ws.Shape.Outputs;
         var rng = new Random(6);
-        foreach (ref float v in hHatMemory.Span) v = (float)(rng.NextDouble() * 2 - 1);
+        FillRows(ws, hHatMemory.Span, rng, -1, 1);
         Activations.TanhForward(hHatMemory.Span, tanhMemory.Span); // the step's precondition
         lra.TopTargetGradient();
-        var analytic = gradMemory.ToArray();
-        var hHat = hHatMemory.ToArray();
+        var analytic = Compact(ws, gradMemory.Span);
+        Assert.All(Padding(ws, gradMemory.Span), v => Assert.Equal(0f, v));
+        var hHat = Compact(ws, hHatMemory.Span);
         var y = ws.Y.ToArray();
         var p = ws.Parameters;
 
@@ -197,6 +206,24 @@ public class LraTests
         double Objective(float[] state) =>
             GlobalLoss.Forward(loss, Output(state), y, b, o) + alpha * OmegaValue(gradO, why, state, b, h, o);
         AssertGradient(analytic, hHat, Objective);
+    }
+
+    /// <summary>Uniform values in [lo, hi) at the B x H entries of a matrix in the workspace's padded rows; the padding stays zero.</summary>
+    private static void FillRows(Workspace ws, Span<float> rows, Random rng, double lo, double hi)
+    {
+        for (int r = 0; r < ws.Batch; r++)
+            foreach (ref float v in rows.Slice(r * ws.Stride, ws.Shape.Hidden)) v = (float)(lo + rng.NextDouble() * (hi - lo));
+    }
+
+    private static float[] Compact(Workspace ws, ReadOnlySpan<float> rows) => BpttTests.Compact(rows, ws.Batch, ws.Shape.Hidden, ws.Stride);
+
+    /// <summary>The padding entries of B padded rows, one after another.</summary>
+    private static float[] Padding(Workspace ws, ReadOnlySpan<float> rows)
+    {
+        int h = ws.Shape.Hidden, pad = ws.Stride - h;
+        var padding = new float[ws.Batch * pad];
+        for (int r = 0; r < ws.Batch; r++) rows.Slice(r * ws.Stride + h, pad).CopyTo(padding.AsSpan(r * pad, pad));
+        return padding;
     }
 
     private static float[] Predict(float[] hHat, float[] whh, float[] u, int b, int h)

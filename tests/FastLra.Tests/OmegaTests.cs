@@ -41,7 +41,7 @@ public class OmegaTests
         var m = new float[B * H];
         MatMulReference.MultiplyTransposed(g, w, B, n, H, m);
         var d = new float[B * H];
-        if (diagonal) Omega.DiagonalD(t, B, H, d);
+        if (diagonal) Omega.DiagonalD(t, B, H, H, d);
         else Omega.PlainD(t, d);
         var nn = new float[B * H];
         var omega = Omega.Forward(g, m, d, nn);
@@ -49,7 +49,7 @@ public class OmegaTests
         if (diagonal)
         {
             // From M's row norms alone: the same Omega as through D and N.
-            var fromRows = Omega.DiagonalBackwardA(g, m, t, B, H, 1f, da);
+            var fromRows = Omega.DiagonalBackwardA(g, m, t, B, H, H, 1f, da);
             Assert.Equal(omega.Value, fromRows.Value, 1e-6f);
             Assert.Equal(omega.CoefficientA, fromRows.CoefficientA, Math.Abs(omega.CoefficientA) * 1e-5f);
         }
@@ -58,7 +58,7 @@ public class OmegaTests
             Omega.BackwardA(nn, t, omega, 1f, da);
         }
         var dw = new float[H * n];
-        Omega.BackwardW(nn, d, g, B, H, n, omega, 1f, new float[B * H], dw);
+        Omega.BackwardW(nn, d, g, B, H, H, n, omega, 1f, new float[B * H], dw);
         return (omega, da, dw);
     }
 
@@ -137,7 +137,46 @@ public class OmegaTests
     [Fact]
     public void Diagonal_D_needs_B_at_most_H()
     {
-        Assert.Throws<ArgumentException>(() => Omega.DiagonalD(new float[6], 3, 2, new float[6]));
-        Assert.Throws<ArgumentException>(() => Omega.DiagonalBackwardA(new float[6], new float[6], new float[6], 3, 2, 1f, new float[6]));
+        Assert.Throws<ArgumentException>(() => Omega.DiagonalD(new float[6], 3, 2, 2, new float[6]));
+        Assert.Throws<ArgumentException>(() => Omega.DiagonalBackwardA(new float[6], new float[6], new float[6], 3, 2, 2, 1f, new float[6]));
+        // A stride shorter than the row.
+        Assert.Throws<ArgumentException>(() => Omega.DiagonalD(new float[6], 2, 3, 2, new float[6]));
+        Assert.Throws<ArgumentException>(() => Omega.DiagonalBackwardA(new float[6], new float[6], new float[6], 2, 3, 2, 1f, new float[6]));
+        Assert.Throws<ArgumentException>(() => Omega.BackwardW(new float[6], new float[6], new float[6], 2, 3, 2, 3, default, 1f, new float[6], new float[9]));
+    }
+
+    /// <summary>The same matrices in rows padded with zeros (the trainers' layout) give the same Omega, derivatives and dW.</summary>
+    [Fact]
+    public void Padded_rows_give_the_compact_results()
+    {
+        const int stride = H + 5;
+        var g = Random(B * N, 40);
+        var w = Random(H * N, 41);
+        var a = Random(B * H, 42);
+        var t = new float[B * H];
+        ActivationsReference.TanhForward(a, t);
+        var m = new float[B * H];
+        MatMulReference.MultiplyTransposed(g, w, B, N, H, m);
+        float[] Pad(float[] x)
+        {
+            var padded = new float[B * stride];
+            for (int b = 0; b < B; b++) Array.Copy(x, b * H, padded, b * stride, H);
+            return padded;
+        }
+        var (da, paddedDa) = (new float[B * H], new float[B * stride]);
+        var omega = Omega.DiagonalBackwardA(g, m, t, B, H, H, 0.5f, da);
+        Assert.Equal(omega, Omega.DiagonalBackwardA(g, Pad(m), Pad(t), B, H, stride, 0.5f, paddedDa));
+        Assert.Equal(Pad(da), paddedDa);
+
+        var (d, paddedD) = (new float[B * H], new float[B * stride]);
+        Omega.DiagonalD(t, B, H, H, d);
+        Omega.DiagonalD(Pad(t), B, H, stride, paddedD);
+        Assert.Equal(Pad(d), paddedD);
+        var n = new float[B * H];
+        Omega.Forward(g, m, d, n);
+        var (dw, paddedDw) = (new float[H * N], new float[H * N]);
+        Omega.BackwardW(n, d, g, B, H, H, N, omega, 1f, new float[B * H], dw);
+        Omega.BackwardW(Pad(n), paddedD, g, B, H, stride, N, omega, 1f, new float[B * stride], paddedDw);
+        Assert.Equal(dw, paddedDw);
     }
 }

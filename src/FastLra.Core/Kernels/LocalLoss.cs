@@ -105,30 +105,34 @@ public enum LocalLossKind
     LogPenalty,
 }
 
-/// <summary>Local losses on equal-length spans (B x H matrices, flattened).</summary>
+/// <summary>
+/// Local losses on equal-length spans: B x H matrices, flattened, or the same in padded rows (the
+/// padding zero in every input), the mean then over the <c>count</c> entries that are not padding.
+/// </summary>
 internal static class LocalLoss
 {
-    /// <summary>l(u, v) = mean f(u - v).</summary>
-    public static float Forward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v)
+    /// <summary>l(u, v) = mean f(u - v) over <paramref name="count"/> entries.</summary>
+    public static float Forward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v, int count)
         where TLoss : struct, ILocalLoss
     {
-        if (v.Length < u.Length) ThrowHelper.ShapeMismatch();
-        if (u.IsEmpty) return 0f;
-        return (float)(Elementwise.Sum<LossValueOperator<TLoss>>(u, v[..u.Length], 0f) / u.Length);
+        if (v.Length < u.Length || count > u.Length) ThrowHelper.ShapeMismatch();
+        if (count == 0) return 0f;
+        return (float)(Elementwise.Sum<LossValueOperator<TLoss>>(u, v[..u.Length], 0f) / count);
     }
 
     /// <summary>
-    /// dest = l'_1(u, v) * (1 - w²), the adjoint of the pre-activation of u when u = tanh(·) and
-    /// w is u; an empty <paramref name="w"/> leaves out the factor (dest = l'_1(u, v)).
-    /// dest may be the same span as any input.
+    /// dest = l'_1(u, v) * (1 - w²) for the mean over <paramref name="count"/> entries, the adjoint of
+    /// the pre-activation of u when u = tanh(·) and w is u; an empty <paramref name="w"/> leaves out
+    /// the factor (dest = l'_1(u, v)). dest may be the same span as any input.
     /// </summary>
-    public static void Backward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v, ReadOnlySpan<float> w, Span<float> dest)
+    public static void Backward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v, ReadOnlySpan<float> w, int count, Span<float> dest)
         where TLoss : struct, ILocalLoss
     {
         int n = u.Length;
-        if (v.Length < n || dest.Length < n || (!w.IsEmpty && w.Length < n)) ThrowHelper.ShapeMismatch();
-        if (w.IsEmpty) Elementwise.Map<LossSlopeOperator<TLoss>>(u, v, default, 1f / n, dest[..n]);
-        else Elementwise.Map<LossSlopeTanhOperator<TLoss>>(u, v, w, 1f / n, dest[..n]);
+        if (v.Length < n || dest.Length < n || (!w.IsEmpty && w.Length < n) || count > n) ThrowHelper.ShapeMismatch();
+        if (n == 0) return;
+        if (w.IsEmpty) Elementwise.Map<LossSlopeOperator<TLoss>>(u, v, default, 1f / count, dest[..n]);
+        else Elementwise.Map<LossSlopeTanhOperator<TLoss>>(u, v, w, 1f / count, dest[..n]);
     }
 }
 

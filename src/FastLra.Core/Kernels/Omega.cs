@@ -34,15 +34,18 @@ public static class Omega
         Elementwise.Map<TanhDerivativeOperator>(t, default, default, 0f, d[..t.Length]);
     }
 
-    /// <summary>Row b of d (B x H) = 1 - t[b, b]² (the reference code's diagonal; needs B &lt;= H).</summary>
-    public static void DiagonalD(ReadOnlySpan<float> t, int batch, int hidden, Span<float> d)
+    /// <summary>
+    /// Row b of d (B x H, rows of <paramref name="stride"/> floats) = 1 - t[b, b]² (the reference code's
+    /// diagonal; needs B &lt;= H); padding columns are left as they are.
+    /// </summary>
+    public static void DiagonalD(ReadOnlySpan<float> t, int batch, int hidden, int stride, Span<float> d)
     {
         if (batch > hidden) ThrowHelper.Argument("The diagonal Omega needs B <= H.");
-        if (t.Length < batch * hidden || d.Length < batch * hidden) ThrowHelper.ShapeMismatch();
+        if (stride < hidden || t.Length < batch * stride || d.Length < batch * stride) ThrowHelper.ShapeMismatch();
         for (int b = 0; b < batch; b++)
         {
-            float tb = t[b * hidden + b];
-            d.Slice(b * hidden, hidden).Fill(1f - tb * tb);
+            float tb = t[b * stride + b];
+            d.Slice(b * stride, hidden).Fill(1f - tb * tb);
         }
     }
 
@@ -134,42 +137,44 @@ public static class Omega
         where TV : struct, IVector<TV> => OmegaBackwardAOperator.Invoke(n, t, n, c);
 
     /// <summary>
-    /// The diagonal Omega of the signal g given M = g Wᵀ and t = tanh(a) (B x H), and da += scale ·
-    /// dOmega/da, from row norms alone: with D_b = 1 - t[b, b]², ||N||² = Σ_b D_b² ||M_b||² and
-    /// dOmega/da moves only the entries (b, b), by cA t[b, b] D_b² ||M_b||². No D or N is formed.
+    /// The diagonal Omega of the signal g given M = g Wᵀ and t = tanh(a) (B x H, in rows of
+    /// <paramref name="stride"/> floats, padding zero), and da += scale · dOmega/da, from row norms
+    /// alone: with D_b = 1 - t[b, b]², ||N||² = Σ_b D_b² ||M_b||² and dOmega/da moves only the entries
+    /// (b, b), by cA t[b, b] D_b² ||M_b||². No D or N is formed.
     /// </summary>
-    public static OmegaValue DiagonalBackwardA(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> t, int batch, int hidden,
+    public static OmegaValue DiagonalBackwardA(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> t, int batch, int hidden, int stride,
         float scale, Span<float> da)
     {
         if (batch > hidden) ThrowHelper.Argument("The diagonal Omega needs B <= H.");
-        if (m.Length < batch * hidden || t.Length < batch * hidden || da.Length < batch * hidden) ThrowHelper.ShapeMismatch();
+        int count = batch * stride;
+        if (stride < hidden || m.Length < count || t.Length < count || da.Length < count) ThrowHelper.ShapeMismatch();
         double s = 0;
         for (int b = 0; b < batch; b++)
         {
-            double d = 1.0 - (double)t[b * hidden + b] * t[b * hidden + b];
-            s += d * d * Reductions.SumOfSquares(m.Slice(b * hidden, hidden));
+            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b];
+            s += d * d * Reductions.SumOfSquares(m.Slice(b * stride, hidden));
         }
         var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)));
         float c = scale * omega.CoefficientA;
         if (c == 0f) return omega;
         for (int b = 0; b < batch; b++)
         {
-            float tb = t[b * hidden + b], d = 1f - tb * tb;
-            da[b * hidden + b] += c * tb * d * d * (float)Reductions.SumOfSquares(m.Slice(b * hidden, hidden));
+            float tb = t[b * stride + b], d = 1f - tb * tb;
+            da[b * stride + b] += c * tb * d * d * (float)Reductions.SumOfSquares(m.Slice(b * stride, hidden));
         }
         return omega;
     }
 
-    /// <summary>dW (H x width) += scale · cW · (N * D)ᵀ G; nd is B x H scratch.</summary>
-    public static void BackwardW(ReadOnlySpan<float> n, ReadOnlySpan<float> d, ReadOnlySpan<float> g, int batch, int hidden, int width,
+    /// <summary>dW (H x width) += scale · cW · (N * D)ᵀ G, with n and d B x H in rows of <paramref name="stride"/> floats; nd is scratch of their size.</summary>
+    public static void BackwardW(ReadOnlySpan<float> n, ReadOnlySpan<float> d, ReadOnlySpan<float> g, int batch, int hidden, int stride, int width,
         OmegaValue omega, float scale, Span<float> nd, Span<float> dW)
     {
-        int count = batch * hidden;
-        if (n.Length < count || d.Length < count || nd.Length < count) ThrowHelper.ShapeMismatch();
+        int count = batch * stride;
+        if (stride < hidden || n.Length < count || d.Length < count || nd.Length < count) ThrowHelper.ShapeMismatch();
         float c = scale * omega.CoefficientW;
         if (c == 0f) return;
         Elementwise.Map<ScaledProductOperator>(n[..count], d, default, c, nd[..count]);
-        MatMul.TransposedMultiplyAdd(nd[..count], g, batch, hidden, width, dW);
+        MatMul.TransposedMultiplyAdd(nd[..count], g, batch, hidden, width, stride, dW);
     }
 }
 

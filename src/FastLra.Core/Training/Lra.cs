@@ -15,15 +15,15 @@ public readonly record struct LraSettings(
 public static class Lra
 {
     /// <summary>
-    /// Scratch floats an LRA trainer carves from the workspace; the reference semantics keeps two
-    /// more T x B x H buffers, the adjoints of its full backward passes.
+    /// Scratch floats an LRA trainer carves from the workspace, in rows of the padded stride S; the
+    /// reference semantics keeps two more T x B x S buffers, the adjoints of its full backward passes.
     /// </summary>
     public static long ScratchLength(RnnShape shape, int steps, int batch, LraSemantics semantics)
     {
-        long bh = batch * shape.Hidden + 16L;
+        long bs = (long)batch * PaddedParameters.StrideOf(shape.Hidden) + 16L;
         long passes = semantics == LraSemantics.Reference ? 2L * steps : 0;
-        return (2L * steps + passes + Lra<MseLoss>.Buffers + 2 * Lra<MseLoss>.Pairs) * bh + batch * shape.Outputs * 2L + 32
-            + shape.WhhLength + shape.WxhLength + shape.BhLength + 48;
+        return (2L * steps + passes + Lra<MseLoss>.Buffers + 2 * Lra<MseLoss>.Pairs) * bs + batch * shape.Outputs * 2L + 32
+            + PaddedParameters.Length(shape) + 48;
     }
 
     public static IGradientAlgorithm Create(Workspace workspace, GlobalLossKind loss, LraSettings settings) =>
@@ -38,12 +38,15 @@ public static class Lra
 /// K gradient steps, then for each step t from T-1 down its local update and the target of step
 /// t-1. This file holds the shared parts and the local semantics; Lra.Reference.cs holds what
 /// the reference semantics does instead (its full-graph gradients, the extra O(T²) work).
-/// All buffers are carved from the workspace once; a call allocates nothing.
+/// All buffers are carved from the workspace once; a call allocates nothing. Every B x H matrix is
+/// kept in rows of the padded stride S (<see cref="PaddedParameters"/>), its padding zero: the
+/// weights' zero padding columns keep it zero through the products, and every element-wise step
+/// maps zeros to zeros.
 /// </summary>
 internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
 {
-    /// <summary>Number of B x H scratch buffers, and of 2B x H ones (two B x H halves, stacked).</summary>
+    /// <summary>Number of B x S scratch buffers, and of 2B x S ones (two B x S halves, stacked).</summary>
     internal const int Buffers = 14, Pairs = 2;
 
     private readonly Workspace _ws;
@@ -51,16 +54,16 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private readonly LraSettings _s;
     private readonly bool _reference;
 
-    // B x H unless noted. a: T x B x H pre-activations of the forward pass; zHat: T x B x H targets; oHat, gradOHat: B x O; gWhh, gWxh, gbh: one step's update.
-    // signals (2B x H) = [s; delta] and left (2B x H): a local update's two signals and the states
-    // they multiply, stacked so the update's weight terms are one product each.
+    // B x S unless noted. a: T x B x S pre-activations of the forward pass; zHat: T x B x S targets; oHat, gradOHat: B x O;
+    // gWhh (H x S), gWxh (I x S), gbh (S): one step's update. signals (2B x S) = [s; delta] and left (2B x S): a local
+    // update's two signals and the states they multiply, stacked so the update's weight terms are one product each.
     private readonly Memory<float> _a, _zHat, _tp, _g, _m, _grad, _d, _n, _nd, _u, _delta, _s1, _signals, _left,
         _dq, _gz, _oHat, _gradOHat, _gWhh, _gWxh, _gbh;
 
     // A target's h^ and tanh(h^), and the buffers a local target step writes the next ones to (swapped in after it).
     private Memory<float> _hHat, _th, _hNext, _thNext;
 
-    // Reference semantics only, T x B x H: a full backward pass's adjoints of a_0 .. a_l, and those of the Omega pass.
+    // Reference semantics only, T x B x S: a full backward pass's adjoints of a_0 .. a_l, and those of the Omega pass.
     private readonly Memory<float> _passA, _passOmega;
 
     public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
@@ -70,30 +73,32 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         _s = settings;
         _reference = settings.Semantics == LraSemantics.Reference;
         var shape = workspace.Shape;
-        int bh = workspace.Batch * shape.Hidden, bo = workspace.Batch * shape.Outputs;
+        int bs = workspace.Batch * workspace.Stride, bo = workspace.Batch * shape.Outputs;
         if (_reference && workspace.Batch > shape.Hidden)
             throw new ArgumentException("Reference semantics needs B <= H (its Omega reads the diagonal of a B x H matrix).");
         var carver = new Carver(workspace.Scratch);
-        _a = carver.Take((long)workspace.Steps * bh);
-        _zHat = carver.Take((long)workspace.Steps * bh);
+        _a = carver.Take((long)workspace.Steps * bs);
+        _zHat = carver.Take((long)workspace.Steps * bs);
         Memory<float>[] buffers = new Memory<float>[Buffers];
-        for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bh);
+        for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bs);
         (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u) =
             (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9]);
         (_dq, _gz, _hNext, _thNext) = (buffers[10], buffers[11], buffers[12], buffers[13]);
-        _signals = carver.Take(2 * bh);
-        (_s1, _delta) = (_signals[..bh], _signals[bh..]);
-        _left = carver.Take(2 * bh);
+        _signals = carver.Take(2 * bs);
+        (_s1, _delta) = (_signals[..bs], _signals[bs..]);
+        _left = carver.Take(2 * bs);
         _oHat = carver.Take(bo);
         _gradOHat = carver.Take(bo);
-        _gWhh = carver.Take(shape.WhhLength);
-        _gWxh = carver.Take(shape.WxhLength);
-        _gbh = carver.Take(shape.BhLength);
+        _gWhh = carver.Take((long)shape.Hidden * workspace.Stride);
+        _gWxh = carver.Take((long)shape.Inputs * workspace.Stride);
+        _gbh = carver.Take(workspace.Stride);
         if (_reference)
         {
-            _passA = carver.Take((long)workspace.Steps * bh);
-            _passOmega = carver.Take((long)workspace.Steps * bh);
+            _passA = carver.Take((long)workspace.Steps * bs);
+            _passOmega = carver.Take((long)workspace.Steps * bs);
         }
+        // Rows are padded: the padding must start zero, whatever used this scratch before.
+        workspace.Scratch.Span.Clear();
         Diagnostics = new Diagnostics(workspace.Steps);
     }
 
@@ -107,17 +112,21 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private int I => _ws.Shape.Inputs;
     private int O => _ws.Shape.Outputs;
 
-    /// <summary>Rows t of a T x B x H buffer.</summary>
-    private static Span<float> Step(Span<float> buffer, int t, int bh) => buffer.Slice(t * bh, bh);
+    /// <summary>S, the floats from one row of hidden values to the next.</summary>
+    private int S => _ws.Stride;
+
+    /// <summary>Rows t of a T x B x S buffer.</summary>
+    private static Span<float> Step(Span<float> buffer, int t, int bs) => buffer.Slice(t * bs, bs);
 
     public float ComputeGradients()
     {
         var ws = _ws;
-        var p = ws.Parameters;
+        var p = ws.PaddedWeights;
+        p.Load();
         Rnn.Forward(p, ws.X, default, T, B, _a.Span, ws.Z, ws.O);
         float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, B, O);
         GlobalLoss.Backward(_loss, ws.O, ws.Y, B, O, ws.GradO);
-        ws.Gradients.Clear();
+        ws.PaddedGradients.Clear();
         Diagnostics.ClearSteps();
 
         OutputLayer();
@@ -125,7 +134,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         if (_reference)
         {
             // The published code reports E at the top target's output, not at the forward output.
-            Rnn.OutputForward(p, Step(_zHat.Span, T - 1, B * H), B, _oHat.Span);
+            Rnn.OutputForward(p, Step(_zHat.Span, T - 1, B * S), B, _oHat.Span);
             loss = GlobalLoss.Forward(_loss, _oHat.Span, ws.Y, B, O);
             ReferenceSteps();
         }
@@ -133,6 +142,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         {
             LocalSteps();
         }
+        ws.PaddedGradients.Store();
         if (Diagnostics.Detailed) Diagnostics.GradientNorm = Reductions.Norm(ws.Gradients.Data);
         return loss;
     }
@@ -144,16 +154,16 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private void OutputLayer()
     {
         var ws = _ws;
-        var g = ws.Gradients;
-        var zLast = Step(ws.Z, T - 1, B * H);
-        MatMul.TransposedMultiplyAdd(zLast, ws.GradO, B, H, O, g.Why);
+        var g = ws.PaddedGradients;
+        var zLast = Step(ws.Z, T - 1, B * S);
+        MatMul.TransposedMultiplyAdd(zLast, ws.GradO, B, H, O, S, g.Why);
         if (_s.Alpha != 0f)
         {
             Span<float> m = _m.Span, d = _d.Span, n = _n.Span;
-            MatMul.MultiplyTransposed(ws.GradO, ws.Parameters.Why, B, O, H, m);
+            MatMul.MultiplyTransposed(ws.GradO, ws.PaddedWeights.Why, B, O, H, S, m);
             BuildD(zLast, d);
             var omega = Omega.Forward(ws.GradO, m, d, n);
-            Omega.BackwardW(n, d, ws.GradO, B, H, O, omega, _s.Alpha, _nd.Span, g.Why);
+            Omega.BackwardW(n, d, ws.GradO, B, H, S, O, omega, _s.Alpha, _nd.Span, g.Why);
             Diagnostics.OutputOmega = omega.Value;
         }
         Clipping.Clip(g.Why, _s.Clip, _s.ClipMode);
@@ -166,13 +176,13 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     private void TopTarget()
     {
-        int bh = B * H;
-        Step(_a.Span, T - 1, bh).CopyTo(_hHat.Span);
-        Step(_ws.Z, T - 1, bh).CopyTo(_th.Span); // tanh(a_{T-1})
+        int bs = B * S;
+        Step(_a.Span, T - 1, bs).CopyTo(_hHat.Span);
+        Step(_ws.Z, T - 1, bs).CopyTo(_th.Span); // tanh(a_{T-1})
         for (int k = 0; k < _s.K; k++)
         {
             TopTargetGradient();
-            DescendTanh(Reductions.Norm(_grad.Span), k == _s.K - 1 ? Step(_zHat.Span, T - 1, bh) : _th.Span);
+            DescendTanh(Reductions.Norm(_grad.Span), k == _s.K - 1 ? Step(_zHat.Span, T - 1, bs) : _th.Span);
         }
     }
 
@@ -183,11 +193,11 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     internal void TopTargetGradient()
     {
         var ws = _ws;
-        var p = ws.Parameters;
+        var p = ws.PaddedWeights;
         Span<float> th = _th.Span, m = _m.Span, grad = _grad.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
         Rnn.OutputForward(p, th, B, oHat);
         GlobalLoss.Backward(_loss, oHat, ws.Y, B, O, gradO);
-        MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, m);
+        MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, S, m);
         Activations.TanhBackward(th, m, grad);
         if (_s.Alpha != 0f) AddOmegaGradientA(gradO, m, th, grad);
     }
@@ -196,24 +206,24 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// 3. Local semantics, for t = T-1 down to 0: the local update from
     /// delta_t = l'_1(z_t, z^_t)(1 - z_t²) (plus alpha times the Omega terms of step t), then the
     /// target of step t-1. The target search starts at h^ = a_{t-1}, where its prediction
-    /// p = tanh(h^) Whh + x_t Wxh + bh is a_t: its signal G is delta_t and its Omega is the update's
+    /// p = tanh(h^) Whh + x_t Wxh + bs is a_t: its signal G is delta_t and its Omega is the update's
     /// Omega(delta_t, Whh, a_{t-1}), so the first step's gradient, N + alpha dOmega/da_{t-1} with
     /// N = (delta_t Whhᵀ)(1 - z_{t-1}²), comes from the update's own terms.
     /// </summary>
     private void LocalSteps()
     {
         var ws = _ws;
-        var p = ws.Parameters;
-        int bh = B * H, bi = B * I;
+        var p = ws.PaddedWeights;
+        int bs = B * S, bi = B * I;
         Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, grad = _grad.Span;
         Span<float> signals = _signals.Span, s = _s1.Span, delta = _delta.Span, left = _left.Span;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
         for (int t = T - 1; t >= 0; t--)
         {
-            var zt = Step(z, t, bh);
-            var zHatT = Step(zHat, t, bh);
-            if (Diagnostics.Detailed) Diagnostics.LocalLosses[t] = LocalLoss.Forward<TLoss>(zt, zHatT);
-            LocalLoss.Backward<TLoss>(zt, zHatT, zt, delta);
+            var zt = Step(z, t, bs);
+            var zHatT = Step(zHat, t, bs);
+            if (Diagnostics.Detailed) Diagnostics.LocalLosses[t] = LocalLoss.Forward<TLoss>(zt, zHatT, B * H);
+            LocalLoss.Backward<TLoss>(zt, zHatT, zt, B * H, delta);
             gWhh.Clear();
             gWxh.Clear();
             gbh.Clear();
@@ -221,34 +231,34 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             if (t >= 1)
             {
                 // grad = N = (delta_t Whhᵀ)(1 - z_{t-1}²).
-                var zPrev = Step(z, t - 1, bh);
-                MatMul.MultiplyTransposed(delta, p.Whh, B, H, H, _m.Span);
+                var zPrev = Step(z, t - 1, bs);
+                MatMul.MultiplyTransposed(delta, p.Whh, B, S, H, S, _m.Span);
                 squares = Elementwise.Map<TanhBackwardOperator>(zPrev, _m.Span, default, 0f, grad);
             }
             if (_s.Alpha != 0f && t >= 1)
             {
-                // Omega(delta_t, Whh, a_{t-1}): s = alpha dOmega/da_{t-1} reaches Whh, Wxh, bh through
+                // Omega(delta_t, Whh, a_{t-1}): s = alpha dOmega/da_{t-1} reaches Whh, Wxh, bs through
                 // a_{t-1}, and dOmega/dWhh = cW (N D)ᵀ delta_t. With L = z_{t-1} + alpha cW N D, Whh's
                 // terms z_{t-1}ᵀ delta_t + alpha dOmega/dWhh + z_{t-2}ᵀ s are [z_{t-2}; L]ᵀ [s; delta_t]
                 // (z_{-1} = 0 drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
-                var zPrev = Step(z, t - 1, bh);
+                var zPrev = Step(z, t - 1, bs);
                 var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
                 Diagnostics.OmegaValues[t] = omega.Value;
-                Elementwise.Map<OmegaLeftOperator>(zPrev, grad, default, _s.Alpha * omega.CoefficientW, left[bh..]);
+                Elementwise.Map<OmegaLeftOperator>(zPrev, grad, default, _s.Alpha * omega.CoefficientW, left[bs..]);
                 s.Clear();
                 Omega.BackwardA(grad, zPrev, omega, _s.Alpha, s);
-                int first = t >= 2 ? 0 : bh;
-                if (t >= 2) Step(z, t - 2, bh).CopyTo(left);
-                MatMul.TransposedMultiplyAdd(left[first..], signals[first..], (2 * bh - first) / H, H, H, gWhh);
-                MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, 2 * bi), signals, 2 * B, I, H, gWxh);
-                Reductions.SumRowsAdd(signals, 2 * B, H, gbh);
+                int first = t >= 2 ? 0 : bs;
+                if (t >= 2) Step(z, t - 2, bs).CopyTo(left);
+                MatMul.TransposedMultiplyAdd(left[first..], signals[first..], (2 * bs - first) / S, H, S, S, gWhh);
+                MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, 2 * bi), signals, 2 * B, I, S, gWxh);
+                Reductions.SumRowsAdd(signals, 2 * B, S, gbh);
                 squares = Elementwise.Map<AddOperator>(grad, s, default, 0f, grad);
             }
             else
             {
-                if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bh), delta, B, H, H, gWhh);
-                MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, H, gWxh);
-                Reductions.SumRowsAdd(delta, B, H, gbh);
+                if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bs), delta, B, H, S, S, gWhh);
+                MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, S, gWxh);
+                Reductions.SumRowsAdd(delta, B, S, gbh);
             }
             AccumulateStep(t);
             if (t >= 1) SearchTarget(t, (float)Math.Sqrt(squares), zHatT);
@@ -263,8 +273,8 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     private void SearchTarget(int t, float firstNorm, ReadOnlySpan<float> v)
     {
-        int bh = B * H;
-        Step(_a.Span, t - 1, bh).CopyTo(_hHat.Span);
+        int bs = B * S;
+        Step(_a.Span, t - 1, bs).CopyTo(_hHat.Span);
         InputTerm(t);
         DescendTanh(firstNorm, _th.Span);
         for (int k = 1; k < _s.K; k++)
@@ -272,7 +282,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             if (_reference) DescendTanh(ReferenceTargetGradient(v), _th.Span);
             else LocalTargetStep(v);
         }
-        _th.Span.CopyTo(Step(_zHat.Span, t - 1, bh));
+        _th.Span.CopyTo(Step(_zHat.Span, t - 1, bs));
     }
 
     /// <summary>
@@ -285,14 +295,14 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     internal float LocalTargetStep(ReadOnlySpan<float> v)
     {
-        var whh = _ws.Parameters.Whh;
+        var whh = _ws.PaddedWeights.Whh;
         Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
-        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
+        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, S, S, tp);
         // In place, to keep the step's buffers few (it touches more than L1 holds): G over p with
         // tanh(p) fused in (and ||G||²), M = G Whhᵀ, then grad = M (1 - th²), which for the plain D
         // is Omega's N (so ||N||² comes with it), then the Omega term and the descent.
         double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
-        MatMul.MultiplyTransposed(tp, whh, B, H, H, grad);
+        MatMul.MultiplyTransposed(tp, whh, B, S, H, S, grad);
         double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
         float c = _s.Alpha == 0f ? 0f : _s.Alpha * OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)).CoefficientA;
         float norm = (float)Math.Sqrt(Omega.DescendTanh(grad, c, -_s.Beta, _hHat.Span, th, _hNext.Span, _thNext.Span));
@@ -309,13 +319,13 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         return norm;
     }
 
-    /// <summary>u = x_t Wxh + bh, the part of a step's pre-activation a target does not change.</summary>
+    /// <summary>u = x_t Wxh + bs, the part of a step's pre-activation a target does not change.</summary>
     private void InputTerm(int t)
     {
-        var p = _ws.Parameters;
+        var p = _ws.PaddedWeights;
         Span<float> u = _u.Span;
         Reductions.BroadcastRows(p.Bh, B, u);
-        MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, H, u);
+        MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, S, u);
     }
 
     /// <summary>
@@ -326,29 +336,29 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     private float ReferenceTargetGradient(ReadOnlySpan<float> v)
     {
-        var whh = _ws.Parameters.Whh;
-        int bh = B * H;
+        var whh = _ws.PaddedWeights.Whh;
+        int bs = B * S;
         Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
-        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, H, tp);
+        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, S, S, tp);
         Activations.TanhForward(tp, tp);
         if (_s.Alpha == 0f)
         {
             Span<float> g = _g.Span, m = _m.Span;
-            LocalLoss.Backward<TLoss>(tp, v, tp, g);
-            MatMul.MultiplyTransposed(g, whh, B, H, H, m);
+            LocalLoss.Backward<TLoss>(tp, v, tp, B * H, g);
+            MatMul.MultiplyTransposed(g, whh, B, S, H, S, m);
             return (float)Math.Sqrt(Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad));
         }
-        // G and Gz stacked (2B x H), so both products with Whhᵀ are one call.
+        // G and Gz stacked (2B x S), so both products with Whhᵀ are one call.
         Span<float> signals = _signals.Span, products = _left.Span;
-        LocalLoss.Backward<TLoss>(tp, v, tp, signals[..bh]);
-        LocalLoss.Backward<TLoss>(tp, v, default, signals[bh..]);
-        MatMul.MultiplyTransposed(signals, whh, 2 * B, H, H, products);
-        Activations.TanhBackward(th, products[..bh], grad);
-        Omega.DiagonalBackwardA(signals[bh..], products[bh..], th, B, H, _s.Alpha, grad);
+        LocalLoss.Backward<TLoss>(tp, v, tp, B * H, signals[..bs]);
+        LocalLoss.Backward<TLoss>(tp, v, default, B * H, signals[bs..]);
+        MatMul.MultiplyTransposed(signals, whh, 2 * B, S, H, S, products);
+        Activations.TanhBackward(th, products[..bs], grad);
+        Omega.DiagonalBackwardA(signals[bs..], products[bs..], th, B, H, S, _s.Alpha, grad);
         return Reductions.Norm(grad);
     }
 
-    /// <summary>Test access to the target step's state: h^, tanh(h^), u and the last gradient (B x H each).</summary>
+    /// <summary>Test access to the target step's state: h^, tanh(h^), u and the last gradient (B x S each).</summary>
     internal (Memory<float> HHat, Memory<float> TanhHHat, Memory<float> U, Memory<float> Gradient) TargetBuffers => (_hHat, _th, _u, _grad);
 
     /// <summary>grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by semantics.</summary>
@@ -356,7 +366,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     {
         if (_reference)
         {
-            Omega.DiagonalBackwardA(signal, m, t, B, H, _s.Alpha, grad);
+            Omega.DiagonalBackwardA(signal, m, t, B, H, S, _s.Alpha, grad);
             return;
         }
         Span<float> d = _d.Span, n = _n.Span;
@@ -366,7 +376,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
 
     private void BuildD(ReadOnlySpan<float> t, Span<float> d)
     {
-        if (_reference) Omega.DiagonalD(t, B, H, d);
+        if (_reference) Omega.DiagonalD(t, B, H, S, d);
         else Omega.PlainD(t, d);
     }
 
@@ -377,7 +387,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// <summary>dWhh += clip_c(gWhh), dWxh += clip_c(gWxh), dbh += gbh, recording the clipped norms of step t when diagnostics are detailed.</summary>
     private void AccumulateStep(int t)
     {
-        var g = _ws.Gradients;
+        var g = _ws.PaddedGradients;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span;
         Clipping.Clip(gWhh, _s.Clip, _s.ClipMode);
         Clipping.Clip(gWxh, _s.Clip, _s.ClipMode);
