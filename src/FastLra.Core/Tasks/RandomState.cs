@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace FastLra.Tasks;
 
 /// <summary>
@@ -107,12 +109,58 @@ public sealed class RandomState
 
     private void Twist()
     {
-        const uint upper = 0x80000000u, lower = 0x7fffffffu, matrixA = 0x9908b0dfu;
+        Twist(_mt);
+        _index = 0;
+    }
+
+    private const uint Upper = 0x80000000u, Lower = 0x7fffffffu, MatrixA = 0x9908b0dfu;
+
+    /// <summary>
+    /// The next N words of the state, in place: word i becomes word i + M (mod N) ^ twist(word i,
+    /// word i + 1). Words 0 .. N - M - 1 read words not yet renewed, the later ones words renewed at
+    /// least N - M = 227 places before, so vectors of up to 227 words see what the scalar loop sees.
+    /// </summary>
+    internal static void Twist(Span<uint> mt)
+    {
+        int i = TwistRange(mt, 0, N - M, M);
+        for (; i < N - M; i++) mt[i] = mt[i + M] ^ Mix(mt[i], mt[i + 1]);
+        i = TwistRange(mt, N - M, N - 1, M - N);
+        for (; i < N - 1; i++) mt[i] = mt[i + M - N] ^ Mix(mt[i], mt[i + 1]);
+        mt[N - 1] = mt[M - 1] ^ Mix(mt[N - 1], mt[0]);
+    }
+
+    // Words start .. end - 1 in whole vectors, word i from word i + offset; returns the first word not done.
+    private static int TwistRange(Span<uint> mt, int start, int end, int offset)
+    {
+        int width = Vector<uint>.Count, i = start;
+        if (!Vector.IsHardwareAccelerated) return i;
+        var upper = new Vector<uint>(Upper);
+        var lower = new Vector<uint>(Lower);
+        var one = Vector<uint>.One;
+        var matrixA = new Vector<uint>(MatrixA);
+        for (; i + width <= end; i += width)
+        {
+            var y = (new Vector<uint>(mt[i..]) & upper) | (new Vector<uint>(mt[(i + 1)..]) & lower);
+            var odd = Vector<uint>.Zero - (y & one);
+            var next = new Vector<uint>(mt[(i + offset)..]) ^ (y >> 1) ^ (odd & matrixA);
+            next.CopyTo(mt[i..]);
+        }
+        return i;
+    }
+
+    private static uint Mix(uint word, uint next)
+    {
+        uint y = (word & Upper) | (next & Lower);
+        return (y >> 1) ^ ((y & 1u) != 0 ? MatrixA : 0u);
+    }
+
+    /// <summary>The plain loop of the reference implementation, which <see cref="Twist(Span{uint})"/> is tested against.</summary>
+    internal static void TwistReference(Span<uint> mt)
+    {
         for (int i = 0; i < N; i++)
         {
-            uint y = (_mt[i] & upper) | (_mt[(i + 1) % N] & lower);
-            _mt[i] = _mt[(i + M) % N] ^ (y >> 1) ^ ((y & 1u) != 0 ? matrixA : 0u);
+            uint y = (mt[i] & Upper) | (mt[(i + 1) % N] & Lower);
+            mt[i] = mt[(i + M) % N] ^ (y >> 1) ^ ((y & 1u) != 0 ? MatrixA : 0u);
         }
-        _index = 0;
     }
 }
