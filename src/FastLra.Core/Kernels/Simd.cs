@@ -49,6 +49,9 @@ internal interface IVector<TSelf>
 
     static abstract TSelf Abs(TSelf v);
 
+    /// <summary>The correctly rounded square root of each lane, as <see cref="MathF.Sqrt"/>.</summary>
+    static abstract TSelf Sqrt(TSelf v);
+
     /// <summary>
     /// x clamped to [low, high] with the platform's min and max, NaN kept: x86's min and max return
     /// their second operand when either is NaN, so x goes second (Arm's propagate NaN). The IEEE
@@ -108,6 +111,8 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Abs(V512 v) => new(Vector512.Abs(v._v));
+
+    public static V512 Sqrt(V512 v) => new(Vector512.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Clamp(V512 x, V512 low, V512 high) => new(Vector512.MinNative(high._v, Vector512.MaxNative(low._v, x._v)));
@@ -219,6 +224,8 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Abs(V256 v) => new(Vector256.Abs(v._v));
+
+    public static V256 Sqrt(V256 v) => new(Vector256.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Clamp(V256 x, V256 low, V256 high) => new(Vector256.MinNative(high._v, Vector256.MaxNative(low._v, x._v)));
@@ -337,6 +344,8 @@ internal readonly struct V128(Vector128<float> value) : IVector<V128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128 Abs(V128 v) => new(Vector128.Abs(v._v));
+
+    public static V128 Sqrt(V128 v) => new(Vector128.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128 Clamp(V128 x, V128 low, V128 high) => new(Vector128.MinNative(high._v, Vector128.MaxNative(low._v, x._v)));

@@ -1,4 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
+using FastLra.Kernels;
 using FastLra.Model;
 
 namespace FastLra.Training;
@@ -90,17 +93,19 @@ public abstract class Optimizer
     {
         public override OptimizerKind Kind => OptimizerKind.Nesterov;
 
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g)
+        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(new NesterovRule(LearningRate, StepCount == 1), p, g, State);
+    }
+
+    private readonly struct NesterovRule(float lr, bool first) : IRule
+    {
+        public static int States => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV>(TV p, TV g, ref TV buf, ref TV unused)
+            where TV : struct, IVector<TV>
         {
-            var buf = State;
-            float lr = LearningRate;
-            bool first = StepCount == 1;
-            for (int i = 0; i < p.Length; i++)
-            {
-                float b = first ? g[i] : 0.9f * buf[i] + g[i];
-                buf[i] = b;
-                p[i] -= lr * (g[i] + 0.9f * b);
-            }
+            buf = first ? g : TV.Broadcast(0.9f) * buf + g;
+            return p - TV.Broadcast(lr) * (g + TV.Broadcast(0.9f) * buf);
         }
     }
 
@@ -109,16 +114,19 @@ public abstract class Optimizer
     {
         public override OptimizerKind Kind => OptimizerKind.RmsProp;
 
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g)
+        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(new RmsPropRule(LearningRate), p, g, State);
+    }
+
+    private readonly struct RmsPropRule(float lr) : IRule
+    {
+        public static int States => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV>(TV p, TV g, ref TV sq, ref TV unused)
+            where TV : struct, IVector<TV>
         {
-            var sq = State;
-            float lr = LearningRate;
-            for (int i = 0; i < p.Length; i++)
-            {
-                float s = 0.99f * sq[i] + 0.01f * g[i] * g[i];
-                sq[i] = s;
-                p[i] -= lr * g[i] / (MathF.Sqrt(s) + 1e-8f);
-            }
+            sq = TV.Broadcast(0.99f) * sq + TV.Broadcast(0.01f) * g * g;
+            return p - TV.Broadcast(lr) * g / (TV.Sqrt(sq) + TV.Broadcast(1e-8f));
         }
     }
 
@@ -129,19 +137,23 @@ public abstract class Optimizer
 
         protected override void Update(Span<float> p, ReadOnlySpan<float> g)
         {
-            int n = p.Length;
-            var m = State.Slice(0, n);
-            var v = State.Slice(n, n);
             float stepSize = (float)(LearningRate / (1 - Math.Pow(0.9, StepCount)));
             float correction2Sqrt = (float)Math.Sqrt(1 - Math.Pow(0.999, StepCount));
-            for (int i = 0; i < n; i++)
-            {
-                float mi = m[i] + (g[i] - m[i]) * 0.1f;
-                float vi = 0.999f * v[i] + 0.001f * g[i] * g[i];
-                m[i] = mi;
-                v[i] = vi;
-                p[i] -= stepSize * mi / (MathF.Sqrt(vi) / correction2Sqrt + 1e-8f);
-            }
+            Apply(new AdamRule(stepSize, correction2Sqrt), p, g, State);
+        }
+    }
+
+    private readonly struct AdamRule(float stepSize, float correction2Sqrt) : IRule
+    {
+        public static int States => 2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV>(TV p, TV g, ref TV m, ref TV v)
+            where TV : struct, IVector<TV>
+        {
+            m = m + (g - m) * TV.Broadcast(0.1f);
+            v = TV.Broadcast(0.999f) * v + TV.Broadcast(0.001f) * g * g;
+            return p - TV.Broadcast(stepSize) * m / (TV.Sqrt(v) / TV.Broadcast(correction2Sqrt) + TV.Broadcast(1e-8f));
         }
     }
 
@@ -150,16 +162,84 @@ public abstract class Optimizer
     {
         public override OptimizerKind Kind => OptimizerKind.Adagrad;
 
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g)
+        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(new AdagradRule(LearningRate), p, g, State);
+    }
+
+    private readonly struct AdagradRule(float lr) : IRule
+    {
+        public static int States => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV>(TV p, TV g, ref TV sum, ref TV unused)
+            where TV : struct, IVector<TV>
         {
-            var sum = State;
-            float lr = LearningRate;
-            for (int i = 0; i < p.Length; i++)
-            {
-                float s = sum[i] + g[i] * g[i];
-                sum[i] = s;
-                p[i] -= lr * g[i] / (MathF.Sqrt(s) + 1e-10f);
-            }
+            sum = sum + g * g;
+            return p - TV.Broadcast(lr) * g / (TV.Sqrt(sum) + TV.Broadcast(1e-10f));
+        }
+    }
+
+    /// <summary>
+    /// An optimiser's update of a vector of parameters p from its gradient g and its first
+    /// <see cref="States"/> state vectors, written once for every width. Each operation is rounded
+    /// on its own (no fused multiply-add), so a lane computes what the scalar formula does.
+    /// </summary>
+    private interface IRule
+    {
+        static abstract int States { get; }
+
+        TV Update<TV>(TV p, TV g, ref TV s1, ref TV s2)
+            where TV : struct, IVector<TV>;
+    }
+
+    /// <summary>The rule over all parameters, its state vectors consecutive in <paramref name="state"/> (p.Length floats each).</summary>
+    private static void Apply<TRule>(TRule rule, Span<float> p, ReadOnlySpan<float> g, Span<float> state)
+        where TRule : struct, IRule
+    {
+        switch (SimdWidth.Bits)
+        {
+            case 512: Apply<TRule, V512>(rule, p, g, state); break;
+            case 256: Apply<TRule, V256>(rule, p, g, state); break;
+            default: Apply<TRule, V128>(rule, p, g, state); break;
+        }
+    }
+
+    // The tail shorter than a vector goes through the same vector code on a padded stack copy, as in Elementwise.Map.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Apply<TRule, TV>(TRule rule, Span<float> p, ReadOnlySpan<float> g, Span<float> state)
+        where TRule : struct, IRule
+        where TV : struct, IVector<TV>
+    {
+        int n = p.Length, width = TV.Count, states = TRule.States, i = 0;
+        Span<float> s1 = states > 0 ? state[..n] : default, s2 = states > 1 ? state.Slice(n, n) : default;
+        ref float rp = ref MemoryMarshal.GetReference(p);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float r1 = ref MemoryMarshal.GetReference(s1);
+        ref float r2 = ref MemoryMarshal.GetReference(s2);
+        for (; i + width <= n; i += width)
+        {
+            TV a = states > 0 ? TV.Load(ref r1, i) : TV.Zero, b = states > 1 ? TV.Load(ref r2, i) : TV.Zero;
+            rule.Update(TV.Load(ref rp, i), TV.Load(ref rg, i), ref a, ref b).Store(ref rp, i);
+            if (states > 0) a.Store(ref r1, i);
+            if (states > 1) b.Store(ref r2, i);
+        }
+        if (i < n)
+        {
+            int rest = n - i;
+            Span<float> buffer = stackalloc float[4 * width];
+            buffer.Clear();
+            p.Slice(i, rest).CopyTo(buffer);
+            g.Slice(i, rest).CopyTo(buffer[width..]);
+            if (states > 0) s1.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
+            if (states > 1) s2.Slice(i, rest).CopyTo(buffer[(3 * width)..]);
+            ref float rb = ref MemoryMarshal.GetReference(buffer);
+            TV a = TV.Load(ref rb, 2 * width), b = TV.Load(ref rb, 3 * width);
+            rule.Update(TV.Load(ref rb, 0), TV.Load(ref rb, width), ref a, ref b).Store(ref rb, 0);
+            a.Store(ref rb, 2 * width);
+            b.Store(ref rb, 3 * width);
+            buffer[..rest].CopyTo(p[i..]);
+            if (states > 0) buffer.Slice(2 * width, rest).CopyTo(s1[i..]);
+            if (states > 1) buffer.Slice(3 * width, rest).CopyTo(s2[i..]);
         }
     }
 }
