@@ -1,20 +1,27 @@
+using FastLra.Kernels;
+
 namespace FastLra.Model;
 
 /// <summary>
 /// A parameter set's hidden-layer tensors in the trainers' layout: Wxh (I x S), Whh (H x S) and
-/// bh (S), each row of H values padded with zeros to the stride S, H rounded up to a cache line
-/// (16 floats). States kept in rows of S then start every row on a cache line and are whole
-/// vectors, which the products run at 10-20% more FLOP/s than rows of H = 100 (docs/performance.md);
-/// the zero padding columns of the weights keep the states' padding zero. Why and by are the
-/// set's own tensors (their rows are hidden units, but the products read them whole).
+/// bh (S), each row of H values padded with zeros to the stride S, H rounded up to whole vectors
+/// of the width the kernels run (<see cref="SimdWidth.Bits"/>: 16 floats, a cache line, at 512
+/// bits). States kept in rows of S then are whole vectors that start on a vector boundary, so no
+/// load or store straddles a cache line and no row needs a masked tail: the products run 5-20%
+/// faster than on rows of H = 100 (docs/performance.md). The weights' zero padding columns keep
+/// the states' padding zero. Why and by are the set's own tensors (the products read them whole).
 /// </summary>
 public sealed class PaddedParameters
 {
     /// <summary>Floats of padded storage for <paramref name="shape"/>: I + H + 1 rows of S.</summary>
     public static long Length(RnnShape shape) => (shape.Inputs + shape.Hidden + 1L) * StrideOf(shape.Hidden);
 
-    /// <summary>H rounded up to 16 floats, a 64-byte cache line.</summary>
-    public static int StrideOf(int hidden) => (hidden + 15) & ~15;
+    /// <summary>H rounded up to a multiple of the vector width in floats (4 without vectors).</summary>
+    public static int StrideOf(int hidden)
+    {
+        int width = Math.Max(SimdWidth.Bits, 128) / 32;
+        return (hidden + width - 1) / width * width;
+    }
 
     private readonly Memory<float> _memory;
 
