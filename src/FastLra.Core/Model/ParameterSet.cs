@@ -5,7 +5,7 @@ namespace FastLra.Model;
 /// The same type holds parameters and gradients, so an optimiser step is one loop over
 /// <see cref="Data"/>.
 /// </summary>
-public sealed class ParameterSet
+public sealed class ParameterSet : IRnnParameters
 {
     private readonly Memory<float> _memory;
 
@@ -25,6 +25,9 @@ public sealed class ParameterSet
     }
 
     public RnnShape Shape { get; }
+
+    /// <summary>Compact rows: S = H.</summary>
+    public int Stride => Shape.Hidden;
 
     /// <summary>All parameters, in layout order.</summary>
     public Span<float> Data => _memory.Span;

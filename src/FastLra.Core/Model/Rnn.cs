@@ -4,61 +4,35 @@ namespace FastLra.Model;
 
 /// <summary>
 /// The simple tanh RNN of the paper (row-vector convention, time-major sequences):
-/// a_t = z_{t-1} Whh + x_t Wxh + bh, z_t = tanh(a_t), o = z_{T-1} Why + by.
+/// a_t = z_{t-1} Whh + x_t Wxh + bh, z_t = tanh(a_t), o = z_{T-1} Why + by. States are kept in
+/// rows of the parameters' stride S (<see cref="IRnnParameters"/>: H for a parameter set, more
+/// for the trainers' padded rows).
 /// </summary>
 public static class Rnn
 {
     /// <summary>
-    /// One step for a batch: a (B x H) = zPrev (B x H) Whh + x (B x I) Wxh + bh, z (B x H) = tanh(a).
+    /// One step for a batch: a (B x S) = zPrev (B x S) Whh + x (B x I) Wxh + bh, z (B x S) = tanh(a).
     /// An empty <paramref name="zPrev"/> means z_{-1} = 0. z may be the same span as a; neither may overlap zPrev.
     /// </summary>
-    public static void StepForward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> zPrev, int batch, Span<float> a, Span<float> z)
-    {
-        var shape = p.Shape;
-        int h = shape.Hidden;
-        MatMul.CellForward(x, p.Wxh, zPrev, p.Whh, p.Bh, batch, shape.Inputs, h, h, a, z);
-    }
-
-    /// <summary>As the compact overload, in the padded layout: zPrev, a and z are B x S.</summary>
-    public static void StepForward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> zPrev, int batch, Span<float> a, Span<float> z)
+    public static void StepForward(IRnnParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> zPrev, int batch, Span<float> a, Span<float> z)
     {
         var shape = p.Shape;
         MatMul.CellForward(x, p.Wxh, zPrev, p.Whh, p.Bh, batch, shape.Inputs, shape.Hidden, p.Stride, p.Stride, a, z);
     }
 
-    /// <summary>o (B x O) = z (B x H) Why + by.</summary>
-    public static void OutputForward(ParameterSet p, ReadOnlySpan<float> z, int batch, Span<float> o) =>
-        OutputForward(p.Why, p.By, z, batch, p.Shape.Hidden, p.Shape.Hidden, o);
-
-    /// <summary>o (B x O) = z (B x S) Why + by, in the padded layout.</summary>
-    public static void OutputForward(PaddedParameters p, ReadOnlySpan<float> z, int batch, Span<float> o) =>
-        OutputForward(p.Why, p.By, z, batch, p.Shape.Hidden, p.Stride, o);
-
-    private static void OutputForward(ReadOnlySpan<float> why, ReadOnlySpan<float> by, ReadOnlySpan<float> z, int batch, int hidden, int stride, Span<float> o)
+    /// <summary>o (B x O) = z (B x S) Why + by.</summary>
+    public static void OutputForward(IRnnParameters p, ReadOnlySpan<float> z, int batch, Span<float> o)
     {
-        Reductions.BroadcastRows(by, batch, o);
-        MatMul.MultiplyAdd(z, why, o, batch, hidden, by.Length, stride, o);
+        Reductions.BroadcastRows(p.By, batch, o);
+        MatMul.MultiplyAdd(z, p.Why, o, batch, p.Shape.Hidden, p.Shape.Outputs, p.Stride, o);
     }
 
     /// <summary>
-    /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x H), o (B x O).
-    /// An <paramref name="a"/> of only B x H is scratch that every step reuses (the pre-activations
-    /// are not kept). <paramref name="h0"/> (B x H) is z_{-1}; empty means zero.
+    /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x S), o (B x O).
+    /// An <paramref name="a"/> of only B x S is scratch that every step reuses (the pre-activations
+    /// are not kept). <paramref name="h0"/> (B x S) is z_{-1}; empty means zero.
     /// </summary>
-    public static void Forward(ParameterSet p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
-    {
-        int bi = batch * p.Shape.Inputs, bh = batch * p.Shape.Hidden;
-        bool keep = a.Length >= (long)steps * bh;
-        for (int t = 0; t < steps; t++)
-        {
-            var zPrev = t == 0 ? h0 : z.Slice((t - 1) * bh, bh);
-            StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(keep ? t * bh : 0, bh), z.Slice(t * bh, bh));
-        }
-        OutputForward(p, z.Slice((steps - 1) * bh, bh), batch, o);
-    }
-
-    /// <summary>As the compact overload, in the padded layout: h0 is B x S, a and z T x B x S (or a B x S).</summary>
-    public static void Forward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
+    public static void Forward(IRnnParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
     {
         int bi = batch * p.Shape.Inputs, bs = batch * p.Stride;
         bool keep = a.Length >= (long)steps * bs;
@@ -72,13 +46,13 @@ public static class Rnn
 
     /// <summary>
     /// Forward pass that keeps only the running state, for evaluation: x (T x B x I), o (B x O);
-    /// <paramref name="state"/> and <paramref name="scratch"/> (B x H each) hold the ping-pong
+    /// <paramref name="state"/> and <paramref name="scratch"/> (B x S each) hold the ping-pong
     /// states, and <paramref name="state"/> starts as z_{-1} when <paramref name="useState"/> is set (zero otherwise).
     /// </summary>
-    public static void Infer(ParameterSet p, ReadOnlySpan<float> x, int steps, int batch, bool useState, Span<float> state, Span<float> scratch, Span<float> o)
+    public static void Infer(IRnnParameters p, ReadOnlySpan<float> x, int steps, int batch, bool useState, Span<float> state, Span<float> scratch, Span<float> o)
     {
-        int bi = batch * p.Shape.Inputs, bh = batch * p.Shape.Hidden;
-        Span<float> current = state[..bh], next = scratch[..bh];
+        int bi = batch * p.Shape.Inputs, bs = batch * p.Stride;
+        Span<float> current = state[..bs], next = scratch[..bs];
         for (int t = 0; t < steps; t++)
         {
             StepForward(p, x.Slice(t * bi, bi), t == 0 && !useState ? default : current, batch, next, next);

@@ -71,6 +71,7 @@ public sealed class Workspace
 
     /// <summary>The gradient's hidden-layer tensors in the padded layout, stored by a trainer into <see cref="Gradients"/>.</summary>
     public PaddedParameters PaddedGradients { get; }
+
     public Memory<float> OptimizerState { get; }
 
     /// <summary>The gradient algorithm's own buffers, carved by it once.</summary>
