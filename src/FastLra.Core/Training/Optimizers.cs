@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Numerics.Tensors;
 using FastLra.Kernels;
 using FastLra.Model;
 
@@ -58,11 +57,11 @@ public abstract class Optimizer
     /// <summary>An optimiser over <paramref name="state"/>, which holds StateBuffers(kind) parameter-sized buffers.</summary>
     public static Optimizer Create(OptimizerKind kind, float learningRate, Memory<float> state) => kind switch
     {
-        OptimizerKind.Sgd => new Sgd(learningRate, state),
-        OptimizerKind.Nesterov => new Nesterov(learningRate, state),
-        OptimizerKind.RmsProp => new RmsProp(learningRate, state),
-        OptimizerKind.Adam => new Adam(learningRate, state),
-        _ => new Adagrad(learningRate, state),
+        OptimizerKind.Sgd => new RuleOptimizer<SgdRule>(kind, learningRate, state),
+        OptimizerKind.Nesterov => new RuleOptimizer<NesterovRule>(kind, learningRate, state),
+        OptimizerKind.RmsProp => new RuleOptimizer<RmsPropRule>(kind, learningRate, state),
+        OptimizerKind.Adam => new RuleOptimizer<AdamRule>(kind, learningRate, state),
+        _ => new RuleOptimizer<AdagradRule>(kind, learningRate, state),
     };
 
     /// <summary>p -= update(g).</summary>
@@ -80,25 +79,33 @@ public abstract class Optimizer
 
     protected abstract void Update(Span<float> p, ReadOnlySpan<float> g);
 
-    private sealed class Sgd(float lr, Memory<float> state) : Optimizer(lr, state)
+    /// <summary>An optimiser whose step is <typeparamref name="TRule"/> over every parameter.</summary>
+    private sealed class RuleOptimizer<TRule>(OptimizerKind kind, float lr, Memory<float> state) : Optimizer(lr, state)
+        where TRule : struct, IRule<TRule>
     {
-        public override OptimizerKind Kind => OptimizerKind.Sgd;
+        public override OptimizerKind Kind => kind;
 
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g) =>
-            TensorPrimitives.MultiplyAdd(g, -LearningRate, p, p);
+        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(TRule.For(LearningRate, StepCount), p, g, State);
+    }
+
+    // p -= lr g.
+    private readonly struct SgdRule(float lr) : IRule<SgdRule>
+    {
+        public static int States => 0;
+
+        public static SgdRule For(float learningRate, long step) => new(learningRate);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Update<TV>(TV p, TV g, ref TV unused1, ref TV unused2)
+            where TV : struct, IVector<TV> => p - TV.Broadcast(lr) * g;
     }
 
     // Momentum 0.9, dampening 0: buf = g on the first step, then 0.9 buf + g; p -= lr (g + 0.9 buf).
-    private sealed class Nesterov(float lr, Memory<float> state) : Optimizer(lr, state)
-    {
-        public override OptimizerKind Kind => OptimizerKind.Nesterov;
-
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(new NesterovRule(LearningRate, StepCount == 1), p, g, State);
-    }
-
-    private readonly struct NesterovRule(float lr, bool first) : IRule
+    private readonly struct NesterovRule(float lr, bool first) : IRule<NesterovRule>
     {
         public static int States => 1;
+
+        public static NesterovRule For(float learningRate, long step) => new(learningRate, step == 1);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Update<TV>(TV p, TV g, ref TV buf, ref TV unused)
@@ -110,16 +117,11 @@ public abstract class Optimizer
     }
 
     // alpha 0.99, eps 1e-8: sq = 0.99 sq + 0.01 g², p -= lr g / (sqrt(sq) + eps).
-    private sealed class RmsProp(float lr, Memory<float> state) : Optimizer(lr, state)
-    {
-        public override OptimizerKind Kind => OptimizerKind.RmsProp;
-
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(new RmsPropRule(LearningRate), p, g, State);
-    }
-
-    private readonly struct RmsPropRule(float lr) : IRule
+    private readonly struct RmsPropRule(float lr) : IRule<RmsPropRule>
     {
         public static int States => 1;
+
+        public static RmsPropRule For(float learningRate, long step) => new(learningRate);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Update<TV>(TV p, TV g, ref TV sq, ref TV unused)
@@ -130,22 +132,14 @@ public abstract class Optimizer
         }
     }
 
-    // betas (0.9, 0.999), eps 1e-8, bias-corrected as torch.optim.Adam computes it.
-    private sealed class Adam(float lr, Memory<float> state) : Optimizer(lr, state)
-    {
-        public override OptimizerKind Kind => OptimizerKind.Adam;
-
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g)
-        {
-            float stepSize = (float)(LearningRate / (1 - Math.Pow(0.9, StepCount)));
-            float correction2Sqrt = (float)Math.Sqrt(1 - Math.Pow(0.999, StepCount));
-            Apply(new AdamRule(stepSize, correction2Sqrt), p, g, State);
-        }
-    }
-
-    private readonly struct AdamRule(float stepSize, float correction2Sqrt) : IRule
+    // betas (0.9, 0.999), eps 1e-8, bias-corrected as torch.optim.Adam computes it: m as torch's
+    // lerp, m + (g - m) 0.1, and the step size and the second correction's root in double.
+    private readonly struct AdamRule(float stepSize, float correction2Sqrt) : IRule<AdamRule>
     {
         public static int States => 2;
+
+        public static AdamRule For(float learningRate, long step) =>
+            new((float)(learningRate / (1 - Math.Pow(0.9, step))), (float)Math.Sqrt(1 - Math.Pow(0.999, step)));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Update<TV>(TV p, TV g, ref TV m, ref TV v)
@@ -158,16 +152,11 @@ public abstract class Optimizer
     }
 
     // s += g², p -= lr g / (sqrt(s) + 1e-10).
-    private sealed class Adagrad(float lr, Memory<float> state) : Optimizer(lr, state)
-    {
-        public override OptimizerKind Kind => OptimizerKind.Adagrad;
-
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(new AdagradRule(LearningRate), p, g, State);
-    }
-
-    private readonly struct AdagradRule(float lr) : IRule
+    private readonly struct AdagradRule(float lr) : IRule<AdagradRule>
     {
         public static int States => 1;
+
+        public static AdagradRule For(float learningRate, long step) => new(learningRate);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TV Update<TV>(TV p, TV g, ref TV sum, ref TV unused)
@@ -180,12 +169,17 @@ public abstract class Optimizer
 
     /// <summary>
     /// An optimiser's update of a vector of parameters p from its gradient g and its first
-    /// <see cref="States"/> state vectors, written once for every width. Each operation is rounded
-    /// on its own (no fused multiply-add), so a lane computes what the scalar formula does.
+    /// <see cref="States"/> state vectors, written once for every width, with the constants of one
+    /// step (<see cref="For"/>). Each operation is rounded on its own (no fused multiply-add), so a
+    /// lane computes what the scalar formula does.
     /// </summary>
-    private interface IRule
+    private interface IRule<TSelf>
+        where TSelf : struct, IRule<TSelf>
     {
         static abstract int States { get; }
+
+        /// <summary>The rule for step <paramref name="step"/> (counted from 1).</summary>
+        static abstract TSelf For(float learningRate, long step);
 
         TV Update<TV>(TV p, TV g, ref TV s1, ref TV s2)
             where TV : struct, IVector<TV>;
@@ -193,7 +187,7 @@ public abstract class Optimizer
 
     /// <summary>The rule over all parameters, its state vectors consecutive in <paramref name="state"/> (p.Length floats each).</summary>
     private static void Apply<TRule>(TRule rule, Span<float> p, ReadOnlySpan<float> g, Span<float> state)
-        where TRule : struct, IRule
+        where TRule : struct, IRule<TRule>
     {
         switch (SimdWidth.Bits)
         {
@@ -207,7 +201,7 @@ public abstract class Optimizer
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Apply<TRule, TV>(TRule rule, Span<float> p, ReadOnlySpan<float> g, Span<float> state)
-        where TRule : struct, IRule
+        where TRule : struct, IRule<TRule>
         where TV : struct, IVector<TV>
     {
         int n = p.Length, width = TV.Count, states = TRule.States, i = 0;
