@@ -1,3 +1,5 @@
+using FastLra.Kernels;
+using FastLra.Model;
 using FastLra.Tasks;
 using FastLra.Training;
 using Xunit;
@@ -18,6 +20,49 @@ public class TrainingTests
             foreach (long address in new[] { Address(ws.Parameters.Data), Address(ws.Gradients.Data), Address(ws.X), Address(ws.Z), Address(ws.Scratch.Span) })
                 Assert.Equal(0, address % 64);
         }
+    }
+
+    /// <summary>
+    /// The padded copy of the hidden layer: rows of whole vectors of the width in use, Load copies
+    /// Wxh, Whh and bh in with zero padding, Store copies them back, Clear also clears the set's
+    /// Why and by (a gradient), and Why and by are the set's own memory.
+    /// </summary>
+    [Fact]
+    public void Padded_parameters_load_store_and_clear()
+    {
+        var shape = new RnnShape(3, 5, 2);
+        int width = Math.Max(SimdWidth.Bits, 128) / 32, s = PaddedParameters.StrideOf(5);
+        Assert.Equal(0, s % width);
+        Assert.InRange(s, 5, 5 + width - 1);
+        Assert.Equal(width switch { 16 => 112, 8 => 104, _ => 100 }, PaddedParameters.StrideOf(100));
+        var set = new ParameterSet(shape);
+        for (int i = 0; i < shape.Count; i++) set.Data[i] = i + 1;
+        var padded = new PaddedParameters(set, new float[PaddedParameters.Length(shape)]);
+        padded.Load();
+        for (int r = 0; r < 5; r++)
+        {
+            Assert.Equal(set.Whh.Slice(r * 5, 5).ToArray(), padded.Whh.Slice(r * s, 5).ToArray());
+            Assert.All(padded.Whh.Slice(r * s + 5, s - 5).ToArray(), v => Assert.Equal(0f, v));
+        }
+        Assert.Equal(set.Wxh.Slice(2 * 5, 5).ToArray(), padded.Wxh.Slice(2 * s, 5).ToArray());
+        Assert.Equal(set.Bh.ToArray(), padded.Bh[..5].ToArray());
+        Assert.True(padded.Why.Overlaps(set.Why) && padded.By.Overlaps(set.By));
+
+        var copy = new ParameterSet(shape);
+        var into = new PaddedParameters(copy, new float[PaddedParameters.Length(shape)]);
+        padded.Whh.CopyTo(into.Whh);
+        padded.Wxh.CopyTo(into.Wxh);
+        padded.Bh.CopyTo(into.Bh);
+        set.Why.CopyTo(copy.Why);
+        set.By.CopyTo(copy.By);
+        into.Store();
+        Assert.Equal(set.Data.ToArray(), copy.Data.ToArray());
+
+        into.Clear();
+        Assert.All(copy.Why.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(copy.By.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(into.Whh.ToArray(), v => Assert.Equal(0f, v));
+        Assert.Throws<ArgumentException>(() => new PaddedParameters(set, new float[3]));
     }
 
     [Fact]
