@@ -70,7 +70,7 @@ internal sealed partial class Lra<TLoss>
             return loss;
         }
 
-        // Lr_l = l(z_{l+1}, p_{l+1}), p_{l+1} = tanh(q), q = z^_l Whh + x_{l+1} Wxh + bs, z^_l = tanh(a_l - C_l).
+        // Lr_l = l(z_{l+1}, p_{l+1}), p_{l+1} = tanh(q), q = z^_l Whh + x_{l+1} Wxh + bh, z^_l = tanh(a_l - C_l).
         var zl1 = Step(z, l + 1, bs);
         var zlHat = Step(zHat, l, bs);
         Span<float> pp = _tp.Span, dA1 = _delta.Span;

@@ -206,7 +206,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// 3. Local semantics, for t = T-1 down to 0: the local update from
     /// delta_t = l'_1(z_t, z^_t)(1 - z_t²) (plus alpha times the Omega terms of step t), then the
     /// target of step t-1. The target search starts at h^ = a_{t-1}, where its prediction
-    /// p = tanh(h^) Whh + x_t Wxh + bs is a_t: its signal G is delta_t and its Omega is the update's
+    /// p = tanh(h^) Whh + x_t Wxh + bh is a_t: its signal G is delta_t and its Omega is the update's
     /// Omega(delta_t, Whh, a_{t-1}), so the first step's gradient, N + alpha dOmega/da_{t-1} with
     /// N = (delta_t Whhᵀ)(1 - z_{t-1}²), comes from the update's own terms.
     /// </summary>
@@ -237,7 +237,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             }
             if (_s.Alpha != 0f && t >= 1)
             {
-                // Omega(delta_t, Whh, a_{t-1}): s = alpha dOmega/da_{t-1} reaches Whh, Wxh, bs through
+                // Omega(delta_t, Whh, a_{t-1}): s = alpha dOmega/da_{t-1} reaches Whh, Wxh, bh through
                 // a_{t-1}, and dOmega/dWhh = cW (N D)ᵀ delta_t. With L = z_{t-1} + alpha cW N D, Whh's
                 // terms z_{t-1}ᵀ delta_t + alpha dOmega/dWhh + z_{t-2}ᵀ s are [z_{t-2}; L]ᵀ [s; delta_t]
                 // (z_{-1} = 0 drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
@@ -319,7 +319,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         return norm;
     }
 
-    /// <summary>u = x_t Wxh + bs, the part of a step's pre-activation a target does not change.</summary>
+    /// <summary>u = x_t Wxh + bh, the part of a step's pre-activation a target does not change.</summary>
     private void InputTerm(int t)
     {
         var p = _ws.PaddedWeights;
