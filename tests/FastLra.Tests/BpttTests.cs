@@ -105,7 +105,7 @@ public class BpttTests
     }
 
     /// <summary>A gradient in the padded layout, with its own parameter set.</summary>
-    internal static PaddedParameters NewPadded(RnnShape shape) => new(new ParameterSet(shape), new float[PaddedParameters.Length(shape)]);
+    private static PaddedParameters NewPadded(RnnShape shape) => new(new ParameterSet(shape), new float[PaddedParameters.Length(shape)]);
 
     /// <summary>The rows of H values of padded rows of stride S, one after another.</summary>
     internal static float[] Compact(ReadOnlySpan<float> padded, int rows, int h, int s)
