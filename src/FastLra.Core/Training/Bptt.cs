@@ -30,12 +30,10 @@ public sealed class Bptt : IGradientAlgorithm
         _ws = workspace;
         _loss = loss;
         _clip = clip;
-        var carver = new Carver(workspace.Scratch);
+        var carver = workspace.CarveScratch();
         Diagnostics = new Diagnostics(workspace.Steps);
         _dz = carver.Take(workspace.Batch * workspace.Stride);
         _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Stride);
-        // Rows are padded: the padding must start zero, whatever used this scratch before.
-        workspace.Scratch.Span.Clear();
     }
 
     public bool ReferenceValidationStart => false;

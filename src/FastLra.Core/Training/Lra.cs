@@ -76,7 +76,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         int bs = workspace.Batch * workspace.Stride, bo = workspace.Batch * shape.Outputs;
         if (_reference && workspace.Batch > shape.Hidden)
             throw new ArgumentException("Reference semantics needs B <= H (its Omega reads the diagonal of a B x H matrix).");
-        var carver = new Carver(workspace.Scratch);
+        var carver = workspace.CarveScratch();
         _a = carver.Take((long)workspace.Steps * bs);
         _zHat = carver.Take((long)workspace.Steps * bs);
         Memory<float>[] buffers = new Memory<float>[Buffers];
@@ -97,8 +97,6 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             _passA = carver.Take((long)workspace.Steps * bs);
             _passOmega = carver.Take((long)workspace.Steps * bs);
         }
-        // Rows are padded: the padding must start zero, whatever used this scratch before.
-        workspace.Scratch.Span.Clear();
         Diagnostics = new Diagnostics(workspace.Steps);
     }
 

@@ -77,6 +77,16 @@ public sealed class Workspace
     /// <summary>The gradient algorithm's own buffers, carved by it once.</summary>
     public Memory<float> Scratch { get; }
 
+    /// <summary>
+    /// A carver over <see cref="Scratch"/>, zeroed first: an algorithm keeps padded rows there, whose
+    /// padding must start zero whatever used the scratch before.
+    /// </summary>
+    public Carver CarveScratch()
+    {
+        Scratch.Span.Clear();
+        return new Carver(Scratch);
+    }
+
     /// <summary>Batch inputs, T x B x I.</summary>
     public Span<float> X => _x.Span;
 
