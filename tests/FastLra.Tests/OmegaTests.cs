@@ -145,6 +145,34 @@ public class OmegaTests
         Assert.Throws<ArgumentException>(() => Omega.BackwardW(new float[6], new float[6], new float[6], 2, 3, 2, 3, default, 1f, new float[6], new float[9]));
     }
 
+    /// <summary>
+    /// The diagonal step of every row, in double from its definition, for a batch past the row norms
+    /// the kernel keeps between its passes (those past it are taken again).
+    /// </summary>
+    [Fact]
+    public void Diagonal_step_holds_for_a_batch_past_the_kept_row_norms()
+    {
+        const int batch = 300, hidden = 300, stride = 304;
+        var rng = new Random(44);
+        float[] Draw(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() - 0.5) * scale)).ToArray();
+        var g = Draw(batch * stride, 1);
+        var m = Draw(batch * stride, 1);
+        var t = Draw(batch * stride, 1.8);
+        for (int b = 0; b < batch; b++)
+            for (int j = hidden; j < stride; j++) (g[b * stride + j], m[b * stride + j], t[b * stride + j]) = (0f, 0f, 0f);
+        var da = new float[batch * stride];
+        var omega = Omega.DiagonalBackwardA(g, m, t, batch, hidden, stride, 0.5f, da);
+        double c = 0.5 * omega.CoefficientA;
+        Assert.NotEqual(0.0, c);
+        for (int b = 0; b < batch; b++)
+        {
+            double tb = t[b * stride + b], d = 1 - tb * tb, row = 0;
+            for (int j = 0; j < hidden; j++) row += (double)m[b * stride + j] * m[b * stride + j];
+            double expected = c * tb * d * d * row;
+            Assert.Equal(expected, da[b * stride + b], Math.Abs(expected) * 1e-4 + 1e-9);
+        }
+    }
+
     /// <summary>The same matrices in rows padded with zeros (the trainers' layout) give the same Omega, derivatives and dW.</summary>
     [Fact]
     public void Padded_rows_give_the_compact_results()

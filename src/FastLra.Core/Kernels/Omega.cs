@@ -136,6 +136,9 @@ public static class Omega
     private static TV Step<TV>(TV n, TV t, TV c)
         where TV : struct, IVector<TV> => OmegaBackwardAOperator.Invoke(n, t, n, c);
 
+    // Rows of M whose norms DiagonalBackwardA keeps on the stack (2 KB) between its two passes.
+    private const int KeptRows = 256;
+
     /// <summary>
     /// The diagonal Omega of the signal g given M = g Wᵀ and t = tanh(a) (B x H, in rows of
     /// <paramref name="stride"/> floats, padding zero), and da += scale · dOmega/da, from row norms
@@ -148,11 +151,14 @@ public static class Omega
         if (batch > hidden) ThrowHelper.Argument("The diagonal Omega needs B <= H.");
         int count = batch * stride;
         if (stride < hidden || m.Length < count || t.Length < count || da.Length < count) ThrowHelper.ShapeMismatch();
+        // Each row's norm serves ||N|| and then the row's own step; rows past KeptRows take theirs again.
+        Span<double> rows = stackalloc double[Math.Min(batch, KeptRows)];
         double s = 0;
         for (int b = 0; b < batch; b++)
         {
-            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b];
-            s += d * d * Reductions.SumOfSquares(m.Slice(b * stride, hidden));
+            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b], row = Reductions.SumOfSquares(m.Slice(b * stride, hidden));
+            if (b < rows.Length) rows[b] = row;
+            s += d * d * row;
         }
         var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)));
         float c = scale * omega.CoefficientA;
@@ -160,7 +166,8 @@ public static class Omega
         for (int b = 0; b < batch; b++)
         {
             float tb = t[b * stride + b], d = 1f - tb * tb;
-            da[b * stride + b] += c * tb * d * d * (float)Reductions.SumOfSquares(m.Slice(b * stride, hidden));
+            double row = b < rows.Length ? rows[b] : Reductions.SumOfSquares(m.Slice(b * stride, hidden));
+            da[b * stride + b] += c * tb * d * d * (float)row;
         }
         return omega;
     }
