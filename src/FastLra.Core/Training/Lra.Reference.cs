@@ -74,8 +74,7 @@ internal sealed partial class Lra<TLoss>
         var zl1 = Step(z, l + 1, bs);
         var zlHat = Step(zHat, l, bs);
         Span<float> pp = _tp.Span, dA1 = _delta.Span;
-        Reductions.BroadcastRows(p.Bh, B, pp);
-        MatMul.MultiplyAdd(x.Slice((l + 1) * bi, bi), p.Wxh, B, I, S, pp);
+        InputTerm(l + 1, pp);
         MatMul.MultiplyAdd(zlHat, p.Whh, pp, B, H, S, S, pp);
         Activations.TanhForward(pp, pp);
         loss = LocalLoss.Forward<TLoss>(zl1, pp, count);

@@ -273,7 +273,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     {
         int bs = B * S;
         Step(_a.Span, t - 1, bs).CopyTo(_hHat.Span);
-        InputTerm(t);
+        InputTerm(t, _u.Span);
         DescendTanh(firstNorm, _th.Span);
         for (int k = 1; k < _s.K; k++)
         {
@@ -317,11 +317,10 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         return norm;
     }
 
-    /// <summary>u = x_t Wxh + bh, the part of a step's pre-activation a target does not change.</summary>
-    private void InputTerm(int t)
+    /// <summary>u (B x S) = x_t Wxh + bh, the part of step t's pre-activation a target does not change.</summary>
+    private void InputTerm(int t, Span<float> u)
     {
         var p = _ws.PaddedWeights;
-        Span<float> u = _u.Span;
         Reductions.BroadcastRows(p.Bh, B, u);
         MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, S, u);
     }
