@@ -5,8 +5,9 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// The golden fixtures: every *.json in FASTLRA_GOLDEN_DIR (default ../shared/golden beside the
-/// repository root), and their comparison rule from the fixtures' README.
+/// The golden fixtures: every *.json in FASTLRA_GOLDEN_DIR (default tests/golden, the repository's
+/// own copy of ../shared/golden, so a bare clone runs them), and their comparison rule from the
+/// fixtures' README.
 /// </summary>
 public static class Golden
 {
@@ -16,9 +17,15 @@ public static class Golden
         {
             string? fromEnvironment = Environment.GetEnvironmentVariable("FASTLRA_GOLDEN_DIR");
             if (!string.IsNullOrEmpty(fromEnvironment)) return Path.GetFullPath(fromEnvironment);
-            return Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "golden"));
+            return VendoredDirectory;
         }
     }
+
+    /// <summary>The repository's copy of the fixtures, tests/golden.</summary>
+    public static string VendoredDirectory => Path.Combine(RepositoryRoot, "tests", "golden");
+
+    /// <summary>Where new fixtures are published: ../shared/golden beside the repository (absent on a bare clone).</summary>
+    public static string SharedDirectory => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "golden"));
 
     public static string RepositoryRoot
     {

@@ -18,6 +18,25 @@ public class GoldenTests
     public void GoldenFolderHoldsFixtures() =>
         Assert.True(Golden.Files().Count > 0, $"No *.json fixtures in {Golden.Directory} (set FASTLRA_GOLDEN_DIR).");
 
+    /// <summary>
+    /// Every fixture published in ../shared/golden is in the repository's copy, byte for byte, so
+    /// a case published there is noticed here and copied in (cp ../shared/golden/* tests/golden/).
+    /// </summary>
+    [Fact]
+    public void VendoredCopyHoldsEverySharedFixture()
+    {
+        if (!Directory.Exists(Golden.SharedDirectory)) return; // a bare clone: nothing to compare with
+        var stale = new List<string>();
+        foreach (string shared in Directory.GetFiles(Golden.SharedDirectory, "*.json"))
+        {
+            string own = Path.Combine(Golden.VendoredDirectory, Path.GetFileName(shared));
+            if (!File.Exists(own)) stale.Add($"{Path.GetFileName(shared)} (missing)");
+            else if (!File.ReadAllBytes(own).AsSpan().SequenceEqual(File.ReadAllBytes(shared))) stale.Add($"{Path.GetFileName(shared)} (differs)");
+        }
+        Assert.True(stale.Count == 0,
+            $"tests/golden lacks fixtures published in {Golden.SharedDirectory}: {string.Join(", ", stale)}; copy them in.");
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Golden.Files), MemberType = typeof(Golden))]
     public void Fixture(string file)
