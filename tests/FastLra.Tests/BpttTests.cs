@@ -7,34 +7,40 @@ namespace FastLra.Tests;
 
 public class BpttTests
 {
-    internal static Workspace TinyWorkspace(int inputs, int hidden, int outputs, int steps, int batch, int seed, GlobalLossKind loss)
+    /// <summary>Random weights, inputs and targets; outputs at steps w .. T-1 (w = T-1 unless <paramref name="washout"/> is given).</summary>
+    internal static Workspace TinyWorkspace(int inputs, int hidden, int outputs, int steps, int batch, int seed, GlobalLossKind loss, int? washout = null)
     {
         var shape = new RnnShape(inputs, hidden, outputs);
-        var ws = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, steps, batch));
+        var layout = new SequenceLayout(steps, inputs, outputs, washout ?? steps - 1, loss);
+        var ws = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch));
         var rng = new Random(seed);
         foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
         foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);
         var y = ws.Y;
-        for (int b = 0; b < batch; b++)
-            if (loss == GlobalLossKind.SoftmaxCrossEntropy) y[b * outputs + rng.Next(outputs)] = 1f;
-            else for (int j = 0; j < outputs; j++) y[b * outputs + j] = (float)rng.NextDouble();
+        for (int row = 0; row < layout.OutputSteps * batch; row++)
+            if (loss == GlobalLossKind.SoftmaxCrossEntropy) y[row * outputs + rng.Next(outputs)] = 1f;
+            else for (int j = 0; j < outputs; j++) y[row * outputs + j] = (float)rng.NextDouble();
         return ws;
     }
 
-    private static double Loss(Workspace ws, GlobalLossKind loss)
+    /// <summary>E of the workspace's batch at its parameters, by the plain forward pass.</summary>
+    internal static double Loss(Workspace ws)
     {
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Z, ws.Z, ws.O);
-        return GlobalLoss.Forward(loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
+        var layout = ws.Layout;
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, layout.Washout, ws.Z, ws.Z, ws.O);
+        return GlobalLoss.Forward(layout.Loss, ws.O, ws.Y, layout.OutputSteps * ws.Batch, ws.Shape.Outputs);
     }
 
     [Theory]
-    [InlineData(GlobalLossKind.SoftmaxCrossEntropy)]
-    [InlineData(GlobalLossKind.MeanSquaredError)]
-    public void Gradient_matches_central_differences(GlobalLossKind loss)
+    [InlineData(GlobalLossKind.SoftmaxCrossEntropy, 5)]
+    [InlineData(GlobalLossKind.MeanSquaredError, 5)]
+    [InlineData(GlobalLossKind.SoftmaxCrossEntropy, 0)]
+    [InlineData(GlobalLossKind.MeanSquaredError, 2)]
+    public void Gradient_matches_central_differences(GlobalLossKind loss, int washout)
     {
-        var ws = TinyWorkspace(3, 5, 2, 6, 4, 42, loss);
-        var bptt = new Bptt(ws, loss, clip: 0f);
-        bptt.ComputeGradients();
+        var ws = TinyWorkspace(3, 5, 2, 6, 4, 42, loss, washout);
+        var bptt = new Bptt(ws, clip: 0f);
+        bptt.ComputeGradients(ws.Sequences);
         var analytic = ws.Gradients.Data.ToArray();
         var p = ws.Parameters.Data;
         const float eps = 1e-2f;
@@ -43,9 +49,9 @@ public class BpttTests
         {
             float keep = p[i];
             p[i] = keep + eps;
-            double up = Loss(ws, loss);
+            double up = Loss(ws);
             p[i] = keep - eps;
-            double down = Loss(ws, loss);
+            double down = Loss(ws);
             p[i] = keep;
             double numeric = (up - down) / (2 * eps);
             Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * scale + 1e-4, $"parameter {i}: analytic {analytic[i]}, numeric {numeric}");
@@ -56,18 +62,18 @@ public class BpttTests
     public void Clipping_scales_the_global_norm_to_c()
     {
         var ws = TinyWorkspace(3, 5, 2, 6, 4, 7, GlobalLossKind.SoftmaxCrossEntropy);
-        new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, 0f).ComputeGradients();
+        new Bptt(ws, 0f).ComputeGradients(ws.Sequences);
         var unclipped = ws.Gradients.Data.ToArray();
         double norm = Math.Sqrt(unclipped.Sum(v => (double)v * v));
         float c = (float)(norm / 4);
-        var bptt = new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, c);
-        bptt.ComputeGradients();
+        var bptt = new Bptt(ws, c);
+        bptt.ComputeGradients(ws.Sequences);
         Assert.Equal(norm, bptt.LastGradientNorm, 1e-4 * norm);
         Assert.Equal(c, Reductions.Norm(ws.Gradients.Data), 1e-4 * c);
         for (int i = 0; i < unclipped.Length; i++) Assert.Equal(unclipped[i] * c / norm, ws.Gradients.Data[i], 1e-5 * norm);
 
         // A bound above the norm leaves the gradient alone.
-        new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, (float)(norm * 2)).ComputeGradients();
+        new Bptt(ws, (float)(norm * 2)).ComputeGradients(ws.Sequences);
         Assert.Equal(unclipped, ws.Gradients.Data.ToArray());
     }
 
@@ -75,13 +81,13 @@ public class BpttTests
     public void Detailed_diagnostics_record_each_steps_contribution_and_leave_the_gradient_alone()
     {
         var ws = TinyWorkspace(3, 5, 2, 6, 4, 11, GlobalLossKind.SoftmaxCrossEntropy);
-        var bptt = new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, clip: 0f);
-        bptt.ComputeGradients();
+        var bptt = new Bptt(ws, clip: 0f);
+        bptt.ComputeGradients(ws.Sequences);
         var plain = ws.Gradients.Data.ToArray();
         Assert.All(bptt.Diagnostics.DWhhNorms, v => Assert.Equal(0f, v));
 
         bptt.Diagnostics.Detailed = true;
-        bptt.ComputeGradients();
+        bptt.ComputeGradients(ws.Sequences);
         Assert.Equal(plain, ws.Gradients.Data.ToArray());
 
         // Each step's contribution z_{t-1}ᵀ da_t: none at step 0, the parts bound the whole, and
@@ -89,7 +95,7 @@ public class BpttTests
         int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden, s = ws.Stride;
         var g = NewPadded(ws.Shape);
         var z = ws.Z.ToArray();
-        Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, b, new float[b * s], new float[t * b * s], g, bptt.Diagnostics);
+        Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, b, t - 1, new float[b * s], new float[t * b * s], g, bptt.Diagnostics);
         float total = Reductions.Norm(g.Whh);
         Assert.Equal(0f, bptt.Diagnostics.DWhhNorms[0]);
         Assert.All(bptt.Diagnostics.DWhhNorms.Skip(1), v => Assert.True(v > 0f));
@@ -120,13 +126,13 @@ public class BpttTests
     public void Grouping_steps_for_the_weight_products_does_not_change_the_gradient()
     {
         var ws = TinyWorkspace(3, 5, 2, 7, 4, 12, GlobalLossKind.SoftmaxCrossEntropy);
-        new Bptt(ws, GlobalLossKind.SoftmaxCrossEntropy, clip: 0f).ComputeGradients();
+        new Bptt(ws, clip: 0f).ComputeGradients(ws.Sequences);
         int t = ws.Steps, bs = ws.Batch * ws.Stride;
         var z = ws.Z.ToArray();
         ParameterSet Run(int group)
         {
             var g = NewPadded(ws.Shape);
-            Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, ws.Batch, new float[bs], new float[group * bs], g);
+            Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, ws.Batch, t - 1, new float[bs], new float[group * bs], g);
             g.Store();
             return g.Set;
         }

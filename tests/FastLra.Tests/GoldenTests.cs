@@ -46,7 +46,7 @@ public class GoldenTests
         {
             case "rng": CheckRng(json); break;
             case "tasks": CheckTasks(json); break;
-            case "bptt" or "local" or "reference": CheckGradients(json); break;
+            case "bptt" or "local" or "reference" or "seq": CheckGradients(json); break;
             case "trajectory-bptt" or "trajectory-local" or "trajectory-reference": CheckTrajectory(json); break;
             default:
                 Skip.If(true, $"{file}: family '{Golden.Family(file)}' is not implemented in this build.");
@@ -90,7 +90,7 @@ public class GoldenTests
         Golden.LoadParameters(json.GetProperty("params"), harness.Workspace.Parameters);
         harness.SetBatch(json.GetProperty("x"), json.GetProperty("y"));
         harness.Algorithm.Diagnostics.Detailed = true;
-        float loss = harness.Algorithm.ComputeGradients();
+        float loss = harness.Algorithm.ComputeGradients(harness.Workspace.Sequences);
         var expect = json.GetProperty("expect");
         Golden.AssertClose(expect.GetProperty("global_loss").GetDouble(), loss, "global_loss");
         var g = harness.Workspace.Gradients;
@@ -120,7 +120,7 @@ public class GoldenTests
         foreach (var batch in json.GetProperty("batches").EnumerateArray())
         {
             harness.SetBatch(batch.GetProperty("x"), batch.GetProperty("y"));
-            float loss = harness.Algorithm.ComputeGradients();
+            float loss = harness.Algorithm.ComputeGradients(harness.Workspace.Sequences);
             optimizer.Step(ws.Parameters, ws.Gradients);
             Golden.AssertClose(losses[step], loss, $"step {step} loss");
             for (int i = 0; i < RnnShape.Names.Length; i++)
@@ -148,11 +148,14 @@ internal sealed class FixtureHarness
         var shape = new RnnShape(json.GetProperty("inputs").GetInt32(), json.GetProperty("hidden").GetInt32(), json.GetProperty("outputs").GetInt32());
         int steps = json.GetProperty("T").GetInt32(), batch = json.GetProperty("batch").GetInt32();
         var loss = json.GetProperty("global_loss_kind").GetString() == "mse" ? GlobalLossKind.MeanSquaredError : GlobalLossKind.SoftmaxCrossEntropy;
+        // seq-* fixtures read an output at every step from their washout on; the others after the last step.
+        int washout = json.TryGetProperty("washout", out var w) ? w.GetInt32() : steps - 1;
+        var layout = new SequenceLayout(steps, shape.Inputs, shape.Outputs, washout, loss);
         string semantics = json.GetProperty("semantics").GetString()!;
         if (semantics == "bptt")
         {
-            var bpttWorkspace = new Workspace(shape, steps, batch, 2, Bptt.ScratchLength(shape, steps, batch));
-            return new FixtureHarness(bpttWorkspace, new Bptt(bpttWorkspace, loss, json.Single("c")));
+            var bpttWorkspace = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch));
+            return new FixtureHarness(bpttWorkspace, new Bptt(bpttWorkspace, json.Single("c")));
         }
         var settings = new LraSettings(
             semantics switch
@@ -170,14 +173,16 @@ internal sealed class FixtureHarness
                 "log-penalty" => LocalLossKind.LogPenalty,
                 var other => throw new InvalidDataException($"unknown local loss '{other}'"),
             });
-        var ws = new Workspace(shape, steps, batch, 2, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
-        return new FixtureHarness(ws, Lra.Create(ws, loss, settings));
+        var ws = new Workspace(shape, layout, batch, 2, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
+        return new FixtureHarness(ws, Lra.Create(ws, settings));
     }
 
+    /// <summary>The fixture's x and y into the workspace batch; y's rows before the washout are dropped (they carry no loss).</summary>
     public void SetBatch(JsonElement x, JsonElement y)
     {
         var xs = x.Array();
         var ys = y.Array();
+        ys = ys[(ys.Length - Workspace.Y.Length)..];
         Assert.Equal(Workspace.X.Length, xs.Length);
         Assert.Equal(Workspace.Y.Length, ys.Length);
         xs.CopyTo(Workspace.X);

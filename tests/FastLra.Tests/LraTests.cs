@@ -9,17 +9,18 @@ namespace FastLra.Tests;
 public class LraTests
 {
     private static (Workspace Ws, IGradientAlgorithm Lra) Create(LraSettings settings, GlobalLossKind loss, int seed,
-        int inputs = 3, int hidden = 6, int outputs = 2, int steps = 5, int batch = 4)
+        int inputs = 3, int hidden = 6, int outputs = 2, int steps = 5, int batch = 4, int? washout = null)
     {
         var shape = new RnnShape(inputs, hidden, outputs);
-        var ws = new Workspace(shape, steps, batch, 0, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
+        var layout = new SequenceLayout(steps, inputs, outputs, washout ?? steps - 1, loss);
+        var ws = new Workspace(shape, layout, batch, 0, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
         var rng = new Random(seed);
         foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
         foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);
-        for (int b = 0; b < batch; b++)
-            if (loss == GlobalLossKind.SoftmaxCrossEntropy) ws.Y[b * outputs + rng.Next(outputs)] = 1f;
-            else for (int j = 0; j < outputs; j++) ws.Y[b * outputs + j] = (float)rng.NextDouble();
-        var lra = Lra.Create(ws, loss, settings);
+        for (int row = 0; row < layout.OutputSteps * batch; row++)
+            if (loss == GlobalLossKind.SoftmaxCrossEntropy) ws.Y[row * outputs + rng.Next(outputs)] = 1f;
+            else for (int j = 0; j < outputs; j++) ws.Y[row * outputs + j] = (float)rng.NextDouble();
+        var lra = Lra.Create(ws, settings);
         lra.Diagnostics.Detailed = true;
         return (ws, lra);
     }
@@ -37,9 +38,9 @@ public class LraTests
     {
         // Regression targets equal to the forward output: G_o = 0, so every target equals its state.
         var (ws, lra) = Create(Settings(semantics, loss: localLoss), GlobalLossKind.MeanSquaredError, 1);
-        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Z, ws.Z, ws.O);
+        Rnn.Forward(ws.Parameters, ws.X, default, ws.Steps, ws.Batch, ws.Layout.Washout, ws.Z, ws.Z, ws.O);
         ws.O.CopyTo(ws.Y);
-        float loss = lra.ComputeGradients();
+        float loss = lra.ComputeGradients(ws.Sequences);
         Assert.Equal(0f, loss);
         Assert.All(ws.Gradients.Data.ToArray(), v => Assert.Equal(0f, v));
         Assert.All(lra.Diagnostics.LocalLosses, v => Assert.Equal(0f, v));
@@ -51,10 +52,10 @@ public class LraTests
     public void Clip_mode_always_rescales_every_step_update_to_c(LraSemantics semantics)
     {
         const float c = 0.05f;
-        var (_, above) = Create(Settings(semantics, alpha: 0.1f, clip: c, mode: ClipMode.Above), GlobalLossKind.SoftmaxCrossEntropy, 2);
-        above.ComputeGradients();
-        var (_, always) = Create(Settings(semantics, alpha: 0.1f, clip: c, mode: ClipMode.Always), GlobalLossKind.SoftmaxCrossEntropy, 2);
-        always.ComputeGradients();
+        var (aboveWs, above) = Create(Settings(semantics, alpha: 0.1f, clip: c, mode: ClipMode.Above), GlobalLossKind.SoftmaxCrossEntropy, 2);
+        above.ComputeGradients(aboveWs.Sequences);
+        var (alwaysWs, always) = Create(Settings(semantics, alpha: 0.1f, clip: c, mode: ClipMode.Always), GlobalLossKind.SoftmaxCrossEntropy, 2);
+        always.ComputeGradients(alwaysWs.Sequences);
         int first = semantics == LraSemantics.Reference ? 1 : 0; // the reference never updates step 0
         for (int t = first; t < above.Diagnostics.DWhhNorms.Length; t++)
         {
@@ -101,7 +102,7 @@ public class LraTests
         where TLoss : struct, ILocalLoss
     {
         var (ws, _) = Create(Settings(LraSemantics.Local, alpha), GlobalLossKind.SoftmaxCrossEntropy, 3);
-        var lra = new Lra<TLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, Settings(LraSemantics.Local, alpha));
+        var lra = new Lra<TLoss>(ws, Settings(LraSemantics.Local, alpha));
         ws.PaddedWeights.Load();
         var (hHatMemory, tanhMemory, uMemory, gradMemory) = lra.TargetBuffers;
         int b = ws.Batch, h = ws.Shape.Hidden;
@@ -142,7 +143,7 @@ public class LraTests
     {
         var settings = Settings(LraSemantics.Local, alpha: 0.5f, clip: clip, mode: mode);
         var (ws, _) = Create(settings, GlobalLossKind.SoftmaxCrossEntropy, 7);
-        var lra = new Lra<LogPenaltyLoss>(ws, GlobalLossKind.SoftmaxCrossEntropy, settings);
+        var lra = new Lra<LogPenaltyLoss>(ws, settings);
         ws.PaddedWeights.Load();
         var (hHatMemory, tanhMemory, uMemory, gradMemory) = lra.TargetBuffers;
         int n = ws.Batch * ws.Stride; // the padding included: it must stay zero
@@ -177,14 +178,15 @@ public class LraTests
     public void Top_target_gradient_matches_central_differences(float alpha, GlobalLossKind loss)
     {
         var (ws, _) = Create(Settings(LraSemantics.Local, alpha), loss, 5);
-        var lra = new Lra<LogPenaltyLoss>(ws, loss, Settings(LraSemantics.Local, alpha));
+        var lra = new Lra<LogPenaltyLoss>(ws, Settings(LraSemantics.Local, alpha));
         ws.PaddedWeights.Load();
         var (hHatMemory, tanhMemory, _, gradMemory) = lra.TargetBuffers;
         int b = ws.Batch, h = ws.Shape.Hidden, o = ws.Shape.Outputs;
         var rng = new Random(6);
         FillRows(ws, hHatMemory.Span, rng, -1, 1);
         Activations.TanhForward(hHatMemory.Span, tanhMemory.Span); // the step's precondition
-        lra.TopTargetGradient();
+        gradMemory.Span.Clear();
+        lra.AddOutputTargetGradient(ws.Steps - 1, gradMemory.Span);
         var analytic = Compact(ws, gradMemory.Span);
         Assert.All(Padding(ws, gradMemory.Span), v => Assert.Equal(0f, v));
         var hHat = Compact(ws, hHatMemory.Span);
@@ -317,5 +319,22 @@ public class LraTests
             Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Hidden = 8, Batch = 20,
         }));
         Assert.Contains("--batch <= --hidden", e.Message);
+    }
+
+    [Fact]
+    public void Reference_semantics_refuses_per_step_outputs()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            Create(Settings(LraSemantics.Reference), GlobalLossKind.MeanSquaredError, 1, washout: 2));
+        Assert.Contains("no per-step outputs", e.Message);
+    }
+
+    [Fact]
+    public void A_batch_of_another_layout_is_refused()
+    {
+        var (ws, lra) = Create(Settings(LraSemantics.Local), GlobalLossKind.MeanSquaredError, 1, washout: 2);
+        var other = new SequenceBatch(ws.Layout with { Washout = 3 }, ws.Batch);
+        Assert.Throws<ArgumentException>(() => lra.ComputeGradients(other));
+        Assert.Throws<ArgumentException>(() => lra.ComputeGradients(new SequenceBatch(ws.Layout, ws.Batch + 1)));
     }
 }

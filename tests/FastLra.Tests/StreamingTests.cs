@@ -26,7 +26,7 @@ public class StreamingTests
         var a = new float[steps * batch * hidden];
         var z = new float[steps * batch * hidden];
         var o = new float[batch * outputs];
-        Rnn.Forward(p, x, default, steps, batch, a, z, o);
+        Rnn.Forward(p, x, default, steps, batch, steps - 1, a, z, o);
 
         var model = new RnnModel(p);
         var y = new float[outputs];

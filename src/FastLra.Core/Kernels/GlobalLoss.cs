@@ -44,13 +44,20 @@ public static class GlobalLoss
     }
 
     /// <summary>gradient (B x O) = dE/do.</summary>
-    public static void Backward(GlobalLossKind kind, ReadOnlySpan<float> o, ReadOnlySpan<float> y, int batch, int outputs, Span<float> gradient)
+    public static void Backward(GlobalLossKind kind, ReadOnlySpan<float> o, ReadOnlySpan<float> y, int batch, int outputs, Span<float> gradient) =>
+        Backward(kind, o, y, batch, outputs, batch, gradient);
+
+    /// <summary>
+    /// gradient (B x O) = dE/do for a loss whose mean runs over <paramref name="meanRows"/> rows of O
+    /// (≥ B): one step's share of the per-step loss (1/R) Σ_t E_t has meanRows = R B.
+    /// </summary>
+    public static void Backward(GlobalLossKind kind, ReadOnlySpan<float> o, ReadOnlySpan<float> y, int batch, int outputs, int meanRows, Span<float> gradient)
     {
         if (o.Length < batch * outputs || y.Length < batch * outputs || gradient.Length < batch * outputs)
             ThrowHelper.ShapeMismatch();
         if (kind == GlobalLossKind.SoftmaxCrossEntropy)
         {
-            float inverseBatch = 1f / batch;
+            float inverseBatch = 1f / meanRows;
             for (int b = 0; b < batch; b++)
             {
                 var ob = o.Slice(b * outputs, outputs);
@@ -66,7 +73,7 @@ public static class GlobalLoss
             return;
         }
         int count = batch * outputs;
-        float scale = 2f / count;
+        float scale = 2f / (meanRows * outputs);
         for (int i = 0; i < count; i++) gradient[i] = scale * (o[i] - y[i]);
     }
 

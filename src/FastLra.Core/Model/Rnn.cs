@@ -28,11 +28,13 @@ public static class Rnn
     }
 
     /// <summary>
-    /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x S), o (B x O).
+    /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x S), o (R x B x O):
+    /// the outputs o_t = z_t Why + by of steps w .. T-1 (R = T - w; w = T-1 reads the last step only).
     /// An <paramref name="a"/> of only B x S is scratch that every step reuses (the pre-activations
     /// are not kept). <paramref name="h0"/> (B x S) is z_{-1}; empty means zero.
     /// </summary>
-    public static void Forward(IRnnParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, Span<float> a, Span<float> z, Span<float> o)
+    public static void Forward(IRnnParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, int washout,
+        Span<float> a, Span<float> z, Span<float> o)
     {
         int bi = batch * p.Shape.Inputs, bs = batch * p.Stride;
         bool keep = a.Length >= (long)steps * bs;
@@ -41,17 +43,20 @@ public static class Rnn
             var zPrev = t == 0 ? h0 : z.Slice((t - 1) * bs, bs);
             StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(keep ? t * bs : 0, bs), z.Slice(t * bs, bs));
         }
-        OutputForward(p, z.Slice((steps - 1) * bs, bs), batch, o);
+        // The states of steps w .. T-1 are consecutive rows: their outputs are one product.
+        OutputForward(p, z.Slice(washout * bs, (steps - washout) * bs), (steps - washout) * batch, o);
     }
 
     /// <summary>
-    /// Forward pass that keeps only the running state, for evaluation: x (T x B x I), o (B x O);
-    /// <paramref name="state"/> and <paramref name="scratch"/> (B x S each) hold the ping-pong
-    /// states, and <paramref name="state"/> starts as z_{-1} when <paramref name="useState"/> is set (zero otherwise).
+    /// Forward pass that keeps only the running state, for evaluation: x (T x B x I), o (R x B x O),
+    /// the outputs of steps w .. T-1; <paramref name="state"/> and <paramref name="scratch"/> (B x S each)
+    /// hold the ping-pong states, and <paramref name="state"/> starts as z_{-1} when
+    /// <paramref name="useState"/> is set (zero otherwise).
     /// </summary>
-    public static void Infer(IRnnParameters p, ReadOnlySpan<float> x, int steps, int batch, bool useState, Span<float> state, Span<float> scratch, Span<float> o)
+    public static void Infer(IRnnParameters p, ReadOnlySpan<float> x, int steps, int batch, int washout, bool useState,
+        Span<float> state, Span<float> scratch, Span<float> o)
     {
-        int bi = batch * p.Shape.Inputs, bs = batch * p.Stride;
+        int bi = batch * p.Shape.Inputs, bs = batch * p.Stride, bo = batch * p.Shape.Outputs;
         Span<float> current = state[..bs], next = scratch[..bs];
         for (int t = 0; t < steps; t++)
         {
@@ -59,7 +64,7 @@ public static class Rnn
             var swap = current;
             current = next;
             next = swap;
+            if (t >= washout) OutputForward(p, current, batch, o.Slice((t - washout) * bo, bo));
         }
-        OutputForward(p, current, batch, o);
     }
 }

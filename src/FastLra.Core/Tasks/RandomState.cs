@@ -107,6 +107,28 @@ public sealed class RandomState
         _gauss = gauss;
     }
 
+    /// <summary>Words <see cref="SaveState"/> writes: the key, the index, the cached-normal flag and its value's two halves.</summary>
+    public const int StateLength = N + 4;
+
+    /// <summary>The whole state as <see cref="StateLength"/> words, for a checkpoint.</summary>
+    public void SaveState(Span<uint> state)
+    {
+        if (state.Length != StateLength) throw new ArgumentException($"A RandomState's state is {StateLength} words.");
+        _mt.CopyTo(state);
+        state[N] = (uint)_index;
+        state[N + 1] = _hasGauss ? 1u : 0u;
+        ulong bits = BitConverter.DoubleToUInt64Bits(_gauss);
+        state[N + 2] = (uint)bits;
+        state[N + 3] = (uint)(bits >> 32);
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote.</summary>
+    public void RestoreState(ReadOnlySpan<uint> state)
+    {
+        if (state.Length != StateLength || state[N] > N || state[N + 1] > 1) throw new ArgumentException("Not an MT19937 state.");
+        SetState(state[..N], (int)state[N], state[N + 1] == 1, BitConverter.UInt64BitsToDouble(state[N + 2] | ((ulong)state[N + 3] << 32)));
+    }
+
     private void Twist()
     {
         Twist(_mt);

@@ -1,12 +1,15 @@
+using FastLra.Training;
+
 namespace FastLra.Tasks;
 
 /// <summary>
 /// The task generators of Pascanu et al. (2013), as the paper's code calls them, drawing from one
 /// <see cref="RandomState"/> in the reference order so batches match numpy bit for bit.
 /// Writes x (T x B x I, time-major) and y (B x O) into caller buffers; allocates only its
-/// per-sequence scratch, once, in the constructor.
+/// per-sequence scratch, once, in the constructor. As a batch source its position is its
+/// generator's state.
 /// </summary>
-public sealed class TaskGenerator
+public sealed class TaskGenerator : IBatchSource
 {
     private readonly RandomState _rng;
     private readonly int[] _scratch;
@@ -30,6 +33,22 @@ public sealed class TaskGenerator
     public int Inputs => TaskInfo.Inputs(Task);
     public int Outputs => TaskInfo.Outputs(Task);
     public RandomState Random => _rng;
+
+    /// <summary>One output per sequence, after the last step, with the task's loss.</summary>
+    public SequenceLayout Layout => SequenceLayout.LastStep(Length, Inputs, Outputs, TaskInfo.Loss(Task));
+
+    /// <summary>One generate call for the batch's size.</summary>
+    public void NextBatch(SequenceBatch batch)
+    {
+        if (batch.Layout != Layout) ThrowHelper.Argument("The batch does not have this task's layout.");
+        Generate(batch.Batch, batch.X, batch.Y);
+    }
+
+    public int StateLength => RandomState.StateLength;
+
+    public void SaveState(Span<uint> state) => _rng.SaveState(state);
+
+    public void RestoreState(ReadOnlySpan<uint> state) => _rng.RestoreState(state);
 
     /// <summary>One <c>generate(batch, T)</c> call: fills x (T x B x I) and y (B x O).</summary>
     public void Generate(int batch, Span<float> x, Span<float> y)

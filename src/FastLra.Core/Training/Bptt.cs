@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using FastLra.Kernels;
 using FastLra.Model;
 
@@ -10,7 +11,6 @@ namespace FastLra.Training;
 public sealed class Bptt : IGradientAlgorithm
 {
     private readonly Workspace _ws;
-    private readonly GlobalLossKind _loss;
     private readonly float _clip;
     private readonly Memory<float> _dz, _da;
 
@@ -25,10 +25,10 @@ public sealed class Bptt : IGradientAlgorithm
     /// </summary>
     public static int GroupSteps(int steps, int batch) => Math.Clamp(MatMul.InnerBlock / Math.Max(batch, 1), 1, Math.Max(steps, 1));
 
-    public Bptt(Workspace workspace, GlobalLossKind loss, float clip)
+    /// <summary>BPTT over the workspace's batches, with global-norm clipping at <paramref name="clip"/> (0 = off).</summary>
+    public Bptt(Workspace workspace, float clip)
     {
         _ws = workspace;
-        _loss = loss;
         _clip = clip;
         var carver = workspace.CarveScratch();
         Diagnostics = new Diagnostics(workspace.Steps);
@@ -43,15 +43,18 @@ public sealed class Bptt : IGradientAlgorithm
     /// <summary>Global gradient norm before clipping, of the last call.</summary>
     public float LastGradientNorm => Diagnostics.GradientNorm;
 
-    public float ComputeGradients()
+    public float ComputeGradients(SequenceBatch batch)
     {
         var ws = _ws;
+        ws.Check(batch);
+        var layout = ws.Layout;
+        int rows = layout.OutputSteps * ws.Batch;
         ws.PaddedWeights.Load();
         // The backward pass needs only z: the pre-activations go to one B x S scratch (da's first rows, free until the backward pass).
-        Rnn.Forward(ws.PaddedWeights, ws.X, default, ws.Steps, ws.Batch, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, ws.O);
-        float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs);
-        GlobalLoss.Backward(_loss, ws.O, ws.Y, ws.Batch, ws.Shape.Outputs, ws.GradO);
-        Backward(ws.PaddedWeights, ws.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, _dz.Span, _da.Span, ws.PaddedGradients,
+        Rnn.Forward(ws.PaddedWeights, batch.X, default, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, ws.O);
+        float loss = GlobalLoss.Forward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs);
+        GlobalLoss.Backward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
+        Backward(ws.PaddedWeights, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
             Diagnostics.Detailed ? Diagnostics : null);
         ws.PaddedGradients.Store();
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
@@ -59,8 +62,9 @@ public sealed class Bptt : IGradientAlgorithm
     }
 
     /// <summary>
-    /// The exact gradient g of E given G_o = dE/do (B x O), from the stored inputs x (T x B x I)
-    /// and states z (T x B x S) of a forward pass from z_{-1} = 0, all in the padded layout
+    /// The exact gradient g of E given G_o = dE/do (R x B x O, the outputs of steps w .. T-1, R = T - w),
+    /// from the stored inputs x (T x B x I) and states z (T x B x S) of a forward pass from z_{-1} = 0,
+    /// all in the padded layout
     /// (<see cref="PaddedParameters"/>; g's Why and by are its set's, the rest stays padded until
     /// <see cref="PaddedParameters.Store"/>). dz is B x S scratch and da scratch for the adjoints of
     /// whole steps (at least one B x S; see <see cref="GroupSteps"/>), both with zero padding: each
@@ -68,27 +72,33 @@ public sealed class Bptt : IGradientAlgorithm
     /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
     /// </summary>
     public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
-        int steps, int batch, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null)
+        int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null)
     {
         var shape = p.Shape;
         int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
-        int bs = batch * s, bi = batch * inputs;
+        int bs = batch * s, bi = batch * inputs, bo = batch * outputs, r = steps - washout;
         int group = Math.Min(steps, da.Length / Math.Max(bs, 1));
         if (group < 1 && steps > 0) ThrowHelper.ShapeMismatch();
         g.Clear();
-        // Output layer: dWhy = z_{T-1}ᵀ G_o, dby = Σ_b G_o, dz_{T-1} = G_o Whyᵀ.
-        var zLast = z.Slice((steps - 1) * bs, bs);
-        MatMul.TransposedMultiplyAdd(zLast, gradO, batch, h, outputs, s, g.Why);
-        Reductions.SumRowsAdd(gradO, batch, outputs, g.By);
-        MatMul.MultiplyTransposed(gradO, p.Why, batch, outputs, h, s, dz);
+        // Output layer: dWhy = Σ_{t ≥ w} z_tᵀ G_{o_t} (one product over the R steps' rows), dby = Σ G_o,
+        // dz_{T-1} = G_{o_{T-1}} Whyᵀ.
+        MatMul.TransposedMultiplyAdd(z.Slice(washout * bs, r * bs), gradO, r * batch, h, outputs, s, g.Why);
+        Reductions.SumRowsAdd(gradO, r * batch, outputs, g.By);
+        MatMul.MultiplyTransposed(gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dz);
         for (int last = steps - 1; last >= 0; last -= group)
         {
             // Steps first .. last, step t's adjoint in block t - first of da.
             int first = Math.Max(0, last - group + 1);
             for (int t = last; t >= first; t--)
             {
+                // dz_t += G_{o_t} Whyᵀ below the last step (da_t's block is free until written),
                 // da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
                 var daT = da.Slice((t - first) * bs, bs);
+                if (t >= washout && t < steps - 1)
+                {
+                    MatMul.MultiplyTransposed(gradO.Slice((t - washout) * bo, bo), p.Why, batch, outputs, h, s, daT);
+                    TensorPrimitives.Add(dz, daT, dz);
+                }
                 Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
                 if (perStep is not null)
                 {

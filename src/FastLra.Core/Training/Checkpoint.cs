@@ -8,9 +8,10 @@ namespace FastLra.Training;
 /// <summary>
 /// A run's complete state as one safetensors file, written atomically: the five parameters (so a
 /// checkpoint is also a weight file for <c>eval</c> and <c>--init-from</c>), the optimiser state
-/// (<c>optimizer_state</c>, F32), the task generator's MT19937 key (<c>generator_key</c>, U32), and
-/// in the metadata the full configuration, iteration, optimiser steps, generator position and the
-/// loop's best result. Resuming rebuilds the trainer from the configuration (which redraws the
+/// (<c>optimizer_state</c>, F32), the batch source's position (<c>source_state</c>, U32: a task
+/// generator's MT19937 state), and in the metadata the full configuration, iteration, optimiser
+/// steps and the loop's best result. Checkpoints written before the batch sources kept the
+/// generator's key as <c>generator_key</c> and its position in the metadata; they resume too. Resuming rebuilds the trainer from the configuration (which redraws the
 /// same validation set from the seed) and then restores all of it, so the run continues bit for bit.
 /// </summary>
 public static class Checkpoint
@@ -21,16 +22,13 @@ public static class Checkpoint
     {
         var entries = SafeTensors.ParameterEntries(trainer.Parameters);
         entries.Add(SafeTensors.Floats("optimizer_state", [trainer.Optimizer.State.Length], trainer.Optimizer.State));
-        var key = new uint[624];
-        trainer.Generator.Random.GetState(key, out int index, out bool hasGauss, out double gauss);
-        entries.Add(SafeTensors.UInt32s("generator_key", key));
+        var state = new uint[trainer.Source.StateLength];
+        trainer.Source.SaveState(state);
+        entries.Add(SafeTensors.UInt32s("source_state", state));
         var metadata = Metadata(trainer.Options);
         metadata.Add(new("format", Format));
         metadata.Add(new("iteration", I(trainer.Iteration)));
         metadata.Add(new("optimizer_steps", I(trainer.Optimizer.StepCount)));
-        metadata.Add(new("generator_index", I(index)));
-        metadata.Add(new("generator_has_gauss", hasGauss ? "1" : "0"));
-        metadata.Add(new("generator_gauss", D(gauss)));
         metadata.Add(new("best_valid_accuracy", D(loop.BestValidAccuracy)));
         metadata.Add(new("checks_without_best", I(loop.ChecksWithoutBest)));
         metadata.Add(new("elapsed_seconds", D(loop.ElapsedSeconds)));
@@ -57,12 +55,14 @@ public static class Checkpoint
         SafeTensors.Read(file, parameters);
         var optimizerState = new float[trainer.Optimizer.State.Length];
         file.ReadFloats(Find(file, "optimizer_state"), optimizerState);
-        var key = new uint[624];
-        file.ReadUInt32s(Find(file, "generator_key"), key);
-        int index = (int)Long(m, "generator_index", path);
-        if (index is < 0 or > 624) throw new WeightFileException($"{path}: generator_index {index} is out of range.");
-        trainer.Restore(parameters.Data, optimizerState, Long(m, "optimizer_steps", path), key, index,
-            Text(m, "generator_has_gauss", path) == "1", Double(m, "generator_gauss", path), Long(m, "iteration", path));
+        try
+        {
+            trainer.Restore(parameters.Data, optimizerState, Long(m, "optimizer_steps", path), SourceState(file, trainer.Source), Long(m, "iteration", path));
+        }
+        catch (ArgumentException e)
+        {
+            throw new WeightFileException($"{path}: the checkpoint's state does not fit its run: {e.Message}");
+        }
         var loop = new LoopState
         {
             BestValidAccuracy = Double(m, "best_valid_accuracy", path),
@@ -70,6 +70,34 @@ public static class Checkpoint
             ElapsedSeconds = Double(m, "elapsed_seconds", path),
         };
         return (trainer, loop);
+    }
+
+    /// <summary>The source's position: <c>source_state</c>, or an older checkpoint's generator key and metadata.</summary>
+    private static uint[] SourceState(SafeTensors.SafeTensorsFile file, IBatchSource source)
+    {
+        var state = new uint[source.StateLength];
+        var tensor = file.Find("source_state");
+        if (tensor is not null)
+        {
+            if (tensor.Shape.Length != 1 || tensor.Shape[0] != state.Length)
+                throw new WeightFileException($"{file.Path}: source_state has {string.Join(" x ", tensor.Shape)} words; this run's source keeps {state.Length}.");
+            file.ReadUInt32s(tensor, state);
+            return state;
+        }
+        var m = file.Metadata;
+        string path = file.Path;
+        if (source is not TaskGenerator || state.Length != RandomState.StateLength)
+            throw new WeightFileException($"{path}: tensor 'source_state' is missing.");
+        var key = state.AsSpan(0, RandomState.StateLength - 4);
+        file.ReadUInt32s(Find(file, "generator_key"), key);
+        long index = Long(m, "generator_index", path);
+        if (index is < 0 or > 624) throw new WeightFileException($"{path}: generator_index {index} is out of range.");
+        ulong gauss = BitConverter.DoubleToUInt64Bits(Double(m, "generator_gauss", path));
+        state[^4] = (uint)index;
+        state[^3] = Text(m, "generator_has_gauss", path) == "1" ? 1u : 0u;
+        state[^2] = (uint)gauss;
+        state[^1] = (uint)(gauss >> 32);
+        return state;
     }
 
     /// <summary>The run configuration as metadata strings (also what saved models carry).</summary>

@@ -1,41 +1,69 @@
 using FastLra.Kernels;
 using FastLra.Model;
-using FastLra.Tasks;
 
 namespace FastLra.Training;
 
-/// <summary>Loss and accuracy of the model on the validation set.</summary>
-public readonly record struct Evaluation(double Loss, double Accuracy, int Errors, int Count)
+/// <summary>
+/// How the model did on a validation set. Loss is the training loss E; for classification,
+/// Accuracy and Errors count the outputs (sequences, or sequence steps with per-step outputs)
+/// whose argmax is wrong; for regression (mean squared error) an output counts as wrong when its
+/// squared error is above 0.04, and Mse, Mae and R2 are over every output value, in original units
+/// when the evaluator knows the targets' scale (NaN for classification).
+/// </summary>
+public readonly record struct Evaluation(double Loss, double Accuracy, int Errors, int Count, double Mse, double Mae, double R2)
 {
-    /// <summary>Fraction of sequences the task counts as wrong.</summary>
+    /// <summary>Fraction of outputs counted as wrong.</summary>
     public double ErrorRate => Count == 0 ? 0 : (double)Errors / Count;
+
+    /// <summary>Root of <see cref="Mse"/>.</summary>
+    public double Rmse => Math.Sqrt(Mse);
 }
 
 /// <summary>
-/// A fixed validation set, drawn by one generate(count, T) call, and the buffers to evaluate a
-/// model on it: x (T x V x I), y (V x O), two V x H states and o (V x O), allocated once.
+/// A fixed validation set, drawn from a source by one call for all its sequences (a task
+/// generator's one generate(count, T) call, or a data set's sequences in order), and the buffers to
+/// evaluate a model on it: the set (x T x V x I, y R x V x O), two V x H states and the outputs
+/// o (R x V x O), allocated once, so <see cref="Evaluate"/> allocates nothing.
 /// </summary>
 public sealed class Evaluator
 {
-    private readonly float[] _x, _y, _state, _scratch, _o;
+    private readonly float[] _state, _scratch, _o, _scale;
+    private readonly double _totalSquares;
 
-    public Evaluator(TaskGenerator generator, int count, int hidden)
+    /// <summary>
+    /// Draws <paramref name="count"/> sequences from <paramref name="source"/> for a network of
+    /// <paramref name="hidden"/> units. <paramref name="targetScale"/> (O values, or empty for 1)
+    /// multiplies each output's errors back into original units: the targets' standard deviations
+    /// when they were standardised.
+    /// </summary>
+    public Evaluator(IBatchSource source, int count, int hidden, ReadOnlySpan<float> targetScale = default)
     {
         if (count <= 0) throw new ArgumentException($"The validation set needs at least one sequence, got {count}.");
-        Task = generator.Task;
-        Length = generator.Length;
+        var layout = source.Layout;
+        if (!targetScale.IsEmpty && targetScale.Length != layout.Outputs)
+            throw new ArgumentException($"The target scale needs {layout.Outputs} values, got {targetScale.Length}.");
+        Layout = layout;
         Count = count;
-        _x = new float[(long)Length * count * generator.Inputs];
-        _y = new float[count * generator.Outputs];
-        generator.Generate(count, _x, _y);
-        _state = new float[count * hidden];
-        _scratch = new float[count * hidden];
-        _o = new float[count * generator.Outputs];
+        Set = new SequenceBatch(layout, count);
+        source.NextBatch(Set);
+        _state = new float[(long)count * hidden];
+        _scratch = new float[(long)count * hidden];
+        _o = new float[Set.Y.Length];
+        _scale = targetScale.IsEmpty ? [.. Enumerable.Repeat(1f, layout.Outputs)] : targetScale.ToArray();
+        _totalSquares = layout.Loss == GlobalLossKind.MeanSquaredError ? TotalSquares(Set.Y, _scale) : double.NaN;
     }
 
-    public TaskKind Task { get; }
-    public int Length { get; }
+    /// <summary>The layout of the set's sequences.</summary>
+    public SequenceLayout Layout { get; }
+
+    /// <summary>V, the sequences in the set.</summary>
     public int Count { get; }
+
+    /// <summary>The set itself.</summary>
+    public SequenceBatch Set { get; }
+
+    /// <summary>The outputs of the last <see cref="Evaluate"/>, R x V x O (in the model's units).</summary>
+    public ReadOnlySpan<float> Outputs => _o;
 
     /// <summary>
     /// Runs the model over the set. With <paramref name="referenceStart"/> the run starts from
@@ -44,17 +72,59 @@ public sealed class Evaluator
     public Evaluation Evaluate(ParameterSet p, bool referenceStart)
     {
         var shape = p.Shape;
-        if (shape.Inputs != TaskInfo.Inputs(Task) || shape.Outputs != TaskInfo.Outputs(Task) || _state.Length != Count * shape.Hidden)
+        if (shape.Inputs != Layout.Inputs || shape.Outputs != Layout.Outputs || _state.Length != (long)Count * shape.Hidden)
             throw new ArgumentException("The model does not fit this validation set.", nameof(p));
+        var x = Set.X;
         if (referenceStart)
         {
             Reductions.BroadcastRows(p.Bh, Count, _state);
-            MatMul.MultiplyAdd(_x.AsSpan(0, Count * shape.Inputs), p.Wxh, Count, shape.Inputs, shape.Hidden, _state);
+            MatMul.MultiplyAdd(x[..(Count * shape.Inputs)], p.Wxh, Count, shape.Inputs, shape.Hidden, _state);
         }
-        Rnn.Infer(p, _x, Length, Count, referenceStart, _state, _scratch, _o);
-        var loss = TaskInfo.Loss(Task);
-        double value = GlobalLoss.Forward(loss, _o, _y, Count, shape.Outputs);
-        int errors = GlobalLoss.Errors(loss, _o, _y, Count, shape.Outputs);
-        return new Evaluation(value, 1.0 - (double)errors / Count, errors, Count);
+        Rnn.Infer(p, x, Layout.Steps, Count, Layout.Washout, referenceStart, _state, _scratch, _o);
+        int rows = Layout.OutputSteps * Count;
+        double loss = GlobalLoss.Forward(Layout.Loss, _o, Set.Y, rows, shape.Outputs);
+        int errors = GlobalLoss.Errors(Layout.Loss, _o, Set.Y, rows, shape.Outputs);
+        double mse = double.NaN, mae = double.NaN, r2 = double.NaN;
+        if (Layout.Loss == GlobalLossKind.MeanSquaredError)
+        {
+            (double squares, double absolute) = Errors(_o, Set.Y, _scale);
+            long values = (long)rows * shape.Outputs;
+            mse = squares / values;
+            mae = absolute / values;
+            r2 = 1 - squares / _totalSquares;
+        }
+        return new Evaluation(loss, 1.0 - (double)errors / rows, errors, rows, mse, mae, r2);
+    }
+
+    /// <summary>Σ (scale_j (o - y))² and Σ |scale_j (o - y)| over rows of O values.</summary>
+    internal static (double Squares, double Absolute) Errors(ReadOnlySpan<float> o, ReadOnlySpan<float> y, ReadOnlySpan<float> scale)
+    {
+        double squares = 0, absolute = 0;
+        for (int i = 0; i < y.Length; i++)
+        {
+            double d = scale[i % scale.Length] * ((double)o[i] - y[i]);
+            squares += d * d;
+            absolute += Math.Abs(d);
+        }
+        return (squares, absolute);
+    }
+
+    /// <summary>Σ (scale_j (y - mean_j))², each output about its own mean over the set: R²'s denominator.</summary>
+    internal static double TotalSquares(ReadOnlySpan<float> y, ReadOnlySpan<float> scale)
+    {
+        int width = scale.Length, rows = y.Length / width;
+        double total = 0;
+        for (int j = 0; j < width; j++)
+        {
+            double mean = 0;
+            for (int r = 0; r < rows; r++) mean += y[r * width + j];
+            mean /= rows;
+            for (int r = 0; r < rows; r++)
+            {
+                double d = scale[j] * (y[r * width + j] - mean);
+                total += d * d;
+            }
+        }
+        return total;
     }
 }

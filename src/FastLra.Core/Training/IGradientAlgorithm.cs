@@ -9,10 +9,11 @@ namespace FastLra.Training;
 public interface IGradientAlgorithm
 {
     /// <summary>
-    /// Overwrites the workspace gradients from the batch in the workspace (X, Y) at the workspace
-    /// parameters, and returns the training loss this algorithm reports.
+    /// Overwrites the workspace gradients from <paramref name="batch"/> (of the workspace's layout and
+    /// size, usually its own <see cref="Workspace.Sequences"/>) at the workspace parameters, and
+    /// returns the training loss this algorithm reports.
     /// </summary>
-    float ComputeGradients();
+    float ComputeGradients(SequenceBatch batch);
 
     /// <summary>Whether evaluation starts from z_{-1} = x_0 Wxh + bh (the reference code's quirk) instead of zero.</summary>
     bool ReferenceValidationStart { get; }

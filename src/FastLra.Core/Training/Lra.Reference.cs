@@ -51,7 +51,7 @@ internal sealed partial class Lra<TLoss>
         var ws = _ws;
         var p = ws.PaddedWeights;
         int bs = B * S, bi = B * I, count = B * H;
-        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span;
+        Span<float> x = _batch.X, z = ws.Z, zHat = _zHat.Span;
         Span<float> da = Step(_passA.Span, l, bs), gz = _gz.Span, dq = _dq.Span, tmp = _nd.Span;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
         float loss;
@@ -119,7 +119,7 @@ internal sealed partial class Lra<TLoss>
         Span<float> pass = _passA.Span;
         Propagate(pass, start);
         if (start >= 1) MatMul.TransposedMultiplyAdd(ws.Z[..(start * bs)], pass.Slice(bs, start * bs), start * B, H, S, S, _gWhh.Span);
-        MatMul.TransposedMultiplyAdd(ws.X[..((start + 1) * bi)], pass[..((start + 1) * bs)], (start + 1) * B, I, S, _gWxh.Span);
+        MatMul.TransposedMultiplyAdd(_batch.X[..((start + 1) * bi)], pass[..((start + 1) * bs)], (start + 1) * B, I, S, _gWxh.Span);
         Reductions.SumRowsAdd(pass, (start + 1) * B, S, _gbh.Span);
     }
 
@@ -130,7 +130,7 @@ internal sealed partial class Lra<TLoss>
         int bs = B * S, bi = B * I;
         Span<float> pass = _passOmega.Span;
         Propagate(pass, start);
-        MatMul.TransposedMultiplyAdd(ws.X[..((start + 1) * bi)], pass[..((start + 1) * bs)], (start + 1) * B, I, S, _gWxh.Span);
+        MatMul.TransposedMultiplyAdd(_batch.X[..((start + 1) * bi)], pass[..((start + 1) * bs)], (start + 1) * B, I, S, _gWxh.Span);
     }
 
     /// <summary>Row blocks start - 1 .. 0 of a pass from block start: adjoint_{t-1} = (adjoint_t Whhᵀ)(1 - z_{t-1}²).</summary>

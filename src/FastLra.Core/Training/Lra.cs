@@ -26,10 +26,18 @@ public static class Lra
             + PaddedParameters.Length(shape) + 48;
     }
 
-    public static IGradientAlgorithm Create(Workspace workspace, GlobalLossKind loss, LraSettings settings) =>
+    /// <summary>
+    /// LRA over the workspace's batches. Per-step outputs (a washout below T-1) are the local
+    /// semantics' alone: the published code reads one output, so the reference semantics refuses them.
+    /// </summary>
+    public static IGradientAlgorithm Create(Workspace workspace, LraSettings settings) =>
         settings.LocalLoss == LocalLossKind.Mse
-            ? new Lra<MseLoss>(workspace, loss, settings)
-            : new Lra<LogPenaltyLoss>(workspace, loss, settings);
+            ? new Lra<MseLoss>(workspace, settings)
+            : new Lra<LogPenaltyLoss>(workspace, settings);
+
+    /// <summary>Why the reference semantics refuses per-step outputs, as one line.</summary>
+    public const string ReferencePerStepRefusal =
+        "the reference semantics has no per-step outputs (the published code reads one output after the last step); use --semantics local, or --outputs last";
 }
 
 /// <summary>
@@ -41,7 +49,9 @@ public static class Lra
 /// All buffers are carved from the workspace once; a call allocates nothing. Every B x H matrix is
 /// kept in rows of the padded stride S (<see cref="PaddedParameters"/>), its padding zero: the
 /// weights' zero padding columns keep it zero through the products, and every element-wise step
-/// maps zeros to zeros.
+/// maps zeros to zeros. With per-step outputs (docs/algorithm.md, "Per-step outputs") the output
+/// layer sums over the steps w .. T-1, and the target of every such step adds its own output loss
+/// to the alignment with the next step's target.
 /// </summary>
 internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
@@ -52,6 +62,9 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private readonly Workspace _ws;
     private readonly GlobalLossKind _loss;
     private readonly LraSettings _s;
+
+    // The batch of the computation under way (the workspace's own until a call passes another).
+    private SequenceBatch _batch;
     private readonly bool _reference;
 
     // B x S unless noted. a: T x B x S pre-activations of the forward pass; zHat: T x B x S targets; oHat, gradOHat: B x O;
@@ -66,16 +79,18 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     // Reference semantics only, T x B x S: a full backward pass's adjoints of a_0 .. a_l, and those of the Omega pass.
     private readonly Memory<float> _passA, _passOmega;
 
-    public Lra(Workspace workspace, GlobalLossKind loss, LraSettings settings)
+    public Lra(Workspace workspace, LraSettings settings)
     {
         _ws = workspace;
-        _loss = loss;
+        _loss = workspace.Layout.Loss;
         _s = settings;
+        _batch = workspace.Sequences;
         _reference = settings.Semantics == LraSemantics.Reference;
         var shape = workspace.Shape;
         int bs = workspace.Batch * workspace.Stride, bo = workspace.Batch * shape.Outputs;
         if (_reference && workspace.Batch > shape.Hidden)
             throw new ArgumentException("Reference semantics needs B <= H (its Omega reads the diagonal of a B x H matrix).");
+        if (_reference && workspace.Layout.PerStep) throw new ArgumentException(Lra.ReferencePerStepRefusal);
         var carver = workspace.CarveScratch();
         _a = carver.Take((long)workspace.Steps * bs);
         _zHat = carver.Take((long)workspace.Steps * bs);
@@ -110,20 +125,31 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     private int I => _ws.Shape.Inputs;
     private int O => _ws.Shape.Outputs;
 
+    /// <summary>w, the first step with an output.</summary>
+    private int W => _ws.Layout.Washout;
+
+    /// <summary>R = T - w, the steps with an output.</summary>
+    private int R => _ws.Layout.OutputSteps;
+
+    /// <summary>Step t's rows of an R x B x O buffer of outputs (t ≥ w).</summary>
+    private Span<float> OutputRows(Span<float> buffer, int t) => buffer.Slice((t - W) * B * O, B * O);
+
     /// <summary>S, the floats from one row of hidden values to the next.</summary>
     private int S => _ws.Stride;
 
     /// <summary>Rows t of a T x B x S buffer.</summary>
     private static Span<float> Step(Span<float> buffer, int t, int bs) => buffer.Slice(t * bs, bs);
 
-    public float ComputeGradients()
+    public float ComputeGradients(SequenceBatch batch)
     {
         var ws = _ws;
+        ws.Check(batch);
+        _batch = batch;
         var p = ws.PaddedWeights;
         p.Load();
-        Rnn.Forward(p, ws.X, default, T, B, _a.Span, ws.Z, ws.O);
-        float loss = GlobalLoss.Forward(_loss, ws.O, ws.Y, B, O);
-        GlobalLoss.Backward(_loss, ws.O, ws.Y, B, O, ws.GradO);
+        Rnn.Forward(p, batch.X, default, T, B, W, _a.Span, ws.Z, ws.O);
+        float loss = GlobalLoss.Forward(_loss, ws.O, batch.Y, R * B, O);
+        GlobalLoss.Backward(_loss, ws.O, batch.Y, R * B, O, ws.GradO);
         ws.PaddedGradients.Clear();
         Diagnostics.ClearSteps();
 
@@ -133,7 +159,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         {
             // The published code reports E at the top target's output, not at the forward output.
             Rnn.OutputForward(p, Step(_zHat.Span, T - 1, B * S), B, _oHat.Span);
-            loss = GlobalLoss.Forward(_loss, _oHat.Span, ws.Y, B, O);
+            loss = GlobalLoss.Forward(_loss, _oHat.Span, batch.Y, B, O);
             ReferenceSteps();
         }
         else
@@ -146,31 +172,38 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     }
 
     /// <summary>
-    /// 1. dWhy = clip_c(z_{T-1}ᵀ G_o + alpha dOmega(G_o, Why, a_{T-1})/dWhy), dby = Σ_b G_o.
-    /// The reference semantics uses the diagonal Omega.
+    /// 1. dWhy = clip_c(Σ_{t ≥ w} z_tᵀ G_{o_t} + alpha dOmega(G_{o_t}, Why, a_t)/dWhy), dby = Σ G_o
+    /// (one clip of the sum; w = T-1 for one output). The reference semantics uses the diagonal Omega.
     /// </summary>
     private void OutputLayer()
     {
         var ws = _ws;
         var g = ws.PaddedGradients;
-        var zLast = Step(ws.Z, T - 1, B * S);
-        MatMul.TransposedMultiplyAdd(zLast, ws.GradO, B, H, O, S, g.Why);
+        int bs = B * S;
+        MatMul.TransposedMultiplyAdd(ws.Z.Slice(W * bs, R * bs), ws.GradO, R * B, H, O, S, g.Why);
         if (_s.Alpha != 0f)
         {
             Span<float> m = _m.Span, d = _d.Span, n = _n.Span;
-            MatMul.MultiplyTransposed(ws.GradO, ws.PaddedWeights.Why, B, O, H, S, m);
-            BuildD(zLast, d);
-            var omega = Omega.Forward(ws.GradO, m, d, n);
-            Omega.BackwardW(n, d, ws.GradO, B, H, S, O, omega, _s.Alpha, _nd.Span, g.Why);
-            Diagnostics.OutputOmega = omega.Value;
+            float omegas = 0f;
+            for (int t = W; t < T; t++)
+            {
+                var gradO = OutputRows(ws.GradO, t);
+                MatMul.MultiplyTransposed(gradO, ws.PaddedWeights.Why, B, O, H, S, m);
+                BuildD(Step(ws.Z, t, bs), d);
+                var omega = Omega.Forward(gradO, m, d, n);
+                Omega.BackwardW(n, d, gradO, B, H, S, O, omega, _s.Alpha, _nd.Span, g.Why);
+                omegas += omega.Value;
+            }
+            Diagnostics.OutputOmega = omegas;
         }
         Clipping.Clip(g.Why, _s.Clip, _s.ClipMode);
-        Reductions.SumRowsAdd(ws.GradO, B, O, g.By);
+        Reductions.SumRowsAdd(ws.GradO, R * B, O, g.By);
     }
 
     /// <summary>
-    /// 2. Top target: h^ = a_{T-1}; K times: G = dE/do at o = tanh(h^) Why + by,
-    /// g = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, h^ -= beta clip_c(g). z^_{T-1} = tanh(h^).
+    /// 2. Top target: h^ = a_{T-1}; K times: G = dE/do at o = tanh(h^) Why + by (step T-1's share
+    /// of E), g = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, h^ -= beta clip_c(g).
+    /// z^_{T-1} = tanh(h^).
     /// </summary>
     private void TopTarget()
     {
@@ -179,24 +212,26 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         Step(_ws.Z, T - 1, bs).CopyTo(_th.Span); // tanh(a_{T-1})
         for (int k = 0; k < _s.K; k++)
         {
-            TopTargetGradient();
+            _grad.Span.Clear();
+            AddOutputTargetGradient(T - 1, _grad.Span);
             DescendTanh(Reductions.Norm(_grad.Span), k == _s.K - 1 ? Step(_zHat.Span, T - 1, bs) : _th.Span);
         }
     }
 
     /// <summary>
-    /// grad = (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, G = dE/do at o = tanh(h^) Why + by,
-    /// with tanh(h^) in th.
+    /// grad += (G Whyᵀ)(1 - tanh(h^)²) + alpha dOmega(G, Why, h^)/dh^, the gradient of step t's output
+    /// term of a target's objective: G = dE/do at o = tanh(h^) Why + by against step t's targets,
+    /// scaled by 1/R (the step's share of E), with tanh(h^) in th.
     /// </summary>
-    internal void TopTargetGradient()
+    internal void AddOutputTargetGradient(int t, Span<float> grad)
     {
-        var ws = _ws;
-        var p = ws.PaddedWeights;
-        Span<float> th = _th.Span, m = _m.Span, grad = _grad.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
+        var p = _ws.PaddedWeights;
+        Span<float> th = _th.Span, m = _m.Span, term = _g.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
         Rnn.OutputForward(p, th, B, oHat);
-        GlobalLoss.Backward(_loss, oHat, ws.Y, B, O, gradO);
+        GlobalLoss.Backward(_loss, oHat, OutputRows(_batch.Y, t), B, O, R * B, gradO);
         MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, S, m);
-        Activations.TanhBackward(th, m, grad);
+        Activations.TanhBackward(th, m, term);
+        TensorPrimitives.Add(grad, term, grad);
         if (_s.Alpha != 0f) AddOmegaGradientA(gradO, m, th, grad);
     }
 
@@ -213,7 +248,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         var ws = _ws;
         var p = ws.PaddedWeights;
         int bs = B * S, bi = B * I;
-        Span<float> x = ws.X, z = ws.Z, zHat = _zHat.Span, grad = _grad.Span;
+        Span<float> x = _batch.X, z = ws.Z, zHat = _zHat.Span, grad = _grad.Span;
         Span<float> signals = _signals.Span, s = _s1.Span, delta = _delta.Span, left = _left.Span;
         Span<float> gWhh = _gWhh.Span, gWxh = _gWxh.Span, gbh = _gbh.Span;
         for (int t = T - 1; t >= 0; t--)
@@ -264,23 +299,50 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     }
 
     /// <summary>
-    /// The target of step t-1, given the first step's gradient in grad and its norm: h^ = a_{t-1},
-    /// then K steps h^ -= beta clip_c(g) towards p(h^) matching v, the later ones from
+    /// The target of step t-1, given the first step's alignment gradient in grad and its norm:
+    /// h^ = a_{t-1}, then K steps h^ -= beta clip_c(g) towards p(h^) matching v, the later ones from
     /// <see cref="LocalTargetStep"/> or <see cref="ReferenceTargetGradient"/>; z^_{t-1} = tanh(h^). Each
-    /// step's tanh(h^) comes with its descent.
+    /// step's tanh(h^) comes with its descent. When step t-1 has an output of its own, every step's
+    /// g also holds that output's term (<see cref="SequenceTargetStep"/>).
     /// </summary>
     private void SearchTarget(int t, float firstNorm, ReadOnlySpan<float> v)
     {
         int bs = B * S;
+        bool output = t - 1 >= W;
         Step(_a.Span, t - 1, bs).CopyTo(_hHat.Span);
         InputTerm(t, _u.Span);
+        if (output)
+        {
+            Step(_ws.Z, t - 1, bs).CopyTo(_th.Span); // tanh(a_{t-1})
+            AddOutputTargetGradient(t - 1, _grad.Span);
+            firstNorm = Reductions.Norm(_grad.Span);
+        }
         DescendTanh(firstNorm, _th.Span);
         for (int k = 1; k < _s.K; k++)
         {
             if (_reference) DescendTanh(ReferenceTargetGradient(v), _th.Span);
+            else if (output) SequenceTargetStep(v, t - 1);
             else LocalTargetStep(v);
         }
         _th.Span.CopyTo(Step(_zHat.Span, t - 1, bs));
+    }
+
+    /// <summary>
+    /// A local target step for a step t &lt; T-1 with an output of its own: g = the alignment term's
+    /// gradient towards v = z^_{t+1} (as <see cref="LocalTargetStep"/>, with its Omega) + the output
+    /// term's (<see cref="AddOutputTargetGradient"/>), then one clip of the sum and the descent.
+    /// </summary>
+    private void SequenceTargetStep(ReadOnlySpan<float> v, int t)
+    {
+        var whh = _ws.PaddedWeights.Whh;
+        Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
+        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, S, S, tp);
+        double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
+        MatMul.MultiplyTransposed(tp, whh, B, S, H, S, grad);
+        double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
+        if (_s.Alpha != 0f) Omega.BackwardA(grad, th, OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)), _s.Alpha, grad);
+        AddOutputTargetGradient(t, grad);
+        DescendTanh(Reductions.Norm(grad), th);
     }
 
     /// <summary>
@@ -322,7 +384,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     {
         var p = _ws.PaddedWeights;
         Reductions.BroadcastRows(p.Bh, B, u);
-        MatMul.MultiplyAdd(_ws.X.Slice(t * B * I, B * I), p.Wxh, B, I, S, u);
+        MatMul.MultiplyAdd(_batch.X.Slice(t * B * I, B * I), p.Wxh, B, I, S, u);
     }
 
     /// <summary>

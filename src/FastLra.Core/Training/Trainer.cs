@@ -1,37 +1,62 @@
-using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 
 namespace FastLra.Training;
 
 /// <summary>
-/// One training run's state: the workspace, the gradient algorithm, the optimiser, the task
-/// generator and the fixed validation set. As the reference does, the validation set is drawn
-/// first (one generate call of ValidSize sequences), then every iteration draws a fresh batch from
-/// the same generator. After construction, <see cref="Step"/> and <see cref="Evaluate"/> allocate nothing.
+/// One training run's state: the workspace, the gradient algorithm, the optimiser, the batch
+/// source and the fixed validation set. Every iteration draws a batch from the source into the
+/// workspace and passes it to the gradient algorithm. For a synthetic task, as the reference
+/// does, the validation set is drawn first (one generate call of ValidSize sequences) and every
+/// batch after it from the same generator. After construction, <see cref="Step"/> and
+/// <see cref="Evaluate"/> allocate nothing.
 /// </summary>
 public sealed class Trainer
 {
+    /// <summary>A run on the synthetic task of <paramref name="options"/>, from an orthogonal initialisation or <paramref name="initial"/>.</summary>
     public Trainer(TrainingOptions options, ParameterSet? initial = null)
+        : this(options, SyntheticSources(options), initial)
     {
-        string? problem = options.Validate();
+    }
+
+    /// <summary>
+    /// A run on the batches of <paramref name="source"/>, validated on <paramref name="validation"/>
+    /// (whose layout must be the source's), from an orthogonal initialisation or <paramref name="initial"/>.
+    /// The options' task, length and validation size are the synthetic task's and are not used here.
+    /// </summary>
+    public Trainer(TrainingOptions options, IBatchSource source, Evaluator validation, ParameterSet? initial = null)
+    {
+        string? problem = options.ValidateTraining();
         if (problem is not null) throw new ArgumentException(problem);
+        var layout = source.Layout;
+        if (validation.Layout != layout) throw new ArgumentException("The validation set's layout is not the training source's.");
+        if (options.Algorithm == AlgorithmKind.Lra && options.Semantics == LraSemantics.Reference && layout.PerStep)
+            throw new ArgumentException(Lra.ReferencePerStepRefusal);
         Options = options;
-        var task = options.Task;
-        var shape = new RnnShape(TaskInfo.Inputs(task), options.Hidden, TaskInfo.Outputs(task));
-        LossKind = TaskInfo.Loss(task);
+        Source = source;
+        Validation = validation;
+        var shape = new RnnShape(layout.Inputs, options.Hidden, layout.Outputs);
         bool lra = options.Algorithm == AlgorithmKind.Lra;
-        Workspace = new Workspace(shape, options.Length, options.Batch, Optimizer.StateBuffers(options.Optimizer),
-            lra ? Lra.ScratchLength(shape, options.Length, options.Batch, options.Semantics) : Bptt.ScratchLength(shape, options.Length, options.Batch));
+        Workspace = new Workspace(shape, layout, options.Batch, Optimizer.StateBuffers(options.Optimizer),
+            lra ? Lra.ScratchLength(shape, layout.Steps, options.Batch, options.Semantics) : Bptt.ScratchLength(shape, layout.Steps, options.Batch));
         if (initial is null) Initialization.Orthogonal(Workspace.Parameters, options.Seed);
         else Workspace.Parameters.CopyFrom(initial);
         Optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, Workspace.OptimizerState);
-        Algorithm = lra
-            ? Lra.Create(Workspace, LossKind, LraSettings.From(options))
-            : new Bptt(Workspace, LossKind, options.Clip);
+        Algorithm = lra ? Lra.Create(Workspace, LraSettings.From(options)) : new Bptt(Workspace, options.Clip);
+    }
 
-        Generator = new TaskGenerator(task, options.Length, Math.Max(options.ValidSize, options.Batch), new RandomState(options.Seed));
-        Validation = new Evaluator(Generator, options.ValidSize, options.Hidden);
+    private Trainer(TrainingOptions options, (TaskGenerator Generator, Evaluator Validation) synthetic, ParameterSet? initial)
+        : this(options, synthetic.Generator, synthetic.Validation, initial)
+    {
+    }
+
+    /// <summary>The task's generator, and its validation set drawn from it first (as the reference does).</summary>
+    private static (TaskGenerator, Evaluator) SyntheticSources(TrainingOptions options)
+    {
+        string? problem = options.Validate();
+        if (problem is not null) throw new ArgumentException(problem);
+        var generator = new TaskGenerator(options.Task, options.Length, Math.Max(options.ValidSize, options.Batch), new RandomState(options.Seed));
+        return (generator, new Evaluator(generator, options.ValidSize, options.Hidden));
     }
 
     public TrainingOptions Options { get; }
@@ -39,19 +64,21 @@ public sealed class Trainer
     public ParameterSet Parameters => Workspace.Parameters;
     public Optimizer Optimizer { get; }
     public IGradientAlgorithm Algorithm { get; }
-    public TaskGenerator Generator { get; }
-    public GlobalLossKind LossKind { get; }
+
+    /// <summary>Where the training batches come from.</summary>
+    public IBatchSource Source { get; }
+
     public Evaluator Validation { get; }
 
     /// <summary>Iterations taken so far.</summary>
     public long Iteration { get; private set; }
 
-    /// <summary>One iteration: a fresh batch, gradients, an optimiser step. Returns the training loss.</summary>
+    /// <summary>One iteration: the next batch, gradients, an optimiser step. Returns the training loss.</summary>
     public float Step()
     {
         var ws = Workspace;
-        Generator.Generate(ws.Batch, ws.X, ws.Y);
-        float loss = Algorithm.ComputeGradients();
+        Source.NextBatch(ws.Sequences);
+        float loss = Algorithm.ComputeGradients(ws.Sequences);
         Optimizer.Step(ws.Parameters, ws.Gradients);
         Iteration++;
         return loss;
@@ -59,20 +86,21 @@ public sealed class Trainer
 
     /// <summary>
     /// Puts the trainer back where a checkpoint left it: parameters (layout order), optimiser state
-    /// and step count, the task generator's state and the iteration count.
+    /// and step count, the source's position and the iteration count.
     /// </summary>
     public void Restore(ReadOnlySpan<float> parameters, ReadOnlySpan<float> optimizerState, long optimizerSteps,
-        ReadOnlySpan<uint> generatorKey, int generatorIndex, bool hasGauss, double gauss, long iteration)
+        ReadOnlySpan<uint> sourceState, long iteration)
     {
         if (parameters.Length != Parameters.Data.Length || optimizerState.Length != Optimizer.State.Length)
             throw new ArgumentException("The checkpoint's parameters or optimiser state do not fit this run.");
+        if (iteration < 0) throw new ArgumentException($"The iteration count must be >= 0, got {iteration}.");
+        Source.RestoreState(sourceState);
         parameters.CopyTo(Parameters.Data);
         optimizerState.CopyTo(Optimizer.State);
         Optimizer.RestoreStepCount(optimizerSteps);
-        Generator.Random.SetState(generatorKey, generatorIndex, hasGauss, gauss);
         Iteration = iteration;
     }
 
-    /// <summary>Loss and accuracy on the fixed validation set.</summary>
+    /// <summary>Loss and accuracy (and regression errors) on the fixed validation set.</summary>
     public Evaluation Evaluate() => Validation.Evaluate(Parameters, Algorithm.ReferenceValidationStart);
 }

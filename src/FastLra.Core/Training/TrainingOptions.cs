@@ -58,11 +58,20 @@ public sealed record TrainingOptions
     public int Patience { get; init; } = 30;
     public int ValidSize { get; init; } = 10_000;
 
-    /// <summary>A one-line description of the first invalid option, or null when all are valid.</summary>
+    /// <summary>A one-line description of the first invalid option of a synthetic-task run, or null when all are valid.</summary>
     public string? Validate()
     {
         if (Length < TaskInfo.MinLength(Task))
             return $"--length {Length} is too short for {TaskInfo.Name(Task)}: it needs T >= {TaskInfo.MinLength(Task)} (symbols go at int(0.1*T) >= 1).";
+        if (ValidSize <= 0) return $"--valid-size must be positive, got {ValidSize}.";
+        if ((long)Length * ValidSize * TaskInfo.Inputs(Task) > Array.MaxLength)
+            return $"--valid-size {ValidSize} at --length {Length} needs more than one array can hold; use fewer sequences.";
+        return ValidateTraining();
+    }
+
+    /// <summary>The first invalid option among those of every run (network, optimiser, algorithm, loop), or null.</summary>
+    public string? ValidateTraining()
+    {
         if (Hidden <= 0) return $"--hidden must be positive, got {Hidden}.";
         if (Batch <= 0) return $"--batch must be positive, got {Batch}.";
         if (!(LearningRate > 0f) || float.IsInfinity(LearningRate)) return $"--lr must be a positive number, got {LearningRate}.";
@@ -70,9 +79,6 @@ public sealed record TrainingOptions
         if (MaxIterations <= 0) return $"--max-iter must be positive, got {MaxIterations}.";
         if (CheckEvery <= 0) return $"--check-every must be positive, got {CheckEvery}.";
         if (Patience <= 0) return $"--patience must be positive, got {Patience}.";
-        if (ValidSize <= 0) return $"--valid-size must be positive, got {ValidSize}.";
-        if ((long)Length * ValidSize * TaskInfo.Inputs(Task) > Array.MaxLength)
-            return $"--valid-size {ValidSize} at --length {Length} needs more than one array can hold; use fewer sequences.";
         if (Algorithm == AlgorithmKind.Lra)
         {
             if (K <= 0) return $"--k must be positive, got {K}.";

@@ -4,41 +4,57 @@ using FastLra.Model;
 namespace FastLra.Training;
 
 /// <summary>
-/// Every buffer one training run needs, sized once from (T, B, I, H, O) and carved as named
-/// spans out of one block: parameters, gradients, optimiser state, the batch, the states of the
-/// unrolled pass, and a scratch region the gradient algorithm carves for itself (LRA keeps the
-/// pre-activations there; BPTT needs only the states).
-/// Shapes: x T x B x I; y B x O; z T x B x S (rows of H padded to the stride S, see
-/// <see cref="PaddedParameters"/>); o, gradO B x O.
+/// Every buffer one training run needs, sized once from (T, B, I, H, O) and the steps that carry
+/// an output, and carved as named spans out of one block: parameters, gradients, optimiser state,
+/// the batch, the states of the unrolled pass, and a scratch region the gradient algorithm carves
+/// for itself (LRA keeps the pre-activations there; BPTT needs only the states).
+/// Shapes: x T x B x I; y, o, gradO R x B x O (steps w .. T-1, R = T - w); z T x B x S (rows of H
+/// padded to the stride S, see <see cref="PaddedParameters"/>).
 /// </summary>
 public sealed class Workspace
 {
-    public Workspace(RnnShape shape, int steps, int batch, int optimizerBuffers, long scratchFloats)
+    /// <summary>A workspace for sequences of <paramref name="layout"/>, whose widths must be the network's.</summary>
+    public Workspace(RnnShape shape, SequenceLayout layout, int batch, int optimizerBuffers, long scratchFloats)
     {
         shape.Validate();
-        if (steps <= 0 || batch <= 0) throw new ArgumentException($"T and B must be positive (T={steps}, B={batch}).");
+        string? problem = layout.Validate();
+        if (problem is not null) throw new ArgumentException(problem);
+        if (batch <= 0) throw new ArgumentException($"B must be positive, got {batch}.");
+        if (layout.Inputs != shape.Inputs || layout.Outputs != shape.Outputs)
+            throw new ArgumentException($"The sequences have I={layout.Inputs}, O={layout.Outputs}; the network I={shape.Inputs}, O={shape.Outputs}.");
         Shape = shape;
-        Steps = steps;
+        Layout = layout;
+        Steps = layout.Steps;
         Batch = batch;
+        int steps = layout.Steps;
+        long outputs = (long)layout.OutputSteps * batch * shape.Outputs;
         long p = shape.Count, padded = PaddedParameters.Length(shape);
         Stride = PaddedParameters.StrideOf(shape.Hidden);
         var carver = new Carver(AlignedBlock(Carver.Total(
-            [p, p, padded, padded, optimizerBuffers * p, steps * batch * shape.Inputs, batch * shape.Outputs,
-             (long)steps * batch * Stride, batch * shape.Outputs, batch * shape.Outputs, scratchFloats])));
+            [p, p, padded, padded, optimizerBuffers * p, (long)steps * batch * shape.Inputs, outputs,
+             (long)steps * batch * Stride, outputs, outputs, scratchFloats])));
         Parameters = new ParameterSet(shape, carver.Take(p));
         Gradients = new ParameterSet(shape, carver.Take(p));
         PaddedWeights = new PaddedParameters(Parameters, carver.Take(padded));
         PaddedGradients = new PaddedParameters(Gradients, carver.Take(padded));
         OptimizerState = carver.Take(optimizerBuffers * p);
-        _x = carver.Take(steps * batch * shape.Inputs);
-        _y = carver.Take(batch * shape.Outputs);
+        Sequences = new SequenceBatch(layout, batch, carver.Take((long)steps * batch * shape.Inputs), carver.Take(outputs));
         _z = carver.Take((long)steps * batch * Stride);
-        _o = carver.Take(batch * shape.Outputs);
-        _gradO = carver.Take(batch * shape.Outputs);
+        _o = carver.Take(outputs);
+        _gradO = carver.Take(outputs);
         Scratch = carver.Take(scratchFloats);
     }
 
-    private readonly Memory<float> _x, _y, _z, _o, _gradO;
+    private readonly Memory<float> _z, _o, _gradO;
+
+    /// <summary>Throws unless <paramref name="batch"/> has this workspace's layout and size.</summary>
+    public void Check(SequenceBatch batch)
+    {
+        if (batch.Layout != Layout || batch.Batch != Batch) ThrowBatch(batch);
+    }
+
+    private void ThrowBatch(SequenceBatch batch) =>
+        throw new ArgumentException($"The batch ({batch.Batch} sequences of {batch.Layout}) does not fit this workspace ({Batch} of {Layout}).");
 
     /// <summary>
     /// A block of <paramref name="length"/> floats starting on a 64-byte boundary (the carved segments
@@ -57,7 +73,14 @@ public sealed class Workspace
     }
 
     public RnnShape Shape { get; }
+
+    /// <summary>The sequences' layout: T, I, O, the washout w and the loss.</summary>
+    public SequenceLayout Layout { get; }
+
+    /// <summary>T.</summary>
     public int Steps { get; }
+
+    /// <summary>B.</summary>
     public int Batch { get; }
 
     /// <summary>S, the floats from one row of hidden values to the next in the trainers' buffers.</summary>
@@ -87,19 +110,22 @@ public sealed class Workspace
         return new Carver(Scratch);
     }
 
-    /// <summary>Batch inputs, T x B x I.</summary>
-    public Span<float> X => _x.Span;
+    /// <summary>The batch buffers a source fills and the trainer passes to its gradient algorithm.</summary>
+    public SequenceBatch Sequences { get; }
 
-    /// <summary>Batch targets, B x O.</summary>
-    public Span<float> Y => _y.Span;
+    /// <summary>Batch inputs, T x B x I (<see cref="Sequences"/>' X).</summary>
+    public Span<float> X => Sequences.X;
+
+    /// <summary>Batch targets, R x B x O (<see cref="Sequences"/>' Y).</summary>
+    public Span<float> Y => Sequences.Y;
 
     /// <summary>States, T x B x S: rows of H values, each padded with zeros to <see cref="Stride"/>.</summary>
     public Span<float> Z => _z.Span;
 
-    /// <summary>Output, B x O.</summary>
+    /// <summary>Outputs of steps w .. T-1, R x B x O.</summary>
     public Span<float> O => _o.Span;
 
-    /// <summary>dE/do, B x O.</summary>
+    /// <summary>dE/do, R x B x O.</summary>
     public Span<float> GradO => _gradO.Span;
 }
 
