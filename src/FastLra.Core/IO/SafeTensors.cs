@@ -197,6 +197,9 @@ public static class SafeTensors
             for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
         }
 
+        /// <summary>A tensor's raw bytes, of whatever dtype.</summary>
+        public ReadOnlySpan<byte> Raw(TensorInfo tensor) => _bytes.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
+
         /// <summary>A tensor's bytes, checked to have <paramref name="dtype"/> and, unless -1, <paramref name="length"/> bytes.</summary>
         private ReadOnlySpan<byte> Bytes(TensorInfo tensor, string dtype, int length)
         {

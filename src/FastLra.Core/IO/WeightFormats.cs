@@ -207,50 +207,18 @@ public static class WeightFormats
         return result;
     }
 
-    // The .npy format: magic "\x93NUMPY", version, a little-endian header length, an ASCII Python
-    // dict with 'descr', 'fortran_order' and 'shape', then the raw data.
     private static (int[] Shape, float[] Data) ParseNpy(byte[] bytes, string what)
     {
-        if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
-            throw new WeightFileException($"{what}: not an .npy array.");
-        int major = bytes[6];
-        int headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)) : (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)), int.MaxValue);
-        int start = major == 1 ? 10 : 12;
-        if (major is < 1 or > 3 || bytes.Length < start || headerLength > bytes.Length - start)
-            throw new WeightFileException($"{what}: the .npy header is truncated.");
-        string header = Encoding.ASCII.GetString(bytes, start, headerLength);
-        string descr = Field(header, "descr", what).Trim('\'', '"', ' ');
-        if (Field(header, "fortran_order", what).Trim() != "False") throw new WeightFileException($"{what}: Fortran-ordered arrays are not supported.");
-        string shapeText = Field(header, "shape", what).Trim().TrimStart('(').TrimEnd(')');
-        var dims = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var shape = new int[dims.Length];
-        long count = 1;
-        for (int k = 0; k < dims.Length; k++)
+        NumericArray array;
+        try
         {
-            if (!int.TryParse(dims[k], NumberStyles.None, CultureInfo.InvariantCulture, out shape[k])) throw new WeightFileException($"{what}: bad shape ({shapeText}).");
-            count *= shape[k];
-            if (count > MaxElements) throw new WeightFileException($"{what}: the array is too large.");
+            array = NumericArray.ParseNpy(bytes, what, MaxElements);
         }
-        int width = descr switch { "<f4" => 4, "<f8" => 8, _ => throw new WeightFileException($"{what}: dtype {descr} is not little-endian float32 or float64.") };
-        int dataStart = start + headerLength;
-        if ((long)bytes.Length - dataStart != count * width)
-            throw new WeightFileException($"{what}: holds {bytes.Length - dataStart} bytes of data, its shape and dtype need {count * width}.");
-        var data = new float[count];
-        for (int k = 0; k < data.Length; k++)
-            data[k] = width == 4
-                ? BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(dataStart + 4 * k))
-                : (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(dataStart + 8 * k));
-        return (shape, data);
-    }
-
-    private static string Field(string header, string key, string what)
-    {
-        int at = header.IndexOf($"'{key}'", StringComparison.Ordinal);
-        if (at < 0) throw new WeightFileException($"{what}: the .npy header has no '{key}'.");
-        int colon = header.IndexOf(':', at);
-        if (colon < 0) throw new WeightFileException($"{what}: the .npy header is malformed.");
-        int end = key == "shape" ? header.IndexOf(')', colon) + 1 : header.IndexOf(',', colon);
-        if (end <= colon) throw new WeightFileException($"{what}: the .npy header is malformed.");
-        return header[(colon + 1)..end];
+        catch (InvalidDataException e)
+        {
+            throw new WeightFileException(e.Message);
+        }
+        if (array.IsInteger) throw new WeightFileException($"{what}: dtype {array.DType} is not little-endian float32 or float64.");
+        return (array.Shape, array.Data);
     }
 }

@@ -1,0 +1,97 @@
+using CommunityToolkit.HighPerformance.Buffers;
+using FastLra.Kernels;
+using FastLra.Training;
+
+namespace FastLra.Data;
+
+/// <summary>
+/// N sequences in memory, in one pooled buffer: inputs x (N x T x I, sequence-major as numpy
+/// stores them) and targets y (N x R x O, the outputs of steps w .. T-1 of
+/// <see cref="Layout"/>). For softmax cross-entropy a target row is one-hot. Optionally, for
+/// forecasting series, a persistence prediction beside each target (the last observed value of
+/// the target when the step's input was read), the baseline a forecast should beat.
+/// Batches come from <see cref="Batches"/> (shuffled per epoch) or <see cref="InOrder"/>.
+/// Dispose returns the buffer to the pool.
+/// </summary>
+public sealed class SequenceDataSet : IDisposable
+{
+    private readonly MemoryOwner<float> _buffer;
+    private readonly long _xLength, _yLength;
+    private readonly bool _hasPersistence;
+
+    /// <summary>
+    /// A data set holding copies of <paramref name="x"/> (N x T x I) and <paramref name="y"/>
+    /// (N x R x O), and of <paramref name="persistence"/> (N x R x O, or empty for none).
+    /// </summary>
+    public SequenceDataSet(SequenceLayout layout, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> persistence = default)
+    {
+        string? problem = layout.Validate();
+        if (problem is not null) throw new ArgumentException(problem);
+        long perX = (long)layout.Steps * layout.Inputs, perY = (long)layout.OutputSteps * layout.Outputs;
+        if (x.Length == 0 || x.Length % perX != 0) throw new ArgumentException($"x must hold whole sequences of T x I = {perX} values, got {x.Length}.");
+        long count = x.Length / perX;
+        if (y.Length != count * perY)
+            throw new ArgumentException($"y must hold {perY} values for each of the {count} sequences ({count * perY}), got {y.Length}.");
+        if (!persistence.IsEmpty && persistence.Length != y.Length) throw new ArgumentException("The persistence predictions must have y's shape.");
+        if (count > int.MaxValue) throw new ArgumentException("Too many sequences.");
+        Layout = layout;
+        Count = (int)count;
+        _xLength = x.Length;
+        _yLength = y.Length;
+        _hasPersistence = !persistence.IsEmpty;
+        long total = _xLength + (_hasPersistence ? 2 : 1) * _yLength;
+        if (total > Array.MaxLength) throw new ArgumentException($"The data set's {total} values do not fit one buffer ({Array.MaxLength} at most).");
+        _buffer = MemoryOwner<float>.Allocate((int)total);
+        x.CopyTo(X);
+        y.CopyTo(Y);
+        if (_hasPersistence) persistence.CopyTo(_buffer.Span.Slice((int)(_xLength + _yLength), (int)_yLength));
+    }
+
+    /// <summary>The layout of every sequence.</summary>
+    public SequenceLayout Layout { get; }
+
+    /// <summary>N, the number of sequences.</summary>
+    public int Count { get; }
+
+    /// <summary>All inputs, N x T x I.</summary>
+    public Span<float> X => _buffer.Span[..(int)_xLength];
+
+    /// <summary>All targets, N x R x O.</summary>
+    public Span<float> Y => _buffer.Span.Slice((int)_xLength, (int)_yLength);
+
+    /// <summary>Persistence predictions beside the targets (N x R x O), or empty when the data set has none.</summary>
+    public Span<float> Persistence => _hasPersistence ? _buffer.Span.Slice((int)(_xLength + _yLength), (int)_yLength) : default;
+
+    /// <summary>Sequence n's inputs, T x I.</summary>
+    public ReadOnlySpan<float> Inputs(int n) => X.Slice(n * Layout.Steps * Layout.Inputs, Layout.Steps * Layout.Inputs);
+
+    /// <summary>Sequence n's targets, R x O.</summary>
+    public ReadOnlySpan<float> Targets(int n) => Y.Slice(n * Layout.OutputSteps * Layout.Outputs, Layout.OutputSteps * Layout.Outputs);
+
+    /// <summary>A new data set of the sequences at <paramref name="indices"/>, in that order.</summary>
+    public SequenceDataSet Subset(ReadOnlySpan<int> indices)
+    {
+        int perX = Layout.Steps * Layout.Inputs, perY = Layout.OutputSteps * Layout.Outputs;
+        var x = new float[(long)indices.Length * perX];
+        var y = new float[(long)indices.Length * perY];
+        var persistence = _hasPersistence ? new float[y.Length] : [];
+        for (int k = 0; k < indices.Length; k++)
+        {
+            int n = indices[k];
+            if ((uint)n >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), $"Sequence {n} is not in [0, {Count}).");
+            Inputs(n).CopyTo(x.AsSpan(k * perX, perX));
+            Targets(n).CopyTo(y.AsSpan(k * perY, perY));
+            if (_hasPersistence) Persistence.Slice(n * perY, perY).CopyTo(persistence.AsSpan(k * perY, perY));
+        }
+        return new SequenceDataSet(Layout, x, y, persistence);
+    }
+
+    /// <summary>Training batches: every sequence once per epoch, in an order shuffled anew each epoch from <paramref name="seed"/>.</summary>
+    public DataSetBatches Batches(uint seed) => new(this, shuffle: true, seed);
+
+    /// <summary>The sequences in order, over and over: a validation set draws them all with one batch of <see cref="Count"/>.</summary>
+    public DataSetBatches InOrder() => new(this, shuffle: false, 0);
+
+    /// <summary>Returns the buffer to the pool.</summary>
+    public void Dispose() => _buffer.Dispose();
+}

@@ -1,0 +1,354 @@
+using System.Globalization;
+using FastLra.Data;
+using FastLra.Kernels;
+using FastLra.Tasks;
+using FastLra.Training;
+
+namespace FastLra.IO;
+
+/// <summary>Bad data: the message names the file and where in it (line and column, or array and index).</summary>
+public sealed class DataFormatException(string message) : Exception(message);
+
+/// <summary>Which steps of a data set carry an output.</summary>
+public enum OutputSelection
+{
+    /// <summary>From the targets' shape: one per sequence for y of N x O or N labels, every step from the washout for per-step targets.</summary>
+    Auto,
+
+    /// <summary>One output, after the last step.</summary>
+    Last,
+
+    /// <summary>An output at every step from the washout on.</summary>
+    All,
+}
+
+/// <summary>How to read a data file into sequences (the CLI's data flags).</summary>
+public sealed record DataFileOptions
+{
+    /// <summary>CSV: the columns fed to the network, in order.</summary>
+    public IReadOnlyList<string> InputColumns { get; init; } = [];
+
+    /// <summary>CSV: the columns to predict.</summary>
+    public IReadOnlyList<string> TargetColumns { get; init; } = [];
+
+    /// <summary>Integer class labels in [0, Classes): CSV target columns hold labels when set; for arrays, 0 means the largest label + 1.</summary>
+    public int Classes { get; init; }
+
+    /// <summary>CSV: steps per sequence T.</summary>
+    public int Window { get; init; }
+
+    /// <summary>CSV: the target of input step r is the target column at row r + Horizon.</summary>
+    public int Horizon { get; init; } = 1;
+
+    /// <summary>CSV: rows from one window's start to the next's.</summary>
+    public int Stride { get; init; } = 1;
+
+    /// <summary>Which steps carry an output.</summary>
+    public OutputSelection Outputs { get; init; } = OutputSelection.Auto;
+
+    /// <summary>With outputs at every step, the first step that carries one.</summary>
+    public int Washout { get; init; }
+}
+
+/// <summary>A data set read from a file, with the names of its input and target features.</summary>
+public sealed record LoadedData(SequenceDataSet Data, string[] InputNames, string[] TargetNames, bool TimeSeries);
+
+/// <summary>
+/// Reads sequence data sets: numpy <c>.npz</c> archives (numpy.savez) and <c>.safetensors</c> files
+/// holding <c>x</c> (N x T x I, float32 or float64) and <c>y</c> (N x O regression values or
+/// one-hot rows, N integer labels, N x T x O, or N x T integer labels), and CSV time series cut into
+/// windows. Everything is checked before use; bad data is a <see cref="DataFormatException"/> naming
+/// the file and the place.
+/// </summary>
+public static class DataFiles
+{
+    /// <summary>Most values one array may hold (1 GiB of floats).</summary>
+    public const long MaxValues = 1L << 28;
+
+    /// <summary>Reads <paramref name="path"/> by its extension.</summary>
+    public static LoadedData Read(string path, DataFileOptions options)
+    {
+        string extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension is not (".csv" or ".npz" or ".safetensors"))
+            throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads .csv, .npz and .safetensors).");
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new DataFormatException($"{path}: cannot read ({e.Message}).");
+        }
+        // The file, its values as floats and the data set's copy of them: about three times the file for
+        // arrays, more for text (a CSV cell of a few bytes becomes a 4-byte float, in every window it is in).
+        long need = extension == ".csv" ? length * 4 * Math.Max(1, options.Window) / Math.Max(1, options.Stride) : length * 3;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (need > available / 2)
+            throw new DataFormatException(
+                $"{path}: reading it needs about {need >> 20} MB, more than half of the {available >> 20} MB this process may use; use a smaller file or a larger --stride.");
+        try
+        {
+            return extension == ".csv" ? Csv(path, options) : Arrays(path, extension, options);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException($"{path}: cannot read ({e.Message}).");
+        }
+        catch (Exception e) when (e is InvalidDataException or WeightFileException)
+        {
+            throw new DataFormatException(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
+        }
+    }
+
+    private static LoadedData Arrays(string path, string extension, DataFileOptions o)
+    {
+        NumericArray? x = null, y = null;
+        if (extension == ".npz")
+        {
+            foreach (var (name, bytes) in Zip.Read(File.ReadAllBytes(path), 16L + 8L * MaxValues + 65536, path))
+            {
+                if (name == "x.npy") x = NumericArray.ParseNpy(bytes, $"{path}: x", MaxValues);
+                else if (name == "y.npy") y = NumericArray.ParseNpy(bytes, $"{path}: y", MaxValues);
+            }
+        }
+        else
+        {
+            var file = new SafeTensors.SafeTensorsFile(path);
+            if (file.Find("x") is { } xt) x = NumericArray.FromSafeTensors(file, xt, MaxValues);
+            if (file.Find("y") is { } yt) y = NumericArray.FromSafeTensors(file, yt, MaxValues);
+        }
+        if (x is null || y is null) throw new DataFormatException($"{path}: needs arrays named x (N x T x I) and y; it has {(x is null ? "no x" : "no y")}.");
+        return FromArrays(x, y, path, o);
+    }
+
+    /// <summary>A data set from arrays x (N x T x I) and y (see <see cref="DataFiles"/>).</summary>
+    public static LoadedData FromArrays(NumericArray x, NumericArray y, string path, DataFileOptions o)
+    {
+        if (x.Shape.Length != 3 || x.Shape[0] == 0 || x.Shape[1] == 0 || x.Shape[2] == 0)
+            throw new DataFormatException($"{path}: x must be N x T x I with no empty dimension, got [{string.Join(", ", x.Shape)}].");
+        if (x.IsInteger) throw new DataFormatException($"{path}: x has dtype {x.DType}; inputs must be float32 or float64.");
+        int n = x.Shape[0], steps = x.Shape[1], inputs = x.Shape[2];
+        if (y.Shape.Length == 0 || y.Shape[0] != n)
+            throw new DataFormatException($"{path}: x has {n} sequences but y has shape [{string.Join(", ", y.Shape)}]; y's first dimension must be N = {n}.");
+        CheckFinite(x.Data, x.Shape, path, "x");
+        CheckFinite(y.Data, y.Shape, path, "y");
+        // Labels: y of N or N x T integers. Values: N x O or N x T x O floats (rows all one-hot read as classes).
+        bool labels = y.IsInteger && y.Shape.Length is 1 or 2;
+        bool perStep = labels ? y.Shape.Length == 2 : y.Shape.Length == 3;
+        if (!labels && y.Shape.Length is not (2 or 3))
+            throw new DataFormatException($"{path}: y must be N x O, N labels, N x T x O or N x T labels; got [{string.Join(", ", y.Shape)}] of {y.DType}.");
+        if (perStep && y.Shape[1] != steps)
+            throw new DataFormatException($"{path}: y has {y.Shape[1]} steps per sequence, x has T = {steps}.");
+        int washout = Washout(o, perStep, steps, path);
+        float[] targets;
+        int outputs;
+        GlobalLossKind loss;
+        if (labels)
+        {
+            (targets, outputs) = OneHot(y.Data, o.Classes, path);
+            loss = GlobalLossKind.SoftmaxCrossEntropy;
+        }
+        else
+        {
+            targets = y.Data;
+            outputs = y.Shape[^1];
+            if (outputs == 0) throw new DataFormatException($"{path}: y has no outputs.");
+            loss = OneHotRows(targets, outputs) ? GlobalLossKind.SoftmaxCrossEntropy : GlobalLossKind.MeanSquaredError;
+        }
+        var layout = new SequenceLayout(steps, inputs, outputs, washout, loss);
+        if (perStep) targets = KeepSteps(targets, n, steps, outputs, washout);
+        var names = Enumerable.Range(0, inputs).Select(i => $"x[:, :, {i}]").ToArray();
+        var targetNames = Enumerable.Range(0, outputs).Select(j => $"y output {j}").ToArray();
+        return new LoadedData(new SequenceDataSet(layout, x.Data, targets), names, targetNames, TimeSeries: false);
+    }
+
+    private static LoadedData Csv(string path, DataFileOptions o)
+    {
+        if (o.InputColumns.Count == 0 || o.TargetColumns.Count == 0)
+            throw new DataFormatException($"{path}: a CSV needs --input-columns and --target-columns.");
+        if (o.Window <= 0) throw new DataFormatException($"{path}: a CSV needs --window T >= 1 (steps per training sequence), got {o.Window}.");
+        if (o.Horizon < 0) throw new DataFormatException($"--horizon must be >= 0, got {o.Horizon}.");
+        if (o.Stride <= 0) throw new DataFormatException($"--stride must be positive, got {o.Stride}.");
+        if (o.Classes > 0 && o.TargetColumns.Count != 1)
+            throw new DataFormatException($"{path}: --classes needs exactly one target column (of labels), got {o.TargetColumns.Count}.");
+        using var reader = new StreamReader(path);
+        string? headerLine = reader.ReadLine();
+        if (headerLine is null) throw new DataFormatException($"{path}: the file is empty; a CSV needs a header row.");
+        string[] header = headerLine.Split(',').Select(h => h.Trim().Trim('"')).ToArray();
+        int[] inputIndex = Columns(o.InputColumns, header, path);
+        int[] targetIndex = Columns(o.TargetColumns, header, path);
+        int[] wanted = [.. inputIndex.Concat(targetIndex).Distinct()];
+        var columns = wanted.ToDictionary(c => c, _ => new List<float>());
+        int line = 1;
+        for (string? text = reader.ReadLine(); text is not null; text = reader.ReadLine())
+        {
+            line++;
+            if (text.Length == 0 || text.All(char.IsWhiteSpace)) continue;
+            string[] cells = text.Split(',');
+            if (cells.Length != header.Length)
+                throw new DataFormatException($"{path}:{line}: the row has {cells.Length} cells, the header {header.Length}.");
+            foreach (int c in wanted) columns[c].Add(Cell(cells[c], path, line, header[c]));
+        }
+        int rows = columns[wanted[0]].Count;
+        int steps = o.Window, horizon = o.Horizon, stride = o.Stride;
+        if (steps + horizon > rows)
+            throw new DataFormatException($"{path}: --window {steps} with --horizon {horizon} needs at least {steps + horizon} rows; the series has {rows}.");
+        int windows = (rows - horizon - steps) / stride + 1;
+        int washout = Washout(o with { Outputs = o.Outputs == OutputSelection.Auto ? OutputSelection.All : o.Outputs }, perStep: true, steps, path);
+        int inputs = inputIndex.Length, r = steps - washout;
+        bool classes = o.Classes > 0;
+        int outputs = classes ? o.Classes : targetIndex.Length;
+        var x = new float[(long)windows * steps * inputs];
+        var y = new float[(long)windows * r * outputs];
+        var persistence = classes ? [] : new float[y.Length];
+        for (int k = 0; k < windows; k++)
+        {
+            int start = k * stride;
+            for (int t = 0; t < steps; t++)
+                for (int i = 0; i < inputs; i++) x[((long)k * steps + t) * inputs + i] = columns[inputIndex[i]][start + t];
+            for (int t = washout; t < steps; t++)
+            {
+                long row = ((long)k * r + t - washout) * outputs;
+                if (classes)
+                {
+                    float label = columns[targetIndex[0]][start + t + horizon];
+                    if (label != MathF.Floor(label) || label < 0 || label >= o.Classes)
+                        throw new DataFormatException(
+                            $"{path}:{start + t + horizon + 2}: column '{header[targetIndex[0]]}' holds {label}, not a class label in [0, {o.Classes}).");
+                    y[row + (int)label] = 1f;
+                    continue;
+                }
+                for (int j = 0; j < outputs; j++)
+                {
+                    y[row + j] = columns[targetIndex[j]][start + t + horizon];
+                    persistence[row + j] = columns[targetIndex[j]][start + t];
+                }
+            }
+        }
+        var layout = new SequenceLayout(steps, inputs, outputs, washout, classes ? GlobalLossKind.SoftmaxCrossEntropy : GlobalLossKind.MeanSquaredError);
+        string[] targetNames = classes ? [.. Enumerable.Range(0, outputs).Select(c => $"{header[targetIndex[0]]}={c}")] : [.. targetIndex.Select(c => header[c])];
+        return new LoadedData(new SequenceDataSet(layout, x, y, persistence), [.. inputIndex.Select(c => header[c])], targetNames, TimeSeries: true);
+    }
+
+    /// <summary>
+    /// Splits off a validation set of round(fraction N) sequences (at least one, and at least one
+    /// left to train on): the last windows of a time series (never a random split of one), a
+    /// seeded random subset of independent sequences.
+    /// </summary>
+    public static (SequenceDataSet Train, SequenceDataSet Valid) Split(LoadedData data, double fraction, uint seed)
+    {
+        int n = data.Data.Count;
+        if (!(fraction > 0 && fraction < 1)) throw new DataFormatException($"--valid-fraction must be in (0, 1), got {fraction}.");
+        int valid = (int)Math.Round(fraction * n);
+        if (valid < 1 || valid > n - 1)
+            throw new DataFormatException(
+                $"--valid-fraction {fraction} of {n} sequences leaves {(valid < 1 ? "no validation sequence" : "no training sequence")}; use more data or another fraction.");
+        int[] order = [.. Enumerable.Range(0, n)];
+        if (!data.TimeSeries)
+        {
+            var rng = new RandomState(seed);
+            for (int i = n - 1; i > 0; i--)
+            {
+                int j = rng.RandInt(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+            Array.Sort(order, 0, n - valid);
+            Array.Sort(order, n - valid, valid);
+        }
+        return (data.Data.Subset(order.AsSpan(0, n - valid)), data.Data.Subset(order.AsSpan(n - valid)));
+    }
+
+    private static int Washout(DataFileOptions o, bool perStep, int steps, string path)
+    {
+        var outputs = o.Outputs == OutputSelection.Auto ? (perStep ? OutputSelection.All : OutputSelection.Last) : o.Outputs;
+        if (outputs == OutputSelection.All && !perStep)
+            throw new DataFormatException($"{path}: y has one target per sequence; --outputs all needs a target at every step (y of N x T x O or N x T labels).");
+        if (outputs == OutputSelection.Last)
+        {
+            if (o.Washout != 0) throw new DataFormatException("--washout applies to --outputs all only.");
+            return steps - 1;
+        }
+        if (o.Washout < 0 || o.Washout > steps - 1)
+            throw new DataFormatException($"--washout must be in [0, T-1] = [0, {steps - 1}], got {o.Washout}.");
+        return o.Washout;
+    }
+
+    /// <summary>Per-step targets (N x T x O) without the steps before the washout (N x R x O).</summary>
+    private static float[] KeepSteps(float[] targets, int n, int steps, int outputs, int washout)
+    {
+        if (washout == 0) return targets;
+        int r = steps - washout;
+        var kept = new float[(long)n * r * outputs];
+        for (int s = 0; s < n; s++)
+            targets.AsSpan((s * steps + washout) * outputs, r * outputs).CopyTo(kept.AsSpan(s * r * outputs, r * outputs));
+        return kept;
+    }
+
+    private static (float[] OneHot, int Classes) OneHot(float[] labels, int classes, string path)
+    {
+        float max = labels.Length == 0 ? 0 : labels.Max();
+        if (classes <= 0) classes = (int)Math.Min(max + 1, int.MaxValue);
+        if (classes < 2) throw new DataFormatException($"{path}: y holds labels of {classes} class; classification needs at least 2 (or pass --classes).");
+        if ((long)labels.Length * classes > MaxValues) throw new DataFormatException($"{path}: {labels.Length} labels of {classes} classes are too many one-hot values.");
+        var oneHot = new float[labels.Length * classes];
+        for (int k = 0; k < labels.Length; k++)
+        {
+            float label = labels[k];
+            if (label < 0 || label >= classes)
+                throw new DataFormatException($"{path}: y[{k}] = {label} is outside [0, {classes}) classes.");
+            oneHot[k * classes + (int)label] = 1f;
+        }
+        return (oneHot, classes);
+    }
+
+    private static bool OneHotRows(float[] values, int width)
+    {
+        if (width < 2) return false;
+        for (int row = 0; row < values.Length / width; row++)
+        {
+            int ones = 0;
+            for (int j = 0; j < width; j++)
+            {
+                float v = values[row * width + j];
+                if (v == 1f) ones++;
+                else if (v != 0f) return false;
+            }
+            if (ones != 1) return false;
+        }
+        return true;
+    }
+
+    private static void CheckFinite(float[] values, int[] shape, string path, string name)
+    {
+        for (int k = 0; k < values.Length; k++)
+        {
+            if (float.IsFinite(values[k])) continue;
+            var index = new int[shape.Length];
+            long rest = k;
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                index[d] = (int)(rest % shape[d]);
+                rest /= shape[d];
+            }
+            throw new DataFormatException($"{path}: {name}[{string.Join(", ", index)}] is {values[k]}; every value must be finite.");
+        }
+    }
+
+    private static int[] Columns(IReadOnlyList<string> names, string[] header, string path) =>
+        [.. names.Select(name =>
+        {
+            int index = Array.IndexOf(header, name);
+            return index >= 0 ? index : throw new DataFormatException($"{path}: no column '{name}' (the header has {string.Join(", ", header)}).");
+        })];
+
+    private static float Cell(string text, string path, int line, string column)
+    {
+        string cell = text.Trim().Trim('"');
+        if (cell.Length == 0) throw new DataFormatException($"{path}:{line}: column '{column}' is empty.");
+        if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+            throw new DataFormatException($"{path}:{line}: column '{column}' holds '{cell}', not a number.");
+        if (!float.IsFinite(value)) throw new DataFormatException($"{path}:{line}: column '{column}' is {cell}; every value must be finite.");
+        return value;
+    }
+}
