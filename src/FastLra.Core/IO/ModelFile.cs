@@ -2,9 +2,12 @@ using FastLra.Model;
 
 namespace FastLra.IO;
 
-/// <summary>Loads a parameters file whose widths are read from the file itself.</summary>
+/// <summary>Loads and saves a model's parameters file, whose widths are read from the file itself.</summary>
 public static class ModelFile
 {
+    /// <summary>The tensor names of a <see cref="Normalization"/> in a model file.</summary>
+    private static readonly string[] NormalizationNames = ["input_mean", "input_std", "target_mean", "target_std"];
+
     /// <summary>
     /// Reads Wxh (I x H), Whh (H x H), bh (H), Why (H x O), by (O) from a safetensors file, with
     /// the widths taken from Wxh and Why. Throws <see cref="WeightFileException"/> naming the problem.
@@ -26,5 +29,58 @@ public static class ModelFile
         var p = new ParameterSet(shape);
         var metadata = SafeTensors.Read(file, p);
         return (p, metadata);
+    }
+
+    /// <summary>
+    /// The model's standardisation (tensors <c>input_mean</c>, <c>input_std</c> of I values and
+    /// <c>target_mean</c>, <c>target_std</c> of O or none), or null when the file has none.
+    /// </summary>
+    public static Normalization? LoadNormalization(SafeTensors.SafeTensorsFile file, RnnShape shape)
+    {
+        if (file.Find(NormalizationNames[0]) is null) return null;
+        var values = new float[4][];
+        for (int k = 0; k < 4; k++)
+        {
+            var tensor = file.Find(NormalizationNames[k]);
+            int expected = k < 2 ? shape.Inputs : shape.Outputs;
+            if (tensor is null)
+            {
+                if (k >= 2 && file.Find(NormalizationNames[5 - k]) is null)
+                {
+                    values[k] = [];
+                    continue;
+                }
+                throw new WeightFileException($"{file.Path}: tensor '{NormalizationNames[k]}' is missing beside the others of the normalisation.");
+            }
+            if (tensor.Shape.Length != 1 || tensor.Shape[0] != expected)
+                throw new WeightFileException($"{file.Path}: tensor '{NormalizationNames[k]}' must hold {expected} values.");
+            values[k] = new float[expected];
+            file.ReadFloats(tensor, values[k]);
+        }
+        try
+        {
+            return new Normalization(values[0], values[1], values[2], values[3]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new WeightFileException($"{file.Path}: the normalisation is invalid: {e.Message}");
+        }
+    }
+
+    /// <summary>Writes the parameters, the normalisation when given, and metadata, atomically.</summary>
+    public static void Save(string path, ParameterSet p, Normalization? normalization, IReadOnlyList<KeyValuePair<string, string>>? metadata)
+    {
+        var entries = SafeTensors.ParameterEntries(p);
+        if (normalization is not null)
+        {
+            entries.Add(SafeTensors.Floats(NormalizationNames[0], [normalization.InputMean.Length], normalization.InputMean));
+            entries.Add(SafeTensors.Floats(NormalizationNames[1], [normalization.InputStd.Length], normalization.InputStd));
+            if (normalization.HasTargets)
+            {
+                entries.Add(SafeTensors.Floats(NormalizationNames[2], [normalization.TargetMean.Length], normalization.TargetMean));
+                entries.Add(SafeTensors.Floats(NormalizationNames[3], [normalization.TargetStd.Length], normalization.TargetStd));
+            }
+        }
+        SafeTensors.Write(path, entries, metadata);
     }
 }

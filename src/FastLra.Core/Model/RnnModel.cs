@@ -3,32 +3,44 @@ using FastLra.IO;
 namespace FastLra.Model;
 
 /// <summary>
-/// Read-only weights for inference. Immutable once built, so any number of <see cref="RnnState"/>s
-/// on any threads may share one model without locks.
+/// Read-only weights for inference, with the standardisation of the data they were trained on
+/// when they have one. Immutable once built, so any number of <see cref="RnnState"/>s on any
+/// threads may share one model without locks.
 /// </summary>
 public sealed class RnnModel
 {
     private readonly ParameterSet _p;
 
-    /// <summary>A model holding a copy of <paramref name="parameters"/>.</summary>
-    public RnnModel(ParameterSet parameters)
-        : this(parameters.Shape, parameters.Data)
+    /// <summary>A model holding a copy of <paramref name="parameters"/>, with an optional normalisation (inputs and outputs in original units).</summary>
+    public RnnModel(ParameterSet parameters, Normalization? normalization = null)
+        : this(parameters.Shape, parameters.Data, normalization)
     {
     }
 
-    /// <summary>A model from parameters in the flat layout of <see cref="RnnShape"/>.</summary>
-    public RnnModel(RnnShape shape, ReadOnlySpan<float> parameters)
+    /// <summary>A model from parameters in the flat layout of <see cref="RnnShape"/>, with an optional normalisation.</summary>
+    public RnnModel(RnnShape shape, ReadOnlySpan<float> parameters, Normalization? normalization = null)
     {
         _p = new ParameterSet(shape);
         if (parameters.Length != shape.Count)
             throw new ArgumentException($"Expected {shape.Count} parameters for I={shape.Inputs}, H={shape.Hidden}, O={shape.Outputs}, got {parameters.Length}.");
+        if (normalization is not null && (normalization.InputMean.Length != shape.Inputs || (normalization.HasTargets && normalization.TargetMean.Length != shape.Outputs)))
+            throw new ArgumentException("The normalisation's widths are not the model's.");
         parameters.CopyTo(_p.Data);
+        Normalization = normalization;
     }
 
     public RnnShape Shape => _p.Shape;
 
-    /// <summary>Loads a safetensors weight file (see <see cref="ModelFile.Load(string)"/>).</summary>
-    public static RnnModel Load(string path) => new(ModelFile.Load(path).Parameters);
+    /// <summary>The standardisation applied to inputs and undone on outputs by <see cref="RnnState"/>, or null.</summary>
+    public Normalization? Normalization { get; }
+
+    /// <summary>Loads a safetensors weight file (see <see cref="ModelFile.Load(string)"/>) with its normalisation, if it has one.</summary>
+    public static RnnModel Load(string path)
+    {
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var p = ModelFile.Load(file).Parameters;
+        return new RnnModel(p, ModelFile.LoadNormalization(file, p.Shape));
+    }
 
     /// <summary>The parameters, read-only, in layout order.</summary>
     public ReadOnlySpan<float> Parameters => _p.Data;

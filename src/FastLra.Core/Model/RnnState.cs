@@ -2,20 +2,23 @@ namespace FastLra.Model;
 
 /// <summary>
 /// One stream's hidden state for step-by-step inference, as a control loop runs the network:
-/// h = tanh(h Whh + x Wxh + bh), y = h Why + by. Buffers are allocated in the constructor; a step
-/// allocates nothing and takes no lock, and its output equals the trainer's batch forward pass
-/// bit for bit (the same kernels, whose per-row arithmetic does not depend on the batch size).
+/// h = tanh(h Whh + x Wxh + bh), y = h Why + by. A model with a <see cref="Normalization"/> takes
+/// x and gives y in original units (x standardised before the step, y scaled back after it).
+/// Buffers are allocated in the constructor; a step allocates nothing and takes no lock, and its
+/// output equals the trainer's batch forward pass bit for bit (the same kernels, whose per-row
+/// arithmetic does not depend on the batch size).
 /// Not thread-safe: one state per stream; many states may share one model.
 /// </summary>
 public sealed class RnnState
 {
-    private readonly float[] _h, _next;
+    private readonly float[] _h, _next, _x;
 
     public RnnState(RnnModel model)
     {
         Model = model;
         _h = new float[model.Shape.Hidden];
         _next = new float[model.Shape.Hidden];
+        _x = new float[model.Shape.Inputs];
     }
 
     /// <summary>The model this state steps; <see cref="Step(RnnModel, ReadOnlySpan{float}, Span{float})"/> can step another of the same shape.</summary>
@@ -36,9 +39,15 @@ public sealed class RnnState
         var shape = model.Shape;
         if (shape != Model.Shape || x.Length != shape.Inputs || y.Length != shape.Outputs) ThrowShape(x.Length, y.Length);
         var p = model.Weights;
+        if (model.Normalization is { } n)
+        {
+            n.NormalizeInput(x, _x);
+            x = _x;
+        }
         Rnn.StepForward(p, x, _h, 1, _next, _next);
         _next.CopyTo(_h, 0);
         Rnn.OutputForward(p, _h, 1, y);
+        model.Normalization?.DenormalizeOutputs(y);
     }
 
     /// <summary>h = 0.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FastLra.IO;
+using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 
@@ -25,6 +26,7 @@ public static class Checkpoint
         var state = new uint[trainer.Source.StateLength];
         trainer.Source.SaveState(state);
         entries.Add(SafeTensors.UInt32s("source_state", state));
+        if (trainer.BestParameters is { } best) entries.Add(SafeTensors.Floats("best_parameters", [best.Data.Length], best.Data));
         var metadata = Metadata(trainer.Options);
         metadata.Add(new("format", Format));
         metadata.Add(new("iteration", I(trainer.Iteration)));
@@ -32,6 +34,13 @@ public static class Checkpoint
         metadata.Add(new("best_valid_accuracy", D(loop.BestValidAccuracy)));
         metadata.Add(new("checks_without_best", I(loop.ChecksWithoutBest)));
         metadata.Add(new("elapsed_seconds", D(loop.ElapsedSeconds)));
+        if (trainer.BestParameters is not null)
+        {
+            var b = loop.Best;
+            metadata.Add(new("best_valid_loss", D(loop.BestValidLoss)));
+            metadata.Add(new("best_iteration", I(loop.BestIteration)));
+            metadata.Add(new("best_evaluation", string.Join(' ', new[] { b.Loss, b.Accuracy, b.Errors, b.Count, b.Mse, b.Mae, b.R2 }.Select(D))));
+        }
         if (extra is not null) metadata.AddRange(extra);
         SafeTensors.Write(path, entries, metadata);
     }
@@ -48,9 +57,9 @@ public static class Checkpoint
             throw new WeightFileException($"{path}: not a FastLra checkpoint (its metadata has no format '{Format}').");
         var options = Options(m, path);
         if (maxIterations is long max) options = options with { MaxIterations = max };
-        string? problem = options.Validate();
+        string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
         if (problem is not null) throw new WeightFileException($"{path}: the checkpoint's configuration is invalid: {problem}");
-        var trainer = new Trainer(options);
+        var trainer = TrainerFactory.Create(options);
         var parameters = new ParameterSet(trainer.Parameters.Shape);
         SafeTensors.Read(file, parameters);
         var optimizerState = new float[trainer.Optimizer.State.Length];
@@ -69,6 +78,16 @@ public static class Checkpoint
             ChecksWithoutBest = (int)Long(m, "checks_without_best", path),
             ElapsedSeconds = Double(m, "elapsed_seconds", path),
         };
+        if (trainer.BestParameters is { } best)
+        {
+            file.ReadFloats(Find(file, "best_parameters"), best.Data);
+            loop.BestValidLoss = Double(m, "best_valid_loss", path);
+            loop.BestIteration = Long(m, "best_iteration", path);
+            var e = Text(m, "best_evaluation", path).Split(' ');
+            if (e.Length != 7) throw Bad(path, "best_evaluation");
+            double V(int k) => double.TryParse(e[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Bad(path, "best_evaluation");
+            loop.Best = new Evaluation(V(0), V(1), (int)V(2), (int)V(3), V(4), V(5), V(6));
+        }
         return (trainer, loop);
     }
 
@@ -103,10 +122,30 @@ public static class Checkpoint
     /// <summary>The run configuration as metadata strings (also what saved models carry).</summary>
     public static List<KeyValuePair<string, string>> Metadata(TrainingOptions o)
     {
-        var list = new List<KeyValuePair<string, string>>
+        var list = new List<KeyValuePair<string, string>>();
+        if (o.Data is { } data)
         {
-            new("task", TaskInfo.Name(o.Task)),
-            new("length", I(o.Length)),
+            list.Add(new("data", data.Path));
+            if (data.ValidPath is not null) list.Add(new("valid_data", data.ValidPath));
+            else list.Add(new("valid_fraction", D(data.ValidFraction)));
+            if (data.InputColumns.Length > 0) list.Add(new("input_columns", data.InputColumns));
+            if (data.TargetColumns.Length > 0) list.Add(new("target_columns", data.TargetColumns));
+            list.Add(new("classes", I(data.Classes)));
+            list.Add(new("window", I(data.Window)));
+            list.Add(new("horizon", I(data.Horizon)));
+            list.Add(new("stride", I(data.Stride)));
+            list.Add(new("outputs", OptionNames.Outputs.Name(data.Outputs)));
+            list.Add(new("washout", I(data.Washout)));
+            list.Add(new("normalize", data.Normalize ? "standard" : "none"));
+            list.Add(new("epochs", I(data.Epochs)));
+        }
+        else
+        {
+            list.Add(new("task", TaskInfo.Name(o.Task)));
+            list.Add(new("length", I(o.Length)));
+        }
+        list.AddRange(new List<KeyValuePair<string, string>>
+        {
             new("hidden", I(o.Hidden)),
             new("batch", I(o.Batch)),
             new("seed", I(o.Seed)),
@@ -117,8 +156,8 @@ public static class Checkpoint
             new("max_iter", I(o.MaxIterations)),
             new("check_every", I(o.CheckEvery)),
             new("patience", I(o.Patience)),
-            new("valid_size", I(o.ValidSize)),
-        };
+        });
+        if (o.Data is null) list.Add(new("valid_size", I(o.ValidSize)));
         if (o.Algorithm == AlgorithmKind.Lra)
         {
             list.Add(new("semantics", OptionNames.Semantics.Name(o.Semantics)));
@@ -133,13 +172,38 @@ public static class Checkpoint
 
     private static TrainingOptions Options(Dictionary<string, string> m, string path)
     {
-        if (!TaskInfo.TryParse(Text(m, "task", path), out var task)) throw Bad(path, "task");
+        var task = TaskKind.TemporalOrder;
+        DataOptions? data = null;
+        if (m.ContainsKey("data"))
+        {
+            data = new DataOptions
+            {
+                Path = Text(m, "data", path),
+                ValidPath = m.GetValueOrDefault("valid_data"),
+                ValidFraction = m.ContainsKey("valid_fraction") ? Double(m, "valid_fraction", path) : 0.2,
+                InputColumns = m.GetValueOrDefault("input_columns") ?? "",
+                TargetColumns = m.GetValueOrDefault("target_columns") ?? "",
+                Classes = (int)Long(m, "classes", path),
+                Window = (int)Long(m, "window", path),
+                Horizon = (int)Long(m, "horizon", path),
+                Stride = (int)Long(m, "stride", path),
+                Outputs = Parse(OptionNames.Outputs, m, "outputs", path),
+                Washout = (int)Long(m, "washout", path),
+                Normalize = Text(m, "normalize", path) == "standard",
+                Epochs = (int)Long(m, "epochs", path),
+            };
+        }
+        else if (!TaskInfo.TryParse(Text(m, "task", path), out task))
+        {
+            throw Bad(path, "task");
+        }
         if (!Optimizer.TryParse(Text(m, "optimizer", path), out var optimizer)) throw Bad(path, "optimizer");
         if (!OptionNames.Algorithms.TryParse(Text(m, "algo", path), out var algorithm)) throw Bad(path, "algo");
         var options = new TrainingOptions
         {
             Task = task,
-            Length = (int)Long(m, "length", path),
+            Data = data,
+            Length = data is null ? (int)Long(m, "length", path) : 20,
             Hidden = (int)Long(m, "hidden", path),
             Batch = (int)Long(m, "batch", path),
             Seed = (uint)Long(m, "seed", path),
@@ -150,7 +214,7 @@ public static class Checkpoint
             MaxIterations = Long(m, "max_iter", path),
             CheckEvery = (int)Long(m, "check_every", path),
             Patience = (int)Long(m, "patience", path),
-            ValidSize = (int)Long(m, "valid_size", path),
+            ValidSize = data is null ? (int)Long(m, "valid_size", path) : 10_000,
         };
         if (algorithm != AlgorithmKind.Lra) return options;
         return options with

@@ -28,4 +28,5 @@ public static class OptionNames
     public static readonly EnumNames<LraSemantics> Semantics = new("local", "reference");
     public static readonly EnumNames<LocalLossKind> LocalLosses = new("mse", "log-penalty");
     public static readonly EnumNames<ClipMode> ClipModes = new("above", "always");
+    public static readonly EnumNames<IO.OutputSelection> Outputs = new("auto", "last", "all");
 }

@@ -24,7 +24,7 @@ public sealed class Trainer
     /// (whose layout must be the source's), from an orthogonal initialisation or <paramref name="initial"/>.
     /// The options' task, length and validation size are the synthetic task's and are not used here.
     /// </summary>
-    public Trainer(TrainingOptions options, IBatchSource source, Evaluator validation, ParameterSet? initial = null)
+    public Trainer(TrainingOptions options, IBatchSource source, Evaluator validation, ParameterSet? initial = null, DataRun? data = null)
     {
         string? problem = options.ValidateTraining();
         if (problem is not null) throw new ArgumentException(problem);
@@ -35,6 +35,7 @@ public sealed class Trainer
         Options = options;
         Source = source;
         Validation = validation;
+        Data = data;
         var shape = new RnnShape(layout.Inputs, options.Hidden, layout.Outputs);
         bool lra = options.Algorithm == AlgorithmKind.Lra;
         Workspace = new Workspace(shape, layout, options.Batch, Optimizer.StateBuffers(options.Optimizer),
@@ -43,6 +44,7 @@ public sealed class Trainer
         else Workspace.Parameters.CopyFrom(initial);
         Optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, Workspace.OptimizerState);
         Algorithm = lra ? Lra.Create(Workspace, LraSettings.From(options)) : new Bptt(Workspace, options.Clip);
+        if (data is not null) BestParameters = new ParameterSet(shape);
     }
 
     private Trainer(TrainingOptions options, (TaskGenerator Generator, Evaluator Validation) synthetic, ParameterSet? initial)
@@ -69,6 +71,15 @@ public sealed class Trainer
     public IBatchSource Source { get; }
 
     public Evaluator Validation { get; }
+
+    /// <summary>A run on the user's data: its data sets, normalisation and baselines; null for a synthetic task.</summary>
+    public DataRun? Data { get; }
+
+    /// <summary>
+    /// A run on data: the parameters of the best check by validation loss (what the run saves and
+    /// reports, as early stopping does); null for a synthetic task.
+    /// </summary>
+    public ParameterSet? BestParameters { get; }
 
     /// <summary>Iterations taken so far.</summary>
     public long Iteration { get; private set; }

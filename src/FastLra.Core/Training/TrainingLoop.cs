@@ -8,7 +8,7 @@ public enum StopReason
     /// <summary>Validation error fell below 0.0001.</summary>
     Solved,
 
-    /// <summary>Patience checks passed without a new best validation accuracy.</summary>
+    /// <summary>Patience checks passed without a new best (validation accuracy; on data, validation loss).</summary>
     Patience,
 
     /// <summary>The iteration budget ran out.</summary>
@@ -46,11 +46,23 @@ public sealed class LoopState
     public double BestValidAccuracy { get; set; } = double.NegativeInfinity;
     public int ChecksWithoutBest { get; set; }
 
+    /// <summary>On data: the lowest validation loss so far, its check's iteration and what that check saw.</summary>
+    public double BestValidLoss { get; set; } = double.PositiveInfinity;
+
+    /// <summary>On data: the iteration of the best check (0 before the first).</summary>
+    public long BestIteration { get; set; }
+
+    /// <summary>On data: the evaluation of the best check.</summary>
+    public Evaluation Best { get; set; }
+
     /// <summary>Wall time of the run so far, earlier segments (before a resume) included.</summary>
     public double ElapsedSeconds { get; set; }
 }
 
-/// <summary>The outcome of a run.</summary>
+/// <summary>
+/// The outcome of a run. On data, the final validation figures (and <see cref="Valid"/>) are those
+/// of the best check by validation loss, at <see cref="BestIteration"/>, whose parameters the run keeps.
+/// </summary>
 public sealed record TrainingResult(
     long Iterations,
     double BestValidAccuracy,
@@ -59,7 +71,9 @@ public sealed record TrainingResult(
     bool Solved,
     StopReason StopReason,
     double WallSeconds,
-    double FinalTrainLoss)
+    double FinalTrainLoss,
+    long BestIteration = 0,
+    Evaluation Valid = default)
 {
     public double SecondsPerIteration => Iterations == 0 ? 0 : WallSeconds / Iterations;
 }
@@ -67,7 +81,9 @@ public sealed record TrainingResult(
 /// <summary>
 /// The paper's training protocol: validate every CheckEvery iterations (and after the last);
 /// solved when the validation error is below 0.0001; stop after Patience checks without a new
-/// best; stop at once if the training loss is not finite.
+/// best; stop at once if the training loss is not finite. On the user's data (a trainer with
+/// <see cref="Trainer.Data"/>) the best is the lowest validation loss, its parameters are kept in
+/// <see cref="Trainer.BestParameters"/>, and nothing is "solved": early stopping as users expect.
 /// </summary>
 public static class TrainingLoop
 {
@@ -113,10 +129,18 @@ public static class TrainingLoop
             if (check)
             {
                 last = trainer.Evaluate();
-                if (last.Accuracy > state.BestValidAccuracy)
+                bool better = trainer.BestParameters is not null ? last.Loss < state.BestValidLoss : last.Accuracy > state.BestValidAccuracy;
+                state.BestValidAccuracy = Math.Max(state.BestValidAccuracy, last.Accuracy);
+                if (better)
                 {
-                    state.BestValidAccuracy = last.Accuracy;
                     state.ChecksWithoutBest = 0;
+                    if (trainer.BestParameters is { } keep)
+                    {
+                        state.BestValidLoss = last.Loss;
+                        state.BestIteration = it;
+                        state.Best = last;
+                        trainer.Parameters.Data.CopyTo(keep.Data);
+                    }
                 }
                 else
                 {
@@ -129,7 +153,7 @@ public static class TrainingLoop
             }
             if (checkpointEvery > 0 && it % checkpointEvery == 0) monitor?.OnCheckpoint(trainer, state);
             if (!check) continue;
-            if (last.ErrorRate < SolvedErrorRate)
+            if (trainer.Data is null && last.ErrorRate < SolvedErrorRate)
             {
                 reason = StopReason.Solved;
                 break;
@@ -142,8 +166,9 @@ public static class TrainingLoop
         }
         state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
         if (checkpointEvery > 0 && reason != StopReason.Diverged) monitor?.OnCheckpoint(trainer, state);
-        double best = state.BestValidAccuracy;
-        return new TrainingResult(trainer.Iteration, Math.Max(best, 0), last.Count == 0 ? double.NaN : last.Loss,
-            last.Accuracy, reason == StopReason.Solved, reason, state.ElapsedSeconds, lastLoss);
+        double bestAccuracy = state.BestValidAccuracy;
+        if (trainer.Data is not null && state.BestIteration > 0) last = state.Best;
+        return new TrainingResult(trainer.Iteration, Math.Max(bestAccuracy, 0), last.Count == 0 ? double.NaN : last.Loss,
+            last.Accuracy, reason == StopReason.Solved, reason, state.ElapsedSeconds, lastLoss, state.BestIteration, last);
     }
 }

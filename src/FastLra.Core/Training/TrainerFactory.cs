@@ -1,0 +1,106 @@
+using FastLra.Data;
+using FastLra.IO;
+using FastLra.Kernels;
+using FastLra.Model;
+
+namespace FastLra.Training;
+
+/// <summary>What a run on the user's data carries beside its trainer: the data sets, the normalisation and the baselines.</summary>
+/// <param name="Train">The training sequences (standardised when <paramref name="Normalization"/> is set).</param>
+/// <param name="Valid">The validation sequences, likewise.</param>
+/// <param name="Normalization">The standardisation the saved model applies, or null.</param>
+/// <param name="InputNames">The input features' names.</param>
+/// <param name="TargetNames">The targets' names (for classes, one per class).</param>
+/// <param name="BaselineR2Mean">Regression: R² on the validation set of predicting the training targets' mean (NaN for classification).</param>
+/// <param name="BaselineR2Persistence">CSV regression: R² of predicting the last observed target (NaN otherwise).</param>
+public sealed record DataRun(SequenceDataSet Train, SequenceDataSet Valid, Normalization? Normalization, string[] InputNames,
+    string[] TargetNames, double BaselineR2Mean, double BaselineR2Persistence);
+
+/// <summary>
+/// The one place a run is wired, for the CLI, the tests and the examples: a synthetic task's
+/// generator and validation set, or the user's data read, split, standardised and turned into a
+/// shuffled training source and an in-order validation set.
+/// </summary>
+public static class TrainerFactory
+{
+    /// <summary>
+    /// A trainer for <paramref name="options"/>: on its data when <see cref="TrainingOptions.Data"/>
+    /// is set (bad data is a <see cref="DataFormatException"/>), else on its synthetic task.
+    /// </summary>
+    public static Trainer Create(TrainingOptions options, ParameterSet? initial = null)
+    {
+        if (options.Data is not { } data) return new Trainer(options, initial);
+        string? problem = options.ValidateTraining();
+        if (problem is not null) throw new ArgumentException(problem);
+        var loaded = DataFiles.Read(data.Path, data.File);
+        SequenceDataSet train, valid;
+        if (data.ValidPath is not null)
+        {
+            train = loaded.Data;
+            valid = DataFiles.Read(data.ValidPath, data.File).Data;
+            if (valid.Layout != train.Layout)
+                throw new DataFormatException($"{data.ValidPath}: its sequences ({valid.Layout}) are not shaped as {data.Path}'s ({train.Layout}).");
+        }
+        else
+        {
+            (train, valid) = DataFiles.Split(loaded, data.ValidFraction, options.Seed);
+        }
+        return FromDataSets(options, train, valid, data.Normalize, loaded.InputNames, loaded.TargetNames, initial);
+    }
+
+    /// <summary>
+    /// A trainer on data sets already in memory (a .NET caller's arrays): standardised first when
+    /// <paramref name="normalize"/> is set (a constant feature is a <see cref="DataFormatException"/>).
+    /// The data sets are the run's from then on.
+    /// </summary>
+    public static Trainer FromDataSets(TrainingOptions options, SequenceDataSet train, SequenceDataSet valid, bool normalize,
+        string[]? inputNames = null, string[]? targetNames = null, ParameterSet? initial = null)
+    {
+        if (valid.Layout != train.Layout) throw new ArgumentException("The validation set's layout is not the training set's.");
+        var layout = train.Layout;
+        bool regression = layout.Loss == GlobalLossKind.MeanSquaredError;
+        inputNames ??= [.. Enumerable.Range(0, layout.Inputs).Select(i => $"input {i}")];
+        targetNames ??= [.. Enumerable.Range(0, layout.Outputs).Select(j => $"output {j}")];
+        Normalization? normalization = null;
+        if (normalize)
+        {
+            try
+            {
+                normalization = Normalization.Fit(train, regression, inputNames, targetNames);
+            }
+            catch (ArgumentException e)
+            {
+                throw new DataFormatException(e.Message);
+            }
+            normalization.Apply(train);
+            normalization.Apply(valid);
+        }
+        if (options.Data is { Epochs: > 0 } data)
+            options = options with { MaxIterations = data.Epochs * ((train.Count + (long)options.Batch - 1) / options.Batch) };
+        var scale = normalization is { HasTargets: true } ? normalization.TargetStd : [];
+        var evaluator = new Evaluator(valid.InOrder(), valid.Count, options.Hidden, scale);
+        var run = new DataRun(train, valid, normalization, inputNames, targetNames,
+            regression ? MeanBaseline(train, valid, scale) : double.NaN,
+            regression && !valid.Persistence.IsEmpty ? Baseline(valid.Persistence, valid.Y, scale, layout.Outputs) : double.NaN);
+        return new Trainer(options, train.Batches(options.Seed), evaluator, initial, run);
+    }
+
+    /// <summary>R² of predicting the training targets' mean for every validation target.</summary>
+    private static double MeanBaseline(SequenceDataSet train, SequenceDataSet valid, float[] scale)
+    {
+        int width = train.Layout.Outputs;
+        var mean = new double[width];
+        var y = train.Y;
+        for (int k = 0; k < y.Length; k++) mean[k % width] += y[k];
+        var prediction = new float[valid.Y.Length];
+        for (int k = 0; k < prediction.Length; k++) prediction[k] = (float)(mean[k % width] / (y.Length / width));
+        return Baseline(prediction, valid.Y, scale, width);
+    }
+
+    /// <summary>R² of <paramref name="prediction"/> for targets y (rows of <paramref name="width"/>), in the units <paramref name="scale"/> (or 1) gives.</summary>
+    private static double Baseline(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, float[] scale, int width)
+    {
+        float[] s = scale.Length > 0 ? scale : [.. Enumerable.Repeat(1f, width)];
+        return 1 - Evaluator.Errors(prediction, y, s).Squares / Evaluator.TotalSquares(y, s);
+    }
+}
