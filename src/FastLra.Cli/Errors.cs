@@ -26,29 +26,44 @@ internal sealed class ErrorFilter(ConsoleAppFilter next) : ConsoleAppFilter(next
         {
             await Next.InvokeAsync(context, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is UsageException or ArgumentParseFailedException or System.ComponentModel.DataAnnotations.ValidationException)
-        {
-            Fail(CliExit.Usage, e.Message);
-        }
-        catch (Exception e) when (e is WeightFileException or IOException or UnauthorizedAccessException or InvalidDataException)
-        {
-            Fail(CliExit.Failure, e.Message);
-        }
-        catch (OperationCanceledException)
-        {
-            Fail(CliExit.Failure, "cancelled.");
-        }
-#pragma warning disable CA1031 // The one place every other failure becomes a message and an exit code.
+#pragma warning disable CA1031 // The one place every failure becomes a message and an exit code.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Fail(CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}");
+            Environment.ExitCode = Fail(e);
         }
     }
 
-    private static void Fail(int code, string message)
+    /// <summary>Runs a command outside the framework with the same mapping of failures to one line and an exit code.</summary>
+    public static int Run(Func<int> command)
     {
+        try
+        {
+            return command();
+        }
+#pragma warning disable CA1031 // As above.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// One line on stderr and the exit code: 2 for a bad command line or bad data (the user's to fix),
+    /// 1 for unreadable files and other runtime failures.
+    /// </summary>
+    private static int Fail(Exception e)
+    {
+        (int code, string message) = e switch
+        {
+            UsageException or ArgumentParseFailedException or System.ComponentModel.DataAnnotations.ValidationException or DataFormatException
+                or FastLra.Training.OptionException => (CliExit.Usage, e.Message),
+            WeightFileException or IOException or UnauthorizedAccessException or InvalidDataException => (CliExit.Failure, e.Message),
+            OperationCanceledException => (CliExit.Failure, "cancelled."),
+            _ => (CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}"),
+        };
         Console.Error.WriteLine($"fastlra: {message}");
-        Environment.ExitCode = code;
+        return code;
     }
 }

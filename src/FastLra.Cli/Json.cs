@@ -5,48 +5,42 @@ using FastLra.Training;
 
 namespace FastLra.Cli;
 
-/// <summary>The final report of <c>train --json</c> (and of each sweep run): the configuration, then the outcome.</summary>
+/// <summary>What a run on data adds to its report: the best check and the baselines (regression).</summary>
+internal sealed record DataOutcome(long BestIteration, Evaluation Valid, bool Regression, double BaselineR2Mean, double BaselineR2Persistence);
+
+/// <summary>
+/// The final report of <c>train --json</c> (and of each sweep run): every option of the table that
+/// applies to the run, then the outcome; a run on data adds its best check's metrics and baselines.
+/// </summary>
 internal sealed record TrainReport(
-    string Task, int Length, int Hidden, int Batch, long Seed, string Algo, string Optimizer, float Lr, float Clip,
-    string? Semantics, int? K, float? Beta, float? Alpha, string? LocalLoss, string? ClipMode,
-    long MaxIter, int CheckEvery, int Patience, int ValidSize,
-    long Iterations, double BestValidAccuracy, double FinalValidLoss, double FinalValidAccuracy, double FinalTrainLoss,
-    bool Solved, string StopReason, double WallSeconds, double SecondsPerIteration, string? Saved)
+    TrainingOptions Options, long Iterations, double BestValidAccuracy, double FinalValidLoss, double FinalValidAccuracy, double FinalTrainLoss,
+    bool Solved, string StopReason, double WallSeconds, double SecondsPerIteration, string? Saved, DataOutcome? Data = null)
 {
-    public static TrainReport Create(TrainingOptions o, TrainingResult r, string? saved)
-    {
-        bool lra = o.Algorithm == AlgorithmKind.Lra;
-        return new TrainReport(TaskInfo.Name(o.Task), o.Length, o.Hidden, o.Batch, o.Seed,
-            OptionNames.Algorithms.Name(o.Algorithm), Training.Optimizer.Names[(int)o.Optimizer], o.LearningRate, o.Clip,
-            lra ? OptionNames.Semantics.Name(o.Semantics) : null, lra ? o.K : null, lra ? o.Beta : null, lra ? o.Alpha : null,
-            lra ? OptionNames.LocalLosses.Name(o.LocalLoss) : null, lra ? OptionNames.ClipModes.Name(o.ClipMode) : null,
-            o.MaxIterations, o.CheckEvery, o.Patience, o.ValidSize,
-            r.Iterations, r.BestValidAccuracy, r.FinalValidLoss, r.FinalValidAccuracy, r.FinalTrainLoss, r.Solved,
-            Commands.StopReasonName(r.StopReason), r.WallSeconds, r.SecondsPerIteration, saved);
-    }
+    /// <summary>The task's name, or the data file's name.</summary>
+    public string Task => Options.Data is { } d ? Path.GetFileName(d.Path) : TaskInfo.Name(Options.Task);
+
+    /// <summary>T: the task's length, or the data's window (0 when the data sets it).</summary>
+    public int Length => Options.Data is { } d ? d.Window : Options.Length;
+
+    public string Algo => OptionNames.Algorithms.Name(Options.Algorithm);
+
+    public static TrainReport Create(TrainingOptions o, TrainingResult r, string? saved, DataRun? data = null) =>
+        new(o, r.Iterations, r.BestValidAccuracy, r.FinalValidLoss, r.FinalValidAccuracy, r.FinalTrainLoss, r.Solved,
+            TrainingCommands.StopReasonName(r.StopReason), r.WallSeconds, r.SecondsPerIteration, saved,
+            data is null ? null : new DataOutcome(r.BestIteration, r.Valid, data.Train.Layout.Loss == FastLra.Kernels.GlobalLossKind.MeanSquaredError,
+                data.BaselineR2Mean, data.BaselineR2Persistence));
 
     public void Write(Utf8JsonWriter w)
     {
         w.WriteStartObject();
-        w.WriteString("task", Task);
-        w.WriteNumber("length", Length);
-        w.WriteNumber("hidden", Hidden);
-        w.WriteNumber("batch", Batch);
-        w.WriteNumber("seed", Seed);
-        w.WriteString("algo", Algo);
-        w.WriteString("optimizer", Optimizer);
-        CliJson.Number(w, "lr", Lr);
-        CliJson.Number(w, "clip", Clip);
-        CliJson.Optional(w, "semantics", Semantics);
-        if (K is int k) w.WriteNumber("k", k);
-        CliJson.Optional(w, "beta", Beta);
-        CliJson.Optional(w, "alpha", Alpha);
-        CliJson.Optional(w, "local_loss", LocalLoss);
-        CliJson.Optional(w, "clip_mode", ClipMode);
-        w.WriteNumber("max_iter", MaxIter);
-        w.WriteNumber("check_every", CheckEvery);
-        w.WriteNumber("patience", Patience);
-        w.WriteNumber("valid_size", ValidSize);
+        foreach (var option in TrainingOptionTable.All)
+        {
+            if (!option.AppliesTo(Options)) continue;
+            string value = option.Format(Options);
+            if (!option.Numeric) w.WriteString(option.Key, value);
+            else if (option.IsFloat) CliJson.Number(w, option.Key, (float)double.Parse(value, CultureInfo.InvariantCulture));
+            else w.WriteNumber(option.Key, long.Parse(value, CultureInfo.InvariantCulture));
+        }
         w.WriteNumber("iterations", Iterations);
         CliJson.Number(w, "best_valid_accuracy", BestValidAccuracy);
         CliJson.Number(w, "final_valid_loss", FinalValidLoss);
@@ -57,7 +51,48 @@ internal sealed record TrainReport(
         CliJson.Number(w, "wall_seconds", WallSeconds);
         CliJson.Number(w, "seconds_per_iteration", SecondsPerIteration);
         CliJson.Optional(w, "saved", Saved);
+        if (Data is { } d)
+        {
+            w.WriteNumber("best_iteration", d.BestIteration);
+            if (d.Regression)
+            {
+                CliJson.Number(w, "valid_mse", d.Valid.Mse);
+                CliJson.Number(w, "valid_rmse", d.Valid.Rmse);
+                CliJson.Number(w, "valid_mae", d.Valid.Mae);
+                CliJson.Number(w, "valid_r2", d.Valid.R2);
+                CliJson.Number(w, "baseline_r2_mean", d.BaselineR2Mean);
+                if (!double.IsNaN(d.BaselineR2Persistence)) CliJson.Number(w, "baseline_r2_persistence", d.BaselineR2Persistence);
+            }
+            else
+            {
+                CliJson.Number(w, "valid_accuracy", d.Valid.Accuracy);
+            }
+        }
         w.WriteEndObject();
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote (non-finite numbers are the strings NaN, Infinity, -Infinity).</summary>
+    public static TrainReport Read(JsonElement r)
+    {
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in r.EnumerateObject())
+            if (TrainingOptionTable.FindKey(p.Name) is not null)
+                entries[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+        var options = TrainingOptionTable.Read(entries);
+        string S(string name) => r.GetProperty(name).GetString() ?? throw new FormatException($"'{name}' is null.");
+        double D(string name) => CliJson.ReadNumber(r.GetProperty(name));
+        double OD(string name) => r.TryGetProperty(name, out var v) ? CliJson.ReadNumber(v) : double.NaN;
+        DataOutcome? data = null;
+        if (r.TryGetProperty("best_iteration", out var best))
+        {
+            bool regression = r.TryGetProperty("valid_rmse", out _);
+            data = new DataOutcome(best.GetInt64(),
+                new Evaluation(D("final_valid_loss"), D("final_valid_accuracy"), 0, 0, OD("valid_mse"), OD("valid_mae"), OD("valid_r2")),
+                regression, OD("baseline_r2_mean"), OD("baseline_r2_persistence"));
+        }
+        return new TrainReport(options, r.GetProperty("iterations").GetInt64(), D("best_valid_accuracy"), D("final_valid_loss"),
+            D("final_valid_accuracy"), D("final_train_loss"), r.GetProperty("solved").GetBoolean(), S("stop_reason"), D("wall_seconds"),
+            D("seconds_per_iteration"), r.TryGetProperty("saved", out var saved) ? saved.GetString() : null, data);
     }
 }
 
@@ -74,34 +109,20 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run)
         w.WriteEndObject();
     }
 
-    /// <summary>Reads what <see cref="Write"/> wrote (non-finite numbers are the strings NaN, Infinity, -Infinity).</summary>
-    public static SweepResult Read(JsonElement e)
-    {
-        var r = e.GetProperty("run");
-        string S(string name) => r.GetProperty(name).GetString() ?? throw new FormatException($"'{name}' is null.");
-        string? OS(string name) => r.TryGetProperty(name, out var v) ? v.GetString() : null;
-        double D(string name) => CliJson.ReadNumber(r.GetProperty(name));
-        float? OF(string name) => r.TryGetProperty(name, out var v) ? (float)CliJson.ReadNumber(v) : null;
-        return new SweepResult(e.GetProperty("id").GetString() ?? "", e.GetProperty("command").GetString() ?? "", new TrainReport(
-            S("task"), r.GetProperty("length").GetInt32(), r.GetProperty("hidden").GetInt32(), r.GetProperty("batch").GetInt32(),
-            r.GetProperty("seed").GetInt64(), S("algo"), S("optimizer"), (float)D("lr"), (float)D("clip"),
-            OS("semantics"), r.TryGetProperty("k", out var k) ? k.GetInt32() : null, OF("beta"), OF("alpha"), OS("local_loss"), OS("clip_mode"),
-            r.GetProperty("max_iter").GetInt64(), r.GetProperty("check_every").GetInt32(), r.GetProperty("patience").GetInt32(),
-            r.GetProperty("valid_size").GetInt32(), r.GetProperty("iterations").GetInt64(), D("best_valid_accuracy"), D("final_valid_loss"),
-            D("final_valid_accuracy"), D("final_train_loss"), r.GetProperty("solved").GetBoolean(), S("stop_reason"), D("wall_seconds"),
-            D("seconds_per_iteration"), OS("saved")));
-    }
+    /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+    public static SweepResult Read(JsonElement e) =>
+        new(e.GetProperty("id").GetString() ?? "", e.GetProperty("command").GetString() ?? "", TrainReport.Read(e.GetProperty("run")));
 }
 
 /// <summary>
 /// One line of the <c>--metrics</c> file, per validation check. The gradient diagnostics are of
 /// the check's last iteration; in the per-step arrays index = step t; local losses and Omega
-/// values are LRA's only.
+/// values are LRA's only; a regression run on data adds its validation RMSE, MAE and R² in original units.
 /// </summary>
 internal sealed record MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,
     double ElapsedSeconds, double IterationsPerSecond, float GradientNorm,
-    float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues)
+    float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues, Evaluation? Regression = null)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -111,6 +132,12 @@ internal sealed record MetricsLine(
         CliJson.Number(w, "valid_loss", ValidLoss);
         CliJson.Number(w, "valid_accuracy", ValidAccuracy);
         CliJson.Number(w, "best_valid_accuracy", BestValidAccuracy);
+        if (Regression is { } r)
+        {
+            CliJson.Number(w, "valid_rmse", r.Rmse);
+            CliJson.Number(w, "valid_mae", r.Mae);
+            CliJson.Number(w, "valid_r2", r.R2);
+        }
         CliJson.Number(w, "elapsed_seconds", ElapsedSeconds);
         CliJson.Number(w, "iterations_per_second", IterationsPerSecond);
         CliJson.Number(w, "gradient_norm", GradientNorm);
@@ -123,9 +150,10 @@ internal sealed record MetricsLine(
     }
 }
 
-/// <summary>The report of <c>eval --json</c>.</summary>
+/// <summary>The report of <c>eval --json</c>: loss and accuracy, and for regression on data the errors in original units and the baselines' R².</summary>
 internal sealed record EvalReport(
-    string Model, string Task, int Length, int Hidden, long Seed, int ValidSize, double Loss, double Accuracy, int Errors, bool Solved)
+    string Model, string Task, int Length, int Hidden, long Seed, int ValidSize, Evaluation Result, bool Solved,
+    double BaselineR2Mean, double BaselineR2Persistence, bool Regression = false)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -136,10 +164,19 @@ internal sealed record EvalReport(
         w.WriteNumber("hidden", Hidden);
         w.WriteNumber("seed", Seed);
         w.WriteNumber("valid_size", ValidSize);
-        CliJson.Number(w, "loss", Loss);
-        CliJson.Number(w, "accuracy", Accuracy);
-        w.WriteNumber("errors", Errors);
+        CliJson.Number(w, "loss", Result.Loss);
+        CliJson.Number(w, "accuracy", Result.Accuracy);
+        w.WriteNumber("errors", Result.Errors);
         w.WriteBoolean("solved", Solved);
+        if (Regression)
+        {
+            CliJson.Number(w, "mse", Result.Mse);
+            CliJson.Number(w, "rmse", Result.Rmse);
+            CliJson.Number(w, "mae", Result.Mae);
+            CliJson.Number(w, "r2", Result.R2);
+            if (!double.IsNaN(BaselineR2Mean)) CliJson.Number(w, "baseline_r2_mean", BaselineR2Mean);
+            if (!double.IsNaN(BaselineR2Persistence)) CliJson.Number(w, "baseline_r2_persistence", BaselineR2Persistence);
+        }
         w.WriteEndObject();
     }
 }

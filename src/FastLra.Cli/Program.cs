@@ -10,6 +10,23 @@ ConsoleApp.LogError = message =>
     usageError = true;
     Console.Error.WriteLine($"fastlra: {message}");
 };
+// train, bench, eval and predict take the training options of one table (TrainingCommands);
+// the framework parses the other commands.
+if (args.Length > 0 && TrainingCommands.Names.Contains(args[0]))
+{
+    using var cancel = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        cancel.Cancel();
+    };
+    using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+    {
+        context.Cancel = true;
+        cancel.Cancel();
+    });
+    return ErrorFilter.Run(() => TrainingCommands.Run(args[0], args[1..], cancel.Token));
+}
 var app = ConsoleApp.Create();
 app.UseFilter<ErrorFilter>();
 app.Add<Commands>();

@@ -66,6 +66,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         double rate = (report.Iteration - _lastIteration) / Math.Max(report.ElapsedSeconds - _lastSeconds, 1e-9);
         _lastIteration = report.Iteration;
         _lastSeconds = report.ElapsedSeconds;
+        bool regression = trainer.Data is not null && !double.IsNaN(report.Valid.Mse);
         if (_metrics is not null)
         {
             var d = trainer.Algorithm.Diagnostics;
@@ -74,15 +75,19 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
                 report.BestValidAccuracy, report.ElapsedSeconds, rate, d.GradientNorm,
                 lra && _options.Alpha != 0f ? d.OutputOmega : null,
                 lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
-                lra && _options.Alpha != 0f ? d.OmegaValues : null);
+                lra && _options.Alpha != 0f ? d.OmegaValues : null,
+                regression ? report.Valid : null);
             _metrics.WriteLine(CliJson.Serialize(line.Write));
             _metrics.Flush();
         }
         if (_quiet) return;
-        double eta = (_options.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9);
+        double eta = (trainer.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9);
+        string quality = regression
+            ? $"rmse {report.Valid.Rmse,9:G5} mae {report.Valid.Mae,9:G5} R² {report.Valid.R2,7:F4}"
+            : $"acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}";
         Console.Error.WriteLine(
-            $"it {report.Iteration,7}/{_options.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
-            $"valid {report.Valid.Loss,9:G5} acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}  ETA {FormatSeconds(eta)}");
+            $"it {report.Iteration,7}/{trainer.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
+            $"valid {report.Valid.Loss,9:G5} {quality}  ETA {FormatSeconds(eta)}");
     }
 
     public void OnCheckpoint(Trainer trainer, LoopState state)

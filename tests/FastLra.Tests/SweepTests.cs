@@ -94,17 +94,17 @@ public sealed class SweepTests : IDisposable
     [InlineData("[1, 2]", "a grid is a JSON object")]
     [InlineData("[]", "the grid is an empty array")]
     [InlineData("3", "a grid is a JSON object")]
-    [InlineData("""{"length": [20]}""", "needs 'task' and 'length'")]
+    [InlineData("""{"length": [20]}""", "needs 'task' and 'length', or 'data'")]
     [InlineData("""{"task": ["adding"], "length": [20], "learning-rate": [1]}""", "'learning-rate' is not a train option")]
     [InlineData("""{"task": ["adding"], "length": [20], "save": ["x"]}""", "'save' is not a train option")]
     [InlineData("""{"task": ["adding"], "length": []}""", "'length' has an empty list")]
-    [InlineData("""{"task": ["adding"], "length": [20.5]}""", "'length' value 20.5 is not an integer")]
-    [InlineData("""{"task": ["adding"], "length": ["20"]}""", "is not an integer")]
-    [InlineData("""{"task": ["sorting"], "length": [20]}""", "'task' value \"sorting\" is not one of temporal-order")]
+    [InlineData("""{"task": ["adding"], "length": [20.5]}""", "'length' value 20.5: --length takes an integer, got '20.5'")]
+    [InlineData("""{"task": ["adding"], "length": ["20"]}""", "'length' value \"20\" is not a number")]
+    [InlineData("""{"task": ["sorting"], "length": [20]}""", "'task' value \"sorting\": unknown task 'sorting' (choose temporal-order")]
     [InlineData("""{"task": ["adding"], "length": [20], "lr": ["fast"]}""", "'lr' value \"fast\" is not a number")]
-    [InlineData("""{"task": ["adding"], "length": [20], "seed": [-1]}""", "'seed' value -1 must be in [0, 2^32)")]
+    [InlineData("""{"task": ["adding"], "length": [20], "seed": [-1]}""", "'seed' value -1: --seed must be in [0, 2^32)")]
     [InlineData("""{"task": ["adding"], "length": [20, 3]}""", "run 'fastlra train --task adding --length 3' is invalid: --length 3 is too short")]
-    [InlineData("""{"task": ["adding"], "length": [20], "algo": ["lra"], "semantics": ["global"]}""", "not one of local, reference")]
+    [InlineData("""{"task": ["adding"], "length": [20], "algo": ["lra"], "semantics": ["global"]}""", "unknown --semantics 'global' (choose local or reference)")]
     public void Bad_grids_are_usage_errors_that_say_what_is_wrong(string json, string message)
     {
         var e = Assert.Throws<UsageException>(() => Expand(json));
@@ -160,7 +160,7 @@ public sealed class SweepTests : IDisposable
             var r = results[run.Id];
             Assert.Equal(run.Command, r.Command);
             Assert.Equal(40, r.Run.Iterations);
-            Assert.Equal(run.Options.Seed, (uint)r.Run.Seed);
+            Assert.Equal(run.Options, r.Run.Options);
             Assert.Equal(4, File.ReadAllLines(SweepRunner.MetricsPath(_dir, run.Id)).Length);
             // Each run is the train command it names: the same options train to the same numbers.
             var direct = TrainingLoop.Run(new Trainer(run.Options), null);
@@ -290,5 +290,24 @@ public sealed class SweepTests : IDisposable
         var read = SweepResult.Read(document.RootElement);
         Assert.Equal((written.Id, written.Command), (read.Id, read.Command));
         Assert.Equal(written.Run, read.Run);
+    }
+
+    /// <summary>
+    /// Run ids hash every option as checkpoints record it, so the committed results keep their ids
+    /// (and a rerun of their grids skips them) whatever is added to the options table.
+    /// </summary>
+    [Fact]
+    public void Committed_results_keep_their_ids()
+    {
+        string results = Path.Combine(Golden.RepositoryRoot, "docs", "results");
+        var files = Directory.GetFiles(results, "*_seed*.json", SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        foreach (string file in files)
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            var result = SweepResult.Read(document.RootElement);
+            Assert.Equal(Path.GetFileNameWithoutExtension(file), result.Id);
+            Assert.Equal(result.Id, SweepGrid.Id(result.Run.Options));
+        }
     }
 }

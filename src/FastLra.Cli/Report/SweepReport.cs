@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using FastLra.Cli.Sweep;
 using FastLra.IO;
+using FastLra.Training;
 
 namespace FastLra.Cli.Report;
 
@@ -93,14 +94,23 @@ internal sealed class SweepReport
         return values;
     }
 
-    /// <summary>The options that make a variant, as (name, value) pairs: all but task, length and seed.</summary>
+    /// <summary>
+    /// The options that make a variant, as (name, value) pairs: every option of the table that applies
+    /// to the run but its task or data, length and seed (a few under the short names the figures use).
+    /// </summary>
     private static List<(string Name, string? Value)> Options(TrainReport r) =>
-    [
-        ("algo", r.Algo), ("semantics", r.Semantics), ("optimizer", r.Optimizer), ("lr", N(r.Lr)), ("beta", N(r.Beta)), ("alpha", N(r.Alpha)),
-        ("K", r.K?.ToString(CultureInfo.InvariantCulture)), ("c", N(r.Clip)), ("clip-mode", r.ClipMode), ("local-loss", r.LocalLoss),
-        ("H", N(r.Hidden)), ("B", N(r.Batch)), ("max-iter", N(r.MaxIter)), ("check-every", N(r.CheckEvery)), ("patience", N(r.Patience)),
-        ("valid-size", N(r.ValidSize)),
-    ];
+        [.. TrainingOptionTable.All
+            .Where(o => o.AppliesTo(r.Options) && (o.Scope != OptionScope.Synthetic || o.Name == "valid-size") && o.Scope != OptionScope.Data && o.Name != "seed")
+            .Select(o => (Short(o.Name), (string?)Shown(o, r.Options)))];
+
+    private static string Short(string name) => name switch { "k" => "K", "clip" => "c", "hidden" => "H", "batch" => "B", _ => name };
+
+    /// <summary>An option's value as a reader writes it: floats at float precision (0.01).</summary>
+    private static string Shown(TrainingOption option, TrainingOptions o)
+    {
+        string value = option.Format(o);
+        return option.IsFloat ? ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture) : value;
+    }
 
     private static string Key(TrainReport r) => string.Join(';', Options(r).Select(o => $"{o.Name}={o.Value}"));
 
@@ -290,7 +300,5 @@ internal sealed class SweepReport
         return sorted.Count % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
     }
 
-    private static string? N(float? v) => v?.ToString("G", CultureInfo.InvariantCulture);
 
-    private static string? N(long? v) => v?.ToString(CultureInfo.InvariantCulture);
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FastLra.IO;
-using FastLra.Tasks;
 using FastLra.Training;
 
 namespace FastLra.Cli.Sweep;
@@ -44,7 +43,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 {
                     status = RunOne(run, cancel, out line);
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or WeightFileException or InvalidDataException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or WeightFileException or InvalidDataException or DataFormatException)
                 {
                     (status, line) = (Status.Failed, $"failed: {e.Message}");
                 }
@@ -91,7 +90,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         }
         else
         {
-            trainer = new Trainer(run.Options);
+            trainer = TrainerFactory.Create(run.Options);
         }
         TrainingResult outcome;
         using (var monitor = new ProgressMonitor(run.Options, quiet: true, MetricsPath(directory, run.Id), loop is null ? null : trainer.Iteration, checkpoint))
@@ -103,7 +102,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             summary = $"interrupted at iteration {outcome.Iterations}, checkpoint kept";
             return Status.Interrupted;
         }
-        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null));
+        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null, trainer.Data));
         AtomicFile.WriteAllText(result, CliJson.Serialize(report.Write) + "\n");
         File.Delete(checkpoint);
         summary = string.Create(CultureInfo.InvariantCulture,
@@ -151,28 +150,31 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         }
     }
 
-    /// <summary>summary.csv: one row per run of the grid, its options, then its outcome (empty until it has one).</summary>
+    /// <summary>
+    /// summary.csv: one row per run of the grid, its options (a column for every option of the table
+    /// that applies to some run of the grid, empty where it does not apply), then its outcome
+    /// (empty until it has one).
+    /// </summary>
     public static void WriteSummary(string path, IReadOnlyList<SweepRun> runs, Dictionary<string, SweepResult> results)
     {
-        var csv = new StringBuilder();
-        csv.Append("id,status,task,length,hidden,batch,seed,algo,optimizer,lr,clip,clip_mode,semantics,k,beta,alpha,local_loss,")
-            .Append("max_iter,check_every,patience,valid_size,solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,")
-            .Append("final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration\n");
+        var columns = TrainingOptionTable.All.Where(o => runs.Any(r => o.AppliesTo(r.Options))).ToList();
+        var csv = new StringBuilder("id,status");
+        foreach (var option in columns) csv.Append(',').Append(option.Key);
+        csv.Append(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration\n");
         foreach (var run in runs)
         {
             var o = run.Options;
-            bool lra = o.Algorithm == AlgorithmKind.Lra;
             bool has = results.TryGetValue(run.Id, out var result);
             csv.Append(run.Id).Append(',').Append(has ? "done" : "pending");
-            // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
-            csv.Append(CultureInfo.InvariantCulture,
-                $",{TaskInfo.Name(o.Task)},{o.Length},{o.Hidden},{o.Batch},{o.Seed},{OptionNames.Algorithms.Name(o.Algorithm)},{Training.Optimizer.Names[(int)o.Optimizer]},{o.LearningRate:R},{o.Clip:R}");
-            if (lra)
-                csv.Append(CultureInfo.InvariantCulture,
-                    $",{OptionNames.ClipModes.Name(o.ClipMode)},{OptionNames.Semantics.Name(o.Semantics)},{o.K},{o.Beta:R},{o.Alpha:R},{OptionNames.LocalLosses.Name(o.LocalLoss)}");
-            else
-                csv.Append(",,,,,,");
-            csv.Append(CultureInfo.InvariantCulture, $",{o.MaxIterations},{o.CheckEvery},{o.Patience},{o.ValidSize}");
+            foreach (var option in columns)
+            {
+                csv.Append(',');
+                if (!option.AppliesTo(o)) continue;
+                string value = option.Format(o);
+                // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
+                if (option.IsFloat) value = ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture);
+                csv.Append(value.Contains(',', StringComparison.Ordinal) ? $"\"{value}\"" : value);
+            }
             if (has)
             {
                 var r = result!.Run;

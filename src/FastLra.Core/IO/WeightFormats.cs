@@ -72,23 +72,35 @@ public static class WeightFormats
     public static void WriteNpz(string path, IReadOnlyList<SafeTensors.Entry> entries)
     {
         var files = new List<(string, byte[])>();
-        foreach (var entry in entries)
-        {
-            string shape = entry.Shape.Length == 1 ? $"({entry.Shape[0]},)" : $"({string.Join(", ", entry.Shape)})";
-            string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}";
-            // Pad with spaces so magic, version, length and header end on a 64-byte boundary, then '\n'.
-            int padded = (10 + header.Length + 1 + 63) / 64 * 64 - 10;
-            header = header.PadRight(padded - 1) + "\n";
-            var npy = new byte[10 + header.Length + entry.Data.Length];
-            npy[0] = 0x93;
-            "NUMPY"u8.CopyTo(npy.AsSpan(1));
-            npy[6] = 1;
-            BinaryPrimitives.WriteUInt16LittleEndian(npy.AsSpan(8), (ushort)header.Length);
-            Encoding.ASCII.GetBytes(header, npy.AsSpan(10));
-            entry.Data.CopyTo(npy, 10 + header.Length);
-            files.Add((entry.Name + ".npy", npy));
-        }
+        foreach (var entry in entries) files.Add((entry.Name + ".npy", Npy(entry.Shape, entry.Data)));
         AtomicFile.Write(path, stream => Zip.Write(stream, files));
+    }
+
+    /// <summary>Writes one little-endian float32 .npy array, atomically.</summary>
+    public static void WriteNpy(string path, int[] shape, ReadOnlySpan<float> values)
+    {
+        var data = new byte[4L * values.Length];
+        for (int k = 0; k < values.Length; k++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * k), values[k]);
+        byte[] npy = Npy(shape, data);
+        AtomicFile.Write(path, stream => stream.Write(npy));
+    }
+
+    /// <summary>An .npy file of float32 data (little-endian bytes) of <paramref name="shape"/>.</summary>
+    private static byte[] Npy(int[] shape, byte[] data)
+    {
+        string dims = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
+        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}";
+        // Pad with spaces so magic, version, length and header end on a 64-byte boundary, then '\n'.
+        int padded = (10 + header.Length + 1 + 63) / 64 * 64 - 10;
+        header = header.PadRight(padded - 1) + "\n";
+        var npy = new byte[10 + header.Length + data.Length];
+        npy[0] = 0x93;
+        "NUMPY"u8.CopyTo(npy.AsSpan(1));
+        npy[6] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(npy.AsSpan(8), (ushort)header.Length);
+        Encoding.ASCII.GetBytes(header, npy.AsSpan(10));
+        data.CopyTo(npy, 10 + header.Length);
+        return npy;
     }
 
     /// <summary>The parameters as C (<c>static const float</c>) or C# (<c>static ReadOnlySpan&lt;float&gt;</c>) source.</summary>

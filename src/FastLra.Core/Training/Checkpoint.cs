@@ -119,118 +119,21 @@ public static class Checkpoint
         return state;
     }
 
-    /// <summary>The run configuration as metadata strings (also what saved models carry).</summary>
-    public static List<KeyValuePair<string, string>> Metadata(TrainingOptions o)
-    {
-        var list = new List<KeyValuePair<string, string>>();
-        if (o.Data is { } data)
-        {
-            list.Add(new("data", data.Path));
-            if (data.ValidPath is not null) list.Add(new("valid_data", data.ValidPath));
-            else list.Add(new("valid_fraction", D(data.ValidFraction)));
-            if (data.InputColumns.Length > 0) list.Add(new("input_columns", data.InputColumns));
-            if (data.TargetColumns.Length > 0) list.Add(new("target_columns", data.TargetColumns));
-            list.Add(new("classes", I(data.Classes)));
-            list.Add(new("window", I(data.Window)));
-            list.Add(new("horizon", I(data.Horizon)));
-            list.Add(new("stride", I(data.Stride)));
-            list.Add(new("outputs", OptionNames.Outputs.Name(data.Outputs)));
-            list.Add(new("washout", I(data.Washout)));
-            list.Add(new("normalize", data.Normalize ? "standard" : "none"));
-            list.Add(new("epochs", I(data.Epochs)));
-        }
-        else
-        {
-            list.Add(new("task", TaskInfo.Name(o.Task)));
-            list.Add(new("length", I(o.Length)));
-        }
-        list.AddRange(new List<KeyValuePair<string, string>>
-        {
-            new("hidden", I(o.Hidden)),
-            new("batch", I(o.Batch)),
-            new("seed", I(o.Seed)),
-            new("algo", OptionNames.Algorithms.Name(o.Algorithm)),
-            new("optimizer", Optimizer.Names[(int)o.Optimizer]),
-            new("lr", D(o.LearningRate)),
-            new("clip", D(o.Clip)),
-            new("max_iter", I(o.MaxIterations)),
-            new("check_every", I(o.CheckEvery)),
-            new("patience", I(o.Patience)),
-        });
-        if (o.Data is null) list.Add(new("valid_size", I(o.ValidSize)));
-        if (o.Algorithm == AlgorithmKind.Lra)
-        {
-            list.Add(new("semantics", OptionNames.Semantics.Name(o.Semantics)));
-            list.Add(new("k", I(o.K)));
-            list.Add(new("beta", D(o.Beta)));
-            list.Add(new("alpha", D(o.Alpha)));
-            list.Add(new("local_loss", OptionNames.LocalLosses.Name(o.LocalLoss)));
-            list.Add(new("clip_mode", OptionNames.ClipModes.Name(o.ClipMode)));
-        }
-        return list;
-    }
+    /// <summary>The run configuration as metadata strings (also what saved models carry): <see cref="TrainingOptionTable.Describe"/>.</summary>
+    public static List<KeyValuePair<string, string>> Metadata(TrainingOptions o) => TrainingOptionTable.Describe(o);
 
     private static TrainingOptions Options(Dictionary<string, string> m, string path)
     {
-        var task = TaskKind.TemporalOrder;
-        DataOptions? data = null;
-        if (m.ContainsKey("data"))
+        if (!m.ContainsKey("data") && !m.ContainsKey("task")) throw new WeightFileException($"{path}: metadata 'task' is missing.");
+        try
         {
-            data = new DataOptions
-            {
-                Path = Text(m, "data", path),
-                ValidPath = m.GetValueOrDefault("valid_data"),
-                ValidFraction = m.ContainsKey("valid_fraction") ? Double(m, "valid_fraction", path) : 0.2,
-                InputColumns = m.GetValueOrDefault("input_columns") ?? "",
-                TargetColumns = m.GetValueOrDefault("target_columns") ?? "",
-                Classes = (int)Long(m, "classes", path),
-                Window = (int)Long(m, "window", path),
-                Horizon = (int)Long(m, "horizon", path),
-                Stride = (int)Long(m, "stride", path),
-                Outputs = Parse(OptionNames.Outputs, m, "outputs", path),
-                Washout = (int)Long(m, "washout", path),
-                Normalize = Text(m, "normalize", path) == "standard",
-                Epochs = (int)Long(m, "epochs", path),
-            };
+            return TrainingOptionTable.Read(m);
         }
-        else if (!TaskInfo.TryParse(Text(m, "task", path), out task))
+        catch (OptionException e)
         {
-            throw Bad(path, "task");
+            throw new WeightFileException($"{path}: the checkpoint's configuration is invalid: {e.Message}");
         }
-        if (!Optimizer.TryParse(Text(m, "optimizer", path), out var optimizer)) throw Bad(path, "optimizer");
-        if (!OptionNames.Algorithms.TryParse(Text(m, "algo", path), out var algorithm)) throw Bad(path, "algo");
-        var options = new TrainingOptions
-        {
-            Task = task,
-            Data = data,
-            Length = data is null ? (int)Long(m, "length", path) : 20,
-            Hidden = (int)Long(m, "hidden", path),
-            Batch = (int)Long(m, "batch", path),
-            Seed = (uint)Long(m, "seed", path),
-            Algorithm = algorithm,
-            Optimizer = optimizer,
-            LearningRate = (float)Double(m, "lr", path),
-            Clip = (float)Double(m, "clip", path),
-            MaxIterations = Long(m, "max_iter", path),
-            CheckEvery = (int)Long(m, "check_every", path),
-            Patience = (int)Long(m, "patience", path),
-            ValidSize = data is null ? (int)Long(m, "valid_size", path) : 10_000,
-        };
-        if (algorithm != AlgorithmKind.Lra) return options;
-        return options with
-        {
-            Semantics = Parse(OptionNames.Semantics, m, "semantics", path),
-            K = (int)Long(m, "k", path),
-            Beta = (float)Double(m, "beta", path),
-            Alpha = (float)Double(m, "alpha", path),
-            LocalLoss = Parse(OptionNames.LocalLosses, m, "local_loss", path),
-            ClipMode = Parse(OptionNames.ClipModes, m, "clip_mode", path),
-        };
     }
-
-    private static T Parse<T>(EnumNames<T> names, Dictionary<string, string> m, string key, string path)
-        where T : struct, Enum =>
-        names.TryParse(Text(m, key, path), out T value) ? value : throw Bad(path, key);
 
     private static SafeTensors.TensorInfo Find(SafeTensors.SafeTensorsFile file, string name) =>
         file.Find(name) ?? throw new WeightFileException($"{file.Path}: tensor '{name}' is missing.");

@@ -96,6 +96,13 @@ public sealed class Evaluator
         return new Evaluation(loss, 1.0 - (double)errors / rows, errors, rows, mse, mae, r2);
     }
 
+    /// <summary>
+    /// R² = 1 - Σ (scale_j (prediction - y))² / Σ (scale_j (y - mean_j))² of predictions for targets y,
+    /// both rows of O = scale.Length values: how a baseline (or any prediction) fares on a set.
+    /// </summary>
+    public static double RSquared(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, ReadOnlySpan<float> scale) =>
+        1 - Errors(prediction, y, scale).Squares / TotalSquares(y, scale);
+
     /// <summary>Σ (scale_j (o - y))² and Σ |scale_j (o - y)| over rows of O values.</summary>
     internal static (double Squares, double Absolute) Errors(ReadOnlySpan<float> o, ReadOnlySpan<float> y, ReadOnlySpan<float> scale)
     {

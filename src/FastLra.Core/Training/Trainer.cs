@@ -45,6 +45,9 @@ public sealed class Trainer
         Optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, Workspace.OptimizerState);
         Algorithm = lra ? Lra.Create(Workspace, LraSettings.From(options)) : new Bptt(Workspace, options.Clip);
         if (data is not null) BestParameters = new ParameterSet(shape);
+        MaxIterations = options.Data is { Epochs: > 0 } epochs && data is not null
+            ? epochs.Epochs * ((data.Train.Count + (long)options.Batch - 1) / options.Batch)
+            : options.MaxIterations;
     }
 
     private Trainer(TrainingOptions options, (TaskGenerator Generator, Evaluator Validation) synthetic, ParameterSet? initial)
@@ -80,6 +83,9 @@ public sealed class Trainer
     /// reports, as early stopping does); null for a synthetic task.
     /// </summary>
     public ParameterSet? BestParameters { get; }
+
+    /// <summary>The iteration budget: the options' MaxIterations, or on data with Epochs, enough batches for that many passes.</summary>
+    public long MaxIterations { get; }
 
     /// <summary>Iterations taken so far.</summary>
     public long Iteration { get; private set; }

@@ -25,11 +25,17 @@ public static class TrainerFactory
 {
     /// <summary>
     /// A trainer for <paramref name="options"/>: on its data when <see cref="TrainingOptions.Data"/>
-    /// is set (bad data is a <see cref="DataFormatException"/>), else on its synthetic task.
+    /// is set (bad data is a <see cref="DataFormatException"/>), else on its synthetic task; from
+    /// <paramref name="initial"/> when given (of another shape: a <see cref="WeightFileException"/>).
     /// </summary>
     public static Trainer Create(TrainingOptions options, ParameterSet? initial = null)
     {
-        if (options.Data is not { } data) return new Trainer(options, initial);
+        if (options.Data is not { } data)
+        {
+            var task = options.Task;
+            CheckInitial(initial, new RnnShape(Tasks.TaskInfo.Inputs(task), options.Hidden, Tasks.TaskInfo.Outputs(task)));
+            return new Trainer(options, initial);
+        }
         string? problem = options.ValidateTraining();
         if (problem is not null) throw new ArgumentException(problem);
         var loaded = DataFiles.Read(data.Path, data.File);
@@ -58,6 +64,7 @@ public static class TrainerFactory
     {
         if (valid.Layout != train.Layout) throw new ArgumentException("The validation set's layout is not the training set's.");
         var layout = train.Layout;
+        CheckInitial(initial, new RnnShape(layout.Inputs, options.Hidden, layout.Outputs));
         bool regression = layout.Loss == GlobalLossKind.MeanSquaredError;
         inputNames ??= [.. Enumerable.Range(0, layout.Inputs).Select(i => $"input {i}")];
         targetNames ??= [.. Enumerable.Range(0, layout.Outputs).Select(j => $"output {j}")];
@@ -75,14 +82,20 @@ public static class TrainerFactory
             normalization.Apply(train);
             normalization.Apply(valid);
         }
-        if (options.Data is { Epochs: > 0 } data)
-            options = options with { MaxIterations = data.Epochs * ((train.Count + (long)options.Batch - 1) / options.Batch) };
         var scale = normalization is { HasTargets: true } ? normalization.TargetStd : [];
         var evaluator = new Evaluator(valid.InOrder(), valid.Count, options.Hidden, scale);
         var run = new DataRun(train, valid, normalization, inputNames, targetNames,
             regression ? MeanBaseline(train, valid, scale) : double.NaN,
             regression && !valid.Persistence.IsEmpty ? Baseline(valid.Persistence, valid.Y, scale, layout.Outputs) : double.NaN);
         return new Trainer(options, train.Batches(options.Seed), evaluator, initial, run);
+    }
+
+    private static void CheckInitial(ParameterSet? initial, RnnShape expected)
+    {
+        if (initial is not null && initial.Shape != expected)
+            throw new WeightFileException(
+                $"the initial parameters hold a network with I={initial.Shape.Inputs}, H={initial.Shape.Hidden}, O={initial.Shape.Outputs}; " +
+                $"this run needs I={expected.Inputs}, H={expected.Hidden}, O={expected.Outputs}.");
     }
 
     /// <summary>R² of predicting the training targets' mean for every validation target.</summary>
@@ -101,6 +114,6 @@ public static class TrainerFactory
     private static double Baseline(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, float[] scale, int width)
     {
         float[] s = scale.Length > 0 ? scale : [.. Enumerable.Repeat(1f, width)];
-        return 1 - Evaluator.Errors(prediction, y, s).Squares / Evaluator.TotalSquares(y, s);
+        return Evaluator.RSquared(prediction, y, s);
     }
 }

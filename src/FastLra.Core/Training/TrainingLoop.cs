@@ -105,7 +105,7 @@ public static class TrainingLoop
         int windowCount = 0;
         Evaluation last = default;
         var reason = StopReason.MaxIterations;
-        while (trainer.Iteration < options.MaxIterations)
+        while (trainer.Iteration < trainer.MaxIterations)
         {
             if (cancel.IsCancellationRequested)
             {
@@ -113,7 +113,7 @@ public static class TrainingLoop
                 break;
             }
             long next = trainer.Iteration + 1;
-            trainer.Algorithm.Diagnostics.Detailed = next % options.CheckEvery == 0 || next == options.MaxIterations;
+            trainer.Algorithm.Diagnostics.Detailed = next % options.CheckEvery == 0 || next == trainer.MaxIterations;
             float loss = trainer.Step();
             lastLoss = loss;
             if (!float.IsFinite(loss))
@@ -125,7 +125,7 @@ public static class TrainingLoop
             windowCount++;
             long it = trainer.Iteration;
             state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
-            bool check = it % options.CheckEvery == 0 || it == options.MaxIterations;
+            bool check = it % options.CheckEvery == 0 || it == trainer.MaxIterations;
             if (check)
             {
                 last = trainer.Evaluate();

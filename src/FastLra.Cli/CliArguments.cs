@@ -1,0 +1,124 @@
+using System.Text;
+using FastLra.Training;
+
+namespace FastLra.Cli;
+
+/// <summary>A flag of a command beside the training options: its name, whether it takes a value, and its help line.</summary>
+internal sealed record CliFlag(string Name, bool TakesValue, string Help);
+
+/// <summary>
+/// The arguments of a command that takes training options: <c>--name value</c> for every option
+/// of <see cref="TrainingOptionTable"/> the command accepts, and the command's own flags. Unknown
+/// options, missing values and repeated options are usage errors that name the option (with the
+/// nearest known name when one is close).
+/// </summary>
+internal sealed class CliArguments
+{
+    private readonly List<(TrainingOption Option, string Value)> _options = [];
+    private readonly Dictionary<string, string?> _flags = new(StringComparer.Ordinal);
+
+    /// <summary>Whether --help was given.</summary>
+    public bool Help { get; private set; }
+
+    public static CliArguments Parse(string command, string[] args, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags)
+    {
+        var parsed = new CliArguments();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            if (arg is "--help" or "-h")
+            {
+                parsed.Help = true;
+                continue;
+            }
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+                throw new UsageException($"{command}: unexpected argument '{arg}' (options are --name value).");
+            string name = arg[2..];
+            if (!seen.Add(name)) throw new UsageException($"{command}: --{name} is given twice.");
+            var option = TrainingOptionTable.Find(name);
+            var flag = flags.FirstOrDefault(f => f.Name == name);
+            if ((option is null || !accepts(option)) && flag is null)
+            {
+                var known = TrainingOptionTable.All.Where(accepts).Select(o => o.Name).Concat(flags.Select(f => f.Name)).ToList();
+                string? near = known.OrderBy(k => Distance(k, name)).FirstOrDefault(k => Distance(k, name) <= Math.Max(2, name.Length / 3));
+                throw new UsageException($"{command}: unknown option --{name}{(near is null ? "" : $" (did you mean --{near}?)")}; see fastlra {command} --help.");
+            }
+            if (flag is { TakesValue: false })
+            {
+                parsed._flags[name] = null;
+                continue;
+            }
+            if (i + 1 >= args.Length) throw new UsageException($"{command}: --{name} needs a value.");
+            string value = args[++i];
+            if (flag is not null) parsed._flags[name] = value;
+            else parsed._options.Add((option!, value));
+        }
+        return parsed;
+    }
+
+    /// <summary>Whether the training option or flag was given.</summary>
+    public bool Has(string name) => _flags.ContainsKey(name) || _options.Exists(o => o.Option.Name == name);
+
+    /// <summary>A flag's value, or null when absent.</summary>
+    public string? Flag(string name) => _flags.GetValueOrDefault(name);
+
+    /// <summary>A flag's integer value, or <paramref name="otherwise"/> when absent.</summary>
+    public long Long(string name, long otherwise)
+    {
+        string? text = Flag(name);
+        if (text is null) return otherwise;
+        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value)
+            ? value
+            : throw new UsageException($"--{name} takes an integer, got '{text}'.");
+    }
+
+    /// <summary><paramref name="o"/> with the given training options applied, the data file and algorithm first (they decide what applies).</summary>
+    public TrainingOptions Apply(TrainingOptions o)
+    {
+        foreach (var (option, value) in _options.OrderBy(p => p.Option.Name switch { "data" => 0, "algo" => 1, _ => 2 }))
+        {
+            if (option.Scope == OptionScope.Synthetic && o.Data is not null)
+                throw new UsageException($"--{option.Name} is a synthetic task's option; it does not combine with --data.");
+            try
+            {
+                o = option.Parse(o, value);
+            }
+            catch (OptionException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+        return o;
+    }
+
+    /// <summary>The help of a command: its usage line, then its flags and the training options it accepts.</summary>
+    public static string HelpText(string usage, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags)
+    {
+        var text = new StringBuilder($"Usage: {usage}\n\nOptions:\n");
+        foreach (var option in TrainingOptionTable.All.Where(accepts))
+            text.Append($"  --{option.Name,-16} {(option.Scope == OptionScope.Lra ? "" : option.Scope == OptionScope.Data ? "data: " : "")}{option.Help}\n");
+        foreach (var flag in flags)
+            text.Append($"  --{flag.Name,-16} {flag.Help}\n");
+        return text.ToString();
+    }
+
+    /// <summary>Edit distance, for suggesting the option a typo meant.</summary>
+    private static int Distance(string a, string b)
+    {
+        var row = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++) row[j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int up = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = up;
+            }
+        }
+        return row[b.Length];
+    }
+}

@@ -1,0 +1,418 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using FastLra.IO;
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Tasks;
+using FastLra.Training;
+
+namespace FastLra.Cli;
+
+/// <summary>
+/// The commands whose options come from <see cref="TrainingOptionTable"/>: <c>train</c>,
+/// <c>bench</c>, <c>eval</c> and <c>predict</c>. Parsed here rather than by the command-line
+/// framework, so an option is declared once, in the table.
+/// </summary>
+internal static class TrainingCommands
+{
+    public static readonly string[] Names = ["train", "bench", "eval", "predict"];
+
+    private static readonly CliFlag[] TrainFlags =
+    [
+        new("checkpoint", true, "write the run's full state to this file (atomically) every --checkpoint-every iterations and when it stops, Ctrl+C and SIGTERM included"),
+        new("checkpoint-every", true, "iterations between checkpoints; 0 = only when the run stops (default 1000)"),
+        new("resume", true, "continue the run saved in this checkpoint; its configuration replaces the other options (--max-iter may be given)"),
+        new("init-from", true, "start from the parameters in this safetensors file"),
+        new("save", true, "write the parameters to this safetensors file (on data: the best check's, with the normalisation)"),
+        new("metrics", true, "write one JSON line per validation check to this file"),
+        new("json", false, "print one JSON object with the configuration and the result on stdout"),
+        new("quiet", false, "no progress lines on stderr"),
+    ];
+
+    private static readonly CliFlag[] BenchFlags =
+    [
+        new("iters", true, "timed iterations (default 200)"),
+        new("warmup", true, "untimed iterations first, and at least one second of them (default 20)"),
+        new("json", false, "print one JSON object on stdout"),
+    ];
+
+    private static readonly CliFlag[] EvalFlags =
+    [
+        new("model", true, "the model: a safetensors file with Wxh, Whh, bh, Why, by (and its normalisation, if trained on data)"),
+        new("json", false, "print one JSON object on stdout"),
+    ];
+
+    private static readonly CliFlag[] PredictFlags =
+    [
+        new("model", true, "the model (see eval)"),
+        new("out", true, "where to write the predictions, in original units: .csv (sequence, step, one column per output) or .npy (float32, N x O or N x R x O), atomically"),
+    ];
+
+    /// <summary>Runs one of <see cref="Names"/>.</summary>
+    public static int Run(string command, string[] args, CancellationToken cancel) => command switch
+    {
+        "train" => Train(args, cancel),
+        "bench" => Bench(args),
+        "eval" => Eval(args),
+        _ => Predict(args),
+    };
+
+    private static bool Every(TrainingOption _) => true;
+
+    private static int Train(string[] args, CancellationToken cancel)
+    {
+        var a = CliArguments.Parse("train", args, Every, TrainFlags);
+        if (a.Help)
+        {
+            Console.Out.Write(CliArguments.HelpText("fastlra train (--task T --length L | --data F | --resume C) [options]", Every, TrainFlags));
+            return CliExit.Ok;
+        }
+        long checkpointEvery = a.Long("checkpoint-every", 1000);
+        if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
+        string? checkpoint = a.Flag("checkpoint"), resume = a.Flag("resume"), initFrom = a.Flag("init-from");
+        bool quiet = a.Has("quiet");
+        Trainer trainer;
+        LoopState? loop = null;
+        if (resume is not null)
+        {
+            if (initFrom is not null) throw new UsageException("--resume and --init-from cannot be combined: a checkpoint holds its own parameters.");
+            var given = TrainingOptionTable.All.Where(o => o.Name != "max-iter" && a.Has(o.Name)).Select(o => "--" + o.Name).ToList();
+            if (given.Count > 0) throw new UsageException($"--resume takes the run's configuration from the checkpoint; {string.Join(", ", given)} cannot be given with it (only --max-iter).");
+            long? maxIter = a.Has("max-iter") ? a.Apply(new TrainingOptions()).MaxIterations : null;
+            (trainer, loop) = Checkpoint.Resume(resume, maxIter);
+            checkpoint ??= resume;
+            if (!quiet) Console.Error.WriteLine($"resumed {resume} at iteration {trainer.Iteration}");
+        }
+        else
+        {
+            if (!a.Has("data") && (!a.Has("task") || !a.Has("length")))
+                throw new UsageException("train needs --task and --length, --data F, or --resume F.");
+            var options = a.Apply(new TrainingOptions());
+            string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
+            if (problem is not null) throw new UsageException(problem);
+            try
+            {
+                trainer = TrainerFactory.Create(options, initFrom is null ? null : ModelFile.Load(initFrom).Parameters);
+            }
+            catch (WeightFileException e) when (initFrom is not null && !e.Message.StartsWith(initFrom, StringComparison.Ordinal))
+            {
+                throw new WeightFileException($"{initFrom}: {e.Message}");
+            }
+        }
+        // With a checkpoint file the loop also writes one when the run stops (Ctrl+C and SIGTERM
+        // included); --checkpoint-every 0 means only then.
+        long every = checkpoint is null ? 0 : checkpointEvery == 0 ? long.MaxValue : checkpointEvery;
+        return RunTraining(trainer, loop, checkpoint, every, a.Flag("save"), a.Flag("metrics"), a.Has("json"), quiet, cancel);
+    }
+
+    private static int RunTraining(Trainer trainer, LoopState? loop, string? checkpoint, long checkpointEvery, string? save, string? metrics,
+        bool json, bool quiet, CancellationToken cancel)
+    {
+        var options = trainer.Options;
+        if (!quiet && trainer.Data is { } data)
+            Console.Error.WriteLine(
+                $"data: {data.Train.Count} training and {data.Valid.Count} validation sequences of T={data.Train.Layout.Steps}, I={data.Train.Layout.Inputs}, " +
+                $"O={data.Train.Layout.Outputs} ({(data.Train.Layout.Loss == GlobalLossKind.MeanSquaredError ? "regression" : "classes")}" +
+                $"{(data.Train.Layout.PerStep ? $", outputs at steps {data.Train.Layout.Washout}..{data.Train.Layout.Steps - 1}" : ", one output per sequence")})" +
+                $"{(data.Normalization is null ? "" : ", standardised")}; {trainer.MaxIterations} iterations at most");
+        TrainingResult result;
+        using (var monitor = new ProgressMonitor(options, quiet, metrics, loop is null ? null : trainer.Iteration, checkpoint))
+        {
+            result = TrainingLoop.Run(trainer, monitor, loop, checkpointEvery, cancel);
+        }
+        string? saved = null;
+        if (save is not null && result.StopReason != StopReason.Diverged)
+        {
+            // On data the model of the best check by validation loss, as early stopping keeps it.
+            var parameters = trainer.BestParameters is { } best && result.BestIteration > 0 ? best : trainer.Parameters;
+            ModelFile.Save(save, parameters, trainer.Data?.Normalization, ModelMetadata(options, result));
+            saved = save;
+        }
+        var report = TrainReport.Create(options, result, saved, trainer.Data);
+        Console.Error.WriteLine(Summary(report, result) + (saved is null ? "" : $", saved {saved}"));
+        if (json) Console.Out.WriteLine(CliJson.Serialize(report.Write));
+        if (result.StopReason == StopReason.Diverged)
+        {
+            Console.Error.WriteLine($"fastlra: training diverged at iteration {result.Iterations}: the loss became {result.FinalTrainLoss}; try a smaller --lr or a --clip bound.");
+            return CliExit.Failure;
+        }
+        return CliExit.Ok;
+    }
+
+    /// <summary>The run's closing line: how it stopped, how fast, and how good its (best) model is.</summary>
+    private static string Summary(TrainReport report, TrainingResult result)
+    {
+        string head = string.Create(CultureInfo.InvariantCulture,
+            $"{report.StopReason}: {result.Iterations} iterations in {result.WallSeconds:F1} s ({result.SecondsPerIteration * 1e3:F3} ms/it), ");
+        if (report.Data is not { } d)
+            return head + string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {result.BestValidAccuracy:P2}, final valid loss {result.FinalValidLoss:G4}");
+        head += $"best check at iteration {d.BestIteration}: ";
+        if (!d.Regression) return head + string.Create(CultureInfo.InvariantCulture, $"valid accuracy {d.Valid.Accuracy:P2}, loss {d.Valid.Loss:G4}");
+        return head + string.Create(CultureInfo.InvariantCulture,
+            $"valid RMSE {d.Valid.Rmse:G4}, MAE {d.Valid.Mae:G4}, R² {d.Valid.R2:F4} (baselines: training mean R² {d.BaselineR2Mean:F4}" +
+            $"{(double.IsNaN(d.BaselineR2Persistence) ? "" : $", persistence R² {d.BaselineR2Persistence:F4}")})");
+    }
+
+    internal static string StopReasonName(StopReason reason) => reason switch
+    {
+        StopReason.Solved => "solved",
+        StopReason.Patience => "patience",
+        StopReason.MaxIterations => "max-iter",
+        StopReason.Diverged => "diverged",
+        _ => "cancelled",
+    };
+
+    private static List<KeyValuePair<string, string>> ModelMetadata(TrainingOptions o, TrainingResult r)
+    {
+        var list = Checkpoint.Metadata(o);
+        list.Insert(0, new("format", "fastlra-srnn"));
+        list.Insert(1, new("fastlra_version", typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?"));
+        list.Add(new("iterations", r.Iterations.ToString(CultureInfo.InvariantCulture)));
+        list.Add(new("best_valid_accuracy", r.BestValidAccuracy.ToString("R", CultureInfo.InvariantCulture)));
+        list.Add(new("stop_reason", StopReasonName(r.StopReason)));
+        if (o.Data is not null) list.Add(new("best_iteration", r.BestIteration.ToString(CultureInfo.InvariantCulture)));
+        return list;
+    }
+
+    private static int Bench(string[] args)
+    {
+        var a = CliArguments.Parse("bench", args, Every, BenchFlags);
+        if (a.Help)
+        {
+            Console.Out.Write(CliArguments.HelpText("fastlra bench [--algo bptt|lra] [--data F ...] [model options] [--iters N] [--warmup W] [--json]", Every, BenchFlags));
+            return CliExit.Ok;
+        }
+        long iters = a.Long("iters", 200), warmup = a.Long("warmup", 20);
+        if (iters is <= 0 or > int.MaxValue) throw new UsageException($"--iters must be positive, got {iters}.");
+        if (warmup < 0) throw new UsageException($"--warmup must be >= 0, got {warmup}.");
+        // The paper's temporal-order setting by default; no validation to speak of.
+        var options = a.Apply(new TrainingOptions { MaxIterations = 1, CheckEvery = 1, Patience = 1, ValidSize = 1 });
+        string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
+        if (problem is not null) throw new UsageException(problem);
+        var trainer = TrainerFactory.Create(options);
+        // At least a second too: the JIT re-compiles hot methods at full optimisation after ~100 ms.
+        long warmStart = Stopwatch.GetTimestamp();
+        for (long i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 1); i++) trainer.Step();
+        var seconds = new double[iters];
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        int collections = GC.CollectionCount(0);
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < iters; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            trainer.Step();
+            seconds[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        double total = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        collections = GC.CollectionCount(0) - collections;
+        Array.Sort(seconds);
+        bool lra = options.Algorithm == AlgorithmKind.Lra;
+        var layout = trainer.Source.Layout;
+        string task = options.Data is { } d ? Path.GetFileName(d.Path) : TaskInfo.Name(options.Task);
+        var report = new BenchReport(OptionNames.Algorithms.Name(options.Algorithm), lra ? OptionNames.Semantics.Name(options.Semantics) : null, task,
+            layout.Steps, options.Hidden, options.Batch, lra ? options.K : null, lra ? options.Alpha : null,
+            (int)iters, seconds[iters / 2], total / iters, iters / total, seconds[Math.Min(iters - 1, (int)(iters * 0.99))],
+            (double)allocated / iters, collections, SimdWidth.Bits, Commands.InstructionSets(), System.Runtime.JitInfo.GetCompiledILBytes() == 0);
+        if (a.Has("json"))
+        {
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
+            return CliExit.Ok;
+        }
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{report.Algo}{(report.Semantics is null ? "" : $" ({report.Semantics}, K={options.K}, alpha={options.Alpha})")} {report.Task} T={report.Length} B={report.Batch} H={report.Hidden}" +
+            $"{(layout.PerStep ? $" (outputs at steps {layout.Washout}..{layout.Steps - 1})" : "")}: " +
+            $"median {report.MedianSecondsPerIteration * 1e3:F3} ms/it, mean {report.SecondsPerIteration * 1e3:F3} ms/it, " +
+            $"{report.IterationsPerSecond:F0} it/s, p99 {report.P99SecondsPerIteration * 1e3:F3} ms, " +
+            $"{report.AllocatedBytesPerIteration:F0} B/it allocated, {collections} GCs; " +
+            $"{report.VectorBits}-bit vectors ({string.Join(' ', report.InstructionSets)}), {(report.NativeAot ? "Native AOT" : "JIT")}"));
+        return CliExit.Ok;
+    }
+
+    /// <summary>The options eval and predict take: a synthetic task's (eval), the data options and the seed.</summary>
+    private static bool EvalOptions(TrainingOption o) => o.Scope is OptionScope.Synthetic or OptionScope.Data || o.Name == "seed";
+
+    private static bool PredictOptions(TrainingOption o) => o.Scope == OptionScope.Data;
+
+    private static int Eval(string[] args)
+    {
+        var a = CliArguments.Parse("eval", args, EvalOptions, EvalFlags);
+        if (a.Help)
+        {
+            Console.Out.Write(CliArguments.HelpText("fastlra eval --model M (--task T --length L [--valid-size N] [--seed S] | --data F [data options]) [--json]", EvalOptions, EvalFlags));
+            return CliExit.Ok;
+        }
+        string model = a.Flag("model") ?? throw new UsageException("eval needs --model M.");
+        if (a.Has("data")) return EvalData(a, model);
+        if (!a.Has("task") || !a.Has("length")) throw new UsageException("eval needs --task and --length, or --data F.");
+        var options = a.Apply(new TrainingOptions());
+        if (options.Length < TaskInfo.MinLength(options.Task))
+            throw new UsageException($"--length {options.Length} is too short for {TaskInfo.Name(options.Task)}: it needs T >= {TaskInfo.MinLength(options.Task)}.");
+        if (options.ValidSize <= 0) throw new UsageException($"--valid-size must be positive, got {options.ValidSize}.");
+        var (p, metadata) = ModelFile.Load(model);
+        var kind = options.Task;
+        string task = TaskInfo.Name(kind);
+        if (p.Shape.Inputs != TaskInfo.Inputs(kind) || p.Shape.Outputs != TaskInfo.Outputs(kind))
+            throw new WeightFileException(
+                $"{model}: the network has I={p.Shape.Inputs}, O={p.Shape.Outputs}, but {task} needs I={TaskInfo.Inputs(kind)}, O={TaskInfo.Outputs(kind)}.");
+        var generator = new TaskGenerator(kind, options.Length, options.ValidSize, new RandomState(options.Seed));
+        var evaluator = new Evaluator(generator, options.ValidSize, p.Shape.Hidden);
+        // A model trained with the reference semantics is validated as the published code does.
+        bool referenceStart = metadata.TryGetValue("semantics", out string? semantics) && semantics == "reference";
+        var result = evaluator.Evaluate(p, referenceStart);
+        bool solved = result.ErrorRate < TrainingLoop.SolvedErrorRate;
+        if (a.Has("json"))
+        {
+            var report = new EvalReport(model, task, options.Length, p.Shape.Hidden, options.Seed, options.ValidSize, result, solved, double.NaN, double.NaN);
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
+        }
+        else
+        {
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{task} T={options.Length}: loss {result.Loss:G6}, accuracy {result.Accuracy:P2} ({result.Errors} of {result.Count} wrong){(solved ? ", solved" : "")}"));
+        }
+        return CliExit.Ok;
+    }
+
+    /// <summary>A model and a data file read with the model's own data options (those given on the command line win), standardised as the model was trained.</summary>
+    private static (RnnModel Model, LoadedData Data, TrainingOptions Options) ModelAndData(CliArguments a, string modelPath)
+    {
+        var file = new SafeTensors.SafeTensorsFile(modelPath);
+        var (p, metadata) = ModelFile.Load(file);
+        var normalization = ModelFile.LoadNormalization(file, p.Shape);
+        TrainingOptions recorded;
+        try
+        {
+            recorded = metadata.ContainsKey("data") ? TrainingOptionTable.Read(metadata) : new TrainingOptions { Data = new DataOptions() };
+        }
+        catch (OptionException e)
+        {
+            throw new WeightFileException($"{modelPath}: its metadata is invalid: {e.Message}");
+        }
+        var options = a.Apply(recorded);
+        var data = DataFiles.Read(options.Data!.Path, options.Data.File);
+        var layout = data.Data.Layout;
+        if (layout.Inputs != p.Shape.Inputs || layout.Outputs != p.Shape.Outputs)
+            throw new DataFormatException($"{options.Data.Path}: its sequences have I={layout.Inputs}, O={layout.Outputs}; the model {modelPath} has I={p.Shape.Inputs}, O={p.Shape.Outputs}.");
+        normalization?.Apply(data.Data);
+        return (new RnnModel(p, normalization), data, options);
+    }
+
+    private static int EvalData(CliArguments a, string modelPath)
+    {
+        var (model, data, options) = ModelAndData(a, modelPath);
+        var set = data.Data;
+        var normalization = model.Normalization;
+        var scale = normalization is { HasTargets: true } ? normalization.TargetStd : [];
+        var evaluator = new Evaluator(set.InOrder(), set.Count, model.Shape.Hidden, scale);
+        var p = new ParameterSet(model.Shape);
+        model.Parameters.CopyTo(p.Data);
+        var result = evaluator.Evaluate(p, referenceStart: false);
+        bool regression = set.Layout.Loss == GlobalLossKind.MeanSquaredError;
+        // Baselines: the training mean the model was standardised with (0 in its units), and persistence.
+        double meanBaseline = double.NaN, persistence = double.NaN;
+        if (regression)
+        {
+            float[] s = scale.Length > 0 ? scale : [.. Enumerable.Repeat(1f, set.Layout.Outputs)];
+            if (normalization is { HasTargets: true }) meanBaseline = Evaluator.RSquared(new float[set.Y.Length], set.Y, s);
+            if (!set.Persistence.IsEmpty) persistence = Evaluator.RSquared(set.Persistence, set.Y, s);
+        }
+        if (a.Has("json"))
+        {
+            var report = new EvalReport(modelPath, Path.GetFileName(options.Data!.Path), set.Layout.Steps, model.Shape.Hidden, options.Seed, set.Count,
+                result, false, meanBaseline, persistence, regression);
+            Console.Out.WriteLine(CliJson.Serialize(report.Write));
+            return CliExit.Ok;
+        }
+        string what = $"{options.Data!.Path} ({set.Count} sequences, T={set.Layout.Steps})";
+        Console.Out.WriteLine(regression
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{what}: loss {result.Loss:G6}, RMSE {result.Rmse:G6}, MAE {result.Mae:G6}, R² {result.R2:F4}" +
+                $"{(double.IsNaN(meanBaseline) ? "" : $"; training-mean R² {meanBaseline:F4}")}{(double.IsNaN(persistence) ? "" : $", persistence R² {persistence:F4}")}")
+            : string.Create(CultureInfo.InvariantCulture, $"{what}: loss {result.Loss:G6}, accuracy {result.Accuracy:P2} ({result.Errors} of {result.Count} wrong)"));
+        return CliExit.Ok;
+    }
+
+    private static int Predict(string[] args)
+    {
+        var a = CliArguments.Parse("predict", args, PredictOptions, PredictFlags);
+        if (a.Help)
+        {
+            Console.Out.Write(CliArguments.HelpText("fastlra predict --model M --data F --out P.csv|P.npy [data options]", PredictOptions, PredictFlags));
+            return CliExit.Ok;
+        }
+        string modelPath = a.Flag("model") ?? throw new UsageException("predict needs --model M.");
+        string output = a.Flag("out") ?? throw new UsageException("predict needs --out P.csv or P.npy.");
+        string extension = Path.GetExtension(output).ToLowerInvariant();
+        if (extension is not (".csv" or ".npy")) throw new UsageException($"--out {output}: predictions are written as .csv or .npy.");
+        if (!a.Has("data")) throw new UsageException("predict needs --data F.");
+        var (model, data, _) = ModelAndData(a, modelPath);
+        var set = data.Data;
+        var layout = set.Layout;
+        int n = set.Count, r = layout.OutputSteps, o = layout.Outputs;
+        // Every sequence through the model as one batch; outputs R x N x O, back in original units.
+        var evaluator = new Evaluator(set.InOrder(), n, model.Shape.Hidden);
+        var p = new ParameterSet(model.Shape);
+        model.Parameters.CopyTo(p.Data);
+        evaluator.Evaluate(p, referenceStart: false);
+        var predictions = new float[(long)n * r * o];
+        var outputs = evaluator.Outputs;
+        for (int t = 0; t < r; t++)
+            for (int s = 0; s < n; s++)
+                outputs.Slice((t * n + s) * o, o).CopyTo(predictions.AsSpan((s * r + t) * o, o));
+        model.Normalization?.DenormalizeOutputs(predictions);
+        if (layout.Loss == GlobalLossKind.SoftmaxCrossEntropy) Softmax(predictions, o);
+        if (extension == ".npy") WeightFormats.WriteNpy(output, r == 1 ? [n, o] : [n, r, o], predictions);
+        else AtomicFile.WriteAllText(output, Csv(predictions, n, r, o, layout.Washout, data.TargetNames));
+        Console.Error.WriteLine($"{output}: predictions of {n} sequences x {r} step{(r == 1 ? "" : "s")} x {o} output{(o == 1 ? "" : "s")}");
+        return CliExit.Ok;
+    }
+
+    /// <summary>Class outputs as probabilities, row by row.</summary>
+    private static void Softmax(Span<float> rows, int width)
+    {
+        for (int k = 0; k < rows.Length; k += width)
+        {
+            var row = rows.Slice(k, width);
+            float max = float.NegativeInfinity;
+            foreach (float v in row) max = MathF.Max(max, v);
+            float sum = 0;
+            foreach (ref float v in row) sum += v = MathF.Exp(v - max);
+            foreach (ref float v in row) v /= sum;
+        }
+    }
+
+    private static string Csv(float[] predictions, int n, int r, int o, int washout, string[] names)
+    {
+        var text = new StringBuilder("sequence,step");
+        foreach (string name in names) text.Append(',').Append(name.Contains(',', StringComparison.Ordinal) ? $"\"{name}\"" : name);
+        text.Append('\n');
+        for (int s = 0; s < n; s++)
+            for (int t = 0; t < r; t++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{s},{washout + t}");
+                for (int j = 0; j < o; j++) text.Append(',').Append(predictions[((long)s * r + t) * o + j].ToString("R", CultureInfo.InvariantCulture));
+                text.Append('\n');
+            }
+        return text.ToString();
+    }
+
+    /// <summary>Refuses an inputs file that is plainly not raw float32: an .npy array or text.</summary>
+    internal static void RefuseNonRaw(string path, ReadOnlySpan<byte> raw)
+    {
+        if (raw.Length >= 6 && raw[0] == 0x93 && raw.Slice(1, 5).SequenceEqual("NUMPY"u8))
+            throw new UsageException($"{path} is an .npy array, not raw float32; write it with arr.astype('<f4').tofile(path) (or use fastlra predict --data).");
+        // Raw float32 of real data holds bytes outside printable ASCII (1.0f is 00 00 80 3F); a CSV does not.
+        int sample = Math.Min(raw.Length, 256);
+        if (sample > 0 && AllText(raw[..sample]))
+            throw new UsageException($"{path} looks like text (CSV?), not raw float32; use fastlra predict --data for CSV files.");
+    }
+
+    private static bool AllText(ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte b in bytes)
+            if (b is not ((>= 0x20 and <= 0x7e) or (byte)'\n' or (byte)'\r' or (byte)'\t')) return false;
+        return true;
+    }
+}
