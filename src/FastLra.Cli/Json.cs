@@ -39,7 +39,8 @@ internal sealed record TrainReport(
             string value = option.Format(Options);
             if (!option.Numeric) w.WriteString(option.Key, value);
             else if (option.IsFloat) CliJson.Number(w, option.Key, (float)double.Parse(value, CultureInfo.InvariantCulture));
-            else w.WriteNumber(option.Key, long.Parse(value, CultureInfo.InvariantCulture));
+            else if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long integer)) w.WriteNumber(option.Key, integer);
+            else CliJson.Number(w, option.Key, double.Parse(value, CultureInfo.InvariantCulture));
         }
         w.WriteNumber("iterations", Iterations);
         CliJson.Number(w, "best_valid_accuracy", BestValidAccuracy);

@@ -57,7 +57,8 @@ public static class TrainerFactory
     /// <summary>
     /// A trainer on data sets already in memory (a .NET caller's arrays): standardised first when
     /// <paramref name="normalize"/> is set (a constant feature is a <see cref="DataFormatException"/>).
-    /// The data sets are the run's from then on.
+    /// The data sets are the run's from then on. Per-step outputs with the reference semantics are
+    /// an <see cref="OptionException"/>.
     /// </summary>
     public static Trainer FromDataSets(TrainingOptions options, SequenceDataSet train, SequenceDataSet valid, bool normalize,
         string[]? inputNames = null, string[]? targetNames = null, ParameterSet? initial = null)
@@ -65,6 +66,8 @@ public static class TrainerFactory
         if (valid.Layout != train.Layout) throw new ArgumentException("The validation set's layout is not the training set's.");
         var layout = train.Layout;
         CheckInitial(initial, new RnnShape(layout.Inputs, options.Hidden, layout.Outputs));
+        if (options.Algorithm == AlgorithmKind.Lra && options.Semantics == LraSemantics.Reference && layout.PerStep)
+            throw new OptionException(Lra.ReferencePerStepRefusal + ".");
         bool regression = layout.Loss == GlobalLossKind.MeanSquaredError;
         inputNames ??= [.. Enumerable.Range(0, layout.Inputs).Select(i => $"input {i}")];
         targetNames ??= [.. Enumerable.Range(0, layout.Outputs).Select(j => $"output {j}")];

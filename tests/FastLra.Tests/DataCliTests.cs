@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FastLra.IO;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary><c>fastlra train --data</c>, <c>eval --data</c>, <c>predict</c> and their refusals of bad data, as a user meets them.</summary>
+public sealed class DataCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-datacli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The committed forecasting series (docs/data.md): yearly sunspot numbers, 1700-2008.</summary>
+    private static string Sunspots => Path.Combine(Golden.RepositoryRoot, "docs", "data", "sunspots.csv");
+
+    private static (int Code, string Out, string Err) Run(IDictionary<string, string>? environment, params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "fastlra.dll");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (string a in args) start.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string Series(int rows, Func<int, string> row)
+    {
+        var text = new StringBuilder("t,u,y\n");
+        for (int r = 0; r < rows; r++) text.Append(row(r)).Append('\n');
+        return text.ToString();
+    }
+
+    private static string Good(int r) => string.Create(CultureInfo.InvariantCulture, $"{r},{Math.Sin(r * 0.3)},{Math.Cos(r * 0.2)}");
+
+    public static TheoryData<string, string, string> BadData() => new()
+    {
+        { "empty-cell", "--input-columns u --target-columns y --window 5", ":4: column 'u' is empty" },
+        { "text-cell", "--input-columns u --target-columns y --window 5", ":4: column 'u' holds 'high', not a number" },
+        { "nan-cell", "--input-columns u --target-columns y --window 5", ":4: column 'u' is NaN" },
+        { "ragged", "--input-columns u --target-columns y --window 5", ":4: the row has 4 cells, the header 3" },
+        { "good", "--input-columns speed --target-columns y --window 5", "no column 'speed' (the header has t, u, y)" },
+        { "good", "--input-columns u --target-columns y --window 50", "--window 50 with --horizon 1 needs at least 51 rows; the series has 40" },
+        { "good", "--input-columns u --target-columns y --window 5 --valid-fraction 0.01", "leaves no validation sequence" },
+        { "good", "--input-columns u --target-columns y --window 5 --valid-fraction 1", "--valid-fraction must be in (0, 1)" },
+        { "constant", "--input-columns u,t --target-columns y --window 5", "input 'u' is constant" },
+        { "labels", "--input-columns u --target-columns y --window 5 --classes 3", "holds 7, not a class label in [0, 3)" },
+        { "good", "--input-columns u --target-columns y --window 5 --task adding", "--task is a synthetic task's option; it does not combine with --data" },
+        { "good", "--input-columns u --target-columns y --windw 5", "unknown option --windw (did you mean --window?)" },
+        { "good", "--input-columns u --target-columns y --window 5 --outputs some", "unknown --outputs 'some' (choose auto, last or all)" },
+        { "good", "--input-columns u --target-columns y --window 5 --algo lra --semantics reference --batch 2", "the reference semantics has no per-step outputs" },
+        { "mismatch.npz", "", "x has 4 sequences but y has shape [3]" },
+        { "data.parquet", "", "unknown data format '.parquet'" },
+    };
+
+    private string Write(string kind)
+    {
+        string path = Path.Combine(_dir, kind.Contains('.', StringComparison.Ordinal) ? kind : kind + ".csv");
+        switch (kind)
+        {
+            case "mismatch.npz":
+                DataTests.Npz(path, DataTests.Npy("<f4", [4, 3, 2], new byte[96]), DataTests.Npy("<i8", [3], new byte[24]));
+                break;
+            case "data.parquet":
+                File.WriteAllText(path, "PAR1");
+                break;
+            default:
+                File.WriteAllText(path, Series(40, r => (kind, r) switch
+                {
+                    ("empty-cell", 2) => "2,,1",
+                    ("text-cell", 2) => "2,high,1",
+                    ("nan-cell", 2) => "2,NaN,1",
+                    ("ragged", 2) => "2,1,1,9",
+                    ("constant", _) => $"{r},3,{r % 2}",
+                    ("labels", _) => $"{r},{r},{(r == 20 ? 7 : r % 3)}",
+                    _ => Good(r),
+                }));
+                break;
+        }
+        return path;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadData))]
+    public void Bad_data_is_one_line_exit_2_and_nothing_written(string kind, string flags, string message)
+    {
+        string data = Write(kind);
+        string model = Path.Combine(_dir, "m.safetensors"), metrics = Path.Combine(_dir, "m.jsonl"), checkpoint = Path.Combine(_dir, "c.safetensors");
+        var before = Directory.GetFiles(_dir).Order().ToArray();
+        var (code, stdout, stderr) = Run(null, ["train", "--data", data, .. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            "--hidden", "4", "--max-iter", "5", "--save", model, "--metrics", metrics, "--checkpoint", checkpoint, "--json"]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(stdout);
+        Assert.Equal(before, Directory.GetFiles(_dir).Order().ToArray());
+    }
+
+    [Fact]
+    public void A_file_larger_than_the_memory_it_would_need_is_refused_saying_how_much()
+    {
+        string data = Path.Combine(_dir, "big.csv");
+        File.WriteAllText(data, Series(400_000, Good));
+        var (code, _, stderr) = Run(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" },
+            "train", "--data", data, "--input-columns", "u", "--target-columns", "y", "--window", "20", "--max-iter", "1");
+        Assert.Equal(2, code);
+        Assert.Matches(@"reading it needs about \d+ MB, more than half of the \d+ MB this process may use", stderr);
+    }
+
+    [Fact]
+    public void Sunspots_forecasting_beats_both_baselines_and_predict_and_eval_use_the_saved_model()
+    {
+        string model = Path.Combine(_dir, "sun.safetensors"), predictions = Path.Combine(_dir, "p.csv"), metrics = Path.Combine(_dir, "m.jsonl");
+        var (code, stdout, stderr) = Run(null, "train", "--data", Sunspots, "--input-columns", "SUNACTIVITY", "--target-columns", "SUNACTIVITY",
+            "--window", "20", "--washout", "10", "--hidden", "32", "--batch", "16", "--optimizer", "adam", "--lr", "0.003", "--max-iter", "1500",
+            "--check-every", "50", "--save", model, "--metrics", metrics, "--json", "--quiet");
+        Assert.True(code == 0, stderr);
+        using var report = JsonDocument.Parse(stdout);
+        var r = report.RootElement;
+        double r2 = r.GetProperty("valid_r2").GetDouble(), mean = r.GetProperty("baseline_r2_mean").GetDouble(),
+            persistence = r.GetProperty("baseline_r2_persistence").GetDouble();
+        Assert.True(r2 > persistence + 0.05 && persistence > mean, $"R² {r2}, persistence {persistence}, mean {mean}");
+        Assert.True(r.GetProperty("valid_rmse").GetDouble() > 0);
+        Assert.Equal(Sunspots, r.GetProperty("data").GetString());
+        Assert.Equal(20, r.GetProperty("window").GetInt32());
+        long best = r.GetProperty("best_iteration").GetInt64();
+        Assert.True(best > 0 && best % 50 == 0);
+        using (var line = JsonDocument.Parse(File.ReadLines(metrics).First()))
+            Assert.True(line.RootElement.TryGetProperty("valid_r2", out _));
+
+        // eval reads the window, columns and washout from the model, and the normalisation with it.
+        var (evalCode, evalOut, evalErr) = Run(null, "eval", "--model", model, "--data", Sunspots, "--json");
+        Assert.True(evalCode == 0, evalErr);
+        using var eval = JsonDocument.Parse(evalOut);
+        Assert.True(eval.RootElement.GetProperty("r2").GetDouble() > eval.RootElement.GetProperty("baseline_r2_persistence").GetDouble());
+
+        var (predictCode, _, predictErr) = Run(null, "predict", "--model", model, "--data", Sunspots, "--out", predictions);
+        Assert.True(predictCode == 0, predictErr);
+        var rows = File.ReadAllLines(predictions);
+        Assert.Equal("sequence,step,SUNACTIVITY", rows[0]);
+        // 309 years: 309 - 20 - 1 + 1 = 289 windows of steps 10..19.
+        Assert.Equal(1 + 289 * 10, rows.Length);
+        Assert.StartsWith("0,10,", rows[1], StringComparison.Ordinal);
+        // In original units: sunspot numbers, not standardised values.
+        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
+        Assert.InRange(values.Average(), 30, 80);
+
+        string npy = Path.Combine(_dir, "p.npy");
+        Assert.Equal(0, Run(null, "predict", "--model", model, "--data", Sunspots, "--out", npy).Code);
+        var array = NumericArray.ParseNpy(File.ReadAllBytes(npy), npy, 1 << 20);
+        Assert.Equal(new[] { 289, 10, 1 }, array.Shape);
+        Assert.Equal(values[0], array.Data[0], 1e-3);
+    }
+
+    [Fact]
+    public void Infer_refuses_npy_and_csv_inputs_instead_of_misreading_them()
+    {
+        string model = Path.Combine(_dir, "m.safetensors");
+        Assert.Equal(0, Run(null, "train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "1", "--valid-size", "5", "--save", model, "--quiet").Code);
+        string npy = Path.Combine(_dir, "x.npy"), csv = Path.Combine(_dir, "x.csv"), output = Path.Combine(_dir, "y.bin");
+        File.WriteAllBytes(npy, DataTests.Npy("<f4", [2, 2], new byte[16]));
+        File.WriteAllText(csv, "a,b\n0.5,1\n0.25,0\n");
+        var (code, _, err) = Run(null, "infer", "--model", model, "--inputs", npy, "--outputs", output);
+        Assert.Equal(2, code);
+        Assert.Contains("is an .npy array, not raw float32", err);
+        (code, _, err) = Run(null, "infer", "--model", model, "--inputs", csv, "--outputs", output);
+        Assert.Equal(2, code);
+        Assert.Contains("looks like text (CSV?)", err);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void A_data_run_resumes_bit_for_bit_best_check_included()
+    {
+        string data = Path.Combine(_dir, "series.csv");
+        File.WriteAllText(data, Series(120, Good));
+        TrainingOptions Options(long max) => new()
+        {
+            Data = new DataOptions { Path = data, InputColumns = "u", TargetColumns = "y", Window = 8, Washout = 2 },
+            Hidden = 8, Batch = 5, CheckEvery = 7, MaxIterations = max, Optimizer = OptimizerKind.Adam,
+        };
+        var straight = TrainerFactory.Create(Options(40));
+        var straightResult = TrainingLoop.Run(straight, null);
+
+        string path = Path.Combine(_dir, "c.safetensors");
+        var first = TrainerFactory.Create(Options(20));
+        TrainingLoop.Run(first, new CheckpointWriter(path), checkpointEvery: long.MaxValue);
+        var (resumed, loop) = Checkpoint.Resume(path, maxIterations: 40);
+        var resumedResult = TrainingLoop.Run(resumed, null, loop);
+        Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
+        Assert.Equal(straight.BestParameters!.Data.ToArray(), resumed.BestParameters!.Data.ToArray());
+        Assert.Equal(straightResult.BestIteration, resumedResult.BestIteration);
+        Assert.Equal(straightResult.Valid, resumedResult.Valid);
+        Assert.Equal(straight.Options, resumed.Options with { MaxIterations = 40 });
+    }
+
+    private sealed class CheckpointWriter(string path) : ITrainingMonitor
+    {
+        public void OnCheck(Trainer trainer, in CheckReport report)
+        {
+        }
+
+        public void OnCheckpoint(Trainer trainer, LoopState state) => Checkpoint.Write(path, trainer, state);
+    }
+}
