@@ -102,4 +102,38 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(report.RootElement.GetProperty("iterations").GetInt64(), resumed.Iteration);
         Assert.True(resumed.Iteration > 0);
     }
+
+    /// <summary>
+    /// A checkpoint written before the batch sources (the generator's key as <c>generator_key</c>,
+    /// its position in the metadata, no <c>source_state</c>) resumes the run bit for bit.
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_from_before_the_batch_sources_resumes_bit_for_bit()
+    {
+        const int n = 30;
+        var straight = new Trainer(Options("lra-local-nesterov", n));
+        TrainingLoop.Run(straight, null);
+
+        string path = Path.Combine(_dir, "new.safetensors"), legacy = Path.Combine(_dir, "legacy.safetensors");
+        TrainingLoop.Run(new Trainer(Options("lra-local-nesterov", n / 2)), new Writer(path), checkpointEvery: long.MaxValue);
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var state = new uint[file.Find("source_state")!.Shape[0]];
+        file.ReadUInt32s(file.Find("source_state")!, state);
+        var entries = new List<SafeTensors.Entry>();
+        foreach (var tensor in file.Tensors)
+        {
+            if (tensor.Name == "source_state") continue;
+            entries.Add(new SafeTensors.Entry(tensor.Name, tensor.DType, tensor.Shape, file.Raw(tensor).ToArray()));
+        }
+        entries.Add(SafeTensors.UInt32s("generator_key", state.AsSpan(0, 624)));
+        var metadata = file.Metadata.ToList();
+        metadata.Add(new("generator_index", state[624].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        metadata.Add(new("generator_has_gauss", state[625].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        metadata.Add(new("generator_gauss", BitConverter.UInt64BitsToDouble(state[626] | ((ulong)state[627] << 32)).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        SafeTensors.Write(legacy, entries, metadata);
+
+        var (resumed, loop) = Checkpoint.Resume(legacy, maxIterations: n);
+        TrainingLoop.Run(resumed, null, loop);
+        Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
+    }
 }

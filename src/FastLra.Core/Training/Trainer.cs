@@ -1,3 +1,4 @@
+using FastLra.Data;
 using FastLra.Model;
 using FastLra.Tasks;
 
@@ -120,4 +121,31 @@ public sealed class Trainer
 
     /// <summary>Loss and accuracy (and regression errors) on the fixed validation set.</summary>
     public Evaluation Evaluate() => Validation.Evaluate(Parameters, Algorithm.ReferenceValidationStart);
+
+    /// <summary>
+    /// Trains on sequences in memory and returns the model to stream with: the best check's by
+    /// validation loss, standardised inputs and outputs handled inside it (with
+    /// <paramref name="normalize"/>), so its user works in original units. The data sets are
+    /// standardised in place and belong to the run.
+    /// </summary>
+    public static FitResult Fit(TrainingOptions options, SequenceDataSet train, SequenceDataSet valid, bool normalize = true,
+        ITrainingMonitor? monitor = null, CancellationToken cancel = default) =>
+        Finish(TrainerFactory.FromDataSets(options with { Data = options.Data ?? new DataOptions() }, train, valid, normalize), monitor, cancel);
+
+    /// <summary>Trains the run of <paramref name="options"/> (its data file, or its synthetic task) and returns its model.</summary>
+    public static FitResult Fit(TrainingOptions options, ITrainingMonitor? monitor = null, CancellationToken cancel = default) =>
+        Finish(TrainerFactory.Create(options), monitor, cancel);
+
+    private static FitResult Finish(Trainer trainer, ITrainingMonitor? monitor, CancellationToken cancel)
+    {
+        var result = TrainingLoop.Run(trainer, monitor, cancel: cancel);
+        var parameters = trainer.BestParameters is { } best && result.BestIteration > 0 ? best : trainer.Parameters;
+        return new FitResult(new RnnModel(parameters, trainer.Data?.Normalization), result, trainer);
+    }
 }
+
+/// <summary>What <see cref="Trainer.Fit(TrainingOptions, SequenceDataSet, SequenceDataSet, bool, ITrainingMonitor?, CancellationToken)"/> returns.</summary>
+/// <param name="Model">The trained model (on data, the best check's, with its normalisation): give it to an <see cref="RnnState"/> to stream.</param>
+/// <param name="Result">How the run went: iterations, stop reason, the validation figures.</param>
+/// <param name="Trainer">The trainer, for its data, parameters and checkpoints.</param>
+public sealed record FitResult(RnnModel Model, TrainingResult Result, Trainer Trainer);
