@@ -20,7 +20,11 @@ internal sealed class CliArguments
     /// <summary>Whether --help was given.</summary>
     public bool Help { get; private set; }
 
-    public static CliArguments Parse(string command, string[] args, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags)
+    /// <summary>The one positional argument of a command that takes one (report's directory), or null.</summary>
+    public string? Positional { get; private set; }
+
+    /// <summary>Parses <paramref name="args"/>; <paramref name="positional"/> names the one bare argument the command takes, if any.</summary>
+    public static CliArguments Parse(string command, string[] args, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags, string? positional = null)
     {
         var parsed = new CliArguments();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -33,7 +37,12 @@ internal sealed class CliArguments
                 continue;
             }
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-                throw new UsageException($"{command}: unexpected argument '{arg}' (options are --name value).");
+            {
+                if (positional is null || parsed.Positional is not null)
+                    throw new UsageException($"{command}: unexpected argument '{arg}' (options are --name value).");
+                parsed.Positional = arg;
+                continue;
+            }
             string name = arg[2..];
             if (!seen.Add(name)) throw new UsageException($"{command}: --{name} is given twice.");
             var option = TrainingOptionTable.Find(name);
@@ -41,7 +50,9 @@ internal sealed class CliArguments
             if ((option is null || !accepts(option)) && flag is null)
             {
                 var known = TrainingOptionTable.All.Where(accepts).Select(o => o.Name).Concat(flags.Select(f => f.Name)).ToList();
-                string? near = known.OrderBy(k => Distance(k, name)).FirstOrDefault(k => Distance(k, name) <= Math.Max(2, name.Length / 3));
+                string? near = null;
+                foreach (string k in known)
+                    if (Distance(k, name) <= Math.Max(2, name.Length / 3) && (near is null || Distance(k, name) < Distance(near, name))) near = k;
                 throw new UsageException($"{command}: unknown option --{name}{(near is null ? "" : $" (did you mean --{near}?)")}; see fastlra {command} --help.");
             }
             if (flag is { TakesValue: false })
@@ -63,6 +74,9 @@ internal sealed class CliArguments
     /// <summary>A flag's value, or null when absent.</summary>
     public string? Flag(string name) => _flags.GetValueOrDefault(name);
 
+    /// <summary>A flag's value; its absence is a usage error.</summary>
+    public string Required(string name) => Flag(name) ?? throw new UsageException($"--{name} is required; see fastlra --help.");
+
     /// <summary>A flag's integer value, or <paramref name="otherwise"/> when absent.</summary>
     public long Long(string name, long otherwise)
     {
@@ -76,7 +90,7 @@ internal sealed class CliArguments
     /// <summary><paramref name="o"/> with the given training options applied, the data file and algorithm first (they decide what applies).</summary>
     public TrainingOptions Apply(TrainingOptions o)
     {
-        foreach (var (option, value) in _options.OrderBy(p => p.Option.Name switch { "data" => 0, "algo" => 1, _ => 2 }))
+        foreach (var (option, value) in Ordered())
         {
             if (option.Scope == OptionScope.Synthetic && o.Data is not null)
                 throw new UsageException($"--{option.Name} is a synthetic task's option; it does not combine with --data.");
@@ -90,6 +104,15 @@ internal sealed class CliArguments
             }
         }
         return o;
+    }
+
+    private IEnumerable<(TrainingOption Option, string Value)> Ordered()
+    {
+        foreach (string first in (string[])["data", "algo"])
+            foreach (var pair in _options)
+                if (pair.Option.Name == first) yield return pair;
+        foreach (var pair in _options)
+            if (pair.Option.Name is not ("data" or "algo")) yield return pair;
     }
 
     /// <summary>The help of a command: its usage line, then its flags and the training options it accepts.</summary>

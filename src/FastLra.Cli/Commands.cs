@@ -1,11 +1,9 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
-using ConsoleAppFramework;
 using FastLra.Cli.Report;
 using FastLra.Cli.Sweep;
 using FastLra.IO;
@@ -16,37 +14,92 @@ using FastLra.Training;
 
 namespace FastLra.Cli;
 
-/// <summary>The commands of <c>fastlra</c>.</summary>
-internal sealed class Commands
+/// <summary>
+/// The commands of <c>fastlra</c> that are not training commands (<see cref="TrainingCommands"/>),
+/// each parsed by <see cref="CliArguments"/> from its own flags.
+/// </summary>
+internal static class Commands
 {
-    /// <summary>The command names: those registered below and the training commands (<see cref="TrainingCommands"/>).</summary>
-    public static readonly string[] Names = ["train", "sweep", "report", "eval", "predict", "data", "infer", "import", "export", "bench", "info"];
+    /// <summary>Every command, with its one-line summary, in the order help lists them.</summary>
+    public static readonly (string Name, string Summary)[] All =
+    [
+        ("train", "train an RNN on a synthetic task or on your data (.csv, .npz, .safetensors)"),
+        ("eval", "loss and accuracy, or regression errors, of a saved model on a task or a data file"),
+        ("predict", "a saved model's predictions for a data file, in original units (.csv or .npy)"),
+        ("sweep", "train every run of a grid, in parallel and resumably"),
+        ("report", "tables and figures of a sweep directory"),
+        ("infer", "run a saved model step by step over raw float32 inputs"),
+        ("import", "convert PyTorch or numpy weights to a FastLra model"),
+        ("export", "write a model as C, C#, PyTorch safetensors or .npz"),
+        ("data", "print a synthetic task's batches as JSON, or write them as a data set (.npz)"),
+        ("bench", "time training iterations of one configuration in this binary"),
+        ("info", "version, vector width and instruction sets"),
+    ];
 
-    /// <summary>Train every combination of a grid of train options, in parallel and resumably, into one directory; then write its summary.csv.</summary>
-    /// <param name="grid">A JSON object mapping train option names (as on the command line, without the dashes) to lists of values, or an array of such objects.</param>
-    /// <param name="out">Directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv.</param>
-    /// <param name="workers">Trainings at once (default: one per core).</param>
-    /// <param name="shard">Run only share i of n ("i/n"), or "n" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag.</param>
-    /// <param name="checkpointEvery">Iterations between each run's checkpoints (0 = only when interrupted).</param>
-    /// <param name="dryRun">Print each run's id and train command without running anything.</param>
-    [Command("sweep")]
-    public int Sweep(string grid, string @out, int workers = 0, string? shard = null, long checkpointEvery = 1000, bool dryRun = false,
-        CancellationToken cancellationToken = default)
+    /// <summary>The command names.</summary>
+    public static IEnumerable<string> Names => All.Select(c => c.Name);
+
+    /// <summary>The root help: every command and where its options are listed.</summary>
+    public static string Usage()
     {
+        var text = new System.Text.StringBuilder("Usage: fastlra <command> [options]   (fastlra <command> --help lists a command's options)\n\nCommands:\n");
+        foreach (var (name, summary) in All) text.Append($"  {name,-8} {summary}\n");
+        return text.ToString();
+    }
+
+    /// <summary>Runs a command other than the training commands.</summary>
+    public static int Run(string command, string[] args, CancellationToken cancel) => command switch
+    {
+        "sweep" => Sweep(args, cancel),
+        "report" => Report(args),
+        "infer" => Infer(args),
+        "import" => Import(args),
+        "export" => Export(args),
+        "data" => Data(args),
+        _ => Info(args),
+    };
+
+    private static bool None(TrainingOption _) => false;
+
+    /// <summary>Parses a command's flags, or prints its help (then returns null).</summary>
+    private static CliArguments? Parse(string command, string usage, string[] args, CliFlag[] flags, Func<TrainingOption, bool>? accepts = null, string? positional = null)
+    {
+        var a = CliArguments.Parse(command, args, accepts ?? None, flags, positional);
+        if (!a.Help) return a;
+        Console.Out.Write(CliArguments.HelpText(usage, accepts ?? None, flags));
+        return null;
+    }
+
+    private static readonly CliFlag[] SweepFlags =
+    [
+        new("grid", true, "a JSON object mapping train options (as on the command line, without the dashes) to lists of values, or an array of such objects"),
+        new("out", true, "directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv"),
+        new("workers", true, "trainings at once (default: one per core)"),
+        new("shard", true, "run only share i of n (\"i/n\"), or \"n\" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag"),
+        new("checkpoint-every", true, "iterations between each run's checkpoints; 0 = only when interrupted (default 1000)"),
+        new("dry-run", false, "print each run's id and train command without running anything"),
+    ];
+
+    private static int Sweep(string[] args, CancellationToken cancel)
+    {
+        if (Parse("sweep", "fastlra sweep --grid G.json --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--dry-run]", args, SweepFlags) is not { } a)
+            return CliExit.Ok;
+        string grid = a.Required("grid"), @out = a.Required("out");
+        long workers = a.Long("workers", 0), checkpointEvery = a.Long("checkpoint-every", 1000);
         if (workers < 0) throw new UsageException($"--workers must be >= 0, got {workers}.");
         if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
         var runs = SweepGrid.Load(grid);
-        var share = Shard.Resolve(shard, Environment.GetEnvironmentVariable);
+        var share = Shard.Resolve(a.Flag("shard"), Environment.GetEnvironmentVariable);
         var mine = runs.Where(r => share.Contains(r.Index)).ToList();
-        if (dryRun)
+        if (a.Has("dry-run"))
         {
             foreach (var run in mine) Console.Out.WriteLine($"{run.Id}\t{run.Command}");
             return CliExit.Ok;
         }
-        int threads = workers == 0 ? Environment.ProcessorCount : workers;
+        int threads = workers == 0 ? Environment.ProcessorCount : (int)Math.Min(workers, 1024);
         Console.Error.WriteLine(
             $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
-        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error).Run(mine, threads, cancellationToken);
+        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error).Run(mine, threads, cancel);
         var results = SweepRunner.ReadResults(@out, runs);
         SweepRunner.WriteSummary(Path.Combine(@out, "summary.csv"), runs, results);
         Console.Error.WriteLine(
@@ -56,27 +109,37 @@ internal sealed class Commands
         return outcome.Failed > 0 || outcome.Interrupted > 0 ? CliExit.Failure : CliExit.Ok;
     }
 
-    /// <summary>Summarise a sweep directory: report.md and report.csv (success rate, best accuracy over seeds, iterations and time to solve) and SVG figures.</summary>
-    /// <param name="dir">A directory fastlra sweep wrote into.</param>
-    /// <param name="out">Directory for report.md, report.csv and the figures.</param>
-    /// <param name="maxSeries">Variants drawn per figure, the best ranked first (the tables list every variant).</param>
-    [Command("report")]
-    public int Report([Argument] string dir, string @out, int maxSeries = 8)
+    private static readonly CliFlag[] ReportFlags =
+    [
+        new("out", true, "directory for report.md, report.csv and the figures"),
+        new("max-series", true, "variants drawn per figure, the best ranked first; the tables list every variant (default 8)"),
+    ];
+
+    private static int Report(string[] args)
     {
-        if (maxSeries <= 0) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
+        if (Parse("report", "fastlra report DIR --out DIR2 [--max-series N]   (DIR: a directory fastlra sweep wrote into)", args, ReportFlags, positional: "DIR") is not { } a)
+            return CliExit.Ok;
+        string dir = a.Positional ?? throw new UsageException("report needs the sweep directory: fastlra report DIR --out DIR2.");
+        string @out = a.Required("out");
+        long maxSeries = a.Long("max-series", 8);
+        if (maxSeries is <= 0 or > int.MaxValue) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
         var report = SweepReport.Load(dir, Console.Error);
-        var files = report.Write(@out, dir, maxSeries);
+        var files = report.Write(@out, dir, (int)maxSeries);
         Console.Error.WriteLine($"report: wrote {files.Count} files into {@out} ({Path.Combine(@out, "report.md")})");
         return CliExit.Ok;
     }
 
-    /// <summary>Run a saved model over a sequence of inputs, one step at a time (raw little-endian float32 files).</summary>
-    /// <param name="model">A safetensors file with Wxh, Whh, bh, Why, by.</param>
-    /// <param name="inputs">T x I float32 values, step after step.</param>
-    /// <param name="outputs">Receives T x O float32 values, the output after every step (written atomically).</param>
-    [Command("infer")]
-    public int Infer(string model, string inputs, string outputs)
+    private static readonly CliFlag[] InferFlags =
+    [
+        new("model", true, "a safetensors file with Wxh, Whh, bh, Why, by (and the normalisation of its data, if any)"),
+        new("inputs", true, "T x I little-endian float32 values, step after step"),
+        new("outputs", true, "receives T x O float32 values, the output after every step (written atomically)"),
+    ];
+
+    private static int Infer(string[] args)
     {
+        if (Parse("infer", "fastlra infer --model F --inputs X.bin --outputs Y.bin", args, InferFlags) is not { } a) return CliExit.Ok;
+        string model = a.Required("model"), inputs = a.Required("inputs"), outputs = a.Required("outputs");
         var rnn = RnnModel.Load(model);
         var shape = rnn.Shape;
         byte[] raw = File.ReadAllBytes(inputs);
@@ -98,30 +161,39 @@ internal sealed class Commands
         return CliExit.Ok;
     }
 
-    /// <summary>Convert weights from PyTorch (nn.RNN + nn.Linear state dict) or this project's layout, in .safetensors or .npz, to a FastLra weight file.</summary>
-    /// <param name="from">The file to read (.safetensors or .npz).</param>
-    /// <param name="out">The FastLra safetensors file to write (atomically).</param>
-    /// <param name="rnnPrefix">Key prefix of the nn.RNN tensors.</param>
-    /// <param name="fcPrefix">Key prefix of the nn.Linear tensors.</param>
-    [Command("import")]
-    public int Import(string from, string @out, string rnnPrefix = "rnn.", string fcPrefix = "fc.")
+    private static readonly CliFlag[] ImportFlags =
+    [
+        new("from", true, "the file to read (.safetensors or .npz)"),
+        new("out", true, "the FastLra safetensors file to write (atomically)"),
+        new("rnn-prefix", true, "key prefix of the nn.RNN tensors (default rnn.)"),
+        new("fc-prefix", true, "key prefix of the nn.Linear tensors (default fc.)"),
+    ];
+
+    private static int Import(string[] args)
     {
-        var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(from), from, rnnPrefix, fcPrefix);
+        if (Parse("import", "fastlra import --from F --out G [--rnn-prefix rnn.] [--fc-prefix fc.]", args, ImportFlags) is not { } a) return CliExit.Ok;
+        string from = a.Required("from"), @out = a.Required("out");
+        var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(from), from, a.Flag("rnn-prefix") ?? "rnn.", a.Flag("fc-prefix") ?? "fc.");
         SafeTensors.Write(@out, p, [new("format", "fastlra-srnn"), new("imported_from", Path.GetFileName(from))]);
         Console.Error.WriteLine($"{@out}: I={p.Shape.Inputs}, H={p.Shape.Hidden}, O={p.Shape.Outputs}");
         return CliExit.Ok;
     }
 
-    /// <summary>Write a model's weights for another tool: C or C# static arrays (firmware with no file system), or a PyTorch state dict (.safetensors or .npz).</summary>
-    /// <param name="model">A FastLra weight file (or any file import reads).</param>
-    /// <param name="format">c, csharp, torch (safetensors) or npz (PyTorch key names).</param>
-    /// <param name="out">The file to write (atomically).</param>
-    /// <param name="name">Identifier for the C arrays or C# class.</param>
-    /// <param name="rnnPrefix">Key prefix of the nn.RNN tensors (torch, npz).</param>
-    /// <param name="fcPrefix">Key prefix of the nn.Linear tensors (torch, npz).</param>
-    [Command("export")]
-    public int Export(string model, string format, string @out, string name = "fastlra_model", string rnnPrefix = "rnn.", string fcPrefix = "fc.")
+    private static readonly CliFlag[] ExportFlags =
+    [
+        new("model", true, "a FastLra weight file (or any file import reads)"),
+        new("format", true, "c, csharp, torch (safetensors) or npz (PyTorch key names)"),
+        new("out", true, "the file to write (atomically)"),
+        new("name", true, "identifier for the C arrays or C# class (default fastlra_model)"),
+        new("rnn-prefix", true, "key prefix of the nn.RNN tensors, torch and npz (default rnn.)"),
+        new("fc-prefix", true, "key prefix of the nn.Linear tensors, torch and npz (default fc.)"),
+    ];
+
+    private static int Export(string[] args)
     {
+        if (Parse("export", "fastlra export --model F --format c|csharp|torch|npz --out G [--name N]", args, ExportFlags) is not { } a) return CliExit.Ok;
+        string model = a.Required("model"), format = a.Required("format"), @out = a.Required("out"), name = a.Flag("name") ?? "fastlra_model";
+        string rnnPrefix = a.Flag("rnn-prefix") ?? "rnn.", fcPrefix = a.Flag("fc-prefix") ?? "fc.";
         if (format is not ("c" or "csharp" or "torch" or "npz")) throw new UsageException($"unknown --format '{format}' (choose c, csharp, torch or npz).");
         if (name.Length == 0 || !(char.IsLetter(name[0]) || name[0] == '_') || !name.All(ch => char.IsLetterOrDigit(ch) || ch == '_'))
             throw new UsageException($"--name '{name}' is not a C or C# identifier.");
@@ -135,28 +207,59 @@ internal sealed class Commands
         return CliExit.Ok;
     }
 
-    /// <summary>Print generated task batches (the golden fixtures' layout) for inspection and cross-checks.</summary>
-    /// <param name="task">temporal-order, temporal-order-3bit, random-permutation or adding.</param>
-    /// <param name="length">Sequence length T.</param>
-    /// <param name="batch">Sequences per batch.</param>
-    /// <param name="seed">Seed of the generator.</param>
-    /// <param name="count">Consecutive batches drawn from one generator.</param>
-    /// <param name="json">Print JSON (the only format).</param>
-    [Command("data")]
-    public int Data(string task, int length, int batch, long seed = 1234, int count = 1, bool json = false)
+    private static readonly CliFlag[] DataFlags =
+    [
+        new("count", true, "consecutive batches drawn from one generator (default 1)"),
+        new("json", false, "print the batches as JSON (the golden fixtures' layout)"),
+        new("out", true, "write the batches as one data set for train --data: x (N x T x I) and y (N x O), N = batch x count, in an .npz file (atomically)"),
+    ];
+
+    private static bool DataOptions(TrainingOption o) => o.Name is "task" or "length" or "batch" or "seed";
+
+    private static int Data(string[] args)
     {
-        var kind = ParseTask(task, length);
+        if (Parse("data", "fastlra data --task T --length L --batch B [--seed S] [--count N] (--json | --out F.npz)", args, DataFlags, DataOptions) is not { } a)
+            return CliExit.Ok;
+        if (!a.Has("task") || !a.Has("length") || !a.Has("batch")) throw new UsageException("data needs --task, --length and --batch.");
+        var options = a.Apply(new TrainingOptions());
+        var (kind, length, batch) = (options.Task, options.Length, options.Batch);
+        string task = TaskInfo.Name(kind);
+        if (length < TaskInfo.MinLength(kind))
+            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
         if (batch <= 0) throw new UsageException($"--batch must be positive, got {batch}.");
-        if (count <= 0) throw new UsageException($"--count must be positive, got {count}.");
-        if (!json) throw new UsageException("data prints JSON only: add --json.");
-        var generator = new TaskGenerator(kind, length, batch, new RandomState(ParseSeed(seed)));
+        long count = a.Long("count", 1);
+        if (count is <= 0 or > int.MaxValue) throw new UsageException($"--count must be positive, got {count}.");
+        string? @out = a.Flag("out");
+        if (a.Has("json") == (@out is not null)) throw new UsageException("data prints JSON (--json) or writes a data set (--out F.npz): give one.");
+        var generator = new TaskGenerator(kind, length, batch, new RandomState(options.Seed));
         var x = new float[(long)length * batch * generator.Inputs];
         var y = new float[batch * generator.Outputs];
+        if (@out is not null)
+        {
+            if (!@out.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {@out}: the data set is written as .npz.");
+            int inputs = generator.Inputs;
+            long n = batch * count;
+            if (n * length * inputs > Array.MaxLength) throw new UsageException($"{n} sequences of {task} are more than one array holds; draw fewer.");
+            var xs = new float[n * length * inputs];
+            var ys = new float[n * generator.Outputs];
+            for (int i = 0; i < count; i++)
+            {
+                generator.Generate(batch, x, y);
+                // Time-major batches (T x B x I) into sequence-major rows (N x T x I), as numpy keeps data sets.
+                for (int b = 0; b < batch; b++)
+                    for (int t = 0; t < length; t++)
+                        x.AsSpan((t * batch + b) * inputs, inputs).CopyTo(xs.AsSpan(((i * batch + b) * length + t) * inputs, inputs));
+                y.CopyTo(ys.AsSpan(i * y.Length));
+            }
+            WeightFormats.WriteNpz(@out, [SafeTensors.Floats("x", [(int)n, length, inputs], xs), SafeTensors.Floats("y", [(int)n, generator.Outputs], ys)]);
+            Console.Error.WriteLine($"{@out}: {n} sequences of {task}, T={length}");
+            return CliExit.Ok;
+        }
         using var stdout = Console.OpenStandardOutput();
         using var writer = new Utf8JsonWriter(stdout);
         writer.WriteStartObject();
         writer.WriteString("task", task);
-        writer.WriteNumber("seed", seed);
+        writer.WriteNumber("seed", options.Seed);
         writer.WriteNumber("length", length);
         writer.WriteNumber("batch", batch);
         writer.WriteStartArray("batches");
@@ -175,11 +278,11 @@ internal sealed class Commands
         return CliExit.Ok;
     }
 
-    /// <summary>Version, vector width and the instruction sets in use.</summary>
-    /// <param name="json">Print one JSON object on stdout.</param>
-    [Command("info")]
-    public int Info(bool json = false)
+    private static readonly CliFlag[] InfoFlags = [new("json", false, "print one JSON object on stdout")];
+
+    private static int Info(string[] args)
     {
+        if (Parse("info", "fastlra info [--json]", args, InfoFlags) is not { } a) return CliExit.Ok;
         var report = new InfoReport(
             typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "?",
             System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
@@ -189,7 +292,7 @@ internal sealed class Commands
             SimdWidth.Bits,
             InstructionSets(),
             Environment.ProcessorCount);
-        if (json)
+        if (a.Has("json"))
         {
             Console.Out.WriteLine(CliJson.Serialize(report.Write));
             return CliExit.Ok;
@@ -226,21 +329,4 @@ internal sealed class Commands
         writer.WriteEndArray();
         writer.WriteEndObject();
     }
-
-    private static TaskKind ParseTask(string task) =>
-        TaskInfo.TryParse(task, out var kind)
-            ? kind
-            : throw new UsageException($"unknown task '{task}' (choose {string.Join(", ", TaskInfo.Names)}).");
-
-    /// <summary>The task, checking that its generator can place its symbols in T steps.</summary>
-    private static TaskKind ParseTask(string task, int length)
-    {
-        var kind = ParseTask(task);
-        if (length < TaskInfo.MinLength(kind))
-            throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
-        return kind;
-    }
-
-    private static uint ParseSeed(long seed) =>
-        seed is >= 0 and <= uint.MaxValue ? (uint)seed : throw new UsageException($"--seed must be in [0, 2^32), got {seed}.");
 }

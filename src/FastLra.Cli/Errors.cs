@@ -1,4 +1,3 @@
-using ConsoleAppFramework;
 using FastLra.IO;
 
 namespace FastLra.Cli;
@@ -16,54 +15,30 @@ internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// Turns exceptions from a command into one line on stderr and an exit code, never a stack
-/// trace: usage errors exit 2, unreadable files and other runtime failures exit 1.
+/// trace: usage errors and bad data exit 2, unreadable files and other runtime failures exit 1.
 /// </summary>
-internal sealed class ErrorFilter(ConsoleAppFilter next) : ConsoleAppFilter(next)
+internal static class ErrorFilter
 {
-    public override async Task InvokeAsync(ConsoleAppContext context, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Next.InvokeAsync(context, cancellationToken).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // The one place every failure becomes a message and an exit code.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            Environment.ExitCode = Fail(e);
-        }
-    }
-
-    /// <summary>Runs a command outside the framework with the same mapping of failures to one line and an exit code.</summary>
+    /// <summary>Runs a command, mapping its failures to one line and an exit code.</summary>
     public static int Run(Func<int> command)
     {
         try
         {
             return command();
         }
-#pragma warning disable CA1031 // As above.
+#pragma warning disable CA1031 // The one place every failure becomes a message and an exit code.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            return Fail(e);
+            (int code, string message) = e switch
+            {
+                UsageException or DataFormatException or FastLra.Training.OptionException => (CliExit.Usage, e.Message),
+                WeightFileException or IOException or UnauthorizedAccessException or InvalidDataException => (CliExit.Failure, e.Message),
+                OperationCanceledException => (CliExit.Failure, "cancelled."),
+                _ => (CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}"),
+            };
+            Console.Error.WriteLine($"fastlra: {message}");
+            return code;
         }
-    }
-
-    /// <summary>
-    /// One line on stderr and the exit code: 2 for a bad command line or bad data (the user's to fix),
-    /// 1 for unreadable files and other runtime failures.
-    /// </summary>
-    private static int Fail(Exception e)
-    {
-        (int code, string message) = e switch
-        {
-            UsageException or ArgumentParseFailedException or System.ComponentModel.DataAnnotations.ValidationException or DataFormatException
-                or FastLra.Training.OptionException => (CliExit.Usage, e.Message),
-            WeightFileException or IOException or UnauthorizedAccessException or InvalidDataException => (CliExit.Failure, e.Message),
-            OperationCanceledException => (CliExit.Failure, "cancelled."),
-            _ => (CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}"),
-        };
-        Console.Error.WriteLine($"fastlra: {message}");
-        return code;
     }
 }
