@@ -49,9 +49,8 @@ internal sealed class CliArguments
             var flag = flags.FirstOrDefault(f => f.Name == name);
             if ((option is null || !accepts(option)) && flag is null)
             {
-                var known = TrainingOptionTable.All.Where(accepts).Select(o => o.Name).Concat(flags.Select(f => f.Name)).ToList();
                 string? near = null;
-                foreach (string k in known)
+                foreach (string k in Known(accepts, flags))
                     if (Distance(k, name) <= Math.Max(2, name.Length / 3) && (near is null || Distance(k, name) < Distance(near, name))) near = k;
                 throw new UsageException($"{command}: unknown option --{name}{(near is null ? "" : $" (did you mean --{near}?)")}; see fastlra {command} --help.");
             }
@@ -106,6 +105,13 @@ internal sealed class CliArguments
         return o;
     }
 
+    private static IEnumerable<string> Known(Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags)
+    {
+        foreach (var option in TrainingOptionTable.All)
+            if (accepts(option)) yield return option.Name;
+        foreach (var flag in flags) yield return flag.Name;
+    }
+
     private IEnumerable<(TrainingOption Option, string Value)> Ordered()
     {
         foreach (string first in (string[])["data", "algo"])
@@ -119,8 +125,8 @@ internal sealed class CliArguments
     public static string HelpText(string usage, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags)
     {
         var text = new StringBuilder($"Usage: {usage}\n\nOptions:\n");
-        foreach (var option in TrainingOptionTable.All.Where(accepts))
-            text.Append($"  --{option.Name,-16} {(option.Scope == OptionScope.Lra ? "" : option.Scope == OptionScope.Data ? "data: " : "")}{option.Help}\n");
+        foreach (var option in TrainingOptionTable.All)
+            if (accepts(option)) text.Append($"  --{option.Name,-16} {(option.Scope == OptionScope.Lra ? "" : option.Scope == OptionScope.Data ? "data: " : "")}{option.Help}\n");
         foreach (var flag in flags)
             text.Append($"  --{flag.Name,-16} {flag.Help}\n");
         return text.ToString();

@@ -77,8 +77,9 @@ internal static class TrainingCommands
         if (resume is not null)
         {
             if (initFrom is not null) throw new UsageException("--resume and --init-from cannot be combined: a checkpoint holds its own parameters.");
-            var given = TrainingOptionTable.All.Where(o => o.Name != "max-iter" && a.Has(o.Name)).Select(o => "--" + o.Name).ToList();
-            if (given.Count > 0) throw new UsageException($"--resume takes the run's configuration from the checkpoint; {string.Join(", ", given)} cannot be given with it (only --max-iter).");
+            foreach (var option in TrainingOptionTable.All)
+                if (option.Name != "max-iter" && a.Has(option.Name))
+                    throw new UsageException($"--resume takes the run's configuration from the checkpoint; --{option.Name} cannot be given with it (only --max-iter).");
             long? maxIter = a.Has("max-iter") ? a.Apply(new TrainingOptions()).MaxIterations : null;
             (trainer, loop) = Checkpoint.Resume(resume, maxIter);
             checkpoint ??= resume;
@@ -314,9 +315,8 @@ internal static class TrainingCommands
         double meanBaseline = double.NaN, persistence = double.NaN;
         if (regression)
         {
-            float[] s = scale.Length > 0 ? scale : [.. Enumerable.Repeat(1f, set.Layout.Outputs)];
-            if (normalization is { HasTargets: true }) meanBaseline = Evaluator.RSquared(new float[set.Y.Length], set.Y, s);
-            if (!set.Persistence.IsEmpty) persistence = Evaluator.RSquared(set.Persistence, set.Y, s);
+            if (normalization is { HasTargets: true }) meanBaseline = Evaluator.RSquared(new float[set.Y.Length], set.Y, scale, set.Layout.Outputs);
+            if (!set.Persistence.IsEmpty) persistence = Evaluator.RSquared(set.Persistence, set.Y, scale, set.Layout.Outputs);
         }
         if (a.Has("json"))
         {

@@ -157,7 +157,14 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     /// </summary>
     public static void WriteSummary(string path, IReadOnlyList<SweepRun> runs, Dictionary<string, SweepResult> results)
     {
-        var columns = TrainingOptionTable.All.Where(o => runs.Any(r => o.AppliesTo(r.Options))).ToList();
+        var columns = new List<TrainingOption>();
+        foreach (var option in TrainingOptionTable.All)
+            foreach (var run in runs)
+                if (option.AppliesTo(run.Options))
+                {
+                    columns.Add(option);
+                    break;
+                }
         var csv = new StringBuilder("id,status");
         foreach (var option in columns) csv.Append(',').Append(option.Key);
         csv.Append(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration\n");

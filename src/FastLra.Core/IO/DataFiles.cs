@@ -158,9 +158,8 @@ public static class DataFiles
         }
         var layout = new SequenceLayout(steps, inputs, outputs, washout, loss);
         if (perStep) targets = KeepSteps(targets, n, steps, outputs, washout);
-        var names = Enumerable.Range(0, inputs).Select(i => $"x[:, :, {i}]").ToArray();
-        var targetNames = Enumerable.Range(0, outputs).Select(j => $"y output {j}").ToArray();
-        return new LoadedData(new SequenceDataSet(layout, x.Data, targets), names, targetNames, TimeSeries: false);
+        return new LoadedData(new SequenceDataSet(layout, x.Data, targets), TrainerFactory.Numbered("input", inputs),
+            TrainerFactory.Numbered("output", outputs), TimeSeries: false);
     }
 
     private static LoadedData Csv(string path, DataFileOptions o)
@@ -175,22 +174,25 @@ public static class DataFiles
         using var reader = new StreamReader(path);
         string? headerLine = reader.ReadLine();
         if (headerLine is null) throw new DataFormatException($"{path}: the file is empty; a CSV needs a header row.");
-        string[] header = headerLine.Split(',').Select(h => h.Trim().Trim('"')).ToArray();
+        string[] header = headerLine.Split(',');
+        for (int c = 0; c < header.Length; c++) header[c] = header[c].Trim().Trim('"');
         int[] inputIndex = Columns(o.InputColumns, header, path);
         int[] targetIndex = Columns(o.TargetColumns, header, path);
-        int[] wanted = [.. inputIndex.Concat(targetIndex).Distinct()];
-        var columns = wanted.ToDictionary(c => c, _ => new List<float>());
+        // The series of every column read, by its index in the header (null for the others).
+        var columns = new List<float>?[header.Length];
+        foreach (int c in inputIndex) columns[c] = [];
+        foreach (int c in targetIndex) columns[c] = [];
         int line = 1;
         for (string? text = reader.ReadLine(); text is not null; text = reader.ReadLine())
         {
             line++;
-            if (text.Length == 0 || text.All(char.IsWhiteSpace)) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] cells = text.Split(',');
             if (cells.Length != header.Length)
                 throw new DataFormatException($"{path}:{line}: the row has {cells.Length} cells, the header {header.Length}.");
-            foreach (int c in wanted) columns[c].Add(Cell(cells[c], path, line, header[c]));
+            for (int c = 0; c < cells.Length; c++) columns[c]?.Add(Cell(cells[c], path, line, header[c]));
         }
-        int rows = columns[wanted[0]].Count;
+        int rows = columns[inputIndex[0]]!.Count;
         int steps = o.Window, horizon = o.Horizon, stride = o.Stride;
         if (steps + horizon > rows)
             throw new DataFormatException($"{path}: --window {steps} with --horizon {horizon} needs at least {steps + horizon} rows; the series has {rows}.");
@@ -206,13 +208,13 @@ public static class DataFiles
         {
             int start = k * stride;
             for (int t = 0; t < steps; t++)
-                for (int i = 0; i < inputs; i++) x[((long)k * steps + t) * inputs + i] = columns[inputIndex[i]][start + t];
+                for (int i = 0; i < inputs; i++) x[((long)k * steps + t) * inputs + i] = columns[inputIndex[i]]![start + t];
             for (int t = washout; t < steps; t++)
             {
                 long row = ((long)k * r + t - washout) * outputs;
                 if (classes)
                 {
-                    float label = columns[targetIndex[0]][start + t + horizon];
+                    float label = columns[targetIndex[0]]![start + t + horizon];
                     if (label != MathF.Floor(label) || label < 0 || label >= o.Classes)
                         throw new DataFormatException(
                             $"{path}:{start + t + horizon + 2}: column '{header[targetIndex[0]]}' holds {label}, not a class label in [0, {o.Classes}).");
@@ -221,14 +223,14 @@ public static class DataFiles
                 }
                 for (int j = 0; j < outputs; j++)
                 {
-                    y[row + j] = columns[targetIndex[j]][start + t + horizon];
-                    persistence[row + j] = columns[targetIndex[j]][start + t];
+                    y[row + j] = columns[targetIndex[j]]![start + t + horizon];
+                    persistence[row + j] = columns[targetIndex[j]]![start + t];
                 }
             }
         }
         var layout = new SequenceLayout(steps, inputs, outputs, washout, classes ? GlobalLossKind.SoftmaxCrossEntropy : GlobalLossKind.MeanSquaredError);
-        string[] targetNames = classes ? [.. Enumerable.Range(0, outputs).Select(c => $"{header[targetIndex[0]]}={c}")] : [.. targetIndex.Select(c => header[c])];
-        return new LoadedData(new SequenceDataSet(layout, x, y, persistence), [.. inputIndex.Select(c => header[c])], targetNames, TimeSeries: true);
+        string[] targetNames = classes ? TrainerFactory.Numbered(header[targetIndex[0]] + " =", outputs) : Names(targetIndex, header);
+        return new LoadedData(new SequenceDataSet(layout, x, y, persistence), Names(inputIndex, header), targetNames, TimeSeries: true);
     }
 
     /// <summary>
@@ -244,7 +246,8 @@ public static class DataFiles
         if (valid < 1 || valid > n - 1)
             throw new DataFormatException(
                 $"--valid-fraction {fraction} of {n} sequences leaves {(valid < 1 ? "no validation sequence" : "no training sequence")}; use more data or another fraction.");
-        int[] order = [.. Enumerable.Range(0, n)];
+        var order = new int[n];
+        for (int k = 0; k < n; k++) order[k] = k;
         if (!data.TimeSeries)
         {
             var rng = new RandomState(seed);
@@ -287,7 +290,8 @@ public static class DataFiles
 
     private static (float[] OneHot, int Classes) OneHot(float[] labels, int classes, string path)
     {
-        float max = labels.Length == 0 ? 0 : labels.Max();
+        float max = 0;
+        foreach (float label in labels) max = MathF.Max(max, label);
         if (classes <= 0) classes = (int)Math.Min(max + 1, int.MaxValue);
         if (classes < 2) throw new DataFormatException($"{path}: y holds labels of {classes} class; classification needs at least 2 (or pass --classes).");
         if ((long)labels.Length * classes > MaxValues) throw new DataFormatException($"{path}: {labels.Length} labels of {classes} classes are too many one-hot values.");
@@ -335,12 +339,23 @@ public static class DataFiles
         }
     }
 
-    private static int[] Columns(IReadOnlyList<string> names, string[] header, string path) =>
-        [.. names.Select(name =>
+    private static int[] Columns(IReadOnlyList<string> names, string[] header, string path)
+    {
+        var indices = new int[names.Count];
+        for (int k = 0; k < indices.Length; k++)
         {
-            int index = Array.IndexOf(header, name);
-            return index >= 0 ? index : throw new DataFormatException($"{path}: no column '{name}' (the header has {string.Join(", ", header)}).");
-        })];
+            indices[k] = Array.IndexOf(header, names[k]);
+            if (indices[k] < 0) throw new DataFormatException($"{path}: no column '{names[k]}' (the header has {string.Join(", ", header)}).");
+        }
+        return indices;
+    }
+
+    private static string[] Names(int[] indices, string[] header)
+    {
+        var names = new string[indices.Length];
+        for (int k = 0; k < names.Length; k++) names[k] = header[indices[k]];
+        return names;
+    }
 
     private static float Cell(string text, string path, int line, string column)
     {

@@ -16,10 +16,12 @@ public sealed class Normalization
     {
         if (inputMean.Length != inputStd.Length || targetMean.Length != targetStd.Length)
             throw new ArgumentException("Each mean needs a standard deviation of its length.");
-        foreach (float s in inputStd.Concat(targetStd))
-            if (!(s > 0f) || !float.IsFinite(s)) throw new ArgumentException($"A standard deviation must be positive and finite, got {s}.");
-        foreach (float m in inputMean.Concat(targetMean))
-            if (!float.IsFinite(m)) throw new ArgumentException($"A mean must be finite, got {m}.");
+        foreach (float[] deviations in (float[][])[inputStd, targetStd])
+            foreach (float s in deviations)
+                if (!(s > 0f) || !float.IsFinite(s)) throw new ArgumentException($"A standard deviation must be positive and finite, got {s}.");
+        foreach (float[] means in (float[][])[inputMean, targetMean])
+            foreach (float m in means)
+                if (!float.IsFinite(m)) throw new ArgumentException($"A mean must be finite, got {m}.");
         InputMean = inputMean;
         InputStd = inputStd;
         TargetMean = targetMean;

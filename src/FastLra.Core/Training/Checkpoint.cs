@@ -39,7 +39,7 @@ public static class Checkpoint
             var b = loop.Best;
             metadata.Add(new("best_valid_loss", D(loop.BestValidLoss)));
             metadata.Add(new("best_iteration", I(loop.BestIteration)));
-            metadata.Add(new("best_evaluation", string.Join(' ', new[] { b.Loss, b.Accuracy, b.Errors, b.Count, b.Mse, b.Mae, b.R2 }.Select(D))));
+            metadata.Add(new("best_evaluation", $"{D(b.Loss)} {D(b.Accuracy)} {I(b.Errors)} {I(b.Count)} {D(b.Mse)} {D(b.Mae)} {D(b.R2)}"));
         }
         if (extra is not null) metadata.AddRange(extra);
         SafeTensors.Write(path, entries, metadata);

@@ -28,6 +28,7 @@ public readonly record struct Evaluation(double Loss, double Accuracy, int Error
 public sealed class Evaluator
 {
     private readonly float[] _state, _scratch, _o, _scale;
+    private readonly int _width;
     private readonly double _totalSquares;
 
     /// <summary>
@@ -49,8 +50,9 @@ public sealed class Evaluator
         _state = new float[(long)count * hidden];
         _scratch = new float[(long)count * hidden];
         _o = new float[Set.Y.Length];
-        _scale = targetScale.IsEmpty ? [.. Enumerable.Repeat(1f, layout.Outputs)] : targetScale.ToArray();
-        _totalSquares = layout.Loss == GlobalLossKind.MeanSquaredError ? TotalSquares(Set.Y, _scale) : double.NaN;
+        _scale = targetScale.ToArray();
+        _width = layout.Outputs;
+        _totalSquares = layout.Loss == GlobalLossKind.MeanSquaredError ? TotalSquares(Set.Y, _scale, _width) : double.NaN;
     }
 
     /// <summary>The layout of the set's sequences.</summary>
@@ -87,7 +89,7 @@ public sealed class Evaluator
         double mse = double.NaN, mae = double.NaN, r2 = double.NaN;
         if (Layout.Loss == GlobalLossKind.MeanSquaredError)
         {
-            (double squares, double absolute) = Errors(_o, Set.Y, _scale);
+            (double squares, double absolute) = Errors(_o, Set.Y, _scale, _width);
             long values = (long)rows * shape.Outputs;
             mse = squares / values;
             mae = absolute / values;
@@ -98,18 +100,19 @@ public sealed class Evaluator
 
     /// <summary>
     /// R² = 1 - Σ (scale_j (prediction - y))² / Σ (scale_j (y - mean_j))² of predictions for targets y,
-    /// both rows of O = scale.Length values: how a baseline (or any prediction) fares on a set.
+    /// both rows of <paramref name="width"/> values (scale: one per column, or empty for 1): how a
+    /// baseline (or any prediction) fares on a set.
     /// </summary>
-    public static double RSquared(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, ReadOnlySpan<float> scale) =>
-        1 - Errors(prediction, y, scale).Squares / TotalSquares(y, scale);
+    public static double RSquared(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, ReadOnlySpan<float> scale, int width) =>
+        1 - Errors(prediction, y, scale, width).Squares / TotalSquares(y, scale, width);
 
-    /// <summary>Σ (scale_j (o - y))² and Σ |scale_j (o - y)| over rows of O values.</summary>
-    internal static (double Squares, double Absolute) Errors(ReadOnlySpan<float> o, ReadOnlySpan<float> y, ReadOnlySpan<float> scale)
+    /// <summary>Σ (scale_j (o - y))² and Σ |scale_j (o - y)| over rows of <paramref name="width"/> values (empty scale: 1).</summary>
+    internal static (double Squares, double Absolute) Errors(ReadOnlySpan<float> o, ReadOnlySpan<float> y, ReadOnlySpan<float> scale, int width)
     {
         double squares = 0, absolute = 0;
         for (int i = 0; i < y.Length; i++)
         {
-            double d = scale[i % scale.Length] * ((double)o[i] - y[i]);
+            double d = (scale.IsEmpty ? 1f : scale[i % width]) * ((double)o[i] - y[i]);
             squares += d * d;
             absolute += Math.Abs(d);
         }
@@ -117,9 +120,9 @@ public sealed class Evaluator
     }
 
     /// <summary>Σ (scale_j (y - mean_j))², each output about its own mean over the set: R²'s denominator.</summary>
-    internal static double TotalSquares(ReadOnlySpan<float> y, ReadOnlySpan<float> scale)
+    internal static double TotalSquares(ReadOnlySpan<float> y, ReadOnlySpan<float> scale, int width)
     {
-        int width = scale.Length, rows = y.Length / width;
+        int rows = y.Length / width;
         double total = 0;
         for (int j = 0; j < width; j++)
         {
@@ -128,7 +131,7 @@ public sealed class Evaluator
             mean /= rows;
             for (int r = 0; r < rows; r++)
             {
-                double d = scale[j] * (y[r * width + j] - mean);
+                double d = (scale.IsEmpty ? 1f : scale[j]) * (y[r * width + j] - mean);
                 total += d * d;
             }
         }

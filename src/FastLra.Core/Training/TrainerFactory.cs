@@ -69,8 +69,8 @@ public static class TrainerFactory
         if (options.Algorithm == AlgorithmKind.Lra && options.Semantics == LraSemantics.Reference && layout.PerStep)
             throw new OptionException(Lra.ReferencePerStepRefusal + ".");
         bool regression = layout.Loss == GlobalLossKind.MeanSquaredError;
-        inputNames ??= [.. Enumerable.Range(0, layout.Inputs).Select(i => $"input {i}")];
-        targetNames ??= [.. Enumerable.Range(0, layout.Outputs).Select(j => $"output {j}")];
+        inputNames ??= Numbered("input", layout.Inputs);
+        targetNames ??= Numbered("output", layout.Outputs);
         Normalization? normalization = null;
         if (normalize)
         {
@@ -114,9 +114,14 @@ public static class TrainerFactory
     }
 
     /// <summary>R² of <paramref name="prediction"/> for targets y (rows of <paramref name="width"/>), in the units <paramref name="scale"/> (or 1) gives.</summary>
-    private static double Baseline(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, float[] scale, int width)
+    private static double Baseline(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, float[] scale, int width) =>
+        Evaluator.RSquared(prediction, y, scale, width);
+
+    /// <summary>"kind 0", "kind 1", ...: names for features that have none.</summary>
+    internal static string[] Numbered(string kind, int count)
     {
-        float[] s = scale.Length > 0 ? scale : [.. Enumerable.Repeat(1f, width)];
-        return Evaluator.RSquared(prediction, y, s);
+        var names = new string[count];
+        for (int k = 0; k < count; k++) names[k] = $"{kind} {k}";
+        return names;
     }
 }
