@@ -57,4 +57,28 @@ public class GlobalLossTests
         // Squared error above 0.04 counts: 0.1² no, 0.25² yes.
         Assert.Equal(1, GlobalLoss.Errors(GlobalLossKind.MeanSquaredError, [0.6f, 0.75f], [0.5f, 0.5f], 2, 1));
     }
+
+    /// <summary>The fused pass gives Forward's loss and Backward's gradient, large logits and soft targets included.</summary>
+    [Theory]
+    [InlineData(GlobalLossKind.SoftmaxCrossEntropy, 1f)]
+    [InlineData(GlobalLossKind.SoftmaxCrossEntropy, 80f)]
+    [InlineData(GlobalLossKind.MeanSquaredError, 1f)]
+    public void Forward_backward_is_forward_and_backward_in_one_pass(GlobalLossKind kind, float scale)
+    {
+        const int rows = 40, outputs = 5;
+        var rng = new Random(9);
+        var o = Enumerable.Range(0, rows * outputs).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+        var y = new float[rows * outputs];
+        for (int r = 0; r < rows; r++)
+        {
+            y[r * outputs + r % outputs] = r % 3 == 0 ? 0.75f : 1f;
+            if (r % 3 == 0) y[r * outputs + (r + 1) % outputs] = 0.25f;
+        }
+        var expected = new float[o.Length];
+        var actual = new float[o.Length];
+        GlobalLoss.Backward(kind, o, y, rows, outputs, expected);
+        float loss = GlobalLoss.ForwardBackward(kind, o, y, rows, outputs, actual);
+        Assert.Equal(GlobalLoss.Forward(kind, o, y, rows, outputs), loss, 1e-6f * Math.Max(1f, Math.Abs(loss)));
+        for (int i = 0; i < o.Length; i++) Assert.Equal(expected[i], actual[i], 1e-7f);
+    }
 }

@@ -43,6 +43,47 @@ public static class GlobalLoss
         return (float)(total / count);
     }
 
+    /// <summary>
+    /// E(o, y), and gradient (B x O) = dE/do, in one pass: each row's exponentials serve its
+    /// log-sum-exp and its softmax (with outputs at every step there are R x B rows).
+    /// </summary>
+    public static float ForwardBackward(GlobalLossKind kind, ReadOnlySpan<float> o, ReadOnlySpan<float> y, int batch, int outputs, Span<float> gradient)
+    {
+        if (kind != GlobalLossKind.SoftmaxCrossEntropy)
+        {
+            Backward(kind, o, y, batch, outputs, gradient);
+            return Forward(kind, o, y, batch, outputs);
+        }
+        if (o.Length < batch * outputs || y.Length < batch * outputs || gradient.Length < batch * outputs) ThrowHelper.ShapeMismatch();
+        if (batch == 0) return 0f;
+        double total = 0;
+        float inverseBatch = 1f / batch;
+        for (int b = 0; b < batch; b++)
+        {
+            var ob = o.Slice(b * outputs, outputs);
+            var yb = y.Slice(b * outputs, outputs);
+            var gb = gradient.Slice(b * outputs, outputs);
+            float max = float.NegativeInfinity, ySum = 0f;
+            foreach (float v in ob) max = MathF.Max(max, v);
+            double sum = 0;
+            for (int j = 0; j < outputs; j++)
+            {
+                double e = Math.Exp(ob[j] - max);
+                gb[j] = (float)e;
+                sum += e;
+                ySum += yb[j];
+            }
+            double logSum = max + Math.Log(sum);
+            for (int j = 0; j < outputs; j++)
+            {
+                if (yb[j] != 0f) total -= yb[j] * (ob[j] - logSum);
+                // dE/do = softmax Σy - y, as in Backward.
+                gb[j] = ((float)(gb[j] / sum) * ySum - yb[j]) * inverseBatch;
+            }
+        }
+        return (float)(total / batch);
+    }
+
     /// <summary>gradient (B x O) = dE/do.</summary>
     public static void Backward(GlobalLossKind kind, ReadOnlySpan<float> o, ReadOnlySpan<float> y, int batch, int outputs, Span<float> gradient) =>
         Backward(kind, o, y, batch, outputs, batch, gradient);

@@ -12,11 +12,14 @@ public sealed class Bptt : IGradientAlgorithm
 {
     private readonly Workspace _ws;
     private readonly float _clip;
-    private readonly Memory<float> _dz, _da;
+    private readonly Memory<float> _dz, _da, _whyT;
 
-    /// <summary>Scratch floats this algorithm carves from the workspace: dz (B x S) and da (<see cref="GroupSteps"/> x B x S).</summary>
+    /// <summary>
+    /// Scratch floats this algorithm carves from the workspace: dz (B x S), da (<see cref="GroupSteps"/> x B x S)
+    /// and Whyᵀ (O x S, for outputs at every step).
+    /// </summary>
     public static long ScratchLength(RnnShape shape, int steps, int batch) =>
-        (GroupSteps(steps, batch) + 1L) * batch * PaddedParameters.StrideOf(shape.Hidden) + 32;
+        (GroupSteps(steps, batch) + 1L) * batch * PaddedParameters.StrideOf(shape.Hidden) + (long)shape.Outputs * PaddedParameters.StrideOf(shape.Hidden) + 48;
 
     /// <summary>
     /// Steps whose adjoints <see cref="Backward"/> keeps to add their weight terms as one product:
@@ -34,6 +37,7 @@ public sealed class Bptt : IGradientAlgorithm
         Diagnostics = new Diagnostics(workspace.Steps);
         _dz = carver.Take(workspace.Batch * workspace.Stride);
         _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Stride);
+        _whyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
     }
 
     public bool ReferenceValidationStart => false;
@@ -52,10 +56,9 @@ public sealed class Bptt : IGradientAlgorithm
         ws.PaddedWeights.Load();
         // The backward pass needs only z: the pre-activations go to one B x S scratch (da's first rows, free until the backward pass).
         Rnn.Forward(ws.PaddedWeights, batch.X, default, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, ws.O);
-        float loss = GlobalLoss.Forward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs);
-        GlobalLoss.Backward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
+        float loss = GlobalLoss.ForwardBackward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
         Backward(ws.PaddedWeights, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
-            Diagnostics.Detailed ? Diagnostics : null);
+            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span);
         ws.PaddedGradients.Store();
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
@@ -69,10 +72,12 @@ public sealed class Bptt : IGradientAlgorithm
     /// <see cref="PaddedParameters.Store"/>). dz is B x S scratch and da scratch for the adjoints of
     /// whole steps (at least one B x S; see <see cref="GroupSteps"/>), both with zero padding: each
     /// group of steps that fits adds its weight terms as one product. With
-    /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution.
+    /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution. With outputs
+    /// below the last step, <paramref name="whyT"/> (O x S) is scratch for Whyᵀ, so each step's
+    /// G_{o_t} Whyᵀ is a product of inner dimension O added straight into dz.
     /// </summary>
     public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
-        int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null)
+        int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null, Span<float> whyT = default)
     {
         var shape = p.Shape;
         int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
@@ -85,20 +90,23 @@ public sealed class Bptt : IGradientAlgorithm
         MatMul.TransposedMultiplyAdd(z.Slice(washout * bs, r * bs), gradO, r * batch, h, outputs, s, g.Why);
         Reductions.SumRowsAdd(gradO, r * batch, outputs, g.By);
         MatMul.MultiplyTransposed(gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dz);
+        if (r > 1)
+        {
+            if (whyT.Length < outputs * s) ThrowHelper.ShapeMismatch();
+            whyT = whyT[..(outputs * s)];
+            whyT.Clear();
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < outputs; j++) whyT[j * s + i] = p.Why[i * outputs + j];
+        }
         for (int last = steps - 1; last >= 0; last -= group)
         {
             // Steps first .. last, step t's adjoint in block t - first of da.
             int first = Math.Max(0, last - group + 1);
             for (int t = last; t >= first; t--)
             {
-                // dz_t += G_{o_t} Whyᵀ below the last step (da_t's block is free until written),
-                // da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
+                // dz_t += G_{o_t} Whyᵀ below the last step, da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
                 var daT = da.Slice((t - first) * bs, bs);
-                if (t >= washout && t < steps - 1)
-                {
-                    MatMul.MultiplyTransposed(gradO.Slice((t - washout) * bo, bo), p.Why, batch, outputs, h, s, daT);
-                    TensorPrimitives.Add(dz, daT, dz);
-                }
+                if (t >= washout && t < steps - 1) MatMul.MultiplyAdd(gradO.Slice((t - washout) * bo, bo), whyT, dz, batch, outputs, s, dz);
                 Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
                 if (perStep is not null)
                 {

@@ -148,8 +148,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         var p = ws.PaddedWeights;
         p.Load();
         Rnn.Forward(p, batch.X, default, T, B, W, _a.Span, ws.Z, ws.O);
-        float loss = GlobalLoss.Forward(_loss, ws.O, batch.Y, R * B, O);
-        GlobalLoss.Backward(_loss, ws.O, batch.Y, R * B, O, ws.GradO);
+        float loss = GlobalLoss.ForwardBackward(_loss, ws.O, batch.Y, R * B, O, ws.GradO);
         ws.PaddedGradients.Clear();
         Diagnostics.ClearSteps();
 
