@@ -297,11 +297,7 @@ internal static class Commands
             Console.Out.WriteLine(CliJson.Serialize(report.Write));
             return CliExit.Ok;
         }
-        Console.Out.WriteLine($"fastlra {report.Version} on {report.Runtime}{(report.NativeAot ? " (Native AOT)" : " (JIT)")}");
-        Console.Out.WriteLine($"Vector<float>: {report.VectorFloatCount} lanes, hardware accelerated: {report.VectorHardwareAccelerated}");
-        Console.Out.WriteLine($"kernels: {report.VectorBits}-bit vectors");
-        Console.Out.WriteLine($"instruction sets: {string.Join(' ', report.InstructionSets)}");
-        Console.Out.WriteLine($"processors: {report.ProcessorCount}");
+        Console.Out.WriteLine(report.Text());
         return CliExit.Ok;
     }
 

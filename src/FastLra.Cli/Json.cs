@@ -6,7 +6,14 @@ using FastLra.Training;
 namespace FastLra.Cli;
 
 /// <summary>What a run on data adds to its report: the best check and the baselines (regression).</summary>
-internal sealed record DataOutcome(long BestIteration, Evaluation Valid, bool Regression, double BaselineR2Mean, double BaselineR2Persistence);
+internal sealed class DataOutcome(long bestIteration, Evaluation valid, bool regression, double baselineR2Mean, double baselineR2Persistence)
+{
+    public long BestIteration => bestIteration;
+    public Evaluation Valid => valid;
+    public bool Regression => regression;
+    public double BaselineR2Mean => baselineR2Mean;
+    public double BaselineR2Persistence => baselineR2Persistence;
+}
 
 /// <summary>
 /// The final report of <c>train --json</c> (and of each sweep run): every option of the table that
@@ -115,12 +122,15 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run)
         new(e.GetProperty("id").GetString() ?? "", e.GetProperty("command").GetString() ?? "", TrainReport.Read(e.GetProperty("run")));
 }
 
+// The reports below are classes, not records: they are only written, and a record's generated
+// equality and printing would cost the Native AOT binary kilobytes each.
+
 /// <summary>
 /// One line of the <c>--metrics</c> file, per validation check. The gradient diagnostics are of
 /// the check's last iteration; in the per-step arrays index = step t; local losses and Omega
 /// values are LRA's only; a regression run on data adds its validation RMSE, MAE and R² in original units.
 /// </summary>
-internal sealed record MetricsLine(
+internal sealed class MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,
     double ElapsedSeconds, double IterationsPerSecond, float GradientNorm,
     float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues, Evaluation? Regression = null)
@@ -152,7 +162,7 @@ internal sealed record MetricsLine(
 }
 
 /// <summary>The report of <c>eval --json</c>: loss and accuracy, and for regression on data the errors in original units and the baselines' R².</summary>
-internal sealed record EvalReport(
+internal sealed class EvalReport(
     string Model, string Task, int Length, int Hidden, long Seed, int ValidSize, Evaluation Result, bool Solved,
     double BaselineR2Mean, double BaselineR2Persistence, bool Regression = false)
 {
@@ -183,7 +193,7 @@ internal sealed record EvalReport(
 }
 
 /// <summary>The report of <c>info --json</c>. VectorBits is the width the kernels run at (FastLra.Kernels.SimdWidth), which can exceed Vector&lt;float&gt;'s.</summary>
-internal sealed record InfoReport(
+internal sealed class InfoReport(
     string Version, string Runtime, bool NativeAot, int VectorFloatCount, bool VectorHardwareAccelerated,
     int VectorBits, string[] InstructionSets, int ProcessorCount)
 {
@@ -200,6 +210,14 @@ internal sealed record InfoReport(
         w.WriteNumber("processor_count", ProcessorCount);
         w.WriteEndObject();
     }
+
+    /// <summary>The report as lines of text.</summary>
+    public string Text() =>
+        $"fastlra {Version} on {Runtime}{(NativeAot ? " (Native AOT)" : " (JIT)")}\n" +
+        $"Vector<float>: {VectorFloatCount} lanes, hardware accelerated: {VectorHardwareAccelerated}\n" +
+        $"kernels: {VectorBits}-bit vectors\n" +
+        $"instruction sets: {string.Join(' ', InstructionSets)}\n" +
+        $"processors: {ProcessorCount}";
 }
 
 /// <summary>The report of <c>bench --json</c>.</summary>

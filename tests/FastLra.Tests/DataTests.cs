@@ -315,7 +315,7 @@ public sealed class DataTests : IDisposable
     [Fact]
     public void A_validation_fraction_must_leave_both_sets_a_sequence()
     {
-        var loaded = new LoadedData(Coded(3, 2, 1, 1, 1), ["a"], ["b"], TimeSeries: false);
+        var loaded = new LoadedData(Coded(3, 2, 1, 1, 1), ["a"], ["b"], timeSeries: false);
         Assert.Contains("leaves no validation sequence", Assert.Throws<DataFormatException>(() => DataFiles.Split(loaded, 0.1, 1)).Message);
         Assert.Contains("leaves no training sequence", Assert.Throws<DataFormatException>(() => DataFiles.Split(loaded, 0.9, 1)).Message);
         var (train, valid) = DataFiles.Split(loaded, 0.34, 1);

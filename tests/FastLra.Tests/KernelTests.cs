@@ -435,6 +435,22 @@ public class KernelTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void TanhBackward_with_an_output_term_matches_reference_in_place_too(int n)
+    {
+        var z = Random(n, 13);
+        var dz = Random(n, 14);
+        var extra = Random(n, 15);
+        var expected = new float[n];
+        ActivationsReference.TanhBackward(z, dz, extra, expected);
+        var actual = new float[n];
+        Activations.TanhBackward(z, dz, extra, actual);
+        Assert.Equal(expected, actual);
+        Activations.TanhBackward(z, dz, extra, dz);
+        Assert.Equal(expected, dz);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void SumRowsAdd_matches_reference(int cols)
     {
         foreach (int rows in new[] { 0, 1, 3, 20, MatMul.InnerBlock + 1 })

@@ -51,7 +51,20 @@ public sealed record DataFileOptions
 }
 
 /// <summary>A data set read from a file, with the names of its input and target features.</summary>
-public sealed record LoadedData(SequenceDataSet Data, string[] InputNames, string[] TargetNames, bool TimeSeries);
+public sealed class LoadedData(SequenceDataSet data, string[] inputNames, string[] targetNames, bool timeSeries)
+{
+    /// <summary>The sequences.</summary>
+    public SequenceDataSet Data => data;
+
+    /// <summary>The input features' names (CSV columns, or "input i").</summary>
+    public string[] InputNames => inputNames;
+
+    /// <summary>The targets' names (CSV columns, "label = c" per class, or "output j").</summary>
+    public string[] TargetNames => targetNames;
+
+    /// <summary>Whether the sequences are windows of one series (a validation split then takes the last ones).</summary>
+    public bool TimeSeries => timeSeries;
+}
 
 /// <summary>
 /// Reads sequence data sets: numpy <c>.npz</c> archives (numpy.savez) and <c>.safetensors</c> files
@@ -159,7 +172,7 @@ public static class DataFiles
         var layout = new SequenceLayout(steps, inputs, outputs, washout, loss);
         if (perStep) targets = KeepSteps(targets, n, steps, outputs, washout);
         return new LoadedData(new SequenceDataSet(layout, x.Data, targets), TrainerFactory.Numbered("input", inputs),
-            TrainerFactory.Numbered("output", outputs), TimeSeries: false);
+            TrainerFactory.Numbered("output", outputs), timeSeries: false);
     }
 
     private static LoadedData Csv(string path, DataFileOptions o)
@@ -230,7 +243,7 @@ public static class DataFiles
         }
         var layout = new SequenceLayout(steps, inputs, outputs, washout, classes ? GlobalLossKind.SoftmaxCrossEntropy : GlobalLossKind.MeanSquaredError);
         string[] targetNames = classes ? TrainerFactory.Numbered(header[targetIndex[0]] + " =", outputs) : Names(targetIndex, header);
-        return new LoadedData(new SequenceDataSet(layout, x, y, persistence), Names(inputIndex, header), targetNames, TimeSeries: true);
+        return new LoadedData(new SequenceDataSet(layout, x, y, persistence), Names(inputIndex, header), targetNames, timeSeries: true);
     }
 
     /// <summary>

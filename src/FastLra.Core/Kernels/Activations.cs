@@ -62,6 +62,14 @@ public static class Activations
         }
     }
 
+    /// <summary>da = (dz + extra) (1 - z²): the backward step of a state that also feeds an output; da may be any input.</summary>
+    public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, ReadOnlySpan<float> extra, Span<float> da)
+    {
+        int n = z.Length;
+        if (dz.Length < n || extra.Length < n || da.Length < n) ThrowHelper.ShapeMismatch();
+        Elementwise.Map<AddTanhBackwardOperator>(z, dz, extra, 0f, da[..n]);
+    }
+
     /// <summary>da = dz * (1 - z²), where z = tanh(a); da may be z or dz.</summary>
     public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, Span<float> da)
     {
@@ -82,6 +90,11 @@ public static class ActivationsReference
     public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, Span<float> da)
     {
         for (int i = 0; i < z.Length; i++) da[i] = dz[i] * (1f - z[i] * z[i]);
+    }
+
+    public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, ReadOnlySpan<float> extra, Span<float> da)
+    {
+        for (int i = 0; i < z.Length; i++) da[i] = (dz[i] + extra[i]) * (1f - z[i] * z[i]);
     }
 
     public static void DescendTanh(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)

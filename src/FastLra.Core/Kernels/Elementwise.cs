@@ -177,6 +177,14 @@ internal readonly struct TanhBackwardOperator : IElementwise
         where TV : struct, IVector<TV> => y * (TV.Broadcast(1f) - x * x);
 }
 
+/// <summary>(y + z)(1 - x²): a tanh backward step whose state also feeds an output.</summary>
+internal readonly struct AddTanhBackwardOperator : IElementwise
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Invoke<TV>(TV x, TV y, TV z, TV s)
+        where TV : struct, IVector<TV> => (y + z) * (TV.Broadcast(1f) - x * x);
+}
+
 /// <summary>x * y.</summary>
 internal readonly struct MultiplyOperator : IElementwise
 {

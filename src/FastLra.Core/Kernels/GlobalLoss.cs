@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace FastLra.Kernels;
 
 /// <summary>Which global loss E(o, y) a task uses.</summary>
@@ -54,34 +56,62 @@ public static class GlobalLoss
             Backward(kind, o, y, batch, outputs, gradient);
             return Forward(kind, o, y, batch, outputs);
         }
-        if (o.Length < batch * outputs || y.Length < batch * outputs || gradient.Length < batch * outputs) ThrowHelper.ShapeMismatch();
+        int count = batch * outputs;
+        if (o.Length < count || y.Length < count || gradient.Length < count) ThrowHelper.ShapeMismatch();
         if (batch == 0) return 0f;
+        // Rows are often a few values wide and many (R x B with outputs at every step): the rows of a
+        // chunk are shifted by their maxima, and their exponentials and the logarithms of their sums
+        // each taken in one vector pass.
+        const int Chunk = 256;
+        Span<float> sums = stackalloc float[Chunk], logs = stackalloc float[Chunk];
         double total = 0;
         float inverseBatch = 1f / batch;
-        for (int b = 0; b < batch; b++)
+        for (int first = 0; first < batch; first += Chunk)
         {
-            var ob = o.Slice(b * outputs, outputs);
-            var yb = y.Slice(b * outputs, outputs);
-            var gb = gradient.Slice(b * outputs, outputs);
-            float max = float.NegativeInfinity, ySum = 0f;
-            foreach (float v in ob) max = MathF.Max(max, v);
-            double sum = 0;
-            for (int j = 0; j < outputs; j++)
+            int rows = Math.Min(Chunk, batch - first), start = first * outputs, end = start + rows * outputs;
+            var e = gradient[start..end];
+            for (int k = start; k < end; k += outputs)
             {
-                double e = Math.Exp(ob[j] - max);
-                gb[j] = (float)e;
-                sum += e;
-                ySum += yb[j];
+                float max = RowMax(o, k, outputs);
+                for (int j = k; j < k + outputs; j++) gradient[j] = o[j] - max;
             }
-            double logSum = max + Math.Log(sum);
-            for (int j = 0; j < outputs; j++)
+            TensorPrimitives.Exp(e, e);
+            for (int r = 0; r < rows; r++)
             {
-                if (yb[j] != 0f) total -= yb[j] * (ob[j] - logSum);
-                // dE/do = softmax Σy - y, as in Backward.
-                gb[j] = ((float)(gb[j] / sum) * ySum - yb[j]) * inverseBatch;
+                float sum = 0f;
+                for (int j = r * outputs; j < (r + 1) * outputs; j++) sum += e[j];
+                sums[r] = sum;
+            }
+            TensorPrimitives.Log(sums[..rows], logs[..rows]);
+            for (int r = 0, k = start; r < rows; r++, k += outputs)
+            {
+                // log softmax_j = o_j - max - log Σ exp(o - max); the gradient is softmax Σy - y, as in Backward.
+                float ySum = 0f;
+                for (int j = k; j < k + outputs; j++) ySum += y[j];
+                float shift = RowMax(o, k, outputs) + logs[r], scale = ySum / sums[r];
+                // Every target value counts (0 adds nothing) without a branch on it.
+                float row = 0f;
+                for (int j = k; j < k + outputs; j++)
+                {
+                    row += y[j] * (o[j] - shift);
+                    gradient[j] = (gradient[j] * scale - y[j]) * inverseBatch;
+                }
+                total -= row;
             }
         }
         return (float)(total / batch);
+    }
+
+    /// <summary>
+    /// The largest of v[start .. start + length), branch-free (MaxNative: one instruction; its NaN
+    /// rule does not matter, a NaN output makes the loss NaN either way), so rows of random labels
+    /// cost no mispredictions.
+    /// </summary>
+    private static float RowMax(ReadOnlySpan<float> v, int start, int length)
+    {
+        float max = v[start];
+        for (int j = start + 1; j < start + length; j++) max = float.MaxNative(max, v[j]);
+        return max;
     }
 
     /// <summary>gradient (B x O) = dE/do.</summary>

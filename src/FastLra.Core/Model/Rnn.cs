@@ -31,7 +31,8 @@ public static class Rnn
     /// Unrolled forward pass keeping every step: x (T x B x I), a and z (T x B x S), o (R x B x O):
     /// the outputs o_t = z_t Why + by of steps w .. T-1 (R = T - w; w = T-1 reads the last step only).
     /// An <paramref name="a"/> of only B x S is scratch that every step reuses (the pre-activations
-    /// are not kept). <paramref name="h0"/> (B x S) is z_{-1}; empty means zero.
+    /// are not kept). <paramref name="h0"/> (B x S) is z_{-1}; empty means zero. An empty
+    /// <paramref name="o"/> leaves the outputs to the caller.
     /// </summary>
     public static void Forward(IRnnParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int steps, int batch, int washout,
         Span<float> a, Span<float> z, Span<float> o)
@@ -44,7 +45,7 @@ public static class Rnn
             StepForward(p, x.Slice(t * bi, bi), zPrev, batch, a.Slice(keep ? t * bs : 0, bs), z.Slice(t * bs, bs));
         }
         // The states of steps w .. T-1 are consecutive rows: their outputs are one product.
-        OutputForward(p, z.Slice(washout * bs, (steps - washout) * bs), (steps - washout) * batch, o);
+        if (!o.IsEmpty) OutputForward(p, z.Slice(washout * bs, (steps - washout) * bs), (steps - washout) * batch, o);
     }
 
     /// <summary>

@@ -12,14 +12,17 @@ public sealed class Bptt : IGradientAlgorithm
 {
     private readonly Workspace _ws;
     private readonly float _clip;
-    private readonly Memory<float> _dz, _da, _whyT;
+    private readonly Memory<float> _dz, _da, _whyT, _dWhyT, _outputTerms;
 
     /// <summary>
-    /// Scratch floats this algorithm carves from the workspace: dz (B x S), da (<see cref="GroupSteps"/> x B x S)
-    /// and Whyᵀ (O x S, for outputs at every step).
+    /// Scratch floats this algorithm carves from the workspace: dz (B x S), da (<see cref="GroupSteps"/> x B x S),
+    /// and for outputs at every step Whyᵀ and its gradient (O x S each) and the output terms G Whyᵀ (T x B x S).
     /// </summary>
-    public static long ScratchLength(RnnShape shape, int steps, int batch) =>
-        (GroupSteps(steps, batch) + 1L) * batch * PaddedParameters.StrideOf(shape.Hidden) + (long)shape.Outputs * PaddedParameters.StrideOf(shape.Hidden) + 48;
+    public static long ScratchLength(RnnShape shape, int steps, int batch)
+    {
+        long s = PaddedParameters.StrideOf(shape.Hidden);
+        return (GroupSteps(steps, batch) + 1L + steps) * batch * s + 2L * shape.Outputs * s + 80;
+    }
 
     /// <summary>
     /// Steps whose adjoints <see cref="Backward"/> keeps to add their weight terms as one product:
@@ -38,6 +41,8 @@ public sealed class Bptt : IGradientAlgorithm
         _dz = carver.Take(workspace.Batch * workspace.Stride);
         _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Stride);
         _whyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
+        _dWhyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
+        _outputTerms = carver.Take((long)workspace.Steps * workspace.Batch * workspace.Stride);
     }
 
     public bool ReferenceValidationStart => false;
@@ -53,15 +58,41 @@ public sealed class Bptt : IGradientAlgorithm
         ws.Check(batch);
         var layout = ws.Layout;
         int rows = layout.OutputSteps * ws.Batch;
-        ws.PaddedWeights.Load();
+        var p = ws.PaddedWeights;
+        p.Load();
         // The backward pass needs only z: the pre-activations go to one B x S scratch (da's first rows, free until the backward pass).
-        Rnn.Forward(ws.PaddedWeights, batch.X, default, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, ws.O);
+        // Outputs at every step are R x B rows of O: with O below a vector, they go in dot form over S, through Whyᵀ.
+        bool perStep = layout.PerStep;
+        if (perStep) TransposeOutputWeights(p, _whyT.Span);
+        Rnn.Forward(p, batch.X, default, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, perStep ? default : ws.O);
+        if (perStep) OutputsForward(p, ws.Z[(layout.Washout * ws.Batch * ws.Stride)..], _whyT.Span, rows, ws.O);
         float loss = GlobalLoss.ForwardBackward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
-        Backward(ws.PaddedWeights, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
-            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span);
+        Backward(p, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
+            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span, _dWhyT.Span, _outputTerms.Span);
         ws.PaddedGradients.Store();
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
+    }
+
+    /// <summary>whyT (O x S) = Whyᵀ, zero in the padding columns.</summary>
+    public static void TransposeOutputWeights(PaddedParameters p, Span<float> whyT)
+    {
+        int h = p.Shape.Hidden, outputs = p.Shape.Outputs, s = p.Stride;
+        if (whyT.Length < outputs * s) ThrowHelper.ShapeMismatch();
+        whyT = whyT[..(outputs * s)];
+        whyT.Clear();
+        var why = p.Why;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < outputs; j++) whyT[j * s + i] = why[i * outputs + j];
+    }
+
+    /// <summary>o (rows x O) = z (rows x S) Why + by in dot form, through whyT = Whyᵀ (O x S).</summary>
+    private static void OutputsForward(PaddedParameters p, ReadOnlySpan<float> z, ReadOnlySpan<float> whyT, int rows, Span<float> o)
+    {
+        int outputs = p.Shape.Outputs;
+        MatMul.MultiplyTransposed(z[..(rows * p.Stride)], whyT, rows, p.Stride, outputs, outputs, o);
+        var by = p.By;
+        for (int row = 0; row < rows; row++) TensorPrimitives.Add(o.Slice(row * outputs, outputs), by, o.Slice(row * outputs, outputs));
     }
 
     /// <summary>
@@ -73,11 +104,14 @@ public sealed class Bptt : IGradientAlgorithm
     /// whole steps (at least one B x S; see <see cref="GroupSteps"/>), both with zero padding: each
     /// group of steps that fits adds its weight terms as one product. With
     /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution. With outputs
-    /// below the last step, <paramref name="whyT"/> (O x S) is scratch for Whyᵀ, so each step's
-    /// G_{o_t} Whyᵀ is a product of inner dimension O added straight into dz.
+    /// below the last step, <paramref name="whyT"/> holds Whyᵀ (O x S, <see cref="TransposeOutputWeights"/>),
+    /// <paramref name="dWhyT"/> (O x S) is scratch for dWhyᵀ = Gᵀ z, a product as wide as S, and
+    /// <paramref name="outputTerms"/> (R x B x S) for every step's G_{o_t} Whyᵀ, one product of inner
+    /// dimension O whose rows the tanh backward step adds to dz.
     /// </summary>
     public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
-        int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null, Span<float> whyT = default)
+        int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null,
+        ReadOnlySpan<float> whyT = default, Span<float> dWhyT = default, Span<float> outputTerms = default)
     {
         var shape = p.Shape;
         int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
@@ -85,29 +119,36 @@ public sealed class Bptt : IGradientAlgorithm
         int group = Math.Min(steps, da.Length / Math.Max(bs, 1));
         if (group < 1 && steps > 0) ThrowHelper.ShapeMismatch();
         g.Clear();
-        // Output layer: dWhy = Σ_{t ≥ w} z_tᵀ G_{o_t} (one product over the R steps' rows), dby = Σ G_o,
-        // dz_{T-1} = G_{o_{T-1}} Whyᵀ.
-        MatMul.TransposedMultiplyAdd(z.Slice(washout * bs, r * bs), gradO, r * batch, h, outputs, s, g.Why);
+        // Output layer: dWhy = Σ_{t ≥ w} z_tᵀ G_{o_t} (one product over the R steps' rows; for R > 1 as
+        // dWhyᵀ = Gᵀ z, whose rows are S wide), dby = Σ G_o, dz_{T-1} = G_{o_{T-1}} Whyᵀ.
+        if (r == 1)
+        {
+            MatMul.TransposedMultiplyAdd(z.Slice(washout * bs, bs), gradO, batch, h, outputs, s, g.Why);
+        }
+        else
+        {
+            if (whyT.Length < outputs * s || dWhyT.Length < outputs * s || outputTerms.Length < r * bs) ThrowHelper.ShapeMismatch();
+            dWhyT = dWhyT[..(outputs * s)];
+            dWhyT.Clear();
+            MatMul.TransposedMultiplyAdd(gradO, z.Slice(washout * bs, r * bs), r * batch, outputs, s, dWhyT);
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < outputs; j++) g.Why[i * outputs + j] += dWhyT[j * s + i];
+            outputTerms = outputTerms[..(r * bs)];
+            outputTerms.Clear();
+            MatMul.MultiplyAdd(gradO, whyT, r * batch, outputs, s, outputTerms);
+        }
         Reductions.SumRowsAdd(gradO, r * batch, outputs, g.By);
         MatMul.MultiplyTransposed(gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dz);
-        if (r > 1)
-        {
-            if (whyT.Length < outputs * s) ThrowHelper.ShapeMismatch();
-            whyT = whyT[..(outputs * s)];
-            whyT.Clear();
-            for (int i = 0; i < h; i++)
-                for (int j = 0; j < outputs; j++) whyT[j * s + i] = p.Why[i * outputs + j];
-        }
         for (int last = steps - 1; last >= 0; last -= group)
         {
             // Steps first .. last, step t's adjoint in block t - first of da.
             int first = Math.Max(0, last - group + 1);
             for (int t = last; t >= first; t--)
             {
-                // dz_t += G_{o_t} Whyᵀ below the last step, da_t = dz_t (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
+                // da_t = (dz_t + G_{o_t} Whyᵀ below the last step) (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
                 var daT = da.Slice((t - first) * bs, bs);
-                if (t >= washout && t < steps - 1) MatMul.MultiplyAdd(gradO.Slice((t - washout) * bo, bo), whyT, dz, batch, outputs, s, dz);
-                Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
+                if (t >= washout && t < steps - 1) Activations.TanhBackward(z.Slice(t * bs, bs), dz, outputTerms.Slice((t - washout) * bs, bs), daT);
+                else Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
                 if (perStep is not null)
                 {
                     perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bs, bs), daT, batch, s, s) : 0f;

@@ -145,7 +145,14 @@ public sealed class Trainer
 }
 
 /// <summary>What <see cref="Trainer.Fit(TrainingOptions, SequenceDataSet, SequenceDataSet, bool, ITrainingMonitor?, CancellationToken)"/> returns.</summary>
-/// <param name="Model">The trained model (on data, the best check's, with its normalisation): give it to an <see cref="RnnState"/> to stream.</param>
-/// <param name="Result">How the run went: iterations, stop reason, the validation figures.</param>
-/// <param name="Trainer">The trainer, for its data, parameters and checkpoints.</param>
-public sealed record FitResult(RnnModel Model, TrainingResult Result, Trainer Trainer);
+public sealed class FitResult(RnnModel model, TrainingResult result, Trainer trainer)
+{
+    /// <summary>The trained model (on data, the best check's, with its normalisation): give it to an <see cref="RnnState"/> to stream.</summary>
+    public RnnModel Model => model;
+
+    /// <summary>How the run went: iterations, stop reason, the validation figures.</summary>
+    public TrainingResult Result => result;
+
+    /// <summary>The trainer, for its data, parameters and checkpoints.</summary>
+    public Trainer Trainer => trainer;
+}

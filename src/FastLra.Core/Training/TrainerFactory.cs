@@ -5,16 +5,35 @@ using FastLra.Model;
 
 namespace FastLra.Training;
 
-/// <summary>What a run on the user's data carries beside its trainer: the data sets, the normalisation and the baselines.</summary>
-/// <param name="Train">The training sequences (standardised when <paramref name="Normalization"/> is set).</param>
-/// <param name="Valid">The validation sequences, likewise.</param>
-/// <param name="Normalization">The standardisation the saved model applies, or null.</param>
-/// <param name="InputNames">The input features' names.</param>
-/// <param name="TargetNames">The targets' names (for classes, one per class).</param>
-/// <param name="BaselineR2Mean">Regression: R² on the validation set of predicting the training targets' mean (NaN for classification).</param>
-/// <param name="BaselineR2Persistence">CSV regression: R² of predicting the last observed target (NaN otherwise).</param>
-public sealed record DataRun(SequenceDataSet Train, SequenceDataSet Valid, Normalization? Normalization, string[] InputNames,
-    string[] TargetNames, double BaselineR2Mean, double BaselineR2Persistence);
+/// <summary>
+/// What a run on the user's data carries beside its trainer: the data sets, the normalisation and
+/// the baselines. (A class, not a record: nothing compares runs, and a record's generated members
+/// cost the Native AOT binary.)
+/// </summary>
+public sealed class DataRun(SequenceDataSet train, SequenceDataSet valid, Normalization? normalization, string[] inputNames,
+    string[] targetNames, double baselineR2Mean, double baselineR2Persistence)
+{
+    /// <summary>The training sequences (standardised when <see cref="Normalization"/> is set).</summary>
+    public SequenceDataSet Train => train;
+
+    /// <summary>The validation sequences, likewise.</summary>
+    public SequenceDataSet Valid => valid;
+
+    /// <summary>The standardisation the saved model applies, or null.</summary>
+    public Normalization? Normalization => normalization;
+
+    /// <summary>The input features' names.</summary>
+    public IReadOnlyList<string> InputNames => inputNames;
+
+    /// <summary>The targets' names (for classes, one per class).</summary>
+    public IReadOnlyList<string> TargetNames => targetNames;
+
+    /// <summary>Regression: R² on the validation set of predicting the training targets' mean (NaN for classification).</summary>
+    public double BaselineR2Mean => baselineR2Mean;
+
+    /// <summary>CSV regression: R² of predicting the last observed target (NaN otherwise).</summary>
+    public double BaselineR2Persistence => baselineR2Persistence;
+}
 
 /// <summary>
 /// The one place a run is wired, for the CLI, the tests and the examples: a synthetic task's
