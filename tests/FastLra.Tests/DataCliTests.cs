@@ -157,6 +157,17 @@ public sealed class DataCliTests : IDisposable
         var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
         Assert.InRange(values.Average(), 30, 80);
 
+        // The streaming API (and through it the C ABI) applies the model's normalisation: window 0
+        // stepped year by year gives predict's numbers.
+        var state = new FastLra.Model.RnnState(FastLra.Model.RnnModel.Load(model));
+        var series = File.ReadLines(Sunspots).Skip(1).Select(l => float.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).ToArray();
+        var output = new float[1];
+        for (int t = 0; t < 20; t++)
+        {
+            state.Step([series[t]], output);
+            if (t >= 10) Assert.Equal(values[t - 10], output[0], 1e-3 * Math.Max(1, Math.Abs(output[0])));
+        }
+
         string npy = Path.Combine(_dir, "p.npy");
         Assert.Equal(0, Run(null, "predict", "--model", model, "--data", Sunspots, "--out", npy).Code);
         var array = NumericArray.ParseNpy(File.ReadAllBytes(npy), npy, 1 << 20);

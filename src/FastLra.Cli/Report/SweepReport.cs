@@ -10,14 +10,14 @@ namespace FastLra.Cli.Report;
 /// <summary>
 /// <c>fastlra report</c>: reads a sweep directory's results and metrics and writes report.md
 /// (one table of every cell and variant), report.csv (the same numbers) and SVG figures:
-/// validation accuracy against iteration and the per-step gradient-norm and local-loss profiles
-/// for each (task, length) cell, and the success rate of every cell.
-/// A cell is a task and length; a variant is every other option except the seed, so the runs
-/// of a variant in a cell are its seeds.
+/// validation accuracy (for regression on data: R²) against iteration and the per-step
+/// gradient-norm and local-loss profiles for each (task, length) cell, and the success rate of
+/// every cell. A cell is a task (or data file) and length; a variant is every other option except
+/// the seed, so the runs of a variant in a cell are its seeds.
 /// </summary>
 internal sealed class SweepReport
 {
-    /// <summary>What one run's metrics file says: the accuracy curve and the first and last per-step profiles.</summary>
+    /// <summary>What one run's metrics file says: the accuracy (or R²) curve and the first and last per-step profiles.</summary>
     private sealed record RunData(TrainReport Run, List<(double Iteration, double Accuracy)> Curve,
         float[]? FirstNorms, float[]? LastNorms, float[]? FirstLosses, float[]? LastLosses);
 
@@ -73,7 +73,9 @@ internal sealed class SweepReport
                 using var document = ProgressMonitor.ParseLine(line);
                 if (document is null || !document.RootElement.TryGetProperty("iteration", out _)) continue;
                 var e = document.RootElement;
-                curve.Add((e.GetProperty("iteration").GetDouble(), e.GetProperty("valid_accuracy").GetDouble()));
+                // Regression on data is scored by R², everything else by accuracy.
+                var score = e.TryGetProperty("valid_r2", out var r2) ? r2 : e.GetProperty("valid_accuracy");
+                curve.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(score)));
                 var norms = Floats(e, "dWhh_step_norms");
                 var losses = Floats(e, "local_losses");
                 firstNorms ??= norms;
@@ -143,7 +145,7 @@ internal sealed class SweepReport
     private List<Stats> Statistics() =>
         [.. _runs.GroupBy(r => (r.Run.Task, r.Run.Length, Key(r.Run))).Select(g =>
         {
-            var best = g.Select(r => r.Run.BestValidAccuracy).ToList();
+            var best = g.Select(r => Score(r.Run)).ToList();
             double mean = best.Average();
             double sd = best.Count > 1 ? Math.Sqrt(best.Sum(b => (b - mean) * (b - mean)) / (best.Count - 1)) : 0;
             var solved = g.Where(r => r.Run.Solved).ToList();
@@ -153,6 +155,11 @@ internal sealed class SweepReport
         })
         .OrderBy(s => s.Task, StringComparer.Ordinal).ThenBy(s => s.Length)
         .ThenByDescending(s => s.SuccessRate).ThenByDescending(s => s.MeanBest).ThenBy(s => s.MedianIterations)];
+
+    /// <summary>A run's score: the best check's R² for regression on data, else its best validation accuracy.</summary>
+    private static double Score(TrainReport run) => run.Data is { Regression: true } d ? d.Valid.R2 : run.BestValidAccuracy;
+
+    private bool Regression(string task, int length) => _runs.Exists(r => r.Run.Task == task && r.Run.Length == length && r.Run.Data is { Regression: true });
 
     /// <summary>Writes report.md, report.csv and the figures into <paramref name="outDir"/>; returns the files written.</summary>
     public List<string> Write(string outDir, string source, int maxSeries)
@@ -180,15 +187,16 @@ internal sealed class SweepReport
         md.Append(CultureInfo.InvariantCulture, $"# Sweep report: {source}\n\n");
         md.Append(CultureInfo.InvariantCulture,
             $"{_runs.Count} runs, {cells.Count} cells (task and length), {ranked.Count} variants (every option but the seed). ");
-        md.Append("Solved: validation error below 0.0001 on the run's validation set. Best accuracy: over several seeds, mean ± sample sd (min-max). ");
+        md.Append("Solved: validation error below 0.0001 on the run's validation set (synthetic tasks only). Best accuracy (R² for regression on data, at the best check by validation loss): over several seeds, mean ± sample sd (min-max). ");
         md.Append("Iterations and seconds to solve: medians over the solved runs. Rows are ranked by success rate, then mean best accuracy.\n\n");
-        md.Append("| task | T | variant | runs | solved | best valid accuracy | iterations to solve | seconds to solve | ms/iteration |\n");
+        md.Append("| task | T | variant | runs | solved | best valid accuracy (R²) | iterations to solve | seconds to solve | ms/iteration |\n");
         md.Append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         foreach (var s in stats)
         {
+            string f = Regression(s.Task, s.Length) ? "F4" : "P2";
             string best = s.Runs == 1
-                ? s.MeanBest.ToString("P2", CultureInfo.InvariantCulture)
-                : string.Create(CultureInfo.InvariantCulture, $"{s.MeanBest:P2} ± {s.SdBest:P2} ({s.MinBest:P2}-{s.MaxBest:P2})");
+                ? s.MeanBest.ToString(f, CultureInfo.InvariantCulture)
+                : $"{s.MeanBest.ToString(f, CultureInfo.InvariantCulture)} ± {s.SdBest.ToString(f, CultureInfo.InvariantCulture)} ({s.MinBest.ToString(f, CultureInfo.InvariantCulture)}-{s.MaxBest.ToString(f, CultureInfo.InvariantCulture)})";
             md.Append(CultureInfo.InvariantCulture, $"| {s.Task} | {s.Length} | {s.Variant} | {s.Runs} | {s.Solved}/{s.Runs} | {best} | ");
             md.Append(CultureInfo.InvariantCulture,
                 $"{(s.Solved == 0 ? "-" : s.MedianIterations.ToString("F0", CultureInfo.InvariantCulture))} | {(s.Solved == 0 ? "-" : s.MedianSeconds.ToString("F1", CultureInfo.InvariantCulture))} | {s.SecondsPerIteration * 1e3:F2} |\n");
@@ -208,13 +216,18 @@ internal sealed class SweepReport
             var runs = _runs.Where(r => r.Run.Task == task && r.Run.Length == length).GroupBy(r => _labels[Key(r.Run)])
                 .Where(g => shown.Contains(g.Key)).OrderBy(g => shown.IndexOf(g.Key)).ToList();
             md.Append(CultureInfo.InvariantCulture, $"\n## {task}, T = {length}\n\n");
+            bool regression = Regression(task, length);
+            if (regression && runs.SelectMany(g => g).FirstOrDefault()?.Run.Data is { } baseline)
+                md.Append(CultureInfo.InvariantCulture,
+                    $"Baselines on the validation set: predicting the training mean, R² {baseline.BaselineR2Mean:F4}{(double.IsNaN(baseline.BaselineR2Persistence) ? "" : $"; persistence (the last observed target), R² {baseline.BaselineR2Persistence:F4}")}.\n\n");
 
             var xs = runs.SelectMany(g => g.SelectMany(r => r.Curve.Select(p => p.Iteration))).Distinct().Order().ToList();
             var accuracy = runs.Select(g => new Series(g.Key, _colors[g.Key], MeanCurve(g.ToList(), xs))).ToList();
-            Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation accuracy: {task}, T = {length}",
-                $"mean over seeds (a finished run holds its last value); {Subset(shown.Count)}", "iteration", "validation accuracy",
-                accuracy, logY: false, yMin: 0, yMax: 1.02));
-            md.Append(CultureInfo.InvariantCulture, $"![validation accuracy](accuracy-{cell}.svg)\n");
+            string metric = regression ? "R²" : "accuracy";
+            Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation {metric}: {task}, T = {length}",
+                $"mean over seeds (a finished run holds its last value); {Subset(shown.Count)}", "iteration", $"validation {metric}",
+                accuracy, logY: false, yMin: regression ? null : 0, yMax: regression ? 1 : 1.02));
+            md.Append(CultureInfo.InvariantCulture, $"![validation {metric}](accuracy-{cell}.svg)\n");
 
             var norms = Profiles(runs, r => r.FirstNorms, r => r.LastNorms, length);
             if (norms.Count > 0)

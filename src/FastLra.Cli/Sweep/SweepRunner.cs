@@ -105,8 +105,10 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null, trainer.Data));
         AtomicFile.WriteAllText(result, CliJson.Serialize(report.Write) + "\n");
         File.Delete(checkpoint);
-        summary = string.Create(CultureInfo.InvariantCulture,
-            $"{report.Run.StopReason} at iteration {outcome.Iterations}, best valid accuracy {outcome.BestValidAccuracy:P2}, {outcome.WallSeconds:F1} s");
+        string quality = report.Run.Data is { Regression: true } d
+            ? string.Create(CultureInfo.InvariantCulture, $"best check at iteration {d.BestIteration}: valid R² {d.Valid.R2:F4}")
+            : string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {outcome.BestValidAccuracy:P2}");
+        summary = string.Create(CultureInfo.InvariantCulture, $"{report.Run.StopReason} at iteration {outcome.Iterations}, {quality}, {outcome.WallSeconds:F1} s");
         return Status.Finished;
     }
 
