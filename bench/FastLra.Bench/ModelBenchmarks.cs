@@ -89,3 +89,59 @@ public class LraReferenceIterationBenchmark : IFlopCount
     [Benchmark]
     public float LraIteration() => _trainer.Step();
 }
+
+/// <summary>
+/// Training on an in-memory data set against the synthetic generator, and outputs at every step
+/// against one, at the paper's sizes (T = 20, B = 20, H = 100, temporal order's I = 6, O = 4): a
+/// data set of the task's own sequences (drawn by its generator) is shuffled and gathered where the
+/// generator would draw; the per-step layout reads an output (and a loss) at every step.
+/// </summary>
+[MemoryDiagnoser]
+public class DataIterationBenchmark
+{
+    private Trainer _trainer = null!;
+
+    /// <summary>synthetic, data-last (a data set, one output per sequence) or data-all (an output at every step).</summary>
+    [Params("synthetic", "data-last", "data-all")]
+    public string Source { get; set; } = "synthetic";
+
+    [Params(AlgorithmKind.Bptt, AlgorithmKind.Lra)]
+    public AlgorithmKind Algorithm { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = new TrainingOptions
+        {
+            Task = TaskKind.TemporalOrder, Length = 20, Hidden = 100, Batch = 20, ValidSize = 1, Algorithm = Algorithm, K = 10, Alpha = 0.1f,
+        };
+        if (Source == "synthetic")
+        {
+            _trainer = new Trainer(options);
+            return;
+        }
+        _trainer = TrainerFactory.FromDataSets(options with { Data = new DataOptions() }, Sequences(2000, 1), Sequences(20, 2), normalize: false);
+    }
+
+    /// <summary>N temporal-order sequences, sequence-major; with every step's output, the class label repeated at each step.</summary>
+    private FastLra.Data.SequenceDataSet Sequences(int n, uint seed)
+    {
+        const int steps = 20, inputs = 6, outputs = 4;
+        var generator = new TaskGenerator(TaskKind.TemporalOrder, steps, n, new RandomState(seed));
+        var x = new float[n * steps * inputs];
+        var y = new float[n * outputs];
+        generator.Generate(n, x, y);
+        var xs = new float[x.Length];
+        for (int b = 0; b < n; b++)
+            for (int t = 0; t < steps; t++) x.AsSpan((t * n + b) * inputs, inputs).CopyTo(xs.AsSpan((b * steps + t) * inputs, inputs));
+        if (Source == "data-last")
+            return new FastLra.Data.SequenceDataSet(SequenceLayout.LastStep(steps, inputs, outputs, FastLra.Kernels.GlobalLossKind.SoftmaxCrossEntropy), xs, y);
+        var ys = new float[n * steps * outputs];
+        for (int b = 0; b < n; b++)
+            for (int t = 0; t < steps; t++) y.AsSpan(b * outputs, outputs).CopyTo(ys.AsSpan((b * steps + t) * outputs, outputs));
+        return new FastLra.Data.SequenceDataSet(new SequenceLayout(steps, inputs, outputs, 0, FastLra.Kernels.GlobalLossKind.SoftmaxCrossEntropy), xs, ys);
+    }
+
+    [Benchmark]
+    public float Iteration() => _trainer.Step();
+}

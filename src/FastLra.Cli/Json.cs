@@ -6,8 +6,9 @@ using FastLra.Training;
 namespace FastLra.Cli;
 
 /// <summary>What a run on data adds to its report: the best check and the baselines (regression).</summary>
-internal sealed class DataOutcome(long bestIteration, Evaluation valid, bool regression, double baselineR2Mean, double baselineR2Persistence)
+internal sealed class DataOutcome(int steps, long bestIteration, Evaluation valid, bool regression, double baselineR2Mean, double baselineR2Persistence)
 {
+    public int Steps => steps;
     public long BestIteration => bestIteration;
     public Evaluation Valid => valid;
     public bool Regression => regression;
@@ -26,15 +27,15 @@ internal sealed record TrainReport(
     /// <summary>The task's name, or the data file's name.</summary>
     public string Task => Options.Data is { } d ? Path.GetFileName(d.Path) : TaskInfo.Name(Options.Task);
 
-    /// <summary>T: the task's length, or the data's window (0 when the data sets it).</summary>
-    public int Length => Options.Data is { } d ? d.Window : Options.Length;
+    /// <summary>T: the task's length, or the data's steps per sequence.</summary>
+    public int Length => Data?.Steps ?? Options.Length;
 
     public string Algo => OptionNames.Algorithms.Name(Options.Algorithm);
 
     public static TrainReport Create(TrainingOptions o, TrainingResult r, string? saved, DataRun? data = null) =>
         new(o, r.Iterations, r.BestValidAccuracy, r.FinalValidLoss, r.FinalValidAccuracy, r.FinalTrainLoss, r.Solved,
             TrainingCommands.StopReasonName(r.StopReason), r.WallSeconds, r.SecondsPerIteration, saved,
-            data is null ? null : new DataOutcome(r.BestIteration, r.Valid, data.Train.Layout.Loss == FastLra.Kernels.GlobalLossKind.MeanSquaredError,
+            data is null ? null : new DataOutcome(data.Train.Layout.Steps, r.BestIteration, r.Valid, data.Train.Layout.Loss == FastLra.Kernels.GlobalLossKind.MeanSquaredError,
                 data.BaselineR2Mean, data.BaselineR2Persistence));
 
     public void Write(Utf8JsonWriter w)
@@ -61,6 +62,7 @@ internal sealed record TrainReport(
         CliJson.Optional(w, "saved", Saved);
         if (Data is { } d)
         {
+            w.WriteNumber("steps", d.Steps);
             w.WriteNumber("best_iteration", d.BestIteration);
             if (d.Regression)
             {
@@ -94,7 +96,7 @@ internal sealed record TrainReport(
         if (r.TryGetProperty("best_iteration", out var best))
         {
             bool regression = r.TryGetProperty("valid_rmse", out _);
-            data = new DataOutcome(best.GetInt64(),
+            data = new DataOutcome(r.GetProperty("steps").GetInt32(), best.GetInt64(),
                 new Evaluation(D("final_valid_loss"), D("final_valid_accuracy"), 0, 0, OD("valid_mse"), OD("valid_mae"), OD("valid_r2")),
                 regression, OD("baseline_r2_mean"), OD("baseline_r2_persistence"));
         }
