@@ -28,11 +28,13 @@ public sealed class DataSetBatches : IBatchSource
         if (shuffle) Shuffle();
     }
 
+    /// <inheritdoc/>
     public SequenceLayout Layout => _data.Layout;
 
     /// <summary>Completed passes over the data.</summary>
     public long Epoch { get; private set; }
 
+    /// <inheritdoc/>
     public void NextBatch(SequenceBatch batch)
     {
         if (batch.Layout != Layout) ThrowHelper.Argument("The batch does not have this data set's layout.");
@@ -58,6 +60,7 @@ public sealed class DataSetBatches : IBatchSource
     /// <summary>Epoch (2 words), cursor, the generator's state, then the current order.</summary>
     public int StateLength => 3 + RandomState.StateLength + _order.Length;
 
+    /// <inheritdoc/>
     public void SaveState(Span<uint> state)
     {
         if (state.Length != StateLength) ThrowHelper.Argument($"A data set source's state is {StateLength} words.");
@@ -68,6 +71,7 @@ public sealed class DataSetBatches : IBatchSource
         for (int n = 0; n < _order.Length; n++) state[3 + RandomState.StateLength + n] = (uint)_order[n];
     }
 
+    /// <inheritdoc/>
     public void RestoreState(ReadOnlySpan<uint> state)
     {
         if (state.Length != StateLength) ThrowHelper.Argument($"A data set source's state is {StateLength} words, got {state.Length}.");

@@ -44,10 +44,13 @@ public sealed class TaskGenerator : IBatchSource
         Generate(batch.Batch, batch.X, batch.Y);
     }
 
+    /// <inheritdoc/>
     public int StateLength => RandomState.StateLength;
 
+    /// <inheritdoc/>
     public void SaveState(Span<uint> state) => _rng.SaveState(state);
 
+    /// <inheritdoc/>
     public void RestoreState(ReadOnlySpan<uint> state) => _rng.RestoreState(state);
 
     /// <summary>One <c>generate(batch, T)</c> call: fills x (T x B x I) and y (B x O).</summary>

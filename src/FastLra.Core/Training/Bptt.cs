@@ -52,6 +52,7 @@ public sealed class Bptt : IGradientAlgorithm
     /// <summary>Global gradient norm before clipping, of the last call.</summary>
     public float LastGradientNorm => Diagnostics.GradientNorm;
 
+    /// <inheritdoc/>
     public float ComputeGradients(SequenceBatch batch)
     {
         var ws = _ws;

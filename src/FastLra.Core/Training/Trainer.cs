@@ -65,15 +65,25 @@ public sealed class Trainer
         return (generator, new Evaluator(generator, options.ValidSize, options.Hidden));
     }
 
+    /// <summary>The run's options.</summary>
     public TrainingOptions Options { get; }
+
+    /// <summary>Every buffer of the run, sized once.</summary>
     public Workspace Workspace { get; }
+
+    /// <summary>The parameters being trained (in the workspace).</summary>
     public ParameterSet Parameters => Workspace.Parameters;
+
+    /// <summary>The optimiser and its state.</summary>
     public Optimizer Optimizer { get; }
+
+    /// <summary>BPTT or LRA, over the workspace.</summary>
     public IGradientAlgorithm Algorithm { get; }
 
     /// <summary>Where the training batches come from.</summary>
     public IBatchSource Source { get; }
 
+    /// <summary>The fixed validation set and its evaluation.</summary>
     public Evaluator Validation { get; }
 
     /// <summary>A run on the user's data: its data sets, normalisation and baselines; null for a synthetic task.</summary>

@@ -7,7 +7,10 @@ namespace FastLra.Training;
 /// <summary>The gradient algorithm of a run.</summary>
 public enum AlgorithmKind
 {
+    /// <summary>Backpropagation through time.</summary>
     Bptt,
+
+    /// <summary>Local representation alignment (the paper's method).</summary>
     Lra,
 }
 
@@ -89,13 +92,28 @@ public sealed record TrainingOptions
     /// <summary>The user's data; null trains on the synthetic <see cref="Task"/>.</summary>
     public DataOptions? Data { get; init; }
 
+    /// <summary>The synthetic task (when <see cref="Data"/> is null).</summary>
     public TaskKind Task { get; init; } = TaskKind.TemporalOrder;
+
+    /// <summary>T of the synthetic task.</summary>
     public int Length { get; init; } = 20;
+
+    /// <summary>Hidden width H.</summary>
     public int Hidden { get; init; } = 100;
+
+    /// <summary>Batch size B.</summary>
     public int Batch { get; init; } = 20;
+
+    /// <summary>Seed of the task generator (on data: of the validation split and the shuffling) and of the initialisation.</summary>
     public uint Seed { get; init; } = 1234;
+
+    /// <summary>BPTT or LRA.</summary>
     public AlgorithmKind Algorithm { get; init; } = AlgorithmKind.Bptt;
+
+    /// <summary>The optimiser (PyTorch semantics and defaults).</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+
+    /// <summary>The learning rate.</summary>
     public float LearningRate { get; init; } = 0.01f;
 
     /// <summary>Norm bound c; 0 turns clipping off.</summary>
@@ -119,9 +137,16 @@ public sealed record TrainingOptions
     /// <summary>LRA: the local loss.</summary>
     public LocalLossKind LocalLoss { get; init; } = LocalLossKind.LogPenalty;
 
+    /// <summary>The iteration budget, counted from the run's start.</summary>
     public long MaxIterations { get; init; } = 100_000;
+
+    /// <summary>Iterations between validation checks.</summary>
     public int CheckEvery { get; init; } = 100;
+
+    /// <summary>Checks without a new best (accuracy; on data, validation loss) before stopping.</summary>
     public int Patience { get; init; } = 30;
+
+    /// <summary>Sequences in the synthetic task's fixed validation set.</summary>
     public int ValidSize { get; init; } = 10_000;
 
     /// <summary>A one-line description of the first invalid option of a synthetic-task run, or null when all are valid.</summary>
