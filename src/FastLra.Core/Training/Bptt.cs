@@ -92,8 +92,10 @@ public sealed class Bptt : IGradientAlgorithm
     {
         int outputs = p.Shape.Outputs;
         MatMul.MultiplyTransposed(z[..(rows * p.Stride)], whyT, rows, p.Stride, outputs, outputs, o);
-        var by = p.By;
-        for (int row = 0; row < rows; row++) TensorPrimitives.Add(o.Slice(row * outputs, outputs), by, o.Slice(row * outputs, outputs));
+        // Rows are O values wide (a few): one flat pass, not a call per row.
+        ReadOnlySpan<float> by = p.By;
+        o = o[..(rows * outputs)];
+        for (int k = 0, j = 0; k < o.Length; k++, j = j + 1 == outputs ? 0 : j + 1) o[k] += by[j];
     }
 
     /// <summary>
