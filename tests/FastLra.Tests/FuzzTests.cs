@@ -161,3 +161,100 @@ public class NpzFuzzTests
         }
     }
 }
+
+/// <summary>
+/// The data readers (.npz, .safetensors, CSV) under seeded mutation: each file loads or fails with
+/// a <see cref="DataFormatException"/> naming it; nothing else escapes (FASTLRA_FUZZ_CASES scales it).
+/// </summary>
+public class DataFuzzTests
+{
+    private static readonly string[] CsvTokens = [",", "\n", "\r\n", "\"", "NaN", "-", "1e39", "abc", "", " ", "7", "0.5", ",,", "\n\n"];
+
+    private static void Fuzz(string extension, byte[] original, Func<byte[], Random, byte[]> mutate, DataFileOptions options, int cases)
+    {
+        string dir = Directory.CreateTempSubdirectory("fastlra-datafuzz-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "case" + extension);
+            var rng = new Random(20261207);
+            int refused = 0;
+            for (int c = 0; c < cases; c++)
+            {
+                byte[] bytes = mutate(original, rng);
+                File.WriteAllBytes(path, bytes);
+                try
+                {
+                    var data = DataFiles.Read(path, options).Data;
+                    Assert.True(data.Count > 0);
+                    data.Dispose();
+                }
+                catch (DataFormatException e)
+                {
+                    Assert.StartsWith(path, e.Message);
+                    refused++;
+                }
+                catch (Exception e)
+                {
+                    Assert.Fail($"{extension} case {c}: {e.GetType().Name} escaped: {e.Message}\nfile: {Convert.ToBase64String(bytes)}");
+                }
+            }
+            Assert.True(refused > 0, $"no {extension} mutation was refused");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static int Cases(int share) =>
+        int.TryParse(Environment.GetEnvironmentVariable("FASTLRA_FUZZ_CASES"), out int n) ? n / share : 10_000 / share;
+
+    private static byte[] FlipOrCut(byte[] original, Random rng)
+    {
+        var bytes = (byte[])original.Clone();
+        if (rng.Next(4) == 0) return bytes[..rng.Next(bytes.Length)];
+        for (int k = rng.Next(1, 6); k > 0; k--) bytes[rng.Next(bytes.Length)] ^= (byte)(1 << rng.Next(8));
+        return bytes;
+    }
+
+    [Fact]
+    public void Mutated_npz_data_loads_or_fails_cleanly()
+    {
+        var x = DataTests.Npy("<f4", [6, 3, 2], DataTests.Floats(Enumerable.Range(0, 36).Select(v => v * 0.25f)));
+        var y = DataTests.Npy("<i8", [6], DataTests.Longs([0, 1, 2, 1, 0, 2]));
+        using var stream = new MemoryStream();
+        Zip.Write(stream, [("x.npy", x), ("y.npy", y)]);
+        Fuzz(".npz", stream.ToArray(), FlipOrCut, new DataFileOptions(), Cases(10));
+    }
+
+    [Fact]
+    public void Mutated_safetensors_data_loads_or_fails_cleanly()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"fastlra-datafuzz-{Guid.NewGuid():N}.safetensors");
+        SafeTensors.Write(path, [new SafeTensors.Entry("x", "F32", [6, 3, 2], DataTests.Floats(Enumerable.Range(0, 36).Select(v => v * 0.25f))),
+            new SafeTensors.Entry("y", "F32", [6, 3, 1], DataTests.Floats(Enumerable.Range(0, 18).Select(v => (float)v)))], null);
+        byte[] original = File.ReadAllBytes(path);
+        File.Delete(path);
+        Fuzz(".safetensors", original, FlipOrCut, new DataFileOptions { Washout = 1 }, Cases(10));
+    }
+
+    [Fact]
+    public void Mutated_csv_series_load_or_fail_cleanly()
+    {
+        var text = new StringBuilder("t,u,y\n");
+        for (int r = 0; r < 30; r++) text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{r},{Math.Sin(r * 0.3):F4},{r % 3}\n");
+        byte[] original = Encoding.UTF8.GetBytes(text.ToString());
+        byte[] Mutate(byte[] bytes, Random rng)
+        {
+            string s = Encoding.UTF8.GetString(bytes);
+            for (int k = rng.Next(1, 4); k > 0; k--)
+            {
+                int at = rng.Next(s.Length);
+                s = s[..at] + CsvTokens[rng.Next(CsvTokens.Length)] + s[Math.Min(s.Length, at + rng.Next(0, 3))..];
+            }
+            return rng.Next(8) == 0 ? Encoding.UTF8.GetBytes(s)[..rng.Next(s.Length)] : Encoding.UTF8.GetBytes(s);
+        }
+        Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = ["u"], TargetColumns = ["y"], Window = 5, Classes = 3 }, Cases(10));
+        Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = ["u", "t"], TargetColumns = ["y"], Window = 4, Horizon = 2, Stride = 3 }, Cases(10));
+    }
+}

@@ -180,8 +180,8 @@ public static class DataFiles
         if (o.InputColumns.Count == 0 || o.TargetColumns.Count == 0)
             throw new DataFormatException($"{path}: a CSV needs --input-columns and --target-columns.");
         if (o.Window <= 0) throw new DataFormatException($"{path}: a CSV needs --window T >= 1 (steps per training sequence), got {o.Window}.");
-        if (o.Horizon < 0) throw new DataFormatException($"--horizon must be >= 0, got {o.Horizon}.");
-        if (o.Stride <= 0) throw new DataFormatException($"--stride must be positive, got {o.Stride}.");
+        if (o.Horizon < 0) throw new DataFormatException($"{path}: --horizon must be >= 0, got {o.Horizon}.");
+        if (o.Stride <= 0) throw new DataFormatException($"{path}: --stride must be positive, got {o.Stride}.");
         if (o.Classes > 0 && o.TargetColumns.Count != 1)
             throw new DataFormatException($"{path}: --classes needs exactly one target column (of labels), got {o.TargetColumns.Count}.");
         using var reader = new StreamReader(path);
@@ -282,11 +282,11 @@ public static class DataFiles
             throw new DataFormatException($"{path}: y has one target per sequence; --outputs all needs a target at every step (y of N x T x O or N x T labels).");
         if (outputs == OutputSelection.Last)
         {
-            if (o.Washout != 0) throw new DataFormatException("--washout applies to --outputs all only.");
+            if (o.Washout != 0) throw new DataFormatException($"{path}: --washout applies to --outputs all only.");
             return steps - 1;
         }
         if (o.Washout < 0 || o.Washout > steps - 1)
-            throw new DataFormatException($"--washout must be in [0, T-1] = [0, {steps - 1}], got {o.Washout}.");
+            throw new DataFormatException($"{path}: --washout must be in [0, T-1] = [0, {steps - 1}] for its sequences of T = {steps}, got {o.Washout}.");
         return o.Washout;
     }
 
