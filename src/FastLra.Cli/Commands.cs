@@ -61,8 +61,8 @@ internal static class Commands
 
     private static bool None(TrainingOption _) => false;
 
-    /// <summary>Parses a command's flags, or prints its help (then returns null).</summary>
-    private static CliArguments? Parse(string command, string usage, string[] args, CliFlag[] flags, Func<TrainingOption, bool>? accepts = null, string? positional = null)
+    /// <summary>Parses a command's flags (and the training options it accepts), or prints its help (then returns null).</summary>
+    internal static CliArguments? Parse(string command, string usage, string[] args, CliFlag[] flags, Func<TrainingOption, bool>? accepts = null, string? positional = null)
     {
         var a = CliArguments.Parse(command, args, accepts ?? None, flags, positional);
         if (!a.Help) return a;

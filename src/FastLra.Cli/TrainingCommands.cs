@@ -62,12 +62,7 @@ internal static class TrainingCommands
 
     private static int Train(string[] args, CancellationToken cancel)
     {
-        var a = CliArguments.Parse("train", args, Every, TrainFlags);
-        if (a.Help)
-        {
-            Console.Out.Write(CliArguments.HelpText("fastlra train (--task T --length L | --data F | --resume C) [options]", Every, TrainFlags));
-            return CliExit.Ok;
-        }
+        if (Commands.Parse("train", "fastlra train (--task T --length L | --data F | --resume C) [options]", args, TrainFlags, Every) is not { } a) return CliExit.Ok;
         long checkpointEvery = a.Long("checkpoint-every", 1000);
         if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
         string? checkpoint = a.Flag("checkpoint"), resume = a.Flag("resume"), initFrom = a.Flag("init-from");
@@ -178,12 +173,7 @@ internal static class TrainingCommands
 
     private static int Bench(string[] args)
     {
-        var a = CliArguments.Parse("bench", args, Every, BenchFlags);
-        if (a.Help)
-        {
-            Console.Out.Write(CliArguments.HelpText("fastlra bench [--algo bptt|lra] [--data F ...] [model options] [--iters N] [--warmup W] [--json]", Every, BenchFlags));
-            return CliExit.Ok;
-        }
+        if (Commands.Parse("bench", "fastlra bench [--algo bptt|lra] [--data F ...] [model options] [--iters N] [--warmup W] [--json]", args, BenchFlags, Every) is not { } a) return CliExit.Ok;
         long iters = a.Long("iters", 200), warmup = a.Long("warmup", 20);
         if (iters is <= 0 or > int.MaxValue) throw new UsageException($"--iters must be positive, got {iters}.");
         if (warmup < 0) throw new UsageException($"--warmup must be >= 0, got {warmup}.");
@@ -238,12 +228,7 @@ internal static class TrainingCommands
 
     private static int Eval(string[] args)
     {
-        var a = CliArguments.Parse("eval", args, EvalOptions, EvalFlags);
-        if (a.Help)
-        {
-            Console.Out.Write(CliArguments.HelpText("fastlra eval --model M (--task T --length L [--valid-size N] [--seed S] | --data F [data options]) [--json]", EvalOptions, EvalFlags));
-            return CliExit.Ok;
-        }
+        if (Commands.Parse("eval", "fastlra eval --model M (--task T --length L [--valid-size N] [--seed S] | --data F [data options]) [--json]", args, EvalFlags, EvalOptions) is not { } a) return CliExit.Ok;
         string model = a.Flag("model") ?? throw new UsageException("eval needs --model M.");
         if (a.Has("data")) return EvalData(a, model);
         if (!a.Has("task") || !a.Has("length")) throw new UsageException("eval needs --task and --length, or --data F.");
@@ -306,10 +291,7 @@ internal static class TrainingCommands
         var set = data.Data;
         var normalization = model.Normalization;
         var scale = normalization is { HasTargets: true } ? normalization.TargetStd : [];
-        var evaluator = new Evaluator(set.InOrder(), set.Count, model.Shape.Hidden, scale);
-        var p = new ParameterSet(model.Shape);
-        model.Parameters.CopyTo(p.Data);
-        var result = evaluator.Evaluate(p, referenceStart: false);
+        var result = new Evaluator(set.InOrder(), set.Count, model.Shape.Hidden, scale).Evaluate(model);
         bool regression = set.Layout.Loss == GlobalLossKind.MeanSquaredError;
         // Baselines: the training mean the model was standardised with (0 in its units), and persistence.
         double meanBaseline = double.NaN, persistence = double.NaN;
@@ -336,12 +318,7 @@ internal static class TrainingCommands
 
     private static int Predict(string[] args)
     {
-        var a = CliArguments.Parse("predict", args, PredictOptions, PredictFlags);
-        if (a.Help)
-        {
-            Console.Out.Write(CliArguments.HelpText("fastlra predict --model M --data F --out P.csv|P.npy [data options]", PredictOptions, PredictFlags));
-            return CliExit.Ok;
-        }
+        if (Commands.Parse("predict", "fastlra predict --model M --data F --out P.csv|P.npy [data options]", args, PredictFlags, PredictOptions) is not { } a) return CliExit.Ok;
         string modelPath = a.Flag("model") ?? throw new UsageException("predict needs --model M.");
         string output = a.Flag("out") ?? throw new UsageException("predict needs --out P.csv or P.npy.");
         string extension = Path.GetExtension(output).ToLowerInvariant();
@@ -353,9 +330,7 @@ internal static class TrainingCommands
         int n = set.Count, r = layout.OutputSteps, o = layout.Outputs;
         // Every sequence through the model as one batch; outputs R x N x O, back in original units.
         var evaluator = new Evaluator(set.InOrder(), n, model.Shape.Hidden);
-        var p = new ParameterSet(model.Shape);
-        model.Parameters.CopyTo(p.Data);
-        evaluator.Evaluate(p, referenceStart: false);
+        evaluator.Evaluate(model);
         var predictions = new float[(long)n * r * o];
         var outputs = evaluator.Outputs;
         for (int t = 0; t < r; t++)

@@ -11,7 +11,10 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args) => RunWith(null, args);
+
+    /// <summary>Runs fastlra with extra environment variables (for example a heap limit).</summary>
+    internal static (int Code, string Out, string Err) RunWith(IDictionary<string, string>? environment, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "fastlra.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -21,10 +24,11 @@ public sealed class CliTests : IDisposable
         };
         start.ArgumentList.Add(dll);
         foreach (string a in args) start.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(120_000), "fastlra did not finish in 2 minutes");
+        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,23 +17,8 @@ public sealed class DataCliTests : IDisposable
     /// <summary>The committed forecasting series (docs/data.md): yearly sunspot numbers, 1700-2008.</summary>
     private static string Sunspots => Path.Combine(Golden.RepositoryRoot, "docs", "data", "sunspots.csv");
 
-    private static (int Code, string Out, string Err) Run(IDictionary<string, string>? environment, params string[] args)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "fastlra.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Code, string Out, string Err) Run(IDictionary<string, string>? environment, params string[] args) =>
+        CliTests.RunWith(environment, args);
 
     private static string Series(int rows, Func<int, string> row)
     {
@@ -199,7 +183,7 @@ public sealed class DataCliTests : IDisposable
         File.WriteAllText(data, Series(120, Good));
         TrainingOptions Options(long max) => new()
         {
-            Data = new DataOptions { Path = data, InputColumns = "u", TargetColumns = "y", Window = 8, Washout = 2 },
+            Data = new DataOptions { Path = data, File = new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 8, Washout = 2 } },
             Hidden = 8, Batch = 5, CheckEvery = 7, MaxIterations = max, Optimizer = OptimizerKind.Adam,
         };
         var straight = TrainerFactory.Create(Options(40));

@@ -153,20 +153,7 @@ public sealed class DataTests : IDisposable
     }
 
     /// <summary>An .npy file of <paramref name="descr"/> values (little-endian bytes as given).</summary>
-    internal static byte[] Npy(string descr, int[] shape, byte[] data)
-    {
-        string dims = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
-        string header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}";
-        header = header.PadRight((10 + header.Length + 1 + 63) / 64 * 64 - 11) + "\n";
-        var npy = new byte[10 + header.Length + data.Length];
-        npy[0] = 0x93;
-        "NUMPY"u8.CopyTo(npy.AsSpan(1));
-        npy[6] = 1;
-        BinaryPrimitives.WriteUInt16LittleEndian(npy.AsSpan(8), (ushort)header.Length);
-        Encoding.ASCII.GetBytes(header, npy.AsSpan(10));
-        data.CopyTo(npy, 10 + header.Length);
-        return npy;
-    }
+    internal static byte[] Npy(string descr, int[] shape, byte[] data) => WeightFormats.Npy(descr, shape, data);
 
     internal static byte[] Floats(IEnumerable<float> values) => [.. values.SelectMany(BitConverter.GetBytes)];
 
@@ -233,7 +220,7 @@ public sealed class DataTests : IDisposable
         var text = new StringBuilder("time,u,y\n");
         for (int r = 0; r < 10; r++) text.Append(CultureInfo.InvariantCulture, $"{r},{r * 10},{r * 100}\n");
         string path = Csv("series.csv", text.ToString());
-        var options = new DataFileOptions { InputColumns = ["u", "y"], TargetColumns = ["y"], Window = 4, Horizon = 2, Stride = 3 };
+        var options = new DataFileOptions { InputColumns = "u,y", TargetColumns = "y", Window = 4, Horizon = 2, Stride = 3 };
         var loaded = DataFiles.Read(path, options);
         var data = loaded.Data;
         // Windows start at rows 0 and 3 (row 6 would need rows up to 6 + 3 + 2 = 11).
@@ -250,7 +237,7 @@ public sealed class DataTests : IDisposable
         Assert.Equal(data.Inputs(1).ToArray(), valid.Inputs(0).ToArray());
 
         var classes = DataFiles.Read(Csv("labels.csv", "a,label\n1,0\n2,2\n3,1\n4,2\n"),
-            new DataFileOptions { InputColumns = ["a"], TargetColumns = ["label"], Classes = 3, Window = 2, Outputs = OutputSelection.Last, Horizon = 0 }).Data;
+            new DataFileOptions { InputColumns = "a", TargetColumns = "label", Classes = 3, Window = 2, Outputs = OutputSelection.Last, Horizon = 0 }).Data;
         Assert.Equal(3, classes.Count);
         Assert.Equal(new float[] { 0, 0, 1, 0, 1, 0, 0, 0, 1 }, classes.Y.ToArray());
     }
@@ -272,7 +259,7 @@ public sealed class DataTests : IDisposable
     {
         string path = Csv("bad.csv", text);
         var e = Assert.Throws<DataFormatException>(() =>
-            DataFiles.Read(path, new DataFileOptions { InputColumns = [input], TargetColumns = ["b"], Window = message.Contains("--window") ? 5 : 1 }));
+            DataFiles.Read(path, new DataFileOptions { InputColumns = input, TargetColumns = "b", Window = message.Contains("--window") ? 5 : 1 }));
         Assert.Contains(message, e.Message);
         Assert.StartsWith(path, e.Message);
     }

@@ -254,7 +254,7 @@ public class DataFuzzTests
             }
             return rng.Next(8) == 0 ? Encoding.UTF8.GetBytes(s)[..rng.Next(s.Length)] : Encoding.UTF8.GetBytes(s);
         }
-        Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = ["u"], TargetColumns = ["y"], Window = 5, Classes = 3 }, Cases(10));
-        Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = ["u", "t"], TargetColumns = ["y"], Window = 4, Horizon = 2, Stride = 3 }, Cases(10));
+        Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 5, Classes = 3 }, Cases(10));
+        Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = "u,t", TargetColumns = "y", Window = 4, Horizon = 2, Stride = 3 }, Cases(10));
     }
 }

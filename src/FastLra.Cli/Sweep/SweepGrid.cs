@@ -131,7 +131,7 @@ internal static class SweepGrid
     {
         if (o.Data is not { } d) return string.Create(CultureInfo.InvariantCulture, $"{TaskInfo.Name(o.Task)}_T{o.Length}");
         string name = new([.. Path.GetFileNameWithoutExtension(d.Path).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '-')]);
-        return d.Window > 0 ? string.Create(CultureInfo.InvariantCulture, $"{name}_T{d.Window}") : name;
+        return d.File.Window > 0 ? string.Create(CultureInfo.InvariantCulture, $"{name}_T{d.File.Window}") : name;
     }
 
     /// <summary>FNV-1a of the full configuration (every option, as checkpoints record it), 8 hex digits.</summary>

@@ -25,11 +25,11 @@ public enum OutputSelection
 /// <summary>How to read a data file into sequences (the CLI's data flags).</summary>
 public sealed record DataFileOptions
 {
-    /// <summary>CSV: the columns fed to the network, in order.</summary>
-    public IReadOnlyList<string> InputColumns { get; init; } = [];
+    /// <summary>CSV: the columns fed to the network, in order, comma-separated.</summary>
+    public string InputColumns { get; init; } = "";
 
-    /// <summary>CSV: the columns to predict.</summary>
-    public IReadOnlyList<string> TargetColumns { get; init; } = [];
+    /// <summary>CSV: the columns to predict, comma-separated.</summary>
+    public string TargetColumns { get; init; } = "";
 
     /// <summary>Integer class labels in [0, Classes): CSV target columns hold labels when set; for arrays, 0 means the largest label + 1.</summary>
     public int Classes { get; init; }
@@ -177,20 +177,21 @@ public static class DataFiles
 
     private static LoadedData Csv(string path, DataFileOptions o)
     {
-        if (o.InputColumns.Count == 0 || o.TargetColumns.Count == 0)
+        string[] inputColumns = Split(o.InputColumns), targetColumns = Split(o.TargetColumns);
+        if (inputColumns.Length == 0 || targetColumns.Length == 0)
             throw new DataFormatException($"{path}: a CSV needs --input-columns and --target-columns.");
         if (o.Window <= 0) throw new DataFormatException($"{path}: a CSV needs --window T >= 1 (steps per training sequence), got {o.Window}.");
         if (o.Horizon < 0) throw new DataFormatException($"{path}: --horizon must be >= 0, got {o.Horizon}.");
         if (o.Stride <= 0) throw new DataFormatException($"{path}: --stride must be positive, got {o.Stride}.");
-        if (o.Classes > 0 && o.TargetColumns.Count != 1)
-            throw new DataFormatException($"{path}: --classes needs exactly one target column (of labels), got {o.TargetColumns.Count}.");
+        if (o.Classes > 0 && targetColumns.Length != 1)
+            throw new DataFormatException($"{path}: --classes needs exactly one target column (of labels), got {targetColumns.Length}.");
         using var reader = new StreamReader(path);
         string? headerLine = reader.ReadLine();
         if (headerLine is null) throw new DataFormatException($"{path}: the file is empty; a CSV needs a header row.");
         string[] header = headerLine.Split(',');
         for (int c = 0; c < header.Length; c++) header[c] = header[c].Trim().Trim('"');
-        int[] inputIndex = Columns(o.InputColumns, header, path);
-        int[] targetIndex = Columns(o.TargetColumns, header, path);
+        int[] inputIndex = Columns(inputColumns, header, path);
+        int[] targetIndex = Columns(targetColumns, header, path);
         // The series of every column read, by its index in the header (null for the others).
         var columns = new List<float>?[header.Length];
         foreach (int c in inputIndex) columns[c] = [];
@@ -352,9 +353,12 @@ public static class DataFiles
         }
     }
 
-    private static int[] Columns(IReadOnlyList<string> names, string[] header, string path)
+    private static string[] Split(string columns) =>
+        columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static int[] Columns(string[] names, string[] header, string path)
     {
-        var indices = new int[names.Count];
+        var indices = new int[names.Length];
         for (int k = 0; k < indices.Length; k++)
         {
             indices[k] = Array.IndexOf(header, names[k]);

@@ -72,7 +72,7 @@ public static class WeightFormats
     public static void WriteNpz(string path, IReadOnlyList<SafeTensors.Entry> entries)
     {
         var files = new List<(string, byte[])>();
-        foreach (var entry in entries) files.Add((entry.Name + ".npy", Npy(entry.Shape, entry.Data)));
+        foreach (var entry in entries) files.Add((entry.Name + ".npy", Npy("<f4", entry.Shape, entry.Data)));
         AtomicFile.Write(path, stream => Zip.Write(stream, files));
     }
 
@@ -81,15 +81,15 @@ public static class WeightFormats
     {
         var data = new byte[4L * values.Length];
         for (int k = 0; k < values.Length; k++) BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * k), values[k]);
-        byte[] npy = Npy(shape, data);
+        byte[] npy = Npy("<f4", shape, data);
         AtomicFile.Write(path, stream => stream.Write(npy));
     }
 
-    /// <summary>An .npy file of float32 data (little-endian bytes) of <paramref name="shape"/>.</summary>
-    private static byte[] Npy(int[] shape, byte[] data)
+    /// <summary>An .npy file of <paramref name="shape"/> whose data (bytes as given) has numpy type <paramref name="descr"/>.</summary>
+    internal static byte[] Npy(string descr, int[] shape, byte[] data)
     {
         string dims = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
-        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}";
+        string header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}";
         // Pad with spaces so magic, version, length and header end on a 64-byte boundary, then '\n'.
         int padded = (10 + header.Length + 1 + 63) / 64 * 64 - 10;
         header = header.PadRight(padded - 1) + "\n";

@@ -23,7 +23,7 @@ public readonly record struct Evaluation(double Loss, double Accuracy, int Error
 /// A fixed validation set, drawn from a source by one call for all its sequences (a task
 /// generator's one generate(count, T) call, or a data set's sequences in order), and the buffers to
 /// evaluate a model on it: the set (x T x V x I, y R x V x O), two V x H states and the outputs
-/// o (R x V x O), allocated once, so <see cref="Evaluate"/> allocates nothing.
+/// o (R x V x O), allocated once, so <see cref="Evaluate(ParameterSet, bool)"/> allocates nothing.
 /// </summary>
 public sealed class Evaluator
 {
@@ -64,8 +64,11 @@ public sealed class Evaluator
     /// <summary>The set itself.</summary>
     public SequenceBatch Set { get; }
 
-    /// <summary>The outputs of the last <see cref="Evaluate"/>, R x V x O (in the model's units).</summary>
+    /// <summary>The outputs of the last <see cref="Evaluate(ParameterSet, bool)"/>, R x V x O (in the model's units).</summary>
     public ReadOnlySpan<float> Outputs => _o;
+
+    /// <summary>Runs a model (its weights; the set is in the model's units already) over the set from z_{-1} = 0.</summary>
+    public Evaluation Evaluate(RnnModel model) => Evaluate(model.Weights, referenceStart: false);
 
     /// <summary>
     /// Runs the model over the set. With <paramref name="referenceStart"/> the run starts from

@@ -333,15 +333,28 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     private void SequenceTargetStep(ReadOnlySpan<float> v, int t)
     {
+        Span<float> th = _th.Span, grad = _grad.Span;
+        var omega = AlignmentGradient(v);
+        if (_s.Alpha != 0f) Omega.BackwardA(grad, th, omega, _s.Alpha, grad);
+        AddOutputTargetGradient(t, grad);
+        DescendTanh(Reductions.Norm(grad), th);
+    }
+
+    /// <summary>
+    /// The alignment term's gradient for h^ against v, with tanh(h^) in th, into grad: G = l'_1(p, v)(1 - p²)
+    /// for p = tanh(tanh(h^) Whh + u), grad = (G Whhᵀ)(1 - tanh(h^)²), which for the plain D is Omega's
+    /// N. In place, to keep the step's buffers few (it touches more than L1 holds): G over p with
+    /// tanh(p) fused in, and ||G||² and ||N||² come with the maps. Returns Omega(G, Whh, h^).
+    /// </summary>
+    private OmegaValue AlignmentGradient(ReadOnlySpan<float> v)
+    {
         var whh = _ws.PaddedWeights.Whh;
         Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
         MatMul.MultiplyAdd(th, whh, _u.Span, B, H, S, S, tp);
         double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
         MatMul.MultiplyTransposed(tp, whh, B, S, H, S, grad);
         double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
-        if (_s.Alpha != 0f) Omega.BackwardA(grad, th, OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)), _s.Alpha, grad);
-        AddOutputTargetGradient(t, grad);
-        DescendTanh(Reductions.Norm(grad), th);
+        return OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg));
     }
 
     /// <summary>
@@ -354,16 +367,10 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// </summary>
     internal float LocalTargetStep(ReadOnlySpan<float> v)
     {
-        var whh = _ws.PaddedWeights.Whh;
-        Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
-        MatMul.MultiplyAdd(th, whh, _u.Span, B, H, S, S, tp);
-        // In place, to keep the step's buffers few (it touches more than L1 holds): G over p with
-        // tanh(p) fused in (and ||G||²), M = G Whhᵀ, then grad = M (1 - th²), which for the plain D
-        // is Omega's N (so ||N||² comes with it), then the Omega term and the descent.
-        double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
-        MatMul.MultiplyTransposed(tp, whh, B, S, H, S, grad);
-        double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
-        float c = _s.Alpha == 0f ? 0f : _s.Alpha * OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg)).CoefficientA;
+        Span<float> th = _th.Span, grad = _grad.Span;
+        // The alignment gradient, then the Omega term and the descent in one pass.
+        var omega = AlignmentGradient(v);
+        float c = _s.Alpha == 0f ? 0f : _s.Alpha * omega.CoefficientA;
         float norm = (float)Math.Sqrt(Omega.DescendTanh(grad, c, -_s.Beta, _hHat.Span, th, _hNext.Span, _thNext.Span));
         float factor = Clipping.Factor(norm, _s.Clip, _s.ClipMode);
         if (factor == 1f)

@@ -103,20 +103,20 @@ public static class TrainingOptionTable
         Number("valid-fraction", OptionScope.Data, "share held out for validation: a CSV's last windows, a seeded random subset of arrays (default 0.2)",
             o => D(o.Data!.ValidFraction), (o, v) => With(o, d => d with { ValidFraction = Double(v, "valid-fraction") })),
         Text("input-columns", OptionScope.Data, "CSV: the input columns, comma-separated",
-            o => o.Data!.InputColumns, (o, v) => With(o, d => d with { InputColumns = v })),
+            o => o.Data!.File.InputColumns, (o, v) => WithFile(o, f => f with { InputColumns = v })),
         Text("target-columns", OptionScope.Data, "CSV: the target columns, comma-separated",
-            o => o.Data!.TargetColumns, (o, v) => With(o, d => d with { TargetColumns = v })),
+            o => o.Data!.File.TargetColumns, (o, v) => WithFile(o, f => f with { TargetColumns = v })),
         Number("classes", OptionScope.Data, "the targets are integer class labels in [0, N) (CSV: one target column); 0 = regression, or for integer arrays the largest label + 1",
-            o => I(o.Data!.Classes), (o, v) => With(o, d => d with { Classes = Int(v, "classes") })),
-        Number("window", OptionScope.Data, "CSV: steps per training sequence T", o => I(o.Data!.Window), (o, v) => With(o, d => d with { Window = Int(v, "window") })),
+            o => I(o.Data!.File.Classes), (o, v) => WithFile(o, f => f with { Classes = Int(v, "classes") })),
+        Number("window", OptionScope.Data, "CSV: steps per training sequence T", o => I(o.Data!.File.Window), (o, v) => WithFile(o, f => f with { Window = Int(v, "window") })),
         Number("horizon", OptionScope.Data, "CSV: predict the target h steps after each input step (default 1)",
-            o => I(o.Data!.Horizon), (o, v) => With(o, d => d with { Horizon = Int(v, "horizon") })),
+            o => I(o.Data!.File.Horizon), (o, v) => WithFile(o, f => f with { Horizon = Int(v, "horizon") })),
         Number("stride", OptionScope.Data, "CSV: steps between the starts of consecutive windows (default 1)",
-            o => I(o.Data!.Stride), (o, v) => With(o, d => d with { Stride = Int(v, "stride") })),
+            o => I(o.Data!.File.Stride), (o, v) => WithFile(o, f => f with { Stride = Int(v, "stride") })),
         Text("outputs", OptionScope.Data, "last (one output per sequence) or all (one at every step from --washout on); default: from the shape of the targets (all for CSV)",
-            o => OptionNames.Outputs.Name(o.Data!.Outputs), (o, v) => With(o, d => d with { Outputs = Choice<OutputSelection>(v, "outputs", OptionNames.Outputs.TryParse, OptionNames.Outputs.Names) })),
+            o => OptionNames.Outputs.Name(o.Data!.File.Outputs), (o, v) => WithFile(o, f => f with { Outputs = Choice<OutputSelection>(v, "outputs", OptionNames.Outputs.TryParse, OptionNames.Outputs.Names) })),
         Number("washout", OptionScope.Data, "with --outputs all, the first step that carries a loss (default 0)",
-            o => I(o.Data!.Washout), (o, v) => With(o, d => d with { Washout = Int(v, "washout") })),
+            o => I(o.Data!.File.Washout), (o, v) => WithFile(o, f => f with { Washout = Int(v, "washout") })),
         Text("normalize", OptionScope.Data, "standard (per-feature mean and deviation of the training data, kept in the model) or none; default standard",
             o => o.Data!.Normalize ? "standard" : "none",
             (o, v) => With(o, d => d with { Normalize = v switch { "standard" => true, "none" => false, _ => throw new OptionException($"unknown --normalize '{v}' (choose standard or none).") } })),
@@ -196,6 +196,10 @@ public static class TrainingOptionTable
 
     private static TrainingOption Real(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse) =>
         new(name, scope, numeric: true, help, format, parse) { IsFloat = true };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TrainingOptions WithFile(TrainingOptions o, Func<DataFileOptions, DataFileOptions> change) =>
+        With(o, d => d with { File = change(d.File) });
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static TrainingOptions With(TrainingOptions o, Func<DataOptions, DataOptions> change) => o with { Data = change(o.Data ?? new DataOptions()) };

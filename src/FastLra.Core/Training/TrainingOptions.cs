@@ -26,7 +26,8 @@ public enum LraSemantics
 
 /// <summary>
 /// A run on the user's data instead of a synthetic task: the file, how to read it into sequences
-/// (<see cref="File"/>), where the validation set comes from, and whether to standardise.
+/// (<see cref="File"/>, what <see cref="DataFiles"/> takes), where the validation set comes from,
+/// and whether to standardise.
 /// </summary>
 public sealed record DataOptions
 {
@@ -39,51 +40,14 @@ public sealed record DataOptions
     /// <summary>The share of sequences held out for validation: the last windows of a series, a seeded random subset otherwise.</summary>
     public double ValidFraction { get; init; } = 0.2;
 
-    /// <summary>CSV input columns, comma-separated.</summary>
-    public string InputColumns { get; init; } = "";
-
-    /// <summary>CSV target columns, comma-separated.</summary>
-    public string TargetColumns { get; init; } = "";
-
-    /// <summary>Class labels in [0, Classes) in the targets; 0 = regression for CSV, the largest label + 1 for integer arrays.</summary>
-    public int Classes { get; init; }
-
-    /// <summary>CSV: steps per sequence.</summary>
-    public int Window { get; init; }
-
-    /// <summary>CSV: steps ahead of each input step that its target is read.</summary>
-    public int Horizon { get; init; } = 1;
-
-    /// <summary>CSV: rows between the starts of consecutive windows.</summary>
-    public int Stride { get; init; } = 1;
-
-    /// <summary>Which steps carry an output.</summary>
-    public OutputSelection Outputs { get; init; } = OutputSelection.Auto;
-
-    /// <summary>With outputs at every step, the first one that carries a loss.</summary>
-    public int Washout { get; init; }
+    /// <summary>How the files are read into sequences: CSV columns, window, horizon and stride, classes, outputs and washout.</summary>
+    public DataFileOptions File { get; init; } = new();
 
     /// <summary>Standardise inputs (and regression targets) with the training data's means and deviations.</summary>
     public bool Normalize { get; init; } = true;
 
     /// <summary>Passes over the training data; 0 leaves the budget to MaxIterations.</summary>
     public int Epochs { get; init; }
-
-    /// <summary>How <see cref="DataFiles"/> reads the files.</summary>
-    public DataFileOptions File => new()
-    {
-        InputColumns = Split(InputColumns),
-        TargetColumns = Split(TargetColumns),
-        Classes = Classes,
-        Window = Window,
-        Horizon = Horizon,
-        Stride = Stride,
-        Outputs = Outputs,
-        Washout = Washout,
-    };
-
-    private static string[] Split(string columns) =>
-        columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 /// <summary>Everything that defines a training run; defaults are the paper's setup.</summary>
