@@ -18,13 +18,34 @@ namespace FastLra.Cli.Report;
 internal sealed class SweepReport
 {
     /// <summary>What one run's metrics file says: the accuracy (or R²) curve and the first and last per-step profiles.</summary>
-    private sealed record RunData(TrainReport Run, List<(double Iteration, double Accuracy)> Curve,
-        float[]? FirstNorms, float[]? LastNorms, float[]? FirstLosses, float[]? LastLosses);
-
-    private sealed record Stats(string Task, int Length, string Variant, int Runs, int Solved, double MeanBest, double SdBest,
-        double MinBest, double MaxBest, double MedianIterations, double MedianSeconds, double SecondsPerIteration)
+    // Classes, not records: nothing compares them, and a record's generated members cost the Native AOT binary.
+    private sealed class RunData(TrainReport run, List<(double Iteration, double Accuracy)> curve,
+        float[]? firstNorms, float[]? lastNorms, float[]? firstLosses, float[]? lastLosses)
     {
-        public double SuccessRate => (double)Solved / Runs;
+        public TrainReport Run => run;
+        public List<(double Iteration, double Accuracy)> Curve => curve;
+        public float[]? FirstNorms => firstNorms;
+        public float[]? LastNorms => lastNorms;
+        public float[]? FirstLosses => firstLosses;
+        public float[]? LastLosses => lastLosses;
+    }
+
+    private sealed class Stats(string task, int length, string variant, int runs, int solved, double meanBest, double sdBest,
+        double minBest, double maxBest, double medianIterations, double medianSeconds, double secondsPerIteration)
+    {
+        public string Task => task;
+        public int Length => length;
+        public string Variant => variant;
+        public int Runs => runs;
+        public int Solved => solved;
+        public double MeanBest => meanBest;
+        public double SdBest => sdBest;
+        public double MinBest => minBest;
+        public double MaxBest => maxBest;
+        public double MedianIterations => medianIterations;
+        public double MedianSeconds => medianSeconds;
+        public double SecondsPerIteration => secondsPerIteration;
+        public double SuccessRate => (double)solved / runs;
     }
 
     private readonly List<RunData> _runs;
