@@ -67,6 +67,18 @@ public sealed class CliTests : IDisposable
         { "sweep --grid /nonexistent/g.json --out d --workers -1", 2, "--workers must be >= 0" },
         { "sweep --grid /nonexistent/g.json --out d --checkpoint-every -5", 2, "--checkpoint-every must be >= 0" },
         { "report /nonexistent/dir --out d", 1, "no sweep results" },
+        { "predict --model m.safetensors --data d.csv --out p.txt", 2, "predictions are written as .csv or .npy" },
+        { "predict --model m.safetensors --out p.csv", 2, "predict needs --data F" },
+        { "predict --data d.csv --out p.csv", 2, "predict needs --model M" },
+        { "eval --model m.safetensors", 2, "eval needs --task and --length, or --data F" },
+        { "eval --data /nonexistent/d.csv --model /nonexistent/m.safetensors", 1, "cannot read" },
+        { "train --data /nonexistent/d.csv --input-columns a --target-columns b --window 3", 2, "cannot read" },
+        { "train --resume c.safetensors --hidden 8", 2, "--hidden cannot be given with it" },
+        { "data --task adding --length 20 --batch 2 --out x.txt", 2, "the data set is written as .npz" },
+        { "data --task adding --length 20 --batch 2", 2, "give one" },
+        { "help frobnicate", 2, "unknown command 'frobnicate'" },
+        { "sweep --out d", 2, "--grid is required" },
+        { "report --out d", 2, "report needs the sweep directory" },
     };
 
     [Fact]

@@ -308,4 +308,33 @@ public sealed class DataTests : IDisposable
         var (train, valid) = DataFiles.Split(loaded, 0.34, 1);
         Assert.Equal((2, 1), (train.Count, valid.Count));
     }
+
+    [Fact]
+    public void Epochs_set_the_budget_to_whole_passes_over_the_training_data()
+    {
+        var trainer = TrainerFactory.FromDataSets(new TrainingOptions { Hidden = 4, Batch = 4, Data = new DataOptions { Epochs = 3 } },
+            Coded(13, 5, 2, 1, 4), Coded(3, 5, 2, 1, 4), normalize: false);
+        Assert.Equal(3 * 4, trainer.MaxIterations); // ceil(13 / 4) batches per epoch
+        TrainingLoop.Run(trainer, null);
+        Assert.Equal(12, trainer.Iteration);
+        Assert.True(((DataSetBatches)trainer.Source).Epoch >= 3);
+    }
+
+    [Fact]
+    public void A_compressed_npz_is_refused_saying_how_to_save_it()
+    {
+        string path = Npz(Path.Combine(_dir, "compressed.npz"), Npy("<f4", [2, 2, 1], Floats(new float[4])), Npy("<i8", [2], Longs([0, 1])));
+        var bytes = File.ReadAllBytes(path);
+        // Mark every entry deflated (method 8) in its local header and its central directory record.
+        for (int at = 0; at + 4 <= bytes.Length; at++)
+        {
+            uint signature = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
+            if (signature == 0x04034b50) bytes[at + 8] = 8;
+            else if (signature == 0x02014b50) bytes[at + 10] = 8;
+        }
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => DataFiles.Read(path, new DataFileOptions()));
+        Assert.Contains("numpy.savez, not savez_compressed", e.Message);
+        Assert.StartsWith(path, e.Message);
+    }
 }

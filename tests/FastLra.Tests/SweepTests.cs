@@ -310,4 +310,21 @@ public sealed class SweepTests : IDisposable
             Assert.Equal(result.Id, SweepGrid.Id(result.Run.Options));
         }
     }
+
+    /// <summary>Grids over data work as over tasks: the data options vary, the ids name the file and window, the commands repeat the runs.</summary>
+    [Fact]
+    public void A_grid_over_data_expands_and_names_its_runs_by_the_file()
+    {
+        var runs = Expand("""
+            {"data": "docs/data/sunspots.csv", "input-columns": "SUNACTIVITY", "target-columns": "SUNACTIVITY", "window": [10, 20],
+             "washout": 5, "algo": ["bptt", "lra"], "alpha": [0, 0.1], "seed": 1}
+            """);
+        Assert.Equal(6, runs.Count); // bptt drops alpha: 2 windows x (1 + 2)
+        Assert.Matches("^sunspots_T10_bptt_seed1_[0-9a-f]{8}$", runs[0].Id);
+        Assert.Equal("docs/data/sunspots.csv", runs[0].Options.Data!.Path);
+        Assert.Equal(20, runs[^1].Options.Data!.File.Window);
+        Assert.Contains("--data docs/data/sunspots.csv --input-columns SUNACTIVITY", runs[0].Command, StringComparison.Ordinal);
+        var e = Assert.Throws<UsageException>(() => Expand("""{"data": "d.csv", "task": "adding", "length": 20}"""));
+        Assert.Contains("takes no synthetic-task options", e.Message, StringComparison.Ordinal);
+    }
 }
