@@ -24,7 +24,10 @@ enum {
     FASTLRA_INTERNAL_ERROR = -2    /* an unexpected failure; the message says what */
 };
 
-/* Loads a safetensors weight file (Wxh I x H, Whh H x H, bh H, Why H x O, by O, float32). NULL on failure. */
+/* Loads a safetensors weight file (Wxh I x H, Whh H x H, bh H, Why H x O, by O, float32), with
+   the normalisation of the data it was trained on when it has one (input_mean, input_std, and
+   for regression target_mean, target_std): fastlra_step then takes x and gives y in original
+   units. NULL on failure. */
 fastlra_model *fastlra_model_load(const char *path);
 
 /* The widths of a model: inputs I, hidden H, outputs O (any pointer may be NULL). */
@@ -33,7 +36,8 @@ int fastlra_model_shape(const fastlra_model *model, int *inputs, int *hidden, in
 /* A hidden state (zero) for one stream of the model. NULL on failure. */
 fastlra_state *fastlra_state_create(const fastlra_model *model);
 
-/* One step: x holds I floats; y receives O floats. h = tanh(h Whh + x Wxh + bh), y = h Why + by. */
+/* One step: x holds I floats; y receives O floats. h = tanh(h Whh + x Wxh + bh), y = h Why + by
+   (with a normalisation: x standardised first, y scaled back after). */
 int fastlra_step(fastlra_state *state, const float *x, float *y);
 
 /* Sets the hidden state back to zero. */
