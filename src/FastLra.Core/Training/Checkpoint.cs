@@ -1,6 +1,5 @@
 using System.Globalization;
 using FastLra.IO;
-using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 
@@ -10,10 +9,13 @@ namespace FastLra.Training;
 /// A run's complete state as one safetensors file, written atomically: the five parameters (so a
 /// checkpoint is also a weight file for <c>eval</c> and <c>--init-from</c>), the optimiser state
 /// (<c>optimizer_state</c>, F32), the batch source's position (<c>source_state</c>, U32: a task
-/// generator's MT19937 state), and in the metadata the full configuration, iteration, optimiser
-/// steps and the loop's best result. Checkpoints written before the batch sources kept the
-/// generator's key as <c>generator_key</c> and its position in the metadata; they resume too. Resuming rebuilds the trainer from the configuration (which redraws the
-/// same validation set from the seed) and then restores all of it, so the run continues bit for bit.
+/// generator's MT19937 state, a data set's epoch, cursor, generator and order), on data the best
+/// check's parameters (<c>best_parameters</c>), and in the metadata the full configuration,
+/// iteration, optimiser steps and the loop's best result. Resuming rebuilds the trainer from the
+/// configuration (which redraws the same validation set from the seed, or re-reads the data) and
+/// then restores all of it, so the run continues bit for bit. Checkpoints written before the batch
+/// sources kept the generator's key as <c>generator_key</c> and its position in the metadata;
+/// they resume too.
 /// </summary>
 public static class Checkpoint
 {

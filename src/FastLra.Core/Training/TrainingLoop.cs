@@ -46,7 +46,7 @@ public sealed class LoopState
     public double BestValidAccuracy { get; set; } = double.NegativeInfinity;
     public int ChecksWithoutBest { get; set; }
 
-    /// <summary>On data: the lowest validation loss so far, its check's iteration and what that check saw.</summary>
+    /// <summary>On data: the lowest validation loss so far.</summary>
     public double BestValidLoss { get; set; } = double.PositiveInfinity;
 
     /// <summary>On data: the iteration of the best check (0 before the first).</summary>
