@@ -73,6 +73,26 @@ internal sealed class CliArguments
     /// <summary>A flag's value, or null when absent.</summary>
     public string? Flag(string name) => _flags.GetValueOrDefault(name);
 
+    /// <summary>
+    /// A flag that names a file to write, or null when absent: checked before any work is done, so
+    /// a run never trains for an hour and then fails to save (a missing directory, or a directory
+    /// where the file should go, is a usage error).
+    /// </summary>
+    public string? Output(string name)
+    {
+        string? path = Flag(name);
+        if (path is null) return null;
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new UsageException($"--{name} {path} is a directory; give a file name.");
+        string? directory = Path.GetDirectoryName(full);
+        if (directory is not null && !Directory.Exists(directory))
+            throw new UsageException($"--{name} {path}: the directory {directory} does not exist.");
+        return path;
+    }
+
+    /// <summary>A required flag that names a file to write (see <see cref="Output"/>).</summary>
+    public string RequiredOutput(string name) => Output(name) ?? throw new UsageException($"--{name} is required; see fastlra --help.");
+
     /// <summary>A flag's value; its absence is a usage error.</summary>
     public string Required(string name) => Flag(name) ?? throw new UsageException($"--{name} is required; see fastlra --help.");
 

@@ -139,7 +139,7 @@ internal static class Commands
     private static int Infer(string[] args)
     {
         if (Parse("infer", "fastlra infer --model F --inputs X.bin --outputs Y.bin", args, InferFlags) is not { } a) return CliExit.Ok;
-        string model = a.Required("model"), inputs = a.Required("inputs"), outputs = a.Required("outputs");
+        string model = a.Required("model"), inputs = a.Required("inputs"), outputs = a.RequiredOutput("outputs");
         var rnn = RnnModel.Load(model);
         var shape = rnn.Shape;
         byte[] raw = File.ReadAllBytes(inputs);
@@ -172,7 +172,7 @@ internal static class Commands
     private static int Import(string[] args)
     {
         if (Parse("import", "fastlra import --from F --out G [--rnn-prefix rnn.] [--fc-prefix fc.]", args, ImportFlags) is not { } a) return CliExit.Ok;
-        string from = a.Required("from"), @out = a.Required("out");
+        string from = a.Required("from"), @out = a.RequiredOutput("out");
         var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(from), from, a.Flag("rnn-prefix") ?? "rnn.", a.Flag("fc-prefix") ?? "fc.");
         SafeTensors.Write(@out, p, [new("format", "fastlra-srnn"), new("imported_from", Path.GetFileName(from))]);
         Console.Error.WriteLine($"{@out}: I={p.Shape.Inputs}, H={p.Shape.Hidden}, O={p.Shape.Outputs}");
@@ -192,7 +192,7 @@ internal static class Commands
     private static int Export(string[] args)
     {
         if (Parse("export", "fastlra export --model F --format c|csharp|torch|npz --out G [--name N]", args, ExportFlags) is not { } a) return CliExit.Ok;
-        string model = a.Required("model"), format = a.Required("format"), @out = a.Required("out"), name = a.Flag("name") ?? "fastlra_model";
+        string model = a.Required("model"), format = a.Required("format"), @out = a.RequiredOutput("out"), name = a.Flag("name") ?? "fastlra_model";
         string rnnPrefix = a.Flag("rnn-prefix") ?? "rnn.", fcPrefix = a.Flag("fc-prefix") ?? "fc.";
         if (format is not ("c" or "csharp" or "torch" or "npz")) throw new UsageException($"unknown --format '{format}' (choose c, csharp, torch or npz).");
         if (name.Length == 0 || !(char.IsLetter(name[0]) || name[0] == '_') || !name.All(ch => char.IsLetterOrDigit(ch) || ch == '_'))
@@ -229,7 +229,7 @@ internal static class Commands
         if (batch <= 0) throw new UsageException($"--batch must be positive, got {batch}.");
         long count = a.Long("count", 1);
         if (count is <= 0 or > int.MaxValue) throw new UsageException($"--count must be positive, got {count}.");
-        string? @out = a.Flag("out");
+        string? @out = a.Output("out");
         if (a.Has("json") == (@out is not null)) throw new UsageException("data prints JSON (--json) or writes a data set (--out F.npz): give one.");
         var generator = new TaskGenerator(kind, length, batch, new RandomState(options.Seed));
         var x = new float[(long)length * batch * generator.Inputs];

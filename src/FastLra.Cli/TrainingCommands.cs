@@ -65,7 +65,8 @@ internal static class TrainingCommands
         if (Commands.Parse("train", "fastlra train (--task T --length L | --data F | --resume C) [options]", args, TrainFlags, Every) is not { } a) return CliExit.Ok;
         long checkpointEvery = a.Long("checkpoint-every", 1000);
         if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
-        string? checkpoint = a.Flag("checkpoint"), resume = a.Flag("resume"), initFrom = a.Flag("init-from");
+        string? checkpoint = a.Output("checkpoint"), resume = a.Flag("resume"), initFrom = a.Flag("init-from");
+        string? save = a.Output("save"), metrics = a.Output("metrics");
         bool quiet = a.Has("quiet");
         Trainer trainer;
         LoopState? loop = null;
@@ -99,7 +100,7 @@ internal static class TrainingCommands
         // With a checkpoint file the loop also writes one when the run stops (Ctrl+C and SIGTERM
         // included); --checkpoint-every 0 means only then.
         long every = checkpoint is null ? 0 : checkpointEvery == 0 ? long.MaxValue : checkpointEvery;
-        return RunTraining(trainer, loop, checkpoint, every, a.Flag("save"), a.Flag("metrics"), a.Has("json"), quiet, cancel);
+        return RunTraining(trainer, loop, checkpoint, every, save, metrics, a.Has("json"), quiet, cancel);
     }
 
     private static int RunTraining(Trainer trainer, LoopState? loop, string? checkpoint, long checkpointEvery, string? save, string? metrics,
@@ -320,7 +321,7 @@ internal static class TrainingCommands
     {
         if (Commands.Parse("predict", "fastlra predict --model M --data F --out P.csv|P.npy [data options]", args, PredictFlags, PredictOptions) is not { } a) return CliExit.Ok;
         string modelPath = a.Flag("model") ?? throw new UsageException("predict needs --model M.");
-        string output = a.Flag("out") ?? throw new UsageException("predict needs --out P.csv or P.npy.");
+        string output = a.Output("out") ?? throw new UsageException("predict needs --out P.csv or P.npy.");
         string extension = Path.GetExtension(output).ToLowerInvariant();
         if (extension is not (".csv" or ".npy")) throw new UsageException($"--out {output}: predictions are written as .csv or .npy.");
         if (!a.Has("data")) throw new UsageException("predict needs --data F.");

@@ -79,6 +79,12 @@ public sealed class CliTests : IDisposable
         { "help frobnicate", 2, "unknown command 'frobnicate'" },
         { "sweep --out d", 2, "--grid is required" },
         { "report --out d", 2, "report needs the sweep directory" },
+        { "train --task adding --length 20 --save /nonexistent-dir/m.safetensors", 2, "the directory /nonexistent-dir does not exist" },
+        { "train --task adding --length 20 --metrics /nonexistent-dir/m.jsonl", 2, "--metrics /nonexistent-dir/m.jsonl: the directory" },
+        { "train --task adding --length 20 --checkpoint /tmp", 2, "--checkpoint /tmp is a directory" },
+        { "infer --model m --inputs x --outputs /nonexistent-dir/y.bin", 2, "the directory /nonexistent-dir does not exist" },
+        { "export --model m --format c --out /nonexistent-dir/m.h", 2, "the directory /nonexistent-dir does not exist" },
+        { "data --task adding --length 20 --batch 2 --out /nonexistent-dir/d.npz", 2, "the directory /nonexistent-dir does not exist" },
     };
 
     [Fact]
