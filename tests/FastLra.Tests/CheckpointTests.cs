@@ -138,4 +138,29 @@ public sealed class CheckpointTests : IDisposable
         TrainingLoop.Run(resumed, null, loop);
         Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
     }
+
+    /// <summary>
+    /// A checkpoint's metadata is checked with the command line's rules, the run's cost included,
+    /// before anything is allocated (issue 15, item 4): a 5 KB file cannot ask for gigabytes, a
+    /// negative iteration or a width that wraps around.
+    /// </summary>
+    [Theory]
+    [InlineData("hidden", "20000", "more than one array holds")]
+    [InlineData("hidden", "4294967312", "--hidden 4294967312 is out of range")]
+    [InlineData("valid_size", "-5", "--valid-size must be positive")]
+    [InlineData("k", "2000000000", "is more than 100000 target steps")]
+    [InlineData("iteration", "-9000000000000000000", "iteration count must be >= 0")]
+    public void Checkpoint_metadata_is_checked_before_it_is_trusted(string key, string value, string message)
+    {
+        string path = Path.Combine(_dir, "hostile.safetensors");
+        TrainingLoop.Run(new Trainer(Options("lra-local-nesterov", 7)), new Writer(path), checkpointEvery: long.MaxValue);
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var entries = file.Tensors.Select(t => new SafeTensors.Entry(t.Name, t.DType, t.Shape, file.Raw(t).ToArray())).ToList();
+        var metadata = file.Metadata.Select(m => m.Key == key ? new KeyValuePair<string, string>(key, value) : m).ToList();
+        SafeTensors.Write(path, entries, metadata);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
+        Assert.Contains(message, e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "the refusal allocated more than the file's worth");
+    }
 }

@@ -85,6 +85,9 @@ public sealed class CliTests : IDisposable
         { "infer --model m --inputs x --outputs /nonexistent-dir/y.bin", 2, "the directory /nonexistent-dir does not exist" },
         { "export --model m --format c --out /nonexistent-dir/m.h", 2, "the directory /nonexistent-dir does not exist" },
         { "data --task adding --length 20 --batch 2 --out /nonexistent-dir/d.npz", 2, "the directory /nonexistent-dir does not exist" },
+        { "train --task adding --length 20 --hidden 46341", 2, "--hidden 46341 with --batch 20 on sequences of 20 steps and 10000 validation sequences would need a workspace of" },
+        { "train --task adding --length 20 --hidden 20000", 2, "more than one array holds" },
+        { "train --task adding --length 20 --algo lra --k 2147483647", 2, "--k 2147483647 is more than 100000 target steps" },
     };
 
     [Fact]
@@ -153,6 +156,16 @@ public sealed class CliTests : IDisposable
         Assert.Equal(code, exit);
         Assert.Contains(message, err);
         Assert.DoesNotContain("   at ", err); // never a stack trace
+    }
+
+    /// <summary>A run is costed before anything is allocated: beyond half the memory the process may use, it says what it would need.</summary>
+    [Fact]
+    public void A_run_beyond_the_memory_budget_is_refused_saying_what_it_would_need()
+    {
+        var (code, _, err) = RunWith(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" },
+            "train", "--task", "adding", "--length", "20", "--valid-size", "1000000", "--max-iter", "1");
+        Assert.Equal(2, code);
+        Assert.Matches(@"1000000 validation sequences would need \d+ MB, more than half of the \d+ MB this process may use", err);
     }
 
     [Fact]

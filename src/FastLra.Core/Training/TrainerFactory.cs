@@ -87,6 +87,7 @@ public static class TrainerFactory
         CheckInitial(initial, new RnnShape(layout.Inputs, options.Hidden, layout.Outputs));
         if (options.Algorithm == AlgorithmKind.Lra && options.Semantics == LraSemantics.Reference && layout.PerStep)
             throw new OptionException(Lra.ReferencePerStepRefusal + ".");
+        if (options.ValidateCost(layout.Inputs, layout.Outputs, layout.Steps, layout.Washout, valid.Count) is { } cost) throw new OptionException(cost);
         bool regression = layout.Loss == GlobalLossKind.MeanSquaredError;
         inputNames ??= Numbered("input", layout.Inputs);
         targetNames ??= Numbered("output", layout.Outputs);

@@ -121,8 +121,35 @@ public sealed record TrainingOptions
         if (ValidSize <= 0) return $"--valid-size must be positive, got {ValidSize}.";
         if ((long)Length * ValidSize * TaskInfo.Inputs(Task) > Array.MaxLength)
             return $"--valid-size {ValidSize} at --length {Length} needs more than one array can hold; use fewer sequences.";
-        return ValidateTraining();
+        return ValidateTraining() ?? ValidateCost(TaskInfo.Inputs(Task), TaskInfo.Outputs(Task), Length, Length - 1, ValidSize);
     }
+
+    /// <summary>
+    /// Whether a run of these options on sequences of T steps (I inputs, O outputs read from step
+    /// w on) and a validation set of V sequences fits this process, checked before anything is
+    /// allocated: the workspace must fit one array and, with the validation set, half the memory
+    /// the process may use. The message says what the run would need. Null when it fits.
+    /// </summary>
+    public string? ValidateCost(int inputs, int outputs, int steps, int washout, long validCount)
+    {
+        long s = (Hidden + 15L) / 16 * 16, r = steps - washout;
+        long parameters = (long)inputs * Hidden + (long)Hidden * Hidden + Hidden + (long)Hidden * outputs + outputs;
+        // Parameters, gradients, two optimiser buffers and their padded copies; the batch, states and
+        // outputs; the trainers' scratch (LRA's reference semantics keeps four T x B x S buffers).
+        long workspace = 4 * parameters + 2 * (inputs + Hidden + 1L) * s + (long)steps * Batch * (inputs + 5 * s) + 3 * r * Batch * outputs
+            + 24L * Batch * s + (long)Hidden * s + (long)inputs * s;
+        long validation = validCount * (steps * (long)inputs + 2L * Hidden + 2 * r * outputs);
+        long bytes = 4 * (workspace + validation), budget = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+        string run = $"--hidden {Hidden} with --batch {Batch} on sequences of {steps} steps and {validCount} validation sequences";
+        if (workspace > Array.MaxLength)
+            return $"{run} would need a workspace of {(workspace * 4) >> 20} MB, more than one array holds ({((long)Array.MaxLength * 4) >> 20} MB); use a smaller network or batch.";
+        if (bytes > budget)
+            return $"{run} would need {bytes >> 20} MB, more than half of the {budget >> 19} MB this process may use; use a smaller network, batch or validation set.";
+        return null;
+    }
+
+    /// <summary>The most target steps per layer an LRA run takes.</summary>
+    public const int MaxK = 100_000;
 
     /// <summary>The first invalid option among those of every run (network, optimiser, algorithm, loop), or null.</summary>
     public string? ValidateTraining()
@@ -137,6 +164,8 @@ public sealed record TrainingOptions
         if (Algorithm == AlgorithmKind.Lra)
         {
             if (K <= 0) return $"--k must be positive, got {K}.";
+            // Every iteration takes K steps for each of T targets; past this an iteration takes minutes.
+            if (K > MaxK) return $"--k {K} is more than {MaxK} target steps per layer (each iteration takes K steps for every step's target).";
             if (!(Beta > 0f) || float.IsInfinity(Beta)) return $"--beta must be a positive number, got {Beta}.";
             if (!(Alpha >= 0f) || float.IsInfinity(Alpha)) return $"--alpha must be >= 0, got {Alpha}.";
             if (Semantics == LraSemantics.Reference && Batch > Hidden)
