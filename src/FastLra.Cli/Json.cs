@@ -223,7 +223,7 @@ internal sealed class InfoReport(
 }
 
 /// <summary>The report of <c>bench --json</c>.</summary>
-internal sealed record BenchReport(
+internal sealed class BenchReport(
     string Algo, string? Semantics, string Task, int Length, int Hidden, int Batch, int? K, float? Alpha, int Iterations,
     double MedianSecondsPerIteration, double SecondsPerIteration, double IterationsPerSecond, double P99SecondsPerIteration,
     double AllocatedBytesPerIteration, int Gen0Collections, int VectorBits, string[] InstructionSets, bool NativeAot)
@@ -251,6 +251,14 @@ internal sealed record BenchReport(
         w.WriteBoolean("native_aot", NativeAot);
         w.WriteEndObject();
     }
+
+    /// <summary>The report as one line of text; <paramref name="outputs"/> describes per-step outputs, if any.</summary>
+    public string Text(string outputs) => string.Create(CultureInfo.InvariantCulture,
+        $"{Algo}{(Semantics is null ? "" : $" ({Semantics}, K={K}, alpha={Alpha})")} {Task} T={Length} B={Batch} H={Hidden}{outputs}: " +
+        $"median {MedianSecondsPerIteration * 1e3:F3} ms/it, mean {SecondsPerIteration * 1e3:F3} ms/it, " +
+        $"{IterationsPerSecond:F0} it/s, p99 {P99SecondsPerIteration * 1e3:F3} ms, " +
+        $"{AllocatedBytesPerIteration:F0} B/it allocated, {Gen0Collections} GCs; " +
+        $"{VectorBits}-bit vectors ({string.Join(' ', InstructionSets)}), {(NativeAot ? "Native AOT" : "JIT")}");
 }
 
 /// <summary>

@@ -212,13 +212,7 @@ internal static class TrainingCommands
             Console.Out.WriteLine(CliJson.Serialize(report.Write));
             return CliExit.Ok;
         }
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{report.Algo}{(report.Semantics is null ? "" : $" ({report.Semantics}, K={options.K}, alpha={options.Alpha})")} {report.Task} T={report.Length} B={report.Batch} H={report.Hidden}" +
-            $"{(layout.PerStep ? $" (outputs at steps {layout.Washout}..{layout.Steps - 1})" : "")}: " +
-            $"median {report.MedianSecondsPerIteration * 1e3:F3} ms/it, mean {report.SecondsPerIteration * 1e3:F3} ms/it, " +
-            $"{report.IterationsPerSecond:F0} it/s, p99 {report.P99SecondsPerIteration * 1e3:F3} ms, " +
-            $"{report.AllocatedBytesPerIteration:F0} B/it allocated, {collections} GCs; " +
-            $"{report.VectorBits}-bit vectors ({string.Join(' ', report.InstructionSets)}), {(report.NativeAot ? "Native AOT" : "JIT")}"));
+        Console.Out.WriteLine(report.Text(layout.PerStep ? $" (outputs at steps {layout.Washout}..{layout.Steps - 1})" : ""));
         return CliExit.Ok;
     }
 
