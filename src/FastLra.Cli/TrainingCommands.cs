@@ -151,14 +151,7 @@ internal static class TrainingCommands
             $"{(double.IsNaN(d.BaselineR2Persistence) ? "" : $", persistence R² {d.BaselineR2Persistence:F4}")})");
     }
 
-    internal static string StopReasonName(StopReason reason) => reason switch
-    {
-        StopReason.Solved => "solved",
-        StopReason.Patience => "patience",
-        StopReason.MaxIterations => "max-iter",
-        StopReason.Diverged => "diverged",
-        _ => "cancelled",
-    };
+    internal static string StopReasonName(StopReason reason) => OptionNames.StopReasons.Name(reason);
 
     private static List<KeyValuePair<string, string>> ModelMetadata(TrainingOptions o, TrainingResult r)
     {

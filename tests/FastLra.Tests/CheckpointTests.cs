@@ -163,4 +163,37 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains(message, e.Message);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "the refusal allocated more than the file's worth");
     }
+
+    /// <summary>
+    /// A checkpoint written when its run stopped records why (issue 15, item 2): resuming a solved,
+    /// out-of-patience or budget-spent run reports the same result and takes no iteration; a raised
+    /// budget goes on.
+    /// </summary>
+    [Theory]
+    [InlineData("solved")]
+    [InlineData("patience")]
+    [InlineData("max-iter")]
+    public void Resuming_a_stopped_run_reports_the_same_result(string how)
+    {
+        var options = how switch
+        {
+            "solved" => new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, ValidSize = 200, MaxIterations = 3000 },
+            "patience" => new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, Batch = 4, ValidSize = 50, CheckEvery = 10, Patience = 2, MaxIterations = 3000 },
+            _ => new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, Batch = 4, ValidSize = 50, CheckEvery = 50, MaxIterations = 300, Seed = 2 },
+        };
+        string path = Path.Combine(_dir, how + ".safetensors");
+        var first = TrainingLoop.Run(new Trainer(options), new Writer(path), checkpointEvery: long.MaxValue);
+        Assert.Equal(how, FastLra.Cli.TrainingCommands.StopReasonName(first.StopReason));
+
+        var (resumed, loop) = Checkpoint.Resume(path);
+        long iteration = resumed.Iteration;
+        var again = TrainingLoop.Run(resumed, null, loop);
+        Assert.Equal(iteration, resumed.Iteration);
+        Assert.Equal(first with { WallSeconds = 0 }, again with { WallSeconds = 0 });
+
+        if (how != "max-iter") return;
+        var (raised, raisedLoop) = Checkpoint.Resume(path, maxIterations: 350);
+        var more = TrainingLoop.Run(raised, null, raisedLoop);
+        Assert.Equal(350, more.Iterations);
+    }
 }

@@ -36,12 +36,14 @@ public static class Checkpoint
         metadata.Add(new("best_valid_accuracy", D(loop.BestValidAccuracy)));
         metadata.Add(new("checks_without_best", I(loop.ChecksWithoutBest)));
         metadata.Add(new("elapsed_seconds", D(loop.ElapsedSeconds)));
+        metadata.Add(new("last_evaluation", Numbers(loop.Last)));
+        metadata.Add(new("last_train_loss", D(loop.LastTrainLoss)));
+        if (loop.Stopped is { } stopped) metadata.Add(new("stopped", OptionNames.StopReasons.Name(stopped)));
         if (trainer.BestParameters is not null)
         {
-            var b = loop.Best;
             metadata.Add(new("best_valid_loss", D(loop.BestValidLoss)));
             metadata.Add(new("best_iteration", I(loop.BestIteration)));
-            metadata.Add(new("best_evaluation", $"{D(b.Loss)} {D(b.Accuracy)} {I(b.Errors)} {I(b.Count)} {D(b.Mse)} {D(b.Mae)} {D(b.R2)}"));
+            metadata.Add(new("best_evaluation", Numbers(loop.Best)));
         }
         if (extra is not null) metadata.AddRange(extra);
         SafeTensors.Write(path, entries, metadata);
@@ -80,17 +82,36 @@ public static class Checkpoint
             ChecksWithoutBest = (int)Long(m, "checks_without_best", path),
             ElapsedSeconds = Double(m, "elapsed_seconds", path),
         };
+        // Checkpoints from before stopped runs were recorded have neither key: such a run goes on.
+        if (m.ContainsKey("last_evaluation"))
+        {
+            loop.Last = ReadEvaluation(m, "last_evaluation", path);
+            loop.LastTrainLoss = Double(m, "last_train_loss", path);
+        }
+        if (m.TryGetValue("stopped", out string? stopped))
+            loop.Stopped = OptionNames.StopReasons.TryParse(stopped, out var reason) && reason is StopReason.Solved or StopReason.Patience or StopReason.MaxIterations
+                ? reason
+                : throw Bad(path, "stopped");
         if (trainer.BestParameters is { } best)
         {
             file.ReadFloats(Find(file, "best_parameters"), best.Data);
             loop.BestValidLoss = Double(m, "best_valid_loss", path);
             loop.BestIteration = Long(m, "best_iteration", path);
-            var e = Text(m, "best_evaluation", path).Split(' ');
-            if (e.Length != 7) throw Bad(path, "best_evaluation");
-            double V(int k) => double.TryParse(e[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Bad(path, "best_evaluation");
-            loop.Best = new Evaluation(V(0), V(1), (int)V(2), (int)V(3), V(4), V(5), V(6));
+            loop.Best = ReadEvaluation(m, "best_evaluation", path);
         }
         return (trainer, loop);
+    }
+
+    /// <summary>An evaluation as seven numbers: loss, accuracy, errors, count, MSE, MAE, R².</summary>
+    private static string Numbers(Evaluation e) =>
+        $"{D(e.Loss)} {D(e.Accuracy)} {I(e.Errors)} {I(e.Count)} {D(e.Mse)} {D(e.Mae)} {D(e.R2)}";
+
+    private static Evaluation ReadEvaluation(Dictionary<string, string> m, string key, string path)
+    {
+        var e = Text(m, key, path).Split(' ');
+        if (e.Length != 7) throw Bad(path, key);
+        double V(int k) => double.TryParse(e[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Bad(path, key);
+        return new Evaluation(V(0), V(1), (int)V(2), (int)V(3), V(4), V(5), V(6));
     }
 
     /// <summary>The source's position: <c>source_state</c>, or an older checkpoint's generator key and metadata.</summary>

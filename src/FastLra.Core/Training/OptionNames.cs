@@ -29,4 +29,5 @@ public static class OptionNames
     public static readonly EnumNames<LocalLossKind> LocalLosses = new("mse", "log-penalty");
     public static readonly EnumNames<ClipMode> ClipModes = new("above", "always");
     public static readonly EnumNames<IO.OutputSelection> Outputs = new("auto", "last", "all");
+    public static readonly EnumNames<StopReason> StopReasons = new("solved", "patience", "max-iter", "diverged", "cancelled");
 }

@@ -57,6 +57,18 @@ public sealed class LoopState
 
     /// <summary>Wall time of the run so far, earlier segments (before a resume) included.</summary>
     public double ElapsedSeconds { get; set; }
+
+    /// <summary>
+    /// Why the run stopped (solved, patience, or its budget), or null while it may go on; with the
+    /// last check's evaluation and training loss, what a resumed stopped run reports again.
+    /// </summary>
+    public StopReason? Stopped { get; set; }
+
+    /// <summary>The last check's evaluation.</summary>
+    public Evaluation Last { get; set; }
+
+    /// <summary>The last iteration's training loss.</summary>
+    public double LastTrainLoss { get; set; } = double.NaN;
 }
 
 /// <summary>
@@ -93,7 +105,9 @@ public static class TrainingLoop
     /// <summary>
     /// Runs until solved, out of patience, out of iterations (counted from the run's start, so a
     /// resumed trainer continues its budget), cancelled, or diverged. <paramref name="state"/>
-    /// carries the loop's state in from a checkpoint and out to one.
+    /// carries the loop's state in from a checkpoint and out to one. A run that had stopped (solved,
+    /// out of patience, or at a budget that was not raised) reports the same result again without
+    /// another iteration.
     /// </summary>
     public static TrainingResult Run(Trainer trainer, ITrainingMonitor? monitor, LoopState? state = null, long checkpointEvery = 0,
         CancellationToken cancel = default)
@@ -101,11 +115,13 @@ public static class TrainingLoop
         var options = trainer.Options;
         state ??= new LoopState();
         long start = Stopwatch.GetTimestamp();
-        double before = state.ElapsedSeconds, windowLoss = 0, lastLoss = double.NaN;
+        double before = state.ElapsedSeconds, windowLoss = 0, lastLoss = state.LastTrainLoss;
         int windowCount = 0;
-        Evaluation last = default;
+        Evaluation last = state.Last;
         var reason = StopReason.MaxIterations;
-        while (trainer.Iteration < trainer.MaxIterations)
+        bool stopped = state.Stopped is { } was && (was != StopReason.MaxIterations || trainer.Iteration >= trainer.MaxIterations);
+        if (stopped) reason = state.Stopped!.Value;
+        while (!stopped && trainer.Iteration < trainer.MaxIterations)
         {
             if (cancel.IsCancellationRequested)
             {
@@ -165,7 +181,10 @@ public static class TrainingLoop
             }
         }
         state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
-        if (checkpointEvery > 0 && reason != StopReason.Diverged) monitor?.OnCheckpoint(trainer, state);
+        state.Stopped = reason is StopReason.Solved or StopReason.Patience or StopReason.MaxIterations ? reason : null;
+        state.Last = last;
+        state.LastTrainLoss = lastLoss;
+        if (!stopped && checkpointEvery > 0 && reason != StopReason.Diverged) monitor?.OnCheckpoint(trainer, state);
         double bestAccuracy = state.BestValidAccuracy;
         if (trainer.Data is not null && state.BestIteration > 0) last = state.Best;
         return new TrainingResult(trainer.Iteration, Math.Max(bestAccuracy, 0), last.Count == 0 ? double.NaN : last.Loss,
