@@ -4,7 +4,12 @@ using FastLra.Training;
 namespace FastLra.Cli;
 
 /// <summary>A flag of a command beside the training options: its name, whether it takes a value, and its help line.</summary>
-internal sealed record CliFlag(string Name, bool TakesValue, string Help);
+internal sealed class CliFlag(string name, bool takesValue, string help)
+{
+    public string Name => name;
+    public bool TakesValue => takesValue;
+    public string Help => help;
+}
 
 /// <summary>
 /// The arguments of a command that takes training options: <c>--name value</c> for every option

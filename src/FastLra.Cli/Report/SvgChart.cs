@@ -4,10 +4,21 @@ using System.Text;
 namespace FastLra.Cli.Report;
 
 /// <summary>One line of a chart: points in data coordinates (non-finite ones, and non-positive ones on a log axis, break the line).</summary>
-internal sealed record Series(string Label, string Color, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
+internal sealed class Series(string label, string color, IReadOnlyList<(double X, double Y)> points, bool dashed = false)
+{
+    public string Label => label;
+    public string Color => color;
+    public IReadOnlyList<(double X, double Y)> Points => points;
+    public bool Dashed => dashed;
+}
 
 /// <summary>One bar per group, all of one variant.</summary>
-internal sealed record BarSeries(string Label, string Color, double[] Values);
+internal sealed class BarSeries(string label, string color, double[] values)
+{
+    public string Label => label;
+    public string Color => color;
+    public double[] Values => values;
+}
 
 /// <summary>
 /// Line and grouped-bar charts as standalone SVG 1.1 text: no fonts to embed, no scripts, no

@@ -308,7 +308,7 @@ internal sealed class SweepReport
             var b = GeometricMean(g.Select(last), steps);
             if (a is null || b is null) continue;
             series.Add(new Series(g.Key, _colors[g.Key], a));
-            series.Add(new Series(g.Key, _colors[g.Key], b, Dashed: true));
+            series.Add(new Series(g.Key, _colors[g.Key], b, dashed: true));
         }
         return series;
     }

@@ -8,7 +8,13 @@ using FastLra.Training;
 namespace FastLra.Cli.Sweep;
 
 /// <summary>One run of a sweep: its options, a stable id, and the <c>train</c> command that repeats it.</summary>
-internal sealed record SweepRun(int Index, string Id, TrainingOptions Options, string Command);
+internal sealed class SweepRun(int index, string id, TrainingOptions options, string command)
+{
+    public int Index => index;
+    public string Id => id;
+    public TrainingOptions Options => options;
+    public string Command => command;
+}
 
 /// <summary>
 /// A grid file: a JSON object mapping <c>train</c> option names (as on the command line, without
