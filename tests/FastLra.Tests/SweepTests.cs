@@ -327,4 +327,32 @@ public sealed class SweepTests : IDisposable
         var e = Assert.Throws<UsageException>(() => Expand("""{"data": "d.csv", "task": "adding", "length": 20}"""));
         Assert.Contains("takes no synthetic-task options", e.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// One run's failure, of whatever kind, is that run's (issue 15, item 1): it is recorded with its
+    /// message, every other run goes on, the sweep exits 1, and the next sweep tries it again.
+    /// </summary>
+    [Fact]
+    public void A_failing_run_is_recorded_and_the_others_go_on()
+    {
+        string csv = Path.Combine(_dir, "series.csv");
+        File.WriteAllText(csv, "u,y\n" + string.Concat(Enumerable.Range(0, 60).Select(r => $"{Math.Sin(r * 0.3):F4},{Math.Cos(r * 0.2):F4}\n")));
+        var runs = Expand($$"""
+            [{"data": ["{{csv}}", "{{Path.Combine(_dir, "missing.csv")}}"], "input-columns": "u", "target-columns": "y", "window": 6,
+              "hidden": 4, "batch": 2, "max-iter": 20, "check-every": 10},
+             {"data": "{{csv}}", "input-columns": "u", "target-columns": "y", "window": 6, "hidden": 4, "batch": 2, "max-iter": 20,
+              "algo": "lra", "semantics": "reference"}]
+            """);
+        Assert.Equal(3, runs.Count);
+        Assert.Equal(new SweepOutcome(1, 0, 0, 2, 0), RunSweep(runs));
+        string summary = Path.Combine(_dir, "summary.csv");
+        SweepRunner.WriteSummary(summary, runs, SweepRunner.ReadResults(_dir, runs));
+        var rows = File.ReadAllLines(summary).Skip(1).ToList();
+        Assert.Contains(rows, r => r.StartsWith(runs[0].Id + ",done,", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith(runs[1].Id + ",failed,", StringComparison.Ordinal) && r.Contains("missing.csv", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith(runs[2].Id + ",failed,", StringComparison.Ordinal) && r.Contains("no per-step outputs", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(_dir, "*.lock"));
+        // Run again: the finished run is skipped, the failed ones are tried again (and fail again).
+        Assert.Equal(new SweepOutcome(0, 1, 0, 2, 0), RunSweep(runs));
+    }
 }

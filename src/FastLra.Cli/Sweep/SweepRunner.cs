@@ -23,6 +23,9 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
 
     public static string MetricsPath(string directory, string id) => Path.Combine(directory, id + ".metrics.jsonl");
 
+    /// <summary>Where a run that failed keeps its message (until it is run again and finishes).</summary>
+    public static string ErrorPath(string directory, string id) => Path.Combine(directory, id + ".error");
+
     private static string CheckpointPath(string directory, string id) => Path.Combine(directory, id + ".checkpoint.safetensors");
 
     private enum Status { Finished, Skipped, Busy, Failed, Interrupted }
@@ -43,9 +46,14 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 {
                     status = RunOne(run, cancel, out line);
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or WeightFileException or InvalidDataException or DataFormatException)
+#pragma warning disable CA1031 // One run's failure, whatever it is, is recorded as that run's and the others go on.
+                catch (Exception e)
+#pragma warning restore CA1031
                 {
-                    (status, line) = (Status.Failed, $"failed: {e.Message}");
+                    string message = e is IOException or UnauthorizedAccessException or WeightFileException or InvalidDataException or DataFormatException
+                        or OptionException or UsageException ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}";
+                    (status, line) = (Status.Failed, $"failed: {message}");
+                    RecordFailure(run, message);
                 }
                 Interlocked.Increment(ref counts[(int)status]);
                 int position = Interlocked.Increment(ref handled);
@@ -62,6 +70,19 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         // Runs never started because the sweep was interrupted count as interrupted too.
         return new SweepOutcome(counts[(int)Status.Finished], counts[(int)Status.Skipped], counts[(int)Status.Busy],
             counts[(int)Status.Failed], counts[(int)Status.Interrupted] + runs.Count - handled);
+    }
+
+    /// <summary>Writes a failed run's message beside its other files (summary.csv shows it); a failure to write it is logged, not thrown.</summary>
+    private void RecordFailure(SweepRun run, string message)
+    {
+        try
+        {
+            AtomicFile.WriteAllText(ErrorPath(directory, run.Id), message + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.WriteLine($"fastlra: could not record the failure of {run.Id}: {e.Message}");
+        }
     }
 
     /// <summary>Runs (or continues) one run; returns what became of it and a line for the log.</summary>
@@ -105,6 +126,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null, trainer.Data));
         AtomicFile.WriteAllText(result, CliJson.Serialize(report.Write) + "\n");
         File.Delete(checkpoint);
+        File.Delete(ErrorPath(directory, run.Id));
         string quality = report.Run.Data is { Regression: true } d
             ? string.Create(CultureInfo.InvariantCulture, $"best check at iteration {d.BestIteration}: valid R² {d.Valid.R2:F4}")
             : string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {outcome.BestValidAccuracy:P2}");
@@ -153,9 +175,9 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     }
 
     /// <summary>
-    /// summary.csv: one row per run of the grid, its options (a column for every option of the table
-    /// that applies to some run of the grid, empty where it does not apply), then its outcome
-    /// (empty until it has one).
+    /// summary.csv: one row per run of the grid, its status (done, failed or pending), its options (a
+    /// column for every option of the table that applies to some run of the grid, empty where it
+    /// does not apply), its outcome (empty until it has one) and a failed run's message.
     /// </summary>
     public static void WriteSummary(string path, IReadOnlyList<SweepRun> runs, Dictionary<string, SweepResult> results)
     {
@@ -169,12 +191,15 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 }
         var csv = new StringBuilder("id,status");
         foreach (var option in columns) csv.Append(',').Append(option.Key);
-        csv.Append(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration\n");
+        csv.Append(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration,error\n");
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         foreach (var run in runs)
         {
             var o = run.Options;
             bool has = results.TryGetValue(run.Id, out var result);
-            csv.Append(run.Id).Append(',').Append(has ? "done" : "pending");
+            string errorPath = ErrorPath(directory, run.Id);
+            string? error = !has && File.Exists(errorPath) ? File.ReadAllText(errorPath).Trim() : null;
+            csv.Append(run.Id).Append(',').Append(has ? "done" : error is null ? "pending" : "failed");
             foreach (var option in columns)
             {
                 csv.Append(',');
@@ -194,6 +219,8 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             {
                 csv.Append(",,,,,,,,,");
             }
+            csv.Append(',');
+            if (error is not null) csv.Append('"').Append(error.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
             csv.Append('\n');
         }
         AtomicFile.WriteAllText(path, csv.ToString());
