@@ -337,4 +337,32 @@ public sealed class DataTests : IDisposable
         Assert.Contains("numpy.savez, not savez_compressed", e.Message);
         Assert.StartsWith(path, e.Message);
     }
+
+    /// <summary>
+    /// A central directory that points several entries at one stored file is refused (issue 15,
+    /// item 3): the copies could otherwise reach many times the archive's size.
+    /// </summary>
+    [Fact]
+    public void Npz_entries_that_overlap_are_refused()
+    {
+        string path = Npz(Path.Combine(_dir, "overlap.npz"), Npy("<f4", [2, 2, 1], Floats(new float[4])), Npy("<i8", [2], Longs([0, 1])));
+        var bytes = File.ReadAllBytes(path);
+        int eocd = bytes.Length - 22;
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(eocd + 10));
+        int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(eocd + 12));
+        int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(eocd + 16));
+        // The directory again and again: every copy names the same local headers.
+        var directory = bytes.AsSpan(offset, size).ToArray();
+        var hostile = new List<byte>(bytes[..(offset + size)]);
+        for (int k = 0; k < 50; k++) hostile.AddRange(directory);
+        var end = bytes[eocd..];
+        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(8), (ushort)(count * 51));
+        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(10), (ushort)(count * 51));
+        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(12), (uint)(size * 51));
+        hostile.AddRange(end);
+        File.WriteAllBytes(path, [.. hostile]);
+        var e = Assert.Throws<DataFormatException>(() => DataFiles.Read(path, new DataFileOptions()));
+        Assert.Contains("overlap", e.Message);
+        Assert.Contains("overlap", Assert.Throws<WeightFileException>(() => WeightFormats.ReadTensors(path)).Message);
+    }
 }

@@ -14,13 +14,18 @@ internal static class Zip
 {
     private const uint EndOfDirectory = 0x06054b50, DirectoryEntry = 0x02014b50, LocalHeader = 0x04034b50;
 
-    /// <summary>The entries of an archive: name and uncompressed bytes (each at most <paramref name="maxEntryBytes"/>).</summary>
+    /// <summary>
+    /// The entries of an archive: name and uncompressed bytes (each at most <paramref name="maxEntryBytes"/>).
+    /// Entries whose data overlap are refused, so the bytes copied never exceed the archive's own
+    /// (a central directory pointing many entries at one stored file would otherwise multiply it).
+    /// </summary>
     public static List<(string Name, byte[] Data)> Read(byte[] zip, long maxEntryBytes, string what)
     {
         int end = FindEndOfDirectory(zip) ?? throw new InvalidDataException("no end-of-central-directory record");
         int count = BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(end + 10));
         long directory = BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(end + 16));
-        var entries = new List<(string, byte[])>();
+        // First the directory, every entry checked; then the copies.
+        var found = new List<(string Name, long Data, long Length)>(count);
         long at = directory;
         for (int i = 0; i < count; i++)
         {
@@ -42,16 +47,17 @@ internal static class Zip
             if (BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan((int)local)) != LocalHeader) throw new InvalidDataException($"entry '{name}' has no local header");
             long data = local + 30 + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan((int)local + 26)) + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan((int)local + 28));
             Need(zip, data, compressed);
-            var raw = zip.AsSpan((int)data, (int)compressed);
-            byte[] bytes = method switch
-            {
-                0 when compressed == size => raw.ToArray(),
-                8 => throw new InvalidDataException($"entry '{name}' is compressed; FastLra reads uncompressed archives (numpy.savez, not savez_compressed)"),
-                _ => throw new InvalidDataException($"entry '{name}' uses compression method {method}, not stored"),
-            };
-            entries.Add((name, bytes));
+            if (method == 8) throw new InvalidDataException($"entry '{name}' is compressed; FastLra reads uncompressed archives (numpy.savez, not savez_compressed)");
+            if (method != 0 || compressed != size) throw new InvalidDataException($"entry '{name}' uses compression method {method}, not stored");
+            found.Add((name, data, size));
             at += 46 + nameLength + extraLength + commentLength;
         }
+        var ordered = found.OrderBy(f => f.Data).ToList();
+        for (int i = 1; i < ordered.Count; i++)
+            if (ordered[i].Data < ordered[i - 1].Data + ordered[i - 1].Length)
+                throw new InvalidDataException($"entries '{ordered[i - 1].Name}' and '{ordered[i].Name}' overlap");
+        var entries = new List<(string, byte[])>(found.Count);
+        foreach (var (name, data, length) in found) entries.Add((name, zip.AsSpan((int)data, (int)length).ToArray()));
         return entries;
     }
 
