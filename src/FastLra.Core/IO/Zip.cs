@@ -17,16 +17,21 @@ internal static class Zip
     /// <summary>
     /// The entries of an archive: name and uncompressed bytes (each at most <paramref name="maxEntryBytes"/>).
     /// Entries whose data overlap are refused, so the bytes copied never exceed the archive's own
-    /// (a central directory pointing many entries at one stored file would otherwise multiply it).
+    /// (a central directory pointing many entries at one stored file would otherwise multiply it);
+    /// the directory must list the entries in the order of their data, as zip writers do.
     /// </summary>
     public static List<(string Name, byte[] Data)> Read(byte[] zip, long maxEntryBytes, string what)
     {
         int end = FindEndOfDirectory(zip) ?? throw new InvalidDataException("no end-of-central-directory record");
         int count = BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(end + 10));
         long directory = BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(end + 16));
-        // First the directory, every entry checked; then the copies.
-        var found = new List<(string Name, long Data, long Length)>(count);
-        long at = directory;
+        // Writers (numpy's zipfile among them) list entries in the order they wrote them: each entry's
+        // data must start after the previous one's ends. Checked in the same pass, no sort, so
+        // overlapping entries are refused whatever their number, and the copies made before a
+        // refusal are disjoint parts of the archive.
+        var entries = new List<(string, byte[])>();
+        long at = directory, previousEnd = 0;
+        string previous = "";
         for (int i = 0; i < count; i++)
         {
             Need(zip, at, 46);
@@ -49,15 +54,11 @@ internal static class Zip
             Need(zip, data, compressed);
             if (method == 8) throw new InvalidDataException($"entry '{name}' is compressed; FastLra reads uncompressed archives (numpy.savez, not savez_compressed)");
             if (method != 0 || compressed != size) throw new InvalidDataException($"entry '{name}' uses compression method {method}, not stored");
-            found.Add((name, data, size));
+            if (data < previousEnd) throw new InvalidDataException($"entry '{name}' overlaps or precedes the data of '{previous}'");
+            entries.Add((name, zip.AsSpan((int)data, (int)size).ToArray()));
+            (previousEnd, previous) = (data + size, name);
             at += 46 + nameLength + extraLength + commentLength;
         }
-        var ordered = found.OrderBy(f => f.Data).ToList();
-        for (int i = 1; i < ordered.Count; i++)
-            if (ordered[i].Data < ordered[i - 1].Data + ordered[i - 1].Length)
-                throw new InvalidDataException($"entries '{ordered[i - 1].Name}' and '{ordered[i].Name}' overlap");
-        var entries = new List<(string, byte[])>(found.Count);
-        foreach (var (name, data, length) in found) entries.Add((name, zip.AsSpan((int)data, (int)length).ToArray()));
         return entries;
     }
 
