@@ -26,6 +26,9 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         _checkpoint = checkpointPath;
         if (metricsPath is not null)
         {
+            // The metrics file is appended to in place (not replaced): never through a link planted in its stead.
+            if (new FileInfo(metricsPath).LinkTarget is { } target)
+                throw new IOException($"{metricsPath} is a symbolic link (to {target}); FastLra does not write metrics through links.");
             // A resumed run appends to its metrics, after dropping the checks made after its
             // checkpoint (they are made again); a new run starts them afresh.
             if (resumedAt is long iteration) KeepThrough(metricsPath, iteration);

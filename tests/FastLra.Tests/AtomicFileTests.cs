@@ -1,0 +1,53 @@
+using FastLra.IO;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>What the atomic writer promises besides atomicity (issue 15, item 8), on Linux (where FastLra is tested).</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class AtomicFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-atomic-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_rewrite_keeps_the_files_permissions()
+    {
+        string path = Path.Combine(_dir, "secret.txt");
+        AtomicFile.WriteAllText(path, "one");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        AtomicFile.WriteAllText(path, "two");
+        Assert.Equal("two", File.ReadAllText(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+    }
+
+    [Fact]
+    public void A_killed_writers_temporary_is_removed_by_the_next_write_and_a_live_ones_is_kept()
+    {
+        string path = Path.Combine(_dir, "m.safetensors");
+        // PID 2^22 + 1 is above Linux's limit: no process has it.
+        string stale = Path.Combine(_dir, $".m.safetensors.{(1 << 22) + 1}.0123456789abcdef.tmp");
+        string live = Path.Combine(_dir, $".m.safetensors.{Environment.ProcessId}.fedcba9876543210.tmp");
+        string other = Path.Combine(_dir, $".other.safetensors.{(1 << 22) + 1}.0123456789abcdef.tmp");
+        foreach (string file in new[] { stale, live, other }) File.WriteAllText(file, "partial");
+        AtomicFile.WriteAllText(path, "done");
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(other)); // another file's temporaries are that file's writer's business
+        Assert.Equal("done", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void Metrics_are_never_written_through_a_planted_link()
+    {
+        string target = Path.Combine(_dir, "precious.txt"), link = Path.Combine(_dir, "m.jsonl");
+        File.WriteAllText(target, "keep me");
+        File.CreateSymbolicLink(link, target);
+        var (code, _, err) = CliTests.Run("train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "5",
+            "--valid-size", "10", "--metrics", link, "--quiet");
+        Assert.Equal(1, code);
+        Assert.Contains("is a symbolic link", err);
+        Assert.Equal("keep me", File.ReadAllText(target));
+    }
+}
