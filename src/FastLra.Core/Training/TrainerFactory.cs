@@ -69,6 +69,7 @@ public static class TrainerFactory
         else
         {
             (train, valid) = DataFiles.Split(loaded, data.ValidFraction, options.Seed);
+            loaded.Data.Dispose(); // the split copied what it keeps; the whole file's buffer goes back to the pool
         }
         return FromDataSets(options, train, valid, data.Normalize, loaded.InputNames, loaded.TargetNames, initial);
     }
