@@ -6,7 +6,8 @@ using FastLra.Model;
 namespace FastLra.Native;
 
 /// <summary>
-/// The C ABI of fastlra.h. Objects cross the boundary as opaque handles (GC handles); every
+/// The C ABI of fastlra.h. Objects cross the boundary as opaque handles (<see cref="HandleTable"/>:
+/// a freed, stale or garbage handle is refused with an error code, never resolved); every
 /// entry point catches everything, so no exception ever unwinds into C: failures return an error
 /// code (or NULL) and leave a message for <c>fastlra_last_error</c> on the calling thread.
 /// </summary>
@@ -26,7 +27,7 @@ public static unsafe class Exports
         {
             if (path is null) return FailHandle("fastlra_model_load: path is NULL.");
             var model = RnnModel.Load(Marshal.PtrToStringUTF8((nint)path)!);
-            return GCHandle.ToIntPtr(GCHandle.Alloc(model));
+            return Add(model, "fastlra_model_load");
         }
         catch (WeightFileException e)
         {
@@ -61,7 +62,7 @@ public static unsafe class Exports
         try
         {
             if (Target<RnnModel>(model) is not { } m) return FailHandle("fastlra_state_create: not a model handle.");
-            return GCHandle.ToIntPtr(GCHandle.Alloc(new RnnState(m)));
+            return Add(new RnnState(m), "fastlra_state_create");
         }
         catch (Exception e)
         {
@@ -102,29 +103,37 @@ public static unsafe class Exports
         }
     }
 
+    /// <summary>Frees a state; a NULL, freed or foreign handle changes nothing and leaves a message.</summary>
     [UnmanagedCallersOnly(EntryPoint = "fastlra_state_free")]
-    public static void StateFree(nint state) => Free(state);
+    public static void StateFree(nint state) => Free<RnnState>(state, "fastlra_state_free: not a live state handle.");
 
+    /// <summary>Frees a model; its states keep it alive until they are freed too.</summary>
     [UnmanagedCallersOnly(EntryPoint = "fastlra_model_free")]
-    public static void ModelFree(nint model) => Free(model);
+    public static void ModelFree(nint model) => Free<RnnModel>(model, "fastlra_model_free: not a live model handle.");
 
     /// <summary>The calling thread's last error message (UTF-8), or NULL; valid until its next failing call.</summary>
     [UnmanagedCallersOnly(EntryPoint = "fastlra_last_error")]
     public static byte* LastError() => t_lastError;
 
     private static T? Target<T>(nint handle)
-        where T : class =>
-        handle == 0 ? null : GCHandle.FromIntPtr(handle).Target as T;
+        where T : class => HandleTable.Get<T>(handle);
 
-    private static void Free(nint handle)
+    private static nint Add(object target, string function)
+    {
+        nint handle = HandleTable.Add(target);
+        return handle != 0 ? handle : FailHandle($"{function}: too many live handles (2^24).");
+    }
+
+    private static void Free<T>(nint handle, string message)
+        where T : class
     {
         try
         {
-            if (handle != 0) GCHandle.FromIntPtr(handle).Free();
+            if (handle != 0 && !HandleTable.Remove<T>(handle)) SetLastError(message);
         }
-        catch (InvalidOperationException)
+        catch (Exception e)
         {
-            // Not a live handle: nothing to free.
+            SetLastError($"{e.GetType().Name}: {e.Message}");
         }
     }
 

@@ -6,7 +6,12 @@
  * Handles are opaque. No function throws or aborts on bad input: each returns an error code
  * (or NULL) and leaves a message for fastlra_last_error() on the calling thread. A state belongs
  * to one thread at a time; any number of states may share one model. fastlra_step allocates
- * nothing and takes no lock. Passing a handle after freeing it is undefined behaviour.
+ * nothing and takes no lock.
+ *
+ * A handle carries its slot's generation, so a freed handle, a second free, a handle of the wrong
+ * kind or a garbage value is refused (FASTLRA_INVALID_ARGUMENT, NULL, or for the free functions no
+ * effect), never taken for another live object. Freeing a handle while another thread uses it is
+ * still a race the caller must avoid. At most 2^24 handles are live at once.
  */
 #ifndef FASTLRA_H
 #define FASTLRA_H
@@ -43,7 +48,10 @@ int fastlra_step(fastlra_state *state, const float *x, float *y);
 /* Sets the hidden state back to zero. */
 int fastlra_state_reset(fastlra_state *state);
 
+/* Frees a state. NULL does nothing; a freed or foreign handle does nothing but leave a message. */
 void fastlra_state_free(fastlra_state *state);
+
+/* Frees a model handle; states created from it stay valid until they are freed. */
 void fastlra_model_free(fastlra_model *model);
 
 /* The calling thread's last error message (UTF-8), or NULL if none; valid until its next failing call. */

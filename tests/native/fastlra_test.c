@@ -2,7 +2,8 @@
  *   fastlra_test MODEL write-inputs INPUTS T      writes T steps of deterministic inputs (float32)
  *   fastlra_test MODEL check INPUTS EXPECTED      steps them through the C ABI and compares every
  *                                                 output with EXPECTED (from `fastlra infer`)
- * It also checks the error paths: failures return codes or NULL with a message, never abort. */
+ * It also checks the error paths (failures return codes or NULL with a message, never abort) and
+ * the handles (stale, double-freed, foreign and garbage ones are refused, live ones never shared). */
 #include "fastlra.h"
 
 #include <math.h>
@@ -36,6 +37,50 @@ static int check_error_paths(void) {
     if (fastlra_state_reset(NULL) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a reset of NULL did not fail\n"); failures++; }
     fastlra_state_free(NULL);
     fastlra_model_free(NULL);
+    return failures;
+}
+
+/* Stale, double-freed, foreign and garbage handles are refused and never alias a live object. */
+static int check_handles(fastlra_model *model, int inputs, int outputs) {
+    enum { Freed = 1000, Live = 2000 };
+    int failures = 0;
+    float *x = calloc((size_t)inputs, sizeof(float)), *y = calloc((size_t)outputs, sizeof(float));
+    fastlra_state **freed = malloc(sizeof *freed * Freed), **live = malloc(sizeof *live * Live);
+    for (int i = 0; i < Freed; i++) {
+        freed[i] = fastlra_state_create(model);
+        fastlra_state_free(freed[i]);
+        fastlra_state_free(freed[i]); /* a double free: must change nothing */
+    }
+    for (int i = 0; i < Live; i++) live[i] = fastlra_state_create(model);
+    for (int i = 0; i < Live; i++)
+        for (int j = 0; j < i; j++)
+            if (live[i] == live[j] || live[i] == NULL) { fprintf(stderr, "states %d and %d share a handle\n", i, j); failures++; i = Live; break; }
+    for (int i = 0; i < Freed; i++)
+        if (fastlra_step(freed[i], x, y) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a freed handle stepped\n"); failures++; break; }
+    if (fastlra_step((fastlra_state *)model, x, y) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a model handle stepped as a state\n"); failures++; }
+    if (fastlra_state_create((fastlra_model *)live[0]) != NULL) { fprintf(stderr, "a state handle made a state\n"); failures++; }
+    fastlra_model_free((fastlra_model *)live[0]); /* the wrong kind: must not free the state */
+    if (fastlra_step(live[0], x, y) != FASTLRA_OK) { fprintf(stderr, "a state was freed as a model\n"); failures++; }
+    unsigned long long bits = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 10000; i++) {
+        bits ^= bits << 13; bits ^= bits >> 7; bits ^= bits << 17;
+        fastlra_state *garbage = (fastlra_state *)(size_t)bits;
+        int known = 0;
+        for (int j = 0; j < Live && !known; j++) known = garbage == live[j];
+        if (!known && fastlra_step(garbage, x, y) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a garbage handle stepped\n"); failures++; break; }
+        if (!known) fastlra_state_free(garbage);
+    }
+    /* Each live state holds its own stream: stepping one leaves another's output unchanged. */
+    for (int i = 0; i < inputs; i++) x[i] = 1.0f;
+    float *first = calloc((size_t)outputs, sizeof(float));
+    fastlra_state_reset(live[1]);
+    fastlra_step(live[1], x, first);
+    for (int k = 0; k < 5; k++) fastlra_step(live[2], x, y);
+    fastlra_state_reset(live[1]);
+    fastlra_step(live[1], x, y);
+    if (memcmp(first, y, sizeof(float) * (size_t)outputs) != 0) { fprintf(stderr, "two states share a hidden state\n"); failures++; }
+    for (int i = 0; i < Live; i++) fastlra_state_free(live[i]);
+    free(first); free(freed); free(live); free(x); free(y);
     return failures;
 }
 
@@ -82,7 +127,7 @@ int main(int argc, char **argv) {
         }
         fastlra_state_reset(state);
     }
-    int failures = check_error_paths();
+    int failures = check_error_paths() + check_handles(model, inputs, outputs);
     printf("C ABI: %ld steps of I=%d H=%d O=%d, largest difference from the managed implementation %g\n", steps, inputs, hidden, outputs, worst);
     fastlra_state_free(state);
     fastlra_model_free(model);
