@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.Intrinsics;
@@ -88,8 +89,8 @@ internal static class Commands
         long workers = a.Long("workers", 0), checkpointEvery = a.Long("checkpoint-every", 1000);
         if (workers < 0) throw new UsageException($"--workers must be >= 0, got {workers}.");
         if (checkpointEvery < 0) throw new UsageException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
-        var runs = SweepGrid.Load(grid);
         var share = Shard.Resolve(a.Flag("shard"), Environment.GetEnvironmentVariable);
+        var runs = SweepGrid.Load(grid);
         var mine = runs.Where(r => share.Contains(r.Index)).ToList();
         if (a.Has("dry-run"))
         {
@@ -142,23 +143,52 @@ internal static class Commands
         string model = a.Required("model"), inputs = a.Required("inputs"), outputs = a.RequiredOutput("outputs");
         var rnn = RnnModel.Load(model);
         var shape = rnn.Shape;
-        byte[] raw = File.ReadAllBytes(inputs);
-        TrainingCommands.RefuseNonRaw(inputs, raw);
-        if (raw.Length % (4 * shape.Inputs) != 0)
-            throw new InvalidDataException($"{inputs}: {raw.Length} bytes is not a whole number of steps of {shape.Inputs} float32 inputs.");
-        int steps = raw.Length / (4 * shape.Inputs);
+        using var input = OpenInputs(inputs);
+        var head = new byte[(int)Math.Min(input.Length, 256)];
+        input.ReadExactly(head);
+        TrainingCommands.RefuseNonRaw(inputs, head);
+        input.Position = 0;
+        int stepBytes = 4 * shape.Inputs;
+        if (input.Length % stepBytes != 0)
+            throw new InvalidDataException($"{inputs}: {input.Length} bytes is not a whole number of steps of {shape.Inputs} float32 inputs.");
+        // Streamed in blocks of steps: memory stays bounded however long the input is.
+        long steps = input.Length / stepBytes;
+        int block = Math.Max(1, (1 << 16) / stepBytes);
+        var raw = new byte[block * stepBytes];
+        var result = new byte[block * 4 * shape.Outputs];
         var x = new float[shape.Inputs];
         var y = new float[shape.Outputs];
-        var result = new byte[4 * steps * shape.Outputs];
         var state = new RnnState(rnn);
-        for (int t = 0; t < steps; t++)
+        AtomicFile.Write(outputs, stream =>
         {
-            for (int i = 0; i < x.Length; i++) x[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan(4 * (t * shape.Inputs + i)));
-            state.Step(x, y);
-            for (int j = 0; j < y.Length; j++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan(4 * (t * shape.Outputs + j)), y[j]);
-        }
-        AtomicFile.Write(outputs, stream => stream.Write(result));
+            for (long done = 0; done < steps;)
+            {
+                int count = (int)Math.Min(block, steps - done);
+                input.ReadExactly(raw.AsSpan(0, count * stepBytes));
+                for (int t = 0; t < count; t++)
+                {
+                    for (int i = 0; i < x.Length; i++) x[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan(4 * (t * shape.Inputs + i)));
+                    state.Step(x, y);
+                    for (int j = 0; j < y.Length; j++) BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan(4 * (t * shape.Outputs + j)), y[j]);
+                }
+                stream.Write(result, 0, count * 4 * shape.Outputs);
+                done += count;
+            }
+        });
         return CliExit.Ok;
+    }
+
+    /// <summary>A raw input file for reading: a regular file (not a directory, pipe or device), or one line saying why not.</summary>
+    private static FileStream OpenInputs(string path)
+    {
+        try
+        {
+            return BoundedFile.Open(path, long.MaxValue);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{path}: cannot read ({e.Message}).", e);
+        }
     }
 
     private static readonly CliFlag[] ImportFlags =
@@ -231,15 +261,21 @@ internal static class Commands
         if (count is <= 0 or > int.MaxValue) throw new UsageException($"--count must be positive, got {count}.");
         string? @out = a.Output("out");
         if (a.Has("json") == (@out is not null)) throw new UsageException("data prints JSON (--json) or writes a data set (--out F.npz): give one.");
+        int inputs = TaskInfo.Inputs(kind), outputs = TaskInfo.Outputs(kind);
+        long batchBytes = 4L * batch * (length * (long)inputs + outputs);
+        if (batchBytes > MemoryBudget.Bytes) throw new UsageException(MemoryBudget.TooMuch($"a batch of {batch} sequences of {task}, T={length},", batchBytes, "use a smaller --batch"));
         var generator = new TaskGenerator(kind, length, batch, new RandomState(options.Seed));
-        var x = new float[(long)length * batch * generator.Inputs];
-        var y = new float[batch * generator.Outputs];
+        var x = new float[(long)length * batch * inputs];
+        var y = new float[batch * outputs];
         if (@out is not null)
         {
             if (!@out.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {@out}: the data set is written as .npz.");
-            int inputs = generator.Inputs;
             long n = batch * count;
-            if (n * length * inputs > Array.MaxLength) throw new UsageException($"{n} sequences of {task} are more than one array holds; draw fewer.");
+            // The floats, their bytes and the .npy copy of those: three copies, the largest one array of bytes.
+            if (4 * n * length * inputs > Array.MaxLength - 4096)
+                throw new UsageException($"{n} sequences of {task}, T={length}, are more than one .npy array holds (2 GB); draw fewer (--count, --batch).");
+            if (3 * count * batchBytes > MemoryBudget.Bytes)
+                throw new UsageException(MemoryBudget.TooMuch($"writing {n} sequences of {task}, T={length},", 3 * count * batchBytes, "draw fewer (--count, --batch)"));
             var xs = new float[n * length * inputs];
             var ys = new float[n * generator.Outputs];
             for (int i = 0; i < count; i++)
@@ -270,6 +306,7 @@ internal static class Commands
             WriteArray(writer, "x", [length, batch, generator.Inputs], x);
             WriteArray(writer, "y", [batch, generator.Outputs], y);
             writer.WriteEndObject();
+            writer.Flush(); // batch by batch: memory stays one batch however many are asked for
         }
         writer.WriteEndArray();
         writer.WriteEndObject();

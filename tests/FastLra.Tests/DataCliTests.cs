@@ -100,7 +100,7 @@ public sealed class DataCliTests : IDisposable
         var (code, _, stderr) = Run(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" },
             "train", "--data", data, "--input-columns", "u", "--target-columns", "y", "--window", "20", "--max-iter", "1");
         Assert.Equal(2, code);
-        Assert.Matches(@"reading it needs about \d+ MB, more than half of the \d+ MB this process may use", stderr);
+        Assert.Matches(@"reading it would need \d+ MB, more than half of the \d+ MB this process may use", stderr);
     }
 
     [Fact]

@@ -96,6 +96,8 @@ public sealed class SafeTensorsTests : IDisposable
         { "huge-header", "header length" },
         { "metadata-not-string", "not a string" },
         { "negative-dim", "invalid dimension" },
+        { "trailing", "4 bytes after the last tensor belong to no tensor" },
+        { "gap", "4 bytes before tensor 'Whh' belong to no tensor" },
     };
 
     [Theory]
@@ -111,12 +113,15 @@ public sealed class SafeTensorsTests : IDisposable
             "not-json" => Build("{\"Wxh\": [", Floats(22)),
             "missing-tensor" => Build(ForeignHeader.Replace("\"bh\"", "\"bias\""), Floats(22)),
             "wrong-dtype" => Build(ForeignHeader.Replace("\"F32\",\"shape\":[1]", "\"I32\",\"shape\":[1]"), Floats(22)),
-            "wrong-shape" => Build(ForeignHeader.Replace("\"shape\":[3,3]", "\"shape\":[3,2]").Replace("[24,60]", "[24,48]"), Floats(22)),
+            "wrong-shape" => Build(ForeignHeader.Replace("\"shape\":[3,3]", "\"shape\":[3,2]").Replace("[24,60]", "[24,48]").Replace("[60,72]", "[48,60]")
+                .Replace("[72,84]", "[60,72]").Replace("[84,88]", "[72,76]"), Floats(19)),
             "overlap" => Build(ForeignHeader.Replace("[24,60]", "[20,56]"), Floats(22)),
             "size-mismatch" => Build(ForeignHeader.Replace("[0,24]", "[0,20]"), Floats(22)),
             "huge-header" => HugeHeader(),
             "metadata-not-string" => Build(ForeignHeader.Replace("{\"by\"", "{\"__metadata__\":{\"a\":1},\"by\""), Floats(22)),
             "negative-dim" => Build(ForeignHeader.Replace("\"shape\":[1]", "\"shape\":[-1]"), Floats(22)),
+            "trailing" => [.. good, 0, 0, 0, 0],
+            "gap" => Build(ForeignHeader.Replace("[0,24]", "[0,20]").Replace("\"shape\":[2,3]", "\"shape\":[5]"), Floats(22)),
             _ => throw new ArgumentException(kind),
         };
         string path = Path.Combine(_dir, kind + ".safetensors");

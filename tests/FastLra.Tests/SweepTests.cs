@@ -355,4 +355,26 @@ public sealed class SweepTests : IDisposable
         // Run again: the finished run is skipped, the failed ones are tried again (and fail again).
         Assert.Equal(new SweepOutcome(0, 1, 0, 2, 0), RunSweep(runs));
     }
+
+    /// <summary>
+    /// A damaged result (issue 15, item 9) is a run still to do: the summary shows it pending, the
+    /// next sweep runs it again and rewrites it, and nothing exits 1 until it is deleted by hand.
+    /// </summary>
+    [Fact]
+    public void A_damaged_result_is_run_again_and_rewritten()
+    {
+        var runs = Expand(Tiny);
+        Assert.Equal(new SweepOutcome(6, 0, 0, 0, 0), RunSweep(runs));
+        string damaged = SweepRunner.ResultPath(_dir, runs[2].Id);
+        string good = File.ReadAllText(damaged);
+        File.WriteAllText(damaged, good[..(good.Length / 2)]);
+        Assert.Equal(5, SweepRunner.ReadResults(_dir, runs).Count);
+        Assert.Equal(new SweepOutcome(1, 5, 0, 0, 0), RunSweep(runs));
+        Assert.Equal(good, File.ReadAllText(damaged).Replace(WallClock(File.ReadAllText(damaged)), WallClock(good), StringComparison.Ordinal));
+        Assert.Equal(6, SweepRunner.ReadResults(_dir, runs).Count);
+    }
+
+    // The result's timing fields, the only part of a rerun that differs.
+    private static string WallClock(string json) =>
+        string.Join(",", System.Text.RegularExpressions.Regex.Matches(json, "\"(wall_seconds|seconds_per_iteration)\":[^,}]+").Select(m => m.Value));
 }

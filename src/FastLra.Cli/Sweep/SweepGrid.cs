@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using FastLra.IO;
 using FastLra.Kernels;
 using FastLra.Tasks;
 using FastLra.Training;
@@ -28,22 +29,27 @@ internal static class SweepGrid
     /// <summary>The option names a grid may use: every training option of the table, in its order.</summary>
     public static IEnumerable<string> Names => TrainingOptionTable.All.Select(o => o.Name);
 
+    /// <summary>A grid file larger than this is refused unread (a grid of the paper's sweeps is a few hundred bytes).</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>
+    /// The most runs a grid may expand to. Each run costs seconds to hours and its expansion about a
+    /// kilobyte, so a larger grid is a mistake (or an attack) to refuse before it is expanded.
+    /// </summary>
+    public const long MaxRuns = 100_000;
+
     /// <summary>Reads and expands a grid file; a bad file or an invalid run is a <see cref="UsageException"/>.</summary>
     public static List<SweepRun> Load(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            using var stream = BoundedFile.Open(path, MaxFileBytes);
+            using var document = JsonDocument.Parse(stream);
+            return Expand(document.RootElement, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UsageException($"cannot read the grid {path}: {e.Message}");
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(text);
-            return Expand(document.RootElement, path);
         }
         catch (JsonException e)
         {
@@ -63,6 +69,15 @@ internal static class SweepGrid
         var blocks = grid.ValueKind == JsonValueKind.Array
             ? grid.EnumerateArray().Select(b => Keys(b, source)).ToList()
             : [Keys(grid, source)];
+        double total = 0;
+        foreach (var keys in blocks)
+        {
+            double product = 1;
+            foreach (var (_, values) in keys) product *= values.Length;
+            total += product;
+        }
+        if (total > MaxRuns)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{source}: the grid expands to {total:0} runs, more than the {MaxRuns} a sweep may hold; split it into smaller grids."));
         var runs = new List<SweepRun>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var keys in blocks)

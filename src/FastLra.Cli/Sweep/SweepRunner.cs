@@ -90,7 +90,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     {
         string result = ResultPath(directory, run.Id);
         summary = "";
-        if (File.Exists(result)) return Status.Skipped;
+        if (HasResult(result, null)) return Status.Skipped;
         using var runLock = TryLock(Path.Combine(directory, run.Id + ".lock"));
         if (runLock is null)
         {
@@ -98,7 +98,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             return Status.Busy;
         }
         // Another process may have finished it between the check and the lock.
-        if (File.Exists(result)) return Status.Skipped;
+        if (HasResult(result, log)) return Status.Skipped;
 
         string checkpoint = CheckpointPath(directory, run.Id);
         Trainer trainer;
@@ -147,17 +147,43 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         }
     }
 
-    /// <summary>Reads the result of every run that has one.</summary>
+    /// <summary>
+    /// Whether a run has a readable result. A damaged one (a disk error, a hand edit) counts as no
+    /// result, so the run is done again and its result rewritten; <paramref name="warn"/> says so.
+    /// </summary>
+    private static bool HasResult(string path, TextWriter? warn)
+    {
+        try
+        {
+            return ReadResult(path) is not null;
+        }
+        catch (InvalidDataException e)
+        {
+            warn?.WriteLine($"fastlra: {e.Message}; running it again.");
+            return false;
+        }
+    }
+
+    /// <summary>Reads the result of every run that has a readable one (a damaged one is left out, as a run still to do).</summary>
     public static Dictionary<string, SweepResult> ReadResults(string directory, IEnumerable<SweepRun> runs)
     {
         var results = new Dictionary<string, SweepResult>(StringComparer.Ordinal);
         foreach (var run in runs)
         {
-            var result = ReadResult(ResultPath(directory, run.Id));
-            if (result is not null) results[run.Id] = result;
+            try
+            {
+                if (ReadResult(ResultPath(directory, run.Id)) is { } result) results[run.Id] = result;
+            }
+            catch (InvalidDataException)
+            {
+                // Damaged: the run counts as still to do, and its next sweep rewrites the result.
+            }
         }
         return results;
     }
+
+    /// <summary>A result file larger than this is damaged (a result is a few kilobytes).</summary>
+    private const int MaxResultBytes = 1 << 20;
 
     /// <summary>A result file, or null when there is none; a damaged one is an <see cref="InvalidDataException"/>.</summary>
     public static SweepResult? ReadResult(string path)
@@ -165,12 +191,28 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         if (!File.Exists(path)) return null;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            using var stream = BoundedFile.Open(path, MaxResultBytes);
+            using var document = JsonDocument.Parse(stream);
             return SweepResult.Read(document.RootElement);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException
+                                      or UnauthorizedAccessException)
         {
             throw new InvalidDataException($"{path}: not a sweep result ({e.Message}).");
+        }
+    }
+
+    /// <summary>A failed run's message, or null when it has none (an unreadable one says so).</summary>
+    private static string? ReadError(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return Encoding.UTF8.GetString(BoundedFile.ReadAllBytes(path, MaxResultBytes)).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"(the message in {path} cannot be read: {e.Message})";
         }
     }
 
@@ -197,8 +239,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         {
             var o = run.Options;
             bool has = results.TryGetValue(run.Id, out var result);
-            string errorPath = ErrorPath(directory, run.Id);
-            string? error = !has && File.Exists(errorPath) ? File.ReadAllText(errorPath).Trim() : null;
+            string? error = has ? null : ReadError(ErrorPath(directory, run.Id));
             csv.Append(run.Id).Append(',').Append(has ? "done" : error is null ? "pending" : "failed");
             foreach (var option in columns)
             {

@@ -84,29 +84,26 @@ public static class DataFiles
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
             throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads .csv, .npz and .safetensors).");
-        long length;
+        byte[] bytes;
         try
         {
-            length = new FileInfo(path).Length;
+            using var stream = BoundedFile.Open(path, Array.MaxLength);
+            long length = stream.Length;
+            // The file, its values as floats and the data set's copy of them: about three times the file for
+            // arrays, more for text (a CSV cell of a few bytes becomes a 4-byte float, in every window it is in).
+            long need = extension == ".csv" ? length * 4 * Math.Max(1, options.Window) / Math.Max(1, options.Stride) : length * 3;
+            if (need > MemoryBudget.Bytes)
+                throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it", need, "use a smaller file or a larger --stride"));
+            bytes = new byte[length];
+            stream.ReadExactly(bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             throw new DataFormatException($"{path}: cannot read ({e.Message}).");
         }
-        // The file, its values as floats and the data set's copy of them: about three times the file for
-        // arrays, more for text (a CSV cell of a few bytes becomes a 4-byte float, in every window it is in).
-        long need = extension == ".csv" ? length * 4 * Math.Max(1, options.Window) / Math.Max(1, options.Stride) : length * 3;
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (need > available / 2)
-            throw new DataFormatException(
-                $"{path}: reading it needs about {need >> 20} MB, more than half of the {available >> 20} MB this process may use; use a smaller file or a larger --stride.");
         try
         {
-            return extension == ".csv" ? Csv(path, options) : Arrays(path, extension, options);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataFormatException($"{path}: cannot read ({e.Message}).");
+            return extension == ".csv" ? Csv(path, bytes, options) : Arrays(path, bytes, extension, options);
         }
         catch (Exception e) when (e is InvalidDataException or WeightFileException)
         {
@@ -114,20 +111,20 @@ public static class DataFiles
         }
     }
 
-    private static LoadedData Arrays(string path, string extension, DataFileOptions o)
+    private static LoadedData Arrays(string path, byte[] bytes, string extension, DataFileOptions o)
     {
         NumericArray? x = null, y = null;
         if (extension == ".npz")
         {
-            foreach (var (name, bytes) in Zip.Read(File.ReadAllBytes(path), 16L + 8L * MaxValues + 65536, path))
+            foreach (var (name, entry) in Zip.Read(bytes, 16L + 8L * MaxValues + 65536, path))
             {
-                if (name == "x.npy") x = NumericArray.ParseNpy(bytes, $"{path}: x", MaxValues);
-                else if (name == "y.npy") y = NumericArray.ParseNpy(bytes, $"{path}: y", MaxValues);
+                if (name == "x.npy") x = NumericArray.ParseNpy(entry, $"{path}: x", MaxValues);
+                else if (name == "y.npy") y = NumericArray.ParseNpy(entry, $"{path}: y", MaxValues);
             }
         }
         else
         {
-            var file = new SafeTensors.SafeTensorsFile(path);
+            var file = new SafeTensors.SafeTensorsFile(path, bytes);
             if (file.Find("x") is { } xt) x = NumericArray.FromSafeTensors(file, xt, MaxValues);
             if (file.Find("y") is { } yt) y = NumericArray.FromSafeTensors(file, yt, MaxValues);
         }
@@ -175,7 +172,7 @@ public static class DataFiles
             TrainerFactory.Numbered("output", outputs), timeSeries: false);
     }
 
-    private static LoadedData Csv(string path, DataFileOptions o)
+    private static LoadedData Csv(string path, byte[] bytes, DataFileOptions o)
     {
         string[] inputColumns = Split(o.InputColumns), targetColumns = Split(o.TargetColumns);
         if (inputColumns.Length == 0 || targetColumns.Length == 0)
@@ -185,7 +182,7 @@ public static class DataFiles
         if (o.Stride <= 0) throw new DataFormatException($"{path}: --stride must be positive, got {o.Stride}.");
         if (o.Classes > 0 && targetColumns.Length != 1)
             throw new DataFormatException($"{path}: --classes needs exactly one target column (of labels), got {targetColumns.Length}.");
-        using var reader = new StreamReader(path);
+        using var reader = new StreamReader(new MemoryStream(bytes));
         string? headerLine = reader.ReadLine();
         if (headerLine is null) throw new DataFormatException($"{path}: the file is empty; a CSV needs a header row.");
         string[] header = headerLine.Split(',');

@@ -161,9 +161,7 @@ public static class SafeTensors
         {
             try
             {
-                long length = new FileInfo(path).Length;
-                if (length > MaxFileBytes) throw new WeightFileException($"{path}: {length} bytes is larger than any FastLra weight file ({MaxFileBytes} bytes at most).");
-                return File.ReadAllBytes(path);
+                return BoundedFile.ReadAllBytes(path, MaxFileBytes);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -238,11 +236,21 @@ public static class SafeTensors
                     Tensors.Add(ParseTensor(entry.Name, entry.Value, dataLength));
                 }
             }
-            // Tensors may not overlap: sort by start and check each ends before the next begins.
+            // As the format requires (and its reference reader checks), the tensors cover the data
+            // exactly: in order of their offsets, each begins where the one before ends, and the
+            // last ends where the file does; no overlap, no gap, no trailing bytes.
             var ordered = Tensors.OrderBy(t => t.Begin).ToArray();
-            for (int i = 1; i < ordered.Length; i++)
-                if (ordered[i].Begin < ordered[i - 1].End)
+            long end = 0;
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                if (ordered[i].Begin < end)
                     throw new WeightFileException($"{Path}: tensors '{ordered[i - 1].Name}' and '{ordered[i].Name}' overlap.");
+                if (ordered[i].Begin > end)
+                    throw new WeightFileException($"{Path}: {ordered[i].Begin - end} bytes before tensor '{ordered[i].Name}' belong to no tensor.");
+                end = ordered[i].End;
+            }
+            if (end != _bytes.Length - _dataStart)
+                throw new WeightFileException($"{Path}: {_bytes.Length - _dataStart - end} bytes after the last tensor belong to no tensor; the file is not one whole safetensors file.");
         }
 
         private void ParseMetadata(JsonElement value)

@@ -207,9 +207,7 @@ public static class WeightFormats
         var result = new Dictionary<string, (int[], float[])>();
         try
         {
-            long length = new FileInfo(path).Length;
-            if (length > SafeTensors.MaxFileBytes) throw new WeightFileException($"{path}: {length} bytes is larger than any FastLra weight file.");
-            foreach (var (name, bytes) in Zip.Read(File.ReadAllBytes(path), 16L + 8L * MaxElements + 65536, path))
+            foreach (var (name, bytes) in Zip.Read(BoundedFile.ReadAllBytes(path, SafeTensors.MaxFileBytes), 16L + 8L * MaxElements + 65536, path))
                 if (name.EndsWith(".npy", StringComparison.Ordinal)) result[name[..^4]] = ParseNpy(bytes, $"{path}: {name}");
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)

@@ -139,12 +139,11 @@ public sealed record TrainingOptions
         long workspace = 4 * parameters + 2 * (inputs + Hidden + 1L) * s + (long)steps * Batch * (inputs + 5 * s) + 3 * r * Batch * outputs
             + 24L * Batch * s + (long)Hidden * s + (long)inputs * s;
         long validation = validCount * (steps * (long)inputs + 2L * Hidden + 2 * r * outputs);
-        long bytes = 4 * (workspace + validation), budget = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+        long bytes = 4 * (workspace + validation);
         string run = $"--hidden {Hidden} with --batch {Batch} on sequences of {steps} steps and {validCount} validation sequences";
         if (workspace > Array.MaxLength)
             return $"{run} would need a workspace of {(workspace * 4) >> 20} MB, more than one array holds ({((long)Array.MaxLength * 4) >> 20} MB); use a smaller network or batch.";
-        if (bytes > budget)
-            return $"{run} would need {bytes >> 20} MB, more than half of the {budget >> 19} MB this process may use; use a smaller network, batch or validation set.";
+        if (bytes > MemoryBudget.Bytes) return MemoryBudget.TooMuch(run, bytes, "use a smaller network, batch or validation set");
         return null;
     }
 
