@@ -36,19 +36,35 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         }
     }
 
-    /// <summary>Rewrites a metrics file (atomically) without lines after <paramref name="iteration"/> or cut short by a crash.</summary>
+    /// <summary>
+    /// Rewrites a metrics file (atomically) without lines after <paramref name="iteration"/> or cut
+    /// short by a crash; line by line, so a long run's metrics never need to fit in memory.
+    /// </summary>
     internal static void KeepThrough(string path, long iteration)
     {
         if (!File.Exists(path)) return;
-        string[] lines = File.ReadAllLines(path);
-        var kept = new List<string>(lines.Length);
-        foreach (string line in lines)
+        if (Lines(path, iteration, null) == 0) return;
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            Lines(path, iteration, writer);
+        });
+    }
+
+    // Copies the lines to keep to the writer (if any); returns how many lines are dropped.
+    private static int Lines(string path, long iteration, StreamWriter? keep)
+    {
+        int dropped = 0;
+        using var reader = new StreamReader(BoundedFile.Open(path, long.MaxValue));
+        for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
             using var document = ParseLine(line);
             if (document is not null && document.RootElement.TryGetProperty("iteration", out var it) && it.TryGetInt64(out long i) && i <= iteration)
-                kept.Add(line);
+                keep?.WriteLine(line);
+            else
+                dropped++;
         }
-        if (kept.Count != lines.Length) AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
+        return dropped;
     }
 
     /// <summary>A metrics line, or null for one a crash cut short.</summary>

@@ -33,6 +33,42 @@ public sealed class CheckpointTests : IDisposable
         public void OnCheckpoint(Trainer trainer, LoopState state) => Checkpoint.Write(path, trainer, state);
     }
 
+    /// <summary>Records every check's training loss and evaluation; cancels after the checkpoint at <paramref name="stopAt"/>.</summary>
+    private sealed class Recorder(string path, long stopAt, CancellationTokenSource? cancel) : ITrainingMonitor
+    {
+        public List<(long, double, Evaluation)> Checks { get; } = [];
+
+        public void OnCheck(Trainer trainer, in CheckReport report) => Checks.Add((report.Iteration, report.TrainLoss, report.Valid));
+
+        public void OnCheckpoint(Trainer trainer, LoopState state)
+        {
+            Checkpoint.Write(path, trainer, state);
+            if (trainer.Iteration == stopAt) cancel?.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// A checkpoint between two checks carries the training losses summed since the first (issue 15,
+    /// item 9): the resumed run's next check reports the training loss the uninterrupted run does.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Runs))]
+    public void A_checkpoint_between_checks_keeps_the_training_loss_window(string run)
+    {
+        var straight = new Recorder(Path.Combine(_dir, "straight.safetensors"), -1, null);
+        TrainingLoop.Run(new Trainer(Options(run, 42)), straight);
+
+        string path = Path.Combine(_dir, "resumed.safetensors");
+        using var cancel = new CancellationTokenSource();
+        var first = new Recorder(path, 24, cancel);
+        Assert.Equal(StopReason.Cancelled, TrainingLoop.Run(new Trainer(Options(run, 42)), first, checkpointEvery: 12, cancel: cancel.Token).StopReason);
+        var (resumed, loop) = Checkpoint.Resume(path);
+        Assert.Equal((24L, 3), (resumed.Iteration, loop.WindowCount));
+        var second = new Recorder(path, -1, null);
+        TrainingLoop.Run(resumed, second, loop);
+        Assert.Equal(straight.Checks, [.. first.Checks, .. second.Checks]);
+    }
+
     [Theory]
     [MemberData(nameof(Runs))]
     public void N_iterations_equal_half_then_resume_then_half_bit_for_bit(string run)
@@ -150,6 +186,9 @@ public sealed class CheckpointTests : IDisposable
     [InlineData("valid_size", "-5", "--valid-size must be positive")]
     [InlineData("k", "2000000000", "is more than 100000 target steps")]
     [InlineData("iteration", "-9000000000000000000", "iteration count must be >= 0")]
+    [InlineData("train_loss_window", "1.5 8", "metadata 'train_loss_window' has an invalid value")]
+    [InlineData("train_loss_window", "NaN 1", "metadata 'train_loss_window' has an invalid value")]
+    [InlineData("train_loss_window", "1.5", "metadata 'train_loss_window' has an invalid value")]
     public void Checkpoint_metadata_is_checked_before_it_is_trusted(string key, string value, string message)
     {
         string path = Path.Combine(_dir, "hostile.safetensors");

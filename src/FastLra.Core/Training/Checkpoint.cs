@@ -38,6 +38,7 @@ public static class Checkpoint
         metadata.Add(new("elapsed_seconds", D(loop.ElapsedSeconds)));
         metadata.Add(new("last_evaluation", Numbers(loop.Last)));
         metadata.Add(new("last_train_loss", D(loop.LastTrainLoss)));
+        metadata.Add(new("train_loss_window", $"{D(loop.WindowLoss)} {I(loop.WindowCount)}"));
         if (loop.Stopped is { } stopped) metadata.Add(new("stopped", OptionNames.StopReasons.Name(stopped)));
         if (trainer.BestParameters is not null)
         {
@@ -87,6 +88,15 @@ public static class Checkpoint
         {
             loop.Last = ReadEvaluation(m, "last_evaluation", path);
             loop.LastTrainLoss = Double(m, "last_train_loss", path);
+        }
+        // Checkpoints from before the window was recorded lack it: their next check averages fewer losses.
+        if (m.TryGetValue("train_loss_window", out string? window))
+        {
+            string[] parts = window.Split(' ');
+            if (parts.Length != 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double sum) || !double.IsFinite(sum)
+                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count > options.CheckEvery || count > trainer.Iteration)
+                throw Bad(path, "train_loss_window");
+            (loop.WindowLoss, loop.WindowCount) = (sum, count);
         }
         if (m.TryGetValue("stopped", out string? stopped))
             loop.Stopped = OptionNames.StopReasons.TryParse(stopped, out var reason) && reason is StopReason.Solved or StopReason.Patience or StopReason.MaxIterations

@@ -69,6 +69,16 @@ public sealed class LoopState
 
     /// <summary>The last iteration's training loss.</summary>
     public double LastTrainLoss { get; set; } = double.NaN;
+
+    /// <summary>
+    /// The sum of the training losses since the last check, which the next check averages with
+    /// <see cref="WindowCount"/>; a checkpoint carries both, so a resumed run reports the same
+    /// training loss at its next check as an uninterrupted one.
+    /// </summary>
+    public double WindowLoss { get; set; }
+
+    /// <summary>How many iterations <see cref="WindowLoss"/> sums.</summary>
+    public int WindowCount { get; set; }
 }
 
 /// <summary>
@@ -115,8 +125,7 @@ public static class TrainingLoop
         var options = trainer.Options;
         state ??= new LoopState();
         long start = Stopwatch.GetTimestamp();
-        double before = state.ElapsedSeconds, windowLoss = 0, lastLoss = state.LastTrainLoss;
-        int windowCount = 0;
+        double before = state.ElapsedSeconds, lastLoss = state.LastTrainLoss;
         Evaluation last = state.Last;
         var reason = StopReason.MaxIterations;
         bool stopped = state.Stopped is { } was && (was != StopReason.MaxIterations || trainer.Iteration >= trainer.MaxIterations);
@@ -137,8 +146,8 @@ public static class TrainingLoop
                 reason = StopReason.Diverged;
                 break;
             }
-            windowLoss += loss;
-            windowCount++;
+            state.WindowLoss += loss;
+            state.WindowCount++;
             long it = trainer.Iteration;
             state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
             bool check = it % options.CheckEvery == 0 || it == trainer.MaxIterations;
@@ -163,9 +172,9 @@ public static class TrainingLoop
                     state.ChecksWithoutBest++;
                 }
                 state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
-                monitor?.OnCheck(trainer, new CheckReport(it, windowLoss / windowCount, last, state.BestValidAccuracy, state.ElapsedSeconds));
-                windowLoss = 0;
-                windowCount = 0;
+                monitor?.OnCheck(trainer, new CheckReport(it, state.WindowLoss / state.WindowCount, last, state.BestValidAccuracy, state.ElapsedSeconds));
+                state.WindowLoss = 0;
+                state.WindowCount = 0;
             }
             if (checkpointEvery > 0 && it % checkpointEvery == 0) monitor?.OnCheckpoint(trainer, state);
             if (!check) continue;
