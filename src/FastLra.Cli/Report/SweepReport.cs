@@ -31,8 +31,10 @@ internal sealed class SweepReport
     }
 
     private sealed class Stats(string task, int length, string variant, int runs, int solved, double meanBest, double sdBest,
-        double minBest, double maxBest, double medianIterations, double medianSeconds, double secondsPerIteration)
+        double minBest, double maxBest, double medianIterations, double medianSeconds, double secondsPerIteration, int order)
     {
+        /// <summary>Where the cell and variant first appear among the runs: the last tie-break, so the order is stable.</summary>
+        public int Order => order;
         public string Task => task;
         public int Length => length;
         public string Variant => variant;
@@ -48,6 +50,25 @@ internal sealed class SweepReport
         public double SuccessRate => (double)solved / runs;
     }
 
+    /// <summary>The runs of one variant in one cell (its seeds).</summary>
+    private sealed class VariantRuns(string label, List<RunData> runs)
+    {
+        public string Label => label;
+        public List<RunData> Runs => runs;
+    }
+
+    /// <summary>A variant's rank over every cell: mean success rate, then mean best score, then first appearance.</summary>
+    private sealed class Rank(string label, int order)
+    {
+        public string Label => label;
+        public int Order => order;
+        public double SuccessRate { get; set; }
+        public double MeanBest { get; set; }
+        public int Cells { get; set; }
+    }
+
+    // The report sorts with loops and comparisons, not LINQ's OrderBy/GroupBy/Distinct: each of those
+    // instantiated over value-type keys costs the Native AOT binary kilobytes.
     private readonly List<RunData> _runs;
     private readonly Dictionary<string, string> _labels;
     private readonly Dictionary<string, string> _colors = [];
@@ -56,7 +77,7 @@ internal sealed class SweepReport
     private SweepReport(List<RunData> runs)
     {
         _runs = runs;
-        _labels = Labels(runs.Select(r => r.Run).ToList());
+        _labels = Labels(runs);
     }
 
     /// <summary>Reads every sweep result in <paramref name="directory"/>; warnings name files that are not results.</summary>
@@ -138,14 +159,18 @@ internal sealed class SweepReport
     private static string Key(TrainReport r) => string.Join(';', Options(r).Select(o => $"{o.Name}={o.Value}"));
 
     /// <summary>Each variant's label names its algorithm and the options that differ between the variants of the report.</summary>
-    private static Dictionary<string, string> Labels(List<TrainReport> runs)
+    private static Dictionary<string, string> Labels(List<RunData> runs)
     {
+        var first = new Dictionary<string, string>(StringComparer.Ordinal);
         var varying = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var group in runs.SelectMany(Options).GroupBy(o => o.Name))
-            if (group.Select(o => o.Value).Where(v => v is not null).Distinct().Count() > 1) varying.Add(group.Key);
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var r in runs)
+            foreach (var (name, value) in Options(r.Run))
+                if (value is not null && !first.TryAdd(name, value) && first[name] != value)
+                    varying.Add(name);
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var run in runs)
         {
+            var r = run.Run;
             var parts = new List<string> { r.Algo == "bptt" ? "BPTT" : "LRA" };
             foreach (var (name, value) in Options(r))
             {
@@ -163,19 +188,67 @@ internal sealed class SweepReport
         return labels;
     }
 
-    private List<Stats> Statistics() =>
-        [.. _runs.GroupBy(r => (r.Run.Task, r.Run.Length, Key(r.Run))).Select(g =>
+    /// <summary>One row per cell and variant, ordered by cell, then success rate, mean best score and median iterations to solve.</summary>
+    private List<Stats> Statistics()
+    {
+        var groups = new Dictionary<string, List<RunData>>(StringComparer.Ordinal);
+        var order = new List<List<RunData>>();
+        foreach (var r in _runs)
         {
-            var best = g.Select(r => Score(r.Run)).ToList();
-            double mean = best.Average();
-            double sd = best.Count > 1 ? Math.Sqrt(best.Sum(b => (b - mean) * (b - mean)) / (best.Count - 1)) : 0;
-            var solved = g.Where(r => r.Run.Solved).ToList();
-            return new Stats(g.Key.Task, g.Key.Length, _labels[g.Key.Item3], g.Count(), solved.Count, mean, sd, best.Min(), best.Max(),
-                Median(solved.Select(r => (double)r.Run.Iterations)), Median(solved.Select(r => r.Run.WallSeconds)),
-                g.Average(r => r.Run.SecondsPerIteration));
-        })
-        .OrderBy(s => s.Task, StringComparer.Ordinal).ThenBy(s => s.Length)
-        .ThenByDescending(s => s.SuccessRate).ThenByDescending(s => s.MeanBest).ThenBy(s => s.MedianIterations)];
+            string key = $"{r.Run.Task}\n{r.Run.Length}\n{Key(r.Run)}";
+            if (!groups.TryGetValue(key, out var group)) order.Add(groups[key] = group = []);
+            group.Add(r);
+        }
+        var stats = new List<Stats>(order.Count);
+        foreach (var g in order)
+        {
+            var best = new List<double>(g.Count);
+            var iterations = new List<double>();
+            var seconds = new List<double>();
+            double sum = 0, secondsPerIteration = 0;
+            foreach (var r in g)
+            {
+                best.Add(Score(r.Run));
+                sum += Score(r.Run);
+                secondsPerIteration += r.Run.SecondsPerIteration;
+                if (!r.Run.Solved) continue;
+                iterations.Add(r.Run.Iterations);
+                seconds.Add(r.Run.WallSeconds);
+            }
+            double mean = sum / best.Count, squares = 0;
+            foreach (double b in best) squares += (b - mean) * (b - mean);
+            var run = g[0].Run;
+            stats.Add(new Stats(run.Task, run.Length, _labels[Key(run)], g.Count, iterations.Count, mean,
+                best.Count > 1 ? Math.Sqrt(squares / (best.Count - 1)) : 0, Min(best), Max(best),
+                Median(iterations), Median(seconds), secondsPerIteration / g.Count, stats.Count));
+        }
+        stats.Sort(static (a, b) =>
+        {
+            int c = string.CompareOrdinal(a.Task, b.Task);
+            if (c == 0) c = a.Length.CompareTo(b.Length);
+            if (c == 0) c = b.SuccessRate.CompareTo(a.SuccessRate);
+            if (c == 0) c = b.MeanBest.CompareTo(a.MeanBest);
+            if (c == 0) c = a.MedianIterations.CompareTo(b.MedianIterations);
+            return c != 0 ? c : a.Order.CompareTo(b.Order);
+        });
+        return stats;
+    }
+
+    private static double Min(List<double> values)
+    {
+        double min = double.PositiveInfinity;
+        foreach (double v in values) min = Math.Min(min, v);
+        return min;
+    }
+
+    // As Enumerable.Max: NaN only when every value is NaN.
+    private static double Max(List<double> values)
+    {
+        double max = values[0];
+        foreach (double v in values)
+            if (v > max || double.IsNaN(max)) max = v;
+        return max;
+    }
 
     /// <summary>A run's score: the best check's R² for regression on data, else its best validation accuracy.</summary>
     private static double Score(TrainReport run) => run.Data is { Regression: true } d ? d.Valid.R2 : run.BestValidAccuracy;
@@ -187,15 +260,23 @@ internal sealed class SweepReport
     {
         Directory.CreateDirectory(outDir);
         var stats = Statistics();
-        var cells = stats.Select(s => (s.Task, s.Length)).Distinct().ToList();
-        // Variants in overall rank order; the ones some figure draws get the colours, in that
-        // order, so a variant has one colour in every figure and (up to twenty) no two share one.
-        var ranked = stats.GroupBy(s => s.Variant).OrderByDescending(g => g.Average(s => s.SuccessRate))
-            .ThenByDescending(g => g.Average(s => s.MeanBest)).Select(g => g.Key).ToList();
-        var drawn = ranked.Take(maxSeries)
-            .Concat(stats.GroupBy(s => (s.Task, s.Length)).SelectMany(cell => cell.Take(maxSeries).Select(s => s.Variant))).ToHashSet();
+        // The cells in order, each as the rows of its variants (the rows are sorted by cell first).
+        var cells = new List<List<Stats>>();
+        foreach (var row in stats)
+        {
+            if (cells.Count == 0 || cells[^1][0].Task != row.Task || cells[^1][0].Length != row.Length) cells.Add([]);
+            cells[^1].Add(row);
+        }
+        var ranked = RankVariants(stats);
+        // The variants some figure draws get the colours, in rank order, so a variant has one
+        // colour in every figure and (up to twenty) no two share one.
+        var drawn = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < Math.Min(maxSeries, ranked.Count); i++) drawn.Add(ranked[i]);
+        foreach (var cell in cells)
+            for (int i = 0; i < Math.Min(maxSeries, cell.Count); i++) drawn.Add(cell[i].Variant);
         _variants = ranked.Count;
-        foreach (string label in ranked.Where(drawn.Contains)) _colors[label] = SvgChart.Palette[_colors.Count % SvgChart.Palette.Length];
+        foreach (string label in ranked)
+            if (drawn.Contains(label)) _colors[label] = SvgChart.Palette[_colors.Count % SvgChart.Palette.Length];
 
         var written = new List<string>();
         void Save(string name, string text)
@@ -223,30 +304,44 @@ internal sealed class SweepReport
                 $"{(s.Solved == 0 ? "-" : s.MedianIterations.ToString("F0", CultureInfo.InvariantCulture))} | {(s.Solved == 0 ? "-" : s.MedianSeconds.ToString("F1", CultureInfo.InvariantCulture))} | {s.SecondsPerIteration * 1e3:F2} |\n");
         }
 
-        var top = ranked.Take(maxSeries).ToList();
-        var groups = cells.Select(c => $"{c.Task} T={c.Length}").ToList();
-        var bars = top.Select(v => new BarSeries(v, _colors[v], [.. cells.Select(c =>
-            stats.FirstOrDefault(s => s.Task == c.Task && s.Length == c.Length && s.Variant == v)?.SuccessRate ?? double.NaN)])).ToList();
-        Save("success.svg", SvgChart.Bars("Success rate", Subset(top.Count), "runs solved (fraction)", groups, bars, 1.0));
+        int top = Math.Min(maxSeries, ranked.Count);
+        var groups = new List<string>(cells.Count);
+        foreach (var cell in cells) groups.Add($"{cell[0].Task} T={cell[0].Length}");
+        var bars = new List<BarSeries>(top);
+        for (int v = 0; v < top; v++)
+        {
+            var rates = new double[cells.Count];
+            for (int c = 0; c < cells.Count; c++) rates[c] = cells[c].Find(s => s.Variant == ranked[v])?.SuccessRate ?? double.NaN;
+            bars.Add(new BarSeries(ranked[v], _colors[ranked[v]], rates));
+        }
+        Save("success.svg", SvgChart.Bars("Success rate", Subset(top), "runs solved (fraction)", groups, bars, 1.0));
         md.Append("\n![success rate per task and length](success.svg)\n");
 
-        foreach (var (task, length) in cells)
+        foreach (var rows in cells)
         {
+            var (task, length) = (rows[0].Task, rows[0].Length);
             string cell = $"{task}-T{length}";
-            var shown = stats.Where(s => s.Task == task && s.Length == length).Select(s => s.Variant).Take(maxSeries).ToList();
-            var runs = _runs.Where(r => r.Run.Task == task && r.Run.Length == length).GroupBy(r => _labels[Key(r.Run)])
-                .Where(g => shown.Contains(g.Key)).OrderBy(g => shown.IndexOf(g.Key)).ToList();
+            // The cell's best variants, each with its runs (seeds).
+            var runs = new List<VariantRuns>();
+            for (int i = 0; i < Math.Min(maxSeries, rows.Count); i++)
+                runs.Add(new VariantRuns(rows[i].Variant, _runs.FindAll(r => r.Run.Task == task && r.Run.Length == length && _labels[Key(r.Run)] == rows[i].Variant)));
             md.Append(CultureInfo.InvariantCulture, $"\n## {task}, T = {length}\n\n");
             bool regression = Regression(task, length);
-            if (regression && runs.SelectMany(g => g).FirstOrDefault()?.Run.Data is { } baseline)
+            if (regression && runs[0].Runs[0].Run.Data is { } baseline)
                 md.Append(CultureInfo.InvariantCulture,
                     $"Baselines on the validation set: predicting the training mean, R² {baseline.BaselineR2Mean:F4}{(double.IsNaN(baseline.BaselineR2Persistence) ? "" : $"; persistence (the last observed target), R² {baseline.BaselineR2Persistence:F4}")}.\n\n");
 
-            var xs = runs.SelectMany(g => g.SelectMany(r => r.Curve.Select(p => p.Iteration))).Distinct().Order().ToList();
-            var accuracy = runs.Select(g => new Series(g.Key, _colors[g.Key], MeanCurve(g.ToList(), xs))).ToList();
+            var iterations = new HashSet<double>();
+            foreach (var g in runs)
+                foreach (var r in g.Runs)
+                    foreach (var p in r.Curve) iterations.Add(p.Iteration);
+            var xs = new List<double>(iterations);
+            xs.Sort();
+            var accuracy = new List<Series>(runs.Count);
+            foreach (var g in runs) accuracy.Add(new Series(g.Label, _colors[g.Label], MeanCurve(g.Runs, xs)));
             string metric = regression ? "R²" : "accuracy";
             Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation {metric}: {task}, T = {length}",
-                $"mean over seeds (a finished run holds its last value); {Subset(shown.Count)}", "iteration", $"validation {metric}",
+                $"mean over seeds (a finished run holds its last value); {Subset(runs.Count)}", "iteration", $"validation {metric}",
                 accuracy, logY: false, yMin: regression ? null : 0, yMax: regression ? 1 : 1.02));
             md.Append(CultureInfo.InvariantCulture, $"![validation {metric}](accuracy-{cell}.svg)\n");
 
@@ -298,41 +393,72 @@ internal sealed class SweepReport
         return curve;
     }
 
+    /// <summary>Variant labels in rank order: mean success rate over their cells, then mean best score, then first appearance.</summary>
+    private static List<string> RankVariants(List<Stats> stats)
+    {
+        var ranks = new Dictionary<string, Rank>(StringComparer.Ordinal);
+        var order = new List<Rank>();
+        foreach (var s in stats)
+        {
+            if (!ranks.TryGetValue(s.Variant, out var rank)) order.Add(ranks[s.Variant] = rank = new Rank(s.Variant, order.Count));
+            rank.SuccessRate += s.SuccessRate;
+            rank.MeanBest += s.MeanBest;
+            rank.Cells++;
+        }
+        order.Sort(static (a, b) =>
+        {
+            int c = (b.SuccessRate / b.Cells).CompareTo(a.SuccessRate / a.Cells);
+            if (c == 0) c = (b.MeanBest / b.Cells).CompareTo(a.MeanBest / a.Cells);
+            return c != 0 ? c : a.Order.CompareTo(b.Order);
+        });
+        var labels = new List<string>(order.Count);
+        foreach (var rank in order) labels.Add(rank.Label);
+        return labels;
+    }
+
     /// <summary>Per-step profiles (geometric mean over runs), solid at the first check and dashed at the last.</summary>
-    private List<Series> Profiles(List<IGrouping<string, RunData>> variants, Func<RunData, float[]?> first, Func<RunData, float[]?> last, int steps)
+    private List<Series> Profiles(List<VariantRuns> variants, Func<RunData, float[]?> first, Func<RunData, float[]?> last, int steps)
     {
         var series = new List<Series>();
         foreach (var g in variants)
         {
-            var a = GeometricMean(g.Select(first), steps);
-            var b = GeometricMean(g.Select(last), steps);
+            var a = GeometricMean(g.Runs, first, steps);
+            var b = GeometricMean(g.Runs, last, steps);
             if (a is null || b is null) continue;
-            series.Add(new Series(g.Key, _colors[g.Key], a));
-            series.Add(new Series(g.Key, _colors[g.Key], b, dashed: true));
+            series.Add(new Series(g.Label, _colors[g.Label], a));
+            series.Add(new Series(g.Label, _colors[g.Label], b, dashed: true));
         }
         return series;
     }
 
-    private static List<(double, double)>? GeometricMean(IEnumerable<float[]?> profiles, int steps)
+    private static List<(double, double)>? GeometricMean(List<RunData> runs, Func<RunData, float[]?> profile, int steps)
     {
-        var present = profiles.Where(p => p is not null && p.Length == steps && p.Any(v => v > 0)).ToList();
+        var present = new List<float[]>();
+        foreach (var r in runs)
+            if (profile(r) is { } p && p.Length == steps && Array.Exists(p, v => v > 0)) present.Add(p);
         if (present.Count == 0) return null;
         var points = new List<(double, double)>(steps);
         for (int t = 0; t < steps; t++)
         {
-            var logs = present.Select(p => (double)p![t]).Where(v => v > 0 && double.IsFinite(v)).Select(v => Math.Log(v)).ToList();
-            points.Add((t, logs.Count == 0 ? double.NaN : Math.Exp(logs.Average())));
+            double logs = 0;
+            int n = 0;
+            foreach (var p in present)
+            {
+                double v = p[t];
+                if (!(v > 0 && double.IsFinite(v))) continue;
+                logs += Math.Log(v);
+                n++;
+            }
+            points.Add((t, n == 0 ? double.NaN : Math.Exp(logs / n)));
         }
         return points;
     }
 
-    private static double Median(IEnumerable<double> values)
+    private static double Median(List<double> values)
     {
-        var sorted = values.Order().ToList();
-        if (sorted.Count == 0) return double.NaN;
-        int m = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+        if (values.Count == 0) return double.NaN;
+        values.Sort();
+        int m = values.Count / 2;
+        return values.Count % 2 == 1 ? values[m] : (values[m - 1] + values[m]) / 2;
     }
-
-
 }

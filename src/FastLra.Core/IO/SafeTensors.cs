@@ -239,7 +239,8 @@ public static class SafeTensors
             // As the format requires (and its reference reader checks), the tensors cover the data
             // exactly: in order of their offsets, each begins where the one before ends, and the
             // last ends where the file does; no overlap, no gap, no trailing bytes.
-            var ordered = Tensors.OrderBy(t => t.Begin).ToArray();
+            var ordered = Tensors.ToArray();
+            Array.Sort(ordered, static (a, b) => a.Begin.CompareTo(b.Begin));
             long end = 0;
             for (int i = 0; i < ordered.Length; i++)
             {
