@@ -32,6 +32,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
             // A resumed run appends to its metrics, after dropping the checks made after its
             // checkpoint (they are made again); a new run starts them afresh.
             if (resumedAt is long iteration) KeepThrough(metricsPath, iteration);
+            AtomicFile.RemoveStaleTemporaries(metricsPath);
             _metrics = new StreamWriter(new FileStream(metricsPath, resumedAt is null ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read));
         }
     }

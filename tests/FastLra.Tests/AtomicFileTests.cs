@@ -38,6 +38,23 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal("done", File.ReadAllText(path));
     }
 
+    /// <summary>Files that are deleted or appended to, never rewritten, get their killed writers' temporaries removed too.</summary>
+    [Fact]
+    public void Deleting_or_appending_to_a_file_removes_its_killed_writers_temporaries()
+    {
+        string checkpoint = Path.Combine(_dir, "c.safetensors"), metrics = Path.Combine(_dir, "m.jsonl");
+        string staleCheckpoint = Path.Combine(_dir, $".c.safetensors.{(1 << 22) + 1}.0123456789abcdef.tmp");
+        string staleMetrics = Path.Combine(_dir, $".m.jsonl.{(1 << 22) + 1}.0123456789abcdef.tmp");
+        foreach (string file in new[] { checkpoint, staleCheckpoint, staleMetrics }) File.WriteAllText(file, "partial");
+        AtomicFile.Delete(checkpoint);
+        Assert.False(File.Exists(checkpoint));
+        Assert.False(File.Exists(staleCheckpoint));
+        var (code, _, err) = CliTests.Run("train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "5",
+            "--valid-size", "10", "--check-every", "5", "--metrics", metrics, "--quiet");
+        Assert.True(code == 0, err);
+        Assert.False(File.Exists(staleMetrics));
+    }
+
     [Fact]
     public void Metrics_are_never_written_through_a_planted_link()
     {

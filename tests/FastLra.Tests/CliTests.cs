@@ -16,20 +16,25 @@ public sealed class CliTests : IDisposable
     /// <summary>Runs fastlra with extra environment variables (for example a heap limit).</summary>
     internal static (int Code, string Out, string Err) RunWith(IDictionary<string, string>? environment, params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "fastlra.dll");
+        using var process = Start(environment, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts fastlra with its output redirected (the caller reads it, waits, or kills it).</summary>
+    internal static Process Start(IDictionary<string, string>? environment, params string[] args)
+    {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fastlra.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        return Process.Start(start)!;
     }
 
     public static TheoryData<string, int, string> UsageErrors() => new()

@@ -90,8 +90,14 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     {
         string result = ResultPath(directory, run.Id);
         summary = "";
-        if (HasResult(result, null)) return Status.Skipped;
-        using var runLock = TryLock(Path.Combine(directory, run.Id + ".lock"));
+        string lockPath = Path.Combine(directory, run.Id + ".lock");
+        if (HasResult(result, null))
+        {
+            // A kill after the result and before the lock's release leaves the lock file: tidy it.
+            if (File.Exists(lockPath)) TryLock(lockPath)?.Dispose();
+            return Status.Skipped;
+        }
+        using var runLock = TryLock(lockPath);
         if (runLock is null)
         {
             summary = "busy in another process";
@@ -125,8 +131,8 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         }
         var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null, trainer.Data));
         AtomicFile.WriteAllText(result, CliJson.Serialize(report.Write) + "\n");
-        File.Delete(checkpoint);
-        File.Delete(ErrorPath(directory, run.Id));
+        AtomicFile.Delete(checkpoint);
+        AtomicFile.Delete(ErrorPath(directory, run.Id));
         string quality = report.Run.Data is { Regression: true } d
             ? string.Create(CultureInfo.InvariantCulture, $"best check at iteration {d.BestIteration}: valid R² {d.Valid.R2:F4}")
             : string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {outcome.BestValidAccuracy:P2}");

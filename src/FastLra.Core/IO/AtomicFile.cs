@@ -46,6 +46,23 @@ public static class AtomicFile
             writer.Write(text);
         });
 
+    /// <summary>Deletes <paramref name="path"/> and the temporaries killed writers left beside it.</summary>
+    public static void Delete(string path)
+    {
+        File.Delete(path);
+        RemoveStaleTemporaries(path);
+    }
+
+    /// <summary>
+    /// Removes the temporaries killed writers of <paramref name="path"/> left, for a file that is
+    /// written in place (appended to) rather than through <see cref="Write"/>, which does this itself.
+    /// </summary>
+    internal static void RemoveStaleTemporaries(string path)
+    {
+        string full = Path.GetFullPath(path);
+        RemoveStaleTemporaries(Path.GetDirectoryName(full) ?? ".", Path.GetFileName(full));
+    }
+
     /// <summary>
     /// Deletes <c>.NAME.PID.*.tmp</c> files beside the target whose writing process no longer runs
     /// (a kill during a write leaves one); another live writer's temporary is left alone.
