@@ -37,18 +37,29 @@ public sealed class Trainer
         Source = source;
         Validation = validation;
         Data = data;
-        var shape = new RnnShape(layout.Inputs, options.Hidden, layout.Outputs);
-        bool lra = options.Algorithm == AlgorithmKind.Lra;
-        Workspace = new Workspace(shape, layout, options.Batch, Optimizer.StateBuffers(options.Optimizer),
-            lra ? Lra.ScratchLength(shape, layout.Steps, options.Batch, options.Semantics) : Bptt.ScratchLength(shape, layout.Steps, options.Batch));
-        if (initial is null) Initialization.Orthogonal(Workspace.Parameters, options.Seed);
-        else Workspace.Parameters.CopyFrom(initial);
-        Optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, Workspace.OptimizerState);
-        Algorithm = lra ? Lra.Create(Workspace, LraSettings.From(options)) : new Bptt(Workspace, options.Clip);
-        if (data is not null) BestParameters = new ParameterSet(shape);
+        (Workspace, Optimizer, Algorithm) = Wire(options, layout, options.Batch, initial);
+        if (data is not null) BestParameters = new ParameterSet(Workspace.Parameters.Shape);
         MaxIterations = options.Data is { Epochs: > 0 } epochs && data is not null
             ? epochs.Epochs * ((data.Train.Count + (long)options.Batch - 1) / options.Batch)
             : options.MaxIterations;
+    }
+
+    /// <summary>
+    /// The one wiring of a run's parts, for the trainer and the online learner: a workspace sized
+    /// for <paramref name="batch"/> sequences of <paramref name="layout"/>, its parameters from an
+    /// orthogonal initialisation (seeded) or <paramref name="initial"/>, the optimiser and the algorithm.
+    /// </summary>
+    internal static (Workspace, Optimizer, IGradientAlgorithm) Wire(TrainingOptions options, SequenceLayout layout, int batch, ParameterSet? initial)
+    {
+        var shape = new RnnShape(layout.Inputs, options.Hidden, layout.Outputs);
+        bool lra = options.Algorithm == AlgorithmKind.Lra;
+        var workspace = new Workspace(shape, layout, batch, Optimizer.StateBuffers(options.Optimizer),
+            lra ? Lra.ScratchLength(shape, layout.Steps, batch, options.Semantics) : Bptt.ScratchLength(shape, layout.Steps, batch));
+        if (initial is null) Initialization.Orthogonal(workspace.Parameters, options.Seed);
+        else workspace.Parameters.CopyFrom(initial);
+        var optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, workspace.OptimizerState);
+        var algorithm = lra ? Lra.Create(workspace, LraSettings.From(options)) : new Bptt(workspace, options.Clip);
+        return (workspace, optimizer, algorithm);
     }
 
     private Trainer(TrainingOptions options, (TaskGenerator Generator, Evaluator Validation) synthetic, ParameterSet? initial)

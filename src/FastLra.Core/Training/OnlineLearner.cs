@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using FastLra.Model;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// Learns while a control loop runs, prequentially: each tick predicts with the current weights
+/// (the streaming hidden state carried from tick to tick), then records the tick's input and
+/// target, and every <see cref="UpdateEvery"/> ticks takes one optimiser step on the last
+/// <see cref="Window"/> ticks as one sequence with an output at every step (BPTT, or LRA in the
+/// local semantics). A window of 1 is the fully local, fully online limit. The update runs inline,
+/// inside the tick that is due. After construction nothing allocates.
+/// </summary>
+/// <remarks>
+/// With a starting model that carries a normalisation, inputs and targets are standardised with it
+/// before they are recorded, predictions are returned in original units, and the error statistics
+/// are in original units too.
+/// </remarks>
+public sealed class OnlineLearner
+{
+    private readonly TickWindow _window;
+    private readonly Workspace _workspace;
+    private readonly Optimizer _optimizer;
+    private readonly IGradientAlgorithm _algorithm;
+    private readonly Normalization? _normalization;
+    private readonly float[] _h, _next, _x, _y;
+    private readonly double _decay;
+    private double _squares, _weightedSquares, _weights;
+    private long _scored, _sinceUpdate;
+
+    /// <summary>A learner for ticks of I inputs and O targets.</summary>
+    /// <param name="options">Hidden width, algorithm, optimiser, learning rate, clipping, LRA settings and seed (the batch is one window).</param>
+    /// <param name="inputs">I per tick.</param>
+    /// <param name="outputs">O per tick.</param>
+    /// <param name="window">W: the ticks each update trains on (at least 1).</param>
+    /// <param name="updateEvery">U: ticks between updates (at least 1).</param>
+    /// <param name="start">The model to start from (its shape must be I, H, O), or null for an orthogonal initialisation.</param>
+    /// <param name="errorHalfLife">Ticks over which <see cref="RecentRmse"/>'s weights halve.</param>
+    public OnlineLearner(TrainingOptions options, int inputs, int outputs, int window, int updateEvery, RnnModel? start = null, double errorHalfLife = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (window < 1) throw new ArgumentOutOfRangeException(nameof(window), window, "The window must hold at least one tick.");
+        if (updateEvery < 1) throw new ArgumentOutOfRangeException(nameof(updateEvery), updateEvery, "Updates come every one tick or more.");
+        if (!(errorHalfLife > 0)) throw new ArgumentOutOfRangeException(nameof(errorHalfLife), errorHalfLife, "The half-life must be positive.");
+        if (options.Algorithm == AlgorithmKind.Lra && options.Semantics == LraSemantics.Reference)
+            throw new ArgumentException("Online learning takes BPTT or LRA in the local semantics; " + Lra.ReferencePerStepRefusal);
+        options = options with { Batch = 1 };
+        string? problem = options.ValidateTraining();
+        if (problem is not null) throw new ArgumentException(problem);
+        if (start is not null && start.Shape != new RnnShape(inputs, options.Hidden, outputs))
+            throw new ArgumentException($"The starting model is {start.Shape}; the learner needs I={inputs}, H={options.Hidden}, O={outputs}.");
+        Options = options;
+        _window = new TickWindow(window, inputs, outputs);
+        (_workspace, _optimizer, _algorithm) = Trainer.Wire(options, _window.Layout, 1, start?.Weights);
+        _normalization = start?.Normalization;
+        _h = new float[options.Hidden];
+        _next = new float[options.Hidden];
+        _x = new float[inputs];
+        _y = new float[outputs];
+        _decay = Math.Pow(0.5, 1 / errorHalfLife);
+        UpdateEvery = updateEvery;
+    }
+
+    /// <summary>The training options (with a batch of one window).</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>I, H, O.</summary>
+    public RnnShape Shape => _workspace.Parameters.Shape;
+
+    /// <summary>W: the ticks each update trains on.</summary>
+    public int Window => _window.Layout.Steps;
+
+    /// <summary>U: ticks between updates.</summary>
+    public int UpdateEvery { get; }
+
+    /// <summary>The current weights, in the flat layout of <see cref="RnnShape"/>.</summary>
+    public ReadOnlySpan<float> Parameters => _workspace.Parameters.Data;
+
+    /// <summary>Ticks so far.</summary>
+    public long Ticks { get; private set; }
+
+    /// <summary>Updates (optimiser steps) so far.</summary>
+    public long Updates { get; private set; }
+
+    /// <summary>The last update's duration in seconds (0 before the first).</summary>
+    public double LastUpdateSeconds { get; private set; }
+
+    /// <summary>The last update's training loss on its window (NaN before the first).</summary>
+    public double LastUpdateLoss { get; private set; } = double.NaN;
+
+    /// <summary>Root mean squared prediction error over every tick with a target so far (original units; NaN before one).</summary>
+    public double Rmse => _scored == 0 ? double.NaN : Math.Sqrt(_squares / _scored);
+
+    /// <summary>The same, weighted towards recent ticks (weights halve every errorHalfLife ticks): how well it tracks now.</summary>
+    public double RecentRmse => _weights == 0 ? double.NaN : Math.Sqrt(_weightedSquares / _weights);
+
+    /// <summary>
+    /// One tick: writes the prediction of the current weights for input <paramref name="x"/> (I)
+    /// into <paramref name="prediction"/> (O), then learns from <paramref name="target"/> (O, the
+    /// true value of this tick's output). An empty target predicts only: the tick is neither
+    /// recorded nor scored, and the streaming state still advances. No allocation.
+    /// </summary>
+    public void Step(ReadOnlySpan<float> x, ReadOnlySpan<float> target, Span<float> prediction)
+    {
+        var shape = Shape;
+        if (x.Length != shape.Inputs || prediction.Length != shape.Outputs || (!target.IsEmpty && target.Length != shape.Outputs))
+            ThrowHelper.Argument($"A tick takes {shape.Inputs} inputs, {shape.Outputs} targets (or none) and {shape.Outputs} outputs.");
+        var p = _workspace.Parameters;
+        ReadOnlySpan<float> input = x;
+        if (_normalization is { } n)
+        {
+            n.NormalizeInput(x, _x);
+            input = _x;
+        }
+        Rnn.StepForward(p, input, _h, 1, _next, _next);
+        _next.CopyTo(_h, 0);
+        Rnn.OutputForward(p, _h, 1, prediction);
+        _normalization?.DenormalizeOutputs(prediction);
+        Ticks++;
+        if (target.IsEmpty) return;
+
+        double squares = 0;
+        for (int j = 0; j < target.Length; j++) squares += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
+        squares /= target.Length;
+        _squares += squares;
+        _scored++;
+        _weightedSquares = _weightedSquares * _decay + squares;
+        _weights = _weights * _decay + 1;
+
+        if (_normalization is { HasTargets: true } m)
+        {
+            for (int j = 0; j < _y.Length; j++) _y[j] = (target[j] - m.TargetMean[j]) / m.TargetStd[j];
+            _window.Add(input, _y);
+        }
+        else
+        {
+            _window.Add(input, target);
+        }
+        if (++_sinceUpdate >= UpdateEvery && _window.Full) Update();
+    }
+
+    /// <summary>One optimiser step on the window: the tick's inline cost when an update is due.</summary>
+    private void Update()
+    {
+        long start = Stopwatch.GetTimestamp();
+        var ws = _workspace;
+        _window.NextBatch(ws.Sequences);
+        LastUpdateLoss = _algorithm.ComputeGradients(ws.Sequences);
+        _optimizer.Step(ws.Parameters, ws.Gradients);
+        Updates++;
+        _sinceUpdate = 0;
+        LastUpdateSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary>The streaming hidden state back to zero (a new episode); the weights and the window stay.</summary>
+    public void ResetState() => Array.Clear(_h);
+
+    /// <summary>A model of the current weights (a copy, with the starting model's normalisation), to save or to run elsewhere.</summary>
+    public RnnModel ToModel() => new(_workspace.Parameters, _normalization);
+}

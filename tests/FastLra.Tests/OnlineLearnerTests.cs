@@ -1,0 +1,166 @@
+using FastLra.Model;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary>The online learner (issue 16): predictions, the windows it trains on, allocation, and that it adapts.</summary>
+public sealed class OnlineLearnerTests
+{
+    private static TrainingOptions Options(string algo) => algo switch
+    {
+        "bptt" => new() { Hidden = 8, LearningRate = 0.05f, Seed = 3 },
+        "lra" => new() { Hidden = 8, LearningRate = 0.05f, Seed = 3, Algorithm = AlgorithmKind.Lra, K = 3, Alpha = 0.1f },
+        _ => new() { Hidden = 8, LearningRate = 0.01f, Seed = 3, Optimizer = OptimizerKind.Adam },
+    };
+
+    /// <summary>A deterministic tick: two inputs and the target a smooth function of their recent past.</summary>
+    private static (float[] X, float[] Y) Tick(int t, float gain = 1f)
+    {
+        float u = MathF.Sin(0.21f * t) + 0.5f * MathF.Sin(0.037f * t + 1);
+        float v = MathF.Cos(0.13f * t);
+        return ([u, v], [gain * MathF.Tanh(u + 0.3f * MathF.Sin(0.21f * (t - 1))), 0.5f * v * gain]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Without_updates_it_predicts_as_the_streaming_state_does(bool normalized)
+    {
+        var options = Options("bptt");
+        var start = new ParameterSet(new RnnShape(2, 8, 2));
+        Initialization.Orthogonal(start, 5);
+        var model = new RnnModel(start, normalized ? new Normalization([0.1f, -0.2f], [1.5f, 0.5f], [0.3f, 0f], [2f, 0.25f]) : null);
+        var learner = new OnlineLearner(options, 2, 2, window: 4, updateEvery: int.MaxValue, model);
+        var state = new RnnState(model);
+        var (expected, actual) = (new float[2], new float[2]);
+        for (int t = 0; t < 50; t++)
+        {
+            var (x, y) = Tick(t);
+            state.Step(x, expected);
+            learner.Step(x, t % 3 == 0 ? default : y, actual);
+            Assert.Equal(expected, actual);
+        }
+        Assert.Equal(0, learner.Updates);
+    }
+
+    /// <summary>
+    /// Each update is one optimiser step on the last W ticks, oldest first, with an output at every
+    /// step: the same as stepping a separately wired workspace on those ticks, bit for bit, across
+    /// the ring's wrap.
+    /// </summary>
+    [Theory]
+    [InlineData("bptt", 3, 2)]
+    [InlineData("lra", 3, 2)]
+    [InlineData("adam", 5, 3)]
+    [InlineData("lra", 1, 1)]
+    public void Each_update_trains_on_the_last_window_of_ticks(string algo, int window, int every)
+    {
+        var options = Options(algo);
+        var learner = new OnlineLearner(options, 2, 2, window, every);
+        var layout = new SequenceLayout(window, 2, 2, 0, Kernels.GlobalLossKind.MeanSquaredError);
+        var (ws, optimizer, algorithm) = Trainer.Wire(options with { Batch = 1 }, layout, 1, null);
+        var ticks = new List<(float[] X, float[] Y)>();
+        var prediction = new float[2];
+        int updates = 0, since = 0;
+        for (int t = 0; t < 23; t++)
+        {
+            var tick = Tick(t);
+            ticks.Add(tick);
+            learner.Step(tick.X, tick.Y, prediction);
+            if (++since < every || ticks.Count < window) continue;
+            // Time-major with one sequence: x is W x I, y is W x O, oldest first.
+            for (int s = 0; s < window; s++)
+            {
+                ticks[^(window - s)].X.CopyTo(ws.Sequences.X[(2 * s)..]);
+                ticks[^(window - s)].Y.CopyTo(ws.Sequences.Y[(2 * s)..]);
+            }
+            algorithm.ComputeGradients(ws.Sequences);
+            optimizer.Step(ws.Parameters, ws.Gradients);
+            updates++;
+            since = 0;
+        }
+        Assert.True(updates > 3);
+        Assert.Equal(updates, learner.Updates);
+        Assert.Equal(ws.Parameters.Data.ToArray(), learner.Parameters.ToArray());
+    }
+
+    [Theory]
+    [InlineData("bptt", 16)]
+    [InlineData("lra", 16)]
+    [InlineData("lra", 1)]
+    public void Ticks_allocate_nothing_update_ticks_included(string algo, int window)
+    {
+        var learner = new OnlineLearner(Options(algo), 2, 2, window, updateEvery: 2);
+        var prediction = new float[2];
+        var (x, y) = Tick(0);
+        for (int t = 0; t < 200; t++) learner.Step(x, y, prediction);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int t = 0; t < 1000; t++) learner.Step(x, t % 5 == 0 ? default : y, prediction);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(learner.Updates > 400);
+    }
+
+    /// <summary>When the plant's gain changes, learning online tracks it and the frozen model does not.</summary>
+    [Theory]
+    [InlineData("bptt", 8)]
+    [InlineData("lra", 8)]
+    public void After_a_change_in_the_plant_it_adapts_and_the_frozen_model_does_not(string algo, int window)
+    {
+        var options = Options(algo);
+        var learner = new OnlineLearner(options, 2, 2, window, updateEvery: 1, errorHalfLife: 200);
+        var prediction = new float[2];
+        for (int t = 0; t < 4000; t++)
+        {
+            var (x, y) = Tick(t);
+            learner.Step(x, y, prediction);
+        }
+        var frozen = new RnnState(learner.ToModel());
+        double frozenSquares = 0;
+        for (int t = 4000; t < 8000; t++)
+        {
+            var (x, y) = Tick(t, gain: 2.5f); // the plant's gain changes
+            learner.Step(x, y, prediction);
+            frozen.Step(x, prediction);
+            if (t >= 7000) frozenSquares += ((prediction[0] - y[0]) * (prediction[0] - y[0]) + (prediction[1] - y[1]) * (prediction[1] - y[1])) / 2;
+        }
+        double frozenRmse = Math.Sqrt(frozenSquares / 1000);
+        Assert.True(learner.RecentRmse < 0.5 * frozenRmse, $"online {learner.RecentRmse:F4}, frozen {frozenRmse:F4}");
+        Assert.Equal(8000, learner.Ticks);
+    }
+
+    [Fact]
+    public void Bad_settings_and_ticks_are_refused()
+    {
+        var options = Options("bptt");
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OnlineLearner(options, 2, 2, 0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OnlineLearner(options, 2, 2, 4, 0));
+        var e = Assert.Throws<ArgumentException>(() => new OnlineLearner(Options("lra") with { Semantics = LraSemantics.Reference }, 2, 2, 4, 1));
+        Assert.Contains("local semantics", e.Message);
+        Assert.Throws<ArgumentException>(() => new OnlineLearner(options with { LearningRate = -1 }, 2, 2, 4, 1));
+        Assert.Throws<ArgumentException>(() => new OnlineLearner(options, 3, 2, 4, 1, new RnnModel(new ParameterSet(new RnnShape(2, 8, 2)))));
+        var learner = new OnlineLearner(options, 2, 2, 4, 1);
+        Assert.Throws<ArgumentException>(() => learner.Step(new float[3], new float[2], new float[2]));
+        Assert.Throws<ArgumentException>(() => learner.Step(new float[2], new float[1], new float[2]));
+    }
+
+    [Fact]
+    public void A_tick_window_saves_and_restores_its_ring()
+    {
+        var window = new TickWindow(3, 2, 1);
+        for (int t = 0; t < 5; t++) window.Add([t, -t], [10 * t]);
+        var state = new uint[window.StateLength];
+        window.SaveState(state);
+        var copy = new TickWindow(3, 2, 1);
+        copy.RestoreState(state);
+        var (a, b) = (new SequenceBatch(window.Layout, 1), new SequenceBatch(window.Layout, 1));
+        window.NextBatch(a);
+        copy.NextBatch(b);
+        Assert.Equal(new float[] { 2, -2, 3, -3, 4, -4 }, a.X.ToArray());
+        Assert.Equal(new float[] { 20, 30, 40 }, a.Y.ToArray());
+        Assert.Equal(a.X.ToArray(), b.X.ToArray());
+        Assert.Equal(a.Y.ToArray(), b.Y.ToArray());
+        state[^3] = 1; // a cursor that does not fit five ticks in a ring of three
+        Assert.Throws<ArgumentException>(() => copy.RestoreState(state));
+    }
+}
