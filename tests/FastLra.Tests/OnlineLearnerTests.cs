@@ -46,8 +46,8 @@ public sealed class OnlineLearnerTests
 
     /// <summary>
     /// Each update is one optimiser step on the last W ticks, oldest first, with an output at every
-    /// step: the same as stepping a separately wired workspace on those ticks, bit for bit, across
-    /// the ring's wrap.
+    /// step, from the streaming state before the oldest: the same as stepping a separately wired
+    /// workspace on those ticks, bit for bit, across the ring's wrap.
     /// </summary>
     [Theory]
     [InlineData("bptt", 3, 2)]
@@ -60,14 +60,17 @@ public sealed class OnlineLearnerTests
         var learner = new OnlineLearner(options, 2, 2, window, every);
         var layout = new SequenceLayout(window, 2, 2, 0, Kernels.GlobalLossKind.MeanSquaredError);
         var (ws, optimizer, algorithm) = Trainer.Wire(options with { Batch = 1 }, layout, 1, null);
-        var ticks = new List<(float[] X, float[] Y)>();
+        var ticks = new List<(float[] X, float[] Y, float[] Before)>();
         var prediction = new float[2];
+        var (h, next) = (new float[options.Hidden], new float[options.Hidden]);
         int updates = 0, since = 0;
         for (int t = 0; t < 23; t++)
         {
-            var tick = Tick(t);
-            ticks.Add(tick);
-            learner.Step(tick.X, tick.Y, prediction);
+            var (x, y) = Tick(t);
+            ticks.Add((x, y, [.. h]));
+            Rnn.StepForward(ws.Parameters, x, h, 1, next, next); // the streaming state, with the weights of the moment
+            next.CopyTo(h, 0);
+            learner.Step(x, y, prediction);
             if (++since < every || ticks.Count < window) continue;
             // Time-major with one sequence: x is W x I, y is W x O, oldest first.
             for (int s = 0; s < window; s++)
@@ -75,6 +78,7 @@ public sealed class OnlineLearnerTests
                 ticks[^(window - s)].X.CopyTo(ws.Sequences.X[(2 * s)..]);
                 ticks[^(window - s)].Y.CopyTo(ws.Sequences.Y[(2 * s)..]);
             }
+            ws.Sequences.InitialState = ticks[^window].Before;
             algorithm.ComputeGradients(ws.Sequences);
             optimizer.Step(ws.Parameters, ws.Gradients);
             updates++;
@@ -105,6 +109,8 @@ public sealed class OnlineLearnerTests
     [Theory]
     [InlineData("bptt", 8)]
     [InlineData("lra", 8)]
+    [InlineData("bptt", 1)]
+    [InlineData("lra", 1)]
     public void After_a_change_in_the_plant_it_adapts_and_the_frozen_model_does_not(string algo, int window)
     {
         var options = Options(algo);
@@ -147,11 +153,11 @@ public sealed class OnlineLearnerTests
     [Fact]
     public void A_tick_window_saves_and_restores_its_ring()
     {
-        var window = new TickWindow(3, 2, 1);
-        for (int t = 0; t < 5; t++) window.Add([t, -t], [10 * t]);
+        var window = new TickWindow(3, 2, 1, 2);
+        for (int t = 0; t < 5; t++) window.Add([t, -t], [10 * t], [t / 10f, -t / 10f]);
         var state = new uint[window.StateLength];
         window.SaveState(state);
-        var copy = new TickWindow(3, 2, 1);
+        var copy = new TickWindow(3, 2, 1, 2);
         copy.RestoreState(state);
         var (a, b) = (new SequenceBatch(window.Layout, 1), new SequenceBatch(window.Layout, 1));
         window.NextBatch(a);
@@ -160,6 +166,8 @@ public sealed class OnlineLearnerTests
         Assert.Equal(new float[] { 20, 30, 40 }, a.Y.ToArray());
         Assert.Equal(a.X.ToArray(), b.X.ToArray());
         Assert.Equal(a.Y.ToArray(), b.Y.ToArray());
+        Assert.Equal(new float[] { 0.2f, -0.2f }, a.InitialState.ToArray()); // the state before tick 2, the oldest
+        Assert.Equal(a.InitialState.ToArray(), b.InitialState.ToArray());
         state[^3] = 1; // a cursor that does not fit five ticks in a ring of three
         Assert.Throws<ArgumentException>(() => copy.RestoreState(state));
     }

@@ -65,11 +65,12 @@ public sealed class Bptt : IGradientAlgorithm
         // Outputs at every step are R x B rows of O: with O below a vector, they go in dot form over S, through Whyᵀ.
         bool perStep = layout.PerStep;
         if (perStep) TransposeOutputWeights(p, _whyT.Span);
-        Rnn.Forward(p, batch.X, default, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, perStep ? default : ws.O);
+        var h0 = ws.InitialState(batch).Span;
+        Rnn.Forward(p, batch.X, h0, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, perStep ? default : ws.O);
         if (perStep) OutputsForward(p, ws.Z[(layout.Washout * ws.Batch * ws.Stride)..], _whyT.Span, rows, ws.O);
         float loss = GlobalLoss.ForwardBackward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
         Backward(p, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
-            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span, _dWhyT.Span, _outputTerms.Span);
+            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span, _dWhyT.Span, _outputTerms.Span, h0);
         ws.PaddedGradients.Store();
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
@@ -100,7 +101,7 @@ public sealed class Bptt : IGradientAlgorithm
 
     /// <summary>
     /// The exact gradient g of E given G_o = dE/do (R x B x O, the outputs of steps w .. T-1, R = T - w),
-    /// from the stored inputs x (T x B x I) and states z (T x B x S) of a forward pass from z_{-1} = 0,
+    /// from the stored inputs x (T x B x I) and states z (T x B x S) of a forward pass (from z_{-1} = 0 unless h0 is given),
     /// all in the padded layout
     /// (<see cref="PaddedParameters"/>; g's Why and by are its set's, the rest stays padded until
     /// <see cref="PaddedParameters.Store"/>). dz is B x S scratch and da scratch for the adjoints of
@@ -110,11 +111,12 @@ public sealed class Bptt : IGradientAlgorithm
     /// below the last step, <paramref name="whyT"/> holds Whyᵀ (O x S, <see cref="TransposeOutputWeights"/>),
     /// <paramref name="dWhyT"/> (O x S) is scratch for dWhyᵀ = Gᵀ z, a product as wide as S, and
     /// <paramref name="outputTerms"/> (R x B x S) for every step's G_{o_t} Whyᵀ, one product of inner
-    /// dimension O whose rows the tanh backward step adds to dz.
+    /// dimension O whose rows the tanh backward step adds to dz. A forward pass from a given z_{-1} =
+    /// <paramref name="h0"/> (B x S) adds step 0's term h0ᵀ da_0 to dWhh (h0 is a constant).
     /// </summary>
     public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
         int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null,
-        ReadOnlySpan<float> whyT = default, Span<float> dWhyT = default, Span<float> outputTerms = default)
+        ReadOnlySpan<float> whyT = default, Span<float> dWhyT = default, Span<float> outputTerms = default, ReadOnlySpan<float> h0 = default)
     {
         var shape = p.Shape;
         int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
@@ -154,7 +156,8 @@ public sealed class Bptt : IGradientAlgorithm
                 else Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
                 if (perStep is not null)
                 {
-                    perStep.DWhhNorms[t] = t > 0 ? Reductions.TransposedProductNorm(z.Slice((t - 1) * bs, bs), daT, batch, s, s) : 0f;
+                    var zPrev = t > 0 ? z.Slice((t - 1) * bs, bs) : h0;
+                    perStep.DWhhNorms[t] = zPrev.IsEmpty ? 0f : Reductions.TransposedProductNorm(zPrev, daT, batch, s, s);
                     perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, s);
                 }
                 if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, s, h, s, dz);
@@ -164,6 +167,7 @@ public sealed class Bptt : IGradientAlgorithm
             int n = last - first + 1, skip = first == 0 ? 1 : 0;
             if (n > skip)
                 MatMul.TransposedMultiplyAdd(z.Slice((first + skip - 1) * bs, (n - skip) * bs), da.Slice(skip * bs, (n - skip) * bs), (n - skip) * batch, h, s, s, g.Whh);
+            if (first == 0 && !h0.IsEmpty) MatMul.TransposedMultiplyAdd(h0[..bs], da[..bs], batch, h, s, s, g.Whh);
             MatMul.TransposedMultiplyAdd(x.Slice(first * bi, n * bi), da[..(n * bs)], n * batch, inputs, s, g.Wxh);
             Reductions.SumRowsAdd(da, n * batch, s, g.Bh);
         }

@@ -65,6 +65,9 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
 
     // The batch of the computation under way (the workspace's own until a call passes another).
     private SequenceBatch _batch;
+
+    // The batch's z_{-1} (B x S), or empty for zero: set by each ComputeGradients.
+    private Memory<float> _h0;
     private readonly bool _reference;
 
     // B x S unless noted. a: T x B x S pre-activations of the forward pass; zHat: T x B x S targets; oHat, gradOHat: B x O;
@@ -147,7 +150,9 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         _batch = batch;
         var p = ws.PaddedWeights;
         p.Load();
-        Rnn.Forward(p, batch.X, default, T, B, W, _a.Span, ws.Z, ws.O);
+        _h0 = ws.InitialState(batch);
+        if (_reference && !_h0.IsEmpty) ThrowHelper.Argument("The reference semantics starts every sequence from zero; it takes no initial state.");
+        Rnn.Forward(p, batch.X, _h0.Span, T, B, W, _a.Span, ws.Z, ws.O);
         float loss = GlobalLoss.ForwardBackward(_loss, ws.O, batch.Y, R * B, O, ws.GradO);
         ws.PaddedGradients.Clear();
         Diagnostics.ClearSteps();
@@ -260,35 +265,47 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             gWxh.Clear();
             gbh.Clear();
             double squares = 0;
-            if (t >= 1)
+            // z_{t-1}: at t = 0 the batch's initial state, a constant (empty when it is zero).
+            Span<float> zPrev = t >= 1 ? Step(z, t - 1, bs) : _h0.Span;
+            bool omegaStep = _s.Alpha != 0f && !zPrev.IsEmpty;
+            if (t >= 1 || omegaStep)
             {
                 // grad = N = (delta_t Whhᵀ)(1 - z_{t-1}²).
-                var zPrev = Step(z, t - 1, bs);
                 MatMul.MultiplyTransposed(delta, p.Whh, B, S, H, S, _m.Span);
                 squares = Elementwise.Map<TanhBackwardOperator>(zPrev, _m.Span, default, 0f, grad);
             }
-            if (_s.Alpha != 0f && t >= 1)
+            if (omegaStep)
             {
                 // Omega(delta_t, Whh, a_{t-1}): s = alpha dOmega/da_{t-1} reaches Whh, Wxh, bh through
                 // a_{t-1}, and dOmega/dWhh = cW (N D)ᵀ delta_t. With L = z_{t-1} + alpha cW N D, Whh's
                 // terms z_{t-1}ᵀ delta_t + alpha dOmega/dWhh + z_{t-2}ᵀ s are [z_{t-2}; L]ᵀ [s; delta_t]
-                // (z_{-1} = 0 drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
-                var zPrev = Step(z, t - 1, bs);
+                // (a zero z_{-1} drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
+                // At t = 0 from a given state, a_{-1} lies before the batch: only the direct terms remain.
                 var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
                 Diagnostics.OmegaValues[t] = omega.Value;
                 Elementwise.Map<OmegaLeftOperator>(zPrev, grad, default, _s.Alpha * omega.CoefficientW, left[bs..]);
-                s.Clear();
-                Omega.BackwardA(grad, zPrev, omega, _s.Alpha, s);
-                int first = t >= 2 ? 0 : bs;
-                if (t >= 2) Step(z, t - 2, bs).CopyTo(left);
-                MatMul.TransposedMultiplyAdd(left[first..], signals[first..], (2 * bs - first) / S, H, S, S, gWhh);
-                MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, 2 * bi), signals, 2 * B, I, S, gWxh);
-                Reductions.SumRowsAdd(signals, 2 * B, S, gbh);
-                squares = Elementwise.Map<AddOperator>(grad, s, default, 0f, grad);
+                if (t == 0)
+                {
+                    MatMul.TransposedMultiplyAdd(left[bs..], delta, B, H, S, S, gWhh);
+                    MatMul.TransposedMultiplyAdd(x[..bi], delta, B, I, S, gWxh);
+                    Reductions.SumRowsAdd(delta, B, S, gbh);
+                }
+                else
+                {
+                    s.Clear();
+                    Omega.BackwardA(grad, zPrev, omega, _s.Alpha, s);
+                    int first = t >= 2 || !_h0.IsEmpty ? 0 : bs;
+                    if (t >= 2) Step(z, t - 2, bs).CopyTo(left);
+                    else if (!_h0.IsEmpty) _h0.Span.CopyTo(left);
+                    MatMul.TransposedMultiplyAdd(left[first..], signals[first..], (2 * bs - first) / S, H, S, S, gWhh);
+                    MatMul.TransposedMultiplyAdd(x.Slice((t - 1) * bi, 2 * bi), signals, 2 * B, I, S, gWxh);
+                    Reductions.SumRowsAdd(signals, 2 * B, S, gbh);
+                    squares = Elementwise.Map<AddOperator>(grad, s, default, 0f, grad);
+                }
             }
             else
             {
-                if (t >= 1) MatMul.TransposedMultiplyAdd(Step(z, t - 1, bs), delta, B, H, S, S, gWhh);
+                if (!zPrev.IsEmpty) MatMul.TransposedMultiplyAdd(zPrev, delta, B, H, S, S, gWhh);
                 MatMul.TransposedMultiplyAdd(x.Slice(t * bi, bi), delta, B, I, S, gWxh);
                 Reductions.SumRowsAdd(delta, B, S, gbh);
             }

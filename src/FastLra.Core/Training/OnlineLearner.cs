@@ -8,8 +8,9 @@ namespace FastLra.Training;
 /// (the streaming hidden state carried from tick to tick), then records the tick's input and
 /// target, and every <see cref="UpdateEvery"/> ticks takes one optimiser step on the last
 /// <see cref="Window"/> ticks as one sequence with an output at every step (BPTT, or LRA in the
-/// local semantics). A window of 1 is the fully local, fully online limit. The update runs inline,
-/// inside the tick that is due. After construction nothing allocates.
+/// local semantics), starting from the hidden state the stream had before the window's first
+/// tick. A window of 1 is the fully local, fully online limit: one step from the state before it.
+/// The update runs inline, inside the tick that is due. After construction nothing allocates.
 /// </summary>
 /// <remarks>
 /// With a starting model that carries a normalisation, inputs and targets are standardised with it
@@ -50,7 +51,7 @@ public sealed class OnlineLearner
         if (start is not null && start.Shape != new RnnShape(inputs, options.Hidden, outputs))
             throw new ArgumentException($"The starting model is {start.Shape}; the learner needs I={inputs}, H={options.Hidden}, O={outputs}.");
         Options = options;
-        _window = new TickWindow(window, inputs, outputs);
+        _window = new TickWindow(window, inputs, outputs, options.Hidden);
         (_workspace, _optimizer, _algorithm) = Trainer.Wire(options, _window.Layout, 1, start?.Weights);
         _normalization = start?.Normalization;
         _h = new float[options.Hidden];
@@ -112,12 +113,16 @@ public sealed class OnlineLearner
             n.NormalizeInput(x, _x);
             input = _x;
         }
+        // _h is the state before this tick until the tick is recorded; _next the state after it.
         Rnn.StepForward(p, input, _h, 1, _next, _next);
-        _next.CopyTo(_h, 0);
-        Rnn.OutputForward(p, _h, 1, prediction);
+        Rnn.OutputForward(p, _next, 1, prediction);
         _normalization?.DenormalizeOutputs(prediction);
         Ticks++;
-        if (target.IsEmpty) return;
+        if (target.IsEmpty)
+        {
+            _next.CopyTo(_h, 0);
+            return;
+        }
 
         double squares = 0;
         for (int j = 0; j < target.Length; j++) squares += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
@@ -130,12 +135,13 @@ public sealed class OnlineLearner
         if (_normalization is { HasTargets: true } m)
         {
             for (int j = 0; j < _y.Length; j++) _y[j] = (target[j] - m.TargetMean[j]) / m.TargetStd[j];
-            _window.Add(input, _y);
+            _window.Add(input, _y, _h);
         }
         else
         {
-            _window.Add(input, target);
+            _window.Add(input, target, _h);
         }
+        _next.CopyTo(_h, 0);
         if (++_sinceUpdate >= UpdateEvery && _window.Full) Update();
     }
 

@@ -75,6 +75,13 @@ public sealed class SequenceBatch
     /// <summary>Targets, R x B x O (steps w .. T-1).</summary>
     public Span<float> Y => _y.Span;
 
+    /// <summary>
+    /// z_{-1}, the hidden state each sequence starts from (B x H), or empty for zero, the default. A
+    /// source that cuts its sequences out of a longer stream (the online learner's window) sets it
+    /// to the state that preceded them; the trainers treat it as a constant (no gradient flows into it).
+    /// </summary>
+    public Memory<float> InitialState { get; set; }
+
     private static SequenceLayout Check(SequenceLayout layout, int batch)
     {
         string? problem = layout.Validate();

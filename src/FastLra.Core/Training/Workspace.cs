@@ -32,7 +32,7 @@ public sealed class Workspace
         Stride = PaddedParameters.StrideOf(shape.Hidden);
         var carver = new Carver(AlignedBlock(Carver.Total(
             [p, p, padded, padded, optimizerBuffers * p, (long)steps * batch * shape.Inputs, outputs,
-             (long)steps * batch * Stride, outputs, outputs, scratchFloats])));
+             (long)steps * batch * Stride, outputs, outputs, (long)batch * Stride, scratchFloats])));
         Parameters = new ParameterSet(shape, carver.Take(p));
         Gradients = new ParameterSet(shape, carver.Take(p));
         PaddedWeights = new PaddedParameters(Parameters, carver.Take(padded));
@@ -42,10 +42,26 @@ public sealed class Workspace
         _z = carver.Take((long)steps * batch * Stride);
         _o = carver.Take(outputs);
         _gradO = carver.Take(outputs);
+        _h0 = carver.Take((long)batch * Stride);
         Scratch = carver.Take(scratchFloats);
     }
 
-    private readonly Memory<float> _z, _o, _gradO;
+    private readonly Memory<float> _z, _o, _gradO, _h0;
+
+    /// <summary>
+    /// The batch's initial state z_{-1} in the padded layout (B x S, zero padding), or empty when it
+    /// starts from zero; throws unless a given state is B x H.
+    /// </summary>
+    public Memory<float> InitialState(SequenceBatch batch)
+    {
+        var h0 = batch.InitialState.Span;
+        if (h0.IsEmpty) return default;
+        int h = Shape.Hidden;
+        if (h0.Length != Batch * h) ThrowHelper.Argument($"The batch's initial state has {h0.Length} floats; B x H is {Batch * h}.");
+        var padded = _h0.Span; // its padding is never written, so stays zero
+        for (int b = 0; b < Batch; b++) h0.Slice(b * h, h).CopyTo(padded.Slice(b * Stride, h));
+        return _h0;
+    }
 
     /// <summary>Throws unless <paramref name="batch"/> has this workspace's layout and size.</summary>
     public void Check(SequenceBatch batch)
