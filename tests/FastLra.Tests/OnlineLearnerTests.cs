@@ -1,3 +1,4 @@
+using FastLra.IO;
 using FastLra.Model;
 using FastLra.Training;
 using Xunit;
@@ -5,8 +6,12 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>The online learner (issue 16): predictions, the windows it trains on, allocation, and that it adapts.</summary>
-public sealed class OnlineLearnerTests
+public sealed class OnlineLearnerTests : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-online-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
     private static TrainingOptions Options(string algo) => algo switch
     {
         "bptt" => new() { Hidden = 8, LearningRate = 0.05f, Seed = 3 },
@@ -170,5 +175,60 @@ public sealed class OnlineLearnerTests
         Assert.Equal(a.InitialState.ToArray(), b.InitialState.ToArray());
         state[^3] = 1; // a cursor that does not fit five ticks in a ring of three
         Assert.Throws<ArgumentException>(() => copy.RestoreState(state));
+    }
+
+    /// <summary>A saved learner, loaded, goes on bit for bit as the one that was saved; the file is a model file too.</summary>
+    [Theory]
+    [InlineData("bptt", false)]
+    [InlineData("lra", true)]
+    [InlineData("adam", false)]
+    public void A_saved_learner_goes_on_exactly_as_the_original(string algo, bool normalized)
+    {
+        var options = Options(algo);
+        var start = new ParameterSet(new RnnShape(2, 8, 2));
+        Initialization.Orthogonal(start, 5);
+        var model = new RnnModel(start, normalized ? new Normalization([0.1f, -0.2f], [1.5f, 0.5f], [0.3f, 0f], [2f, 0.25f]) : null);
+        var original = new OnlineLearner(options, 2, 2, window: 6, updateEvery: 4, model, errorHalfLife: 50);
+        var prediction = new float[2];
+        for (int t = 0; t < 503; t++)
+        {
+            var (x, y) = Tick(t);
+            original.Step(x, y, prediction);
+        }
+        string path = Path.Combine(_dir, "learner.safetensors");
+        original.Save(path);
+        var loaded = OnlineLearner.Load(path);
+        Assert.Equal((original.Ticks, original.Updates, original.Window, original.UpdateEvery), (loaded.Ticks, loaded.Updates, loaded.Window, loaded.UpdateEvery));
+        var other = new float[2];
+        for (int t = 503; t < 1000; t++)
+        {
+            var (x, y) = Tick(t, gain: 1.5f);
+            original.Step(x, y, prediction);
+            loaded.Step(x, y, other);
+            Assert.Equal(prediction, other);
+        }
+        Assert.Equal(original.Parameters.ToArray(), loaded.Parameters.ToArray());
+        Assert.Equal((original.Rmse, original.RecentRmse, original.Updates), (loaded.Rmse, loaded.RecentRmse, loaded.Updates));
+        Assert.Equal(start.Shape, RnnModel.Load(path).Shape);
+    }
+
+    [Theory]
+    [InlineData("window", "2000000000", "configuration is invalid")]
+    [InlineData("window", "0", "metadata 'window' has an invalid value")]
+    [InlineData("updates", "999999", "counters are inconsistent")]
+    [InlineData("format", "fastlra-checkpoint-2", "not a FastLra online learner")]
+    [InlineData("squares", "lots", "metadata 'squares' has an invalid value")]
+    public void A_learner_file_is_checked_before_it_is_trusted(string key, string value, string message)
+    {
+        string path = Path.Combine(_dir, "learner.safetensors");
+        var learner = new OnlineLearner(Options("lra"), 2, 2, 4, 2);
+        var prediction = new float[2];
+        for (int t = 0; t < 20; t++) learner.Step(Tick(t).X, Tick(t).Y, prediction);
+        learner.Save(path);
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var entries = file.Tensors.Select(t => new SafeTensors.Entry(t.Name, t.DType, t.Shape, file.Raw(t).ToArray())).ToList();
+        SafeTensors.Write(path, entries, [.. file.Metadata.Select(m => m.Key == key ? new KeyValuePair<string, string>(key, value) : m)]);
+        var e = Assert.Throws<WeightFileException>(() => OnlineLearner.Load(path));
+        Assert.Contains(message, e.Message);
     }
 }

@@ -68,7 +68,11 @@ public static class ModelFile
     }
 
     /// <summary>Writes the parameters, the normalisation when given, and metadata, atomically.</summary>
-    public static void Save(string path, ParameterSet p, Normalization? normalization, IReadOnlyList<KeyValuePair<string, string>>? metadata)
+    public static void Save(string path, ParameterSet p, Normalization? normalization, IReadOnlyList<KeyValuePair<string, string>>? metadata) =>
+        SafeTensors.Write(path, Entries(p, normalization), metadata);
+
+    /// <summary>A model file's tensors: the parameters and the normalisation when given (files that hold more add theirs).</summary>
+    internal static List<SafeTensors.Entry> Entries(ParameterSet p, Normalization? normalization)
     {
         var entries = SafeTensors.ParameterEntries(p);
         if (normalization is not null)
@@ -81,6 +85,6 @@ public static class ModelFile
                 entries.Add(SafeTensors.Floats(NormalizationNames[3], [normalization.TargetStd.Length], normalization.TargetStd));
             }
         }
-        SafeTensors.Write(path, entries, metadata);
+        return entries;
     }
 }

@@ -168,21 +168,21 @@ public static class Checkpoint
         }
     }
 
-    private static SafeTensors.TensorInfo Find(SafeTensors.SafeTensorsFile file, string name) =>
+    internal static SafeTensors.TensorInfo Find(SafeTensors.SafeTensorsFile file, string name) =>
         file.Find(name) ?? throw new WeightFileException($"{file.Path}: tensor '{name}' is missing.");
 
-    private static string Text(Dictionary<string, string> m, string key, string path) =>
+    internal static string Text(Dictionary<string, string> m, string key, string path) =>
         m.TryGetValue(key, out string? value) ? value : throw new WeightFileException($"{path}: metadata '{key}' is missing.");
 
-    private static long Long(Dictionary<string, string> m, string key, string path) =>
+    internal static long Long(Dictionary<string, string> m, string key, string path) =>
         long.TryParse(Text(m, key, path), NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) ? value : throw Bad(path, key);
 
-    private static double Double(Dictionary<string, string> m, string key, string path) =>
+    internal static double Double(Dictionary<string, string> m, string key, string path) =>
         double.TryParse(Text(m, key, path), NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out double value) ? value : throw Bad(path, key);
 
-    private static WeightFileException Bad(string path, string key) => new($"{path}: metadata '{key}' has an invalid value.");
+    internal static WeightFileException Bad(string path, string key) => new($"{path}: metadata '{key}' has an invalid value.");
 
-    private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string D(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    internal static string D(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

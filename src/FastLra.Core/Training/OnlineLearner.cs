@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastLra.IO;
 using FastLra.Model;
 
 namespace FastLra.Training;
@@ -50,6 +51,8 @@ public sealed class OnlineLearner
         if (problem is not null) throw new ArgumentException(problem);
         if (start is not null && start.Shape != new RnnShape(inputs, options.Hidden, outputs))
             throw new ArgumentException($"The starting model is {start.Shape}; the learner needs I={inputs}, H={options.Hidden}, O={outputs}.");
+        problem = options.ValidateCost(inputs, outputs, window, 0, 0);
+        if (problem is not null) throw new ArgumentException($"A window of {window} ticks: {problem}");
         Options = options;
         _window = new TickWindow(window, inputs, outputs, options.Hidden);
         (_workspace, _optimizer, _algorithm) = Trainer.Wire(options, _window.Layout, 1, start?.Weights);
@@ -59,6 +62,7 @@ public sealed class OnlineLearner
         _x = new float[inputs];
         _y = new float[outputs];
         _decay = Math.Pow(0.5, 1 / errorHalfLife);
+        ErrorHalfLife = errorHalfLife;
         UpdateEvery = updateEvery;
     }
 
@@ -73,6 +77,9 @@ public sealed class OnlineLearner
 
     /// <summary>U: ticks between updates.</summary>
     public int UpdateEvery { get; }
+
+    /// <summary>Ticks over which <see cref="RecentRmse"/>'s weights halve.</summary>
+    public double ErrorHalfLife { get; }
 
     /// <summary>The current weights, in the flat layout of <see cref="RnnShape"/>.</summary>
     public ReadOnlySpan<float> Parameters => _workspace.Parameters.Data;
@@ -163,4 +170,107 @@ public sealed class OnlineLearner
 
     /// <summary>A model of the current weights (a copy, with the starting model's normalisation), to save or to run elsewhere.</summary>
     public RnnModel ToModel() => new(_workspace.Parameters, _normalization);
+
+    /// <summary>What a learner file's metadata says it is.</summary>
+    public const string Format = "fastlra-online-1";
+
+    /// <summary>
+    /// Writes the learner's whole state atomically (temporary file, fsync, rename, directory
+    /// fsync): the weights and normalisation as a model file any FastLra reader loads, and the
+    /// optimiser, the window, the streaming state, the counters and the statistics, so that
+    /// <see cref="Load"/> continues exactly where this learner is.
+    /// </summary>
+    public void Save(string path)
+    {
+        var entries = ModelFile.Entries(_workspace.Parameters, _normalization);
+        entries.Add(SafeTensors.Floats("optimizer_state", [_optimizer.State.Length], _optimizer.State));
+        var window = new uint[_window.StateLength];
+        _window.SaveState(window);
+        entries.Add(SafeTensors.UInt32s("window_state", window));
+        entries.Add(SafeTensors.Floats("hidden_state", [_h.Length], _h));
+        var m = Checkpoint.Metadata(Options);
+        m.Add(new("format", Format));
+        m.Add(new("window", Checkpoint.I(Window)));
+        m.Add(new("update_every", Checkpoint.I(UpdateEvery)));
+        m.Add(new("error_half_life", Checkpoint.D(ErrorHalfLife)));
+        m.Add(new("ticks", Checkpoint.I(Ticks)));
+        m.Add(new("updates", Checkpoint.I(Updates)));
+        m.Add(new("since_update", Checkpoint.I(_sinceUpdate)));
+        m.Add(new("optimizer_steps", Checkpoint.I(_optimizer.StepCount)));
+        m.Add(new("scored", Checkpoint.I(_scored)));
+        m.Add(new("squares", Checkpoint.D(_squares)));
+        m.Add(new("weighted_squares", Checkpoint.D(_weightedSquares)));
+        m.Add(new("weights", Checkpoint.D(_weights)));
+        m.Add(new("last_update_loss", Checkpoint.D(LastUpdateLoss)));
+        m.Add(new("last_update_seconds", Checkpoint.D(LastUpdateSeconds)));
+        SafeTensors.Write(path, entries, m);
+    }
+
+    /// <summary>
+    /// A learner as <see cref="Save"/> left it; it goes on bit for bit as the saved one would have.
+    /// Every field is checked before it is trusted; a bad file is a <see cref="WeightFileException"/> naming the problem.
+    /// </summary>
+    public static OnlineLearner Load(string path)
+    {
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var m = file.Metadata;
+        if (!m.TryGetValue("format", out string? format) || format != Format)
+            throw new WeightFileException($"{path}: not a FastLra online learner (its metadata has no format '{Format}').");
+        TrainingOptions options;
+        try
+        {
+            options = TrainingOptionTable.Read(m);
+        }
+        catch (OptionException e)
+        {
+            throw new WeightFileException($"{path}: the learner's configuration is invalid: {e.Message}");
+        }
+        var (parameters, _) = ModelFile.Load(file);
+        var shape = parameters.Shape;
+        long window = Checkpoint.Long(m, "window", path), every = Checkpoint.Long(m, "update_every", path);
+        double halfLife = Checkpoint.Double(m, "error_half_life", path);
+        if (shape.Hidden != options.Hidden) throw Checkpoint.Bad(path, "hidden");
+        if (window is < 1 or > int.MaxValue) throw Checkpoint.Bad(path, "window");
+        if (every is < 1 or > int.MaxValue) throw Checkpoint.Bad(path, "update_every");
+        OnlineLearner learner;
+        try
+        {
+            learner = new OnlineLearner(options, shape.Inputs, shape.Outputs, (int)window, (int)every,
+                new RnnModel(parameters, ModelFile.LoadNormalization(file, shape)), halfLife);
+        }
+        catch (ArgumentException e)
+        {
+            throw new WeightFileException($"{path}: the learner's configuration is invalid: {e.Message}");
+        }
+        var optimizer = Checkpoint.Find(file, "optimizer_state");
+        var windowState = Checkpoint.Find(file, "window_state");
+        var hidden = Checkpoint.Find(file, "hidden_state");
+        if (optimizer.Shape is not [var o] || o != learner._optimizer.State.Length) throw new WeightFileException($"{path}: optimizer_state does not fit the learner.");
+        if (windowState.Shape is not [var w] || w != learner._window.StateLength) throw new WeightFileException($"{path}: window_state does not fit the learner.");
+        if (hidden.Shape is not [var h] || h != learner._h.Length) throw new WeightFileException($"{path}: hidden_state does not fit the learner.");
+        file.ReadFloats(optimizer, learner._optimizer.State);
+        file.ReadFloats(hidden, learner._h);
+        var words = new uint[learner._window.StateLength];
+        file.ReadUInt32s(windowState, words);
+        try
+        {
+            learner._window.RestoreState(words);
+        }
+        catch (ArgumentException e)
+        {
+            throw new WeightFileException($"{path}: window_state is invalid: {e.Message}");
+        }
+        long steps = Checkpoint.Long(m, "optimizer_steps", path), ticks = Checkpoint.Long(m, "ticks", path);
+        long updates = Checkpoint.Long(m, "updates", path), since = Checkpoint.Long(m, "since_update", path), scored = Checkpoint.Long(m, "scored", path);
+        if (steps < 0 || ticks < 0 || updates is < 0 || updates > ticks || since < 0 || since > ticks || scored < 0 || scored > ticks || learner._window.Count > ticks)
+            throw new WeightFileException($"{path}: the learner's counters are inconsistent.");
+        learner._optimizer.RestoreStepCount(steps);
+        (learner.Ticks, learner.Updates, learner._sinceUpdate, learner._scored) = (ticks, updates, since, scored);
+        learner._squares = Checkpoint.Double(m, "squares", path);
+        learner._weightedSquares = Checkpoint.Double(m, "weighted_squares", path);
+        learner._weights = Checkpoint.Double(m, "weights", path);
+        learner.LastUpdateLoss = Checkpoint.Double(m, "last_update_loss", path);
+        learner.LastUpdateSeconds = Checkpoint.Double(m, "last_update_seconds", path);
+        return learner;
+    }
 }
