@@ -231,4 +231,69 @@ public sealed class OnlineLearnerTests : IDisposable
         var e = Assert.Throws<WeightFileException>(() => OnlineLearner.Load(path));
         Assert.Contains(message, e.Message);
     }
+
+    /// <summary>
+    /// Background mode: the control thread's ticks allocate nothing, the trainer thread allocates
+    /// nothing after its first update, updates happen and publish, and the model adapts after a change.
+    /// </summary>
+    [Theory]
+    [InlineData("bptt")]
+    [InlineData("lra")]
+    public void In_the_background_ticks_never_allocate_and_the_model_adapts(string algo)
+    {
+        using var learner = new OnlineLearner(Options(algo), 2, 2, window: 8, updateEvery: 1, errorHalfLife: 200, mode: OnlineMode.Background);
+        var prediction = new float[2];
+        for (int t = 0; t < 4000; t++) Paced(learner, Tick(t), prediction);
+        var frozen = new RnnState(learner.ToModel());
+        var changed = Enumerable.Range(0, 8000).Select(t => Tick(t, gain: 2.5f)).ToArray(); // made before the ticks are counted
+        var other = new float[2];
+        frozen.Step(changed[0].X, other); // warm-up
+        frozen.Reset();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        double frozenSquares = 0;
+        for (int t = 4000; t < 8000; t++)
+        {
+            var (x, y) = changed[t];
+            Paced(learner, (x, y), prediction);
+            frozen.Step(x, other);
+            if (t >= 7000) frozenSquares += ((other[0] - y[0]) * (other[0] - y[0]) + (other[1] - y[1]) * (other[1] - y[1])) / 2;
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        learner.Dispose();
+        Assert.Equal(0, learner.TrainerAllocatedBytes);
+        Assert.True(learner.Updates > 100, $"{learner.Updates} updates");
+        Assert.Equal(0, learner.DroppedTicks);
+        double frozenRmse = Math.Sqrt(frozenSquares / 1000);
+        Assert.True(learner.RecentRmse < 0.5 * frozenRmse, $"online {learner.RecentRmse:F4}, frozen {frozenRmse:F4}");
+    }
+
+    // A control loop's pace: a tick, then a short wait (a real loop waits for its next period).
+    private static void Paced(OnlineLearner learner, (float[] X, float[] Y) tick, float[] prediction)
+    {
+        learner.Step(tick.X, tick.Y, prediction);
+        long until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 20_000;
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(10);
+    }
+
+    [Fact]
+    public void A_background_learner_saves_between_ticks_and_loads_in_either_mode()
+    {
+        string path = Path.Combine(_dir, "background.safetensors");
+        using (var learner = new OnlineLearner(Options("lra"), 2, 2, window: 4, updateEvery: 2, mode: OnlineMode.Background))
+        {
+            var prediction = new float[2];
+            for (int t = 0; t < 500; t++) Paced(learner, Tick(t), prediction);
+            learner.Save(path);
+            Assert.True(learner.Updates > 0);
+        }
+        using var inline = OnlineLearner.Load(path);
+        using var background = OnlineLearner.Load(path, OnlineMode.Background);
+        Assert.Equal(500, inline.Ticks);
+        Assert.Equal(OnlineMode.Background, background.Mode);
+        var (a, b) = (new float[2], new float[2]);
+        var (x, y) = Tick(500);
+        inline.Step(x, y, a);
+        background.Step(x, y, b);
+        Assert.Equal(a, b); // the same weights and state: the first tick predicts alike
+    }
 }

@@ -4,6 +4,21 @@ using FastLra.Model;
 
 namespace FastLra.Training;
 
+/// <summary>Where an online learner's updates run.</summary>
+public enum OnlineMode
+{
+    /// <summary>Inside the tick that is due: simple and deterministic; that tick costs one update.</summary>
+    Inline,
+
+    /// <summary>
+    /// On a trainer thread of the learner's own, which takes the ticks from a lock-free queue and
+    /// publishes new weights through a <see cref="ModelPublisher"/>: a tick never blocks, waits or
+    /// allocates, and always predicts with a whole model. A trainer that falls behind skips due
+    /// updates (it trains once on the newest window) and counts them.
+    /// </summary>
+    Background,
+}
+
 /// <summary>
 /// Learns while a control loop runs, prequentially: each tick predicts with the current weights
 /// (the streaming hidden state carried from tick to tick), then records the tick's input and
@@ -11,14 +26,15 @@ namespace FastLra.Training;
 /// <see cref="Window"/> ticks as one sequence with an output at every step (BPTT, or LRA in the
 /// local semantics), starting from the hidden state the stream had before the window's first
 /// tick. A window of 1 is the fully local, fully online limit: one step from the state before it.
-/// The update runs inline, inside the tick that is due. After construction nothing allocates.
+/// The update runs inline, inside the tick that is due, or on a trainer thread (<see cref="OnlineMode"/>).
+/// After construction nothing allocates, on either thread.
 /// </summary>
 /// <remarks>
 /// With a starting model that carries a normalisation, inputs and targets are standardised with it
 /// before they are recorded, predictions are returned in original units, and the error statistics
 /// are in original units too.
 /// </remarks>
-public sealed class OnlineLearner
+public sealed class OnlineLearner : IDisposable
 {
     private readonly TickWindow _window;
     private readonly Workspace _workspace;
@@ -30,6 +46,18 @@ public sealed class OnlineLearner
     private double _squares, _weightedSquares, _weights;
     private long _scored, _sinceUpdate;
 
+    // Background mode only: the ticks' way to the trainer, the weights' way back, the thread, and
+    // a lock the trainer holds while it works (Save takes it; the control thread never does).
+    private readonly TickQueue? _queue;
+    private readonly ModelPublisher? _publisher;
+    private readonly Thread? _trainer;
+    private readonly Lock _training = new();
+    private volatile bool _stopping;
+    private long _updates, _skipped, _trainerAllocated;
+
+    /// <summary>Background mode: bytes the trainer thread allocated after its first update (the tests' check that it allocates nothing).</summary>
+    internal long TrainerAllocatedBytes => Volatile.Read(ref _trainerAllocated);
+
     /// <summary>A learner for ticks of I inputs and O targets.</summary>
     /// <param name="options">Hidden width, algorithm, optimiser, learning rate, clipping, LRA settings and seed (the batch is one window).</param>
     /// <param name="inputs">I per tick.</param>
@@ -38,7 +66,16 @@ public sealed class OnlineLearner
     /// <param name="updateEvery">U: ticks between updates (at least 1).</param>
     /// <param name="start">The model to start from (its shape must be I, H, O), or null for an orthogonal initialisation.</param>
     /// <param name="errorHalfLife">Ticks over which <see cref="RecentRmse"/>'s weights halve.</param>
-    public OnlineLearner(TrainingOptions options, int inputs, int outputs, int window, int updateEvery, RnnModel? start = null, double errorHalfLife = 1000)
+    /// <param name="mode">Inline updates, or a trainer thread (started here; <see cref="Dispose"/> stops it).</param>
+    public OnlineLearner(TrainingOptions options, int inputs, int outputs, int window, int updateEvery, RnnModel? start = null, double errorHalfLife = 1000,
+        OnlineMode mode = OnlineMode.Inline)
+        : this(options, inputs, outputs, window, updateEvery, start, errorHalfLife, mode, startTrainer: true)
+    {
+    }
+
+    // Load builds the learner, restores its state, and only then starts its trainer.
+    private OnlineLearner(TrainingOptions options, int inputs, int outputs, int window, int updateEvery, RnnModel? start, double errorHalfLife,
+        OnlineMode mode, bool startTrainer)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (window < 1) throw new ArgumentOutOfRangeException(nameof(window), window, "The window must hold at least one tick.");
@@ -64,7 +101,25 @@ public sealed class OnlineLearner
         _decay = Math.Pow(0.5, 1 / errorHalfLife);
         ErrorHalfLife = errorHalfLife;
         UpdateEvery = updateEvery;
+        Mode = mode;
+        if (mode == OnlineMode.Background)
+        {
+            // Room for several windows' worth of ticks, so a trainer busy with one update drops none.
+            _queue = new TickQueue(Math.Max(1024, 4 * (window + updateEvery)), inputs, outputs, options.Hidden);
+            _publisher = new ModelPublisher(new RnnModel(_workspace.Parameters));
+            _trainer = new Thread(Train) { IsBackground = true, Name = "FastLra online trainer" };
+            if (startTrainer) _trainer.Start();
+        }
     }
+
+    /// <summary>Inline or background updates.</summary>
+    public OnlineMode Mode { get; }
+
+    /// <summary>Background mode: due updates the trainer skipped because it was still busy (0 inline).</summary>
+    public long SkippedUpdates => Interlocked.Read(ref _skipped);
+
+    /// <summary>Background mode: ticks not learnt from because the trainer's queue was full (they were still predicted).</summary>
+    public long DroppedTicks { get; private set; }
 
     /// <summary>The training options (with a batch of one window).</summary>
     public TrainingOptions Options { get; }
@@ -81,14 +136,14 @@ public sealed class OnlineLearner
     /// <summary>Ticks over which <see cref="RecentRmse"/>'s weights halve.</summary>
     public double ErrorHalfLife { get; }
 
-    /// <summary>The current weights, in the flat layout of <see cref="RnnShape"/>.</summary>
+    /// <summary>The current weights, in the flat layout of <see cref="RnnShape"/> (in background mode, read them after <see cref="Dispose"/>, or use <see cref="ToModel"/>).</summary>
     public ReadOnlySpan<float> Parameters => _workspace.Parameters.Data;
 
     /// <summary>Ticks so far.</summary>
     public long Ticks { get; private set; }
 
     /// <summary>Updates (optimiser steps) so far.</summary>
-    public long Updates { get; private set; }
+    public long Updates => Interlocked.Read(ref _updates);
 
     /// <summary>The last update's duration in seconds (0 before the first).</summary>
     public double LastUpdateSeconds { get; private set; }
@@ -113,7 +168,8 @@ public sealed class OnlineLearner
         var shape = Shape;
         if (x.Length != shape.Inputs || prediction.Length != shape.Outputs || (!target.IsEmpty && target.Length != shape.Outputs))
             ThrowHelper.Argument($"A tick takes {shape.Inputs} inputs, {shape.Outputs} targets (or none) and {shape.Outputs} outputs.");
-        var p = _workspace.Parameters;
+        // Inline, the weights being trained; in the background, the newest whole model published.
+        IRnnParameters p = _publisher is null ? _workspace.Parameters : _publisher.Acquire().Weights;
         ReadOnlySpan<float> input = x;
         if (_normalization is { } n)
         {
@@ -139,17 +195,30 @@ public sealed class OnlineLearner
         _weightedSquares = _weightedSquares * _decay + squares;
         _weights = _weights * _decay + 1;
 
+        ReadOnlySpan<float> y = target;
         if (_normalization is { HasTargets: true } m)
         {
             for (int j = 0; j < _y.Length; j++) _y[j] = (target[j] - m.TargetMean[j]) / m.TargetStd[j];
-            _window.Add(input, _y, _h);
+            y = _y;
         }
-        else
+        if (_queue is null)
         {
-            _window.Add(input, target, _h);
+            _window.Add(input, y, _h);
+            if (Due()) Update();
+        }
+        else if (!_queue.TryAdd(input, y, _h))
+        {
+            DroppedTicks++;
         }
         _next.CopyTo(_h, 0);
-        if (++_sinceUpdate >= UpdateEvery && _window.Full) Update();
+    }
+
+    /// <summary>Counts a recorded tick; true when it makes an update due (and starts the count again).</summary>
+    private bool Due()
+    {
+        if (++_sinceUpdate < UpdateEvery || !_window.Full) return false;
+        _sinceUpdate = 0;
+        return true;
     }
 
     /// <summary>One optimiser step on the window: the tick's inline cost when an update is due.</summary>
@@ -160,16 +229,66 @@ public sealed class OnlineLearner
         _window.NextBatch(ws.Sequences);
         LastUpdateLoss = _algorithm.ComputeGradients(ws.Sequences);
         _optimizer.Step(ws.Parameters, ws.Gradients);
-        Updates++;
-        _sinceUpdate = 0;
+        Interlocked.Increment(ref _updates);
         LastUpdateSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary>
+    /// The trainer thread: takes every queued tick into the window, then, if updates came due, one
+    /// update on the newest window (the others skipped and counted) and a publication. Idle, it
+    /// sleeps a millisecond rather than spin on the control loop's core.
+    /// </summary>
+    private void Train()
+    {
+        long baseline = -1;
+        while (!_stopping)
+        {
+            bool idle;
+            lock (_training)
+            {
+                long due = Drain();
+                idle = due == 0;
+                if (due > 0)
+                {
+                    Update();
+                    _publisher!.Publish(_workspace.Parameters.Data);
+                    Interlocked.Add(ref _skipped, due - 1);
+                    if (baseline < 0) baseline = GC.GetAllocatedBytesForCurrentThread();
+                }
+            }
+            if (baseline >= 0) Volatile.Write(ref _trainerAllocated, GC.GetAllocatedBytesForCurrentThread() - baseline);
+            if (idle) Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Moves the queued ticks into the window; returns how many updates came due. Under the training lock.</summary>
+    private long Drain()
+    {
+        long due = 0;
+        while (_queue!.TryTake(_window))
+            if (Due()) due++;
+        return due;
+    }
+
+    /// <summary>Background mode: stops the trainer thread (after its update in progress). Inline, nothing to do.</summary>
+    public void Dispose()
+    {
+        if (_trainer is null || _stopping) return;
+        _stopping = true;
+        _trainer.Join();
     }
 
     /// <summary>The streaming hidden state back to zero (a new episode); the weights and the window stay.</summary>
     public void ResetState() => Array.Clear(_h);
 
-    /// <summary>A model of the current weights (a copy, with the starting model's normalisation), to save or to run elsewhere.</summary>
-    public RnnModel ToModel() => new(_workspace.Parameters, _normalization);
+    /// <summary>
+    /// A model of the current weights (a copy, with the starting model's normalisation), to save or
+    /// to run elsewhere. In background mode it waits for the trainer's update in progress: not for the tick path.
+    /// </summary>
+    public RnnModel ToModel()
+    {
+        lock (_training) return new(_workspace.Parameters, _normalization);
+    }
 
     /// <summary>What a learner file's metadata says it is.</summary>
     public const string Format = "fastlra-online-1";
@@ -180,7 +299,27 @@ public sealed class OnlineLearner
     /// optimiser, the window, the streaming state, the counters and the statistics, so that
     /// <see cref="Load"/> continues exactly where this learner is.
     /// </summary>
+    /// <remarks>
+    /// In background mode call it from the control thread, between ticks: it waits for the
+    /// trainer's update in progress, takes the queued ticks into the window, and saves while the
+    /// trainer waits (ticks meanwhile are never blocked: they only queue).
+    /// </remarks>
     public void Save(string path)
+    {
+        if (_queue is null)
+        {
+            Write(path);
+            return;
+        }
+        lock (_training)
+        {
+            // Ticks queued but not yet taken belong to the window; updates they make due wait for the trainer.
+            while (_queue.TryTake(_window)) _sinceUpdate++;
+            Write(path);
+        }
+    }
+
+    private void Write(string path)
     {
         var entries = ModelFile.Entries(_workspace.Parameters, _normalization);
         entries.Add(SafeTensors.Floats("optimizer_state", [_optimizer.State.Length], _optimizer.State));
@@ -207,10 +346,11 @@ public sealed class OnlineLearner
     }
 
     /// <summary>
-    /// A learner as <see cref="Save"/> left it; it goes on bit for bit as the saved one would have.
-    /// Every field is checked before it is trusted; a bad file is a <see cref="WeightFileException"/> naming the problem.
+    /// A learner as <see cref="Save"/> left it, updating in <paramref name="mode"/>; inline, it goes
+    /// on bit for bit as the saved one would have. Every field is checked before it is trusted; a
+    /// bad file is a <see cref="WeightFileException"/> naming the problem.
     /// </summary>
-    public static OnlineLearner Load(string path)
+    public static OnlineLearner Load(string path, OnlineMode mode = OnlineMode.Inline)
     {
         var file = new SafeTensors.SafeTensorsFile(path);
         var m = file.Metadata;
@@ -236,7 +376,7 @@ public sealed class OnlineLearner
         try
         {
             learner = new OnlineLearner(options, shape.Inputs, shape.Outputs, (int)window, (int)every,
-                new RnnModel(parameters, ModelFile.LoadNormalization(file, shape)), halfLife);
+                new RnnModel(parameters, ModelFile.LoadNormalization(file, shape)), halfLife, mode, startTrainer: false);
         }
         catch (ArgumentException e)
         {
@@ -265,12 +405,13 @@ public sealed class OnlineLearner
         if (steps < 0 || ticks < 0 || updates is < 0 || updates > ticks || since < 0 || since > ticks || scored < 0 || scored > ticks || learner._window.Count > ticks)
             throw new WeightFileException($"{path}: the learner's counters are inconsistent.");
         learner._optimizer.RestoreStepCount(steps);
-        (learner.Ticks, learner.Updates, learner._sinceUpdate, learner._scored) = (ticks, updates, since, scored);
+        (learner.Ticks, learner._updates, learner._sinceUpdate, learner._scored) = (ticks, updates, since, scored);
         learner._squares = Checkpoint.Double(m, "squares", path);
         learner._weightedSquares = Checkpoint.Double(m, "weighted_squares", path);
         learner._weights = Checkpoint.Double(m, "weights", path);
         learner.LastUpdateLoss = Checkpoint.Double(m, "last_update_loss", path);
         learner.LastUpdateSeconds = Checkpoint.Double(m, "last_update_seconds", path);
+        learner._trainer?.Start();
         return learner;
     }
 }
