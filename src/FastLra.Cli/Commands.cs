@@ -27,6 +27,7 @@ internal static class Commands
         ("train", "train an RNN on a synthetic task or on your data (.csv, .npz, .safetensors)"),
         ("eval", "loss and accuracy, or regression errors, of a saved model on a task or a data file"),
         ("predict", "a saved model's predictions for a data file, in original units (.csv or .npy)"),
+        ("replay", "replay a recorded series tick by tick through an online learner, against the frozen model and persistence"),
         ("sweep", "train every run of a grid, in parallel and resumably"),
         ("report", "tables and figures of a sweep directory"),
         ("infer", "run a saved model step by step over raw float32 inputs"),
@@ -51,6 +52,7 @@ internal static class Commands
     /// <summary>Runs a command other than the training commands.</summary>
     public static int Run(string command, string[] args, CancellationToken cancel) => command switch
     {
+        "replay" => ReplayCommand.Run(args),
         "sweep" => Sweep(args, cancel),
         "report" => Report(args),
         "infer" => Infer(args),

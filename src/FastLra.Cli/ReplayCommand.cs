@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FastLra.IO;
+using FastLra.Kernels;
+using FastLra.Model;
+using FastLra.Training;
+
+namespace FastLra.Cli;
+
+/// <summary>
+/// <c>fastlra replay</c>: a recorded series, tick by tick, through an <see cref="OnlineLearner"/>,
+/// predicting first and learning after (prequential), beside two baselines on the same ticks: the
+/// frozen starting model and persistence (the last observed target). Errors in original units.
+/// </summary>
+internal static class ReplayCommand
+{
+    private static readonly CliFlag[] Flags =
+    [
+        new("model", true, "start from this model (its widths, and its normalisation when it has one); default: an orthogonal initialisation of --hidden"),
+        new("window", true, "W: the ticks each update trains on, from the state before the first (default 16; 1 is the fully online limit)"),
+        new("update-every", true, "U: ticks between updates (default 1)"),
+        new("mode", true, "inline (the due tick runs the update) or background (a trainer thread; ticks never wait); default inline"),
+        new("period-us", true, "pace the ticks this many microseconds apart, as a control loop would (default 0: as fast as possible)"),
+        new("report-every", true, "ticks per progress line and --metrics line (default: a twentieth of the series)"),
+        new("save", true, "write the learner when the replay ends: a model file (loads anywhere) with the learner's whole state"),
+        new("metrics", true, "write one JSON line per report block: the three errors over the block, updates, skipped updates"),
+        new("json", false, "print one JSON object with the result on stdout"),
+        new("quiet", false, "no progress lines on stderr"),
+    ];
+
+    private static readonly HashSet<string> Accepted = new(StringComparer.Ordinal)
+    {
+        "data", "input-columns", "target-columns", "horizon", "hidden", "seed", "algo", "optimizer", "lr", "clip", "semantics", "k", "beta", "alpha",
+        "local-loss", "clip-mode",
+    };
+
+    public static int Run(string[] args)
+    {
+        if (Commands.Parse("replay", "fastlra replay --data F.csv --input-columns A,B --target-columns C [--model M | --hidden H] [--window W] [--update-every U] [options]",
+                args, Flags, o => Accepted.Contains(o.Name)) is not { } a)
+            return CliExit.Ok;
+        if (!a.Has("data")) throw new UsageException("replay needs --data F (a .csv series) with --input-columns and --target-columns.");
+        string? modelPath = a.Flag("model"), save = a.Output("save"), metricsPath = a.Output("metrics");
+        if (modelPath is not null && a.Has("hidden")) throw new UsageException("--model sets the widths; --hidden cannot be given with it.");
+        long window = a.Long("window", 16), every = a.Long("update-every", 1), period = a.Long("period-us", 0), reportEvery = a.Long("report-every", 0);
+        if (window is < 1 or > 1_000_000) throw new UsageException($"--window must be in [1, 1000000], got {window}.");
+        if (every is < 1 or > int.MaxValue) throw new UsageException($"--update-every must be positive, got {every}.");
+        if (period is < 0 or > 10_000_000) throw new UsageException($"--period-us must be in [0, 10000000], got {period}.");
+        if (reportEvery < 0) throw new UsageException($"--report-every must be >= 0, got {reportEvery}.");
+        var mode = a.Flag("mode") switch
+        {
+            null or "inline" => OnlineMode.Inline,
+            "background" => OnlineMode.Background,
+            var m => throw new UsageException($"unknown --mode '{m}' (choose inline or background)."),
+        };
+        bool quiet = a.Has("quiet");
+
+        var options = a.Apply(new TrainingOptions());
+        var start = modelPath is null ? null : RnnModel.Load(modelPath);
+        if (start is not null) options = options with { Hidden = start.Shape.Hidden };
+        // Each tick is a window of one step: row t's inputs, row t + horizon's targets, row t's targets as persistence.
+        var file = options.Data!.File with { Window = 1, Stride = 1, Outputs = OutputSelection.All, Washout = 0, Classes = 0 };
+        using var series = DataFiles.Read(options.Data.Path, file).Data;
+        if (series.Layout.Loss != GlobalLossKind.MeanSquaredError)
+            throw new UsageException($"{options.Data.Path}: replay predicts values (regression); its targets read as classes.");
+        int inputs = series.Layout.Inputs, outputs = series.Layout.Outputs, ticks = series.Count;
+        if (start is not null && (start.Shape.Inputs != inputs || start.Shape.Outputs != outputs))
+            throw new UsageException($"--model {modelPath} has I={start.Shape.Inputs}, O={start.Shape.Outputs}; the columns give I={inputs}, O={outputs}.");
+        if (reportEvery == 0) reportEvery = Math.Max(1, ticks / 20);
+
+        OnlineLearner learner;
+        try
+        {
+            learner = new OnlineLearner(options, inputs, outputs, (int)window, (int)every, start, errorHalfLife: reportEvery, mode);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        using var metrics = metricsPath is null ? null : new StreamWriter(metricsPath);
+        var errors = new Errors();
+        var timings = new long[ticks];
+        try
+        {
+            var frozen = new RnnState(start ?? learner.ToModel());
+            var (prediction, held) = (new float[outputs], new float[outputs]);
+            var block = new Errors();
+            long periodTicks = period * Stopwatch.Frequency / 1_000_000, next = Stopwatch.GetTimestamp();
+            int lastQuarter = ticks - ticks / 4;
+            if (!quiet)
+                Console.Error.WriteLine($"replay: {ticks} ticks of I={inputs}, O={outputs}; H={options.Hidden}, {OptionNames.Algorithms.Name(options.Algorithm)}, W={window}, U={every}, {a.Flag("mode") ?? "inline"}");
+            for (int t = 0; t < ticks; t++)
+            {
+                var x = series.Inputs(t);
+                var y = series.Targets(t);
+                var persistence = series.Persistence.Slice(t * outputs, outputs);
+                long begin = Stopwatch.GetTimestamp();
+                learner.Step(x, y, prediction);
+                timings[t] = Stopwatch.GetTimestamp() - begin;
+                frozen.Step(x, held);
+                errors.Add(prediction, held, persistence, y, t >= lastQuarter);
+                block.Add(prediction, held, persistence, y, false);
+                if ((t + 1) % reportEvery == 0 || t + 1 == ticks)
+                {
+                    if (!quiet)
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"ticks {t + 1 - block.Count,7}-{t,7}  rmse {block.Online:F4}  frozen {block.Frozen:F4}  persistence {block.Persistence:F4}  updates {learner.Updates}  skipped {learner.SkippedUpdates}"));
+                    if (metrics is not null)
+                    {
+                        metrics.WriteLine(CliJson.Serialize(w =>
+                        {
+                            w.WriteStartObject();
+                            w.WriteNumber("ticks", t + 1);
+                            CliJson.Number(w, "rmse", block.Online);
+                            CliJson.Number(w, "rmse_frozen", block.Frozen);
+                            CliJson.Number(w, "rmse_persistence", block.Persistence);
+                            w.WriteNumber("updates", learner.Updates);
+                            w.WriteNumber("skipped_updates", learner.SkippedUpdates);
+                            w.WriteEndObject();
+                        }));
+                        metrics.Flush();
+                    }
+                    block = new Errors();
+                }
+                if (periodTicks > 0)
+                {
+                    next += periodTicks;
+                    while (Stopwatch.GetTimestamp() < next) Thread.SpinWait(20);
+                }
+            }
+        }
+        finally
+        {
+            learner.Dispose();
+        }
+        if (save is not null) learner.Save(save);
+
+        Array.Sort(timings);
+        double Micros(long stopwatchTicks) => stopwatchTicks * 1e6 / Stopwatch.Frequency;
+        double p50 = Micros(timings[timings.Length / 2]), p99 = Micros(timings[(int)(timings.Length * 0.99)]);
+        double p999 = Micros(timings[(int)(timings.Length * 0.999)]), max = Micros(timings[^1]);
+        string saved = save is null ? "" : $", saved {save}";
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"replay: {ticks} ticks, {learner.Updates} updates ({learner.SkippedUpdates} skipped); RMSE {errors.Online:F4} (frozen {errors.Frozen:F4}, persistence {errors.Persistence:F4}), last quarter {errors.OnlineLate:F4} (frozen {errors.FrozenLate:F4}, persistence {errors.PersistenceLate:F4}); tick p50 {p50:F1} us, p99 {p99:F1} us, p99.9 {p999:F1} us, max {max:F1} us{saved}"));
+        if (a.Has("json"))
+        {
+            Console.Out.WriteLine(CliJson.Serialize(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("data", options.Data.Path);
+                w.WriteString("algo", OptionNames.Algorithms.Name(options.Algorithm));
+                w.WriteString("mode", mode == OnlineMode.Inline ? "inline" : "background");
+                w.WriteNumber("hidden", options.Hidden);
+                w.WriteNumber("window", window);
+                w.WriteNumber("update_every", every);
+                w.WriteNumber("ticks", ticks);
+                w.WriteNumber("updates", learner.Updates);
+                w.WriteNumber("skipped_updates", learner.SkippedUpdates);
+                w.WriteNumber("dropped_ticks", learner.DroppedTicks);
+                CliJson.Number(w, "rmse", errors.Online);
+                CliJson.Number(w, "rmse_frozen", errors.Frozen);
+                CliJson.Number(w, "rmse_persistence", errors.Persistence);
+                CliJson.Number(w, "rmse_last_quarter", errors.OnlineLate);
+                CliJson.Number(w, "rmse_frozen_last_quarter", errors.FrozenLate);
+                CliJson.Number(w, "rmse_persistence_last_quarter", errors.PersistenceLate);
+                CliJson.Number(w, "tick_p50_us", p50);
+                CliJson.Number(w, "tick_p99_us", p99);
+                CliJson.Number(w, "tick_p999_us", p999);
+                CliJson.Number(w, "tick_max_us", max);
+                CliJson.Number(w, "update_mean_us", learner.Updates == 0 ? double.NaN : learner.UpdateSeconds * 1e6 / learner.Updates);
+                if (save is not null) w.WriteString("saved", save);
+                w.WriteEndObject();
+            }));
+        }
+        return CliExit.Ok;
+    }
+
+    /// <summary>Sums of squared errors of the three predictors, over every tick and over the last quarter.</summary>
+    private sealed class Errors
+    {
+        private double _online, _frozen, _persistence, _onlineLate, _frozenLate, _persistenceLate;
+        private long _count, _late;
+
+        public long Count => _count;
+
+        public void Add(ReadOnlySpan<float> online, ReadOnlySpan<float> frozen, ReadOnlySpan<float> persistence, ReadOnlySpan<float> target, bool late)
+        {
+            double a = Squares(online, target), b = Squares(frozen, target), c = Squares(persistence, target);
+            (_online, _frozen, _persistence) = (_online + a, _frozen + b, _persistence + c);
+            _count++;
+            if (!late) return;
+            (_onlineLate, _frozenLate, _persistenceLate) = (_onlineLate + a, _frozenLate + b, _persistenceLate + c);
+            _late++;
+        }
+
+        public double Online => Rmse(_online, _count);
+        public double Frozen => Rmse(_frozen, _count);
+        public double Persistence => Rmse(_persistence, _count);
+        public double OnlineLate => Rmse(_onlineLate, _late);
+        public double FrozenLate => Rmse(_frozenLate, _late);
+        public double PersistenceLate => Rmse(_persistenceLate, _late);
+
+        private static double Rmse(double squares, long count) => count == 0 ? double.NaN : Math.Sqrt(squares / count);
+
+        // The mean over the outputs of one tick's squared errors.
+        private static double Squares(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
+        {
+            double sum = 0;
+            for (int j = 0; j < target.Length; j++) sum += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
+            return sum / target.Length;
+        }
+    }
+}

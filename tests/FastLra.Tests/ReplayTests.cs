@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FastLra.Model;
+using FastLra.Training;
+using Xunit;
+
+namespace FastLra.Tests;
+
+/// <summary><c>fastlra replay</c>: the learner tick by tick over a recorded series, against the frozen model and persistence.</summary>
+public sealed class ReplayTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-replay-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
+
+    /// <summary>A driven first-order plant whose gain doubles halfway: u drives, y responds.</summary>
+    private string Plant(int rows = 600)
+    {
+        var csv = new StringBuilder("u,y\n");
+        double y = 0;
+        for (int t = 0; t < rows; t++)
+        {
+            double u = Math.Sin(0.11 * t) + 0.5 * Math.Sin(0.027 * t + 1);
+            y = 0.8 * y + (t < rows / 2 ? 0.3 : 0.6) * Math.Tanh(u);
+            csv.Append(CultureInfo.InvariantCulture, $"{u:R},{y:R}\n");
+        }
+        string path = Path.Combine(_dir, "plant.csv");
+        File.WriteAllText(path, csv.ToString());
+        return path;
+    }
+
+    private static JsonElement Json(string stdout) => JsonDocument.Parse(stdout).RootElement;
+
+    [Fact]
+    public void The_report_counts_ticks_and_updates_and_scores_the_baselines_on_the_same_ticks()
+    {
+        string plant = Plant();
+        var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--hidden", "8", "--algo", "lra",
+            "--window", "4", "--update-every", "2", "--lr", "0.05", "--json", "--quiet");
+        Assert.True(code == 0, err);
+        var r = Json(stdout);
+        // Horizon 1: tick t reads row t and predicts row t + 1, so 599 ticks; updates every 2 ticks once 4 are recorded.
+        Assert.Equal(599, r.GetProperty("ticks").GetInt32());
+        Assert.Equal(298, r.GetProperty("updates").GetInt32());
+        Assert.Equal(0, r.GetProperty("skipped_updates").GetInt32());
+        foreach (string name in new[] { "rmse", "rmse_frozen", "rmse_persistence", "rmse_last_quarter", "rmse_frozen_last_quarter", "rmse_persistence_last_quarter", "tick_p50_us", "tick_p99_us", "tick_max_us" })
+            Assert.True(r.GetProperty(name).GetDouble() > 0, name);
+        // Persistence predicts row t's y for row t + 1.
+        var rows = File.ReadAllLines(plant).Skip(1).Select(l => double.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).ToArray();
+        double squares = 0;
+        for (int t = 0; t + 1 < rows.Length; t++) squares += ((float)rows[t] - (float)rows[t + 1]) * (double)((float)rows[t] - (float)rows[t + 1]);
+        Assert.Equal(Math.Sqrt(squares / 599), r.GetProperty("rmse_persistence").GetDouble(), 6);
+        // Learning online tracks the plant after its change better than the frozen start does.
+        Assert.True(r.GetProperty("rmse_last_quarter").GetDouble() < r.GetProperty("rmse_frozen_last_quarter").GetDouble());
+    }
+
+    [Fact]
+    public void Without_updates_the_learner_predicts_as_the_frozen_model_and_a_saved_learner_loads()
+    {
+        string plant = Plant(), model = Path.Combine(_dir, "start.safetensors"), saved = Path.Combine(_dir, "learner.safetensors");
+        var start = new ParameterSet(new RnnShape(2, 6, 1));
+        Initialization.Orthogonal(start, 3);
+        IO.ModelFile.Save(model, start, null, null);
+        var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model,
+            "--update-every", "100000", "--json", "--quiet", "--save", saved);
+        Assert.True(code == 0, err);
+        var r = Json(stdout);
+        Assert.Equal(0, r.GetProperty("updates").GetInt32());
+        Assert.Equal(r.GetProperty("rmse_frozen").GetDouble(), r.GetProperty("rmse").GetDouble());
+        using var learner = OnlineLearner.Load(saved);
+        Assert.Equal(599, learner.Ticks);
+        Assert.Equal(start.Data.ToArray(), RnnModel.Load(saved).Parameters.ToArray());
+    }
+
+    [Fact]
+    public void In_the_background_the_ticks_are_paced_and_updates_happen()
+    {
+        string plant = Plant(), metrics = Path.Combine(_dir, "m.jsonl");
+        var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--hidden", "8",
+            "--window", "8", "--mode", "background", "--period-us", "200", "--report-every", "100", "--metrics", metrics, "--json", "--quiet");
+        Assert.True(code == 0, err);
+        var r = Json(stdout);
+        Assert.Equal("background", r.GetProperty("mode").GetString());
+        // How many updates the trainer fits in depends on the machine (and, here, on the JIT warming up):
+        // at least one, and never more than came due (592: one per tick once 8 are recorded).
+        int updates = r.GetProperty("updates").GetInt32(), skipped = r.GetProperty("skipped_updates").GetInt32();
+        Assert.True(updates > 0 && updates + skipped <= 592, stdout);
+        Assert.Equal(0, r.GetProperty("dropped_ticks").GetInt32());
+        var lines = File.ReadAllLines(metrics);
+        Assert.Equal(6, lines.Length);
+        Assert.Equal(599, Json(lines[^1]).GetProperty("ticks").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("--hidden 8 --mode sometimes", "unknown --mode 'sometimes' (choose inline or background)")]
+    [InlineData("--hidden 8 --window 0", "--window must be in [1, 1000000], got 0")]
+    [InlineData("--hidden 8 --update-every -2", "--update-every must be positive")]
+    [InlineData("--hidden 8 --algo lra --semantics reference", "local semantics")]
+    [InlineData("--hidden 8 --windw 4", "unknown option --windw (did you mean --window?)")]
+    [InlineData("--hidden 8 --max-iter 4", "unknown option --max-iter")]
+    public void Bad_replays_are_one_line_and_exit_2(string flags, string message)
+    {
+        string plant = Plant(40);
+        var (code, stdout, err) = Run(["replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", .. flags.Split(' ')]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public void A_model_of_other_widths_or_hidden_with_a_model_are_refused()
+    {
+        string plant = Plant(40), model = Path.Combine(_dir, "m.safetensors");
+        IO.ModelFile.Save(model, new ParameterSet(new RnnShape(3, 4, 1)), null, null);
+        var (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model);
+        Assert.Equal(2, code);
+        Assert.Contains("has I=3, O=1; the columns give I=2, O=1", err);
+        (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model, "--hidden", "4");
+        Assert.Equal(2, code);
+        Assert.Contains("--hidden cannot be given with it", err);
+        (code, _, err) = Run("replay", "--input-columns", "u,y", "--target-columns", "y");
+        Assert.Equal(2, code);
+        Assert.Contains("replay needs --data", err);
+    }
+}
