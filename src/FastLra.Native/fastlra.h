@@ -54,6 +54,37 @@ void fastlra_state_free(fastlra_state *state);
 /* Frees a model handle; states created from it stay valid until they are freed. */
 void fastlra_model_free(fastlra_model *model);
 
+/* ---- Learning on the device (docs/online.md) ----
+   A learner predicts each tick with its current weights, then learns from the tick's target:
+   every update-every ticks, one optimiser step on the last `window` ticks (BPTT or LRA, local
+   semantics), inline in the tick that is due, or on a trainer thread of its own (mode=background:
+   a tick then never blocks, waits or allocates). Options are space-separated name=value pairs,
+   NULL or "" for the defaults: algo (bptt|lra), optimizer (sgd|nesterov|rmsprop|adam|adagrad), lr,
+   clip, k, beta, alpha, local-loss, clip-mode, seed, window (16), update-every (1), mode
+   (inline|background), e.g. "algo=lra k=3 beta=1 lr=0.05 window=16 mode=background". */
+typedef struct fastlra_learner fastlra_learner;
+
+/* A learner of fresh (orthogonal, seeded) weights of I inputs, H hidden units, O outputs. NULL on failure. */
+fastlra_learner *fastlra_learner_create(int inputs, int hidden, int outputs, const char *options);
+
+/* A learner starting from a model file (its widths and normalisation: x and targets in original
+   units), or resuming a file fastlra_learner_save wrote (then only mode may be given). NULL on failure. */
+fastlra_learner *fastlra_learner_open(const char *path, const char *options);
+
+/* One tick: x holds I floats; target O floats, or NULL to predict only; prediction receives O
+   floats, made by the weights before this tick's learning. No allocation. */
+int fastlra_learner_step(fastlra_learner *learner, const float *x, const float *target, float *prediction);
+
+/* Ticks, updates, updates skipped by a busy trainer, and the recent RMSE (any pointer may be NULL). */
+int fastlra_learner_stats(const fastlra_learner *learner, long long *ticks, long long *updates, long long *skipped, double *recent_rmse);
+
+/* Writes the learner's whole state atomically: a model file too (fastlra_model_load reads its weights).
+   Call it between ticks, from the thread that steps. */
+int fastlra_learner_save(fastlra_learner *learner, const char *path);
+
+/* Stops the trainer thread, if any, and frees the learner. NULL does nothing. */
+void fastlra_learner_free(fastlra_learner *learner);
+
 /* The calling thread's last error message (UTF-8), or NULL if none; valid until its next failing call. */
 const char *fastlra_last_error(void);
 

@@ -2,6 +2,7 @@
  *   fastlra_test MODEL write-inputs INPUTS T      writes T steps of deterministic inputs (float32)
  *   fastlra_test MODEL check INPUTS EXPECTED      steps them through the C ABI and compares every
  *                                                 output with EXPECTED (from `fastlra infer`)
+ *   fastlra_test MODEL learn TICKS.csv SAVED       drives a learner from MODEL (see learn())
  * It also checks the error paths (failures return codes or NULL with a message, never abort) and
  * the handles (stale, double-freed, foreign and garbage ones are refused, live ones never shared). */
 #include "fastlra.h"
@@ -84,6 +85,62 @@ static int check_handles(fastlra_model *model, int inputs, int outputs) {
     return failures;
 }
 
+/* Drives a learner from the model over 300 deterministic ticks (writing them as CSV for `fastlra
+   replay` to repeat), saves it, and checks the learner's error paths and a background learner. */
+static int learn(const char *model_path, const char *ticks_path, const char *saved_path, int inputs, int outputs) {
+    int failures = 0;
+    if (fastlra_learner_open(model_path, "algo=lra k=x") != NULL || fastlra_last_error() == NULL) { fprintf(stderr, "a bad option made a learner\n"); failures++; }
+    if (fastlra_learner_open(model_path, "window=0") != NULL) { fprintf(stderr, "a window of 0 made a learner\n"); failures++; }
+    if (fastlra_learner_open(model_path, "algo=lra semantics=reference") != NULL) { fprintf(stderr, "the reference semantics made a learner\n"); failures++; }
+    if (fastlra_learner_open(NULL, NULL) != NULL) { fprintf(stderr, "a NULL path made a learner\n"); failures++; }
+    fastlra_learner *learner = fastlra_learner_open(model_path, "algo=lra k=3 beta=1 lr=0.05 window=8 update-every=2");
+    if (!learner) { fprintf(stderr, "%s\n", fastlra_last_error()); return failures + 1; }
+    FILE *csv = fopen(ticks_path, "w");
+    if (!csv) { fprintf(stderr, "cannot write %s\n", ticks_path); return failures + 1; }
+    for (int i = 0; i < inputs; i++) fprintf(csv, "i%d,", i);
+    for (int j = 0; j < outputs; j++) fprintf(csv, "t%d%s", j, j + 1 < outputs ? "," : "\n");
+    float *x = malloc(sizeof(float) * (size_t)inputs), *target = malloc(sizeof(float) * (size_t)outputs), *prediction = malloc(sizeof(float) * (size_t)outputs);
+    for (int t = 0; t < 300; t++) {
+        for (int i = 0; i < inputs; i++) { x[i] = 60.0f + 50.0f * sinf(0.19f * (float)t + (float)i); fprintf(csv, "%.9g,", (double)x[i]); }
+        for (int j = 0; j < outputs; j++) { target[j] = 55.0f + 40.0f * cosf(0.13f * (float)t + (float)j); fprintf(csv, "%.9g%s", (double)target[j], j + 1 < outputs ? "," : "\n"); }
+        if (fastlra_learner_step(learner, x, target, prediction) != FASTLRA_OK) { fprintf(stderr, "%s\n", fastlra_last_error()); failures++; break; }
+    }
+    fclose(csv);
+    long long ticks = 0, updates = 0;
+    fastlra_learner_stats(learner, &ticks, &updates, NULL, NULL);
+    if (ticks != 300 || updates != 147) { fprintf(stderr, "expected 300 ticks and 147 updates, got %lld and %lld\n", ticks, updates); failures++; }
+    if (fastlra_learner_save(learner, saved_path) != FASTLRA_OK) { fprintf(stderr, "%s\n", fastlra_last_error()); failures++; }
+    fastlra_learner_free(learner);
+    fastlra_learner_free(learner); /* a double free: must change nothing */
+    if (fastlra_learner_step(learner, x, target, prediction) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a freed learner stepped\n"); failures++; }
+    if (fastlra_learner_step(NULL, x, NULL, prediction) != FASTLRA_INVALID_ARGUMENT) { fprintf(stderr, "a NULL learner stepped\n"); failures++; }
+
+    /* The saved learner resumes (in the background), and a fresh background learner learns. */
+    fastlra_learner *resumed = fastlra_learner_open(saved_path, "mode=background");
+    if (!resumed) { fprintf(stderr, "resuming: %s\n", fastlra_last_error()); failures++; }
+    else {
+        fastlra_learner_stats(resumed, &ticks, NULL, NULL, NULL);
+        if (ticks != 300) { fprintf(stderr, "the resumed learner has %lld ticks\n", ticks); failures++; }
+        fastlra_learner_free(resumed);
+    }
+    fastlra_learner *background = fastlra_learner_create(inputs, 8, outputs, "window=4 mode=background");
+    if (!background) { fprintf(stderr, "%s\n", fastlra_last_error()); failures++; }
+    else {
+        for (int t = 0; t < 20000 && updates < 5; t++) {
+            for (int i = 0; i < inputs; i++) x[i] = sinf(0.1f * (float)t + (float)i);
+            for (int j = 0; j < outputs; j++) target[j] = 0.5f * cosf(0.1f * (float)t);
+            fastlra_learner_step(background, x, target, prediction);
+            for (volatile int spin = 0; spin < 20000; spin++) { }
+            fastlra_learner_stats(background, NULL, &updates, NULL, NULL);
+        }
+        if (updates < 5) { fprintf(stderr, "the background learner made %lld updates\n", updates); failures++; }
+        fastlra_learner_free(background);
+    }
+    free(x); free(target); free(prediction);
+    printf("C ABI learner: 300 ticks, 147 updates, saved %s; %s\n", saved_path, failures == 0 ? "ok" : "FAILED");
+    return failures;
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s MODEL write-inputs INPUTS T | MODEL check INPUTS EXPECTED\n", argv[0]);
@@ -94,6 +151,12 @@ int main(int argc, char **argv) {
     int inputs = 0, hidden = 0, outputs = 0;
     if (fastlra_model_shape(model, &inputs, &hidden, &outputs) != FASTLRA_OK) { fprintf(stderr, "%s\n", fastlra_last_error()); return 1; }
 
+    if (strcmp(argv[2], "learn") == 0) {
+        if (argc < 5) { fprintf(stderr, "usage: %s MODEL learn TICKS.csv SAVED.safetensors\n", argv[0]); return 2; }
+        int failures = learn(argv[1], argv[3], argv[4], inputs, outputs);
+        fastlra_model_free(model);
+        return failures == 0 ? 0 : 1;
+    }
     if (strcmp(argv[2], "write-inputs") == 0) {
         int steps = atoi(argv[4]);
         FILE *f = fopen(argv[3], "wb");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds libfastlra.so and the C test program, trains two small models (a synthetic task's, and
 # one on the sunspots series, which carries a normalisation), and checks the C ABI's outputs
-# against `fastlra infer` (the managed RnnState). Usage: tests/native/run.sh [fastlra]
+# against `fastlra infer` (the managed RnnState), and drives the online learner through the C ABI
+# against `fastlra replay`. Usage: tests/native/run.sh [fastlra]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fastlra=${1:-artifacts/aot/fastlra}
@@ -20,3 +21,12 @@ gcc -O2 -std=c11 -Wall -Wextra -Werror tests/native/fastlra_test.c -I src/FastLr
 "$out/fastlra_test" "$out/sunspots.safetensors" write-inputs "$out/sun-inputs.bin" 64
 "$fastlra" infer --model "$out/sunspots.safetensors" --inputs "$out/sun-inputs.bin" --outputs "$out/sun-expected.bin"
 "$out/fastlra_test" "$out/sunspots.safetensors" check "$out/sun-inputs.bin" "$out/sun-expected.bin"
+# The learner: the C program's ticks, replayed by `fastlra replay` with the same options, must
+# leave the same weights bit for bit (compared through their .npz exports).
+"$out/fastlra_test" "$out/sunspots.safetensors" learn "$out/ticks.csv" "$out/c-learner.safetensors"
+"$fastlra" replay --data "$out/ticks.csv" --input-columns i0 --target-columns t0 --horizon 0 --model "$out/sunspots.safetensors" \
+  --algo lra --k 3 --beta 1 --lr 0.05 --window 8 --update-every 2 --quiet --save "$out/m-learner.safetensors"
+"$fastlra" export --model "$out/c-learner.safetensors" --format npz --out "$out/c-learner.npz"
+"$fastlra" export --model "$out/m-learner.safetensors" --format npz --out "$out/m-learner.npz"
+cmp "$out/c-learner.npz" "$out/m-learner.npz" && echo "C ABI learner: the same weights as fastlra replay"
+
