@@ -145,3 +145,33 @@ public class DataIterationBenchmark
     [Benchmark]
     public float Iteration() => _trainer.Step();
 }
+
+/// <summary>
+/// One control tick of an <see cref="OnlineLearner"/> (I = 4, O = 2, W = 16): without learning, and
+/// inline with an update every tick (the due tick's whole cost), BPTT and LRA local (K = 3), at
+/// H = 32 and 100. The latency distribution over a million ticks, background mode included, is
+/// docs/online/latency.sh's.
+/// </summary>
+[MemoryDiagnoser]
+public class OnlineTickBenchmark
+{
+    private readonly float[] _x = [0.1f, -0.3f, 0.5f, 0.2f], _target = [0.4f, -0.1f], _prediction = new float[2];
+    private OnlineLearner _learner = null!;
+
+    [Params(32, 100)]
+    public int H { get; set; }
+
+    [Params("none", "bptt", "lra")]
+    public string Learning { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = new TrainingOptions { Hidden = H, Algorithm = Learning == "lra" ? AlgorithmKind.Lra : AlgorithmKind.Bptt, K = 3, Beta = 1f };
+        _learner = new OnlineLearner(options, 4, 2, window: 16, updateEvery: Learning == "none" ? int.MaxValue : 1);
+        for (int t = 0; t < 32; t++) _learner.Step(_x, _target, _prediction);
+    }
+
+    [Benchmark]
+    public void Tick() => _learner.Step(_x, _target, _prediction);
+}
