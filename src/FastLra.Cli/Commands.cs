@@ -216,25 +216,34 @@ internal static class Commands
         new("model", true, "a FastLra weight file (or any file import reads)"),
         new("format", true, "c, csharp, torch (safetensors) or npz (PyTorch key names)"),
         new("out", true, "the file to write (atomically)"),
-        new("name", true, "identifier for the C arrays or C# class (default fastlra_model)"),
+        new("name", true, "identifier for the C header's arrays, state and functions, or the C# class (default fastlra_model)"),
+        new("namespace", true, "csharp: the namespace of the class (default FastLra.Models)"),
         new("rnn-prefix", true, "key prefix of the nn.RNN tensors, torch and npz (default rnn.)"),
         new("fc-prefix", true, "key prefix of the nn.Linear tensors, torch and npz (default fc.)"),
     ];
 
     private static int Export(string[] args)
     {
-        if (Parse("export", "fastlra export --model F --format c|csharp|torch|npz --out G [--name N]", args, ExportFlags) is not { } a) return CliExit.Ok;
+        if (Parse("export", "fastlra export --model F --format c|csharp|torch|npz --out G [--name N] [--namespace NS]", args, ExportFlags) is not { } a) return CliExit.Ok;
         string model = a.Required("model"), format = a.Required("format"), @out = a.RequiredOutput("out"), name = a.Flag("name") ?? "fastlra_model";
+        string ns = a.Flag("namespace") ?? "FastLra.Models";
         string rnnPrefix = a.Flag("rnn-prefix") ?? "rnn.", fcPrefix = a.Flag("fc-prefix") ?? "fc.";
         if (format is not ("c" or "csharp" or "torch" or "npz")) throw new UsageException($"unknown --format '{format}' (choose c, csharp, torch or npz).");
         if (name.Length == 0 || !(char.IsLetter(name[0]) || name[0] == '_') || !name.All(ch => char.IsLetterOrDigit(ch) || ch == '_'))
             throw new UsageException($"--name '{name}' is not a C or C# identifier.");
+        if (ns.Split('.').Any(part => part.Length == 0 || !(char.IsLetter(part[0]) || part[0] == '_') || !part.All(ch => char.IsLetterOrDigit(ch) || ch == '_')))
+            throw new UsageException($"--namespace '{ns}' is not a C# namespace.");
         var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(model), model);
+        // A FastLra model file may carry the normalisation of its data: the sources apply it too.
+        var normalization = model.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            ? ModelFile.LoadNormalization(new SafeTensors.SafeTensorsFile(model), p.Shape)
+            : null;
         switch (format)
         {
             case "torch": SafeTensors.Write(@out, WeightFormats.ToTorch(p, rnnPrefix, fcPrefix), null); break;
             case "npz": WeightFormats.WriteNpz(@out, WeightFormats.ToTorch(p, rnnPrefix, fcPrefix)); break;
-            default: AtomicFile.WriteAllText(@out, WeightFormats.ToSource(p, format == "csharp", name)); break;
+            case "c": AtomicFile.WriteAllText(@out, WeightFormats.ToC(p, normalization, name)); break;
+            default: AtomicFile.WriteAllText(@out, WeightFormats.ToCSharp(p, normalization, name, ns)); break;
         }
         return CliExit.Ok;
     }

@@ -131,7 +131,7 @@ public sealed class WeightFormatTests : IDisposable
         var p = Sample(4, 6, 3);
         p.Data[0] = 3f;      // integral: C needs "3.0f"
         p.Data[1] = 1e-20f;  // exponent form
-        string text = WeightFormats.ToSource(p, csharp, "demo");
+        string text = csharp ? WeightFormats.ToCSharp(p, null, "demo", "Acme.Models") : WeightFormats.ToC(p, null, "demo");
         for (int t = 0; t < RnnShape.Names.Length; t++)
         {
             string name = RnnShape.Names[t];
@@ -142,5 +142,7 @@ public sealed class WeightFormatTests : IDisposable
             Assert.Equal(p.Tensor(t).ToArray(), values);
         }
         if (!csharp) Assert.Contains("3.0f", text);
+        Assert.Contains(csharp ? "namespace Acme.Models;" : "#ifndef DEMO_H", text);
+        Assert.Contains(csharp ? "public static RnnModel Create()" : "static inline void demo_step(demo_state *state, const float *x, float *y)", text);
     }
 }

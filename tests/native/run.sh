@@ -29,4 +29,12 @@ gcc -O2 -std=c11 -Wall -Wextra -Werror tests/native/fastlra_test.c -I src/FastLr
 "$fastlra" export --model "$out/c-learner.safetensors" --format npz --out "$out/c-learner.npz"
 "$fastlra" export --model "$out/m-learner.safetensors" --format npz --out "$out/m-learner.npz"
 cmp "$out/c-learner.npz" "$out/m-learner.npz" && echo "C ABI learner: the same weights as fastlra replay"
+# The exported C header, for firmware: compiled (C99, warnings as errors) from two translation
+# units, then checked against `fastlra infer` on both models (the sunspots one normalised).
+for m in model sunspots; do
+  "$fastlra" export --model "$out/$m.safetensors" --format c --name model --out "$out/model.h"
+  gcc -O2 -std=c99 -Wall -Wextra -Werror -I "$out" tests/native/header_test.c tests/native/header_other.c -lm -o "$out/header_test"
+  inputs=$([ "$m" = model ] && echo inputs || echo sun-inputs); expected=$([ "$m" = model ] && echo expected || echo sun-expected)
+  "$out/header_test" "$out/$inputs.bin" "$out/$expected.bin"
+done
 

@@ -103,34 +103,167 @@ public static class WeightFormats
         return npy;
     }
 
-    /// <summary>The parameters as C (<c>static const float</c>) or C# (<c>static ReadOnlySpan&lt;float&gt;</c>) source.</summary>
-    public static string ToSource(ParameterSet p, bool csharp, string name)
+    /// <summary>
+    /// One self-contained C99 header: include guard, the widths as macros, the arrays (and the
+    /// normalisation's, when the model has one), a caller-owned state type and <c>static inline</c>
+    /// reset and step functions (no malloc, nothing from libm but <c>tanhf</c>); it may be included
+    /// from any number of translation units. Every value is written exactly (round-trip format).
+    /// </summary>
+    public static string ToC(ParameterSet p, Normalization? n, string name)
     {
         var s = p.Shape;
-        var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"// FastLra SRNN weights: I = {s.Inputs}, H = {s.Hidden}, O = {s.Outputs}; row-major, row-vector convention:");
-        text.AppendLine("// a = z_prev Whh + x Wxh + bh, z = tanh(a), y = z Why + by. Written by fastlra export.");
-        if (csharp) text.AppendLine(CultureInfo.InvariantCulture, $"public static class {name}\n{{");
-        else text.AppendLine(CultureInfo.InvariantCulture, $"#define {name.ToUpperInvariant()}_INPUTS {s.Inputs}\n#define {name.ToUpperInvariant()}_HIDDEN {s.Hidden}\n#define {name.ToUpperInvariant()}_OUTPUTS {s.Outputs}");
+        string upper = name.ToUpperInvariant();
+        var c = new StringBuilder();
+        c.Append(CultureInfo.InvariantCulture, $"""
+            /* FastLra SRNN model {name}: I = {s.Inputs}, H = {s.Hidden}, O = {s.Outputs}. Written by fastlra export.
+               Row-major, row-vector convention: a = h Whh + x Wxh + bh, h = tanh(a), y = h Why + by{(n is null ? "" : n.HasTargets
+                   ? ",\n   with x standardised first ((x - input_mean) / input_std) and y scaled back (y target_std + target_mean)"
+                   : ",\n   with x standardised first ((x - input_mean) / input_std)")}.
+               Usage: {name}_state s; {name}_reset(&s); then {name}_step(&s, x, y) once per tick.
+               C99, no allocation, only tanhf from libm; include it from as many files as you like. */
+            #ifndef {upper}_H
+            #define {upper}_H
+
+            #include <math.h>
+
+            #define {upper}_INPUTS {s.Inputs}
+            #define {upper}_HIDDEN {s.Hidden}
+            #define {upper}_OUTPUTS {s.Outputs}
+
+
+            """);
         for (int t = 0; t < RnnShape.Names.Length; t++)
         {
             var (_, length, rows, cols) = s.Slot(t);
-            string tensor = RnnShape.Names[t];
-            string dims = rows > 0 ? $"{rows} x {cols}" : $"{cols}";
-            text.AppendLine(csharp
-                ? $"    /// <summary>{tensor}, {dims}.</summary>\n    public static ReadOnlySpan<float> {tensor} => ["
-                : $"/* {tensor}, {dims} */\nstatic const float {name}_{tensor}[{length}] = {{");
-            var values = p.Tensor(t);
-            for (int k = 0; k < values.Length; k++)
-            {
-                if (k % 8 == 0) text.Append(csharp ? "        " : "    ");
-                text.Append(values[k].ToString("R", CultureInfo.InvariantCulture)).Append(FloatSuffix(values[k], csharp));
-                text.Append(k + 1 < values.Length ? (k % 8 == 7 ? ",\n" : ", ") : "\n");
-            }
-            text.AppendLine(csharp ? "    ];" : "};");
+            c.Append(CultureInfo.InvariantCulture, $"/* {RnnShape.Names[t]}, {(rows > 0 ? $"{rows} x {cols}" : $"{cols}")} */\nstatic const float {name}_{RnnShape.Names[t]}[{length}] = {{\n");
+            AppendValues(c, p.Tensor(t), csharp: false, "    ");
+            c.Append("};\n");
         }
-        if (csharp) text.AppendLine("}");
-        return text.ToString();
+        if (n is not null)
+        {
+            AppendArray(c, name, "input_mean", n.InputMean);
+            AppendArray(c, name, "input_std", n.InputStd);
+            if (n.HasTargets)
+            {
+                AppendArray(c, name, "target_mean", n.TargetMean);
+                AppendArray(c, name, "target_std", n.TargetStd);
+            }
+        }
+        string input = n is null ? "x[i]" : $"(x[i] - {name}_input_mean[i]) / {name}_input_std[i]";
+        string output = n is { HasTargets: true } ? $"\n    for (int o = 0; o < {upper}_OUTPUTS; o++) y[o] = y[o] * {name}_target_std[o] + {name}_target_mean[o];" : "";
+        c.Append(CultureInfo.InvariantCulture, $$"""
+
+            /* The hidden state of one stream, owned by the caller. */
+            typedef struct { float h[{{upper}}_HIDDEN]; } {{name}}_state;
+
+            /* h = 0: the start of a stream. */
+            static inline void {{name}}_reset({{name}}_state *state)
+            {
+                for (int j = 0; j < {{upper}}_HIDDEN; j++) state->h[j] = 0.0f;
+            }
+
+            /* One tick: x holds {{upper}}_INPUTS floats, y receives {{upper}}_OUTPUTS floats. */
+            static inline void {{name}}_step({{name}}_state *state, const float *x, float *y)
+            {
+                float a[{{upper}}_HIDDEN];
+                for (int j = 0; j < {{upper}}_HIDDEN; j++) a[j] = {{name}}_bh[j];
+                for (int i = 0; i < {{upper}}_INPUTS; i++) {
+                    float xi = {{input}};
+                    for (int j = 0; j < {{upper}}_HIDDEN; j++) a[j] += xi * {{name}}_Wxh[i * {{upper}}_HIDDEN + j];
+                }
+                for (int k = 0; k < {{upper}}_HIDDEN; k++) {
+                    float hk = state->h[k];
+                    for (int j = 0; j < {{upper}}_HIDDEN; j++) a[j] += hk * {{name}}_Whh[k * {{upper}}_HIDDEN + j];
+                }
+                for (int j = 0; j < {{upper}}_HIDDEN; j++) state->h[j] = tanhf(a[j]);
+                for (int o = 0; o < {{upper}}_OUTPUTS; o++) y[o] = {{name}}_by[o];
+                for (int j = 0; j < {{upper}}_HIDDEN; j++)
+                    for (int o = 0; o < {{upper}}_OUTPUTS; o++) y[o] += state->h[j] * {{name}}_Why[j * {{upper}}_OUTPUTS + o];{{output}}
+            }
+
+            #endif
+
+            """);
+        return c.ToString();
+    }
+
+    /// <summary>
+    /// A C# class in namespace <paramref name="ns"/> holding the arrays (and the normalisation's),
+    /// with <c>Create()</c>, which builds the <see cref="RnnModel"/>. Every value is written exactly.
+    /// </summary>
+    public static string ToCSharp(ParameterSet p, Normalization? n, string name, string ns)
+    {
+        var s = p.Shape;
+        var c = new StringBuilder();
+        c.Append(CultureInfo.InvariantCulture, $$"""
+            // FastLra SRNN model {{name}}: I = {{s.Inputs}}, H = {{s.Hidden}}, O = {{s.Outputs}}. Written by fastlra export.
+            // Row-major, row-vector convention: a = h Whh + x Wxh + bh, h = tanh(a), y = h Why + by.
+            using FastLra.Model;
+
+            namespace {{ns}};
+
+            /// <summary>The weights of {{name}}; <see cref="Create"/> builds the model.</summary>
+            public static class {{name}}
+            {
+
+            """);
+        for (int t = 0; t < RnnShape.Names.Length; t++)
+        {
+            var (_, _, rows, cols) = s.Slot(t);
+            c.Append(CultureInfo.InvariantCulture, $"    /// <summary>{RnnShape.Names[t]}, {(rows > 0 ? $"{rows} x {cols}" : $"{cols}")}.</summary>\n    public static ReadOnlySpan<float> {RnnShape.Names[t]} => [\n");
+            AppendValues(c, p.Tensor(t), csharp: true, "        ");
+            c.Append("    ];\n\n");
+        }
+        string normalization = "null";
+        if (n is not null)
+        {
+            string[] names = n.HasTargets ? ["InputMean", "InputStd", "TargetMean", "TargetStd"] : ["InputMean", "InputStd"];
+            float[][] values = n.HasTargets ? [n.InputMean, n.InputStd, n.TargetMean, n.TargetStd] : [n.InputMean, n.InputStd];
+            for (int k = 0; k < names.Length; k++)
+            {
+                c.Append(CultureInfo.InvariantCulture, $"    /// <summary>The normalisation's {names[k]}.</summary>\n    public static ReadOnlySpan<float> {names[k]} => [\n");
+                AppendValues(c, values[k], csharp: true, "        ");
+                c.Append("    ];\n\n");
+            }
+            normalization = n.HasTargets
+                ? "new Normalization(InputMean.ToArray(), InputStd.ToArray(), TargetMean.ToArray(), TargetStd.ToArray())"
+                : "new Normalization(InputMean.ToArray(), InputStd.ToArray(), [], [])";
+        }
+        c.Append(CultureInfo.InvariantCulture, $$"""
+                /// <summary>The model, I = {{s.Inputs}}, H = {{s.Hidden}}, O = {{s.Outputs}}: step it with an <see cref="RnnState"/>.</summary>
+                public static RnnModel Create()
+                {
+                    var shape = new RnnShape({{s.Inputs}}, {{s.Hidden}}, {{s.Outputs}});
+                    var parameters = new ParameterSet(shape);
+                    Wxh.CopyTo(parameters.Tensor(0));
+                    Whh.CopyTo(parameters.Tensor(1));
+                    bh.CopyTo(parameters.Tensor(2));
+                    Why.CopyTo(parameters.Tensor(3));
+                    by.CopyTo(parameters.Tensor(4));
+                    return new RnnModel(parameters, {{normalization}});
+                }
+            }
+
+            """);
+        return c.ToString();
+    }
+
+    private static void AppendArray(StringBuilder c, string name, string array, float[] values)
+    {
+        c.Append(CultureInfo.InvariantCulture, $"static const float {name}_{array}[{values.Length}] = {{\n");
+        AppendValues(c, values, csharp: false, "    ");
+        c.Append("};\n");
+    }
+
+    // Eight values a line, in round-trip format, with the suffix each language needs.
+    private static void AppendValues(StringBuilder c, ReadOnlySpan<float> values, bool csharp, string indent)
+    {
+        for (int k = 0; k < values.Length; k++)
+        {
+            if (k % 8 == 0) c.Append(indent);
+            c.Append(values[k].ToString("R", CultureInfo.InvariantCulture)).Append(FloatSuffix(values[k], csharp));
+            c.Append(k + 1 < values.Length ? (k % 8 == 7 ? ",\n" : ", ") : "\n");
+        }
     }
 
     private static string FloatSuffix(float value, bool csharp)

@@ -1,0 +1,54 @@
+/* Checks a header written by `fastlra export --format c --name model` against `fastlra infer`:
+ *   header_test INPUTS.bin EXPECTED.bin
+ * The header is included here and in header_other.c (two translation units, as firmware does). */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* From header_other.c: the same model stepped from another translation unit. */
+void other_step(model_state *state, const float *x, float *y);
+
+static float *read_floats(const char *path, long *count) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *data = malloc((size_t)bytes);
+    if (!data || fread(data, 1, (size_t)bytes, f) != (size_t)bytes) { fprintf(stderr, "cannot read %s\n", path); exit(1); }
+    fclose(f);
+    *count = bytes / (long)sizeof(float);
+    return data;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) { fprintf(stderr, "usage: %s INPUTS.bin EXPECTED.bin\n", argv[0]); return 2; }
+    long n_in = 0, n_out = 0;
+    float *x = read_floats(argv[1], &n_in), *expected = read_floats(argv[2], &n_out);
+    long steps = n_in / MODEL_INPUTS;
+    if (steps * MODEL_OUTPUTS != n_out) { fprintf(stderr, "expected %ld outputs, found %ld\n", steps * MODEL_OUTPUTS, n_out); return 1; }
+    model_state here, there;
+    model_reset(&here);
+    model_reset(&there);
+    float y[MODEL_OUTPUTS], z[MODEL_OUTPUTS];
+    double worst = 0;
+    int differ = 0;
+    for (long t = 0; t < steps; t++) {
+        model_step(&here, x + t * MODEL_INPUTS, y);
+        other_step(&there, x + t * MODEL_INPUTS, z);
+        for (int o = 0; o < MODEL_OUTPUTS; o++) {
+            double e = expected[t * MODEL_OUTPUTS + o];
+            double diff = fabs((double)y[o] - e) / fmax(1.0, fabs(e));
+            if (diff > worst) worst = diff;
+            if (y[o] != z[o]) differ = 1;
+        }
+    }
+    printf("C header: %ld steps of I=%d H=%d O=%d, largest relative difference from fastlra infer %g\n", steps, MODEL_INPUTS, MODEL_HIDDEN, MODEL_OUTPUTS, worst);
+    free(x);
+    free(expected);
+    if (differ) { fprintf(stderr, "the two translation units disagree\n"); return 1; }
+    if (worst > 1e-6) { fprintf(stderr, "the header's outputs differ from fastlra infer by more than 1e-6\n"); return 1; }
+    return 0;
+}
