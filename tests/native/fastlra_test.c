@@ -12,18 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float *read_floats(const char *path, long *count) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *data = malloc((size_t)bytes);
-    if (!data || fread(data, 1, (size_t)bytes, f) != (size_t)bytes) { fprintf(stderr, "cannot read %s\n", path); exit(1); }
-    fclose(f);
-    *count = bytes / (long)sizeof(float);
-    return data;
-}
+#include "read_floats.h"
 
 static int check_error_paths(void) {
     int failures = 0;

@@ -7,21 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "read_floats.h"
+
 /* From header_other.c: the same model stepped from another translation unit. */
 void other_step(model_state *state, const float *x, float *y);
-
-static float *read_floats(const char *path, long *count) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *data = malloc((size_t)bytes);
-    if (!data || fread(data, 1, (size_t)bytes, f) != (size_t)bytes) { fprintf(stderr, "cannot read %s\n", path); exit(1); }
-    fclose(f);
-    *count = bytes / (long)sizeof(float);
-    return data;
-}
 
 int main(int argc, char **argv) {
     if (argc != 3) { fprintf(stderr, "usage: %s INPUTS.bin EXPECTED.bin\n", argv[0]); return 2; }
