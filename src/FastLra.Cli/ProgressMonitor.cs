@@ -26,15 +26,29 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         _checkpoint = checkpointPath;
         if (metricsPath is not null)
         {
-            // The metrics file is appended to in place (not replaced): never through a link planted in its stead.
-            if (new FileInfo(metricsPath).LinkTarget is { } target)
-                throw new IOException($"{metricsPath} is a symbolic link (to {target}); FastLra does not write metrics through links.");
+            RefuseLink(metricsPath);
             // A resumed run appends to its metrics, after dropping the checks made after its
             // checkpoint (they are made again); a new run starts them afresh.
             if (resumedAt is long iteration) KeepThrough(metricsPath, iteration);
-            AtomicFile.RemoveStaleTemporaries(metricsPath);
-            _metrics = new StreamWriter(new FileStream(metricsPath, resumedAt is null ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read));
+            _metrics = OpenMetrics(metricsPath, append: resumedAt is not null);
         }
+    }
+
+    /// <summary>
+    /// A metrics file (JSON lines) opened to write line by line: in place, not replaced, so never
+    /// through a symbolic link planted in its stead; killed writers' temporaries beside it are removed.
+    /// </summary>
+    internal static StreamWriter OpenMetrics(string path, bool append)
+    {
+        RefuseLink(path);
+        AtomicFile.RemoveStaleTemporaries(path);
+        return new StreamWriter(new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read));
+    }
+
+    private static void RefuseLink(string path)
+    {
+        if (new FileInfo(path).LinkTarget is { } target)
+            throw new IOException($"{path} is a symbolic link (to {target}); FastLra does not write metrics through links.");
     }
 
     /// <summary>

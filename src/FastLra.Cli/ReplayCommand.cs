@@ -78,7 +78,7 @@ internal static class ReplayCommand
         {
             throw new UsageException(e.Message);
         }
-        using var metrics = metricsPath is null ? null : new StreamWriter(metricsPath);
+        using var metrics = metricsPath is null ? null : ProgressMonitor.OpenMetrics(metricsPath, append: false);
         var errors = new Errors();
         var timings = new long[ticks];
         try

@@ -126,4 +126,16 @@ public sealed class ReplayTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("replay needs --data", err);
     }
+
+    [Fact]
+    public void Replay_metrics_are_never_written_through_a_planted_link()
+    {
+        string plant = Plant(40), target = Path.Combine(_dir, "precious.txt"), link = Path.Combine(_dir, "m.jsonl");
+        File.WriteAllText(target, "keep me");
+        File.CreateSymbolicLink(link, target);
+        var (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--hidden", "4", "--metrics", link, "--quiet");
+        Assert.Equal(1, code);
+        Assert.Contains("is a symbolic link", err);
+        Assert.Equal("keep me", File.ReadAllText(target));
+    }
 }
