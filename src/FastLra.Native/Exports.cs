@@ -228,23 +228,7 @@ public static unsafe class Exports
 
     /// <summary>Frees a learner (stopping its trainer thread first); a NULL, freed or foreign handle does nothing but leave a message.</summary>
     [UnmanagedCallersOnly(EntryPoint = "fastlra_learner_free")]
-    public static void LearnerFree(nint learner)
-    {
-        try
-        {
-            if (learner == 0) return;
-            if (Target<OnlineLearner>(learner) is not { } l)
-            {
-                SetLastError("fastlra_learner_free: not a live learner handle.");
-                return;
-            }
-            if (HandleTable.Remove<OnlineLearner>(learner)) l.Dispose();
-        }
-        catch (Exception e)
-        {
-            SetLastError($"{e.GetType().Name}: {e.Message}");
-        }
-    }
+    public static void LearnerFree(nint learner) => Free<OnlineLearner>(learner, "fastlra_learner_free: not a live learner handle.");
 
     /// <summary>
     /// A learner's settings from space-separated name=value pairs: the training options by their
@@ -302,12 +286,16 @@ public static unsafe class Exports
         return handle != 0 ? handle : FailHandle($"{function}: too many live handles (2^24).");
     }
 
+    // Frees a handle of kind T (disposing what owns resources, as a learner's trainer thread);
+    // NULL does nothing, a freed or foreign handle leaves the message.
     private static void Free<T>(nint handle, string message)
         where T : class
     {
         try
         {
-            if (handle != 0 && !HandleTable.Remove<T>(handle)) SetLastError(message);
+            if (handle == 0) return;
+            if (HandleTable.Remove<T>(handle) is { } freed) (freed as IDisposable)?.Dispose();
+            else SetLastError(message);
         }
         catch (Exception e)
         {

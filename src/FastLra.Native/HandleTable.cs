@@ -58,17 +58,17 @@ internal static class HandleTable
         return entry?.Target as T;
     }
 
-    /// <summary>Frees <paramref name="handle"/> if it is a live <typeparamref name="T"/>; false (nothing changes) otherwise.</summary>
-    public static bool Remove<T>(nint handle)
+    /// <summary>Frees <paramref name="handle"/> if it is a live <typeparamref name="T"/> and returns its object; null (nothing changes) otherwise.</summary>
+    public static T? Remove<T>(nint handle)
         where T : class
     {
         lock (s_lock)
         {
-            if (Find(handle, s_entries) is not { Target: T }) return false;
+            if (Find(handle, s_entries)?.Target is not T target) return null;
             int slot = (int)((ulong)(long)handle & (MaxSlots - 1)) - 1;
             s_entries[slot] = null;
             s_freeSlots[s_freeCount++] = slot;
-            return true;
+            return target;
         }
     }
 
