@@ -24,31 +24,22 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         _options = options;
         _quiet = quiet;
         _checkpoint = checkpointPath;
-        if (metricsPath is not null)
-        {
-            RefuseLink(metricsPath);
-            // A resumed run appends to its metrics, after dropping the checks made after its
-            // checkpoint (they are made again); a new run starts them afresh.
-            if (resumedAt is long iteration) KeepThrough(metricsPath, iteration);
-            _metrics = OpenMetrics(metricsPath, append: resumedAt is not null);
-        }
+        if (metricsPath is not null) _metrics = OpenMetrics(metricsPath, resumedAt);
     }
 
     /// <summary>
     /// A metrics file (JSON lines) opened to write line by line: in place, not replaced, so never
-    /// through a symbolic link planted in its stead; killed writers' temporaries beside it are removed.
+    /// through a symbolic link planted in its stead; killed writers' temporaries beside it are
+    /// removed. A run resumed at <paramref name="resumedAt"/> appends, after dropping the checks
+    /// made after its checkpoint (they are made again); a new run (null) starts the file afresh.
     /// </summary>
-    internal static StreamWriter OpenMetrics(string path, bool append)
-    {
-        RefuseLink(path);
-        AtomicFile.RemoveStaleTemporaries(path);
-        return new StreamWriter(new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read));
-    }
-
-    private static void RefuseLink(string path)
+    internal static StreamWriter OpenMetrics(string path, long? resumedAt)
     {
         if (new FileInfo(path).LinkTarget is { } target)
             throw new IOException($"{path} is a symbolic link (to {target}); FastLra does not write metrics through links.");
+        if (resumedAt is long iteration) KeepThrough(path, iteration);
+        AtomicFile.RemoveStaleTemporaries(path);
+        return new StreamWriter(new FileStream(path, resumedAt is null ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read));
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ internal static class ReplayCommand
         {
             throw new UsageException(e.Message);
         }
-        using var metrics = metricsPath is null ? null : ProgressMonitor.OpenMetrics(metricsPath, append: false);
+        using var metrics = metricsPath is null ? null : ProgressMonitor.OpenMetrics(metricsPath, resumedAt: null);
         var errors = new Errors();
         var timings = new long[ticks];
         try
@@ -186,7 +186,8 @@ internal static class ReplayCommand
 
         public void Add(ReadOnlySpan<float> online, ReadOnlySpan<float> frozen, ReadOnlySpan<float> persistence, ReadOnlySpan<float> target, bool late)
         {
-            double a = Squares(online, target), b = Squares(frozen, target), c = Squares(persistence, target);
+            double a = OnlineLearner.MeanSquaredError(online, target), b = OnlineLearner.MeanSquaredError(frozen, target),
+                c = OnlineLearner.MeanSquaredError(persistence, target);
             (_online, _frozen, _persistence) = (_online + a, _frozen + b, _persistence + c);
             _count++;
             if (!late) return;
@@ -202,13 +203,5 @@ internal static class ReplayCommand
         public double PersistenceLate => Rmse(_persistenceLate, _late);
 
         private static double Rmse(double squares, long count) => count == 0 ? double.NaN : Math.Sqrt(squares / count);
-
-        // The mean over the outputs of one tick's squared errors.
-        private static double Squares(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
-        {
-            double sum = 0;
-            for (int j = 0; j < target.Length; j++) sum += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
-            return sum / target.Length;
-        }
     }
 }

@@ -190,9 +190,7 @@ public sealed class OnlineLearner : IDisposable
             return;
         }
 
-        double squares = 0;
-        for (int j = 0; j < target.Length; j++) squares += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
-        squares /= target.Length;
+        double squares = MeanSquaredError(prediction, target);
         _squares += squares;
         _scored++;
         _weightedSquares = _weightedSquares * _decay + squares;
@@ -214,6 +212,14 @@ public sealed class OnlineLearner : IDisposable
             DroppedTicks++;
         }
         _next.CopyTo(_h, 0);
+    }
+
+    /// <summary>One tick's error: the mean over the outputs of the squared differences, in double.</summary>
+    internal static double MeanSquaredError(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
+    {
+        double sum = 0;
+        for (int j = 0; j < target.Length; j++) sum += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
+        return sum / target.Length;
     }
 
     /// <summary>Counts a recorded tick; true when it makes an update due (and starts the count again).</summary>
