@@ -193,10 +193,7 @@ public sealed class CheckpointTests : IDisposable
     {
         string path = Path.Combine(_dir, "hostile.safetensors");
         TrainingLoop.Run(new Trainer(Options("lra-local-nesterov", 7)), new Writer(path), checkpointEvery: long.MaxValue);
-        var file = new SafeTensors.SafeTensorsFile(path);
-        var entries = file.Tensors.Select(t => new SafeTensors.Entry(t.Name, t.DType, t.Shape, file.Raw(t).ToArray())).ToList();
-        var metadata = file.Metadata.Select(m => m.Key == key ? new KeyValuePair<string, string>(key, value) : m).ToList();
-        SafeTensors.Write(path, entries, metadata);
+        RewriteMetadata(path, key, value);
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
         Assert.Contains(message, e.Message);
@@ -234,5 +231,13 @@ public sealed class CheckpointTests : IDisposable
         var (raised, raisedLoop) = Checkpoint.Resume(path, maxIterations: 350);
         var more = TrainingLoop.Run(raised, null, raisedLoop);
         Assert.Equal(350, more.Iterations);
+    }
+
+    /// <summary>Rewrites a safetensors file with one metadata value replaced, its tensors as they were: a hostile file in one line.</summary>
+    internal static void RewriteMetadata(string path, string key, string value)
+    {
+        var file = new SafeTensors.SafeTensorsFile(path);
+        var entries = file.Tensors.Select(t => new SafeTensors.Entry(t.Name, t.DType, t.Shape, file.Raw(t).ToArray())).ToList();
+        SafeTensors.Write(path, entries, [.. file.Metadata.Select(m => m.Key == key ? new KeyValuePair<string, string>(key, value) : m)]);
     }
 }
