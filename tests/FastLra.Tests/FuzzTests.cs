@@ -1,6 +1,7 @@
 using System.Text;
 using FastLra.IO;
 using FastLra.Model;
+using FastLra.Training;
 using Xunit;
 
 namespace FastLra.Tests;
@@ -206,10 +207,10 @@ public class DataFuzzTests
         }
     }
 
-    private static int Cases(int share) =>
+    internal static int Cases(int share) =>
         int.TryParse(Environment.GetEnvironmentVariable("FASTLRA_FUZZ_CASES"), out int n) ? n / share : 10_000 / share;
 
-    private static byte[] FlipOrCut(byte[] original, Random rng)
+    internal static byte[] FlipOrCut(byte[] original, Random rng)
     {
         var bytes = (byte[])original.Clone();
         if (rng.Next(4) == 0) return bytes[..rng.Next(bytes.Length)];
@@ -258,3 +259,51 @@ public class DataFuzzTests
         Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = "u,t", TargetColumns = "y", Window = 4, Horizon = 2, Stride = 3 }, Cases(10));
     }
 }
+
+/// <summary>Saved online learners (OnlineLearner.Load) under the same seeded mutation: each loads or fails with one message naming the file.</summary>
+public class LearnerFuzzTests
+{
+    [Fact]
+    public void Mutated_learner_files_load_or_fail_cleanly()
+    {
+        string dir = Directory.CreateTempSubdirectory("fastlra-learnerfuzz-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "learner.safetensors");
+            using (var learner = new OnlineLearner(new TrainingOptions { Hidden = 4, Algorithm = AlgorithmKind.Lra, K = 2 }, 2, 1, window: 3, updateEvery: 2))
+            {
+                var prediction = new float[1];
+                for (int t = 0; t < 10; t++) learner.Step([t * 0.1f, -t * 0.2f], [t * 0.05f], prediction);
+                learner.Save(path);
+            }
+            byte[] original = File.ReadAllBytes(path);
+            var rng = new Random(20261208);
+            int refused = 0, cases = DataFuzzTests.Cases(10);
+            for (int c = 0; c < cases; c++)
+            {
+                byte[] bytes = DataFuzzTests.FlipOrCut(original, rng);
+                File.WriteAllBytes(path, bytes);
+                try
+                {
+                    using var loaded = OnlineLearner.Load(path);
+                    Assert.True(loaded.Window >= 1);
+                }
+                catch (WeightFileException e)
+                {
+                    Assert.StartsWith(path, e.Message);
+                    refused++;
+                }
+                catch (Exception e)
+                {
+                    Assert.Fail($"learner case {c}: {e.GetType().Name} escaped: {e.Message}\nfile: {Convert.ToBase64String(bytes)}");
+                }
+            }
+            Assert.True(refused > 0, "no learner mutation was refused");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
+
