@@ -21,6 +21,6 @@ public class ElementwiseBenchmarks
     [Benchmark] public void LogPenaltyBackward() => LocalLoss.Backward<LogPenaltyLoss>(_x, _y, _x, _x.Length, _z);
     [Benchmark] public float LogPenaltyForward() => LocalLoss.Forward<LogPenaltyLoss>(_x, _y, _x.Length);
     [Benchmark] public float Norm() => Reductions.Norm(_x);
-    [Benchmark] public OmegaValue OmegaForward() => Omega.Forward(_x, _y, _x, _z);
+    [Benchmark] public float OmegaForward() => Omega.Forward(_x, _y, _x, _z).Value;
     [Benchmark] public void RowTimesMatrix() => MatMul.MultiplyAdd(_row, _w, 1, 100, 100, _out);
 }

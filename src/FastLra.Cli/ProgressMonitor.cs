@@ -115,7 +115,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
             $"valid {report.Valid.Loss,9:G5} {quality}  ETA {FormatSeconds(eta)}");
     }
 
-    public void OnCheckpoint(Trainer trainer, LoopState state)
+    void ITrainingMonitor.OnCheckpoint(Trainer trainer, LoopState state)
     {
         if (_checkpoint is not null) Checkpoint.Write(_checkpoint, trainer, state);
     }

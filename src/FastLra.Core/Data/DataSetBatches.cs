@@ -10,7 +10,7 @@ namespace FastLra.Data;
 /// span two epochs. Nothing is allocated per batch. Its state (epoch, cursor, generator and
 /// order) restores bit for bit.
 /// </summary>
-public sealed class DataSetBatches : IBatchSource
+internal sealed class DataSetBatches : IBatchSource
 {
     private readonly SequenceDataSet _data;
     private readonly bool _shuffle;

@@ -87,10 +87,10 @@ public sealed class SequenceDataSet : IDisposable
     }
 
     /// <summary>Training batches: every sequence once per epoch, in an order shuffled anew each epoch from <paramref name="seed"/>.</summary>
-    public DataSetBatches Batches(uint seed) => new(this, shuffle: true, seed);
+    internal DataSetBatches Batches(uint seed) => new(this, shuffle: true, seed);
 
     /// <summary>The sequences in order, over and over: a validation set draws them all with one batch of <see cref="Count"/>.</summary>
-    public DataSetBatches InOrder() => new(this, shuffle: false, 0);
+    internal DataSetBatches InOrder() => new(this, shuffle: false, 0);
 
     /// <summary>Returns the buffer to the pool.</summary>
     public void Dispose() => _buffer.Dispose();

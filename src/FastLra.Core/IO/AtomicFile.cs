@@ -10,7 +10,7 @@ namespace FastLra.IO;
 /// durable (what SQLite does for its journal). Temporaries left by a killed writer of the same
 /// file are removed by the next write, once their process is gone.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically and durably.</summary>
     public static void Write(string path, Action<Stream> write)

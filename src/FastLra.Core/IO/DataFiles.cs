@@ -133,7 +133,7 @@ public static class DataFiles
     }
 
     /// <summary>A data set from arrays x (N x T x I) and y (see <see cref="DataFiles"/>).</summary>
-    public static LoadedData FromArrays(NumericArray x, NumericArray y, string path, DataFileOptions o)
+    internal static LoadedData FromArrays(NumericArray x, NumericArray y, string path, DataFileOptions o)
     {
         if (x.Shape.Length != 3 || x.Shape[0] == 0 || x.Shape[1] == 0 || x.Shape[2] == 0)
             throw new DataFormatException($"{path}: x must be N x T x I with no empty dimension, got [{string.Join(", ", x.Shape)}].");

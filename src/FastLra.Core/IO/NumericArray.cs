@@ -9,7 +9,7 @@ namespace FastLra.IO;
 /// float: little-endian float32/float64, or any integer or boolean type (whose values are
 /// <see cref="IsInteger"/>; labels and counts stay exact up to 2^24).
 /// </summary>
-public sealed record NumericArray(int[] Shape, float[] Data, bool IsInteger, string DType)
+internal sealed record NumericArray(int[] Shape, float[] Data, bool IsInteger, string DType)
 {
     /// <summary>The number of values the shape holds, or -1 past <paramref name="maxElements"/>.</summary>
     internal static long Elements(ReadOnlySpan<int> shape, long maxElements)

@@ -134,6 +134,7 @@ public static class SafeTensors
         private readonly byte[] _bytes;
         private readonly long _dataStart;
 
+        /// <summary>Reads and parses the file at <paramref name="path"/> (bounded in size; a directory, pipe or device is refused).</summary>
         public SafeTensorsFile(string path)
             : this(path, ReadAll(path))
         {
@@ -154,7 +155,10 @@ public static class SafeTensors
             Parse(_bytes.AsSpan(8, (int)headerLength));
         }
 
+        /// <summary>The file's path, as messages name it.</summary>
         public string Path { get; }
+
+        /// <summary>The tensors the header lists, in the header's order.</summary>
         public List<TensorInfo> Tensors { get; }
 
         private static byte[] ReadAll(string path)
@@ -168,8 +172,11 @@ public static class SafeTensors
                 throw new WeightFileException($"{path}: cannot read ({e.Message}).");
             }
         }
+
+        /// <summary>The header's <c>__metadata__</c> strings (empty when it has none).</summary>
         public Dictionary<string, string> Metadata { get; }
 
+        /// <summary>The tensor named <paramref name="name"/>, or null.</summary>
         public TensorInfo? Find(string name) => Tensors.Find(t => t.Name == name);
 
         /// <summary>The values of an F64 tensor.</summary>

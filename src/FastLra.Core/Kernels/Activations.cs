@@ -80,7 +80,7 @@ public static class Activations
 }
 
 /// <summary>Scalar oracles for <see cref="Activations"/>.</summary>
-public static class ActivationsReference
+internal static class ActivationsReference
 {
     public static void TanhForward(ReadOnlySpan<float> a, Span<float> z)
     {

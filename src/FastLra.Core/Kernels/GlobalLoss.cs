@@ -16,7 +16,7 @@ public enum GlobalLossKind
 /// Global losses on the output o (B x O) against targets y (B x O), with their gradients
 /// G_o = dE/do and the task error count. Small (B x O), so written plainly.
 /// </summary>
-public static class GlobalLoss
+internal static class GlobalLoss
 {
     /// <summary>E(o, y).</summary>
     public static float Forward(GlobalLossKind kind, ReadOnlySpan<float> o, ReadOnlySpan<float> y, int batch, int outputs)

@@ -101,7 +101,10 @@ internal readonly struct TanhLossSlopeOperator<TLoss> : IElementwise
 /// <summary>Which local loss the LRA trainers use.</summary>
 public enum LocalLossKind
 {
+    /// <summary>mean((u - v)^2) (algorithm.md).</summary>
     Mse,
+
+    /// <summary>mean(log(1 + (u - v)^2)) (algorithm.md).</summary>
     LogPenalty,
 }
 

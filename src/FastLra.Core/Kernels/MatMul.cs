@@ -517,7 +517,7 @@ public static class MatMul
 }
 
 /// <summary>The plain triple loops the fast products are tested against.</summary>
-public static class MatMulReference
+internal static class MatMulReference
 {
     /// <summary>c (m x n) += a (m x k) · w (k x n).</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c)

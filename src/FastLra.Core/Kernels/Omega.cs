@@ -8,7 +8,7 @@ namespace FastLra.Kernels;
 /// constant), a weight W (H x n) and a pre-activation a (B x H) with t = tanh(a). The value and
 /// the two coefficients its derivatives need; all zero when ||G|| = 0 or ||N|| = 0.
 /// </summary>
-public readonly record struct OmegaValue(float Value, float CoefficientA, float CoefficientW)
+internal readonly record struct OmegaValue(float Value, float CoefficientA, float CoefficientW)
 {
     /// <summary>Omega's value and coefficients from S = ||N|| and g = ||G||.</summary>
     public static OmegaValue From(double s, double g)
@@ -25,7 +25,7 @@ public readonly record struct OmegaValue(float Value, float CoefficientA, float 
 /// code's quirk that fills row b with 1 - t[b, b]². M = G Wᵀ comes from the caller too, since the
 /// target updates compute that product anyway. Shapes: G B x n, M, D, N, t, da B x H, dW H x n.
 /// </summary>
-public static class Omega
+internal static class Omega
 {
     /// <summary>d = 1 - t².</summary>
     public static void PlainD(ReadOnlySpan<float> t, Span<float> d)
@@ -186,7 +186,7 @@ public static class Omega
 }
 
 /// <summary>The plain loop <see cref="Omega.DescendTanh"/> is tested against.</summary>
-public static class OmegaReference
+internal static class OmegaReference
 {
     public static double DescendTanh(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
     {

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace FastLra.Kernels;
 
 /// <summary>Row broadcasts, column sums and norms over row-major (rows x cols) spans.</summary>
-public static class Reductions
+internal static class Reductions
 {
     /// <summary>Every row of dest (rows x cols) = row.</summary>
     public static void BroadcastRows(ReadOnlySpan<float> row, int rows, Span<float> dest)
@@ -104,7 +104,7 @@ public static class Reductions
 }
 
 /// <summary>Scalar oracles for <see cref="Reductions"/>.</summary>
-public static class ReductionsReference
+internal static class ReductionsReference
 {
     public static void SumRowsAdd(ReadOnlySpan<float> d, int rows, int cols, Span<float> sum)
     {

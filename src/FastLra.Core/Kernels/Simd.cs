@@ -427,7 +427,7 @@ internal static class Horizontal
 }
 
 /// <summary>The widest vector the hardware accelerates, decided once at start-up.</summary>
-public static class SimdWidth
+internal static class SimdWidth
 {
     /// <summary>512, 256 or 128 (bits); 0 when no vector width is accelerated.</summary>
     public static readonly int Bits =

@@ -6,7 +6,7 @@ namespace FastLra.Model;
 /// A <see cref="ParameterSet"/> is the compact case, S = H; <see cref="PaddedParameters"/> the
 /// trainers' padded rows. States that go with them are B x S.
 /// </summary>
-public interface IRnnParameters
+internal interface IRnnParameters
 {
     RnnShape Shape { get; }
 

@@ -24,7 +24,7 @@ public static class Initialization
     }
 
     /// <summary>w (rows x cols) = a random orthogonal matrix.</summary>
-    public static void Orthogonal(RandomState rng, int rows, int cols, Span<float> w)
+    internal static void Orthogonal(RandomState rng, int rows, int cols, Span<float> w)
     {
         int tall = Math.Max(rows, cols), narrow = Math.Min(rows, cols);
         // q is column-major: column j at q[j * tall ..], the orthonormalised columns of a tall matrix.

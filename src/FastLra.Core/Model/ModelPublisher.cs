@@ -21,6 +21,7 @@ public sealed class ModelPublisher
     private int _front;        // reader-owned
     private int _back = 2;     // writer-owned
 
+    /// <summary>A publisher whose first model is a copy of <paramref name="initial"/>; the only allocation.</summary>
     public ModelPublisher(RnnModel initial)
     {
         Shape = initial.Shape;
@@ -28,6 +29,7 @@ public sealed class ModelPublisher
         _buffers = [new RnnModel(initial.Shape, initial.Parameters), new RnnModel(initial.Shape, initial.Parameters), new RnnModel(initial.Shape, initial.Parameters)];
     }
 
+    /// <summary>The widths every published model has.</summary>
     public RnnShape Shape { get; }
 
     /// <summary>Publications so far (trainer side).</summary>

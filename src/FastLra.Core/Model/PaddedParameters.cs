@@ -11,7 +11,7 @@ namespace FastLra.Model;
 /// faster than on rows of H = 100 (docs/performance.md). The weights' zero padding columns keep
 /// the states' padding zero. Why and by are the set's own tensors (the products read them whole).
 /// </summary>
-public sealed class PaddedParameters : IRnnParameters
+internal sealed class PaddedParameters : IRnnParameters
 {
     /// <summary>Floats of padded storage for <paramref name="shape"/>: I + H + 1 rows of S.</summary>
     public static long Length(RnnShape shape) => (shape.Inputs + shape.Hidden + 1L) * StrideOf(shape.Hidden);

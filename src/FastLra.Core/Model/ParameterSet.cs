@@ -24,6 +24,7 @@ public sealed class ParameterSet : IRnnParameters
         _memory = memory;
     }
 
+    /// <summary>The widths, and with them the layout of <see cref="Data"/>.</summary>
     public RnnShape Shape { get; }
 
     /// <summary>Compact rows: S = H.</summary>
@@ -54,8 +55,10 @@ public sealed class ParameterSet : IRnnParameters
         return Data.Slice(offset, length);
     }
 
+    /// <summary>Sets every parameter to zero.</summary>
     public void Clear() => Data.Clear();
 
+    /// <summary>Copies every parameter of <paramref name="other"/>, which must have the same shape.</summary>
     public void CopyFrom(ParameterSet other)
     {
         if (other.Shape != Shape) throw new ArgumentException("Parameter shapes differ.", nameof(other));

@@ -8,7 +8,7 @@ namespace FastLra.Model;
 /// rows of the parameters' stride S (<see cref="IRnnParameters"/>: H for a parameter set, more
 /// for the trainers' padded rows).
 /// </summary>
-public static class Rnn
+internal static class Rnn
 {
     /// <summary>
     /// One step for a batch: a (B x S) = zPrev (B x S) Whh + x (B x I) Wxh + bh, z (B x S) = tanh(a).

@@ -29,6 +29,7 @@ public sealed class RnnModel
         Normalization = normalization;
     }
 
+    /// <summary>The widths I, H and O.</summary>
     public RnnShape Shape => _p.Shape;
 
     /// <summary>The standardisation applied to inputs and undone on outputs by <see cref="RnnState"/>, or null.</summary>

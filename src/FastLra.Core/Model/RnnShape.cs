@@ -7,17 +7,37 @@ namespace FastLra.Model;
 /// </summary>
 public readonly record struct RnnShape(int Inputs, int Hidden, int Outputs)
 {
+    // Where each parameter sits in the flat layout: an offset and a length each.
 #pragma warning disable CA1822 // An instance member, like every other offset, so call sites read alike.
+    /// <summary>Where Wxh (I x H) starts.</summary>
     public int WxhOffset => 0;
 #pragma warning restore CA1822
+
+    /// <summary>I * H.</summary>
     public int WxhLength => Inputs * Hidden;
+
+    /// <summary>Where Whh (H x H) starts.</summary>
     public int WhhOffset => WxhLength;
+
+    /// <summary>H * H.</summary>
     public int WhhLength => Hidden * Hidden;
+
+    /// <summary>Where bh (H) starts.</summary>
     public int BhOffset => WhhOffset + WhhLength;
+
+    /// <summary>H.</summary>
     public int BhLength => Hidden;
+
+    /// <summary>Where Why (H x O) starts.</summary>
     public int WhyOffset => BhOffset + BhLength;
+
+    /// <summary>H * O.</summary>
     public int WhyLength => Hidden * Outputs;
+
+    /// <summary>Where by (O) starts.</summary>
     public int ByOffset => WhyOffset + WhyLength;
+
+    /// <summary>O.</summary>
     public int ByLength => Outputs;
 
     /// <summary>Total number of parameters.</summary>

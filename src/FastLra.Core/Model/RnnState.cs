@@ -13,6 +13,7 @@ public sealed class RnnState
 {
     private readonly float[] _h, _next, _x;
 
+    /// <summary>A zero state for streaming <paramref name="model"/>; its buffers are the only allocation.</summary>
     public RnnState(RnnModel model)
     {
         Model = model;

@@ -7,7 +7,7 @@ namespace FastLra.Tasks;
 /// reference bit for bit: <c>init_genrand</c> seeding, masked-rejection <c>randint</c>, the 53-bit
 /// <c>uniform()</c>, and the polar-method <c>standard_normal</c> with its cached second value.
 /// </summary>
-public sealed class RandomState
+internal sealed class RandomState
 {
     private const int N = 624;
     private const int M = 397;

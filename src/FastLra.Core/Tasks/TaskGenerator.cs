@@ -9,7 +9,7 @@ namespace FastLra.Tasks;
 /// per-sequence scratch, once, in the constructor. As a batch source its position is its
 /// generator's state.
 /// </summary>
-public sealed class TaskGenerator : IBatchSource
+internal sealed class TaskGenerator : IBatchSource
 {
     private readonly RandomState _rng;
     private readonly int[] _scratch;

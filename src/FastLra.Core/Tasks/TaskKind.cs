@@ -5,14 +5,21 @@ namespace FastLra.Tasks;
 /// <summary>The four synthetic tasks of Pascanu et al. (2013) that the paper uses.</summary>
 public enum TaskKind
 {
+    /// <summary>Classify the order of two marked symbols in a noisy sequence (4 classes).</summary>
     TemporalOrder,
+
+    /// <summary>The same with three marked symbols (8 classes).</summary>
     TemporalOrder3Bit,
+
+    /// <summary>Recall at the end the binary symbol that opened a sequence of 98 random distractors.</summary>
     RandomPermutation,
+
+    /// <summary>Regress the mean of the two marked values of a sequence.</summary>
     Adding,
 }
 
 /// <summary>Names, widths and losses of each task.</summary>
-public static class TaskInfo
+internal static class TaskInfo
 {
     /// <summary>The command-line names, in <see cref="TaskKind"/> order.</summary>
     public static readonly string[] Names = ["temporal-order", "temporal-order-3bit", "random-permutation", "adding"];

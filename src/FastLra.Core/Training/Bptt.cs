@@ -8,7 +8,7 @@ namespace FastLra.Training;
 /// Backpropagation through time: the exact gradient of E over the unrolled sequence, with
 /// optional global-norm clipping (PyTorch's clip_grad_norm_).
 /// </summary>
-public sealed class Bptt : IGradientAlgorithm
+internal sealed class Bptt : IGradientAlgorithm
 {
     private readonly Workspace _ws;
     private readonly float _clip;

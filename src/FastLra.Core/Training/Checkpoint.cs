@@ -17,7 +17,7 @@ namespace FastLra.Training;
 /// sources kept the generator's key as <c>generator_key</c> and its position in the metadata;
 /// they resume too.
 /// </summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     public const string Format = "fastlra-checkpoint";
 

@@ -14,7 +14,7 @@ public enum ClipMode
 }
 
 /// <summary>Gradient clipping as the spec defines it (c = 0 turns it off).</summary>
-public static class Clipping
+internal static class Clipping
 {
     /// <summary>clip_c(g) in place; returns the norm before clipping.</summary>
     public static float Clip(Span<float> g, float c, ClipMode mode)

@@ -7,7 +7,7 @@ namespace FastLra.Training;
 /// global clip) and, for LRA, each step's local loss and the Omega value it used.
 /// Arrays are allocated once; entries of steps an algorithm does not touch stay 0.
 /// </summary>
-public sealed class Diagnostics(int steps)
+internal sealed class Diagnostics(int steps)
 {
     /// <summary>
     /// Whether the next gradient computation should also record what costs extra work: BPTT's

@@ -25,7 +25,7 @@ public readonly record struct Evaluation(double Loss, double Accuracy, int Error
 /// evaluate a model on it: the set (x T x V x I, y R x V x O), two V x H states and the outputs
 /// o (R x V x O), allocated once, so <see cref="Evaluate(ParameterSet, bool)"/> allocates nothing.
 /// </summary>
-public sealed class Evaluator
+internal sealed class Evaluator
 {
     private readonly float[] _state, _scratch, _o, _scale;
     private readonly int _width;

@@ -6,7 +6,7 @@ namespace FastLra.Training;
 /// One way of turning a batch into parameter gradients (BPTT, LRA). Implementations carve their
 /// buffers from the <see cref="Workspace"/> once and allocate nothing per call.
 /// </summary>
-public interface IGradientAlgorithm
+internal interface IGradientAlgorithm
 {
     /// <summary>
     /// Overwrites the workspace gradients from <paramref name="batch"/> (of the workspace's layout and

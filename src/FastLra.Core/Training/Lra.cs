@@ -5,14 +5,14 @@ using FastLra.Model;
 namespace FastLra.Training;
 
 /// <summary>Hyper-parameters of an LRA gradient computation.</summary>
-public readonly record struct LraSettings(
+internal readonly record struct LraSettings(
     LraSemantics Semantics, int K, float Beta, float Clip, ClipMode ClipMode, float Alpha, LocalLossKind LocalLoss)
 {
     public static LraSettings From(TrainingOptions o) => new(o.Semantics, o.K, o.Beta, o.Clip, o.ClipMode, o.Alpha, o.LocalLoss);
 }
 
 /// <summary>Creates the LRA trainer specialised on its local loss.</summary>
-public static class Lra
+internal static class Lra
 {
     /// <summary>
     /// Scratch floats an LRA trainer carves from the workspace, in rows of the padded stride S; the

@@ -8,10 +8,19 @@ namespace FastLra.Training;
 /// <summary>The optimisers, with PyTorch semantics and defaults.</summary>
 public enum OptimizerKind
 {
+    /// <summary>Plain stochastic gradient descent.</summary>
     Sgd,
+
+    /// <summary>SGD with Nesterov momentum (the options' Momentum).</summary>
     Nesterov,
+
+    /// <summary>RMSprop (torch.optim.RMSprop).</summary>
     RmsProp,
+
+    /// <summary>Adam (torch.optim.Adam).</summary>
     Adam,
+
+    /// <summary>Adagrad (torch.optim.Adagrad).</summary>
     Adagrad,
 }
 
@@ -19,7 +28,7 @@ public enum OptimizerKind
 /// One optimiser over the flat parameter layout: a step is one loop over
 /// <see cref="ParameterSet.Data"/>. State buffers are allocated once, in the constructor.
 /// </summary>
-public abstract class Optimizer
+internal abstract class Optimizer
 {
     public static readonly string[] Names = ["sgd", "nesterov", "rmsprop", "adam", "adagrad"];
 

@@ -4,7 +4,7 @@ using FastLra.Kernels;
 namespace FastLra.Training;
 
 /// <summary>The command-line and metadata names of an int-backed enum, in declaration order.</summary>
-public sealed class EnumNames<T>(params string[] names)
+internal sealed class EnumNames<T>(params string[] names)
     where T : struct, Enum
 {
     public IReadOnlyList<string> Names => names;
@@ -22,7 +22,7 @@ public sealed class EnumNames<T>(params string[] names)
 }
 
 /// <summary>One spelling of every option value, shared by the CLI, checkpoints and saved models.</summary>
-public static class OptionNames
+internal static class OptionNames
 {
     public static readonly EnumNames<AlgorithmKind> Algorithms = new("bptt", "lra");
     public static readonly EnumNames<LraSemantics> Semantics = new("local", "reference");

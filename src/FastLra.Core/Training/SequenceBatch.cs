@@ -41,7 +41,7 @@ public readonly record struct SequenceLayout(int Steps, int Inputs, int Outputs,
 /// softmax cross-entropy a target row is a one-hot (or any probability) vector. The buffers are
 /// the caller's or its own, allocated once; a source fills them in place.
 /// </summary>
-public sealed class SequenceBatch
+internal sealed class SequenceBatch
 {
     private readonly Memory<float> _x, _y;
 
@@ -97,7 +97,7 @@ public sealed class SequenceBatch
 /// (a generator's random state, a data set's epoch, order and cursor) is a run of 32-bit words
 /// that a checkpoint stores, so a resumed run draws the very batches it would have drawn.
 /// </summary>
-public interface IBatchSource
+internal interface IBatchSource
 {
     /// <summary>The layout of every sequence this source gives.</summary>
     SequenceLayout Layout { get; }

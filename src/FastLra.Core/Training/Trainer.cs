@@ -25,7 +25,7 @@ public sealed class Trainer
     /// (whose layout must be the source's), from an orthogonal initialisation or <paramref name="initial"/>.
     /// The options' task, length and validation size are the synthetic task's and are not used here.
     /// </summary>
-    public Trainer(TrainingOptions options, IBatchSource source, Evaluator validation, ParameterSet? initial = null, DataRun? data = null)
+    internal Trainer(TrainingOptions options, IBatchSource source, Evaluator validation, ParameterSet? initial = null, DataRun? data = null)
     {
         string? problem = options.ValidateTraining();
         if (problem is not null) throw new ArgumentException(problem);
@@ -80,25 +80,25 @@ public sealed class Trainer
     public TrainingOptions Options { get; }
 
     /// <summary>Every buffer of the run, sized once.</summary>
-    public Workspace Workspace { get; }
+    internal Workspace Workspace { get; }
 
     /// <summary>The parameters being trained (in the workspace).</summary>
     public ParameterSet Parameters => Workspace.Parameters;
 
     /// <summary>The optimiser and its state.</summary>
-    public Optimizer Optimizer { get; }
+    internal Optimizer Optimizer { get; }
 
     /// <summary>BPTT or LRA, over the workspace.</summary>
-    public IGradientAlgorithm Algorithm { get; }
+    internal IGradientAlgorithm Algorithm { get; }
 
     /// <summary>Where the training batches come from.</summary>
-    public IBatchSource Source { get; }
+    internal IBatchSource Source { get; }
 
     /// <summary>The fixed validation set and its evaluation.</summary>
-    public Evaluator Validation { get; }
+    internal Evaluator Validation { get; }
 
     /// <summary>A run on the user's data: its data sets, normalisation and baselines; null for a synthetic task.</summary>
-    public DataRun? Data { get; }
+    internal DataRun? Data { get; }
 
     /// <summary>
     /// A run on data: the parameters of the best check by validation loss (what the run saves and
@@ -127,7 +127,7 @@ public sealed class Trainer
     /// Puts the trainer back where a checkpoint left it: parameters (layout order), optimiser state
     /// and step count, the source's position and the iteration count.
     /// </summary>
-    public void Restore(ReadOnlySpan<float> parameters, ReadOnlySpan<float> optimizerState, long optimizerSteps,
+    internal void Restore(ReadOnlySpan<float> parameters, ReadOnlySpan<float> optimizerState, long optimizerSteps,
         ReadOnlySpan<uint> sourceState, long iteration)
     {
         if (parameters.Length != Parameters.Data.Length || optimizerState.Length != Optimizer.State.Length)

@@ -10,7 +10,7 @@ namespace FastLra.Training;
 /// the baselines. (A class, not a record: nothing compares runs, and a record's generated members
 /// cost the Native AOT binary.)
 /// </summary>
-public sealed class DataRun(SequenceDataSet train, SequenceDataSet valid, Normalization? normalization, string[] inputNames,
+internal sealed class DataRun(SequenceDataSet train, SequenceDataSet valid, Normalization? normalization, string[] inputNames,
     string[] targetNames, double baselineR2Mean, double baselineR2Persistence)
 {
     /// <summary>The training sequences (standardised when <see cref="Normalization"/> is set).</summary>
@@ -40,7 +40,7 @@ public sealed class DataRun(SequenceDataSet train, SequenceDataSet valid, Normal
 /// generator and validation set, or the user's data read, split, standardised and turned into a
 /// shuffled training source and an in-order validation set.
 /// </summary>
-public static class TrainerFactory
+internal static class TrainerFactory
 {
     /// <summary>
     /// A trainer for <paramref name="options"/>: on its data when <see cref="TrainingOptions.Data"/>

@@ -32,16 +32,17 @@ public readonly record struct CheckReport(
 /// <summary>Receives each validation check (progress lines, metrics files) and checkpoint points.</summary>
 public interface ITrainingMonitor
 {
+    /// <summary>After each validation check, on the training thread; the trainer is between iterations.</summary>
     void OnCheck(Trainer trainer, in CheckReport report);
 
     /// <summary>Every checkpointEvery iterations and when the run stops (unless it diverged): a moment to write a checkpoint.</summary>
-    void OnCheckpoint(Trainer trainer, LoopState state)
+    internal void OnCheckpoint(Trainer trainer, LoopState state)
     {
     }
 }
 
 /// <summary>The training loop's own state beyond the trainer's, restorable from a checkpoint.</summary>
-public sealed class LoopState
+internal sealed class LoopState
 {
     public double BestValidAccuracy { get; set; } = double.NegativeInfinity;
     public int ChecksWithoutBest { get; set; }
@@ -97,6 +98,7 @@ public sealed record TrainingResult(
     long BestIteration = 0,
     Evaluation Valid = default)
 {
+    /// <summary>Mean wall time of one iteration, checks included.</summary>
     public double SecondsPerIteration => Iterations == 0 ? 0 : WallSeconds / Iterations;
 }
 
@@ -107,7 +109,7 @@ public sealed record TrainingResult(
 /// <see cref="Trainer.Data"/>) the best is the lowest validation loss, its parameters are kept in
 /// <see cref="Trainer.BestParameters"/>, and nothing is "solved": early stopping as users expect.
 /// </summary>
-public static class TrainingLoop
+internal static class TrainingLoop
 {
     /// <summary>Validation error below which a task counts as solved.</summary>
     public const double SolvedErrorRate = 1e-4;

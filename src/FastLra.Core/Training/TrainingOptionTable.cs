@@ -6,7 +6,7 @@ using FastLra.Tasks;
 namespace FastLra.Training;
 
 /// <summary>Which runs an option belongs to.</summary>
-public enum OptionScope
+internal enum OptionScope
 {
     /// <summary>Every run.</summary>
     Every,
@@ -29,7 +29,7 @@ public sealed class OptionException(string message) : Exception(message);
 /// underscores, <c>name_with_underscores</c>, in checkpoints, saved models and JSON reports), the
 /// runs it applies to, how its value reads and prints, and its help line.
 /// </summary>
-public sealed class TrainingOption
+internal sealed class TrainingOption
 {
     private readonly Func<TrainingOptions, string> _format;
     private readonly Func<TrainingOptions, string, TrainingOptions> _parse;
@@ -88,7 +88,7 @@ public sealed class TrainingOption
 /// summaries all read it, so an option is added in one place. Ranges are checked by
 /// <see cref="TrainingOptions.Validate"/>; this table parses.
 /// </summary>
-public static class TrainingOptionTable
+internal static class TrainingOptionTable
 {
     /// <summary>Every option, in the order help and reports list them.</summary>
     public static IReadOnlyList<TrainingOption> All { get; } =

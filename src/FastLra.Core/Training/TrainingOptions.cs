@@ -130,7 +130,7 @@ public sealed record TrainingOptions
     /// allocated: the workspace must fit one array and, with the validation set, half the memory
     /// the process may use. The message says what the run would need. Null when it fits.
     /// </summary>
-    public string? ValidateCost(int inputs, int outputs, int steps, int washout, long validCount)
+    internal string? ValidateCost(int inputs, int outputs, int steps, int washout, long validCount)
     {
         long s = (Hidden + 15L) / 16 * 16, r = steps - washout;
         long parameters = (long)inputs * Hidden + (long)Hidden * Hidden + Hidden + (long)Hidden * outputs + outputs;

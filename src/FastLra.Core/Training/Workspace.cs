@@ -11,7 +11,7 @@ namespace FastLra.Training;
 /// Shapes: x T x B x I; y, o, gradO R x B x O (steps w .. T-1, R = T - w); z T x B x S (rows of H
 /// padded to the stride S, see <see cref="PaddedParameters"/>).
 /// </summary>
-public sealed class Workspace
+internal sealed class Workspace
 {
     /// <summary>A workspace for sequences of <paramref name="layout"/>, whose widths must be the network's.</summary>
     public Workspace(RnnShape shape, SequenceLayout layout, int batch, int optimizerBuffers, long scratchFloats)
@@ -146,7 +146,7 @@ public sealed class Workspace
 }
 
 /// <summary>Hands out consecutive 64-byte-aligned segments of one buffer.</summary>
-public struct Carver(Memory<float> block)
+internal struct Carver(Memory<float> block)
 {
     private int _used;
 
