@@ -24,12 +24,13 @@ public sealed class CliTests : IDisposable
     }
 
     /// <summary>Starts fastlra with its output redirected (the caller reads it, waits, or kills it).</summary>
-    internal static Process Start(IDictionary<string, string>? environment, params string[] args)
+    internal static Process Start(IDictionary<string, string>? environment, string[] args, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? "",
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fastlra.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);

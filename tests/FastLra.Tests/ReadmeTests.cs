@@ -1,9 +1,14 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using FastLra.Training;
 using Xunit;
 
 namespace FastLra.Tests;
 
-/// <summary>The README keeps up with the code: every training option is documented in its train table, and its commands exist.</summary>
+/// <summary>
+/// The README keeps up with the code: every training option is documented in its train table,
+/// its commands exist, its shell blocks run, and its C# blocks are code CI compiles and runs.
+/// </summary>
 public class ReadmeTests
 {
     private static readonly string Readme = File.ReadAllText(Path.Combine(Golden.RepositoryRoot, "README.md"));
@@ -22,5 +27,78 @@ public class ReadmeTests
             Assert.Contains($"`fastlra {command}", Readme, StringComparison.Ordinal);
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(Readme, @"### `fastlra (\w+)"))
             Assert.Contains(m.Groups[1].Value, FastLra.Cli.Commands.Names);
+    }
+
+    /// <summary>The README's fenced blocks of one language, in order.</summary>
+    private static List<string> Blocks(string language) =>
+        Regex.Matches(Readme, $"^```{language}\n(.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();
+
+    public static TheoryData<int> ShellBlocks() => [.. Enumerable.Range(0, Blocks("sh").Count)];
+
+    /// <summary>
+    /// Every <c>fastlra</c> command of a shell block runs, in order, in a fresh folder that sees
+    /// the repository's docs/, and exits 0; a block's later commands read what its earlier ones
+    /// wrote. A training run without --max-iter is capped at 1,000 iterations (this checks that the
+    /// commands are right, not how long they take), and the quick start must still solve its task,
+    /// as the README says. Package and test commands are left to CI, which runs them.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ShellBlocks))]
+    public void The_commands_of_each_shell_block_run(int block)
+    {
+        string dir = Directory.CreateTempSubdirectory("fastlra-readme-").FullName;
+        try
+        {
+            Directory.CreateSymbolicLink(Path.Combine(dir, "docs"), Path.Combine(Golden.RepositoryRoot, "docs"));
+            string text = Blocks("sh")[block].Replace("\\\n", " ", StringComparison.Ordinal);
+            foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var args = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+                if (line.StartsWith("dotnet run -c Release --project src/FastLra.Cli -- ", StringComparison.Ordinal)) args.RemoveRange(0, 7);
+                else if (args[0] != "fastlra") continue;
+                else args.RemoveAt(0);
+                bool quickStart = block == 0 && args[0] == "train";
+                if (args[0] == "train" && !args.Contains("--max-iter")) args.AddRange(["--max-iter", "1000"]);
+                var (code, _, err) = RunIn(dir, args);
+                Assert.True(code == 0, $"README block {block}: `{line}` exited {code}: {err}");
+                if (quickStart) Assert.Contains("solved:", err, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static (int Code, string Out, string Err) RunIn(string directory, List<string> args)
+    {
+        using var process = CliTests.Start(null, [.. args], directory);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>
+    /// Every line of the README's C# blocks (less its trailing comment) is a line of an example
+    /// program under docs/examples, which CI builds and runs against the project and the package;
+    /// so the README shows code that compiles and works, as Sep's ReadMeTest keeps its README.
+    /// </summary>
+    [Fact]
+    public void Every_line_of_each_csharp_block_is_in_an_example_that_ci_runs()
+    {
+        var examples = Directory.GetFiles(Path.Combine(Golden.RepositoryRoot, "docs", "examples"), "Program.cs", SearchOption.AllDirectories)
+            .SelectMany(File.ReadAllLines).Select(Code).ToHashSet();
+        var blocks = Blocks("csharp");
+        Assert.NotEmpty(blocks);
+        foreach (string line in blocks.SelectMany(b => b.Split('\n')).Select(Code).Where(l => l.Length > 0))
+            Assert.True(examples.Contains(line), $"README C# line not in any docs/examples Program.cs: {line}");
+    }
+
+    /// <summary>A line without its trailing comment and surrounding white space.</summary>
+    private static string Code(string line)
+    {
+        int comment = line.IndexOf("//", StringComparison.Ordinal);
+        return (comment >= 0 ? line[..comment] : line).Trim();
     }
 }
