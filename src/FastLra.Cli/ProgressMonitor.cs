@@ -106,13 +106,18 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
             _metrics.Flush();
         }
         if (_quiet) return;
+        // The ETA is to the iteration budget at the last interval's pace: an upper bound, since
+        // patience (and, on a task, solving it) can end the run sooner; the line says so.
         double eta = (trainer.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9);
+        string budget = _options.Data is { Epochs: > 0 } data ? $"{data.Epochs} epochs" : "--max-iter";
+        string sooner = trainer.Data is null ? "if solved or " : "";
         string quality = regression
             ? $"rmse {report.Valid.Rmse,9:G5} mae {report.Valid.Mae,9:G5} R² {report.Valid.R2,7:F4}"
             : $"acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}";
         Console.Error.WriteLine(
             $"it {report.Iteration,7}/{trainer.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
-            $"valid {report.Valid.Loss,9:G5} {quality}  ETA {FormatSeconds(eta)}");
+            $"valid {report.Valid.Loss,9:G5} {quality}  " +
+            $"ETA ≤ {FormatSeconds(eta)} ({budget}; sooner {sooner}after {_options.Patience - report.ChecksWithoutBest} checks without a new best)");
     }
 
     void ITrainingMonitor.OnCheckpoint(Trainer trainer, LoopState state)
@@ -122,7 +127,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
 
     public void Dispose() => _metrics?.Dispose();
 
-    private static string FormatSeconds(double seconds) =>
+    internal static string FormatSeconds(double seconds) =>
         seconds switch
         {
             < 120 => $"{seconds:F0}s",

@@ -189,6 +189,8 @@ public sealed class CliTests : IDisposable
         Assert.Equal("adding", r.GetProperty("task").GetString());
         Assert.Equal(300, r.GetProperty("iterations").GetInt64());
         Assert.Contains("it/s", stderr);
+        // The ETA is to the budget, and says that patience or solving the task can end the run sooner.
+        Assert.Matches(@"ETA ≤ \d+s \(--max-iter; sooner if solved or after 30 checks without a new best\)", stderr.Split('\n')[0]);
 
         var lines = File.ReadAllLines(metrics);
         Assert.Equal(3, lines.Length);

@@ -103,6 +103,16 @@ public sealed class DataCliTests : IDisposable
         Assert.Matches(@"reading it would need \d+ MB, more than half of the \d+ MB this process may use", stderr);
     }
 
+    /// <summary>On data with --epochs, the progress line's ETA is to the epochs' budget and names it.</summary>
+    [Fact]
+    public void The_eta_of_a_run_on_data_names_its_epochs()
+    {
+        var (code, _, stderr) = Run(null, "train", "--data", Sunspots, "--input-columns", "SUNACTIVITY", "--target-columns", "SUNACTIVITY",
+            "--window", "20", "--hidden", "8", "--epochs", "2", "--check-every", "5", "--patience", "7");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"ETA ≤ \d+s \(2 epochs; sooner after 7 checks without a new best\)", stderr.Split('\n')[0]);
+    }
+
     [Fact]
     public void Sunspots_forecasting_beats_both_baselines_and_predict_and_eval_use_the_saved_model()
     {

@@ -144,8 +144,23 @@ public sealed class SweepTests : IDisposable
         Assert.All(owners, n => Assert.Equal(1, n));
     }
 
-    private SweepOutcome RunSweep(List<SweepRun> runs, int workers = 2, CancellationToken cancel = default) =>
-        new SweepRunner(_dir, 10, TextWriter.Null).Run(runs, workers, cancel);
+    private SweepOutcome RunSweep(List<SweepRun> runs, int workers = 2, TextWriter? log = null, CancellationToken cancel = default) =>
+        new SweepRunner(_dir, 10, log ?? TextWriter.Null).Run(runs, workers, cancel);
+
+    /// <summary>Each run's line counts the runs handled of all and gives an ETA at the sweep's pace; skipped runs print nothing.</summary>
+    [Fact]
+    public void A_sweep_prints_its_progress_with_an_eta()
+    {
+        var runs = Expand(Tiny);
+        var log = new StringWriter();
+        RunSweep(runs[..2], workers: 1);
+        RunSweep(runs, workers: 1, log: log);
+        var lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("[   3/6, ETA ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("[   6/6, ETA 0s] ", lines[^1], StringComparison.Ordinal);
+        Assert.All(lines, l => Assert.Matches(@"^\[ +\d/6, ETA \d+(s|m|\.\dh)\] \S+: \S+ at iteration 40, ", l));
+    }
 
     [Fact]
     public void A_sweep_writes_every_result_and_skips_them_when_run_again()

@@ -33,8 +33,9 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     public SweepOutcome Run(IReadOnlyList<SweepRun> runs, int workers, CancellationToken cancel)
     {
         Directory.CreateDirectory(directory);
-        int next = -1, handled = 0;
+        int next = -1, handled = 0, worked = 0;
         var counts = new int[5];
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         void Work()
         {
             for (int i = Interlocked.Increment(ref next); i < runs.Count && !cancel.IsCancellationRequested; i = Interlocked.Increment(ref next))
@@ -57,7 +58,16 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 }
                 Interlocked.Increment(ref counts[(int)status]);
                 int position = Interlocked.Increment(ref handled);
-                if (status != Status.Skipped) log.WriteLine($"[{position,4}/{runs.Count}] {run.Id}: {line}");
+                if (status == Status.Skipped) continue;
+                if (status == Status.Busy)
+                {
+                    log.WriteLine($"[{position,4}/{runs.Count}] {run.Id}: {line}");
+                    continue;
+                }
+                // The ETA assumes the runs left take as long as this process's runs so far, with as many workers.
+                int done = Interlocked.Increment(ref worked);
+                double eta = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds / done * (runs.Count - position);
+                log.WriteLine($"[{position,4}/{runs.Count}, ETA {ProgressMonitor.FormatSeconds(eta)}] {run.Id}: {line}");
             }
         }
         var threads = new Thread[Math.Max(1, Math.Min(workers, runs.Count))];

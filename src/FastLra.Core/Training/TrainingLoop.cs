@@ -21,13 +21,19 @@ public enum StopReason
     Cancelled,
 }
 
-/// <summary>What a validation check saw.</summary>
+/// <summary>
+/// What a validation check saw: the iteration, the mean training loss since the last check, the
+/// validation figures, the best validation accuracy so far, the run's wall time, and how many
+/// checks in a row have passed without a new best (the patience rule stops the run when it
+/// reaches the options' Patience).
+/// </summary>
 public readonly record struct CheckReport(
     long Iteration,
     double TrainLoss,
     Evaluation Valid,
     double BestValidAccuracy,
-    double ElapsedSeconds);
+    double ElapsedSeconds,
+    int ChecksWithoutBest);
 
 /// <summary>Receives each validation check (progress lines, metrics files) and checkpoint points.</summary>
 public interface ITrainingMonitor
@@ -174,7 +180,7 @@ internal static class TrainingLoop
                     state.ChecksWithoutBest++;
                 }
                 state.ElapsedSeconds = before + Stopwatch.GetElapsedTime(start).TotalSeconds;
-                monitor?.OnCheck(trainer, new CheckReport(it, state.WindowLoss / state.WindowCount, last, state.BestValidAccuracy, state.ElapsedSeconds));
+                monitor?.OnCheck(trainer, new CheckReport(it, state.WindowLoss / state.WindowCount, last, state.BestValidAccuracy, state.ElapsedSeconds, state.ChecksWithoutBest));
                 state.WindowLoss = 0;
                 state.WindowCount = 0;
             }
