@@ -3,12 +3,18 @@ using FastLra.Training;
 
 namespace FastLra.Cli;
 
-/// <summary>A flag of a command beside the training options: its name, whether it takes a value, and its help line.</summary>
-internal sealed class CliFlag(string name, bool takesValue, string help)
+/// <summary>
+/// A flag of a command beside the training options: its name, the kind of value it takes (a help
+/// placeholder such as "file" or "int"; null for a switch), its help line, and whether the command
+/// needs it (help marks it; the command refuses to run without it).
+/// </summary>
+internal sealed class CliFlag(string name, string? value, string help, bool required = false)
 {
     public string Name => name;
-    public bool TakesValue => takesValue;
+    public bool TakesValue => value is not null;
+    public string? Value => value;
     public string Help => help;
+    public bool Required => required;
 }
 
 /// <summary>
@@ -150,12 +156,29 @@ internal sealed class CliArguments
     public static string HelpText(string usage, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags)
     {
         var text = new StringBuilder($"Usage: {usage}\n\nOptions:\n");
-        foreach (var option in TrainingOptionTable.All)
-            if (accepts(option)) text.Append($"  --{option.Name,-16} {(option.Scope == OptionScope.Lra ? "" : option.Scope == OptionScope.Data ? "data: " : "")}{option.Help}\n");
         foreach (var flag in flags)
-            text.Append($"  --{flag.Name,-16} {flag.Help}\n");
+            if (flag.Required) Line(text, flag.Name, flag.Value, $"required: {flag.Help}");
+        foreach (var option in TrainingOptionTable.All)
+            if (accepts(option)) Line(text, option.Name, ValueName(option), $"{(option.Scope == OptionScope.Lra ? "" : option.Scope == OptionScope.Data ? "data: " : "")}{option.Help}");
+        foreach (var flag in flags)
+            if (!flag.Required) Line(text, flag.Name, flag.Value, flag.Help);
         return text.ToString();
     }
+
+    private static void Line(StringBuilder text, string name, string? value, string help)
+    {
+        string option = value is null ? $"--{name}" : $"--{name} <{value}>";
+        text.Append($"  {option,-30} {help}\n");
+    }
+
+    /// <summary>The kind of value a training option takes, as help shows it.</summary>
+    private static string ValueName(TrainingOption option) => option.Name switch
+    {
+        "data" or "valid-data" => "file",
+        "input-columns" or "target-columns" => "names",
+        "valid-fraction" => "float",
+        _ => option.IsFloat ? "float" : option.Numeric ? "int" : "name",
+    };
 
     /// <summary>Edit distance, for suggesting the option a typo meant.</summary>
     private static int Distance(string a, string b)

@@ -75,12 +75,12 @@ internal static class Commands
 
     private static readonly CliFlag[] SweepFlags =
     [
-        new("grid", true, "a JSON object mapping train options (as on the command line, without the dashes) to lists of values, or an array of such objects"),
-        new("out", true, "directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv"),
-        new("workers", true, "trainings at once (default: one per core)"),
-        new("shard", true, "run only share i of n (\"i/n\"), or \"n\" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag"),
-        new("checkpoint-every", true, "iterations between each run's checkpoints; 0 = only when interrupted (default 1000)"),
-        new("dry-run", false, "print each run's id and train command without running anything"),
+        new("grid", "json|file", "a JSON object mapping train options (as on the command line, without the dashes) to lists of values, or an array of such objects", required: true),
+        new("out", "dir", "directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv", required: true),
+        new("workers", "int", "trainings at once (default: one per core)"),
+        new("shard", "i/n", "run only share i of n (\"i/n\"), or \"n\" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag"),
+        new("checkpoint-every", "int", "iterations between each run's checkpoints; 0 = only when interrupted (default 1000)"),
+        new("dry-run", null, "print each run's id and train command without running anything"),
     ];
 
     private static int Sweep(string[] args, CancellationToken cancel)
@@ -114,8 +114,8 @@ internal static class Commands
 
     private static readonly CliFlag[] ReportFlags =
     [
-        new("out", true, "directory for report.md, report.csv and the figures"),
-        new("max-series", true, "variants drawn per figure, the best ranked first; the tables list every variant (default 8)"),
+        new("out", "dir", "directory for report.md, report.csv and the figures", required: true),
+        new("max-series", "int", "variants drawn per figure, the best ranked first; the tables list every variant (default 8)"),
     ];
 
     private static int Report(string[] args)
@@ -134,9 +134,9 @@ internal static class Commands
 
     private static readonly CliFlag[] InferFlags =
     [
-        new("model", true, "a safetensors file with Wxh, Whh, bh, Why, by (and the normalisation of its data, if any)"),
-        new("inputs", true, "T x I little-endian float32 values, step after step"),
-        new("outputs", true, "receives T x O float32 values, the output after every step (written atomically)"),
+        new("model", "file", "a safetensors file with Wxh, Whh, bh, Why, by (and the normalisation of its data, if any)", required: true),
+        new("inputs", "file", "T x I little-endian float32 values, step after step", required: true),
+        new("outputs", "file", "receives T x O float32 values, the output after every step (written atomically)", required: true),
     ];
 
     private static int Infer(string[] args)
@@ -195,10 +195,10 @@ internal static class Commands
 
     private static readonly CliFlag[] ImportFlags =
     [
-        new("from", true, "the file to read (.safetensors or .npz)"),
-        new("out", true, "the FastLra safetensors file to write (atomically)"),
-        new("rnn-prefix", true, "key prefix of the nn.RNN tensors (default rnn.)"),
-        new("fc-prefix", true, "key prefix of the nn.Linear tensors (default fc.)"),
+        new("from", "file", "the file to read (.safetensors or .npz)", required: true),
+        new("out", "file", "the FastLra safetensors file to write (atomically)", required: true),
+        new("rnn-prefix", "prefix", "key prefix of the nn.RNN tensors (default rnn.)"),
+        new("fc-prefix", "prefix", "key prefix of the nn.Linear tensors (default fc.)"),
     ];
 
     private static int Import(string[] args)
@@ -213,13 +213,13 @@ internal static class Commands
 
     private static readonly CliFlag[] ExportFlags =
     [
-        new("model", true, "a FastLra weight file (or any file import reads)"),
-        new("format", true, "c, csharp, torch (safetensors) or npz (PyTorch key names)"),
-        new("out", true, "the file to write (atomically)"),
-        new("name", true, "identifier for the C header's arrays, state and functions, or the C# class (default fastlra_model)"),
-        new("namespace", true, "csharp: the namespace of the class (default FastLra.Models)"),
-        new("rnn-prefix", true, "key prefix of the nn.RNN tensors, torch and npz (default rnn.)"),
-        new("fc-prefix", true, "key prefix of the nn.Linear tensors, torch and npz (default fc.)"),
+        new("model", "file", "a FastLra weight file (or any file import reads)", required: true),
+        new("format", "c|csharp|torch|npz", "c, csharp, torch (safetensors) or npz (PyTorch key names)", required: true),
+        new("out", "file", "the file to write (atomically)", required: true),
+        new("name", "identifier", "identifier for the C header's arrays, state and functions, or the C# class (default fastlra_model)"),
+        new("namespace", "name", "csharp: the namespace of the class (default FastLra.Models)"),
+        new("rnn-prefix", "prefix", "key prefix of the nn.RNN tensors, torch and npz (default rnn.)"),
+        new("fc-prefix", "prefix", "key prefix of the nn.Linear tensors, torch and npz (default fc.)"),
     ];
 
     private static int Export(string[] args)
@@ -250,9 +250,9 @@ internal static class Commands
 
     private static readonly CliFlag[] DataFlags =
     [
-        new("count", true, "consecutive batches drawn from one generator (default 1)"),
-        new("json", false, "print the batches as JSON (the golden fixtures' layout)"),
-        new("out", true, "write the batches as one data set for train --data: x (N x T x I) and y (N x O), N = batch x count, in an .npz file (atomically)"),
+        new("count", "int", "consecutive batches drawn from one generator (default 1)"),
+        new("json", null, "print the batches as JSON (the golden fixtures' layout)"),
+        new("out", "file", "write the batches as one data set for train --data: x (N x T x I) and y (N x O), N = batch x count, in an .npz file (atomically)"),
     ];
 
     private static bool DataOptions(TrainingOption o) => o.Name is "task" or "length" or "batch" or "seed";
@@ -326,7 +326,7 @@ internal static class Commands
         return CliExit.Ok;
     }
 
-    private static readonly CliFlag[] InfoFlags = [new("json", false, "print one JSON object on stdout")];
+    private static readonly CliFlag[] InfoFlags = [new("json", null, "print one JSON object on stdout")];
 
     private static int Info(string[] args)
     {

@@ -17,16 +17,16 @@ internal static class ReplayCommand
 {
     private static readonly CliFlag[] Flags =
     [
-        new("model", true, "start from this model (its widths, and its normalisation when it has one); default: an orthogonal initialisation of --hidden"),
-        new("window", true, "W: the ticks each update trains on, from the state before the first (default 16; 1 is the fully online limit)"),
-        new("update-every", true, "U: ticks between updates (default 1)"),
-        new("mode", true, "inline (the due tick runs the update) or background (a trainer thread; ticks never wait); default inline"),
-        new("period-us", true, "pace the ticks this many microseconds apart, as a control loop would (default 0: as fast as possible)"),
-        new("report-every", true, "ticks per progress line and --metrics line (default: a twentieth of the series)"),
-        new("save", true, "write the learner when the replay ends: a model file (loads anywhere) with the learner's whole state"),
-        new("metrics", true, "write one JSON line per report block: the three errors over the block, updates, skipped updates"),
-        new("json", false, "print one JSON object with the result on stdout"),
-        new("quiet", false, "no progress lines on stderr"),
+        new("model", "file", "start from this model (its widths, and its normalisation when it has one); default: an orthogonal initialisation of --hidden"),
+        new("window", "int", "W: the ticks each update trains on, from the state before the first (default 16; 1 is the fully online limit)"),
+        new("update-every", "int", "U: ticks between updates (default 1)"),
+        new("mode", "inline|background", "inline (the due tick runs the update) or background (a trainer thread; ticks never wait); default inline"),
+        new("period-us", "int", "pace the ticks this many microseconds apart, as a control loop would (default 0: as fast as possible)"),
+        new("report-every", "int", "ticks per progress line and --metrics line (default: a twentieth of the series)"),
+        new("save", "file", "write the learner when the replay ends: a model file (loads anywhere) with the learner's whole state"),
+        new("metrics", "file", "write one JSON line per report block: the three errors over the block, updates, skipped updates"),
+        new("json", null, "print one JSON object with the result on stdout"),
+        new("quiet", null, "no progress lines on stderr"),
     ];
 
     private static readonly HashSet<string> Accepted = new(StringComparer.Ordinal)

@@ -20,33 +20,33 @@ internal static class TrainingCommands
 
     private static readonly CliFlag[] TrainFlags =
     [
-        new("checkpoint", true, "write the run's full state to this file (atomically) every --checkpoint-every iterations and when it stops, Ctrl+C and SIGTERM included"),
-        new("checkpoint-every", true, "iterations between checkpoints; 0 = only when the run stops (default 1000)"),
-        new("resume", true, "continue the run saved in this checkpoint; its configuration replaces the other options (--max-iter may be given)"),
-        new("init-from", true, "start from the parameters in this safetensors file"),
-        new("save", true, "write the parameters to this safetensors file (on data: the best check's, with the normalisation)"),
-        new("metrics", true, "write one JSON line per validation check to this file"),
-        new("json", false, "print one JSON object with the configuration and the result on stdout"),
-        new("quiet", false, "no progress lines on stderr"),
+        new("checkpoint", "file", "write the run's full state to this file (atomically) every --checkpoint-every iterations and when it stops, Ctrl+C and SIGTERM included"),
+        new("checkpoint-every", "int", "iterations between checkpoints; 0 = only when the run stops (default 1000)"),
+        new("resume", "file", "continue the run saved in this checkpoint; its configuration replaces the other options (--max-iter may be given)"),
+        new("init-from", "file", "start from the parameters in this safetensors file"),
+        new("save", "file", "write the parameters to this safetensors file (on data: the best check's, with the normalisation)"),
+        new("metrics", "file", "write one JSON line per validation check to this file"),
+        new("json", null, "print one JSON object with the configuration and the result on stdout"),
+        new("quiet", null, "no progress lines on stderr"),
     ];
 
     private static readonly CliFlag[] BenchFlags =
     [
-        new("iters", true, "timed iterations (default 200)"),
-        new("warmup", true, "untimed iterations first, and at least one second of them (default 20)"),
-        new("json", false, "print one JSON object on stdout"),
+        new("iters", "int", "timed iterations (default 200)"),
+        new("warmup", "int", "untimed iterations first, and at least one second of them (default 20)"),
+        new("json", null, "print one JSON object on stdout"),
     ];
 
     private static readonly CliFlag[] EvalFlags =
     [
-        new("model", true, "the model: a safetensors file with Wxh, Whh, bh, Why, by (and its normalisation, if trained on data)"),
-        new("json", false, "print one JSON object on stdout"),
+        new("model", "file", "the model: a safetensors file with Wxh, Whh, bh, Why, by (and its normalisation, if trained on data)", required: true),
+        new("json", null, "print one JSON object on stdout"),
     ];
 
     private static readonly CliFlag[] PredictFlags =
     [
-        new("model", true, "the model (see eval)"),
-        new("out", true, "where to write the predictions, in original units: .csv (sequence, step, one column per output) or .npy (float32, N x O or N x R x O), atomically"),
+        new("model", "file", "the model (see eval)", required: true),
+        new("out", "file", "where to write the predictions, in original units: .csv (sequence, step, one column per output) or .npy (float32, N x O or N x R x O), atomically", required: true),
     ];
 
     /// <summary>Runs one of <see cref="Names"/>.</summary>

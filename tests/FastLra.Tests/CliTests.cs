@@ -38,6 +38,49 @@ public sealed class CliTests : IDisposable
         return Process.Start(start)!;
     }
 
+    public static TheoryData<string> CommandNames() => [.. FastLra.Cli.Commands.Names];
+
+    /// <summary>
+    /// Help as .NET CLIs give it: `fastlra help X` and `fastlra X --help` print the same text,
+    /// exit 0, name the program, and list every option with the kind of value it takes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommandNames))]
+    public void Help_names_the_program_and_each_option_with_its_value(string command)
+    {
+        var (code, help, err) = Run("help", command);
+        Assert.True(code == 0, err);
+        Assert.Equal(help, Run(command, "--help").Out);
+        Assert.StartsWith($"Usage: fastlra {command}", help, StringComparison.Ordinal);
+        var options = help.Split('\n').Where(l => l.StartsWith("  --", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(options);
+        Assert.All(options, l => Assert.Matches(@"^  --[a-z0-9-]+( <[^>]+>)? +\S", l));
+        foreach (string root in new[] { "help", "--help" })
+        {
+            var (rootCode, rootHelp, _) = Run(root);
+            Assert.Equal(0, rootCode);
+            Assert.StartsWith("Usage: fastlra <command>", rootHelp, StringComparison.Ordinal);
+            Assert.Contains($"\n  {command} ", rootHelp, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Each option help marks required is required: without it the command stops with a usage error naming it.</summary>
+    [Theory]
+    [MemberData(nameof(CommandNames))]
+    public void Options_marked_required_are_required(string command)
+    {
+        var required = Run("help", command).Out.Split('\n')
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^  --([a-z-]+) <[^>]+> +required: "))
+            .Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        foreach (string missing in required)
+        {
+            var args = new List<string> { command };
+            foreach (string other in required.Where(r => r != missing)) args.AddRange([$"--{other}", Path.Combine(_dir, other)]);
+            var (code, _, err) = Run([.. args]);
+            Assert.True(code == 2 && err.Contains($"--{missing}", StringComparison.Ordinal), $"{string.Join(' ', args)}: exit {code}, {err}");
+        }
+    }
+
     public static TheoryData<string, int, string> UsageErrors() => new()
     {
         { "train --task bogus --length 20", 2, "unknown task 'bogus'" },
