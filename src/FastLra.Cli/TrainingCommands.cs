@@ -28,6 +28,7 @@ internal static class TrainingCommands
         new("metrics", "file", "write one JSON line per validation check to this file"),
         new("json", null, "print one JSON object with the configuration and the result on stdout"),
         new("quiet", null, "no progress lines on stderr"),
+        new("threads", "int", "threads that share each validation check; the result does not depend on it (default: one per core)"),
     ];
 
     private static readonly CliFlag[] BenchFlags =
@@ -68,6 +69,8 @@ internal static class TrainingCommands
         string? checkpoint = a.Output("checkpoint"), resume = a.Flag("resume"), initFrom = a.Flag("init-from");
         string? save = a.Output("save"), metrics = a.Output("metrics");
         bool quiet = a.Has("quiet");
+        long threads = a.Long("threads", Environment.ProcessorCount);
+        if (threads < 1) throw new UsageException($"--threads must be positive, got {threads}.");
         Trainer trainer;
         LoopState? loop = null;
         if (resume is not null)
@@ -100,6 +103,7 @@ internal static class TrainingCommands
         // With a checkpoint file the loop also writes one when the run stops (Ctrl+C and SIGTERM
         // included); --checkpoint-every 0 means only then.
         long every = checkpoint is null ? 0 : checkpointEvery == 0 ? long.MaxValue : checkpointEvery;
+        trainer.ValidationThreads = (int)Math.Min(threads, Environment.ProcessorCount);
         return RunTraining(trainer, loop, checkpoint, every, save, metrics, a.Has("json"), quiet, cancel);
     }
 

@@ -96,6 +96,7 @@ public sealed class CliTests : IDisposable
         { "train --task adding", 2, "--length" },
         { "train --resume /nonexistent/c.safetensors", 1, "cannot read" },
         { "train --task adding --length 20 --checkpoint-every -1", 2, "--checkpoint-every" },
+        { "train --task adding --length 20 --threads 0", 2, "--threads must be positive" },
         { "eval --model x --task adding --length 3", 2, "too short" },
         { "data --task adding --length 20 --batch 0 --json", 2, "--batch" },
         { "frobnicate", 2, "unknown command" },

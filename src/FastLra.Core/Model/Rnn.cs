@@ -49,23 +49,32 @@ internal static class Rnn
     }
 
     /// <summary>
-    /// Forward pass that keeps only the running state, for evaluation: x (T x B x I), o (R x B x O),
-    /// the outputs of steps w .. T-1; <paramref name="state"/> and <paramref name="scratch"/> (B x S each)
-    /// hold the ping-pong states, and <paramref name="state"/> starts as z_{-1} when
-    /// <paramref name="useState"/> is set (zero otherwise).
+    /// Forward pass that keeps only the running state, for evaluation, over rows [first, first +
+    /// rows) of a batch of <paramref name="batch"/> sequences: x (T x B x I), o (R x B x O) the outputs
+    /// of steps w .. T-1, of which only these rows' are written; <paramref name="state"/> and
+    /// <paramref name="scratch"/> (rows x S each) hold the ping-pong states. z_{-1} is zero, or with
+    /// <paramref name="referenceStart"/> x_0 Wxh + bh without tanh, as the paper's published code
+    /// validates (then S must be H: a parameter set's rows). A row's numbers do not depend on the
+    /// rows run with it (the kernels block over rows but sum each element in one order), so any
+    /// split of a batch into row ranges gives the same outputs, bit for bit.
     /// </summary>
-    public static void Infer(IRnnParameters p, ReadOnlySpan<float> x, int steps, int batch, int washout, bool useState,
+    public static void Infer(IRnnParameters p, ReadOnlySpan<float> x, int steps, int batch, int first, int rows, int washout, bool referenceStart,
         Span<float> state, Span<float> scratch, Span<float> o)
     {
-        int bi = batch * p.Shape.Inputs, bs = batch * p.Stride, bo = batch * p.Shape.Outputs;
-        Span<float> current = state[..bs], next = scratch[..bs];
+        int inputs = p.Shape.Inputs, outputs = p.Shape.Outputs, rs = rows * p.Stride;
+        Span<float> current = state[..rs], next = scratch[..rs];
+        if (referenceStart)
+        {
+            Reductions.BroadcastRows(p.Bh, rows, current);
+            MatMul.MultiplyAdd(x.Slice(first * inputs, rows * inputs), p.Wxh, rows, inputs, p.Shape.Hidden, current);
+        }
         for (int t = 0; t < steps; t++)
         {
-            StepForward(p, x.Slice(t * bi, bi), t == 0 && !useState ? default : current, batch, next, next);
+            StepForward(p, x.Slice((t * batch + first) * inputs, rows * inputs), t == 0 && !referenceStart ? default : current, rows, next, next);
             var swap = current;
             current = next;
             next = swap;
-            if (t >= washout) OutputForward(p, current, batch, o.Slice((t - washout) * bo, bo));
+            if (t >= washout) OutputForward(p, current, rows, o.Slice(((t - washout) * batch + first) * outputs, rows * outputs));
         }
     }
 }

@@ -140,6 +140,16 @@ public sealed class Trainer
         Iteration = iteration;
     }
 
+    /// <summary>
+    /// Threads that share each validation check (1 unless set; <see cref="Fit(TrainingOptions, ITrainingMonitor?, CancellationToken)"/>
+    /// and the CLI's train use one per core). The results do not depend on it, bit for bit.
+    /// </summary>
+    public int ValidationThreads
+    {
+        get => Validation.Threads;
+        set => Validation.Threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least one thread.");
+    }
+
     /// <summary>Loss and accuracy (and regression errors) on the fixed validation set.</summary>
     public Evaluation Evaluate() => Validation.Evaluate(Parameters, Algorithm.ReferenceValidationStart);
 
@@ -159,6 +169,7 @@ public sealed class Trainer
 
     private static FitResult Finish(Trainer trainer, ITrainingMonitor? monitor, CancellationToken cancel)
     {
+        trainer.ValidationThreads = Environment.ProcessorCount;
         var result = TrainingLoop.Run(trainer, monitor, cancel: cancel);
         var parameters = trainer.BestParameters is { } best && result.BestIteration > 0 ? best : trainer.Parameters;
         return new FitResult(new RnnModel(parameters, trainer.Data?.Normalization), result, trainer);
