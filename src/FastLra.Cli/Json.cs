@@ -226,8 +226,12 @@ internal sealed class InfoReport(
 internal sealed class BenchReport(
     string Algo, string? Semantics, string Task, int Length, int Hidden, int Batch, int? K, float? Alpha, int Iterations,
     double MedianSecondsPerIteration, double SecondsPerIteration, double IterationsPerSecond, double P99SecondsPerIteration,
-    double AllocatedBytesPerIteration, int Gen0Collections, int VectorBits, string[] InstructionSets, bool NativeAot)
+    double AllocatedBytesPerIteration, int Gen0Collections, int VectorBits, string[] InstructionSets, bool NativeAot,
+    double Gflops, double PeakGflops)
 {
+    /// <summary>The median iteration's share of the FMA peak at the kernels' width, measured in the same process.</summary>
+    public double PercentOfPeak => 100 * Gflops / PeakGflops;
+
     public void Write(Utf8JsonWriter w)
     {
         w.WriteStartObject();
@@ -249,6 +253,9 @@ internal sealed class BenchReport(
         w.WriteNumber("vector_bits", VectorBits);
         CliJson.Strings(w, "instruction_sets", InstructionSets);
         w.WriteBoolean("native_aot", NativeAot);
+        if (double.IsFinite(Gflops)) CliJson.Number(w, "gflops", Gflops);
+        CliJson.Number(w, "peak_gflops", PeakGflops);
+        if (double.IsFinite(Gflops)) CliJson.Number(w, "percent_of_peak", PercentOfPeak);
         w.WriteEndObject();
     }
 
@@ -258,6 +265,8 @@ internal sealed class BenchReport(
         $"median {MedianSecondsPerIteration * 1e3:F3} ms/it, mean {SecondsPerIteration * 1e3:F3} ms/it, " +
         $"{IterationsPerSecond:F0} it/s, p99 {P99SecondsPerIteration * 1e3:F3} ms, " +
         $"{AllocatedBytesPerIteration:F0} B/it allocated, {Gen0Collections} GCs; " +
+        $"{(double.IsFinite(Gflops) ? $"{Gflops:F1} GFLOP/s, {PercentOfPeak:F0}% of " : "")}" +
+        $"the {VectorBits}-bit FMA peak measured now ({PeakGflops:F1} GFLOP/s); " +
         $"{VectorBits}-bit vectors ({string.Join(' ', InstructionSets)}), {(NativeAot ? "Native AOT" : "JIT")}");
 }
 

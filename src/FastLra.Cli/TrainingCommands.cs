@@ -196,6 +196,8 @@ internal static class TrainingCommands
         double total = Stopwatch.GetElapsedTime(start).TotalSeconds;
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         collections = GC.CollectionCount(0) - collections;
+        // The peak right after the timed iterations, at the kernels' width: the machine's speed drifts.
+        double peak = SimdWidth.Bits == 0 ? double.NaN : FmaPeak.Gflops(SimdWidth.Bits);
         Array.Sort(seconds);
         bool lra = options.Algorithm == AlgorithmKind.Lra;
         var layout = trainer.Source.Layout;
@@ -203,7 +205,8 @@ internal static class TrainingCommands
         var report = new BenchReport(OptionNames.Algorithms.Name(options.Algorithm), lra ? OptionNames.Semantics.Name(options.Semantics) : null, task,
             layout.Steps, options.Hidden, options.Batch, lra ? options.K : null, lra ? options.Alpha : null,
             (int)iters, seconds[iters / 2], total / iters, iters / total, seconds[Math.Min(iters - 1, (int)(iters * 0.99))],
-            (double)allocated / iters, collections, SimdWidth.Bits, Commands.InstructionSets(), System.Runtime.JitInfo.GetCompiledILBytes() == 0);
+            (double)allocated / iters, collections, SimdWidth.Bits, Commands.InstructionSets(), System.Runtime.JitInfo.GetCompiledILBytes() == 0,
+            FlopModel.Iteration(options, layout) / seconds[iters / 2] / 1e9, peak);
         if (a.Has("json"))
         {
             Console.Out.WriteLine(CliJson.Serialize(report.Write));

@@ -1,12 +1,25 @@
-namespace FastLra.Bench;
+namespace FastLra.Training;
 
 /// <summary>
 /// Floating-point operations of one training iteration, counting the matrix products only
 /// (an FMA is 2 FLOPs; element-wise work is O(T B H) and left out). docs/performance.md derives
 /// these; letters as in docs/design.md.
 /// </summary>
-public static class FlopModel
+internal static class FlopModel
 {
+    /// <summary>
+    /// The FLOPs of one iteration of <paramref name="options"/>' trainer on batches of
+    /// <paramref name="layout"/>, or NaN for a layout with outputs at every step (the model counts one output step).
+    /// </summary>
+    public static double Iteration(TrainingOptions options, SequenceLayout layout)
+    {
+        if (layout.PerStep) return double.NaN;
+        int t = layout.Steps, b = options.Batch, i = layout.Inputs, h = options.Hidden, o = layout.Outputs;
+        if (options.Algorithm == AlgorithmKind.Bptt) return Bptt(t, b, i, h, o);
+        bool omega = options.Alpha != 0f;
+        return options.Semantics == LraSemantics.Local ? LraLocal(t, b, i, h, o, options.K, omega) : LraReference(t, b, i, h, o, options.K, omega);
+    }
+
     /// <summary>2 m k n: one product of an m x k by a k x n matrix.</summary>
     public static double Product(double m, double k, double n) => 2 * m * k * n;
 
