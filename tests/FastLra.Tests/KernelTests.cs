@@ -58,10 +58,16 @@ public class KernelTests
         var a = Random(m * k, 1);
         var w = Random(k * n, 2);
         var expected = Random(m * n, 3);
-        var actual = (float[])expected.Clone();
+        // The destination between guards of 64 floats on either side, which must stay as they were.
+        var guarded = Random(m * n + 128, 4);
+        var guards = (float[])guarded.Clone();
+        var actual = guarded.AsSpan(64, m * n);
+        expected.CopyTo(actual);
         MatMulReference.MultiplyAdd(a, w, m, k, n, expected);
         MatMul.MultiplyAdd(bits, registers, a, w, actual, m, k, n, k, actual);
-        AssertNear(expected, actual, k);
+        AssertNear(expected, actual.ToArray(), k);
+        Assert.Equal(guards.AsSpan(0, 64).ToArray(), guarded.AsSpan(0, 64).ToArray());
+        Assert.Equal(guards.AsSpan(64 + m * n).ToArray(), guarded.AsSpan(64 + m * n).ToArray());
     }
 
     [Theory]

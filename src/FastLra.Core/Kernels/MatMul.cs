@@ -210,6 +210,11 @@ public static class MatMul
         where TV : struct, IVector<TV>
     {
         int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + maxCols - 1) / maxCols, done = 0;
+        if (rows == 1 && vectors > maxCols)
+        {
+            GemmRow<TV>(in first, in second, n, ref source, ref c, ref z, tanh);
+            return;
+        }
         for (int panel = panels; panel > 0; panel--)
         {
             int size = (vectors - done + panel - 1) / panel, j = done * width;
@@ -249,6 +254,92 @@ public static class MatMul
             ref float cr = ref Unsafe.Add(ref c, r * n + j);
             GemmBlock<TV, One, TCols>(in first, in second, r, j, n, ref Unsafe.Add(ref source, r * sourceRow + j), sourceRow, ref cr, last - j, skip);
             if (tanh) TanhBlock<TV>(ref cr, ref Unsafe.Add(ref z, r * n + j), n, 1, TCols.Value, last - j, skip);
+        }
+    }
+
+    // One row (a streaming step, B = 1) has parallelism across columns only: panels of up to eight
+    // vectors give eight independent FMA chains, where the batch panels of two or four vectors left
+    // the step bound by FMA latency. Every element is summed in the batch kernel's order, so a
+    // stream and a batch agree bit for bit.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GemmRow<TV>(in Product first, in Product second, int n, ref float source, ref float c, ref float z, bool tanh)
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + RowPanel - 1) / RowPanel, done = 0;
+        for (int panel = panels; panel > 0; panel--)
+        {
+            int size = (vectors - done + panel - 1) / panel, j = done * width;
+            done += size;
+            int last = j + (size - 1) * width, skip = 0;
+            if (last + width > n)
+            {
+                skip = last + width - n;
+                last = n - width;
+            }
+            ref float sj = ref Unsafe.Add(ref source, j);
+            ref float cj = ref Unsafe.Add(ref c, j);
+            switch (size)
+            {
+                case 8: RowBlock<TV, Eight>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
+                case 7: RowBlock<TV, Seven>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
+                case 6: RowBlock<TV, Six>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
+                case 5: RowBlock<TV, Five>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
+                case 4: GemmBlock<TV, One, Four>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
+                case 3: GemmBlock<TV, One, Three>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
+                default: GemmBlock<TV, One, Two>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
+            }
+            if (tanh) TanhBlock<TV>(ref cj, ref Unsafe.Add(ref z, j), n, 1, size, last - j, skip);
+        }
+    }
+
+    /// <summary>The widest panel of one row, in vectors: eight accumulators cover FMA latency on two pipes.</summary>
+    private const int RowPanel = 8;
+
+    // One row by TCols (5 to 8) vectors from column j: vectors 0-3 are whole, the last may be the overlapping tail.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowBlock<TV, TCols>(in Product first, in Product second, int j, int n, ref float source, ref float c, int last, int skip)
+        where TV : struct, IVector<TV>
+        where TCols : struct, ICount
+    {
+        int width = TV.Count, cols = TCols.Value;
+        int o4 = cols == 5 ? last : 4 * width, o5 = cols == 6 ? last : 5 * width, o6 = cols == 7 ? last : 6 * width, o7 = last;
+        TV zero = TV.Zero;
+        TV s0 = TV.Load(ref source, 0), s1 = TV.Load(ref source, width), s2 = TV.Load(ref source, 2 * width), s3 = TV.Load(ref source, 3 * width);
+        TV s4 = TV.Load(ref source, o4), s5 = cols > 5 ? TV.Load(ref source, o5) : zero, s6 = cols > 6 ? TV.Load(ref source, o6) : zero,
+            s7 = cols > 7 ? TV.Load(ref source, o7) : zero;
+        RowAccumulate<TV, TCols>(in first, j, n, o4, o5, o6, o7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        if (second.Inner > 0) RowAccumulate<TV, TCols>(in second, j, n, o4, o5, o6, o7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        s0.Store(ref c, 0);
+        s1.Store(ref c, width);
+        s2.Store(ref c, 2 * width);
+        s3.Store(ref c, 3 * width);
+        StoreRow(ref c, o4, o5, o6, o7, skip, cols - 4, s4, s5, s6, s7);
+    }
+
+    // s_v += Σ_p A[0, p] W[p, j + o_v], as Accumulate does for one row.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowAccumulate<TV, TCols>(in Product f, int j, int n, int o4, int o5, int o6, int o7,
+        ref TV s0, ref TV s1, ref TV s2, ref TV s3, ref TV s4, ref TV s5, ref TV s6, ref TV s7)
+        where TV : struct, IVector<TV>
+        where TCols : struct, ICount
+    {
+        int width = TV.Count, cols = TCols.Value;
+        nint step = f.Step, wStep = n;
+        ref float wp = ref Unsafe.Add(ref f.W, j);
+        ref float ap = ref f.A;
+        for (int p = 0; p < f.Inner; p++)
+        {
+            TV b = TV.Broadcast(ap);
+            s0 = TV.MultiplyAdd(b, TV.Load(ref wp, 0), s0);
+            s1 = TV.MultiplyAdd(b, TV.Load(ref wp, width), s1);
+            s2 = TV.MultiplyAdd(b, TV.Load(ref wp, 2 * width), s2);
+            s3 = TV.MultiplyAdd(b, TV.Load(ref wp, 3 * width), s3);
+            s4 = TV.MultiplyAdd(b, TV.Load(ref wp, o4), s4);
+            if (cols > 5) s5 = TV.MultiplyAdd(b, TV.Load(ref wp, o5), s5);
+            if (cols > 6) s6 = TV.MultiplyAdd(b, TV.Load(ref wp, o6), s6);
+            if (cols > 7) s7 = TV.MultiplyAdd(b, TV.Load(ref wp, o7), s7);
+            wp = ref Unsafe.Add(ref wp, wStep);
+            ap = ref Unsafe.Add(ref ap, step);
         }
     }
 
@@ -583,4 +674,24 @@ internal readonly struct Three : ICount
 internal readonly struct Four : ICount
 {
     public static int Value => 4;
+}
+
+internal readonly struct Five : ICount
+{
+    public static int Value => 5;
+}
+
+internal readonly struct Six : ICount
+{
+    public static int Value => 6;
+}
+
+internal readonly struct Seven : ICount
+{
+    public static int Value => 7;
+}
+
+internal readonly struct Eight : ICount
+{
+    public static int Value => 8;
 }
