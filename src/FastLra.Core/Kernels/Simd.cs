@@ -437,7 +437,7 @@ internal static class SimdWidth
 
     /// <summary>
     /// Vector registers the kernels may plan on: 32 with AVX-512 (EVEX) or on ARM64, else 16 (AVX2,
-    /// SSE). A block of sixteen accumulators needs the 32; with 16 the kernels take half blocks,
+    /// SSE). A block of sixteen accumulators needs the 32; with 16 the kernels take smaller blocks (twelve accumulators; dot blocks of two rows),
     /// which would otherwise spill to the stack (the AVX2 build's products ran at half speed).
     /// </summary>
     public static readonly int Registers = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 32 : 16;
