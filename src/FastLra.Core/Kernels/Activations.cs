@@ -101,7 +101,7 @@ internal static class ActivationsReference
     {
         for (int i = 0; i < h.Length; i++)
         {
-            h[i] = MathF.FusedMultiplyAdd(g[i], step, h[i]);
+            h[i] = SimdWidth.MultiplyAdd(g[i], step, h[i]);
             z[i] = MathF.Tanh(h[i]);
         }
     }

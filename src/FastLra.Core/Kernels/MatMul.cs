@@ -474,9 +474,9 @@ public static class MatMul
             {
                 float s = Unsafe.Add(ref source, r * sourceRow + j);
                 for (int p = 0; p < first.Inner; p++)
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref first.A, r * first.Row + p * first.Step), Unsafe.Add(ref first.W, p * n + j), s);
+                    s = SimdWidth.MultiplyAdd(Unsafe.Add(ref first.A, r * first.Row + p * first.Step), Unsafe.Add(ref first.W, p * n + j), s);
                 for (int p = 0; p < second.Inner; p++)
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref second.A, r * second.Row + p * second.Step), Unsafe.Add(ref second.W, p * n + j), s);
+                    s = SimdWidth.MultiplyAdd(Unsafe.Add(ref second.A, r * second.Row + p * second.Step), Unsafe.Add(ref second.W, p * n + j), s);
                 Unsafe.Add(ref c, r * n + j) = s;
             }
     }

@@ -193,9 +193,9 @@ internal static class OmegaReference
         double squares = 0;
         for (int i = 0; i < n.Length; i++)
         {
-            n[i] = MathF.FusedMultiplyAdd(c * n[i] * n[i], t[i], n[i]);
+            n[i] = SimdWidth.MultiplyAdd(c * n[i] * n[i], t[i], n[i]);
             squares += (double)n[i] * n[i];
-            hNext[i] = MathF.FusedMultiplyAdd(n[i], step, h[i]);
+            hNext[i] = SimdWidth.MultiplyAdd(n[i], step, h[i]);
             tNext[i] = MathF.Tanh(hNext[i]);
         }
         return squares;
