@@ -285,10 +285,7 @@ public static class MatMul
             ref float cj = ref Unsafe.Add(ref c, j);
             switch (size)
             {
-                case 8: RowBlock<TV, Eight>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
-                case 7: RowBlock<TV, Seven>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
-                case 6: RowBlock<TV, Six>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
-                case 5: RowBlock<TV, Five>(in first, in second, j, n, ref sj, ref cj, last - j, skip); break;
+                case >= 5: RowBlock<TV>(in first, in second, j, n, size, ref sj, ref cj, last - j, skip); break;
                 case 4: GemmBlock<TV, One, Four>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
                 case 3: GemmBlock<TV, One, Three>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
                 default: GemmBlock<TV, One, Two>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
@@ -300,20 +297,22 @@ public static class MatMul
     /// <summary>The widest panel of one row, in vectors: eight accumulators cover FMA latency on two pipes.</summary>
     private const int RowPanel = 8;
 
-    // One row by TCols (5 to 8) vectors from column j: vectors 0-3 are whole, the last may be the overlapping tail.
+    // One row by `cols` (5 to 8) vectors from column j: vectors 0-3 are whole, the last may be the
+    // overlapping tail. The count is a variable, not a type: the loop is bound by FMA latency, so
+    // its three predictable branches cost nothing measurable, and four instantiations per width
+    // would cost the Native AOT binary its size budget.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowBlock<TV, TCols>(in Product first, in Product second, int j, int n, ref float source, ref float c, int last, int skip)
+    private static void RowBlock<TV>(in Product first, in Product second, int j, int n, int cols, ref float source, ref float c, int last, int skip)
         where TV : struct, IVector<TV>
-        where TCols : struct, ICount
     {
-        int width = TV.Count, cols = TCols.Value;
+        int width = TV.Count;
         int o4 = cols == 5 ? last : 4 * width, o5 = cols == 6 ? last : 5 * width, o6 = cols == 7 ? last : 6 * width, o7 = last;
         TV zero = TV.Zero;
         TV s0 = TV.Load(ref source, 0), s1 = TV.Load(ref source, width), s2 = TV.Load(ref source, 2 * width), s3 = TV.Load(ref source, 3 * width);
         TV s4 = TV.Load(ref source, o4), s5 = cols > 5 ? TV.Load(ref source, o5) : zero, s6 = cols > 6 ? TV.Load(ref source, o6) : zero,
             s7 = cols > 7 ? TV.Load(ref source, o7) : zero;
-        RowAccumulate<TV, TCols>(in first, j, n, o4, o5, o6, o7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-        if (second.Inner > 0) RowAccumulate<TV, TCols>(in second, j, n, o4, o5, o6, o7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        RowAccumulate<TV>(in first, j, n, cols, o4, o5, o6, o7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        if (second.Inner > 0) RowAccumulate<TV>(in second, j, n, cols, o4, o5, o6, o7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
         s0.Store(ref c, 0);
         s1.Store(ref c, width);
         s2.Store(ref c, 2 * width);
@@ -323,12 +322,11 @@ public static class MatMul
 
     // s_v += Σ_p A[0, p] W[p, j + o_v], as Accumulate does for one row.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowAccumulate<TV, TCols>(in Product f, int j, int n, int o4, int o5, int o6, int o7,
+    private static void RowAccumulate<TV>(in Product f, int j, int n, int cols, int o4, int o5, int o6, int o7,
         ref TV s0, ref TV s1, ref TV s2, ref TV s3, ref TV s4, ref TV s5, ref TV s6, ref TV s7)
         where TV : struct, IVector<TV>
-        where TCols : struct, ICount
     {
-        int width = TV.Count, cols = TCols.Value;
+        int width = TV.Count;
         nint step = f.Step, wStep = n;
         ref float wp = ref Unsafe.Add(ref f.W, j);
         ref float ap = ref f.A;
@@ -679,24 +677,4 @@ internal readonly struct Three : ICount
 internal readonly struct Four : ICount
 {
     public static int Value => 4;
-}
-
-internal readonly struct Five : ICount
-{
-    public static int Value => 5;
-}
-
-internal readonly struct Six : ICount
-{
-    public static int Value => 6;
-}
-
-internal readonly struct Seven : ICount
-{
-    public static int Value => 7;
-}
-
-internal readonly struct Eight : ICount
-{
-    public static int Value => 8;
 }
