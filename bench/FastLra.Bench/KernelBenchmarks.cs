@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using FastLra.Kernels;
 
@@ -64,67 +63,20 @@ public class ProductBenchmarks
 }
 
 /// <summary>
-/// This core's float32 FMA peak: 12 independent accumulators (enough to cover FMA latency on two
-/// pipes), 1000 rounds, no memory traffic. 512-bit, 256-bit and 128-bit.
+/// This core's float32 FMA peak at each width: <see cref="FmaPeak"/>'s kernel (twelve independent
+/// accumulators, no memory traffic), the one `fastlra bench` measures its share of.
 /// </summary>
 public class PeakFmaBenchmarks
 {
-    private const int Rounds = 1000;
+    [Benchmark]
+    [Flops(2.0 * 16 * 12 * FmaPeak.Rounds)]
+    public float Fma512() => FmaPeak.Run<V512>();
 
     [Benchmark]
-    [Flops(2.0 * 16 * 12 * Rounds)]
-    public float Fma512()
-    {
-        var m = Vector512.Create(0.999f);
-        var c = Vector512.Create(1e-3f);
-        Vector512<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
-        for (int i = 0; i < Rounds; i++)
-        {
-            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
-        }
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
+    [Flops(2.0 * 8 * 12 * FmaPeak.Rounds)]
+    public float Fma256() => FmaPeak.Run<V256>();
 
     [Benchmark]
-    [Flops(2.0 * 8 * 12 * Rounds)]
-    public float Fma256()
-    {
-        var m = Vector256.Create(0.999f);
-        var c = Vector256.Create(1e-3f);
-        Vector256<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
-        for (int i = 0; i < Rounds; i++)
-        {
-            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
-        }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
-
-    [Benchmark]
-    [Flops(2.0 * 4 * 12 * Rounds)]
-    public float Fma128()
-    {
-        var m = Vector128.Create(0.999f);
-        var c = Vector128.Create(1e-3f);
-        Vector128<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
-        for (int i = 0; i < Rounds; i++)
-        {
-            a0 = Vector128.FusedMultiplyAdd(a0, m, c); a1 = Vector128.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector128.FusedMultiplyAdd(a2, m, c); a3 = Vector128.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector128.FusedMultiplyAdd(a4, m, c); a5 = Vector128.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector128.FusedMultiplyAdd(a6, m, c); a7 = Vector128.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector128.FusedMultiplyAdd(a8, m, c); a9 = Vector128.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector128.FusedMultiplyAdd(a10, m, c); a11 = Vector128.FusedMultiplyAdd(a11, m, c);
-        }
-        return Vector128.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
+    [Flops(2.0 * 4 * 12 * FmaPeak.Rounds)]
+    public float Fma128() => FmaPeak.Run<V128>();
 }

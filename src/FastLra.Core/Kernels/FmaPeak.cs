@@ -11,7 +11,7 @@ namespace FastLra.Kernels;
 /// </summary>
 internal static class FmaPeak
 {
-    private const int Rounds = 4096;
+    internal const int Rounds = 4096;
 
     /// <summary>The best of <paramref name="repeats"/> runs of about a millisecond each, in GFLOP/s, at <paramref name="bits"/> (512, 256, 128).</summary>
     public static double Gflops(int bits, int repeats = 20)
@@ -34,7 +34,7 @@ internal static class FmaPeak
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Run<TV>()
+    internal static float Run<TV>()
         where TV : struct, IVector<TV>
     {
         TV m = TV.Broadcast(0.999f), c = TV.Broadcast(1e-3f);

@@ -222,14 +222,7 @@ public static class MatMul
         }
         for (int panel = panels; panel > 0; panel--)
         {
-            int size = (vectors - done + panel - 1) / panel, j = done * width;
-            done += size;
-            int last = j + (size - 1) * width, skip = 0;
-            if (last + width > n)
-            {
-                skip = last + width - n;
-                last = n - width;
-            }
+            var (j, size, last, skip) = NextPanel(vectors, width, n, panel, ref done);
             switch (size)
             {
                 case 4: GemmPanel<TV, Four>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
@@ -273,14 +266,7 @@ public static class MatMul
         int width = TV.Count, vectors = (n + width - 1) / width, panels = (vectors + RowPanel - 1) / RowPanel, done = 0;
         for (int panel = panels; panel > 0; panel--)
         {
-            int size = (vectors - done + panel - 1) / panel, j = done * width;
-            done += size;
-            int last = j + (size - 1) * width, skip = 0;
-            if (last + width > n)
-            {
-                skip = last + width - n;
-                last = n - width;
-            }
+            var (j, size, last, skip) = NextPanel(vectors, width, n, panel, ref done);
             ref float sj = ref Unsafe.Add(ref source, j);
             ref float cj = ref Unsafe.Add(ref c, j);
             switch (size)
@@ -292,6 +278,21 @@ public static class MatMul
             }
             if (tanh) TanhBlock<TV>(ref cj, ref Unsafe.Add(ref z, j), n, 1, size, last - j, skip);
         }
+    }
+
+    /// <summary>
+    /// The next of <paramref name="panels"/> panels left over a row of n floats in
+    /// <paramref name="vectors"/> vectors (sizes as even as possible): its first column j, its size in
+    /// vectors, the column of its last vector, and how many lanes that vector skips when it is the
+    /// row's overlapping tail. <paramref name="done"/> counts the vectors of the panels before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int J, int Size, int Last, int Skip) NextPanel(int vectors, int width, int n, int panels, ref int done)
+    {
+        int size = (vectors - done + panels - 1) / panels, j = done * width;
+        done += size;
+        int last = j + (size - 1) * width;
+        return last + width > n ? (j, size, n - width, last + width - n) : (j, size, last, 0);
     }
 
     /// <summary>The widest panel of one row, in vectors: eight accumulators cover FMA latency on two pipes.</summary>
