@@ -235,8 +235,10 @@ public sealed class OnlineLearnerTests : IDisposable
     /// <summary>
     /// Background mode: the control thread's ticks allocate nothing, the trainer thread allocates
     /// nothing after its first update, updates happen and publish, and the model adapts after a change.
-    /// It runs alone (the timing collection): on a machine shared with other tests the trainer can
-    /// be starved for longer than the ring lasts, and the ring then drops ticks by design.
+    /// It runs alone (the timing collection), and the control loop waits while the trainer is more
+    /// than 64 ticks behind: on a busy machine (CI's other processes) the trainer can be starved for
+    /// longer than the ring lasts, and the ring then drops ticks by design, which is not what this
+    /// tests. With that wait every update covers at most 65 new ticks, so 8,000 ticks make over 100.
     /// </summary>
     [Theory]
     [InlineData("bptt")]
@@ -256,7 +258,7 @@ public sealed class OnlineLearnerTests : IDisposable
         learner.Dispose();
         Assert.Equal(0, learner.TrainerAllocatedBytes);
         Assert.True(learner.Updates > 100, $"{learner.Updates} updates");
-        Assert.True(learner.DroppedTicks < 800, $"{learner.DroppedTicks} ticks dropped");
+        Assert.Equal(0, learner.DroppedTicks);
         double frozenRmse = Math.Sqrt(frozenSquares / 1000);
         Assert.True(learner.RecentRmse < 0.5 * frozenRmse, $"online {learner.RecentRmse:F4}, frozen {frozenRmse:F4}");
     }
@@ -281,12 +283,14 @@ public sealed class OnlineLearnerTests : IDisposable
         return frozenSquares;
     }
 
-    // A control loop's pace: a tick, then a short wait (a real loop waits for its next period).
+    // A control loop's pace: a tick, then a short wait (a real loop waits for its next period),
+    // longer while the trainer is more than 64 ticks behind.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Paced(OnlineLearner learner, (float[] X, float[] Y) tick, float[] prediction)
     {
         learner.Step(tick.X, tick.Y, prediction);
         long until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 20_000;
-        while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(10);
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until || learner.QueuedTicks > 64) Thread.SpinWait(10);
     }
 
     [Fact]

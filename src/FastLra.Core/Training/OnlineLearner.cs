@@ -59,6 +59,9 @@ public sealed class OnlineLearner : IDisposable
     /// <summary>Background mode: bytes the trainer thread allocated after its first update (the tests' check that it allocates nothing).</summary>
     internal long TrainerAllocatedBytes => Volatile.Read(ref _trainerAllocated);
 
+    /// <summary>Background mode: ticks queued for the trainer and not yet taken (0 inline).</summary>
+    internal long QueuedTicks => _queue?.Count ?? 0;
+
     /// <summary>A learner for ticks of I inputs and O targets.</summary>
     /// <param name="options">Hidden width, algorithm, optimiser, learning rate, clipping, LRA settings and seed (the batch is one window).</param>
     /// <param name="inputs">I per tick.</param>

@@ -28,6 +28,9 @@ internal sealed class TickQueue(int capacity, int inputs, int outputs, int hidde
         return true;
     }
 
+    /// <summary>Ticks queued and not yet taken (either side may ask; a moment's view).</summary>
+    public long Count => Volatile.Read(ref _head) - Volatile.Read(ref _tail);
+
     /// <summary>Consumer: moves the oldest queued tick into <paramref name="window"/>; false when none is queued.</summary>
     public bool TryTake(TickWindow window)
     {
