@@ -186,10 +186,13 @@ public sealed class SweepTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir, "*.safetensors"));
 
         var stamps = runs.Select(r => File.GetLastWriteTimeUtc(SweepRunner.ResultPath(_dir, r.Id))).ToList();
-        // A kill between a result and its lock's release leaves the lock file; the next sweep tidies it.
+        // A kill between a result and its lock's release leaves the lock file, and one between a
+        // result and its checkpoint's deletion the checkpoint; the next sweep tidies both.
         File.WriteAllText(Path.Combine(_dir, runs[0].Id + ".lock"), "");
+        File.WriteAllText(Path.Combine(_dir, runs[1].Id + ".checkpoint.safetensors"), "");
         Assert.Equal(new SweepOutcome(0, 6, 0, 0, 0), RunSweep(runs));
         Assert.Empty(Directory.GetFiles(_dir, "*.lock"));
+        Assert.Empty(Directory.GetFiles(_dir, "*.safetensors"));
         Assert.Equal(stamps, runs.Select(r => File.GetLastWriteTimeUtc(SweepRunner.ResultPath(_dir, r.Id))));
 
         string summary = Path.Combine(_dir, "summary.csv");

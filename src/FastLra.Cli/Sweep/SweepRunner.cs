@@ -103,8 +103,14 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         string lockPath = Path.Combine(directory, run.Id + ".lock");
         if (HasResult(result, null))
         {
-            // A kill after the result and before the lock's release leaves the lock file: tidy it.
-            if (File.Exists(lockPath)) TryLock(lockPath)?.Dispose();
+            // A kill after the result and before the checkpoint's deletion or the lock's release
+            // leaves those files beside it: tidy them (under the lock, which a live owner would hold).
+            string leftover = CheckpointPath(directory, run.Id);
+            if (File.Exists(lockPath) || File.Exists(leftover))
+            {
+                using var tidy = TryLock(lockPath);
+                if (tidy is not null) AtomicFile.Delete(leftover);
+            }
             return Status.Skipped;
         }
         using var runLock = TryLock(lockPath);
