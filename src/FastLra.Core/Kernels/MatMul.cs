@@ -223,13 +223,22 @@ public static class MatMul
         for (int panel = panels; panel > 0; panel--)
         {
             var (j, size, last, skip) = NextPanel(vectors, width, n, panel, ref done);
-            switch (size)
-            {
-                case 4: GemmPanel<TV, Four>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
-                case 3: GemmPanel<TV, Three>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
-                case 2: GemmPanel<TV, Two>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
-                default: GemmPanel<TV, One>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
-            }
+            GemmPanel<TV>(size, in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip);
+        }
+    }
+
+    // A panel of `size` (1 to 4) vectors, by the instantiation for that size.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GemmPanel<TV>(int size, in Product first, in Product second, int rows, int n, ref float source, int sourceRow,
+        ref float c, ref float z, bool tanh, int j, int last, int skip)
+        where TV : struct, IVector<TV>
+    {
+        switch (size)
+        {
+            case 4: GemmPanel<TV, Four>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
+            case 3: GemmPanel<TV, Three>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
+            case 2: GemmPanel<TV, Two>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
+            default: GemmPanel<TV, One>(in first, in second, rows, n, ref source, sourceRow, ref c, ref z, tanh, j, last, skip); break;
         }
     }
 
@@ -267,15 +276,13 @@ public static class MatMul
         for (int panel = panels; panel > 0; panel--)
         {
             var (j, size, last, skip) = NextPanel(vectors, width, n, panel, ref done);
-            ref float sj = ref Unsafe.Add(ref source, j);
-            ref float cj = ref Unsafe.Add(ref c, j);
-            switch (size)
+            if (size <= 4)
             {
-                case >= 5: RowBlock<TV>(in first, in second, j, n, size, ref sj, ref cj, last - j, skip); break;
-                case 4: GemmBlock<TV, One, Four>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
-                case 3: GemmBlock<TV, One, Three>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
-                default: GemmBlock<TV, One, Two>(in first, in second, 0, j, n, ref sj, 0, ref cj, last - j, skip); break;
+                GemmPanel<TV>(size, in first, in second, 1, n, ref source, 0, ref c, ref z, tanh, j, last, skip);
+                continue;
             }
+            ref float cj = ref Unsafe.Add(ref c, j);
+            RowBlock<TV>(in first, in second, j, n, size, ref Unsafe.Add(ref source, j), ref cj, last - j, skip);
             if (tanh) TanhBlock<TV>(ref cj, ref Unsafe.Add(ref z, j), n, 1, size, last - j, skip);
         }
     }
