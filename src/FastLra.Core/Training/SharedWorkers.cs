@@ -20,7 +20,11 @@ internal static class SharedWorkers
 {
     private static readonly Lock Gate = new();
     private static readonly List<Worker> Pool = [];
-    private static readonly CountdownEvent Done = new(1);
+    // The caller's wait for the workers: a kernel event and a count, because a slim event (and so
+    // CountdownEvent) creates its lock at its first wait that blocks, which is an allocation on the
+    // caller at a check long after warm-up whenever the workers first finish last.
+    private static readonly ManualResetEvent AllDone = new(false);
+    private static int _pending;
     private static IWorkerJob? _job;
     private static ExceptionDispatchInfo? _failure;
 
@@ -38,10 +42,11 @@ internal static class SharedWorkers
             while (Pool.Count < threads - 1) Pool.Add(new Worker(Pool.Count + 1));
             _job = job;
             _failure = null;
-            Done.Reset(threads - 1);
+            _pending = threads - 1;
+            AllDone.Reset();
             for (int i = 0; i < threads - 1; i++) Pool[i].Start.Set();
             job.Run(0);
-            Done.Wait();
+            AllDone.WaitOne();
             _job = null;
             _failure?.Throw();
         }
@@ -79,7 +84,7 @@ internal static class SharedWorkers
                 {
                     _failure = ExceptionDispatchInfo.Capture(e);
                 }
-                Done.Signal();
+                if (Interlocked.Decrement(ref _pending) == 0) AllDone.Set();
             }
         }
     }
