@@ -39,6 +39,9 @@ internal interface IVector<TSelf>
     /// <summary>As <see cref="StoreSums4x4"/> for a 2 x 4 block: c[r * stride + q] = Σ s_rq.</summary>
     static abstract void StoreSums2x4(ref float c, nint stride, TSelf s00, TSelf s01, TSelf s02, TSelf s03, TSelf s10, TSelf s11, TSelf s12, TSelf s13);
 
+    /// <summary>As <see cref="StoreSums4x4"/> for one row: c[q] = Σ s_q.</summary>
+    static abstract void StoreSums1x4(ref float c, TSelf s0, TSelf s1, TSelf s2, TSelf s3);
+
     static abstract TSelf operator +(TSelf a, TSelf b);
 
     static abstract TSelf operator -(TSelf a, TSelf b);
@@ -180,6 +183,10 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
             Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums1x4(ref float c, V512 s0, V512 s1, V512 s2, V512 s3) =>
+        Horizontal.Sum4(Horizontal.Fold(s0._v), Horizontal.Fold(s1._v), Horizontal.Fold(s2._v), Horizontal.Fold(s3._v)).StoreUnsafe(ref c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -284,6 +291,10 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
             Horizontal.Fold(s10._v), Horizontal.Fold(s11._v), Horizontal.Fold(s12._v), Horizontal.Fold(s13._v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums1x4(ref float c, V256 s0, V256 s1, V256 s2, V256 s3) =>
+        Horizontal.Sum4(Horizontal.Fold(s0._v), Horizontal.Fold(s1._v), Horizontal.Fold(s2._v), Horizontal.Fold(s3._v)).StoreUnsafe(ref c);
+
     // [Σx0, Σx1, Σx2, Σx3 | Σy0, Σy1, Σy2, Σy3].
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Rows(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3,
@@ -376,6 +387,10 @@ internal readonly struct V128(Vector128<float> value) : IVector<V128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreSums2x4(ref float c, nint stride, V128 s00, V128 s01, V128 s02, V128 s03, V128 s10, V128 s11, V128 s12, V128 s13) =>
         Horizontal.StoreSums2x4(ref c, stride, s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums1x4(ref float c, V128 s0, V128 s1, V128 s2, V128 s3) =>
+        Horizontal.Sum4(s0._v, s1._v, s2._v, s3._v).StoreUnsafe(ref c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ref float destination, int offset) => _v.StoreUnsafe(ref destination, (nuint)offset);
