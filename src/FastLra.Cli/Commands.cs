@@ -81,11 +81,12 @@ internal static class Commands
         new("shard", "i/n", "run only share i of n (\"i/n\"), or \"n\" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag"),
         new("checkpoint-every", "int", "iterations between each run's checkpoints; 0 = only when interrupted (default 1000)"),
         new("dry-run", null, "print each run's id and train command without running anything"),
+        new("conditioning", null, TrainingCommands.ConditioningHelp),
     ];
 
     private static int Sweep(string[] args, CancellationToken cancel)
     {
-        if (Parse("sweep", "fastlra sweep --grid G.json --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--dry-run]", args, SweepFlags) is not { } a)
+        if (Parse("sweep", "fastlra sweep --grid G.json --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--conditioning] [--dry-run]", args, SweepFlags) is not { } a)
             return CliExit.Ok;
         string grid = a.Required("grid"), @out = a.Required("out");
         long workers = a.Long("workers", 0), checkpointEvery = a.Long("checkpoint-every", 1000);
@@ -102,7 +103,7 @@ internal static class Commands
         int threads = workers == 0 ? Environment.ProcessorCount : (int)Math.Min(workers, 1024);
         Console.Error.WriteLine(
             $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
-        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error).Run(mine, threads, cancel);
+        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error, a.Has("conditioning")).Run(mine, threads, cancel);
         var results = SweepRunner.ReadResults(@out, runs);
         SweepRunner.WriteSummary(Path.Combine(@out, "summary.csv"), runs, results);
         Console.Error.WriteLine(

@@ -135,7 +135,8 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run)
 internal sealed class MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,
     double ElapsedSeconds, double IterationsPerSecond, float GradientNorm,
-    float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues, Evaluation? Regression = null)
+    float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues, Evaluation? Regression = null,
+    double GradientCosine = double.NaN)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -154,6 +155,7 @@ internal sealed class MetricsLine(
         CliJson.Number(w, "elapsed_seconds", ElapsedSeconds);
         CliJson.Number(w, "iterations_per_second", IterationsPerSecond);
         CliJson.Number(w, "gradient_norm", GradientNorm);
+        if (!double.IsNaN(GradientCosine)) w.WriteNumber("gradient_cosine", GradientCosine);
         CliJson.Optional(w, "output_omega", OutputOmega);
         CliJson.Array(w, "local_losses", LocalLosses);
         CliJson.Array(w, "dWhh_step_norms", DWhhNorms);

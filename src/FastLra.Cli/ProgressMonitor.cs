@@ -101,7 +101,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
                 lra && _options.Alpha != 0f ? d.OutputOmega : null,
                 lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
                 lra && _options.Alpha != 0f ? d.OmegaValues : null,
-                regression ? report.Valid : null);
+                regression ? report.Valid : null, d.GradientCosine);
             _metrics.WriteLine(CliJson.Serialize(line.Write));
             _metrics.Flush();
         }
@@ -114,9 +114,11 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         string quality = regression
             ? $"rmse {report.Valid.Rmse,9:G5} mae {report.Valid.Mae,9:G5} R² {report.Valid.R2,7:F4}"
             : $"acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}";
+        double cosine = trainer.Algorithm.Diagnostics.GradientCosine;
+        string conditioning = double.IsNaN(cosine) ? "" : $"cos {cosine:F6}  ";
         Console.Error.WriteLine(
             $"it {report.Iteration,7}/{trainer.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
-            $"valid {report.Valid.Loss,9:G5} {quality}  " +
+            $"valid {report.Valid.Loss,9:G5} {quality}  {conditioning}" +
             $"ETA ≤ {FormatSeconds(eta)} ({budget}; sooner {sooner}after {_options.Patience - report.ChecksWithoutBest} checks without a new best)");
     }
 

@@ -29,7 +29,13 @@ internal static class TrainingCommands
         new("json", null, "print one JSON object with the configuration and the result on stdout"),
         new("quiet", null, "no progress lines on stderr"),
         new("threads", "int", "threads that share each validation check; the result does not depend on it (default: one per core)"),
+        new("conditioning", null, ConditioningHelp),
     ];
+
+    /// <summary>The help of train's and sweep's --conditioning.</summary>
+    internal const string ConditioningHelp =
+        "at each check, the cosine between the batch's gradient and its gradient at weights perturbed by a relative 1e-7 " +
+        "(gradient_cosine in the metrics; one more gradient computation per check; the run is otherwise unchanged)";
 
     private static readonly CliFlag[] BenchFlags =
     [
@@ -104,6 +110,7 @@ internal static class TrainingCommands
         // included); --checkpoint-every 0 means only then.
         long every = checkpoint is null ? 0 : checkpointEvery == 0 ? long.MaxValue : checkpointEvery;
         trainer.ValidationThreads = (int)Math.Min(threads, Environment.ProcessorCount);
+        trainer.MeasureConditioning = a.Has("conditioning");
         return RunTraining(trainer, loop, checkpoint, every, save, metrics, a.Has("json"), quiet, cancel);
     }
 

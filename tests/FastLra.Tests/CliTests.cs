@@ -262,6 +262,34 @@ public sealed class CliTests : IDisposable
         Assert.Contains("H=17", wrongErr);
     }
 
+    [Fact]
+    public void Conditioning_adds_the_gradient_cosine_to_each_check_and_changes_nothing_else()
+    {
+        string with = Path.Combine(_dir, "with.jsonl"), without = Path.Combine(_dir, "without.jsonl");
+        string[] args = ["train", "--task", "random-permutation", "--length", "8", "--hidden", "16", "--algo", "lra", "--alpha", "1",
+            "--k", "3", "--max-iter", "30", "--check-every", "10", "--valid-size", "40", "--json"];
+        var (code, stdout, stderr) = Run([.. args, "--metrics", with, "--conditioning"]);
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"cos -?[01]\.\d{6}", stderr);
+        var (plainCode, plainOut, plainErr) = Run([.. args, "--metrics", without]);
+        Assert.True(plainCode == 0, plainErr);
+        Assert.DoesNotContain("cos ", plainErr);
+        string[] a = File.ReadAllLines(with), b = File.ReadAllLines(without);
+        Assert.Equal(3, a.Length);
+        for (int i = 0; i < a.Length; i++)
+        {
+            using var probed = JsonDocument.Parse(a[i]);
+            using var plain = JsonDocument.Parse(b[i]);
+            Assert.InRange(probed.RootElement.GetProperty("gradient_cosine").GetDouble(), -1, 1);
+            Assert.False(plain.RootElement.TryGetProperty("gradient_cosine", out _));
+            foreach (string key in new[] { "train_loss", "valid_loss", "gradient_norm" })
+                Assert.Equal(plain.RootElement.GetProperty(key).GetDouble(), probed.RootElement.GetProperty(key).GetDouble());
+        }
+        using var r1 = JsonDocument.Parse(stdout);
+        using var r2 = JsonDocument.Parse(plainOut);
+        Assert.Equal(r2.RootElement.GetProperty("final_valid_loss").GetDouble(), r1.RootElement.GetProperty("final_valid_loss").GetDouble());
+    }
+
     [Theory]
     [InlineData("local", "0.1")]
     [InlineData("reference", "0")]

@@ -17,7 +17,7 @@ internal readonly record struct SweepOutcome(int Finished, int Skipped, int Busy
 /// checkpoint continues from it, so a sweep resumes after any interruption; a locked run belongs
 /// to another process on the same directory.
 /// </summary>
-internal sealed class SweepRunner(string directory, long checkpointEvery, TextWriter log)
+internal sealed class SweepRunner(string directory, long checkpointEvery, TextWriter log, bool conditioning = false)
 {
     public static string ResultPath(string directory, string id) => Path.Combine(directory, id + ".json");
 
@@ -135,6 +135,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         {
             trainer = TrainerFactory.Create(run.Options);
         }
+        trainer.MeasureConditioning = conditioning;
         TrainingResult outcome;
         using (var monitor = new ProgressMonitor(run.Options, quiet: true, MetricsPath(directory, run.Id), loop is null ? null : trainer.Iteration, checkpoint))
         {

@@ -81,6 +81,20 @@ internal static class Reductions
     /// <summary>Frobenius norm.</summary>
     public static float Norm(ReadOnlySpan<float> x) => (float)Math.Sqrt(SumOfSquares(x));
 
+    /// <summary>x·y / (||x|| ||y||), summed in double (a diagnostic, once per check); NaN when either is zero.</summary>
+    public static double Cosine(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (x.Length != y.Length) ThrowHelper.ShapeMismatch();
+        double xy = 0, xx = 0, yy = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            xy += (double)x[i] * y[i];
+            xx += (double)x[i] * x[i];
+            yy += (double)y[i] * y[i];
+        }
+        return xx == 0 || yy == 0 ? double.NaN : xy / Math.Sqrt(xx * yy);
+    }
+
     /// <summary>x *= scale.</summary>
     public static void Scale(Span<float> x, float scale) => TensorPrimitives.Multiply(x, scale, x);
 

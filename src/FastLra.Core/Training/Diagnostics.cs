@@ -20,6 +20,13 @@ internal sealed class Diagnostics(int steps)
     /// <summary>Norm of all five gradients as the optimiser receives them (BPTT: before its global clip).</summary>
     public float GradientNorm { get; set; }
 
+    /// <summary>
+    /// With <see cref="Trainer.MeasureConditioning"/>, at a check: the cosine between the check
+    /// iteration's gradient and the gradient of the same batch after a relative perturbation of
+    /// 1e-7 of the weights (<see cref="Trainer.Step(bool)"/>); NaN when not measured.
+    /// </summary>
+    public double GradientCosine { get; set; } = double.NaN;
+
     /// <summary>Omega of the output layer (LRA with alpha &gt; 0).</summary>
     public float OutputOmega { get; set; }
 

@@ -1,4 +1,5 @@
 using FastLra.Data;
+using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
 
@@ -9,7 +10,7 @@ namespace FastLra.Training;
 /// source and the fixed validation set. Every iteration draws a batch from the source into the
 /// workspace and passes it to the gradient algorithm. For a synthetic task, as the reference
 /// does, the validation set is drawn first (one generate call of ValidSize sequences) and every
-/// batch after it from the same generator. After construction, <see cref="Step"/> and
+/// batch after it from the same generator. After construction, <see cref="Step()"/> and
 /// <see cref="Evaluate"/> allocate nothing.
 /// </summary>
 public sealed class Trainer
@@ -113,14 +114,69 @@ public sealed class Trainer
     public long Iteration { get; private set; }
 
     /// <summary>One iteration: the next batch, gradients, an optimiser step. Returns the training loss.</summary>
-    public float Step()
+    public float Step() => Step(probe: false);
+
+    /// <summary>
+    /// One iteration; with <paramref name="probe"/> (and <see cref="MeasureConditioning"/>) the batch's
+    /// gradient is first also computed at weights perturbed by a relative 1e-7, and the cosine
+    /// between that gradient and the iteration's own goes to <see cref="Diagnostics.GradientCosine"/>.
+    /// The probe comes first and the weights are restored before the iteration's own gradient, so
+    /// the run (its diagnostics included) is bit for bit the one without it.
+    /// </summary>
+    internal float Step(bool probe)
     {
         var ws = Workspace;
         Source.NextBatch(ws.Sequences);
+        probe &= _probe is not null;
+        if (probe) ProbePerturbed(ws);
         float loss = Algorithm.ComputeGradients(ws.Sequences);
+        Algorithm.Diagnostics.GradientCosine = probe ? Reductions.Cosine(_probe!.Gradient, ws.Gradients.Data) : double.NaN;
         Optimizer.Step(ws.Parameters, ws.Gradients);
         Iteration++;
         return loss;
+    }
+
+    /// <summary>
+    /// Whether the checks measure the gradient's conditioning (issue 19): at each check iteration,
+    /// one more gradient computation on the same batch at weights w (1 + 1e-7 r), r uniform in
+    /// [-1, 1] and fixed by the iteration, which in float32 moves most weights by at most one unit in
+    /// the last place. A cosine near 1 means the update's direction is a property of the weights; far
+    /// below 1, it is set by rounding, and no other implementation can follow the trajectory. Costs one
+    /// gradient computation per check (1% of a run at one check per 100 iterations).
+    /// </summary>
+    internal bool MeasureConditioning
+    {
+        get => _probe is not null;
+        set => _probe = value ? _probe ?? new ConditioningProbe(Parameters.Data.Length) : null;
+    }
+
+    private ConditioningProbe? _probe;
+
+    /// <summary>The probe's buffers: the weights to restore and the perturbed weights' gradient.</summary>
+    private sealed class ConditioningProbe(int count)
+    {
+        public readonly float[] Weights = new float[count];
+        public readonly float[] Gradient = new float[count];
+    }
+
+    private void ProbePerturbed(Workspace ws)
+    {
+        var probe = _probe!;
+        Span<float> w = ws.Parameters.Data;
+        w.CopyTo(probe.Weights);
+        ulong state = 0x9E3779B97F4A7C15UL * (ulong)(Iteration + 1);
+        for (int i = 0; i < w.Length; i++)
+        {
+            // splitmix64: a fixed, well-mixed r in [-1, 1) per weight and iteration.
+            ulong z = state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            float r = (float)((z ^ (z >> 31)) >> 40) * (2f / (1 << 24)) - 1f;
+            w[i] += 1e-7f * r * w[i];
+        }
+        Algorithm.ComputeGradients(ws.Sequences);
+        ws.Gradients.Data.CopyTo(probe.Gradient);
+        probe.Weights.CopyTo(w);
     }
 
     /// <summary>

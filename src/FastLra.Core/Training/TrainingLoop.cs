@@ -146,8 +146,9 @@ internal static class TrainingLoop
                 break;
             }
             long next = trainer.Iteration + 1;
-            trainer.Algorithm.Diagnostics.Detailed = next % options.CheckEvery == 0 || next == trainer.MaxIterations;
-            float loss = trainer.Step();
+            bool detailed = next % options.CheckEvery == 0 || next == trainer.MaxIterations;
+            trainer.Algorithm.Diagnostics.Detailed = detailed;
+            float loss = trainer.Step(probe: detailed);
             lastLoss = loss;
             if (!float.IsFinite(loss))
             {
