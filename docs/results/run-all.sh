@@ -30,8 +30,9 @@ $R/best-grid.sh $R/grid-t20/summary.csv temporal-order "[20,50,100]" "$seeds" 40
 #    baseline runs are those of step 2 (same configuration, same id), copied rather than rerun.
 mkdir -p $R/ablations
 for id in $("$F" sweep --grid $G/ablations.json --out $R/ablations --dry-run | cut -f1); do
-  if [ -f $R/seeds-temporal-order/$id.json ] && [ ! -f $R/ablations/$id.json ]; then
-    cp $R/seeds-temporal-order/$id.metrics.jsonl $R/seeds-temporal-order/$id.json $R/ablations/
+  # A finished run is its line of runs.jsonl; copy the baseline's unless the ablations have it.
+  if ! grep -qs "^{\"id\":\"$id\"" $R/ablations/runs.jsonl; then
+    grep -s "^{\"id\":\"$id\"" $R/seeds-temporal-order/runs.jsonl >> $R/ablations/runs.jsonl || true
   fi
 done
 "$F" sweep --grid $G/ablations.json --out $R/ablations --workers "$W"

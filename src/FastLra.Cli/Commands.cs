@@ -76,7 +76,7 @@ internal static class Commands
     private static readonly CliFlag[] SweepFlags =
     [
         new("grid", "json|file", "a JSON object mapping train options (as on the command line, without the dashes) to lists of values, or an array of such objects", required: true),
-        new("out", "dir", "directory for each run's result (ID.json), metrics (ID.metrics.jsonl) and checkpoint, and summary.csv", required: true),
+        new("out", "dir", "directory for runs.jsonl (a line per finished run: its result and metrics), the working files of unfinished runs, and summary.csv", required: true),
         new("workers", "int", "trainings at once (default: one per core)"),
         new("shard", "i/n", "run only share i of n (\"i/n\"), or \"n\" with i from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; a Slurm job array needs no flag"),
         new("checkpoint-every", "int", "iterations between each run's checkpoints; 0 = only when interrupted (default 1000)"),

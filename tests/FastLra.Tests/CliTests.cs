@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using FastLra.Cli.Sweep;
 using Xunit;
 
 namespace FastLra.Tests;
@@ -161,7 +162,8 @@ public sealed class CliTests : IDisposable
         var summary = File.ReadAllLines(Path.Combine(outDir, "summary.csv"));
         Assert.Equal(7, summary.Length);
         Assert.All(summary.Skip(1), l => Assert.Contains(",done,", l));
-        Assert.Equal(6, Directory.GetFiles(outDir, "*.metrics.jsonl").Length);
+        Assert.Equal(6, File.ReadAllLines(Path.Combine(outDir, SweepStore.FileName)).Length);
+        Assert.Empty(Directory.GetFiles(outDir, "*.metrics.jsonl"));
 
         var (again, _, againErr) = Run("sweep", "--grid", grid, "--out", outDir);
         Assert.True(again == 0, againErr);

@@ -98,7 +98,7 @@ public sealed partial class CrashTests : IDisposable
             kills++;
             foreach (var run in runs)
             {
-                SweepRunner.ReadResult(SweepRunner.ResultPath(killed, run.Id)); // a result, when there is one, is whole
+                SweepTests.Recorded(killed, run.Id); // the runs recorded so far read whole
                 string checkpoint = Path.Combine(killed, run.Id + ".checkpoint.safetensors");
                 if (File.Exists(checkpoint)) Checkpoint.Resume(checkpoint);
             }
@@ -107,23 +107,27 @@ public sealed partial class CrashTests : IDisposable
 
         foreach (var run in runs)
         {
-            var expected = SweepRunner.ReadResult(SweepRunner.ResultPath(straight, run.Id))!.Run;
-            var actual = SweepRunner.ReadResult(SweepRunner.ResultPath(killed, run.Id))!.Run;
+            var expected = SweepTests.Recorded(straight, run.Id)!.Run;
+            var actual = SweepTests.Recorded(killed, run.Id)!.Run;
             Assert.Equal(expected with { WallSeconds = 0, SecondsPerIteration = 0 }, actual with { WallSeconds = 0, SecondsPerIteration = 0 });
-            Assert.Equal(Untimed(SweepRunner.MetricsPath(straight, run.Id)), Untimed(SweepRunner.MetricsPath(killed, run.Id)));
+            Assert.Equal(Untimed(SweepTests.RecordedMetrics(straight, run.Id)), Untimed(SweepTests.RecordedMetrics(killed, run.Id)));
         }
         Assert.Equal(Untimed(Path.Combine(straight, "summary.csv")), Untimed(Path.Combine(killed, "summary.csv")));
         Assert.Empty(Leftovers(killed));
     }
 
     /// <summary>A file's lines without their timings (wall-clock seconds and rates), the one thing a rerun may change.</summary>
-    private static string[] Untimed(string path) => [.. File.ReadAllLines(path).Select(line => Timing().Replace(line, ""))];
+    private static string[] Untimed(string path) => Untimed(File.ReadAllLines(path));
+
+    private static string[] Untimed(IEnumerable<string> lines) => [.. lines.Select(line => Timing().Replace(line, ""))];
 
     [GeneratedRegex("\"(elapsed_seconds|iterations_per_second)\":[^,}]+|,[0-9.E-]+,[0-9.E-]+,$")]
     private static partial Regex Timing();
 
     /// <summary>Temporary files, locks and checkpoints of finished work: nothing of the kind may survive a finished run.</summary>
     private static string[] Leftovers(string dir) =>
-        [.. Directory.GetFiles(dir).Where(f => f.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".lock", StringComparison.Ordinal)
+        [.. Directory.GetFiles(dir).Where(f => f.EndsWith(".tmp", StringComparison.Ordinal)
+            || (f.EndsWith(".lock", StringComparison.Ordinal) && Path.GetFileName(f) != SweepStore.FileName + ".lock")
+            || f.EndsWith(".metrics.jsonl", StringComparison.Ordinal)
             || (f.EndsWith(".checkpoint.safetensors", StringComparison.Ordinal)))];
 }

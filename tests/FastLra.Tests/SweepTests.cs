@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FastLra.Cli;
 using FastLra.Cli.Sweep;
+using FastLra.IO;
 using FastLra.Tasks;
 using FastLra.Training;
 using Xunit;
@@ -13,6 +14,22 @@ public sealed class SweepTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-sweep-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A run's recorded result in a sweep directory's runs.jsonl, or null.</summary>
+    internal static SweepResult? Recorded(string dir, string id)
+    {
+        var store = new SweepStore(dir);
+        store.Refresh();
+        return store.Results.GetValueOrDefault(id);
+    }
+
+    /// <summary>A recorded run's metrics lines, as JSON text.</summary>
+    internal static List<string> RecordedMetrics(string dir, string id) =>
+        [.. SweepStore.ReadAll(dir, TextWriter.Null).Single(r => r.Result.Id == id).Metrics.EnumerateArray().Select(e => e.GetRawText())];
+
+    /// <summary>Lock files of runs (the store's own lock file, which stays, aside).</summary>
+    internal static string[] RunLocks(string dir) =>
+        [.. Directory.GetFiles(dir, "*.lock").Where(f => Path.GetFileName(f) != SweepStore.FileName + ".lock")];
 
     private static List<SweepRun> Expand(string json)
     {
@@ -176,24 +193,31 @@ public sealed class SweepTests : IDisposable
             Assert.Equal(run.Command, r.Command);
             Assert.Equal(40, r.Run.Iterations);
             Assert.Equal(run.Options, r.Run.Options);
-            Assert.Equal(4, File.ReadAllLines(SweepRunner.MetricsPath(_dir, run.Id)).Length);
+            Assert.Equal(4, RecordedMetrics(_dir, run.Id).Count);
+            Assert.False(File.Exists(SweepRunner.MetricsPath(_dir, run.Id)), "a recorded run's working metrics file is gone");
             // Each run is the train command it names: the same options train to the same numbers.
             var direct = TrainingLoop.Run(new Trainer(run.Options), null);
             Assert.Equal(direct.FinalTrainLoss, r.Run.FinalTrainLoss);
             Assert.Equal(direct.FinalValidLoss, r.Run.FinalValidLoss);
         }
-        Assert.Empty(Directory.GetFiles(_dir, "*.lock"));
+        Assert.Empty(RunLocks(_dir));
         Assert.Empty(Directory.GetFiles(_dir, "*.safetensors"));
+        // One file holds the sweep: a line per run.
+        string store = Path.Combine(_dir, SweepStore.FileName);
+        Assert.Equal(6, File.ReadAllLines(store).Length);
+        Assert.Equal([SweepStore.FileName], Directory.GetFiles(_dir).Select(Path.GetFileName).Where(f => !f!.EndsWith(".lock", StringComparison.Ordinal)));
 
-        var stamps = runs.Select(r => File.GetLastWriteTimeUtc(SweepRunner.ResultPath(_dir, r.Id))).ToList();
-        // A kill between a result and its lock's release leaves the lock file, and one between a
-        // result and its checkpoint's deletion the checkpoint; the next sweep tidies both.
+        byte[] recorded = File.ReadAllBytes(store);
+        // A kill between a run's line and its lock's release leaves the lock file, and one between
+        // the line and its working files' deletion the checkpoint and metrics; the next sweep tidies them.
         File.WriteAllText(Path.Combine(_dir, runs[0].Id + ".lock"), "");
         File.WriteAllText(Path.Combine(_dir, runs[1].Id + ".checkpoint.safetensors"), "");
+        File.WriteAllText(SweepRunner.MetricsPath(_dir, runs[2].Id), "{\"iteration\":10}\n");
         Assert.Equal(new SweepOutcome(0, 6, 0, 0, 0), RunSweep(runs));
-        Assert.Empty(Directory.GetFiles(_dir, "*.lock"));
+        Assert.Empty(RunLocks(_dir));
         Assert.Empty(Directory.GetFiles(_dir, "*.safetensors"));
-        Assert.Equal(stamps, runs.Select(r => File.GetLastWriteTimeUtc(SweepRunner.ResultPath(_dir, r.Id))));
+        Assert.Empty(Directory.GetFiles(_dir, "*.metrics.jsonl"));
+        Assert.Equal(recorded, File.ReadAllBytes(store));
 
         string summary = Path.Combine(_dir, "summary.csv");
         SweepRunner.WriteSummary(summary, runs, results);
@@ -249,15 +273,15 @@ public sealed class SweepTests : IDisposable
         Assert.False(File.Exists(checkpoint), "a finished run's checkpoint is removed");
         foreach (var run in runs)
         {
-            var a = SweepRunner.ReadResult(SweepRunner.ResultPath(straight, run.Id))!.Run;
-            var b = SweepRunner.ReadResult(SweepRunner.ResultPath(resumed, run.Id))!.Run;
+            var a = Recorded(straight, run.Id)!.Run;
+            var b = Recorded(resumed, run.Id)!.Run;
             Assert.Equal(a with { WallSeconds = 0, SecondsPerIteration = 0 }, b with { WallSeconds = 0, SecondsPerIteration = 0 });
-            Assert.Equal(Iterations(SweepRunner.MetricsPath(straight, run.Id)), Iterations(SweepRunner.MetricsPath(resumed, run.Id)));
+            Assert.Equal(Iterations(RecordedMetrics(straight, run.Id)), Iterations(RecordedMetrics(resumed, run.Id)));
         }
     }
 
-    private static List<long> Iterations(string metrics) =>
-        File.ReadAllLines(metrics).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt64()).ToList();
+    private static List<long> Iterations(List<string> metrics) =>
+        metrics.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt64()).ToList();
 
     [Fact]
     public void A_resumed_run_drops_metrics_written_after_its_checkpoint()
@@ -281,7 +305,7 @@ public sealed class SweepTests : IDisposable
         {
             Assert.Equal(new SweepOutcome(1, 0, 1, 0, 0), RunSweep(runs));
         }
-        Assert.Null(SweepRunner.ReadResult(SweepRunner.ResultPath(_dir, runs[0].Id)));
+        Assert.Null(Recorded(_dir, runs[0].Id));
         Assert.Equal(new SweepOutcome(1, 1, 0, 0, 0), RunSweep(runs));
     }
 
@@ -321,15 +345,16 @@ public sealed class SweepTests : IDisposable
     public void Committed_results_keep_their_ids()
     {
         string results = Path.Combine(Golden.RepositoryRoot, "docs", "results");
-        var files = Directory.GetFiles(results, "*_seed*.json", SearchOption.AllDirectories);
-        Assert.NotEmpty(files);
-        foreach (string file in files)
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(file));
-            var result = SweepResult.Read(document.RootElement);
-            Assert.Equal(Path.GetFileNameWithoutExtension(file), result.Id);
-            Assert.Equal(result.Id, SweepGrid.Id(result.Run.Options));
-        }
+        var stores = Directory.GetFiles(results, SweepStore.FileName, SearchOption.AllDirectories);
+        Assert.NotEmpty(stores);
+        int runs = 0;
+        foreach (string store in stores)
+            foreach (var recorded in SweepStore.ReadAll(Path.GetDirectoryName(store)!, TextWriter.Null))
+            {
+                Assert.Equal(recorded.Result.Id, SweepGrid.Id(recorded.Result.Run.Options));
+                runs++;
+            }
+        Assert.True(runs > 500, $"{runs} runs");
     }
 
     /// <summary>Grids over data work as over tasks: the data options vary, the ids name the file and window, the commands repeat the runs.</summary>
@@ -372,30 +397,96 @@ public sealed class SweepTests : IDisposable
         Assert.Contains(rows, r => r.StartsWith(runs[0].Id + ",done,", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.StartsWith(runs[1].Id + ",failed,", StringComparison.Ordinal) && r.Contains("missing.csv", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.StartsWith(runs[2].Id + ",failed,", StringComparison.Ordinal) && r.Contains("no per-step outputs", StringComparison.Ordinal));
-        Assert.Empty(Directory.GetFiles(_dir, "*.lock"));
+        Assert.Empty(RunLocks(_dir));
         // Run again: the finished run is skipped, the failed ones are tried again (and fail again).
         Assert.Equal(new SweepOutcome(0, 1, 0, 2, 0), RunSweep(runs));
     }
 
     /// <summary>
     /// A damaged result (issue 15, item 9) is a run still to do: the summary shows it pending, the
-    /// next sweep runs it again and rewrites it, and nothing exits 1 until it is deleted by hand.
+    /// next sweep runs it again and records it anew (the damaged line stays, named and skipped).
     /// </summary>
     [Fact]
     public void A_damaged_result_is_run_again_and_rewritten()
     {
         var runs = Expand(Tiny);
         Assert.Equal(new SweepOutcome(6, 0, 0, 0, 0), RunSweep(runs));
-        string damaged = SweepRunner.ResultPath(_dir, runs[2].Id);
-        string good = File.ReadAllText(damaged);
-        File.WriteAllText(damaged, good[..(good.Length / 2)]);
+        string store = Path.Combine(_dir, SweepStore.FileName);
+        var lines = File.ReadAllLines(store);
+        int index = Array.FindIndex(lines, l => l.Contains(runs[2].Id, StringComparison.Ordinal));
+        string good = lines[index];
+        lines[index] = good[..(good.Length / 2)];
+        File.WriteAllLines(store, lines);
         Assert.Equal(5, SweepRunner.ReadResults(_dir, runs).Count);
-        Assert.Equal(new SweepOutcome(1, 5, 0, 0, 0), RunSweep(runs));
-        Assert.Equal(good, File.ReadAllText(damaged).Replace(WallClock(File.ReadAllText(damaged)), WallClock(good), StringComparison.Ordinal));
+        var log = new StringWriter();
+        Assert.Equal(new SweepOutcome(1, 5, 0, 0, 0), RunSweep(runs, log: log));
+        Assert.Contains("skipping a damaged line of runs.jsonl", log.ToString(), StringComparison.Ordinal);
+        string redone = File.ReadAllLines(store)[^1];
+        Assert.Equal(Untimed(good), Untimed(redone));
         Assert.Equal(6, SweepRunner.ReadResults(_dir, runs).Count);
     }
 
-    // The result's timing fields, the only part of a rerun that differs.
-    private static string WallClock(string json) =>
-        string.Join(",", System.Text.RegularExpressions.Regex.Matches(json, "\"(wall_seconds|seconds_per_iteration)\":[^,}]+").Select(m => m.Value));
+    /// <summary>
+    /// A sweep directory of the layout before runs.jsonl (a result file and a metrics file per run)
+    /// is folded into it by the next sweep, which then runs nothing it had: the same results and
+    /// metrics, one file, and the report reads the directory before and after alike.
+    /// </summary>
+    [Fact]
+    public void Result_files_of_the_layout_before_are_folded_into_one_file()
+    {
+        var runs = Expand(Tiny);
+        Assert.Equal(new SweepOutcome(6, 0, 0, 0, 0), RunSweep(runs));
+        string legacy = Path.Combine(_dir, "legacy");
+        Directory.CreateDirectory(legacy);
+        foreach (var recorded in SweepStore.ReadAll(_dir, TextWriter.Null))
+        {
+            AtomicFile.WriteAllText(SweepRunner.ResultPath(legacy, recorded.Result.Id), CliJson.Serialize(recorded.Result.Write) + "\n");
+            File.WriteAllLines(SweepRunner.MetricsPath(legacy, recorded.Result.Id), recorded.Metrics.EnumerateArray().Select(e => e.GetRawText()));
+        }
+        string before = ReportOf(legacy);
+        Assert.Equal(new SweepOutcome(0, 6, 0, 0, 0), new SweepRunner(legacy, 10, TextWriter.Null).Run(runs, 2, default));
+        Assert.Empty(Directory.GetFiles(legacy, "*.json"));
+        Assert.Empty(Directory.GetFiles(legacy, "*.metrics.jsonl"));
+        foreach (var run in runs)
+        {
+            Assert.Equal(Recorded(_dir, run.Id), Recorded(legacy, run.Id));
+            Assert.Equal(RecordedMetrics(_dir, run.Id), RecordedMetrics(legacy, run.Id));
+        }
+        Assert.Equal(before, ReportOf(legacy));
+    }
+
+    private string ReportOf(string dir)
+    {
+        string outDir = Path.Combine(_dir, "report-" + Path.GetFileName(dir) + Guid.NewGuid().ToString("N"));
+        FastLra.Cli.Report.SweepReport.Load(dir, TextWriter.Null).Write(outDir, "sweep", 8);
+        return File.ReadAllText(Path.Combine(outDir, "report.md"));
+    }
+
+    /// <summary>
+    /// A run's line is its record: an append cut short by a crash (no newline) is not a result for
+    /// readers, and the next append cuts it off; other processes see lines appended after they read.
+    /// </summary>
+    [Fact]
+    public void A_line_cut_short_by_a_crash_is_no_result_and_the_next_append_replaces_it()
+    {
+        var runs = Expand(Tiny);
+        Assert.Equal(new SweepOutcome(2, 0, 0, 0, 0), RunSweep(runs[..2]));
+        string store = Path.Combine(_dir, SweepStore.FileName);
+        var reader = new SweepStore(_dir);
+        reader.Refresh();
+        Assert.Equal(2, reader.Results.Count);
+        string whole = File.ReadAllText(store);
+        File.AppendAllText(store, "{\"id\":\"" + runs[2].Id + "\",\"command\":\"fastlra");
+        reader.Refresh();
+        Assert.Equal(2, reader.Results.Count);
+        Assert.Equal(new SweepOutcome(1, 2, 0, 0, 0), RunSweep(runs[..3]));
+        Assert.StartsWith(whole, File.ReadAllText(store), StringComparison.Ordinal);
+        Assert.Equal(3, File.ReadAllLines(store).Length);
+        reader.Refresh();
+        Assert.Equal(3, reader.Results.Count);
+    }
+
+    // A run's line with its timing fields (the only part of a rerun that differs) set to 0.
+    private static string Untimed(string json) =>
+        System.Text.RegularExpressions.Regex.Replace(json, "\"(wall_seconds|seconds_per_iteration|elapsed_seconds|iterations_per_second)\":[^,}]+", "\"$1\":0");
 }

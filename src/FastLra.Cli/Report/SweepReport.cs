@@ -80,12 +80,18 @@ internal sealed class SweepReport
         _labels = Labels(runs);
     }
 
-    /// <summary>Reads every sweep result in <paramref name="directory"/>; warnings name files that are not results.</summary>
+    /// <summary>
+    /// Reads every run recorded in <paramref name="directory"/>'s <c>runs.jsonl</c>, and the result
+    /// files of a sweep written before it (<c>ID.json</c>, until a sweep folds them in); warnings
+    /// name what is damaged.
+    /// </summary>
     public static SweepReport Load(string directory, TextWriter warnings)
     {
         if (!Directory.Exists(directory)) throw new IOException($"no sweep results in {directory}: the directory does not exist.");
-        var runs = new List<RunData>();
-        foreach (string path in Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal))
+        var runs = new Dictionary<string, RunData>(StringComparer.Ordinal);
+        foreach (var recorded in SweepStore.ReadAll(directory, warnings))
+            runs[recorded.Result.Id] = ReadMetrics(recorded.Result.Run, recorded.Metrics);
+        foreach (string path in Directory.GetFiles(directory, "*.json"))
         {
             SweepResult? result;
             try
@@ -97,34 +103,52 @@ internal sealed class SweepReport
                 warnings.WriteLine($"fastlra: skipping {e.Message}");
                 continue;
             }
-            if (result?.Run is null) continue;
-            runs.Add(ReadMetrics(result.Run, SweepRunner.MetricsPath(directory, result.Id)));
+            if (result?.Run is null || runs.ContainsKey(result.Id)) continue;
+            using var metrics = MetricsFile(SweepRunner.MetricsPath(directory, result.Id));
+            runs[result.Id] = ReadMetrics(result.Run, metrics.RootElement);
         }
-        if (runs.Count == 0) throw new IOException($"no sweep results in {directory} (expected the ID.json files fastlra sweep writes).");
-        return new SweepReport(runs);
+        if (runs.Count == 0) throw new IOException($"no sweep results in {directory} (expected the runs.jsonl fastlra sweep writes).");
+        var ids = new List<string>(runs.Keys);
+        ids.Sort(StringComparer.Ordinal);
+        var ordered = new List<RunData>(ids.Count);
+        foreach (string id in ids) ordered.Add(runs[id]);
+        return new SweepReport(ordered);
     }
 
-    private static RunData ReadMetrics(TrainReport run, string path)
+    // A metrics file of the layout before runs.jsonl, as the JSON array runs.jsonl holds (empty if
+    // the file is missing; a line a crash cut short is left out).
+    private static JsonDocument MetricsFile(string path)
     {
-        var curve = new List<(double, double)>();
-        float[]? firstNorms = null, lastNorms = null, firstLosses = null, lastLosses = null;
+        var array = new StringBuilder("[");
         if (File.Exists(path))
-        {
             foreach (string line in File.ReadLines(path))
             {
                 using var document = ProgressMonitor.ParseLine(line);
-                if (document is null || !document.RootElement.TryGetProperty("iteration", out _)) continue;
-                var e = document.RootElement;
-                // Regression on data is scored by R², everything else by accuracy.
-                var score = e.TryGetProperty("valid_r2", out var r2) ? r2 : e.GetProperty("valid_accuracy");
-                curve.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(score)));
-                var norms = Floats(e, "dWhh_step_norms");
-                var losses = Floats(e, "local_losses");
-                firstNorms ??= norms;
-                firstLosses ??= losses;
-                lastNorms = norms ?? lastNorms;
-                lastLosses = losses ?? lastLosses;
+                if (document is null) continue;
+                if (array.Length > 1) array.Append(',');
+                array.Append(line);
             }
+        return JsonDocument.Parse(array.Append(']').ToString());
+    }
+
+    // A run's curves and profiles from its metrics lines (a JSON array; none when the element is not one).
+    private static RunData ReadMetrics(TrainReport run, JsonElement lines)
+    {
+        var curve = new List<(double, double)>();
+        float[]? firstNorms = null, lastNorms = null, firstLosses = null, lastLosses = null;
+        if (lines.ValueKind != JsonValueKind.Array) return new RunData(run, curve, null, null, null, null);
+        foreach (var e in lines.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("iteration", out _)) continue;
+            // Regression on data is scored by R², everything else by accuracy.
+            var score = e.TryGetProperty("valid_r2", out var r2) ? r2 : e.GetProperty("valid_accuracy");
+            curve.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(score)));
+            var norms = Floats(e, "dWhh_step_norms");
+            var losses = Floats(e, "local_losses");
+            firstNorms ??= norms;
+            firstLosses ??= losses;
+            lastNorms = norms ?? lastNorms;
+            lastLosses = losses ?? lastLosses;
         }
         return new RunData(run, curve, firstNorms, lastNorms, firstLosses, lastLosses);
     }

@@ -10,15 +10,20 @@ namespace FastLra.Cli.Sweep;
 internal readonly record struct SweepOutcome(int Finished, int Skipped, int Busy, int Failed, int Interrupted);
 
 /// <summary>
-/// Runs a sweep's runs in parallel, one training per worker thread, into one directory:
-/// <c>ID.json</c> (the result, written atomically when the run ends), <c>ID.metrics.jsonl</c> (one
-/// line per check), <c>ID.checkpoint.safetensors</c> (while the run is unfinished) and
-/// <c>ID.lock</c> (while a process works on it). A run with a result is skipped; a run with a
-/// checkpoint continues from it, so a sweep resumes after any interruption; a locked run belongs
-/// to another process on the same directory.
+/// Runs a sweep's runs in parallel, one training per worker thread, into one directory. A finished
+/// run is one line of <c>runs.jsonl</c> (<see cref="SweepStore"/>: its result and its metrics); a
+/// run in progress has working files, <c>ID.metrics.jsonl</c> (one line per check),
+/// <c>ID.checkpoint.safetensors</c> and <c>ID.lock</c> (while a process works on it), which go once
+/// its line is written. A recorded run is skipped; a run with a checkpoint continues from it, so a
+/// sweep resumes after any interruption; a locked run belongs to another process on the same
+/// directory. Directories written before <c>runs.jsonl</c> (a result file <c>ID.json</c> per run)
+/// are folded into it when a sweep starts.
 /// </summary>
 internal sealed class SweepRunner(string directory, long checkpointEvery, TextWriter log, bool conditioning = false)
 {
+    private readonly SweepStore _store = new(directory);
+
+    /// <summary>Where a run recorded its result before <c>runs.jsonl</c>: read only to fold it in.</summary>
     public static string ResultPath(string directory, string id) => Path.Combine(directory, id + ".json");
 
     public static string MetricsPath(string directory, string id) => Path.Combine(directory, id + ".metrics.jsonl");
@@ -33,6 +38,8 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     public SweepOutcome Run(IReadOnlyList<SweepRun> runs, int workers, CancellationToken cancel)
     {
         Directory.CreateDirectory(directory);
+        _store.Refresh(log);
+        FoldResultFiles();
         int next = -1, handled = 0, worked = 0;
         var counts = new int[5];
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -98,18 +105,16 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     /// <summary>Runs (or continues) one run; returns what became of it and a line for the log.</summary>
     private Status RunOne(SweepRun run, CancellationToken cancel, out string summary)
     {
-        string result = ResultPath(directory, run.Id);
         summary = "";
         string lockPath = Path.Combine(directory, run.Id + ".lock");
-        if (HasResult(result, null))
+        if (_store.Contains(run.Id))
         {
-            // A kill after the result and before the checkpoint's deletion or the lock's release
-            // leaves those files beside it: tidy them (under the lock, which a live owner would hold).
-            string leftover = CheckpointPath(directory, run.Id);
-            if (File.Exists(lockPath) || File.Exists(leftover))
+            // A kill after the run's line and before its working files' deletion or the lock's
+            // release leaves those files: tidy them (under the lock, which a live owner would hold).
+            if (File.Exists(lockPath) || File.Exists(CheckpointPath(directory, run.Id)) || File.Exists(MetricsPath(directory, run.Id)))
             {
                 using var tidy = TryLock(lockPath);
-                if (tidy is not null) AtomicFile.Delete(leftover);
+                if (tidy is not null) DeleteWorkingFiles(run.Id);
             }
             return Status.Skipped;
         }
@@ -120,7 +125,11 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             return Status.Busy;
         }
         // Another process may have finished it between the check and the lock.
-        if (HasResult(result, log)) return Status.Skipped;
+        if (_store.Contains(run.Id))
+        {
+            DeleteWorkingFiles(run.Id);
+            return Status.Skipped;
+        }
 
         string checkpoint = CheckpointPath(directory, run.Id);
         Trainer trainer;
@@ -147,14 +156,58 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             return Status.Interrupted;
         }
         var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null, trainer.Data));
-        AtomicFile.WriteAllText(result, CliJson.Serialize(report.Write) + "\n");
-        AtomicFile.Delete(checkpoint);
-        AtomicFile.Delete(ErrorPath(directory, run.Id));
+        _store.Append(report, MetricsLines(MetricsPath(directory, run.Id)));
+        DeleteWorkingFiles(run.Id);
         string quality = report.Run.Data is { Regression: true } d
             ? string.Create(CultureInfo.InvariantCulture, $"best check at iteration {d.BestIteration}: valid R² {d.Valid.R2:F4}")
             : string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {outcome.BestValidAccuracy:P2}");
         summary = string.Create(CultureInfo.InvariantCulture, $"{report.Run.StopReason} at iteration {outcome.Iterations}, {quality}, {outcome.WallSeconds:F1} s");
         return Status.Finished;
+    }
+
+    /// <summary>A recorded run's working files: its metrics lines, checkpoint and failure message.</summary>
+    private void DeleteWorkingFiles(string id)
+    {
+        AtomicFile.Delete(MetricsPath(directory, id));
+        AtomicFile.Delete(CheckpointPath(directory, id));
+        AtomicFile.Delete(ErrorPath(directory, id));
+    }
+
+    /// <summary>A metrics file's whole lines (each at most 1 MiB; none for a missing file).</summary>
+    private static List<string> MetricsLines(string path)
+    {
+        var lines = new List<string>();
+        LineLog.Read(path, 0, MaxResultBytes, line => lines.Add(Encoding.UTF8.GetString(line.Span)));
+        return lines;
+    }
+
+    /// <summary>
+    /// Folds the result files of a directory written before <c>runs.jsonl</c> (<c>ID.json</c> and
+    /// <c>ID.metrics.jsonl</c>) into it: each under its run's lock, recorded unless already there,
+    /// then deleted. A kill in between leaves the files for the next sweep, which finds the run
+    /// recorded and only deletes them. A damaged result file is named and left.
+    /// </summary>
+    private void FoldResultFiles()
+    {
+        foreach (string path in Directory.GetFiles(directory, "*.json"))
+        {
+            SweepResult? result;
+            try
+            {
+                result = ReadResult(path);
+            }
+            catch (InvalidDataException e)
+            {
+                log.WriteLine($"fastlra: {e.Message}; left as it is.");
+                continue;
+            }
+            if (result is null || Path.GetFileName(path) != result.Id + ".json") continue;
+            using var runLock = TryLock(Path.Combine(directory, result.Id + ".lock"));
+            if (runLock is null) continue;
+            if (!_store.Contains(result.Id)) _store.Append(result, MetricsLines(MetricsPath(directory, result.Id)));
+            AtomicFile.Delete(MetricsPath(directory, result.Id));
+            AtomicFile.Delete(path);
+        }
     }
 
     /// <summary>An exclusive lock file, released (and deleted) on dispose; null when another process holds it.</summary>
@@ -170,45 +223,21 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         }
     }
 
-    /// <summary>
-    /// Whether a run has a readable result. A damaged one (a disk error, a hand edit) counts as no
-    /// result, so the run is done again and its result rewritten; <paramref name="warn"/> says so.
-    /// </summary>
-    private static bool HasResult(string path, TextWriter? warn)
-    {
-        try
-        {
-            return ReadResult(path) is not null;
-        }
-        catch (InvalidDataException e)
-        {
-            warn?.WriteLine($"fastlra: {e.Message}; running it again.");
-            return false;
-        }
-    }
-
-    /// <summary>Reads the result of every run that has a readable one (a damaged one is left out, as a run still to do).</summary>
+    /// <summary>The recorded result of every run of <paramref name="runs"/> that has one (damaged lines are left out, as runs still to do).</summary>
     public static Dictionary<string, SweepResult> ReadResults(string directory, IEnumerable<SweepRun> runs)
     {
+        var store = new SweepStore(directory);
+        store.Refresh();
         var results = new Dictionary<string, SweepResult>(StringComparer.Ordinal);
         foreach (var run in runs)
-        {
-            try
-            {
-                if (ReadResult(ResultPath(directory, run.Id)) is { } result) results[run.Id] = result;
-            }
-            catch (InvalidDataException)
-            {
-                // Damaged: the run counts as still to do, and its next sweep rewrites the result.
-            }
-        }
+            if (store.Results.TryGetValue(run.Id, out var result)) results[run.Id] = result;
         return results;
     }
 
-    /// <summary>A result file larger than this is damaged (a result is a few kilobytes).</summary>
+    /// <summary>A result file or metrics line larger than this is damaged (a result is a few kilobytes).</summary>
     private const int MaxResultBytes = 1 << 20;
 
-    /// <summary>A result file, or null when there is none; a damaged one is an <see cref="InvalidDataException"/>.</summary>
+    /// <summary>A result file (<see cref="ResultPath"/>), or null when there is none; a damaged one is an <see cref="InvalidDataException"/>.</summary>
     public static SweepResult? ReadResult(string path)
     {
         if (!File.Exists(path)) return null;

@@ -88,7 +88,7 @@ internal static class AtomicFile
     }
 
     /// <summary>fsync of the directory, so a rename in it survives a power loss (POSIX only; a no-op elsewhere).</summary>
-    private static unsafe void FlushDirectory(string directory)
+    internal static unsafe void FlushDirectory(string directory)
     {
         if (OperatingSystem.IsWindows()) return;
         // A NUL-terminated UTF-8 path, passed as bytes: no marshalling stub in the Native AOT binary.

@@ -503,7 +503,8 @@ public static class MatMul
             DotBlocks4<TV>(ref a, ref w, n, k, ref c, cStride, i);
             DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 4, whole);
         }
-        for (; !fourRows && SimdWidth.HasFma && i + 3 <= m; i += 3)
+        // (TV.Count < 16: no machine has 512-bit vectors and 16 registers, so that instantiation is never built.)
+        for (; TV.Count < 16 && !fourRows && SimdWidth.HasFma && i + 3 <= m; i += 3)
         {
             DotBlocks<TV, Three>(ref a, ref w, n, k, ref c, cStride, i);
             DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 3, whole);

@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using FastLra.IO;
+
+namespace FastLra.Cli.Sweep;
+
+/// <summary>
+/// A sweep's finished runs, one JSON line each in <c>DIR/runs.jsonl</c>: <c>id</c>, <c>command</c>,
+/// <c>run</c> (its <c>train --json</c> report) and <c>metrics</c> (its check lines, in order). A run
+/// is recorded by one appended line (<see cref="LineLog"/>: whole, flushed to disk, under a lock
+/// that the processes sharing the directory take in turn), which is the moment it counts as done;
+/// if an id has more than one line, the last counts. The runs in progress keep their working files
+/// beside it (checkpoint, metrics, lock), which go once the line is written.
+/// </summary>
+internal sealed class SweepStore(string directory)
+{
+    public const string FileName = "runs.jsonl";
+
+    /// <summary>A line larger than this is damaged (a run of 100,000 iterations with checks every 100 writes about 2 MB).</summary>
+    private const int MaxLineBytes = 256 << 20;
+
+    private readonly Dictionary<string, SweepResult> _results = new(StringComparer.Ordinal);
+    private long _read;
+
+    public string Path { get; } = System.IO.Path.Combine(directory, FileName);
+
+    /// <summary>The recorded runs by id, as of the last <see cref="Refresh"/>.</summary>
+    public IReadOnlyDictionary<string, SweepResult> Results => _results;
+
+    /// <summary>Reads the lines appended since the last call (by any process); damaged lines are skipped, each named on <paramref name="warn"/>.</summary>
+    public void Refresh(TextWriter? warn = null)
+    {
+        lock (_results)
+        {
+            (_read, int skipped) = LineLog.Read(Path, _read, MaxLineBytes, line =>
+            {
+                if (Parse(line, warn) is { } result) _results[result.Id] = result;
+            });
+            if (skipped > 0) warn?.WriteLine($"fastlra: {Path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB.");
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> is recorded, reading what other processes appended first.</summary>
+    public bool Contains(string id)
+    {
+        Refresh();
+        lock (_results) return _results.ContainsKey(id);
+    }
+
+    /// <summary>Records a finished run with its metrics lines (a line that does not parse, such as one a crash cut short, is left out).</summary>
+    public void Append(SweepResult result, IEnumerable<string> metrics)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("id", result.Id);
+            w.WriteString("command", result.Command);
+            w.WritePropertyName("run");
+            result.Run.Write(w);
+            w.WriteStartArray("metrics");
+            foreach (string line in metrics)
+            {
+                using var document = ProgressMonitor.ParseLine(line);
+                if (document?.RootElement.ValueKind == JsonValueKind.Object) w.WriteRawValue(line, skipInputValidation: true);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        LineLog.Append(Path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    /// <summary>
+    /// Every recorded run with its metrics (the last line of each id), in id order, for a report;
+    /// damaged lines are named on <paramref name="warn"/> and left out.
+    /// </summary>
+    public static List<RecordedRun> ReadAll(string directory, TextWriter warn)
+    {
+        // Classes and string keys, no value-type generics: each of those costs the Native AOT binary kilobytes.
+        var runs = new Dictionary<string, RecordedRun>(StringComparer.Ordinal);
+        string path = System.IO.Path.Combine(directory, FileName);
+        var (_, skipped) = LineLog.Read(path, 0, MaxLineBytes, line =>
+        {
+            if (Parse(line, warn, out var metrics) is { } result) runs[result.Id] = new RecordedRun(result, metrics);
+        });
+        if (skipped > 0) warn.WriteLine($"fastlra: {path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB.");
+        var ids = new List<string>(runs.Keys);
+        ids.Sort(StringComparer.Ordinal);
+        var ordered = new List<RecordedRun>(ids.Count);
+        foreach (string id in ids) ordered.Add(runs[id]);
+        return ordered;
+    }
+
+    private static SweepResult? Parse(ReadOnlyMemory<byte> line, TextWriter? warn) => Parse(line, warn, out _, keepMetrics: false);
+
+    // A line's result and, when asked, a copy of its metrics array (default when it has none).
+    private static SweepResult? Parse(ReadOnlyMemory<byte> line, TextWriter? warn, out JsonElement metrics, bool keepMetrics = true)
+    {
+        metrics = default;
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            var result = SweepResult.Read(root);
+            if (keepMetrics && root.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.Array) metrics = m.Clone();
+            return result;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            string start = Encoding.UTF8.GetString(line.Span[..Math.Min(line.Length, 60)]);
+            warn?.WriteLine($"fastlra: skipping a damaged line of {FileName} ({e.Message}): {start}...");
+            return null;
+        }
+    }
+}
+
+/// <summary>A recorded run: its result and its metrics lines (a JSON array; default when the line has none).</summary>
+internal sealed class RecordedRun(SweepResult result, JsonElement metrics)
+{
+    public SweepResult Result => result;
+
+    public JsonElement Metrics => metrics;
+}
