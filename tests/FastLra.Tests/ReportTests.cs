@@ -1,6 +1,7 @@
 using System.Globalization;
 using FastLra.Cli;
 using FastLra.Cli.Report;
+using FastLra.Cli.Sweep;
 using FastLra.Training;
 using Xunit;
 
@@ -66,6 +67,34 @@ public sealed class ReportTests : IDisposable
         string md = File.ReadAllText(Path.Combine(_dir, "out", "report.md"));
         Assert.Contains("| adding | 10 | BPTT | 3 | 2/3 | 93.33 % ± 11.55 % (80.00 %-100.00 %) | 200 | 3.0 |", md, StringComparison.Ordinal);
         Assert.Contains("| adding | 10 | LRA | 2 | 0/2 | 65.00 % ± 7.07 % (60.00 %-70.00 %) | - | - |", md, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// From a sweep's runs.jsonl: the accuracy figure shows the seeds' spread and the chance level
+    /// (1/4 on temporal order); runs measured with --conditioning get a conditioning figure and table.
+    /// </summary>
+    [Fact]
+    public void Accuracy_figures_show_the_spread_and_chance_and_conditioning_is_reported()
+    {
+        var store = new SweepStore(_dir);
+        var local = new TrainingOptions { Task = Tasks.TaskKind.TemporalOrder, Length = 20, Algorithm = AlgorithmKind.Lra, MaxIterations = 300 };
+        double[][] accuracies = [[0.3, 0.6, 0.9], [0.25, 0.5, 0.7]];
+        double[][] cosines = [[1.0, 0.97, 0.5], [1.0, 0.999, 0.999]];
+        for (int seed = 0; seed < 2; seed++)
+        {
+            var outcome = new TrainingResult(300, accuracies[seed][2], 0.1, accuracies[seed][2], false, StopReason.MaxIterations, 3, 0.2);
+            var result = new SweepResult($"run{seed}", "fastlra train", TrainReport.Create(local with { Seed = (uint)seed + 1 }, outcome, null));
+            store.Append(result, Enumerable.Range(0, 3).Select(c => CliJson.Serialize(new MetricsLine(100 * (c + 1), 1, 1, accuracies[seed][c],
+                accuracies[seed][c], 1, 1, 1, null, null, null, null, null, GradientCosine: cosines[seed][c]).Write)));
+        }
+        var files = SweepReport.Load(_dir, TextWriter.Null).Write(Path.Combine(_dir, "out"), "sweep", 8);
+        Assert.Contains("conditioning-temporal-order-T20.svg", files);
+        string accuracy = File.ReadAllText(Path.Combine(_dir, "out", "accuracy-temporal-order-T20.svg"));
+        Assert.Contains("fill-opacity=\"0.15\"", accuracy, StringComparison.Ordinal);
+        Assert.Contains(">chance</text>", accuracy, StringComparison.Ordinal);
+        string md = File.ReadAllText(Path.Combine(_dir, "out", "report.md"));
+        // Six checks measured: median of {0.5, 0.97, 0.999, 0.999, 1, 1} = 0.999, two below 0.99.
+        Assert.Matches(@"\| 6 \| 0\.999000 \| 0\.500000 \| 2 \(33 %\) \|", md);
     }
 
     [Fact]

@@ -3,13 +3,20 @@ using System.Text;
 
 namespace FastLra.Cli.Report;
 
-/// <summary>One line of a chart: points in data coordinates (non-finite ones, and non-positive ones on a log axis, break the line).</summary>
-internal sealed class Series(string label, string color, IReadOnlyList<(double X, double Y)> points, bool dashed = false)
+/// <summary>
+/// One line of a chart: points in data coordinates (non-finite ones, and non-positive ones on a log
+/// axis, break the line), and optionally a band around it, from low[i] to high[i] at point i (the
+/// spread over seeds), drawn faintly in the line's colour.
+/// </summary>
+internal sealed class Series(string label, string color, IReadOnlyList<(double X, double Y)> points, bool dashed = false,
+    double[]? low = null, double[]? high = null)
 {
     public string Label => label;
     public string Color => color;
     public IReadOnlyList<(double X, double Y)> Points => points;
     public bool Dashed => dashed;
+    public double[]? Low => low;
+    public double[]? High => high;
 }
 
 /// <summary>One bar per group, all of one variant.</summary>
@@ -36,8 +43,9 @@ internal static class SvgChart
         "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#bab0ac",
     ];
 
+    /// <summary>A line chart; <paramref name="reference"/>, if given, is a dashed grey level named <paramref name="referenceLabel"/> (chance, say).</summary>
     public static string Lines(string title, string subtitle, string xLabel, string yLabel, IReadOnlyList<Series> series, bool logY,
-        double? yMin = null, double? yMax = null)
+        double? yMin = null, double? yMax = null, double? reference = null, string referenceLabel = "")
     {
         var points = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logY || p.Y > 0)).ToList();
         double x0 = points.Count == 0 ? 0 : points.Min(p => p.X), x1 = points.Count == 0 ? 1 : points.Max(p => p.X);
@@ -60,6 +68,26 @@ internal static class SvgChart
         foreach (double t in logY ? Decades(y0, y1) : Ticks(y0, y1))
             Tick(svg, Left, Y(t), logY ? "1e" + Math.Log10(t).ToString("F0", CultureInfo.InvariantCulture) : Format(t), vertical: false);
         Axes(svg, xLabel, yLabel);
+        foreach (var s in series)
+        {
+            if (s.Low is not { } low || s.High is not { } high || logY) continue;
+            // The band: along the highs, back along the lows, over the points where all three are finite.
+            var band = new StringBuilder();
+            for (int i = 0; i < s.Points.Count; i++)
+                if (double.IsFinite(s.Points[i].X) && double.IsFinite(high[i]) && double.IsFinite(low[i]))
+                    band.Append(band.Length == 0 ? "M" : " L").Append(F(X(s.Points[i].X))).Append(',').Append(F(Y(Math.Clamp(high[i], y0, y1))));
+            for (int i = s.Points.Count - 1; i >= 0 && band.Length > 0; i--)
+                if (double.IsFinite(s.Points[i].X) && double.IsFinite(high[i]) && double.IsFinite(low[i]))
+                    band.Append(" L").Append(F(X(s.Points[i].X))).Append(',').Append(F(Y(Math.Clamp(low[i], y0, y1))));
+            if (band.Length > 0) svg.Append(CultureInfo.InvariantCulture, $"<path d=\"{band} Z\" fill=\"{s.Color}\" fill-opacity=\"0.15\" stroke=\"none\"/>\n");
+        }
+        if (reference is double level && level >= y0 && level <= y1)
+        {
+            svg.Append(CultureInfo.InvariantCulture,
+                $"<line x1=\"{F(Left)}\" y1=\"{F(Y(level))}\" x2=\"{F(Left + PlotW)}\" y2=\"{F(Y(level))}\" stroke=\"#777\" stroke-dasharray=\"2,3\"/>\n");
+            svg.Append(CultureInfo.InvariantCulture,
+                $"<text x=\"{F(Left + PlotW - 4)}\" y=\"{F(Y(level) - 4)}\" text-anchor=\"end\" font-size=\"10\" fill=\"#555\">{Escape(referenceLabel)}</text>\n");
+        }
         foreach (var s in series)
         {
             // Runs of drawable points become paths; a point alone between gaps becomes a dot.

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using FastLra.Cli.Sweep;
 using FastLra.IO;
+using FastLra.Tasks;
 using FastLra.Training;
 
 namespace FastLra.Cli.Report;
@@ -19,11 +20,14 @@ internal sealed class SweepReport
 {
     /// <summary>What one run's metrics file says: the accuracy (or R²) curve and the first and last per-step profiles.</summary>
     // Classes, not records: nothing compares them, and a record's generated members cost the Native AOT binary.
-    private sealed class RunData(TrainReport run, List<(double Iteration, double Accuracy)> curve,
+    private sealed class RunData(TrainReport run, List<(double Iteration, double Accuracy)> curve, List<(double Iteration, double Accuracy)> cosines,
         float[]? firstNorms, float[]? lastNorms, float[]? firstLosses, float[]? lastLosses)
     {
         public TrainReport Run => run;
         public List<(double Iteration, double Accuracy)> Curve => curve;
+
+        /// <summary>The gradient cosine at each check that measured it (<c>--conditioning</c>); Accuracy holds the cosine.</summary>
+        public List<(double Iteration, double Accuracy)> Cosines => cosines;
         public float[]? FirstNorms => firstNorms;
         public float[]? LastNorms => lastNorms;
         public float[]? FirstLosses => firstLosses;
@@ -134,15 +138,16 @@ internal sealed class SweepReport
     // A run's curves and profiles from its metrics lines (a JSON array; none when the element is not one).
     private static RunData ReadMetrics(TrainReport run, JsonElement lines)
     {
-        var curve = new List<(double, double)>();
+        var (curve, cosines) = (new List<(double, double)>(), new List<(double, double)>());
         float[]? firstNorms = null, lastNorms = null, firstLosses = null, lastLosses = null;
-        if (lines.ValueKind != JsonValueKind.Array) return new RunData(run, curve, null, null, null, null);
+        if (lines.ValueKind != JsonValueKind.Array) return new RunData(run, curve, cosines, null, null, null, null);
         foreach (var e in lines.EnumerateArray())
         {
             if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("iteration", out _)) continue;
             // Regression on data is scored by R², everything else by accuracy.
             var score = e.TryGetProperty("valid_r2", out var r2) ? r2 : e.GetProperty("valid_accuracy");
             curve.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(score)));
+            if (e.TryGetProperty("gradient_cosine", out var cosine)) cosines.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(cosine)));
             var norms = Floats(e, "dWhh_step_norms");
             var losses = Floats(e, "local_losses");
             firstNorms ??= norms;
@@ -150,7 +155,7 @@ internal sealed class SweepReport
             lastNorms = norms ?? lastNorms;
             lastLosses = losses ?? lastLosses;
         }
-        return new RunData(run, curve, firstNorms, lastNorms, firstLosses, lastLosses);
+        return new RunData(run, curve, cosines, firstNorms, lastNorms, firstLosses, lastLosses);
     }
 
     private static float[]? Floats(JsonElement e, string name)
@@ -362,12 +367,53 @@ internal sealed class SweepReport
             var xs = new List<double>(iterations);
             xs.Sort();
             var accuracy = new List<Series>(runs.Count);
-            foreach (var g in runs) accuracy.Add(new Series(g.Label, _colors[g.Label], MeanCurve(g.Runs, xs)));
+            foreach (var g in runs) accuracy.Add(Spread(g.Label, _colors[g.Label], g.Runs, static r => r.Curve, xs, hold: true));
             string metric = regression ? "R²" : "accuracy";
+            // Chance: the most frequent class of a synthetic task's uniform labels, 1 / O.
+            double? chance = !regression && TaskInfo.TryParse(task, out var kind) && kind != TaskKind.Adding ? 1.0 / TaskInfo.Outputs(kind) : null;
             Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation {metric}: {task}, T = {length}",
-                $"mean over seeds (a finished run holds its last value); {Subset(runs.Count)}", "iteration", $"validation {metric}",
-                accuracy, logY: false, yMin: regression ? null : 0, yMax: regression ? 1 : 1.02));
+                $"mean over seeds, band: min-max (a finished run holds its last value); {Subset(runs.Count)}", "iteration", $"validation {metric}",
+                accuracy, logY: false, yMin: regression ? null : 0, yMax: regression ? 1 : 1.02, reference: chance, referenceLabel: "chance"));
             md.Append(CultureInfo.InvariantCulture, $"![validation {metric}](accuracy-{cell}.svg)\n");
+
+            var measured = new List<VariantRuns>();
+            foreach (var g in runs)
+                foreach (var r in g.Runs)
+                    if (r.Cosines.Count > 0)
+                    {
+                        measured.Add(g);
+                        break;
+                    }
+            if (measured.Count > 0)
+            {
+                var checks = new HashSet<double>();
+                foreach (var g in measured)
+                    foreach (var r in g.Runs)
+                        foreach (var p in r.Cosines) checks.Add(p.Iteration);
+                var cx = new List<double>(checks);
+                cx.Sort();
+                var cosine = new List<Series>(measured.Count);
+                foreach (var g in measured) cosine.Add(Spread(g.Label, _colors[g.Label], g.Runs, static r => r.Cosines, cx, hold: false));
+                Save($"conditioning-{cell}.svg", SvgChart.Lines($"Gradient conditioning: {task}, T = {length}",
+                    "cosine of the batch's gradient with its gradient at weights perturbed by 1e-7 (relative); mean over seeds, band: min-max",
+                    "iteration", "gradient cosine", cosine, logY: false, yMax: 1.0, reference: 0.99, referenceLabel: "0.99"));
+                md.Append(CultureInfo.InvariantCulture, $"![gradient conditioning](conditioning-{cell}.svg)\n\n");
+                md.Append("| variant | checks measured | median cosine | lowest | checks below 0.99 |\n| --- | --- | --- | --- | --- |\n");
+                foreach (var g in measured)
+                {
+                    var values = new List<double>();
+                    int below = 0;
+                    foreach (var r in g.Runs)
+                        foreach (var p in r.Cosines)
+                        {
+                            values.Add(p.Accuracy);
+                            if (!(p.Accuracy >= 0.99)) below++;
+                        }
+                    md.Append(CultureInfo.InvariantCulture,
+                        $"| {g.Label} | {values.Count} | {Median(values):F6} | {Min(values):F6} | {below} ({(double)below / values.Count:P0}) |\n");
+                }
+                md.Append('\n');
+            }
 
             var norms = Profiles(runs, r => r.FirstNorms, r => r.LastNorms, length);
             if (norms.Count > 0)
@@ -397,24 +443,33 @@ internal sealed class SweepReport
 
     private string Subset(int shown) => shown < _variants ? $"the best {shown} of {_variants} variants" : "every variant";
 
-    /// <summary>Mean accuracy over runs at every check iteration of the figure, each run holding its last value after it stopped.</summary>
-    private static List<(double X, double Y)> MeanCurve(List<RunData> runs, List<double> xs)
+    /// <summary>
+    /// The mean over runs of a per-check value at every iteration of the figure, with the band from
+    /// its lowest to its highest run; with <paramref name="hold"/> a run that stopped holds its last
+    /// value, without it only the runs with a check at that iteration count.
+    /// </summary>
+    private static Series Spread(string label, string color, List<RunData> runs, Func<RunData, List<(double Iteration, double Accuracy)>> values,
+        List<double> xs, bool hold)
     {
-        var curve = new List<(double, double)>(xs.Count);
+        var (points, low, high) = (new List<(double, double)>(xs.Count), new List<double>(xs.Count), new List<double>(xs.Count));
         foreach (double x in xs)
         {
-            double sum = 0;
+            double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
             int n = 0;
             foreach (var r in runs)
             {
-                int i = r.Curve.FindLastIndex(p => p.Iteration <= x);
-                if (i < 0) continue;
-                sum += r.Curve[i].Accuracy;
-                n++;
+                var curve = values(r);
+                int i = curve.FindLastIndex(p => p.Iteration <= x);
+                if (i < 0 || (!hold && curve[i].Iteration != x)) continue;
+                double v = curve[i].Accuracy;
+                (sum, min, max, n) = (sum + v, Math.Min(min, v), Math.Max(max, v), n + 1);
             }
-            if (n > 0) curve.Add((x, sum / n));
+            if (n == 0) continue;
+            points.Add((x, sum / n));
+            low.Add(min);
+            high.Add(max);
         }
-        return curve;
+        return new Series(label, color, points, low: [.. low], high: [.. high]);
     }
 
     /// <summary>Variant labels in rank order: mean success rate over their cells, then mean best score, then first appearance.</summary>
