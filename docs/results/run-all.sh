@@ -49,3 +49,6 @@ sed 's/"task": "temporal-order"/"task": "adding"/; s/"length": \[20,50,100\]/"le
 for d in grid-t20 seeds-temporal-order seeds-temporal-order-3bit seeds-random-permutation seeds-adding ablations; do
   "$F" report $R/$d --out $R/$d/report
 done
+
+# Issue 19: the paper's protocol on the final code (its steps and reports).
+FASTLRA="$F" WORKERS="$W" $R/protocol.sh
