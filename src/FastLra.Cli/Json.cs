@@ -43,7 +43,7 @@ internal sealed record TrainReport(
         w.WriteStartObject();
         foreach (var option in TrainingOptionTable.All)
         {
-            if (!option.AppliesTo(Options)) continue;
+            if (!option.Records(Options)) continue;
             string value = option.Format(Options);
             if (!option.Numeric) w.WriteString(option.Key, value);
             else if (option.IsFloat) CliJson.Number(w, option.Key, (float)double.Parse(value, CultureInfo.InvariantCulture));

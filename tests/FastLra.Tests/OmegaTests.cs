@@ -17,7 +17,7 @@ public class OmegaTests
     }
 
     /// <summary>Omega(G, W, a) computed from scratch, in double, with D plain or diagonal.</summary>
-    private static double Value(float[] g, float[] w, float[] a, bool diagonal, int n = N)
+    private static double Value(float[] g, float[] w, float[] a, bool diagonal, int n = N, double guard = 0)
     {
         double s = 0, gg = 0;
         for (int b = 0; b < B; b++)
@@ -30,11 +30,11 @@ public class OmegaTests
                 s += nn * nn;
             }
         foreach (float v in g) gg += (double)v * v;
-        double r = Math.Sqrt(s) / Math.Sqrt(gg);
+        double r = Math.Sqrt(s) / (Math.Sqrt(gg) + guard);
         return (r - 1) * (r - 1);
     }
 
-    private static (OmegaValue Omega, float[] Da, float[] Dw) Analytic(float[] g, float[] w, float[] a, bool diagonal, int n = N)
+    private static (OmegaValue Omega, float[] Da, float[] Dw) Analytic(float[] g, float[] w, float[] a, bool diagonal, int n = N, float guard = 0f)
     {
         var t = new float[B * H];
         ActivationsReference.TanhForward(a, t);
@@ -44,12 +44,12 @@ public class OmegaTests
         if (diagonal) Omega.DiagonalD(t, B, H, H, d);
         else Omega.PlainD(t, d);
         var nn = new float[B * H];
-        var omega = Omega.Forward(g, m, d, nn);
+        var omega = Omega.Forward(g, m, d, nn, guard);
         var da = new float[B * H];
         if (diagonal)
         {
             // From M's row norms alone: the same Omega as through D and N.
-            var fromRows = Omega.DiagonalBackwardA(g, m, t, B, H, H, 1f, da);
+            var fromRows = Omega.DiagonalBackwardA(g, m, t, B, H, H, 1f, da, guard);
             Assert.Equal(omega.Value, fromRows.Value, 1e-6f);
             Assert.Equal(omega.CoefficientA, fromRows.CoefficientA, Math.Abs(omega.CoefficientA) * 1e-5f);
         }
@@ -62,16 +62,19 @@ public class OmegaTests
         return (omega, da, dw);
     }
 
+    /// <summary>The paper's Omega (guard 0) and the guarded one, whose guard here is of the signal's own size (||G|| is about 2).</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Value_and_derivatives_match_central_differences(bool diagonal)
+    [InlineData(false, 0f)]
+    [InlineData(true, 0f)]
+    [InlineData(false, 0.5f)]
+    [InlineData(true, 3f)]
+    public void Value_and_derivatives_match_central_differences(bool diagonal, float guard)
     {
         var g = Random(B * N, 1);
         var w = Random(H * N, 2);
         var a = Random(B * H, 3, 1.5f);
-        var (omega, da, dw) = Analytic(g, w, a, diagonal);
-        Assert.Equal(Value(g, w, a, diagonal), omega.Value, 1e-5);
+        var (omega, da, dw) = Analytic(g, w, a, diagonal, guard: guard);
+        Assert.Equal(Value(g, w, a, diagonal, guard: guard), omega.Value, 1e-5);
         const float eps = 1e-3f;
         double scaleA = da.Max(Math.Abs), scaleW = dw.Max(Math.Abs);
         Assert.True(scaleA > 1e-3 && scaleW > 1e-3, "the check needs non-trivial derivatives");
@@ -79,9 +82,9 @@ public class OmegaTests
         {
             float keep = a[i];
             a[i] = keep + eps;
-            double up = Value(g, w, a, diagonal);
+            double up = Value(g, w, a, diagonal, guard: guard);
             a[i] = keep - eps;
-            double down = Value(g, w, a, diagonal);
+            double down = Value(g, w, a, diagonal, guard: guard);
             a[i] = keep;
             Assert.True(Math.Abs((up - down) / (2 * eps) - da[i]) <= 1e-3 * scaleA + 1e-6, $"dOmega/da[{i}]: {da[i]} vs {(up - down) / (2 * eps)}");
         }
@@ -89,12 +92,34 @@ public class OmegaTests
         {
             float keep = w[i];
             w[i] = keep + eps;
-            double up = Value(g, w, a, diagonal);
+            double up = Value(g, w, a, diagonal, guard: guard);
             w[i] = keep - eps;
-            double down = Value(g, w, a, diagonal);
+            double down = Value(g, w, a, diagonal, guard: guard);
             w[i] = keep;
             Assert.True(Math.Abs((up - down) / (2 * eps) - dw[i]) <= 1e-3 * scaleW + 1e-6, $"dOmega/dW[{i}]: {dw[i]} vs {(up - down) / (2 * eps)}");
         }
+    }
+
+    /// <summary>
+    /// The guarded Omega's gradient vanishes with the signal: scaling G by 1e-7 leaves the paper's
+    /// dOmega/da as large as before (it depends on G only through the ratio), while the guarded one
+    /// falls by orders of magnitude; for a signal far above the guard the two agree.
+    /// </summary>
+    [Fact]
+    public void The_guarded_gradient_vanishes_with_the_signal_and_the_plain_one_does_not()
+    {
+        var w = Random(H * N, 2);
+        var a = Random(B * H, 3, 1.5f);
+        float[] Scaled(float s) => [.. Random(B * N, 1).Select(v => v * s)];
+        double Size(float[] da) => da.Max(Math.Abs);
+        var (plainBig, plainBigDa, _) = Analytic(Scaled(1f), w, a, diagonal: false);
+        var (_, plainSmallDa, _) = Analytic(Scaled(1e-7f), w, a, diagonal: false);
+        var (_, guardedBigDa, _) = Analytic(Scaled(1f), w, a, diagonal: false, guard: 1e-4f);
+        var (_, guardedSmallDa, _) = Analytic(Scaled(1e-7f), w, a, diagonal: false, guard: 1e-4f);
+        Assert.True(plainBig.Value > 0.01f);
+        Assert.Equal(Size(plainBigDa), Size(plainSmallDa), Size(plainBigDa) * 1e-3);
+        Assert.Equal(Size(plainBigDa), Size(guardedBigDa), Size(plainBigDa) * 1e-3);
+        Assert.True(Size(guardedSmallDa) < 0.02 * Size(plainSmallDa), $"{Size(guardedSmallDa)} against {Size(plainSmallDa)}");
     }
 
     [Fact]

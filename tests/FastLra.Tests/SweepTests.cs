@@ -357,6 +357,26 @@ public sealed class SweepTests : IDisposable
         Assert.True(runs > 500, $"{runs} runs");
     }
 
+    /// <summary>
+    /// An option added after runs were recorded (the Omega guard) is left out of what a run at its
+    /// default records, so the ids and files of earlier runs stay valid; set, it is recorded and
+    /// makes another run.
+    /// </summary>
+    [Fact]
+    public void An_option_added_later_changes_no_id_at_its_default()
+    {
+        var o = new TrainingOptions { Task = TaskKind.RandomPermutation, Length = 20, Algorithm = AlgorithmKind.Lra, Alpha = 2, Beta = 1 };
+        Assert.DoesNotContain(Checkpoint.Metadata(o), e => e.Key == "omega_guard");
+        var guarded = o with { OmegaGuard = 1e-4f };
+        Assert.Contains(Checkpoint.Metadata(guarded), e => e.Key == "omega_guard" && e.Value == ((double)1e-4f).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.NotEqual(SweepGrid.Id(o), SweepGrid.Id(guarded));
+        Assert.Equal(guarded, TrainingOptionTable.Read(Checkpoint.Metadata(guarded).ToDictionary(e => e.Key, e => e.Value)));
+        Assert.Equal(o, TrainingOptionTable.Read(Checkpoint.Metadata(o).ToDictionary(e => e.Key, e => e.Value)));
+        var run = Expand("""{"task": "random-permutation", "length": 20, "algo": "lra", "alpha": 2, "beta": 1, "omega-guard": [0, 0.0001]}""");
+        Assert.Equal([SweepGrid.Id(o), SweepGrid.Id(guarded)], run.Select(r => r.Id));
+        Assert.Contains("--omega-guard 0.0001", run[1].Command, StringComparison.Ordinal);
+    }
+
     /// <summary>Grids over data work as over tasks: the data options vary, the ids name the file and window, the commands repeat the runs.</summary>
     [Fact]
     public void A_grid_over_data_expands_and_names_its_runs_by_the_file()

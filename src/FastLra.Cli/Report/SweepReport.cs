@@ -173,7 +173,7 @@ internal sealed class SweepReport
     /// </summary>
     private static List<(string Name, string? Value)> Options(TrainReport r) =>
         [.. TrainingOptionTable.All
-            .Where(o => o.AppliesTo(r.Options) && (o.Scope != OptionScope.Synthetic || o.Name == "valid-size") && o.Scope != OptionScope.Data && o.Name != "seed")
+            .Where(o => o.Records(r.Options) && (o.Scope != OptionScope.Synthetic || o.Name == "valid-size") && o.Scope != OptionScope.Data && o.Name != "seed")
             .Select(o => (Short(o.Name), (string?)Shown(o, r.Options)))];
 
     private static string Short(string name) => name switch { "k" => "K", "clip" => "c", "hidden" => "H", "batch" => "B", _ => name };

@@ -278,7 +278,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         var columns = new List<TrainingOption>();
         foreach (var option in TrainingOptionTable.All)
             foreach (var run in runs)
-                if (option.AppliesTo(run.Options))
+                if (option.Records(run.Options))
                 {
                     columns.Add(option);
                     break;
@@ -296,7 +296,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             foreach (var option in columns)
             {
                 csv.Append(',');
-                if (!option.AppliesTo(o)) continue;
+                if (!option.AppliesTo(o)) continue; // a column some run records: every run it applies to shows its value
                 string value = option.Format(o);
                 // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
                 if (option.IsFloat) value = ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture);

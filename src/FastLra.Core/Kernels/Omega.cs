@@ -10,12 +10,16 @@ namespace FastLra.Kernels;
 /// </summary>
 internal readonly record struct OmegaValue(float Value, float CoefficientA, float CoefficientW)
 {
-    /// <summary>Omega's value and coefficients from S = ||N|| and g = ||G||.</summary>
-    public static OmegaValue From(double s, double g)
+    /// <summary>
+    /// Omega's value and coefficients from S = ||N|| and g = ||G||; with <paramref name="guard"/> = e
+    /// &gt; 0 the guarded form, r = S / (g + e) (docs/algorithm.md, "Guarded Omega"): the paper's
+    /// Omega for signals well above e, and a term that vanishes with the signal below it.
+    /// </summary>
+    public static OmegaValue From(double s, double g, double guard = 0)
     {
         if (g == 0 || s == 0) return default;
-        double r = s / g;
-        return new OmegaValue((float)((r - 1) * (r - 1)), (float)(-4 * (r - 1) / (g * s)), (float)(2 * (r - 1) / (g * s)));
+        double ge = g + guard, r = s / ge;
+        return new OmegaValue((float)((r - 1) * (r - 1)), (float)(-4 * (r - 1) / (ge * s)), (float)(2 * (r - 1) / (ge * s)));
     }
 }
 
@@ -49,13 +53,13 @@ internal static class Omega
         }
     }
 
-    /// <summary>n = m * d; returns Omega and its coefficients for the signal g.</summary>
-    public static OmegaValue Forward(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> d, Span<float> n)
+    /// <summary>n = m * d; returns Omega and its coefficients for the signal g (guarded by <paramref name="guard"/>, see <see cref="OmegaValue.From"/>).</summary>
+    public static OmegaValue Forward(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> d, Span<float> n, float guard = 0f)
     {
         int count = m.Length;
         if (d.Length < count || n.Length < count) ThrowHelper.ShapeMismatch();
         double s = Elementwise.Map<MultiplyOperator>(m, d, default, 0f, n[..count]);
-        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)));
+        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)), guard);
     }
 
     /// <summary>da += scale · dOmega/da = scale · cA · N² · t (plain D).</summary>
@@ -146,7 +150,7 @@ internal static class Omega
     /// (b, b), by cA t[b, b] D_b² ||M_b||². No D or N is formed.
     /// </summary>
     public static OmegaValue DiagonalBackwardA(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> t, int batch, int hidden, int stride,
-        float scale, Span<float> da)
+        float scale, Span<float> da, float guard = 0f)
     {
         if (batch > hidden) ThrowHelper.Argument("The diagonal Omega needs B <= H.");
         int count = batch * stride;
@@ -160,7 +164,7 @@ internal static class Omega
             if (b < rows.Length) rows[b] = row;
             s += d * d * row;
         }
-        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)));
+        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)), guard);
         float c = scale * omega.CoefficientA;
         if (c == 0f) return omega;
         for (int b = 0; b < batch; b++)

@@ -6,9 +6,9 @@ namespace FastLra.Training;
 
 /// <summary>Hyper-parameters of an LRA gradient computation.</summary>
 internal readonly record struct LraSettings(
-    LraSemantics Semantics, int K, float Beta, float Clip, ClipMode ClipMode, float Alpha, LocalLossKind LocalLoss)
+    LraSemantics Semantics, int K, float Beta, float Clip, ClipMode ClipMode, float Alpha, LocalLossKind LocalLoss, float OmegaGuard = 0f)
 {
-    public static LraSettings From(TrainingOptions o) => new(o.Semantics, o.K, o.Beta, o.Clip, o.ClipMode, o.Alpha, o.LocalLoss);
+    public static LraSettings From(TrainingOptions o) => new(o.Semantics, o.K, o.Beta, o.Clip, o.ClipMode, o.Alpha, o.LocalLoss, o.OmegaGuard);
 }
 
 /// <summary>Creates the LRA trainer specialised on its local loss.</summary>
@@ -194,7 +194,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
                 var gradO = OutputRows(ws.GradO, t);
                 MatMul.MultiplyTransposed(gradO, ws.PaddedWeights.Why, B, O, H, S, m);
                 BuildD(Step(ws.Z, t, bs), d);
-                var omega = Omega.Forward(gradO, m, d, n);
+                var omega = Omega.Forward(gradO, m, d, n, _s.OmegaGuard);
                 Omega.BackwardW(n, d, gradO, B, H, S, O, omega, _s.Alpha, _nd.Span, g.Why);
                 omegas += omega.Value;
             }
@@ -281,7 +281,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
                 // terms z_{t-1}ᵀ delta_t + alpha dOmega/dWhh + z_{t-2}ᵀ s are [z_{t-2}; L]ᵀ [s; delta_t]
                 // (a zero z_{-1} drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
                 // At t = 0 from a given state, a_{-1} lies before the batch: only the direct terms remain.
-                var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
+                var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta), _s.OmegaGuard);
                 Diagnostics.OmegaValues[t] = omega.Value;
                 Elementwise.Map<OmegaLeftOperator>(zPrev, grad, default, _s.Alpha * omega.CoefficientW, left[bs..]);
                 if (t == 0)
@@ -371,7 +371,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
         MatMul.MultiplyTransposed(tp, whh, B, S, H, S, grad);
         double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
-        return OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg));
+        return OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg), _s.OmegaGuard);
     }
 
     /// <summary>
@@ -436,7 +436,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         LocalLoss.Backward<TLoss>(tp, v, default, B * H, signals[bs..]);
         MatMul.MultiplyTransposed(signals, whh, 2 * B, S, H, S, products);
         Activations.TanhBackward(th, products[..bs], grad);
-        Omega.DiagonalBackwardA(signals[bs..], products[bs..], th, B, H, S, _s.Alpha, grad);
+        Omega.DiagonalBackwardA(signals[bs..], products[bs..], th, B, H, S, _s.Alpha, grad, _s.OmegaGuard);
         return Reductions.Norm(grad);
     }
 
@@ -448,12 +448,12 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     {
         if (_reference)
         {
-            Omega.DiagonalBackwardA(signal, m, t, B, H, S, _s.Alpha, grad);
+            Omega.DiagonalBackwardA(signal, m, t, B, H, S, _s.Alpha, grad, _s.OmegaGuard);
             return;
         }
         Span<float> d = _d.Span, n = _n.Span;
         Omega.PlainD(t, d);
-        Omega.BackwardA(n, t, Omega.Forward(signal, m, d, n), _s.Alpha, grad);
+        Omega.BackwardA(n, t, Omega.Forward(signal, m, d, n, _s.OmegaGuard), _s.Alpha, grad);
     }
 
     private void BuildD(ReadOnlySpan<float> t, Span<float> d)

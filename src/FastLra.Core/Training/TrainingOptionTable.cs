@@ -61,6 +61,13 @@ internal sealed class TrainingOption
     /// <summary>Whether its value is a float (written in JSON at float precision: 0.01, not 0.009999999776482582).</summary>
     public bool IsFloat { get; init; }
 
+    /// <summary>
+    /// Whether a run at this option's default leaves it out of what it records (checkpoints, models,
+    /// reports, and so the sweep's run ids): an option added after runs were recorded, so their ids
+    /// and files stay valid. A record without it reads as the default.
+    /// </summary>
+    public bool OmittedAtDefault { get; init; }
+
     /// <summary>One line of help: what it means, its choices, its default.</summary>
     public string Help { get; }
 
@@ -72,6 +79,9 @@ internal sealed class TrainingOption
         OptionScope.Lra => o.Algorithm == AlgorithmKind.Lra,
         _ => true,
     };
+
+    /// <summary>Whether a run records the option (checkpoints, reports, run ids): it applies, and is not an <see cref="OmittedAtDefault"/> one at its default.</summary>
+    public bool Records(TrainingOptions o) => AppliesTo(o) && !(OmittedAtDefault && Format(o) == Format(TrainingOptionTable.Defaults));
 
     /// <summary>The option's value in <paramref name="o"/>, as it is written (floats in their shortest round-trip form).</summary>
     public string Format(TrainingOptions o) => _format(o);
@@ -147,7 +157,12 @@ internal static class TrainingOptionTable
             o => OptionNames.LocalLosses.Name(o.LocalLoss), (o, v) => o with { LocalLoss = Choice<Kernels.LocalLossKind>(v, "local-loss", OptionNames.LocalLosses.TryParse, OptionNames.LocalLosses.Names) }),
         Text("clip-mode", OptionScope.Lra, "LRA: above (rescale a gradient whose norm is at least c) or always (every gradient to norm c); default above",
             o => OptionNames.ClipModes.Name(o.ClipMode), (o, v) => o with { ClipMode = Choice<ClipMode>(v, "clip-mode", OptionNames.ClipModes.TryParse, OptionNames.ClipModes.Names) }),
+        Real("omega-guard", OptionScope.Lra, "LRA: guard e of the guarded Omega, r = ||N|| / (||G|| + e); 0 = the paper's Omega (default 0; see docs/algorithm.md)",
+            o => F(o.OmegaGuard), (o, v) => o with { OmegaGuard = Float(v, "omega-guard") }, omittedAtDefault: true),
     ];
+
+    /// <summary>Every option at its default.</summary>
+    internal static readonly TrainingOptions Defaults = new();
 
     /// <summary>The option of that name (as on the command line, without dashes), or null.</summary>
     public static TrainingOption? Find(string name)
@@ -170,7 +185,7 @@ internal static class TrainingOptionTable
     {
         var list = new List<KeyValuePair<string, string>>();
         foreach (var option in All)
-            if (option.AppliesTo(o)) list.Add(new(option.Key, option.Format(o)));
+            if (option.Records(o)) list.Add(new(option.Key, option.Format(o)));
         return list;
     }
 
@@ -194,8 +209,9 @@ internal static class TrainingOptionTable
     private static TrainingOption Number(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse) =>
         new(name, scope, numeric: true, help, format, parse);
 
-    private static TrainingOption Real(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse) =>
-        new(name, scope, numeric: true, help, format, parse) { IsFloat = true };
+    private static TrainingOption Real(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse,
+        bool omittedAtDefault = false) =>
+        new(name, scope, numeric: true, help, format, parse) { IsFloat = true, OmittedAtDefault = omittedAtDefault };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static TrainingOptions WithFile(TrainingOptions o, Func<DataFileOptions, DataFileOptions> change) =>

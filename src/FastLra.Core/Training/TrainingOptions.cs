@@ -98,6 +98,14 @@ public sealed record TrainingOptions
     /// <summary>LRA: weight of the Omega regulariser (0 = unregularised).</summary>
     public float Alpha { get; init; }
 
+    /// <summary>
+    /// LRA: the guard e of the guarded Omega, r = ||N|| / (||G|| + e) instead of ||N|| / ||G||
+    /// (0, the default, is the paper's Omega). Omega's gradient does not shrink with the signal G,
+    /// so a G at rounding level (the target search's, late in training) drives full-size steps; the
+    /// guard makes the term vanish for signals well below e (docs/algorithm.md, "Guarded Omega").
+    /// </summary>
+    public float OmegaGuard { get; init; }
+
     /// <summary>LRA: the local loss.</summary>
     public LocalLossKind LocalLoss { get; init; } = LocalLossKind.LogPenalty;
 
@@ -167,6 +175,7 @@ public sealed record TrainingOptions
             if (K > MaxK) return $"--k {K} is more than {MaxK} target steps per layer (each iteration takes K steps for every step's target).";
             if (!(Beta > 0f) || float.IsInfinity(Beta)) return $"--beta must be a positive number, got {Beta}.";
             if (!(Alpha >= 0f) || float.IsInfinity(Alpha)) return $"--alpha must be >= 0, got {Alpha}.";
+            if (!(OmegaGuard >= 0f) || float.IsInfinity(OmegaGuard)) return $"--omega-guard must be >= 0, got {OmegaGuard}.";
             if (Semantics == LraSemantics.Reference && Batch > Hidden)
                 return $"--semantics reference needs --batch <= --hidden (its Omega reads the diagonal of a B x H matrix); got B={Batch}, H={Hidden}.";
         }
