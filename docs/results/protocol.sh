@@ -21,14 +21,20 @@ G=$R/grids
 # 7. What makes the gradient ill-conditioned: one setting, one part changed at a time.
 "$F" sweep --grid $G/conditioning.json --out $R/conditioning --workers "$W" --conditioning
 
-# 8. T = 50, the local semantics with and without the regulariser: a small search of beta and
+# 8. The guarded Omega (--omega-guard 1e-4) on the regularised settings whose gradient was
+#    ill-conditioned (random permutation, both semantics) and on the reference semantics' temporal
+#    order, which it solved: is it better conditioned, and does it keep the regulariser's benefit?
+"$F" sweep --grid $G/protocol-t20-guarded.json --out $R/protocol-t20-guarded --workers "$W" --conditioning
+
+# 9. T = 50, the local semantics with and without the regulariser: a small search of beta and
 #    alpha on seed 1 (4,000 iterations), then the best of each on 5 seeds at 30,000.
 "$F" sweep --grid $G/protocol-t50-search.json --out $R/protocol-t50-search --workers "$W" --conditioning
 for task in temporal-order temporal-order-3bit random-permutation; do
   $R/best-grid.sh $R/protocol-t50-search/summary.csv $task "[50]" "[1,2,3,4,5]" 30000 local-0 local-alpha
-done | sed 's/^\[//; s/\]$//' | paste -sd, | sed 's/^/[/; s/$/]/' > $G/protocol-t50.json
+done | tr -d '\n' | sed 's/\]\[/, /g' > $G/protocol-t50.json
 "$F" sweep --grid $G/protocol-t50.json --out $R/protocol-t50 --workers "$W" --conditioning
 
-for d in protocol-t20 protocol-t20-extend conditioning protocol-t50-search protocol-t50; do
+for d in protocol-t20 protocol-t20-extend protocol-t20-guarded protocol-t50-search protocol-t50; do
   "$F" report $R/$d --out $R/$d/report
 done
+"$F" report $R/conditioning --out $R/conditioning/report --max-series 16
