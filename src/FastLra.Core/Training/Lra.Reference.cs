@@ -100,7 +100,7 @@ internal sealed partial class Lra<TLoss>
             // takes its derivative, through a_l and every earlier step.
             Span<float> w = Step(_passOmega.Span, l, bs);
             w.Clear();
-            Diagnostics.OmegaValues[l] = Omega.DiagonalBackwardA(dA1, gz, Step(z, l, bs), B, H, S, _s.Alpha, w, _s.OmegaGuard).Value;
+            Diagnostics.OmegaValues[l] = Omega.DiagonalBackwardA(dA1, gz, Step(z, l, bs), B, H, S, _s.Alpha, w).Value;
             OmegaIntoWxh(l);
         }
         FullBackward(l);

@@ -4,7 +4,11 @@ using FastLra.Model;
 
 namespace FastLra.Training;
 
-/// <summary>Hyper-parameters of an LRA gradient computation.</summary>
+/// <summary>
+/// Hyper-parameters of an LRA gradient computation. OmegaGuard guards the Omega of the target search only (its dOmega/dh^
+/// terms, where the signal reaches rounding level); the weight updates keep the paper's Omega,
+/// which is where the regulariser's benefit comes from (docs/algorithm.md, "Guarded Omega").
+/// </summary>
 internal readonly record struct LraSettings(
     LraSemantics Semantics, int K, float Beta, float Clip, ClipMode ClipMode, float Alpha, LocalLossKind LocalLoss, float OmegaGuard = 0f)
 {
@@ -194,7 +198,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
                 var gradO = OutputRows(ws.GradO, t);
                 MatMul.MultiplyTransposed(gradO, ws.PaddedWeights.Why, B, O, H, S, m);
                 BuildD(Step(ws.Z, t, bs), d);
-                var omega = Omega.Forward(gradO, m, d, n, _s.OmegaGuard);
+                var omega = Omega.Forward(gradO, m, d, n);
                 Omega.BackwardW(n, d, gradO, B, H, S, O, omega, _s.Alpha, _nd.Span, g.Why);
                 omegas += omega.Value;
             }
@@ -281,7 +285,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
                 // terms z_{t-1}ᵀ delta_t + alpha dOmega/dWhh + z_{t-2}ᵀ s are [z_{t-2}; L]ᵀ [s; delta_t]
                 // (a zero z_{-1} drops the first half at t = 1), and Wxh's are [x_{t-1}; x_t]ᵀ [s; delta_t].
                 // At t = 0 from a given state, a_{-1} lies before the batch: only the direct terms remain.
-                var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta), _s.OmegaGuard);
+                var omega = OmegaValue.From(Math.Sqrt(squares), Reductions.Norm(delta));
                 Diagnostics.OmegaValues[t] = omega.Value;
                 Elementwise.Map<OmegaLeftOperator>(zPrev, grad, default, _s.Alpha * omega.CoefficientW, left[bs..]);
                 if (t == 0)
@@ -443,7 +447,11 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     /// <summary>Test access to the target step's state: h^, tanh(h^), u and the last gradient (B x S each).</summary>
     internal (Memory<float> HHat, Memory<float> TanhHHat, Memory<float> U, Memory<float> Gradient) TargetBuffers => (_hHat, _th, _u, _grad);
 
-    /// <summary>grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by semantics.</summary>
+    /// <summary>
+    /// grad += alpha dOmega(G, W, a)/da, given M = G Wᵀ and t = tanh(a); plain or diagonal D by
+    /// semantics. A target's gradient: guarded by OmegaGuard, as every target-search Omega is (the
+    /// weight updates' Omega never is).
+    /// </summary>
     private void AddOmegaGradientA(ReadOnlySpan<float> signal, ReadOnlySpan<float> m, ReadOnlySpan<float> t, Span<float> grad)
     {
         if (_reference)
