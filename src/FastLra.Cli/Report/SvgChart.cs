@@ -47,9 +47,15 @@ internal static class SvgChart
     public static string Lines(string title, string subtitle, string xLabel, string yLabel, IReadOnlyList<Series> series, bool logY,
         double? yMin = null, double? yMax = null, double? reference = null, string referenceLabel = "")
     {
-        var points = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logY || p.Y > 0)).ToList();
-        double x0 = points.Count == 0 ? 0 : points.Min(p => p.X), x1 = points.Count == 0 ? 1 : points.Max(p => p.X);
-        double y0 = yMin ?? (points.Count == 0 ? 0 : points.Min(p => p.Y)), y1 = yMax ?? (points.Count == 0 ? 1 : points.Max(p => p.Y));
+        // The drawable points' extent, in loops: LINQ over value tuples costs the Native AOT binary kilobytes.
+        double px0 = double.PositiveInfinity, px1 = double.NegativeInfinity, py0 = double.PositiveInfinity, py1 = double.NegativeInfinity;
+        foreach (var s in series)
+            foreach (var (x, y) in s.Points)
+                if (double.IsFinite(x) && double.IsFinite(y) && (!logY || y > 0))
+                    (px0, px1, py0, py1) = (Math.Min(px0, x), Math.Max(px1, x), Math.Min(py0, y), Math.Max(py1, y));
+        bool none = px0 > px1;
+        double x0 = none ? 0 : px0, x1 = none ? 1 : px1;
+        double y0 = yMin ?? (none ? 0 : py0), y1 = yMax ?? (none ? 1 : py1);
         if (logY)
         {
             y0 = Math.Pow(10, Math.Floor(Math.Log10(y0 > 0 ? y0 : 1e-3)));
@@ -111,7 +117,10 @@ internal static class SvgChart
             svg.Append(CultureInfo.InvariantCulture,
                 $"<path d=\"{path}\" fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"1.8\"{(s.Dashed ? " stroke-dasharray=\"5,3\"" : "")}/>\n");
         }
-        Legend(svg, series.Where(s => !s.Dashed).Select(s => (s.Label, s.Color)).ToList());
+        var entries = new List<(string Label, string Color)>();
+        foreach (var s in series)
+            if (!s.Dashed) entries.Add((s.Label, s.Color));
+        Legend(svg, entries);
         return End(svg);
     }
 
@@ -136,7 +145,9 @@ internal static class SvgChart
             }
         }
         Axes(svg, "", yLabel);
-        Legend(svg, bars.Select(b => (b.Label, b.Color)).ToList());
+        var entries = new List<(string Label, string Color)>();
+        foreach (var b in bars) entries.Add((b.Label, b.Color));
+        Legend(svg, entries);
         return End(svg);
     }
 
