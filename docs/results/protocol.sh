@@ -21,7 +21,8 @@ G=$R/grids
 # 7. What makes the gradient ill-conditioned: one setting, one part changed at a time.
 "$F" sweep --grid $G/conditioning.json --out $R/conditioning --workers "$W" --conditioning
 
-# 8. The guarded Omega (--omega-guard 1e-4) on the regularised settings whose gradient was
+# 8. The guarded Omega (--omega-guard 1e-4; 1e-2 for the reference semantics, whose target
+#    signals are larger, see step 10) on the regularised settings whose gradient was
 #    ill-conditioned (random permutation, both semantics) and on the reference semantics' temporal
 #    order, which it solved: is it better conditioned, and does it keep the regulariser's benefit?
 "$F" sweep --grid $G/protocol-t20-guarded.json --out $R/protocol-t20-guarded --workers "$W" --conditioning
@@ -34,7 +35,13 @@ for task in temporal-order temporal-order-3bit random-permutation; do
 done | tr -d '\n' | sed 's/\]\[/, /g' > $G/protocol-t50.json
 "$F" sweep --grid $G/protocol-t50.json --out $R/protocol-t50 --workers "$W" --conditioning
 
-for d in protocol-t20 protocol-t20-extend protocol-t20-guarded protocol-t50-search protocol-t50; do
+# 10. The guard at T = 50, on the one regularised setting there that helps (and runs wholly in
+#     the rounding regime), and small searches of the guard at T = 20 (seed 1), for each semantics.
+"$F" sweep --grid $G/protocol-t50-guarded.json --out $R/protocol-t50-guarded --workers "$W" --conditioning
+"$F" sweep --grid $G/guard-search.json --out $R/guard-search --workers "$W" --conditioning
+"$F" sweep --grid $G/guard-search-reference.json --out $R/guard-search-reference --workers "$W" --conditioning
+
+for d in protocol-t20 protocol-t20-extend protocol-t20-guarded protocol-t50-search protocol-t50 protocol-t50-guarded guard-search guard-search-reference; do
   "$F" report $R/$d --out $R/$d/report
 done
 "$F" report $R/conditioning --out $R/conditioning/report --max-series 16
