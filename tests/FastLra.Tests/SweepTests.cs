@@ -25,7 +25,7 @@ public sealed class SweepTests : IDisposable
 
     /// <summary>A recorded run's metrics lines, as JSON text.</summary>
     internal static List<string> RecordedMetrics(string dir, string id) =>
-        [.. SweepStore.ReadAll(dir, TextWriter.Null).Single(r => r.Result.Id == id).Metrics.EnumerateArray().Select(e => e.GetRawText())];
+        [.. SweepStore.ReadAll(dir, TextWriter.Null)[id].Metrics.EnumerateArray().Select(e => e.GetRawText())];
 
     /// <summary>Lock files of runs (the store's own lock file, which stays, aside).</summary>
     internal static string[] RunLocks(string dir) =>
@@ -349,7 +349,7 @@ public sealed class SweepTests : IDisposable
         Assert.NotEmpty(stores);
         int runs = 0;
         foreach (string store in stores)
-            foreach (var recorded in SweepStore.ReadAll(Path.GetDirectoryName(store)!, TextWriter.Null))
+            foreach (var recorded in SweepStore.ReadAll(Path.GetDirectoryName(store)!, TextWriter.Null).Values)
             {
                 Assert.Equal(recorded.Result.Id, SweepGrid.Id(recorded.Result.Run.Options));
                 runs++;
@@ -458,7 +458,7 @@ public sealed class SweepTests : IDisposable
         Assert.Equal(new SweepOutcome(6, 0, 0, 0, 0), RunSweep(runs));
         string legacy = Path.Combine(_dir, "legacy");
         Directory.CreateDirectory(legacy);
-        foreach (var recorded in SweepStore.ReadAll(_dir, TextWriter.Null))
+        foreach (var recorded in SweepStore.ReadAll(_dir, TextWriter.Null).Values)
         {
             AtomicFile.WriteAllText(SweepRunner.ResultPath(legacy, recorded.Result.Id), CliJson.Serialize(recorded.Result.Write) + "\n");
             File.WriteAllLines(SweepRunner.MetricsPath(legacy, recorded.Result.Id), recorded.Metrics.EnumerateArray().Select(e => e.GetRawText()));

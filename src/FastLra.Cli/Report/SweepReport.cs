@@ -93,7 +93,7 @@ internal sealed class SweepReport
     {
         if (!Directory.Exists(directory)) throw new IOException($"no sweep results in {directory}: the directory does not exist.");
         var runs = new Dictionary<string, RunData>(StringComparer.Ordinal);
-        foreach (var recorded in SweepStore.ReadAll(directory, warnings))
+        foreach (var recorded in SweepStore.ReadAll(directory, warnings).Values)
             runs[recorded.Result.Id] = ReadMetrics(recorded.Result.Run, recorded.Metrics);
         foreach (string path in Directory.GetFiles(directory, "*.json"))
         {
@@ -124,14 +124,13 @@ internal sealed class SweepReport
     private static JsonDocument MetricsFile(string path)
     {
         var array = new StringBuilder("[");
-        if (File.Exists(path))
-            foreach (string line in File.ReadLines(path))
-            {
-                using var document = ProgressMonitor.ParseLine(line);
-                if (document is null) continue;
-                if (array.Length > 1) array.Append(',');
-                array.Append(line);
-            }
+        foreach (string line in SweepRunner.MetricsLines(path))
+        {
+            using var document = ProgressMonitor.ParseLine(line);
+            if (document is null) continue;
+            if (array.Length > 1) array.Append(',');
+            array.Append(line);
+        }
         return JsonDocument.Parse(array.Append(']').ToString());
     }
 
@@ -360,12 +359,7 @@ internal sealed class SweepReport
                 md.Append(CultureInfo.InvariantCulture,
                     $"Baselines on the validation set: predicting the training mean, R² {baseline.BaselineR2Mean:F4}{(double.IsNaN(baseline.BaselineR2Persistence) ? "" : $"; persistence (the last observed target), R² {baseline.BaselineR2Persistence:F4}")}.\n\n");
 
-            var iterations = new HashSet<double>();
-            foreach (var g in runs)
-                foreach (var r in g.Runs)
-                    foreach (var p in r.Curve) iterations.Add(p.Iteration);
-            var xs = new List<double>(iterations);
-            xs.Sort();
+            var xs = Checks(runs, static r => r.Curve);
             var accuracy = new List<Series>(runs.Count);
             foreach (var g in runs) accuracy.Add(Spread(g.Label, _colors[g.Label], g.Runs, static r => r.Curve, xs, hold: true));
             string metric = regression ? "R²" : "accuracy";
@@ -386,12 +380,7 @@ internal sealed class SweepReport
                     }
             if (measured.Count > 0)
             {
-                var checks = new HashSet<double>();
-                foreach (var g in measured)
-                    foreach (var r in g.Runs)
-                        foreach (var p in r.Cosines) checks.Add(p.Iteration);
-                var cx = new List<double>(checks);
-                cx.Sort();
+                var cx = Checks(measured, static r => r.Cosines);
                 var cosine = new List<Series>(measured.Count);
                 foreach (var g in measured) cosine.Add(Spread(g.Label, _colors[g.Label], g.Runs, static r => r.Cosines, cx, hold: false));
                 Save($"conditioning-{cell}.svg", SvgChart.Lines($"Gradient conditioning: {task}, T = {length}",
@@ -442,6 +431,18 @@ internal sealed class SweepReport
     }
 
     private string Subset(int shown) => shown < _variants ? $"the best {shown} of {_variants} variants" : "every variant";
+
+    /// <summary>The iterations at which any run of the variants has a value, in order: a figure's x values.</summary>
+    private static List<double> Checks(List<VariantRuns> variants, Func<RunData, List<(double Iteration, double Accuracy)>> values)
+    {
+        var iterations = new HashSet<double>();
+        foreach (var g in variants)
+            foreach (var r in g.Runs)
+                foreach (var p in values(r)) iterations.Add(p.Iteration);
+        var xs = new List<double>(iterations);
+        xs.Sort();
+        return xs;
+    }
 
     /// <summary>
     /// The mean over runs of a per-check value at every iteration of the figure, with the band from

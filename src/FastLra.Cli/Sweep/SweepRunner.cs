@@ -174,7 +174,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     }
 
     /// <summary>A metrics file's whole lines (each at most 1 MiB; none for a missing file).</summary>
-    private static List<string> MetricsLines(string path)
+    internal static List<string> MetricsLines(string path)
     {
         var lines = new List<string>();
         LineLog.Read(path, 0, MaxResultBytes, line => lines.Add(Encoding.UTF8.GetString(line.Span)));

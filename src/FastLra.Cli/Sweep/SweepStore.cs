@@ -32,11 +32,10 @@ internal sealed class SweepStore(string directory)
     {
         lock (_results)
         {
-            (_read, int skipped) = LineLog.Read(Path, _read, MaxLineBytes, line =>
+            _read = Read(Path, _read, warn, line =>
             {
                 if (Parse(line, warn) is { } result) _results[result.Id] = result;
             });
-            if (skipped > 0) warn?.WriteLine($"fastlra: {Path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB.");
         }
     }
 
@@ -71,24 +70,27 @@ internal sealed class SweepStore(string directory)
     }
 
     /// <summary>
-    /// Every recorded run with its metrics (the last line of each id), in id order, for a report;
-    /// damaged lines are named on <paramref name="warn"/> and left out.
+    /// Every recorded run with its metrics (the last line of each id), by id, for a report; damaged
+    /// lines are named on <paramref name="warn"/> and left out.
     /// </summary>
-    public static List<RecordedRun> ReadAll(string directory, TextWriter warn)
+    public static Dictionary<string, RecordedRun> ReadAll(string directory, TextWriter warn)
     {
         // Classes and string keys, no value-type generics: each of those costs the Native AOT binary kilobytes.
         var runs = new Dictionary<string, RecordedRun>(StringComparer.Ordinal);
-        string path = System.IO.Path.Combine(directory, FileName);
-        var (_, skipped) = LineLog.Read(path, 0, MaxLineBytes, line =>
+        Read(System.IO.Path.Combine(directory, FileName), 0, warn, line =>
         {
             if (Parse(line, warn, out var metrics) is { } result) runs[result.Id] = new RecordedRun(result, metrics);
         });
-        if (skipped > 0) warn.WriteLine($"fastlra: {path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB.");
-        var ids = new List<string>(runs.Keys);
-        ids.Sort(StringComparer.Ordinal);
-        var ordered = new List<RecordedRun>(ids.Count);
-        foreach (string id in ids) ordered.Add(runs[id]);
-        return ordered;
+        return runs;
+    }
+
+    // The whole lines of the file from offset on, each to visit; lines over the bound are named on
+    // warn. Returns the offset after the last whole line.
+    private static long Read(string path, long offset, TextWriter? warn, Action<ReadOnlyMemory<byte>> visit)
+    {
+        var (end, skipped) = LineLog.Read(path, offset, MaxLineBytes, visit);
+        if (skipped > 0) warn?.WriteLine($"fastlra: {path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB.");
+        return end;
     }
 
     private static SweepResult? Parse(ReadOnlyMemory<byte> line, TextWriter? warn) => Parse(line, warn, out _, keepMetrics: false);
