@@ -119,6 +119,14 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run)
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// Whether <paramref name="e"/>, thrown by <see cref="Read"/>, says the JSON is not a result
+    /// (malformed, a key missing, a value of the wrong kind or out of range, an option that does
+    /// not parse): the one list every reader of results catches.
+    /// </summary>
+    public static bool IsDamaged(Exception e) =>
+        e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException or OptionException;
+
     /// <summary>Reads what <see cref="Write"/> wrote.</summary>
     public static SweepResult Read(JsonElement e) =>
         new(e.GetProperty("id").GetString() ?? "", e.GetProperty("command").GetString() ?? "", TrainReport.Read(e.GetProperty("run")));

@@ -307,3 +307,68 @@ public class LearnerFuzzTests
     }
 }
 
+
+/// <summary>
+/// A sweep's runs.jsonl under seeded mutation (bit flips and cuts, which tear lines and break
+/// their JSON): every reader (the sweep's store, the report) keeps the lines it can read and
+/// names the others; nothing escapes, and an append after the damage reads back.
+/// </summary>
+public class SweepStoreFuzzTests
+{
+    [Fact]
+    public void Mutated_sweep_files_read_or_skip_cleanly()
+    {
+        string dir = Directory.CreateTempSubdirectory("fastlra-sweepfuzz-").FullName;
+        try
+        {
+            var store = new FastLra.Cli.Sweep.SweepStore(dir);
+            var options = new TrainingOptions { Task = FastLra.Tasks.TaskKind.TemporalOrder, Length = 20, Algorithm = AlgorithmKind.Lra, Alpha = 0.5f };
+            for (int seed = 1; seed <= 4; seed++)
+            {
+                var outcome = new TrainingResult(200, 0.5, 0.7, 0.5, false, StopReason.MaxIterations, 1, 0.8);
+                var result = new FastLra.Cli.SweepResult($"run{seed}", "fastlra train", FastLra.Cli.TrainReport.Create(options with { Seed = (uint)seed }, outcome, null));
+                store.Append(result, [.. Enumerable.Range(1, 2).Select(c => FastLra.Cli.CliJson.Serialize(new FastLra.Cli.MetricsLine(100 * c, 1, 1, 0.5, 0.5, 1, 1, 1,
+                    0.1f, [0.1f, 0.2f], [0.3f, 0.4f], [0.5f, 0.6f], [0.7f, 0.8f], GradientCosine: 0.9).Write))]);
+            }
+            byte[] original = File.ReadAllBytes(store.Path);
+            var rng = new Random(20261207);
+            int damaged = 0, cases = DataFuzzTests.Cases(10);
+            for (int c = 0; c < cases; c++)
+            {
+                byte[] bytes = DataFuzzTests.FlipOrCut(original, rng);
+                File.WriteAllBytes(store.Path, bytes);
+                var warnings = new StringWriter();
+                try
+                {
+                    int read = FastLra.Cli.Sweep.SweepStore.ReadAll(dir, warnings).Count;
+                    var fresh = new FastLra.Cli.Sweep.SweepStore(dir);
+                    fresh.Refresh(warnings);
+                    Assert.Equal(read, fresh.Results.Count);
+                    Assert.InRange(read, 0, 4);
+                    if (read < 4) damaged++;
+                    try
+                    {
+                        FastLra.Cli.Report.SweepReport.Load(dir, warnings);
+                    }
+                    catch (IOException e) when (read == 0)
+                    {
+                        Assert.Contains("no sweep results", e.Message, StringComparison.Ordinal);
+                    }
+                }
+                catch (Exception e)
+                {
+                    Assert.Fail($"sweep case {c}: {e.GetType().Name} escaped: {e.Message}\nfile: {Convert.ToBase64String(bytes)}");
+                }
+            }
+            Assert.True(damaged > 0, "no mutation damaged a line");
+            // After the damage, a new line is whole: the torn tail is cut and the record reads back.
+            var last = new FastLra.Cli.SweepResult("after", "fastlra train", FastLra.Cli.TrainReport.Create(options, new TrainingResult(1, 0, 0, 0, false, StopReason.MaxIterations, 0, 0), null));
+            store.Append(last, []);
+            Assert.True(FastLra.Cli.Sweep.SweepStore.ReadAll(dir, TextWriter.Null).ContainsKey("after"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

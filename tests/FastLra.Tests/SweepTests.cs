@@ -122,6 +122,7 @@ public sealed class SweepTests : IDisposable
     [InlineData("""{"task": ["adding"], "length": [20], "seed": [-1]}""", "'seed' value -1: --seed must be in [0, 2^32)")]
     [InlineData("""{"task": ["adding"], "length": [20, 3]}""", "run 'fastlra train --task adding --length 3' is invalid: --length 3 is too short")]
     [InlineData("""{"task": ["adding"], "length": [20], "algo": ["lra"], "semantics": ["global"]}""", "unknown --semantics 'global' (choose local or reference)")]
+    [InlineData("""{"task": ["adding"], "length": [20], "algo": ["lra"], "omega-guard": [-1]}""", "--omega-guard must be >= 0, got -1")]
     public void Bad_grids_are_usage_errors_that_say_what_is_wrong(string json, string message)
     {
         var e = Assert.Throws<UsageException>(() => Expand(json));

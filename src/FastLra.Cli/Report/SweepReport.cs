@@ -142,11 +142,12 @@ internal sealed class SweepReport
         if (lines.ValueKind != JsonValueKind.Array) return new RunData(run, curve, cosines, null, null, null, null);
         foreach (var e in lines.EnumerateArray())
         {
-            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("iteration", out _)) continue;
-            // Regression on data is scored by R², everything else by accuracy.
-            var score = e.TryGetProperty("valid_r2", out var r2) ? r2 : e.GetProperty("valid_accuracy");
-            curve.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(score)));
-            if (e.TryGetProperty("gradient_cosine", out var cosine)) cosines.Add((e.GetProperty("iteration").GetDouble(), CliJson.ReadNumber(cosine)));
+            // Regression on data is scored by R², everything else by accuracy; a line without an
+            // iteration or a score (damaged) is left out.
+            if (e.ValueKind != JsonValueKind.Object || !TryNumber(e, "iteration", out double iteration)
+                || !(TryNumber(e, "valid_r2", out double score) || TryNumber(e, "valid_accuracy", out score))) continue;
+            curve.Add((iteration, score));
+            if (TryNumber(e, "gradient_cosine", out double cosine)) cosines.Add((iteration, cosine));
             var norms = Floats(e, "dWhh_step_norms");
             var losses = Floats(e, "local_losses");
             firstNorms ??= norms;
@@ -162,8 +163,21 @@ internal sealed class SweepReport
         if (!e.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array) return null;
         var values = new float[array.GetArrayLength()];
         int i = 0;
-        foreach (var v in array.EnumerateArray()) values[i++] = v.ValueKind == JsonValueKind.Number ? v.GetSingle() : float.NaN;
+        foreach (var v in array.EnumerateArray()) values[i++] = v.ValueKind == JsonValueKind.Number && v.TryGetSingle(out float f) ? f : float.NaN;
         return values;
+    }
+
+    // A metrics line's number: a JSON number, or a non-finite one written as a string ("NaN"); false when absent or neither.
+    private static bool TryNumber(JsonElement e, string name, out double value)
+    {
+        value = double.NaN;
+        if (!e.TryGetProperty(name, out var v)) return false;
+        return v.ValueKind switch
+        {
+            JsonValueKind.Number => v.TryGetDouble(out value),
+            JsonValueKind.String => double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out value),
+            _ => false,
+        };
     }
 
     /// <summary>

@@ -247,8 +247,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             using var document = JsonDocument.Parse(stream);
             return SweepResult.Read(document.RootElement);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException
-                                      or UnauthorizedAccessException)
+        catch (Exception e) when (SweepResult.IsDamaged(e) || e is IOException or UnauthorizedAccessException)
         {
             throw new InvalidDataException($"{path}: not a sweep result ({e.Message}).");
         }

@@ -107,7 +107,7 @@ internal sealed class SweepStore(string directory)
             if (keepMetrics && root.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.Array) metrics = m.Clone();
             return result;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (SweepResult.IsDamaged(e))
         {
             string start = Encoding.UTF8.GetString(line.Span[..Math.Min(line.Length, 60)]);
             warn?.WriteLine($"fastlra: skipping a damaged line of {FileName} ({e.Message}): {start}...");
