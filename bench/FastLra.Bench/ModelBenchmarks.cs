@@ -47,6 +47,38 @@ public class BpttIterationBenchmark : IFlopCount
     public float BpttIteration() => _trainer.Step();
 }
 
+/// <summary>
+/// A BPTT iteration that also records the per-step norms of the weight-gradient terms (the one
+/// before each validation check) beside a plain one, temporal order, T = 20, H = 100: the check
+/// iteration must cost at most twice the plain one at every batch size (its norms are linear in B).
+/// </summary>
+[MemoryDiagnoser]
+public class BpttCheckIterationBenchmark
+{
+    private Trainer _trainer = null!;
+
+    [Params(20, 4000)]
+    public int B { get; set; }
+
+    [GlobalSetup]
+    public void Setup() =>
+        _trainer = new Trainer(new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 100, Batch = B, ValidSize = 1 });
+
+    [Benchmark(Baseline = true)]
+    public float PlainIteration()
+    {
+        _trainer.Algorithm.Diagnostics.Detailed = false;
+        return _trainer.Step();
+    }
+
+    [Benchmark]
+    public float CheckIteration()
+    {
+        _trainer.Algorithm.Diagnostics.Detailed = true;
+        return _trainer.Step();
+    }
+}
+
 /// <summary>One LRA iteration in local semantics, temporal order, B = 20, H = 100, K = 10, alpha = 0.1, over T (linear in T).</summary>
 [MemoryDiagnoser]
 public class LraLocalIterationBenchmark : IFlopCount

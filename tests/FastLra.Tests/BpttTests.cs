@@ -95,7 +95,8 @@ public class BpttTests
         int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden, s = ws.Stride;
         var g = NewPadded(ws.Shape);
         var z = ws.Z.ToArray();
-        Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, b, t - 1, new float[b * s], new float[t * b * s], g, bptt.Diagnostics);
+        Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, b, t - 1, new float[b * s], new float[t * b * s], g, bptt.Diagnostics,
+            normScratch: new float[Reductions.NormBlockRows * s]);
         float total = Reductions.Norm(g.Whh);
         Assert.Equal(0f, bptt.Diagnostics.DWhhNorms[0]);
         Assert.All(bptt.Diagnostics.DWhhNorms.Skip(1), v => Assert.True(v > 0f));

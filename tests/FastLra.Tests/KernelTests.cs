@@ -503,13 +503,16 @@ public class KernelTests
     [InlineData(20, 100, 100)]
     [InlineData(20, 6, 100)]
     [InlineData(5, 33, 15)]
+    [InlineData(300, 37, 19)]
+    [InlineData(4000, 20, 20)]
+    [InlineData(64, 1, 32)]
     public void TransposedProductNorm_matches_the_formed_product(int rows, int m, int n)
     {
         var rng = new Random(rows * 1000 + m * 10 + n);
         var a = Enumerable.Range(0, rows * m).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         var d = Enumerable.Range(0, rows * n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
         float expected = ReductionsReference.TransposedProductNorm(a, d, rows, m, n);
-        Assert.Equal(expected, Reductions.TransposedProductNorm(a, d, rows, m, n), 1e-5f * expected + 1e-30f);
+        Assert.Equal(expected, Reductions.TransposedProductNorm(a, d, rows, m, n, new float[Reductions.NormBlockRows * n]), 1e-5f * expected + 1e-30f);
     }
 
     [Fact]

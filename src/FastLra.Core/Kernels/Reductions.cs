@@ -98,11 +98,25 @@ internal static class Reductions
     /// <summary>x *= scale.</summary>
     public static void Scale(Span<float> x, float scale) => TensorPrimitives.Multiply(x, scale, x);
 
+    /// <summary>Rows of aᵀd that <see cref="TransposedProductNorm"/> forms at a time when it forms the product.</summary>
+    public const int NormBlockRows = 16;
+
     /// <summary>
-    /// ||aᵀ d||_F for a (rows x m) and d (rows x n), without forming the m x n product:
-    /// ||aᵀd||² = Σ_{b,c} (a_b · a_c)(d_b · d_c), O(rows² (m + n)), cheaper than the product when rows &lt; m, n.
+    /// ||aᵀ d||_F for a (rows x m) and d (rows x n), in the cheaper of two exact ways. With few rows,
+    /// by the Gram identity ||aᵀd||² = Σ_{b,c} (a_b · a_c)(d_b · d_c), which never forms the m x n
+    /// product: O(rows² (m + n)). With many, by forming aᵀd <see cref="NormBlockRows"/> rows at a
+    /// time in <paramref name="scratch"/> (at least NormBlockRows x n): O(rows m n), linear in the
+    /// rows, the cost of the weight-gradient product itself (the Gram identity alone made a check
+    /// iteration at B = 8,000 take 56 s).
     /// </summary>
-    public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
+    public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
+    {
+        if (a.Length < (long)rows * m || d.Length < (long)rows * n) ThrowHelper.ShapeMismatch();
+        // Pairs b >= c cost m + n each; the product costs m n per row.
+        return (rows + 1L) * (m + n) <= 2L * m * n ? GramNorm(a, d, rows, m, n) : FormedNorm(a, d, rows, m, n, scratch);
+    }
+
+    private static float GramNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
     {
         double total = 0;
         for (int b = 0; b < rows; b++)
@@ -114,6 +128,22 @@ internal static class Reductions
                 total += 2.0 * TensorPrimitives.Dot(ab, a.Slice(c * m, m)) * TensorPrimitives.Dot(db, d.Slice(c * n, n));
         }
         return (float)Math.Sqrt(Math.Max(total, 0));
+    }
+
+    private static float FormedNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
+    {
+        if (scratch.Length < NormBlockRows * n) ThrowHelper.ShapeMismatch();
+        double total = 0;
+        for (int first = 0; first < m; first += NormBlockRows)
+        {
+            // Rows first .. first + k - 1 of aᵀd: columns of a read with its row stride m.
+            int k = Math.Min(NormBlockRows, m - first);
+            var block = scratch[..(k * n)];
+            block.Clear();
+            MatMul.TransposedMultiplyAdd(a[first..], d, rows, k, n, m, block);
+            total += SumOfSquares(block);
+        }
+        return (float)Math.Sqrt(total);
     }
 }
 

@@ -12,16 +12,17 @@ internal sealed class Bptt : IGradientAlgorithm
 {
     private readonly Workspace _ws;
     private readonly float _clip;
-    private readonly Memory<float> _dz, _da, _whyT, _dWhyT, _outputTerms;
+    private readonly Memory<float> _dz, _da, _whyT, _dWhyT, _outputTerms, _normScratch;
 
     /// <summary>
     /// Scratch floats this algorithm carves from the workspace: dz (B x S), da (<see cref="GroupSteps"/> x B x S),
-    /// and for outputs at every step Whyᵀ and its gradient (O x S each) and the output terms G Whyᵀ (T x B x S).
+    /// for outputs at every step Whyᵀ and its gradient (O x S each) and the output terms G Whyᵀ (T x B x S), and the
+    /// per-step norms' blocks of a weight-gradient term (<see cref="Reductions.NormBlockRows"/> x S).
     /// </summary>
     public static long ScratchLength(RnnShape shape, int steps, int batch)
     {
         long s = PaddedParameters.StrideOf(shape.Hidden);
-        return (GroupSteps(steps, batch) + 1L + steps) * batch * s + 2L * shape.Outputs * s + 80;
+        return (GroupSteps(steps, batch) + 1L + steps) * batch * s + 2L * shape.Outputs * s + Reductions.NormBlockRows * s + 96;
     }
 
     /// <summary>
@@ -43,6 +44,7 @@ internal sealed class Bptt : IGradientAlgorithm
         _whyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
         _dWhyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
         _outputTerms = carver.Take((long)workspace.Steps * workspace.Batch * workspace.Stride);
+        _normScratch = carver.Take((long)Reductions.NormBlockRows * workspace.Stride);
     }
 
     public bool ReferenceValidationStart => false;
@@ -70,7 +72,7 @@ internal sealed class Bptt : IGradientAlgorithm
         if (perStep) OutputsForward(p, ws.Z[(layout.Washout * ws.Batch * ws.Stride)..], _whyT.Span, rows, ws.O);
         float loss = GlobalLoss.ForwardBackward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
         Backward(p, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
-            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span, _dWhyT.Span, _outputTerms.Span, h0);
+            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span, _dWhyT.Span, _outputTerms.Span, h0, _normScratch.Span);
         ws.PaddedGradients.Store();
         Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
         return loss;
@@ -112,11 +114,13 @@ internal sealed class Bptt : IGradientAlgorithm
     /// <paramref name="dWhyT"/> (O x S) is scratch for dWhyᵀ = Gᵀ z, a product as wide as S, and
     /// <paramref name="outputTerms"/> (R x B x S) for every step's G_{o_t} Whyᵀ, one product of inner
     /// dimension O whose rows the tanh backward step adds to dz. A forward pass from a given z_{-1} =
-    /// <paramref name="h0"/> (B x S) adds step 0's term h0ᵀ da_0 to dWhh (h0 is a constant).
+    /// <paramref name="h0"/> (B x S) adds step 0's term h0ᵀ da_0 to dWhh (h0 is a constant). The per-step norms
+    /// take <paramref name="normScratch"/> (<see cref="Reductions.NormBlockRows"/> x S).
     /// </summary>
     public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
         int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null,
-        ReadOnlySpan<float> whyT = default, Span<float> dWhyT = default, Span<float> outputTerms = default, ReadOnlySpan<float> h0 = default)
+        ReadOnlySpan<float> whyT = default, Span<float> dWhyT = default, Span<float> outputTerms = default, ReadOnlySpan<float> h0 = default,
+        Span<float> normScratch = default)
     {
         var shape = p.Shape;
         int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
@@ -157,8 +161,8 @@ internal sealed class Bptt : IGradientAlgorithm
                 if (perStep is not null)
                 {
                     var zPrev = t > 0 ? z.Slice((t - 1) * bs, bs) : h0;
-                    perStep.DWhhNorms[t] = zPrev.IsEmpty ? 0f : Reductions.TransposedProductNorm(zPrev, daT, batch, s, s);
-                    perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, s);
+                    perStep.DWhhNorms[t] = zPrev.IsEmpty ? 0f : Reductions.TransposedProductNorm(zPrev, daT, batch, s, s, normScratch);
+                    perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, s, normScratch);
                 }
                 if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, s, h, s, dz);
             }
