@@ -1,7 +1,7 @@
 namespace FastLra.Model;
 
 /// <summary>
-/// The five tensors of the network in one flat buffer (layout: <see cref="RnnShape"/>).
+/// The tensors of the network in one flat buffer (layout: <see cref="RnnShape"/>).
 /// The same type holds parameters and gradients, so an optimiser step is one loop over
 /// <see cref="Data"/>.
 /// </summary>
@@ -33,14 +33,14 @@ public sealed class ParameterSet : IRnnParameters
     /// <summary>All parameters, in layout order.</summary>
     public Span<float> Data => _memory.Span;
 
-    /// <summary>Input weights, I x H.</summary>
-    public Span<float> Wxh => Data.Slice(Shape.WxhOffset, Shape.WxhLength);
+    /// <summary>Layer 0's input weights, I x GH (the paper's Wxh, I x H).</summary>
+    public Span<float> Wxh => InputWeights(0);
 
-    /// <summary>Recurrent weights, H x H.</summary>
-    public Span<float> Whh => Data.Slice(Shape.WhhOffset, Shape.WhhLength);
+    /// <summary>Layer 0's recurrent weights, H x GH (the paper's Whh, H x H).</summary>
+    public Span<float> Whh => RecurrentWeights(0);
 
-    /// <summary>Hidden bias, H.</summary>
-    public Span<float> Bh => Data.Slice(Shape.BhOffset, Shape.BhLength);
+    /// <summary>Layer 0's hidden bias, GH (the paper's bh, H).</summary>
+    public Span<float> Bh => HiddenBias(0);
 
     /// <summary>Output weights, H x O.</summary>
     public Span<float> Why => Data.Slice(Shape.WhyOffset, Shape.WhyLength);
@@ -48,7 +48,19 @@ public sealed class ParameterSet : IRnnParameters
     /// <summary>Output bias, O.</summary>
     public Span<float> By => Data.Slice(Shape.ByOffset, Shape.ByLength);
 
-    /// <summary>Parameter <paramref name="index"/> in layout order (Wxh, Whh, bh, Why, by).</summary>
+    /// <summary>Layer <paramref name="layer"/>'s input weights Wx_l, I_l x GH.</summary>
+    public Span<float> InputWeights(int layer) => Tensor(layer * Shape.TensorsPerLayer);
+
+    /// <summary>Layer <paramref name="layer"/>'s recurrent weights Wh_l, H x GH.</summary>
+    public Span<float> RecurrentWeights(int layer) => Tensor(layer * Shape.TensorsPerLayer + 1);
+
+    /// <summary>Layer <paramref name="layer"/>'s input bias bx_l (GH) of a gated cell; empty for tanh, whose layers have one bias.</summary>
+    public Span<float> InputBias(int layer) => Shape.HasInputBias ? Tensor(layer * Shape.TensorsPerLayer + 2) : default;
+
+    /// <summary>Layer <paramref name="layer"/>'s hidden bias bh_l, GH.</summary>
+    public Span<float> HiddenBias(int layer) => Tensor((layer + 1) * Shape.TensorsPerLayer - 1);
+
+    /// <summary>Tensor <paramref name="index"/> in layout order (<see cref="RnnShape.Slot"/>).</summary>
     public Span<float> Tensor(int index)
     {
         var (offset, length, _, _) = Shape.Slot(index);
