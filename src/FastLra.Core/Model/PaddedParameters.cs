@@ -3,18 +3,25 @@ using FastLra.Kernels;
 namespace FastLra.Model;
 
 /// <summary>
-/// A parameter set's hidden-layer tensors in the trainers' layout: Wxh (I x S), Whh (H x S) and
-/// bh (S), each row of H values padded with zeros to the stride S, H rounded up to whole vectors
-/// of the width the kernels run (<see cref="SimdWidth.Bits"/>: 16 floats, a cache line, at 512
-/// bits). States kept in rows of S then are whole vectors that start on a vector boundary, so no
-/// load or store straddles a cache line and no row needs a masked tail: the products run 5-20%
-/// faster than on rows of H = 100 (docs/performance.md). The weights' zero padding columns keep
-/// the states' padding zero. Why and by are the set's own tensors (the products read them whole).
+/// A parameter set's layers in the trainers' layout: every row of a layer's tensors (Wx_l, Wh_l
+/// and the biases) holds its G gate blocks of H values each padded with zeros to the stride S, H
+/// rounded up to whole vectors of the width the kernels run (<see cref="SimdWidth.Bits"/>: 16
+/// floats, a cache line, at 512 bits); the input weights of a layer above the first have S rows
+/// (zero below H), since they read states of S. States kept in rows of S then are whole vectors
+/// that start on a vector boundary, so no load or store straddles a cache line and no row needs a
+/// masked tail: the products run 5-20% faster than on rows of H = 100 (docs/performance.md). The
+/// weights' zero padding keeps the states' padding zero. Why and by are the set's own tensors (the
+/// products read them whole). For the paper's one tanh layer this is Wxh (I x S), Whh (H x S), bh (S).
 /// </summary>
 internal sealed class PaddedParameters : IRnnParameters
 {
-    /// <summary>Floats of padded storage for <paramref name="shape"/>: I + H + 1 rows of S.</summary>
-    public static long Length(RnnShape shape) => (shape.Inputs + shape.Hidden + 1L) * StrideOf(shape.Hidden);
+    /// <summary>Floats of padded storage for <paramref name="shape"/>: each layer's rows of GS.</summary>
+    public static long Length(RnnShape shape)
+    {
+        long total = 0;
+        for (int l = 0; l < shape.Layers; l++) total += LayerRows(shape, l) * (long)shape.Gates * StrideOf(shape.Hidden);
+        return total;
+    }
 
     /// <summary>H rounded up to a multiple of the vector width in floats (4 without vectors).</summary>
     public static int StrideOf(int hidden)
@@ -23,7 +30,12 @@ internal sealed class PaddedParameters : IRnnParameters
         return (hidden + width - 1) / width * width;
     }
 
+    // Rows of layer l: its input rows (I, or S above the first), H recurrent rows and its biases.
+    private static int LayerRows(RnnShape shape, int layer) =>
+        (layer == 0 ? shape.Inputs : StrideOf(shape.Hidden)) + shape.Hidden + (shape.HasInputBias ? 2 : 1);
+
     private readonly Memory<float> _memory;
+    private readonly int[] _layerStart;
 
     /// <summary>The padded tensors of <paramref name="set"/> over <paramref name="memory"/> (<see cref="Length"/> floats, zeroed here).</summary>
     public PaddedParameters(ParameterSet set, Memory<float> memory)
@@ -32,6 +44,8 @@ internal sealed class PaddedParameters : IRnnParameters
         Set = set;
         Stride = StrideOf(set.Shape.Hidden);
         _memory = memory;
+        _layerStart = new int[set.Shape.Layers + 1];
+        for (int l = 0; l < set.Shape.Layers; l++) _layerStart[l + 1] = _layerStart[l] + LayerRows(set.Shape, l) * RowLength;
         memory.Span.Clear();
     }
 
@@ -40,20 +54,36 @@ internal sealed class PaddedParameters : IRnnParameters
 
     public RnnShape Shape => Set.Shape;
 
-    /// <summary>S, the floats from one row to the next.</summary>
+    /// <summary>S, the floats from one gate block to the next.</summary>
     public int Stride { get; }
 
-    // Wxh, Whh and bh are consecutive in both layouts: I + H + 1 rows of H in the set, of S here.
-    private int Rows => Shape.Inputs + Shape.Hidden + 1;
+    /// <summary>GS, the floats of one row of a layer's tensors.</summary>
+    public int RowLength => Shape.Gates * Stride;
 
-    /// <summary>Input weights, I x S.</summary>
-    public Span<float> Wxh => _memory.Span[..(Shape.Inputs * Stride)];
+    /// <summary>Rows of a layer's input weights: I for the first, S above it.</summary>
+    public int InputRows(int layer) => layer == 0 ? Shape.Inputs : Stride;
 
-    /// <summary>Recurrent weights, H x S.</summary>
-    public Span<float> Whh => _memory.Span.Slice(Shape.Inputs * Stride, Shape.Hidden * Stride);
+    /// <summary>Layer <paramref name="layer"/>'s input weights, I_l x GS (I_l = S above the first layer).</summary>
+    public Span<float> InputWeights(int layer) => _memory.Span.Slice(_layerStart[layer], InputRows(layer) * RowLength);
 
-    /// <summary>Hidden bias, S.</summary>
-    public Span<float> Bh => _memory.Span.Slice((Rows - 1) * Stride, Stride);
+    /// <summary>Layer <paramref name="layer"/>'s recurrent weights, H x GS.</summary>
+    public Span<float> RecurrentWeights(int layer) => _memory.Span.Slice(_layerStart[layer] + InputRows(layer) * RowLength, Shape.Hidden * RowLength);
+
+    /// <summary>Layer <paramref name="layer"/>'s input bias, GS (gated cells; empty for tanh).</summary>
+    public Span<float> InputBias(int layer) =>
+        Shape.HasInputBias ? _memory.Span.Slice(_layerStart[layer] + (InputRows(layer) + Shape.Hidden) * RowLength, RowLength) : default;
+
+    /// <summary>Layer <paramref name="layer"/>'s hidden bias, GS.</summary>
+    public Span<float> HiddenBias(int layer) => _memory.Span.Slice(_layerStart[layer + 1] - RowLength, RowLength);
+
+    /// <summary>The paper's Wxh (I x S): layer 0's input weights.</summary>
+    public Span<float> Wxh => InputWeights(0);
+
+    /// <summary>The paper's Whh (H x S): layer 0's recurrent weights.</summary>
+    public Span<float> Whh => RecurrentWeights(0);
+
+    /// <summary>The paper's bh (S): layer 0's (tanh) bias.</summary>
+    public Span<float> Bh => HiddenBias(0);
 
     /// <summary>The set's output weights, H x O.</summary>
     public Span<float> Why => Set.Why;
@@ -61,20 +91,33 @@ internal sealed class PaddedParameters : IRnnParameters
     /// <summary>The set's output bias, O.</summary>
     public Span<float> By => Set.By;
 
-    /// <summary>Copies the set's Wxh, Whh and bh in (the padding stays zero).</summary>
-    public void Load()
-    {
-        int h = Shape.Hidden;
-        Span<float> source = Set.Data, padded = _memory.Span;
-        for (int r = 0; r < Rows; r++) source.Slice(r * h, h).CopyTo(padded.Slice(r * Stride, h));
-    }
+    /// <summary>Copies the set's layers in (the padding stays zero).</summary>
+    public void Load() => Copy(toPadded: true);
 
-    /// <summary>Copies Wxh, Whh and bh out into the set.</summary>
-    public void Store()
+    /// <summary>Copies the layers out into the set.</summary>
+    public void Store() => Copy(toPadded: false);
+
+    // Each compact row of G blocks of H, in its layer's order (Wx, Wh, biases), to or from the padded row.
+    private void Copy(bool toPadded)
     {
-        int h = Shape.Hidden;
-        Span<float> target = Set.Data, padded = _memory.Span;
-        for (int r = 0; r < Rows; r++) padded.Slice(r * Stride, h).CopyTo(target.Slice(r * h, h));
+        var shape = Shape;
+        int h = shape.Hidden, gates = shape.Gates, s = Stride;
+        Span<float> compact = Set.Data, padded = _memory.Span;
+        for (int l = 0, at = 0; l < shape.Layers; l++)
+        {
+            int inputs = shape.LayerInputs(l), rows = inputs + h + (shape.HasInputBias ? 2 : 1);
+            for (int r = 0; r < rows; r++)
+            {
+                // Rows of Wx above the first layer sit at their own index; the padding rows H .. S-1 stay zero.
+                int row = l > 0 && r >= inputs ? r - inputs + InputRows(l) : r;
+                var to = padded.Slice(_layerStart[l] + row * RowLength, RowLength);
+                for (int g = 0; g < gates; g++, at += h)
+                {
+                    if (toPadded) compact.Slice(at, h).CopyTo(to.Slice(g * s, h));
+                    else to.Slice(g * s, h).CopyTo(compact.Slice(at, h));
+                }
+            }
+        }
     }
 
     /// <summary>Zeroes the padded tensors and the set's Why and by (a gradient about to be accumulated).</summary>

@@ -27,7 +27,7 @@ public sealed class ParameterSet : IRnnParameters
     /// <summary>The widths, and with them the layout of <see cref="Data"/>.</summary>
     public RnnShape Shape { get; }
 
-    /// <summary>Compact rows: S = H.</summary>
+    /// <summary>Compact rows: S = H, gate blocks H apart.</summary>
     public int Stride => Shape.Hidden;
 
     /// <summary>All parameters, in layout order.</summary>

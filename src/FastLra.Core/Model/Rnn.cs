@@ -17,7 +17,7 @@ internal static class Rnn
     public static void StepForward(IRnnParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> zPrev, int batch, Span<float> a, Span<float> z)
     {
         var shape = p.Shape;
-        MatMul.CellForward(x, p.Wxh, zPrev, p.Whh, p.Bh, batch, shape.Inputs, shape.Hidden, p.Stride, p.Stride, a, z);
+        MatMul.CellForward(x, p.InputWeights(0), zPrev, p.RecurrentWeights(0), p.HiddenBias(0), batch, shape.Inputs, shape.Hidden, p.Stride, p.Stride, a, z);
     }
 
     /// <summary>o (B x O) = z (B x S) Why + by.</summary>
@@ -65,8 +65,8 @@ internal static class Rnn
         Span<float> current = state[..rs], next = scratch[..rs];
         if (referenceStart)
         {
-            Reductions.BroadcastRows(p.Bh, rows, current);
-            MatMul.MultiplyAdd(x.Slice(first * inputs, rows * inputs), p.Wxh, rows, inputs, p.Shape.Hidden, current);
+            Reductions.BroadcastRows(p.HiddenBias(0), rows, current);
+            MatMul.MultiplyAdd(x.Slice(first * inputs, rows * inputs), p.InputWeights(0), rows, inputs, p.Shape.Hidden, current);
         }
         for (int t = 0; t < steps; t++)
         {
