@@ -39,7 +39,7 @@ public class BpttTests
     public void Gradient_matches_central_differences(GlobalLossKind loss, int washout)
     {
         var ws = TinyWorkspace(3, 5, 2, 6, 4, 42, loss, washout);
-        var bptt = new Bptt(ws, clip: 0f);
+        var bptt = Bptt.Create(ws, clip: 0f);
         bptt.ComputeGradients(ws.Sequences);
         var analytic = ws.Gradients.Data.ToArray();
         var p = ws.Parameters.Data;
@@ -62,18 +62,18 @@ public class BpttTests
     public void Clipping_scales_the_global_norm_to_c()
     {
         var ws = TinyWorkspace(3, 5, 2, 6, 4, 7, GlobalLossKind.SoftmaxCrossEntropy);
-        new Bptt(ws, 0f).ComputeGradients(ws.Sequences);
+        Bptt.Create(ws, 0f).ComputeGradients(ws.Sequences);
         var unclipped = ws.Gradients.Data.ToArray();
         double norm = Math.Sqrt(unclipped.Sum(v => (double)v * v));
         float c = (float)(norm / 4);
-        var bptt = new Bptt(ws, c);
+        var bptt = Bptt.Create(ws, c);
         bptt.ComputeGradients(ws.Sequences);
-        Assert.Equal(norm, bptt.LastGradientNorm, 1e-4 * norm);
+        Assert.Equal(norm, bptt.Diagnostics.GradientNorm, 1e-4 * norm);
         Assert.Equal(c, Reductions.Norm(ws.Gradients.Data), 1e-4 * c);
         for (int i = 0; i < unclipped.Length; i++) Assert.Equal(unclipped[i] * c / norm, ws.Gradients.Data[i], 1e-5 * norm);
 
         // A bound above the norm leaves the gradient alone.
-        new Bptt(ws, (float)(norm * 2)).ComputeGradients(ws.Sequences);
+        Bptt.Create(ws, (float)(norm * 2)).ComputeGradients(ws.Sequences);
         Assert.Equal(unclipped, ws.Gradients.Data.ToArray());
     }
 
@@ -81,7 +81,7 @@ public class BpttTests
     public void Detailed_diagnostics_record_each_steps_contribution_and_leave_the_gradient_alone()
     {
         var ws = TinyWorkspace(3, 5, 2, 6, 4, 11, GlobalLossKind.SoftmaxCrossEntropy);
-        var bptt = new Bptt(ws, clip: 0f);
+        var bptt = Bptt.Create(ws, clip: 0f);
         bptt.ComputeGradients(ws.Sequences);
         var plain = ws.Gradients.Data.ToArray();
         Assert.All(bptt.Diagnostics.DWhhNorms, v => Assert.Equal(0f, v));
@@ -93,11 +93,8 @@ public class BpttTests
         // Each step's contribution z_{t-1}ᵀ da_t: none at step 0, the parts bound the whole, and
         // the last step's is the one-step product rebuilt here from compact copies of its states.
         int t = ws.Steps, b = ws.Batch, h = ws.Shape.Hidden, s = ws.Stride;
-        var g = NewPadded(ws.Shape);
         var z = ws.Z.ToArray();
-        Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, b, t - 1, new float[b * s], new float[t * b * s], g, bptt.Diagnostics,
-            normScratch: new float[Reductions.NormBlockRows * s]);
-        float total = Reductions.Norm(g.Whh);
+        float total = Reductions.Norm(ws.Gradients.Whh);
         Assert.Equal(0f, bptt.Diagnostics.DWhhNorms[0]);
         Assert.All(bptt.Diagnostics.DWhhNorms.Skip(1), v => Assert.True(v > 0f));
         Assert.All(bptt.Diagnostics.DWxhNorms, v => Assert.True(v > 0f));
@@ -111,9 +108,6 @@ public class BpttTests
             bptt.Diagnostics.DWhhNorms[t - 1], 1e-5f);
     }
 
-    /// <summary>A gradient in the padded layout, with its own parameter set.</summary>
-    private static PaddedParameters NewPadded(RnnShape shape) => new(new ParameterSet(shape), new float[PaddedParameters.Length(shape)]);
-
     /// <summary>The rows of H values of padded rows of stride S, one after another.</summary>
     internal static float[] Compact(ReadOnlySpan<float> padded, int rows, int h, int s)
     {
@@ -122,27 +116,39 @@ public class BpttTests
         return compact;
     }
 
-    /// <summary>However many steps' adjoints the scratch holds (one, some, a remainder group, all), the gradient is the same.</summary>
-    [Fact]
-    public void Grouping_steps_for_the_weight_products_does_not_change_the_gradient()
+    /// <summary>However many steps' gate gradients a group holds (one, some, a remainder group, all), the gradient is the same, for every cell and depth.</summary>
+    [Theory]
+    [InlineData(CellKind.Tanh, 1)]
+    [InlineData(CellKind.Tanh, 2)]
+    [InlineData(CellKind.Gru, 2)]
+    [InlineData(CellKind.Lstm, 2)]
+    public void Grouping_steps_for_the_weight_products_does_not_change_the_gradient(CellKind cell, int layers)
     {
-        var ws = TinyWorkspace(3, 5, 2, 7, 4, 12, GlobalLossKind.SoftmaxCrossEntropy);
-        new Bptt(ws, clip: 0f).ComputeGradients(ws.Sequences);
-        int t = ws.Steps, bs = ws.Batch * ws.Stride;
-        var z = ws.Z.ToArray();
-        ParameterSet Run(int group)
+        const int steps = 7, batch = 4;
+        var shape = new RnnShape(3, 5, 2, cell, layers);
+        var layout = new SequenceLayout(steps, 3, 2, steps - 1, GlobalLossKind.SoftmaxCrossEntropy);
+        float[] Run(int group)
         {
-            var g = NewPadded(ws.Shape);
-            Bptt.Backward(ws.PaddedWeights, ws.X, z, ws.GradO, t, ws.Batch, t - 1, new float[bs], new float[group * bs], g);
-            g.Store();
-            return g.Set;
+            var ws = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch, group));
+            var rng = new Random(12);
+            foreach (ref float v in ws.Parameters.Data) v = (float)(rng.NextDouble() - 0.5);
+            foreach (ref float v in ws.X) v = (float)(rng.NextDouble() * 2 - 1);
+            for (int row = 0; row < batch; row++) ws.Y[row * 2 + rng.Next(2)] = 1f;
+            var bptt = cell switch
+            {
+                CellKind.Gru => (IGradientAlgorithm)new Bptt<GruCell>(ws, 0f, group),
+                CellKind.Lstm => new Bptt<LstmCell>(ws, 0f, group),
+                _ => new Bptt<TanhCell>(ws, 0f, group),
+            };
+            bptt.ComputeGradients(ws.Sequences);
+            return ws.Gradients.Data.ToArray();
         }
-        var all = Run(t).Data.ToArray();
-        foreach (int group in new[] { 1, 2, 3, t + 2 })
+        var all = Run(steps);
+        foreach (int group in new[] { 1, 2, 3, steps + 2 })
         {
-            var grouped = Run(group).Data.ToArray();
+            var grouped = Run(group);
             for (int i = 0; i < all.Length; i++) Assert.Equal(all[i], grouped[i], 1e-6f * (1 + Math.Abs(all[i])));
         }
-        Assert.Throws<ArgumentException>(() => Run(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Run(0));
     }
 }

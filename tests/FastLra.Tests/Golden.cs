@@ -85,6 +85,63 @@ public static class Golden
     }
 
     /// <summary>
+    /// Loads a cell fixture's "params" (Wx0, Wh0, bx0, bh0, ..., Why, by) into a parameter set of its
+    /// shape; a tanh layer's one bias is the sum of the two PyTorch keeps.
+    /// </summary>
+    public static void LoadCellParameters(JsonElement parameters, ParameterSet p)
+    {
+        var shape = p.Shape;
+        for (int l = 0; l < shape.Layers; l++)
+        {
+            Fill(parameters, $"Wx{l}", p.InputWeights(l));
+            Fill(parameters, $"Wh{l}", p.RecurrentWeights(l));
+            if (shape.HasInputBias)
+            {
+                Fill(parameters, $"bx{l}", p.InputBias(l));
+                Fill(parameters, $"bh{l}", p.HiddenBias(l));
+                continue;
+            }
+            var bx = parameters.GetProperty($"bx{l}").GetProperty("data").Doubles();
+            var bh = parameters.GetProperty($"bh{l}").GetProperty("data").Doubles();
+            for (int j = 0; j < bx.Length; j++) p.HiddenBias(l)[j] = (float)(bx[j] + bh[j]);
+        }
+        Fill(parameters, "Why", p.Why);
+        Fill(parameters, "by", p.By);
+    }
+
+    private static void Fill(JsonElement parameters, string name, Span<float> tensor)
+    {
+        var data = parameters.GetProperty(name).Array();
+        Assert.True(data.Length == tensor.Length, $"{name}: {data.Length} values, the network's tensor has {tensor.Length}");
+        data.CopyTo(tensor);
+    }
+
+    /// <summary>
+    /// Compares a cell fixture's tensors named prefix + Wx0, ... (gradients "d", parameters "")
+    /// with a set's; a tanh layer's one bias is compared with bh (for gradients, equal to bx's; for
+    /// parameters, with the sum of the two).
+    /// </summary>
+    public static void AssertCellTensors(JsonElement expect, string prefix, ParameterSet p, string what = "")
+    {
+        var shape = p.Shape;
+        for (int l = 0; l < shape.Layers; l++)
+        {
+            AssertClose(expect.GetProperty($"{prefix}Wx{l}").Array(), p.InputWeights(l), $"{what}{prefix}Wx{l}");
+            AssertClose(expect.GetProperty($"{prefix}Wh{l}").Array(), p.RecurrentWeights(l), $"{what}{prefix}Wh{l}");
+            if (shape.HasInputBias) AssertClose(expect.GetProperty($"{prefix}bx{l}").Array(), p.InputBias(l), $"{what}{prefix}bx{l}");
+            var bh = expect.GetProperty($"{prefix}bh{l}").Array();
+            if (!shape.HasInputBias && prefix.Length == 0)
+            {
+                var bx = expect.GetProperty($"bx{l}").Array();
+                for (int j = 0; j < bh.Length; j++) bh[j] += bx[j];
+            }
+            AssertClose(bh, p.HiddenBias(l), $"{what}{prefix}bh{l}");
+        }
+        AssertClose(expect.GetProperty($"{prefix}Why").Array(), p.Why, $"{what}{prefix}Why");
+        AssertClose(expect.GetProperty($"{prefix}by").Array(), p.By, $"{what}{prefix}by");
+    }
+
+    /// <summary>
     /// The README's rule, |a - e| &lt;= atol + rtol * max|e| entry-wise, tightened: the README
     /// allows 1e-5 + 2e-3 max|e|; every fixture agrees within 2e-5 max|e|, so 1e-6 + 1e-4 max|e|
     /// keeps a 5x margin. Reports the worst entry.

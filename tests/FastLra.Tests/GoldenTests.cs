@@ -48,6 +48,7 @@ public class GoldenTests
             case "tasks": CheckTasks(json); break;
             case "bptt" or "local" or "reference" or "seq": CheckGradients(json); break;
             case "trajectory-bptt" or "trajectory-local" or "trajectory-reference": CheckTrajectory(json); break;
+            case "cell": CheckCell(json); break;
             default:
                 Skip.If(true, $"{file}: family '{Golden.Family(file)}' is not implemented in this build.");
                 break;
@@ -129,12 +130,61 @@ public class GoldenTests
         }
         Assert.Equal(losses.Length, step);
     }
+    /// <summary>
+    /// A gated or stacked network trained by BPTT (docs/algorithm.md, "Gated and stacked cells"): one
+    /// gradient computation (loss, every output from the washout on, every gradient), or with
+    /// "batches" several optimiser steps with global-norm clipping.
+    /// </summary>
+    private static void CheckCell(JsonElement json)
+    {
+        var cell = json.GetProperty("cell").GetString() switch
+        {
+            "tanh" => CellKind.Tanh,
+            "gru" => CellKind.Gru,
+            "lstm" => CellKind.Lstm,
+            var other => throw new InvalidDataException($"unknown cell '{other}'"),
+        };
+        var shape = new RnnShape(json.GetProperty("inputs").GetInt32(), json.GetProperty("hidden").GetInt32(), json.GetProperty("outputs").GetInt32(),
+            cell, json.GetProperty("layers").GetInt32());
+        int steps = json.GetProperty("T").GetInt32(), batch = json.GetProperty("batch").GetInt32();
+        var loss = json.GetProperty("global_loss_kind").GetString() == "mse" ? GlobalLossKind.MeanSquaredError : GlobalLossKind.SoftmaxCrossEntropy;
+        var layout = new SequenceLayout(steps, shape.Inputs, shape.Outputs, json.GetProperty("washout").GetInt32(), loss);
+        var ws = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch));
+        var harness = new FixtureHarness(ws, Bptt.Create(ws, json.TryGetProperty("clip", out var clip) ? (float)clip.GetDouble() : 0f));
+        Golden.LoadCellParameters(json.GetProperty("params"), ws.Parameters);
+        var expect = json.GetProperty("expect");
+        if (!json.TryGetProperty("batches", out var batches))
+        {
+            harness.SetBatch(json.GetProperty("x"), json.GetProperty("y"));
+            float value = harness.Algorithm.ComputeGradients(ws.Sequences);
+            Golden.AssertClose(expect.GetProperty("global_loss").GetDouble(), value, "global_loss");
+            var outputs = expect.GetProperty("outputs").Array();
+            Golden.AssertClose(outputs.AsSpan(outputs.Length - ws.O.Length), ws.O, "outputs");
+            Golden.AssertCellTensors(expect, "d", ws.Gradients);
+            return;
+        }
+        Assert.True(Optimizer.TryParse(json.GetProperty("optimizer").GetString(), out var kind));
+        var optimizer = Optimizer.Create(kind, json.Single("lr"), ws.OptimizerState);
+        var losses = expect.GetProperty("losses").Doubles();
+        var after = expect.GetProperty("params_after").EnumerateArray().ToArray();
+        int step = 0;
+        foreach (var b in batches.EnumerateArray())
+        {
+            harness.SetBatch(b.GetProperty("x"), b.GetProperty("y"));
+            float value = harness.Algorithm.ComputeGradients(ws.Sequences);
+            optimizer.Step(ws.Parameters, ws.Gradients);
+            Golden.AssertClose(losses[step], value, $"step {step} loss");
+            Golden.AssertCellTensors(after[step], "", ws.Parameters, $"step {step} ");
+            step++;
+        }
+        Assert.Equal(losses.Length, step);
+    }
 }
 
 /// <summary>A workspace and gradient algorithm configured from a fixture's hyper-parameters.</summary>
 internal sealed class FixtureHarness
 {
-    private FixtureHarness(Workspace workspace, IGradientAlgorithm algorithm)
+    internal FixtureHarness(Workspace workspace, IGradientAlgorithm algorithm)
     {
         Workspace = workspace;
         Algorithm = algorithm;
@@ -155,7 +205,7 @@ internal sealed class FixtureHarness
         if (semantics == "bptt")
         {
             var bpttWorkspace = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch));
-            return new FixtureHarness(bpttWorkspace, new Bptt(bpttWorkspace, json.Single("c")));
+            return new FixtureHarness(bpttWorkspace, Bptt.Create(bpttWorkspace, json.Single("c")));
         }
         var settings = new LraSettings(
             semantics switch

@@ -100,6 +100,35 @@ public static class MatMul
         }
     }
 
+    /// <summary>
+    /// A gated cell's pre-activations, as <see cref="CellForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, int, Span{float}, Span{float})"/>
+    /// without the activation: c (m x n) = bias (n, every row) + x (m x kx) · wx (kx x n) + h (rows
+    /// <paramref name="hStride"/> apart, m x kh) · wh (kh x n). kx = 0 or an empty h leaves that product out.
+    /// </summary>
+    internal static void GateForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+        int m, int kx, int kh, int n, int hStride, Span<float> c) =>
+        GateForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, hStride, c);
+
+    /// <summary>As the overload without <paramref name="bits"/>, at that vector width, for tests.</summary>
+    internal static void GateForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh,
+        ReadOnlySpan<float> bias, int m, int kx, int kh, int n, int hStride, Span<float> c)
+    {
+        Check(x.Length, m * kx, wx.Length, kx * n, c.Length, m * n);
+        if (bias.Length < n || (!h.IsEmpty && (h.Length < Needed(m, kh, hStride) || wh.Length < kh * n))) ThrowHelper.ShapeMismatch();
+        if (m == 0 || n == 0) return;
+        var first = new Product(ref MemoryMarshal.GetReference(x), kx, 1, ref MemoryMarshal.GetReference(wx), kx);
+        var second = h.IsEmpty
+            ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
+            : new Product(ref MemoryMarshal.GetReference(h), hStride, 1, ref MemoryMarshal.GetReference(wh), kh);
+        ref float rb = ref MemoryMarshal.GetReference(bias);
+        ref float rc = ref MemoryMarshal.GetReference(c);
+        int maxCols = PanelVectors(registers);
+        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref rc, ref rc, tanh: false, maxCols);
+        else if (bits >= 256 && n >= 8) Gemm<V256>(in first, in second, m, n, ref rb, 0, ref rc, ref rc, tanh: false, maxCols);
+        else if (bits >= 128 && n >= 4) Gemm<V128>(in first, in second, m, n, ref rb, 0, ref rc, ref rc, tanh: false, maxCols);
+        else GemmScalar(in first, in second, m, n, ref rb, 0, ref rc);
+    }
+
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n): the weight-gradient product.</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g) =>
         TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, k, g);

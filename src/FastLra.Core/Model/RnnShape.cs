@@ -51,6 +51,15 @@ public readonly record struct RnnShape(int Inputs, int Hidden, int Outputs, Cell
     /// <summary>Whether this is the paper's network: one tanh layer, the layout and names LRA and older files know.</summary>
     public bool IsSimpleTanh => Cell == CellKind.Tanh && Layers == 1;
 
+    /// <summary>
+    /// Blocks of H in one sequence's recurrent state: each layer's h, and after it, for LSTM, its c.
+    /// What a stream carries from step to step and a window of the online learner starts from.
+    /// </summary>
+    public int StateBlocks => Layers * (Cell == CellKind.Lstm ? 2 : 1);
+
+    /// <summary>Floats of one sequence's recurrent state (<see cref="StateBlocks"/> x H).</summary>
+    public int StateLength => StateBlocks * Hidden;
+
     /// <summary>I_l, the width layer <paramref name="layer"/> reads: I for the first, H above it.</summary>
     public int LayerInputs(int layer) => layer == 0 ? Inputs : Hidden;
 

@@ -1,82 +1,48 @@
-using System.Numerics.Tensors;
 using FastLra.Kernels;
 using FastLra.Model;
 
 namespace FastLra.Training;
 
-/// <summary>
-/// Backpropagation through time: the exact gradient of E over the unrolled sequence, with
-/// optional global-norm clipping (PyTorch's clip_grad_norm_).
-/// </summary>
-internal sealed class Bptt : IGradientAlgorithm
+/// <summary>Backpropagation through time for every cell and depth: the one place that picks the cell.</summary>
+internal static class Bptt
 {
-    private readonly Workspace _ws;
-    private readonly float _clip;
-    private readonly Memory<float> _dz, _da, _whyT, _dWhyT, _outputTerms, _normScratch;
+    /// <summary>BPTT over the workspace's network, with global-norm clipping at <paramref name="clip"/> (0 = off).</summary>
+    public static IGradientAlgorithm Create(Workspace workspace, float clip) => workspace.Shape.Cell switch
+    {
+        CellKind.Gru => new Bptt<GruCell>(workspace, clip),
+        CellKind.Lstm => new Bptt<LstmCell>(workspace, clip),
+        _ => new Bptt<TanhCell>(workspace, clip),
+    };
 
     /// <summary>
-    /// Scratch floats this algorithm carves from the workspace: dz (B x S), da (<see cref="GroupSteps"/> x B x S),
-    /// for outputs at every step Whyᵀ and its gradient (O x S each) and the output terms G Whyᵀ (T x B x S), and the
-    /// per-step norms' blocks of a weight-gradient term (<see cref="Reductions.NormBlockRows"/> x S).
+    /// Scratch floats BPTT carves from the workspace (<see cref="Bptt{TCell}"/>): the states of the
+    /// layers below the top (T x B x S each), every layer's caches (T x B x CS), the input gates
+    /// (T x B x GS, gated cells), a step's gates and the layer's input bias, the backward carries
+    /// (B x S each), the gate gradients of a group of steps (<see cref="GroupSteps"/> x B x GS, twice
+    /// for GRU), the gradient from the layer above (T x B x S, L > 1), for outputs at every step Whyᵀ
+    /// and its gradient (O x S each) and the output terms G Whyᵀ (T x B x S), and the per-step norms'
+    /// blocks (<see cref="Reductions.NormBlockRows"/> x GS).
     /// </summary>
-    public static long ScratchLength(RnnShape shape, int steps, int batch)
+    public static long ScratchLength(RnnShape shape, int steps, int batch, int? group = null)
     {
-        long s = PaddedParameters.StrideOf(shape.Hidden);
-        return (GroupSteps(steps, batch) + 1L + steps) * batch * s + 2L * shape.Outputs * s + Reductions.NormBlockRows * s + 96;
+        long s = PaddedParameters.StrideOf(shape.Hidden), gs = shape.Gates * s, tbs = (long)steps * batch * s;
+        var (cache, gated, separate) = shape.Cell switch
+        {
+            CellKind.Gru => (GruCell.CacheBlocks, true, GruCell.SeparateHiddenGradient),
+            CellKind.Lstm => (LstmCell.CacheBlocks, true, LstmCell.SeparateHiddenGradient),
+            _ => (TanhCell.CacheBlocks, false, TanhCell.SeparateHiddenGradient),
+        };
+        long groupFloats = (group ?? GroupSteps(steps, batch)) * (long)batch * gs;
+        return (shape.Layers - 1) * tbs + shape.Layers * cache * tbs + (gated ? steps * (long)batch * gs : 0) + batch * gs + gs + 3L * batch * s
+            + (separate ? 2 : 1) * groupFloats + (shape.Layers > 1 ? tbs : 0) + 2L * shape.Outputs * s + tbs + Reductions.NormBlockRows * gs + 16 * 16;
     }
 
     /// <summary>
-    /// Steps whose adjoints <see cref="Backward"/> keeps to add their weight terms as one product:
+    /// Steps whose gate gradients the backward pass keeps to add their weight terms as one product:
     /// as many as fit one pass of the product's inner blocking (<see cref="MatMul.InnerBlock"/> rows),
-    /// so the product runs long while the adjoints are still in cache and the memory stays O(B H).
+    /// so the product runs long while the gradients are still in cache and the memory stays O(B H).
     /// </summary>
     public static int GroupSteps(int steps, int batch) => Math.Clamp(MatMul.InnerBlock / Math.Max(batch, 1), 1, Math.Max(steps, 1));
-
-    /// <summary>BPTT over the workspace's batches, with global-norm clipping at <paramref name="clip"/> (0 = off).</summary>
-    public Bptt(Workspace workspace, float clip)
-    {
-        _ws = workspace;
-        _clip = clip;
-        var carver = workspace.CarveScratch();
-        Diagnostics = new Diagnostics(workspace.Steps);
-        _dz = carver.Take(workspace.Batch * workspace.Stride);
-        _da = carver.Take((long)GroupSteps(workspace.Steps, workspace.Batch) * workspace.Batch * workspace.Stride);
-        _whyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
-        _dWhyT = carver.Take((long)workspace.Shape.Outputs * workspace.Stride);
-        _outputTerms = carver.Take((long)workspace.Steps * workspace.Batch * workspace.Stride);
-        _normScratch = carver.Take((long)Reductions.NormBlockRows * workspace.Stride);
-    }
-
-    public bool ReferenceValidationStart => false;
-
-    public Diagnostics Diagnostics { get; }
-
-    /// <summary>Global gradient norm before clipping, of the last call.</summary>
-    public float LastGradientNorm => Diagnostics.GradientNorm;
-
-    /// <inheritdoc/>
-    public float ComputeGradients(SequenceBatch batch)
-    {
-        var ws = _ws;
-        ws.Check(batch);
-        var layout = ws.Layout;
-        int rows = layout.OutputSteps * ws.Batch;
-        var p = ws.PaddedWeights;
-        p.Load();
-        // The backward pass needs only z: the pre-activations go to one B x S scratch (da's first rows, free until the backward pass).
-        // Outputs at every step are R x B rows of O: with O below a vector, they go in dot form over S, through Whyᵀ.
-        bool perStep = layout.PerStep;
-        if (perStep) TransposeOutputWeights(p, _whyT.Span);
-        var h0 = ws.InitialState(batch).Span;
-        Rnn.Forward(p, batch.X, h0, ws.Steps, ws.Batch, layout.Washout, _da.Span[..(ws.Batch * ws.Stride)], ws.Z, perStep ? default : ws.O);
-        if (perStep) OutputsForward(p, ws.Z[(layout.Washout * ws.Batch * ws.Stride)..], _whyT.Span, rows, ws.O);
-        float loss = GlobalLoss.ForwardBackward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
-        Backward(p, batch.X, ws.Z, ws.GradO, ws.Steps, ws.Batch, layout.Washout, _dz.Span, _da.Span, ws.PaddedGradients,
-            Diagnostics.Detailed ? Diagnostics : null, _whyT.Span, _dWhyT.Span, _outputTerms.Span, h0, _normScratch.Span);
-        ws.PaddedGradients.Store();
-        Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
-        return loss;
-    }
 
     /// <summary>whyT (O x S) = Whyᵀ, zero in the padding columns.</summary>
     public static void TransposeOutputWeights(PaddedParameters p, Span<float> whyT)
@@ -88,6 +54,150 @@ internal sealed class Bptt : IGradientAlgorithm
         var why = p.Why;
         for (int i = 0; i < h; i++)
             for (int j = 0; j < outputs; j++) whyT[j * s + i] = why[i * outputs + j];
+    }
+}
+
+/// <summary>
+/// Backpropagation through time over a stack of <typeparamref name="TCell"/> layers: the exact
+/// gradient of E over the unrolled sequence, with optional global-norm clipping (PyTorch's
+/// clip_grad_norm_). The forward pass runs layer by layer (a layer's input gates over every step
+/// as one product, for the gated cells), keeping every layer's states and its cell's caches; the
+/// backward pass runs the layers top down, each through its steps backwards in groups whose weight
+/// terms are one product each, and hands the layer below the gradient of its states as one product.
+/// </summary>
+internal sealed class Bptt<TCell> : IGradientAlgorithm
+    where TCell : struct, ICell
+{
+    private readonly Workspace _ws;
+    private readonly float _clip;
+    private readonly int _group;
+    private readonly Memory<float> _states, _caches, _gx, _gates, _bias, _dh, _dc, _scratch, _dgx, _dgh, _above, _whyT, _dWhyT, _outputTerms, _normScratch;
+
+    /// <summary>
+    /// BPTT over the workspace's batches, with global-norm clipping at <paramref name="clip"/> (0 =
+    /// off), adding the weight terms of <paramref name="group"/> steps at a time (default
+    /// <see cref="Bptt.GroupSteps"/>; the scratch must have been sized for it).
+    /// </summary>
+    public Bptt(Workspace workspace, float clip, int? group = null)
+    {
+        _ws = workspace;
+        _clip = clip;
+        _group = group ?? Bptt.GroupSteps(workspace.Steps, workspace.Batch);
+        if (_group < 1) throw new ArgumentOutOfRangeException(nameof(group), group, "At least one step per group.");
+        var shape = workspace.Shape;
+        int steps = workspace.Steps, batch = workspace.Batch, s = workspace.Stride, gs = shape.Gates * s;
+        long tbs = (long)steps * batch * s, groupFloats = _group * (long)batch * gs;
+        var carver = workspace.CarveScratch();
+        Diagnostics = new Diagnostics(steps);
+        _states = carver.Take((shape.Layers - 1) * tbs);
+        _caches = carver.Take(shape.Layers * TCell.CacheBlocks * tbs);
+        _gx = carver.Take(TCell.PrecomputesInput ? steps * (long)batch * gs : 0);
+        _gates = carver.Take((long)batch * gs);
+        _bias = carver.Take(gs);
+        _dh = carver.Take((long)batch * s);
+        _dc = carver.Take((long)batch * s);
+        _scratch = carver.Take((long)batch * s);
+        _dgx = carver.Take(groupFloats);
+        _dgh = TCell.SeparateHiddenGradient ? carver.Take(groupFloats) : _dgx;
+        _above = carver.Take(shape.Layers > 1 ? tbs : 0);
+        _whyT = carver.Take((long)shape.Outputs * s);
+        _dWhyT = carver.Take((long)shape.Outputs * s);
+        _outputTerms = carver.Take(tbs);
+        _normScratch = carver.Take((long)Reductions.NormBlockRows * gs);
+    }
+
+    public bool ReferenceValidationStart => false;
+
+    public Diagnostics Diagnostics { get; }
+
+    /// <inheritdoc/>
+    public float ComputeGradients(SequenceBatch batch)
+    {
+        var ws = _ws;
+        ws.Check(batch);
+        var layout = ws.Layout;
+        int rows = layout.OutputSteps * ws.Batch;
+        var p = ws.PaddedWeights;
+        p.Load();
+        // Outputs at every step are R x B rows of O: with O below a vector, they go in dot form over S, through Whyᵀ.
+        bool perStep = layout.PerStep;
+        if (perStep) Bptt.TransposeOutputWeights(p, _whyT.Span);
+        var h0 = ws.InitialState(batch).Span;
+        Forward(p, batch.X, h0);
+        int bs = ws.Batch * ws.Stride;
+        if (perStep) OutputsForward(p, ws.Z[(layout.Washout * bs)..], _whyT.Span, rows, ws.O);
+        else Rnn.OutputForward(p, ws.Z.Slice(layout.Washout * bs, bs), ws.Batch, ws.O);
+        float loss = GlobalLoss.ForwardBackward(layout.Loss, ws.O, batch.Y, rows, ws.Shape.Outputs, ws.GradO);
+        Backward(p, batch.X, ws.GradO, h0, ws.PaddedGradients, Diagnostics.Detailed ? Diagnostics : null);
+        ws.PaddedGradients.Store();
+        Diagnostics.GradientNorm = Clipping.ClipGlobalNorm(ws.Gradients, _clip);
+        return loss;
+    }
+
+    /// <summary>The states of layer <paramref name="layer"/>, T x B x S: the workspace's z for the top layer.</summary>
+    private Span<float> States(int layer)
+    {
+        long tbs = (long)_ws.Steps * _ws.Batch * _ws.Stride;
+        return layer == _ws.Shape.Layers - 1 ? _ws.Z : _states.Span.Slice((int)(layer * tbs), (int)tbs);
+    }
+
+    /// <summary>The caches of layer <paramref name="layer"/>, T x B x CS.</summary>
+    private Span<float> Caches(int layer)
+    {
+        int length = _ws.Steps * _ws.Batch * TCell.CacheBlocks * _ws.Stride;
+        return _caches.Span.Slice(layer * length, length);
+    }
+
+    /// <summary>
+    /// Block <paramref name="block"/> (0 h, 1 c) of layer <paramref name="layer"/>'s initial state in
+    /// the padded h0 (blocks of B x S, <see cref="Workspace.InitialState"/>), or empty when the batch starts from zero.
+    /// </summary>
+    private ReadOnlySpan<float> Initial(ReadOnlySpan<float> h0, int layer, int block)
+    {
+        if (h0.IsEmpty) return default;
+        int bs = _ws.Batch * _ws.Stride, blocks = TCell.CarryBlock >= 0 ? 2 : 1;
+        return h0.Slice((layer * blocks + block) * bs, bs);
+    }
+
+    /// <summary>
+    /// Every layer's states (the top layer's in the workspace's z) and caches for the batch's inputs
+    /// x (T x B x I), from h0 (padded initial state; empty = zero).
+    /// </summary>
+    private void Forward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> h0)
+    {
+        var shape = p.Shape;
+        int steps = _ws.Steps, batch = _ws.Batch, s = p.Stride, bs = batch * s, gs = shape.Gates * s, cs = TCell.CacheBlocks * s;
+        for (int l = 0; l < shape.Layers; l++)
+        {
+            ReadOnlySpan<float> u = l == 0 ? x : States(l - 1);
+            int bu = batch * (l == 0 ? shape.Inputs : s);
+            Span<float> states = States(l), caches = Caches(l), gx = _gx.Span;
+            if (TCell.PrecomputesInput)
+            {
+                TCell.InputBias(p, l, _bias.Span);
+                TCell.InputGates(p, l, u[..(steps * bu)], steps * batch, _bias.Span, gx);
+            }
+            for (int t = 0; t < steps; t++)
+            {
+                ReadOnlySpan<float> hPrev = t == 0 ? Initial(h0, l, 0) : states.Slice((t - 1) * bs, bs);
+                ReadOnlySpan<float> carryPrev = default;
+                int carryStride = s;
+                if (TCell.CarryBlock >= 0)
+                {
+                    if (t > 0)
+                    {
+                        carryPrev = caches[((t - 1) * batch * cs + TCell.CarryBlock * s)..];
+                        carryStride = cs;
+                    }
+                    else
+                    {
+                        carryPrev = Initial(h0, l, 1);
+                    }
+                }
+                TCell.StepForward(p, l, u.Slice(t * bu, bu), TCell.PrecomputesInput ? gx.Slice(t * batch * gs, batch * gs) : default, hPrev,
+                    carryPrev, carryStride, batch, _gates.Span, caches.Slice(t * batch * cs, batch * cs), states.Slice(t * bs, bs));
+            }
+        }
     }
 
     /// <summary>o (rows x O) = z (rows x S) Why + by in dot form, through whyT = Whyᵀ (O x S).</summary>
@@ -102,78 +212,114 @@ internal sealed class Bptt : IGradientAlgorithm
     }
 
     /// <summary>
-    /// The exact gradient g of E given G_o = dE/do (R x B x O, the outputs of steps w .. T-1, R = T - w),
-    /// from the stored inputs x (T x B x I) and states z (T x B x S) of a forward pass (from z_{-1} = 0 unless h0 is given),
-    /// all in the padded layout
-    /// (<see cref="PaddedParameters"/>; g's Why and by are its set's, the rest stays padded until
-    /// <see cref="PaddedParameters.Store"/>). dz is B x S scratch and da scratch for the adjoints of
-    /// whole steps (at least one B x S; see <see cref="GroupSteps"/>), both with zero padding: each
-    /// group of steps that fits adds its weight terms as one product. With
-    /// <paramref name="perStep"/>, also the norm of each step's dWhh and dWxh contribution. With outputs
-    /// below the last step, <paramref name="whyT"/> holds Whyᵀ (O x S, <see cref="TransposeOutputWeights"/>),
-    /// <paramref name="dWhyT"/> (O x S) is scratch for dWhyᵀ = Gᵀ z, a product as wide as S, and
-    /// <paramref name="outputTerms"/> (R x B x S) for every step's G_{o_t} Whyᵀ, one product of inner
-    /// dimension O whose rows the tanh backward step adds to dz. A forward pass from a given z_{-1} =
-    /// <paramref name="h0"/> (B x S) adds step 0's term h0ᵀ da_0 to dWhh (h0 is a constant). The per-step norms
-    /// take <paramref name="normScratch"/> (<see cref="Reductions.NormBlockRows"/> x S).
+    /// The exact gradient g of E given G_o = dE/do (R x B x O, the outputs of steps w .. T-1,
+    /// R = T - w), from the batch's inputs x and the states and caches of <see cref="Forward"/>
+    /// (from h0, padded; a constant: no gradient flows into it), into g in the padded layout (its
+    /// Why and by are its set's; the rest stays padded until <see cref="PaddedParameters.Store"/>).
+    /// With <paramref name="perStep"/>, also the norm of each step's contribution to the recurrent
+    /// and the input weights (over every layer).
     /// </summary>
-    public static void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> z, ReadOnlySpan<float> gradO,
-        int steps, int batch, int washout, Span<float> dz, Span<float> da, PaddedParameters g, Diagnostics? perStep = null,
-        ReadOnlySpan<float> whyT = default, Span<float> dWhyT = default, Span<float> outputTerms = default, ReadOnlySpan<float> h0 = default,
-        Span<float> normScratch = default)
+    private void Backward(PaddedParameters p, ReadOnlySpan<float> x, ReadOnlySpan<float> gradO, ReadOnlySpan<float> h0, PaddedParameters g, Diagnostics? perStep)
     {
         var shape = p.Shape;
-        int h = shape.Hidden, s = p.Stride, inputs = shape.Inputs, outputs = shape.Outputs;
-        int bs = batch * s, bi = batch * inputs, bo = batch * outputs, r = steps - washout;
-        int group = Math.Min(steps, da.Length / Math.Max(bs, 1));
-        if (group < 1 && steps > 0) ThrowHelper.ShapeMismatch();
+        int steps = _ws.Steps, batch = _ws.Batch, washout = _ws.Layout.Washout, h = shape.Hidden, s = p.Stride, outputs = shape.Outputs;
+        int gs = shape.Gates * s, bs = batch * s, bg = batch * gs, bo = batch * outputs, cs = TCell.CacheBlocks * s, r = steps - washout;
+        int group = _group;
+        Span<float> dh = _dh.Span[..bs], dc = _dc.Span[..bs], dgx = _dgx.Span, dgh = _dgh.Span, above = _above.Span, z = _ws.Z;
         g.Clear();
         // Output layer: dWhy = Σ_{t ≥ w} z_tᵀ G_{o_t} (one product over the R steps' rows; for R > 1 as
-        // dWhyᵀ = Gᵀ z, whose rows are S wide), dby = Σ G_o, dz_{T-1} = G_{o_{T-1}} Whyᵀ.
+        // dWhyᵀ = Gᵀ z, whose rows are S wide), dby = Σ G_o, and the top layer's dh_{T-1} = G_{o_{T-1}} Whyᵀ.
+        Span<float> outputTerms = default;
         if (r == 1)
         {
             MatMul.TransposedMultiplyAdd(z.Slice(washout * bs, bs), gradO, batch, h, outputs, s, g.Why);
         }
         else
         {
-            if (whyT.Length < outputs * s || dWhyT.Length < outputs * s || outputTerms.Length < r * bs) ThrowHelper.ShapeMismatch();
-            dWhyT = dWhyT[..(outputs * s)];
+            Span<float> dWhyT = _dWhyT.Span[..(outputs * s)];
             dWhyT.Clear();
             MatMul.TransposedMultiplyAdd(gradO, z.Slice(washout * bs, r * bs), r * batch, outputs, s, dWhyT);
             for (int i = 0; i < h; i++)
                 for (int j = 0; j < outputs; j++) g.Why[i * outputs + j] += dWhyT[j * s + i];
-            outputTerms = outputTerms[..(r * bs)];
+            outputTerms = _outputTerms.Span[..(r * bs)];
             outputTerms.Clear();
-            MatMul.MultiplyAdd(gradO, whyT, r * batch, outputs, s, outputTerms);
+            MatMul.MultiplyAdd(gradO, _whyT.Span, r * batch, outputs, s, outputTerms);
         }
         Reductions.SumRowsAdd(gradO, r * batch, outputs, g.By);
-        MatMul.MultiplyTransposed(gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dz);
-        for (int last = steps - 1; last >= 0; last -= group)
+        for (int l = shape.Layers - 1; l >= 0; l--)
         {
-            // Steps first .. last, step t's adjoint in block t - first of da.
-            int first = Math.Max(0, last - group + 1);
-            for (int t = last; t >= first; t--)
+            bool top = l == shape.Layers - 1;
+            ReadOnlySpan<float> u = l == 0 ? x : States(l - 1);
+            int inputs = l == 0 ? shape.Inputs : s, bu = batch * inputs;
+            Span<float> states = States(l), caches = Caches(l);
+            if (top) MatMul.MultiplyTransposed(gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dh);
+            else dh.Clear();
+            if (TCell.CarryBlock >= 0) dc.Clear();
+            var initial = Initial(h0, l, 0);
+            for (int last = steps - 1; last >= 0; last -= group)
             {
-                // da_t = (dz_t + G_{o_t} Whyᵀ below the last step) (1 - z_t²), dz_{t-1} = da_t Whhᵀ.
-                var daT = da.Slice((t - first) * bs, bs);
-                if (t >= washout && t < steps - 1) Activations.TanhBackward(z.Slice(t * bs, bs), dz, outputTerms.Slice((t - washout) * bs, bs), daT);
-                else Activations.TanhBackward(z.Slice(t * bs, bs), dz, daT);
-                if (perStep is not null)
+                // Steps first .. last, step t's gate gradients in block t - first.
+                int first = Math.Max(0, last - group + 1);
+                for (int t = last; t >= first; t--)
                 {
-                    var zPrev = t > 0 ? z.Slice((t - 1) * bs, bs) : h0;
-                    perStep.DWhhNorms[t] = zPrev.IsEmpty ? 0f : Reductions.TransposedProductNorm(zPrev, daT, batch, s, s, normScratch);
-                    perStep.DWxhNorms[t] = Reductions.TransposedProductNorm(x.Slice(t * bi, bi), daT, batch, inputs, s, normScratch);
+                    // dh_t = the next step's share + the output's (top layer, w <= t < T-1; T-1's is dh's start) or the layer above's.
+                    ReadOnlySpan<float> fromAbove = top
+                        ? t >= washout && t < steps - 1 ? outputTerms.Slice((t - washout) * bs, bs) : default
+                        : above.Slice(t * bs, bs);
+                    ReadOnlySpan<float> hPrev = t > 0 ? states.Slice((t - 1) * bs, bs) : initial;
+                    ReadOnlySpan<float> carryPrev = default;
+                    int carryStride = s;
+                    if (TCell.CarryBlock >= 0)
+                    {
+                        if (t > 0)
+                        {
+                            carryPrev = caches[((t - 1) * batch * cs + TCell.CarryBlock * s)..];
+                            carryStride = cs;
+                        }
+                        else
+                        {
+                            carryPrev = Initial(h0, l, 1);
+                        }
+                    }
+                    var dgxT = dgx.Slice((t - first) * bg, bg);
+                    var dghT = TCell.SeparateHiddenGradient ? dgh.Slice((t - first) * bg, bg) : dgxT;
+                    TCell.StepBackward(p, l, dh, fromAbove, states.Slice(t * bs, bs), hPrev, caches.Slice(t * batch * cs, batch * cs), carryPrev, carryStride,
+                        batch, t > 0, dgxT, dghT, dc, _scratch.Span);
+                    if (perStep is not null) StepNorms(perStep, t, top, hPrev, dghT, u.Slice(t * bu, bu), inputs, dgxT, batch, gs);
                 }
-                if (t > 0) MatMul.MultiplyTransposed(daT, p.Whh, batch, s, h, s, dz);
+                // The group's weight terms, each one product over its steps' rows: dWh += [h_{first-1} ..
+                // h_{last-1}]ᵀ [dgh_first .. dgh_last] (without step 0), dWx += uᵀ dgx, the biases += Σ.
+                int n = last - first + 1, skip = first == 0 ? 1 : 0;
+                if (n > skip)
+                    MatMul.TransposedMultiplyAdd(states.Slice((first + skip - 1) * bs, (n - skip) * bs), dgh.Slice(skip * bg, (n - skip) * bg), (n - skip) * batch,
+                        h, gs, s, g.RecurrentWeights(l));
+                if (first == 0 && !initial.IsEmpty) MatMul.TransposedMultiplyAdd(initial, dgh[..bg], batch, h, gs, s, g.RecurrentWeights(l));
+                if (l == 0) MatMul.TransposedMultiplyAdd(u.Slice(first * bu, n * bu), dgx[..(n * bg)], n * batch, inputs, gs, g.InputWeights(l));
+                else MatMul.TransposedMultiplyAdd(u.Slice(first * bu, n * bu), dgx[..(n * bg)], n * batch, h, gs, s, g.InputWeights(l));
+                Reductions.SumRowsAdd(dgh, n * batch, gs, g.HiddenBias(l));
+                if (shape.HasInputBias) Reductions.SumRowsAdd(dgx, n * batch, gs, g.InputBias(l));
+                // The layer below's share of its states' gradient, du = dgx Wxᵀ, over the steps just consumed.
+                if (l > 0) MatMul.MultiplyTransposed(dgx[..(n * bg)], p.InputWeights(l), n * batch, gs, s, s, above.Slice(first * bs, n * bs));
             }
-            // The group's weight terms, each one product over its steps' rows: dWhh += [z_{first-1} ..
-            // z_{last-1}]ᵀ [da_first .. da_last] (without step 0), dWxh += xᵀ da, dbh += Σ da.
-            int n = last - first + 1, skip = first == 0 ? 1 : 0;
-            if (n > skip)
-                MatMul.TransposedMultiplyAdd(z.Slice((first + skip - 1) * bs, (n - skip) * bs), da.Slice(skip * bs, (n - skip) * bs), (n - skip) * batch, h, s, s, g.Whh);
-            if (first == 0 && !h0.IsEmpty) MatMul.TransposedMultiplyAdd(h0[..bs], da[..bs], batch, h, s, s, g.Whh);
-            MatMul.TransposedMultiplyAdd(x.Slice(first * bi, n * bi), da[..(n * bs)], n * batch, inputs, s, g.Wxh);
-            Reductions.SumRowsAdd(da, n * batch, s, g.Bh);
         }
+    }
+
+    /// <summary>
+    /// Step t's contributions to the recurrent weights, hPrevᵀ dgh, and to the input weights, uᵀ dgx:
+    /// their norms, over the layers in squares (the top layer, first, sets them).
+    /// </summary>
+    private void StepNorms(Diagnostics d, int t, bool top, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dgh, ReadOnlySpan<float> u, int inputs,
+        ReadOnlySpan<float> dgx, int batch, int gs)
+    {
+        float recurrent = hPrev.IsEmpty ? 0f : Reductions.TransposedProductNorm(hPrev, dgh, batch, _ws.Stride, gs, _normScratch.Span);
+        float input = Reductions.TransposedProductNorm(u, dgx, batch, inputs, gs, _normScratch.Span);
+        if (top)
+        {
+            d.DWhhNorms[t] = recurrent;
+            d.DWxhNorms[t] = input;
+            return;
+        }
+        d.DWhhNorms[t] = (float)Math.Sqrt((double)d.DWhhNorms[t] * d.DWhhNorms[t] + (double)recurrent * recurrent);
+        d.DWxhNorms[t] = (float)Math.Sqrt((double)d.DWxhNorms[t] * d.DWxhNorms[t] + (double)input * input);
     }
 }

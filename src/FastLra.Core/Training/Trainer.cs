@@ -59,7 +59,7 @@ public sealed class Trainer
         if (initial is null) Initialization.Orthogonal(workspace.Parameters, options.Seed);
         else workspace.Parameters.CopyFrom(initial);
         var optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, workspace.OptimizerState);
-        var algorithm = lra ? Lra.Create(workspace, LraSettings.From(options)) : new Bptt(workspace, options.Clip);
+        var algorithm = lra ? Lra.Create(workspace, LraSettings.From(options)) : Bptt.Create(workspace, options.Clip);
         return (workspace, optimizer, algorithm);
     }
 

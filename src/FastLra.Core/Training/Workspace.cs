@@ -32,7 +32,7 @@ internal sealed class Workspace
         Stride = PaddedParameters.StrideOf(shape.Hidden);
         var carver = new Carver(AlignedBlock(Carver.Total(
             [p, p, padded, padded, optimizerBuffers * p, (long)steps * batch * shape.Inputs, outputs,
-             (long)steps * batch * Stride, outputs, outputs, (long)batch * Stride, scratchFloats])));
+             (long)steps * batch * Stride, outputs, outputs, (long)shape.StateBlocks * batch * Stride, scratchFloats])));
         Parameters = new ParameterSet(shape, carver.Take(p));
         Gradients = new ParameterSet(shape, carver.Take(p));
         PaddedWeights = new PaddedParameters(Parameters, carver.Take(padded));
@@ -42,24 +42,27 @@ internal sealed class Workspace
         _z = carver.Take((long)steps * batch * Stride);
         _o = carver.Take(outputs);
         _gradO = carver.Take(outputs);
-        _h0 = carver.Take((long)batch * Stride);
+        _h0 = carver.Take((long)shape.StateBlocks * batch * Stride);
         Scratch = carver.Take(scratchFloats);
     }
 
     private readonly Memory<float> _z, _o, _gradO, _h0;
 
     /// <summary>
-    /// The batch's initial state z_{-1} in the padded layout (B x S, zero padding), or empty when it
-    /// starts from zero; throws unless a given state is B x H.
+    /// The batch's initial state in the padded layout: <see cref="RnnShape.StateBlocks"/> blocks of
+    /// B x S (each layer's h, then for LSTM its c; zero padding), from the batch's B x StateLength
+    /// (each sequence's blocks of H in that order), or empty when it starts from zero; throws unless
+    /// a given state has that size.
     /// </summary>
     public Memory<float> InitialState(SequenceBatch batch)
     {
         var h0 = batch.InitialState.Span;
         if (h0.IsEmpty) return default;
-        int h = Shape.Hidden;
-        if (h0.Length != Batch * h) ThrowHelper.Argument($"The batch's initial state has {h0.Length} floats; B x H is {Batch * h}.");
+        int h = Shape.Hidden, blocks = Shape.StateBlocks, length = Shape.StateLength;
+        if (h0.Length != Batch * length) ThrowHelper.Argument($"The batch's initial state has {h0.Length} floats; B x {length} is {Batch * length}.");
         var padded = _h0.Span; // its padding is never written, so stays zero
-        for (int b = 0; b < Batch; b++) h0.Slice(b * h, h).CopyTo(padded.Slice(b * Stride, h));
+        for (int b = 0; b < Batch; b++)
+            for (int k = 0; k < blocks; k++) h0.Slice(b * length + k * h, h).CopyTo(padded.Slice((k * Batch + b) * Stride, h));
         return _h0;
     }
 
