@@ -98,8 +98,8 @@ public class EvaluatorTests
     {
         var layout = evaluator.Layout;
         int count = evaluator.Count, hidden = p.Shape.Hidden, rows = layout.OutputSteps * count;
-        var (state, scratch, o) = (new float[count * hidden], new float[count * hidden], new float[rows * layout.Outputs]);
-        Rnn.Infer(p, evaluator.Set.X, layout.Steps, count, 0, count, layout.Washout, referenceStart, state, scratch, o);
+        var (buffer, o) = (new float[Rnn.InferenceLength(p.Shape, hidden, count)], new float[rows * layout.Outputs]);
+        Rnn.Infer(p, evaluator.Set.X, layout.Steps, count, 0, count, layout.Washout, referenceStart, buffer, o);
         evaluator.Threads = 1;
         var evaluation = evaluator.Evaluate(p, referenceStart);
         Assert.Equal(o, evaluator.Outputs.ToArray());

@@ -77,12 +77,21 @@ public static class MatMul
 
     /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
     internal static void CellForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
-        int m, int kx, int kh, int n, int hStride, Span<float> a, Span<float> z)
+        int m, int kx, int kh, int n, int hStride, Span<float> a, Span<float> z) =>
+        CellForward(bits, registers, x, wx, h, wh, bias, m, kx, kh, n, kx, hStride, a, z);
+
+    /// <summary>As the public overloads, with row i of x at x[i * xStride] too: a layer above the first reads the padded states below it.</summary>
+    internal static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+        int m, int kx, int kh, int n, int xStride, int hStride, Span<float> a, Span<float> z) =>
+        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, xStride, hStride, a, z);
+
+    private static void CellForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+        int m, int kx, int kh, int n, int xStride, int hStride, Span<float> a, Span<float> z)
     {
-        Check(x.Length, m * kx, wx.Length, kx * n, a.Length, m * n);
+        Check(x.Length, Needed(m, kx, xStride), wx.Length, kx * n, a.Length, m * n);
         if (bias.Length < n || z.Length < m * n || (!h.IsEmpty && (h.Length < Needed(m, kh, hStride) || wh.Length < kh * n))) ThrowHelper.ShapeMismatch();
         if (m == 0 || n == 0) return;
-        var first = new Product(ref MemoryMarshal.GetReference(x), kx, 1, ref MemoryMarshal.GetReference(wx), kx);
+        var first = new Product(ref MemoryMarshal.GetReference(x), xStride, 1, ref MemoryMarshal.GetReference(wx), kx);
         var second = h.IsEmpty
             ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
             : new Product(ref MemoryMarshal.GetReference(h), hStride, 1, ref MemoryMarshal.GetReference(wh), kh);
@@ -102,21 +111,22 @@ public static class MatMul
 
     /// <summary>
     /// A gated cell's pre-activations, as <see cref="CellForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, int, Span{float}, Span{float})"/>
-    /// without the activation: c (m x n) = bias (n, every row) + x (m x kx) · wx (kx x n) + h (rows
-    /// <paramref name="hStride"/> apart, m x kh) · wh (kh x n). kx = 0 or an empty h leaves that product out.
+    /// without the activation: c (m x n) = bias (n, every row) + x (rows <paramref name="xStride"/>
+    /// apart, m x kx) · wx (kx x n) + h (rows <paramref name="hStride"/> apart, m x kh) · wh (kh x n).
+    /// kx = 0 or an empty h leaves that product out.
     /// </summary>
     internal static void GateForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
-        int m, int kx, int kh, int n, int hStride, Span<float> c) =>
-        GateForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, hStride, c);
+        int m, int kx, int kh, int n, int xStride, int hStride, Span<float> c) =>
+        GateForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, xStride, hStride, c);
 
     /// <summary>As the overload without <paramref name="bits"/>, at that vector width, for tests.</summary>
     internal static void GateForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh,
-        ReadOnlySpan<float> bias, int m, int kx, int kh, int n, int hStride, Span<float> c)
+        ReadOnlySpan<float> bias, int m, int kx, int kh, int n, int xStride, int hStride, Span<float> c)
     {
-        Check(x.Length, m * kx, wx.Length, kx * n, c.Length, m * n);
+        Check(x.Length, kx == 0 ? 0 : Needed(m, kx, xStride), wx.Length, kx * n, c.Length, m * n);
         if (bias.Length < n || (!h.IsEmpty && (h.Length < Needed(m, kh, hStride) || wh.Length < kh * n))) ThrowHelper.ShapeMismatch();
         if (m == 0 || n == 0) return;
-        var first = new Product(ref MemoryMarshal.GetReference(x), kx, 1, ref MemoryMarshal.GetReference(wx), kx);
+        var first = new Product(ref MemoryMarshal.GetReference(x), xStride, 1, ref MemoryMarshal.GetReference(wx), kx);
         var second = h.IsEmpty
             ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
             : new Product(ref MemoryMarshal.GetReference(h), hStride, 1, ref MemoryMarshal.GetReference(wh), kh);

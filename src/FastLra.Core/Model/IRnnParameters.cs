@@ -1,8 +1,7 @@
 namespace FastLra.Model;
 
 /// <summary>
-/// The network's tensors as the forward pass reads them: for each layer l, Wx_l (I_l x GS; I_l
-/// rows for the first layer, S for the layers above, whose inputs are states of S), Wh_l (H x GS),
+/// The network's tensors as the forward pass reads them: for each layer l, Wx_l (I_l x GS), Wh_l (H x GS),
 /// the biases (GS each), in rows whose G gate blocks are <see cref="Stride"/> floats apart, the
 /// first H of each block values; then Why (H x O) and by (O). A <see cref="ParameterSet"/> is the
 /// compact case, S = H; <see cref="PaddedParameters"/> the trainers' padded rows. States that go

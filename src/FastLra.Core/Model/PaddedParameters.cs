@@ -6,8 +6,7 @@ namespace FastLra.Model;
 /// A parameter set's layers in the trainers' layout: every row of a layer's tensors (Wx_l, Wh_l
 /// and the biases) holds its G gate blocks of H values each padded with zeros to the stride S, H
 /// rounded up to whole vectors of the width the kernels run (<see cref="SimdWidth.Bits"/>: 16
-/// floats, a cache line, at 512 bits); the input weights of a layer above the first have S rows
-/// (zero below H), since they read states of S. States kept in rows of S then are whole vectors
+/// floats, a cache line, at 512 bits). States kept in rows of S then are whole vectors
 /// that start on a vector boundary, so no load or store straddles a cache line and no row needs a
 /// masked tail: the products run 5-20% faster than on rows of H = 100 (docs/performance.md). The
 /// weights' zero padding keeps the states' padding zero. Why and by are the set's own tensors (the
@@ -30,9 +29,8 @@ internal sealed class PaddedParameters : IRnnParameters
         return (hidden + width - 1) / width * width;
     }
 
-    // Rows of layer l: its input rows (I, or S above the first), H recurrent rows and its biases.
-    private static int LayerRows(RnnShape shape, int layer) =>
-        (layer == 0 ? shape.Inputs : StrideOf(shape.Hidden)) + shape.Hidden + (shape.HasInputBias ? 2 : 1);
+    // Rows of layer l: its input rows (I, or H above the first), H recurrent rows and its biases.
+    private static int LayerRows(RnnShape shape, int layer) => shape.LayerInputs(layer) + shape.Hidden + (shape.HasInputBias ? 2 : 1);
 
     private readonly Memory<float> _memory;
     private readonly int[] _layerStart;
@@ -60,18 +58,15 @@ internal sealed class PaddedParameters : IRnnParameters
     /// <summary>GS, the floats of one row of a layer's tensors.</summary>
     public int RowLength => Shape.Gates * Stride;
 
-    /// <summary>Rows of a layer's input weights: I for the first, S above it.</summary>
-    public int InputRows(int layer) => layer == 0 ? Shape.Inputs : Stride;
-
-    /// <summary>Layer <paramref name="layer"/>'s input weights, I_l x GS (I_l = S above the first layer).</summary>
-    public Span<float> InputWeights(int layer) => _memory.Span.Slice(_layerStart[layer], InputRows(layer) * RowLength);
+    /// <summary>Layer <paramref name="layer"/>'s input weights, I_l x GS (I_l = H above the first layer).</summary>
+    public Span<float> InputWeights(int layer) => _memory.Span.Slice(_layerStart[layer], Shape.LayerInputs(layer) * RowLength);
 
     /// <summary>Layer <paramref name="layer"/>'s recurrent weights, H x GS.</summary>
-    public Span<float> RecurrentWeights(int layer) => _memory.Span.Slice(_layerStart[layer] + InputRows(layer) * RowLength, Shape.Hidden * RowLength);
+    public Span<float> RecurrentWeights(int layer) => _memory.Span.Slice(_layerStart[layer] + Shape.LayerInputs(layer) * RowLength, Shape.Hidden * RowLength);
 
     /// <summary>Layer <paramref name="layer"/>'s input bias, GS (gated cells; empty for tanh).</summary>
     public Span<float> InputBias(int layer) =>
-        Shape.HasInputBias ? _memory.Span.Slice(_layerStart[layer] + (InputRows(layer) + Shape.Hidden) * RowLength, RowLength) : default;
+        Shape.HasInputBias ? _memory.Span.Slice(_layerStart[layer] + (Shape.LayerInputs(layer) + Shape.Hidden) * RowLength, RowLength) : default;
 
     /// <summary>Layer <paramref name="layer"/>'s hidden bias, GS.</summary>
     public Span<float> HiddenBias(int layer) => _memory.Span.Slice(_layerStart[layer + 1] - RowLength, RowLength);
@@ -105,12 +100,10 @@ internal sealed class PaddedParameters : IRnnParameters
         Span<float> compact = Set.Data, padded = _memory.Span;
         for (int l = 0, at = 0; l < shape.Layers; l++)
         {
-            int inputs = shape.LayerInputs(l), rows = inputs + h + (shape.HasInputBias ? 2 : 1);
+            int rows = shape.LayerInputs(l) + h + (shape.HasInputBias ? 2 : 1);
             for (int r = 0; r < rows; r++)
             {
-                // Rows of Wx above the first layer sit at their own index; the padding rows H .. S-1 stay zero.
-                int row = l > 0 && r >= inputs ? r - inputs + InputRows(l) : r;
-                var to = padded.Slice(_layerStart[l] + row * RowLength, RowLength);
+                var to = padded.Slice(_layerStart[l] + r * RowLength, RowLength);
                 for (int g = 0; g < gates; g++, at += h)
                 {
                     if (toPadded) compact.Slice(at, h).CopyTo(to.Slice(g * s, h));

@@ -1,8 +1,9 @@
 namespace FastLra.Model;
 
 /// <summary>
-/// One stream's hidden state for step-by-step inference, as a control loop runs the network:
-/// h = tanh(h Whh + x Wxh + bh), y = h Why + by. A model with a <see cref="Normalization"/> takes
+/// One stream's recurrent state for step-by-step inference, as a control loop runs the network:
+/// every layer's cell steps (for the paper's network h = tanh(h Whh + x Wxh + bh)), then
+/// y = h Why + by from the top layer. A model with a <see cref="Normalization"/> takes
 /// x and gives y in original units (x standardised before the step, y scaled back after it).
 /// Buffers are allocated in the constructor; a step allocates nothing and takes no lock, and its
 /// output equals the trainer's batch forward pass bit for bit (the same kernels, whose per-row
@@ -11,21 +12,22 @@ namespace FastLra.Model;
 /// </summary>
 public sealed class RnnState
 {
-    private readonly float[] _h, _next, _x;
+    private readonly float[] _h, _scratch, _x;
 
     /// <summary>A zero state for streaming <paramref name="model"/>; its buffers are the only allocation.</summary>
     public RnnState(RnnModel model)
     {
         Model = model;
-        _h = new float[model.Shape.Hidden];
-        _next = new float[model.Shape.Hidden];
-        _x = new float[model.Shape.Inputs];
+        var shape = model.Shape;
+        _h = new float[shape.StateLength];
+        _scratch = new float[Rnn.StepScratchLength(shape, shape.Hidden, 1)];
+        _x = new float[shape.Inputs];
     }
 
     /// <summary>The model this state steps; <see cref="Step(RnnModel, ReadOnlySpan{float}, Span{float})"/> can step another of the same shape.</summary>
     public RnnModel Model { get; }
 
-    /// <summary>The current hidden state h (H).</summary>
+    /// <summary>The current state (<see cref="RnnShape.StateLength"/>: each layer's h, then for LSTM its c; H for the paper's network).</summary>
     public ReadOnlySpan<float> Hidden => _h;
 
     /// <summary>Advances one step on input x (I) and writes the output y (O).</summary>
@@ -45,26 +47,25 @@ public sealed class RnnState
             n.NormalizeInput(x, _x);
             x = _x;
         }
-        Rnn.StepForward(p, x, _h, 1, _next, _next);
-        _next.CopyTo(_h, 0);
-        Rnn.OutputForward(p, _h, 1, y);
+        Rnn.Step(p, x, 1, fromZero: false, _h, _scratch);
+        Rnn.OutputForward(p, _h.AsSpan(_h.Length - (shape.Cell == CellKind.Lstm ? 2 : 1) * shape.Hidden, shape.Hidden), 1, y);
         model.Normalization?.DenormalizeOutputs(y);
     }
 
-    /// <summary>h = 0.</summary>
+    /// <summary>The state = 0.</summary>
     public void Reset() => Array.Clear(_h);
 
-    /// <summary>h = h0 (H).</summary>
+    /// <summary>The state = h0 (<see cref="RnnShape.StateLength"/>).</summary>
     public void Reset(ReadOnlySpan<float> h0) => Restore(h0);
 
-    /// <summary>Copies h into destination (H), for example to fork or checkpoint a stream.</summary>
+    /// <summary>Copies the state into destination (<see cref="RnnShape.StateLength"/>), for example to fork or checkpoint a stream.</summary>
     public void Snapshot(Span<float> destination)
     {
         if (destination.Length != _h.Length) ThrowHidden(destination.Length);
         _h.CopyTo(destination);
     }
 
-    /// <summary>Sets h from source (H).</summary>
+    /// <summary>Sets the state from source (<see cref="RnnShape.StateLength"/>).</summary>
     public void Restore(ReadOnlySpan<float> source)
     {
         if (source.Length != _h.Length) ThrowHidden(source.Length);
@@ -75,5 +76,5 @@ public sealed class RnnState
         throw new ArgumentException($"Step needs a model of this state's shape, x of {Model.Shape.Inputs} and y of {Model.Shape.Outputs}; got x {x}, y {y}.");
 
     private void ThrowHidden(int length) =>
-        throw new ArgumentException($"The hidden state has {_h.Length} values, got {length}.");
+        throw new ArgumentException($"The state has {_h.Length} values, got {length}.");
 }

@@ -299,7 +299,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
                 Reductions.SumRowsAdd(dgh, n * batch, gs, g.HiddenBias(l));
                 if (shape.HasInputBias) Reductions.SumRowsAdd(dgx, n * batch, gs, g.InputBias(l));
                 // The layer below's share of its states' gradient, du = dgx Wxᵀ, over the steps just consumed.
-                if (l > 0) MatMul.MultiplyTransposed(dgx[..(n * bg)], p.InputWeights(l), n * batch, gs, s, s, above.Slice(first * bs, n * bs));
+                if (l > 0) MatMul.MultiplyTransposed(dgx[..(n * bg)], p.InputWeights(l), n * batch, gs, h, s, above.Slice(first * bs, n * bs));
             }
         }
     }

@@ -22,9 +22,10 @@ public readonly record struct Evaluation(double Loss, double Accuracy, int Error
 /// <summary>
 /// A fixed validation set, drawn from a source by one call for all its sequences (a task
 /// generator's one generate(count, T) call, or a data set's sequences in order), and the buffers to
-/// evaluate a model on it: the set (x T x V x I, y R x V x O), the outputs o (R x V x O) and two
-/// states of <see cref="TileRows"/> x H per thread, so <see cref="Evaluate(ParameterSet, bool)"/>
-/// allocates nothing after its first call with a new number of threads.
+/// evaluate a model on it: the set (x T x V x I, y R x V x O), the outputs o (R x V x O) and, per
+/// thread, the state of <see cref="TileRows"/> sequences and a step's scratch
+/// (<see cref="Rnn.InferenceLength"/>), so <see cref="Evaluate(ParameterSet, bool)"/> allocates
+/// nothing after its first call with a new number of threads.
 /// <para>
 /// The set runs in tiles of <see cref="TileRows"/> sequences, each through all its steps at once:
 /// a tile's states (2 x 256 x H floats, 200 KB at H = 100) stay in L2 with the weights, where
@@ -40,7 +41,7 @@ internal sealed class Evaluator : IWorkerJob
     internal const int TileRows = 256;
 
     private readonly float[] _o, _scale;
-    private float[][] _states = [], _scratches = [];
+    private float[][] _buffers = [];
     private readonly int _width, _hidden;
     private readonly double _totalSquares;
     private ParameterSet? _p;
@@ -98,12 +99,11 @@ internal sealed class Evaluator : IWorkerJob
         if (shape.Inputs != Layout.Inputs || shape.Outputs != Layout.Outputs || shape.Hidden != _hidden)
             throw new ArgumentException("The model does not fit this validation set.", nameof(p));
         int threads = Math.Clamp(Threads, 1, Math.Min(Environment.ProcessorCount, (Count + TileRows - 1) / TileRows));
-        if (_states.Length < threads)
+        int length = Rnn.InferenceLength(shape, shape.Hidden, Math.Min(TileRows, Count));
+        if (_buffers.Length < threads || _buffers[0].Length != length)
         {
-            int tile = Math.Min(TileRows, Count) * _hidden;
-            _states = new float[threads][];
-            _scratches = new float[threads][];
-            for (int i = 0; i < threads; i++) (_states[i], _scratches[i]) = (new float[tile], new float[tile]);
+            _buffers = new float[threads][];
+            for (int i = 0; i < threads; i++) _buffers[i] = new float[length];
         }
         (_p, _referenceStart, _nextTile) = (p, referenceStart, -1);
         SharedWorkers.Run(this, threads);
@@ -130,8 +130,7 @@ internal sealed class Evaluator : IWorkerJob
         for (int tile = Interlocked.Increment(ref _nextTile); tile < tiles; tile = Interlocked.Increment(ref _nextTile))
         {
             int first = tile * TileRows;
-            Rnn.Infer(_p!, Set.X, Layout.Steps, Count, first, Math.Min(TileRows, Count - first), Layout.Washout, _referenceStart,
-                _states[worker], _scratches[worker], _o);
+            Rnn.Infer(_p!, Set.X, Layout.Steps, Count, first, Math.Min(TileRows, Count - first), Layout.Washout, _referenceStart, _buffers[worker], _o);
         }
     }
 

@@ -24,7 +24,7 @@ internal readonly struct GruCell : ICell
     public static void InputGates(IRnnParameters p, int layer, ReadOnlySpan<float> u, int rows, ReadOnlySpan<float> bias, Span<float> gx)
     {
         int s = p.Stride;
-        MatMul.GateForward(u, p.InputWeights(layer), default, default, bias, rows, layer == 0 ? p.Shape.Inputs : s, 0, 3 * s, s, gx);
+        MatMul.GateForward(u, p.InputWeights(layer), default, default, bias, rows, p.Shape.LayerInputs(layer), 0, 3 * s, layer == 0 ? p.Shape.Inputs : s, s, gx);
     }
 
     public static void InputBias(IRnnParameters p, int layer, Span<float> bias) => p.InputBias(layer).CopyTo(bias);
@@ -34,7 +34,7 @@ internal readonly struct GruCell : ICell
     {
         int s = p.Stride;
         // gh = bh + hPrev Wh (bh alone from a zero state).
-        MatMul.GateForward(default, default, hPrev, p.RecurrentWeights(layer), p.HiddenBias(layer), rows, 0, p.Shape.Hidden, 3 * s, s, gates);
+        MatMul.GateForward(default, default, hPrev, p.RecurrentWeights(layer), p.HiddenBias(layer), rows, 0, p.Shape.Hidden, 3 * s, 0, s, gates);
         Gates.GruForward(gx, gates, hPrev, rows, s, cache, h);
     }
 

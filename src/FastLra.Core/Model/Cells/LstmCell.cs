@@ -24,7 +24,7 @@ internal readonly struct LstmCell : ICell
     public static void InputGates(IRnnParameters p, int layer, ReadOnlySpan<float> u, int rows, ReadOnlySpan<float> bias, Span<float> gx)
     {
         int s = p.Stride;
-        MatMul.GateForward(u, p.InputWeights(layer), default, default, bias, rows, layer == 0 ? p.Shape.Inputs : s, 0, 4 * s, s, gx);
+        MatMul.GateForward(u, p.InputWeights(layer), default, default, bias, rows, p.Shape.LayerInputs(layer), 0, 4 * s, layer == 0 ? p.Shape.Inputs : s, s, gx);
     }
 
     public static void InputBias(IRnnParameters p, int layer, Span<float> bias) =>

@@ -27,8 +27,9 @@ internal readonly struct TanhCell : ICell
     public static void StepForward(IRnnParameters p, int layer, ReadOnlySpan<float> u, ReadOnlySpan<float> gx, ReadOnlySpan<float> hPrev,
         ReadOnlySpan<float> carryPrev, int carryStride, int rows, Span<float> gates, Span<float> cache, Span<float> h)
     {
-        int s = p.Stride, inputs = layer == 0 ? p.Shape.Inputs : s;
-        MatMul.CellForward(u, p.InputWeights(layer), hPrev, p.RecurrentWeights(layer), p.HiddenBias(layer), rows, inputs, p.Shape.Hidden, s, s, gates, h);
+        int s = p.Stride, inputs = p.Shape.LayerInputs(layer);
+        MatMul.CellForward(u, p.InputWeights(layer), hPrev, p.RecurrentWeights(layer), p.HiddenBias(layer), rows, inputs, p.Shape.Hidden, s,
+            layer == 0 ? inputs : s, s, gates, h);
     }
 
     public static void StepBackward(IRnnParameters p, int layer, Span<float> dh, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> h,
