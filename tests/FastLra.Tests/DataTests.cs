@@ -387,8 +387,8 @@ public sealed class DataTests : IDisposable
 
     /// <summary>
     /// A file of many small cells costs the selected values and the windows, not the file: 40 columns
-    /// of one digit, two of them read. The string-per-cell reader this replaced allocated about 28
-    /// times the file (here about 470 MB).
+    /// of one digit, two of them read. A reader that makes a string of every cell allocated about
+    /// 28 times the file (here about 220 MB).
     /// </summary>
     [Fact]
     public void A_csv_of_many_small_cells_allocates_its_selected_values_not_its_file()
