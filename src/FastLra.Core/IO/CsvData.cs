@@ -75,8 +75,9 @@ internal static class CsvData
         long datasetValues = SequenceDataSet.Values(layout, windowsAtMost, persistence: !classes);
         if (capacity * width > Array.MaxLength || datasetValues > Array.MaxLength)
             throw new DataFormatException($"{path}: {capacity} rows make more values than one array holds ({Array.MaxLength}); use a smaller file or a larger --stride.");
-        // Sep's buffers (measured: 8 bytes per character and 32 per cell of the longest row, doubled
-        // to powers of two), the selected values, the labels, and the data set's pooled buffer.
+        // Sep's buffers for the longest row (measured: at most 4 bytes per character and 40 per cell,
+        // of the row's length and cells rounded up to powers of two), the selected values, the
+        // labels, and the data set's pooled buffer.
         long need = 4 * Pow2(shape.LongestRow + 32768) + 40 * Pow2(shape.MostCells + 8192)
             + 4 * capacity * width + (classes ? 4 * capacity : 0) + 4 * Pooled(datasetValues);
         if (need > MemoryBudget.Bytes)
