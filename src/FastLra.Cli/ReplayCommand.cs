@@ -31,7 +31,7 @@ internal static class ReplayCommand
 
     private static readonly HashSet<string> Accepted = new(StringComparer.Ordinal)
     {
-        "data", "input-columns", "target-columns", "horizon", "hidden", "seed", "algo", "optimizer", "lr", "clip", "semantics", "k", "beta", "alpha",
+        "data", "input-columns", "target-columns", "delimiter", "decimal-comma", "horizon", "hidden", "seed", "algo", "optimizer", "lr", "clip", "semantics", "k", "beta", "alpha",
         "local-loss", "clip-mode",
     };
 

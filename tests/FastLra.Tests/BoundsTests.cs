@@ -37,6 +37,7 @@ public sealed class BoundsTests : IDisposable
             (["infer", "--model", model, "--inputs", _dir, "--outputs", output], 1, $"{_dir}: cannot read (it is a directory, not a file)"),
             (["infer", "--model", _dir, "--inputs", model, "--outputs", output], 1, $"{_dir}: cannot read (it is a directory, not a file)"),
             (["train", "--data", folder, "--input-columns", "a", "--target-columns", "b", "--window", "3"], 2, $"{folder}: cannot read (it is a directory, not a file)"),
+            (["train", "--data", _dir, "--input-columns", "a", "--target-columns", "b", "--window", "3"], 2, $"{_dir}: cannot read (it is a directory, not a file)"),
             (["train", "--resume", _dir], 1, "it is a directory, not a file"),
             (["sweep", "--grid", "/dev/zero", "--out", Path.Combine(_dir, "s")], 2, "cannot read the grid /dev/zero: it is a device or special file"),
         };

@@ -169,7 +169,11 @@ public class NpzFuzzTests
 /// </summary>
 public class DataFuzzTests
 {
-    private static readonly string[] CsvTokens = [",", "\n", "\r\n", "\"", "NaN", "-", "1e39", "abc", "", " ", "7", "0.5", ",,", "\n\n"];
+    private static readonly string[] CsvTokens =
+    [
+        ",", "\n", "\r\n", "\r", "\"", "\"\"", "\",\"", "NaN", "inf", "-", "1e39", "abc", "", " ", "\t", ";", "7", "0.5", "1,5", ",,", "\n\n", "\0", "\uFEFF", "16777217",
+        "\"\n\"", "é",
+    ];
 
     private static void Fuzz(string extension, byte[] original, Func<byte[], Random, byte[]> mutate, DataFileOptions options, int cases)
     {
@@ -185,9 +189,10 @@ public class DataFuzzTests
                 File.WriteAllBytes(path, bytes);
                 try
                 {
-                    var data = DataFiles.Read(path, options).Data;
+                    using var data = DataFiles.Read(path, options).Data;
                     Assert.True(data.Count > 0);
-                    data.Dispose();
+                    foreach (float v in data.X)
+                        if (!float.IsFinite(v) && !options.AllowNonFinite) Assert.Fail($"{extension} case {c}: a non-finite input was accepted");
                 }
                 catch (DataFormatException e)
                 {
@@ -257,6 +262,15 @@ public class DataFuzzTests
         }
         Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 5, Classes = 3 }, Cases(10));
         Fuzz(".csv", original, Mutate, new DataFileOptions { InputColumns = "u,t", TargetColumns = "y", Window = 4, Horizon = 2, Stride = 3 }, Cases(10));
+
+        // A quoted, ';'-separated series with decimal commas, read with the separator found and given, and with the replay's non-finite switch.
+        var semicolons = new StringBuilder("\"t\";\"u\";y\r\n");
+        for (int r = 0; r < 30; r++)
+            semicolons.Append(System.Globalization.CultureInfo.InvariantCulture, $"{r};\"{Math.Sin(r * 0.3):F4}\";{r % 3}\r\n");
+        byte[] quoted = Encoding.UTF8.GetBytes(semicolons.Replace('.', ',').ToString());
+        Fuzz(".csv", quoted, Mutate, new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 5, DecimalComma = true }, Cases(10));
+        Fuzz(".csv", quoted, Mutate, new DataFileOptions { InputColumns = "u,t", TargetColumns = "y", Window = 3, Delimiter = ';', DecimalComma = true, Classes = 3 }, Cases(10));
+        Fuzz(".csv", quoted, Mutate, new DataFileOptions { InputColumns = "u", TargetColumns = "t", Window = 1, DecimalComma = true, AllowNonFinite = true }, Cases(10));
     }
 }
 

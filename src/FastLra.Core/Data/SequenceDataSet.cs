@@ -24,27 +24,54 @@ public sealed class SequenceDataSet : IDisposable
     /// (N x R x O), and of <paramref name="persistence"/> (N x R x O, or empty for none).
     /// </summary>
     public SequenceDataSet(SequenceLayout layout, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> persistence = default)
+        : this(layout, Sequences(layout, x.Length, y.Length, persistence.Length), !persistence.IsEmpty, AllocationMode.Default)
+    {
+        x.CopyTo(X);
+        y.CopyTo(Y);
+        if (_hasPersistence) persistence.CopyTo(Persistence);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> sequences of zeros (with persistence predictions when
+    /// <paramref name="persistence"/>), for a reader to write in place through X, Y and
+    /// Persistence: a file's windows then need no second copy.
+    /// </summary>
+    internal SequenceDataSet(SequenceLayout layout, int count, bool persistence)
+        : this(layout, count, persistence, AllocationMode.Clear)
+    {
+    }
+
+    private SequenceDataSet(SequenceLayout layout, int count, bool persistence, AllocationMode mode)
+    {
+        string? problem = layout.Validate();
+        if (problem is not null) throw new ArgumentException(problem);
+        if (count <= 0) throw new ArgumentException($"A data set needs at least one sequence, got {count}.");
+        Layout = layout;
+        Count = count;
+        _xLength = (long)count * layout.Steps * layout.Inputs;
+        _yLength = (long)count * layout.OutputSteps * layout.Outputs;
+        _hasPersistence = persistence;
+        long total = Values(layout, count, persistence);
+        if (total > Array.MaxLength) throw new ArgumentException($"The data set's {total} values do not fit one buffer ({Array.MaxLength} at most).");
+        _buffer = MemoryOwner<float>.Allocate((int)total, mode);
+    }
+
+    /// <summary>The values <paramref name="count"/> sequences of <paramref name="layout"/> hold: inputs, targets and, with <paramref name="persistence"/>, persistence predictions.</summary>
+    internal static long Values(SequenceLayout layout, long count, bool persistence) =>
+        count * ((long)layout.Steps * layout.Inputs + (persistence ? 2L : 1L) * layout.OutputSteps * layout.Outputs);
+
+    /// <summary>The number of sequences x holds, after checking that x, y and the persistence predictions hold whole sequences of the layout.</summary>
+    private static int Sequences(SequenceLayout layout, int xLength, int yLength, int persistenceLength)
     {
         string? problem = layout.Validate();
         if (problem is not null) throw new ArgumentException(problem);
         long perX = (long)layout.Steps * layout.Inputs, perY = (long)layout.OutputSteps * layout.Outputs;
-        if (x.Length == 0 || x.Length % perX != 0) throw new ArgumentException($"x must hold whole sequences of T x I = {perX} values, got {x.Length}.");
-        long count = x.Length / perX;
-        if (y.Length != count * perY)
-            throw new ArgumentException($"y must hold {perY} values for each of the {count} sequences ({count * perY}), got {y.Length}.");
-        if (!persistence.IsEmpty && persistence.Length != y.Length) throw new ArgumentException("The persistence predictions must have y's shape.");
-        if (count > int.MaxValue) throw new ArgumentException("Too many sequences.");
-        Layout = layout;
-        Count = (int)count;
-        _xLength = x.Length;
-        _yLength = y.Length;
-        _hasPersistence = !persistence.IsEmpty;
-        long total = _xLength + (_hasPersistence ? 2 : 1) * _yLength;
-        if (total > Array.MaxLength) throw new ArgumentException($"The data set's {total} values do not fit one buffer ({Array.MaxLength} at most).");
-        _buffer = MemoryOwner<float>.Allocate((int)total);
-        x.CopyTo(X);
-        y.CopyTo(Y);
-        if (_hasPersistence) persistence.CopyTo(_buffer.Span.Slice((int)(_xLength + _yLength), (int)_yLength));
+        if (xLength == 0 || xLength % perX != 0) throw new ArgumentException($"x must hold whole sequences of T x I = {perX} values, got {xLength}.");
+        long count = xLength / perX;
+        if (yLength != count * perY)
+            throw new ArgumentException($"y must hold {perY} values for each of the {count} sequences ({count * perY}), got {yLength}.");
+        if (persistenceLength != 0 && persistenceLength != yLength) throw new ArgumentException("The persistence predictions must have y's shape.");
+        return (int)count;
     }
 
     /// <summary>The layout of every sequence.</summary>

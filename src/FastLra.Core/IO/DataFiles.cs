@@ -48,6 +48,18 @@ public sealed record DataFileOptions
 
     /// <summary>With outputs at every step, the first step that carries one.</summary>
     public int Washout { get; init; }
+
+    /// <summary>CSV: the character between cells, ',', ';' or a tab; null finds it in the header row (the most frequent of the three outside quotes, ',' when it has none).</summary>
+    public char? Delimiter { get; init; }
+
+    /// <summary>CSV: numbers are written with a decimal comma (1,5); the cells must then be separated by ';' or tabs.</summary>
+    public bool DecimalComma { get; init; }
+
+    /// <summary>
+    /// CSV: a cell may hold a non-finite value (nan, inf, -inf, Infinity, any case), and an empty
+    /// cell reads as NaN, instead of being refused: for replaying a sensor log with gaps.
+    /// </summary>
+    internal bool AllowNonFinite { get; init; }
 }
 
 /// <summary>A data set read from a file, with the names of its input and target features.</summary>
@@ -81,29 +93,27 @@ public static class DataFiles
     /// <summary>Reads <paramref name="path"/> by its extension.</summary>
     public static LoadedData Read(string path, DataFileOptions options)
     {
+        if (Directory.Exists(path)) throw new DataFormatException($"{path}: cannot read (it is a directory, not a file).");
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
             throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads .csv, .npz and .safetensors).");
-        byte[] bytes;
+        if (extension == ".csv") CsvData.CheckOptions(path, options);
         try
         {
             using var stream = BoundedFile.Open(path, Array.MaxLength);
+            if (extension == ".csv") return CsvData.Read(path, stream, options);
             long length = stream.Length;
-            // The file, its values as floats and the data set's copy of them: about three times the file for
-            // arrays, more for text (a CSV cell of a few bytes becomes a 4-byte float, in every window it is in).
-            long need = extension == ".csv" ? length * 4 * Math.Max(1, options.Window) / Math.Max(1, options.Stride) : length * 3;
+            // The file, its values as floats and the data set's copy of them: about three times the file.
+            long need = length * 3;
             if (need > MemoryBudget.Bytes)
-                throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it", need, "use a smaller file or a larger --stride"));
-            bytes = new byte[length];
+                throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it", need, "use a smaller file"));
+            var bytes = new byte[length];
             stream.ReadExactly(bytes);
+            return Arrays(path, bytes, extension, options);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             throw new DataFormatException($"{path}: cannot read ({e.Message}).");
-        }
-        try
-        {
-            return extension == ".csv" ? Csv(path, bytes, options) : Arrays(path, bytes, extension, options);
         }
         catch (Exception e) when (e is InvalidDataException or WeightFileException)
         {
@@ -172,78 +182,6 @@ public static class DataFiles
             TrainerFactory.Numbered("output", outputs), timeSeries: false);
     }
 
-    private static LoadedData Csv(string path, byte[] bytes, DataFileOptions o)
-    {
-        string[] inputColumns = Split(o.InputColumns), targetColumns = Split(o.TargetColumns);
-        if (inputColumns.Length == 0 || targetColumns.Length == 0)
-            throw new DataFormatException($"{path}: a CSV needs --input-columns and --target-columns.");
-        if (o.Window <= 0) throw new DataFormatException($"{path}: a CSV needs --window T >= 1 (steps per training sequence), got {o.Window}.");
-        if (o.Horizon < 0) throw new DataFormatException($"{path}: --horizon must be >= 0, got {o.Horizon}.");
-        if (o.Stride <= 0) throw new DataFormatException($"{path}: --stride must be positive, got {o.Stride}.");
-        if (o.Classes > 0 && targetColumns.Length != 1)
-            throw new DataFormatException($"{path}: --classes needs exactly one target column (of labels), got {targetColumns.Length}.");
-        using var reader = new StreamReader(new MemoryStream(bytes));
-        string? headerLine = reader.ReadLine();
-        if (headerLine is null) throw new DataFormatException($"{path}: the file is empty; a CSV needs a header row.");
-        string[] header = headerLine.Split(',');
-        for (int c = 0; c < header.Length; c++) header[c] = header[c].Trim().Trim('"');
-        int[] inputIndex = Columns(inputColumns, header, path);
-        int[] targetIndex = Columns(targetColumns, header, path);
-        // The series of every column read, by its index in the header (null for the others).
-        var columns = new List<float>?[header.Length];
-        foreach (int c in inputIndex) columns[c] = [];
-        foreach (int c in targetIndex) columns[c] = [];
-        int line = 1;
-        for (string? text = reader.ReadLine(); text is not null; text = reader.ReadLine())
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            string[] cells = text.Split(',');
-            if (cells.Length != header.Length)
-                throw new DataFormatException($"{path}:{line}: the row has {cells.Length} cells, the header {header.Length}.");
-            for (int c = 0; c < cells.Length; c++) columns[c]?.Add(Cell(cells[c], path, line, header[c]));
-        }
-        int rows = columns[inputIndex[0]]!.Count;
-        int steps = o.Window, horizon = o.Horizon, stride = o.Stride;
-        if (steps + horizon > rows)
-            throw new DataFormatException($"{path}: --window {steps} with --horizon {horizon} needs at least {steps + horizon} rows; the series has {rows}.");
-        int windows = (rows - horizon - steps) / stride + 1;
-        int washout = Washout(o with { Outputs = o.Outputs == OutputSelection.Auto ? OutputSelection.All : o.Outputs }, perStep: true, steps, path);
-        int inputs = inputIndex.Length, r = steps - washout;
-        bool classes = o.Classes > 0;
-        int outputs = classes ? o.Classes : targetIndex.Length;
-        var x = new float[(long)windows * steps * inputs];
-        var y = new float[(long)windows * r * outputs];
-        var persistence = classes ? [] : new float[y.Length];
-        for (int k = 0; k < windows; k++)
-        {
-            int start = k * stride;
-            for (int t = 0; t < steps; t++)
-                for (int i = 0; i < inputs; i++) x[((long)k * steps + t) * inputs + i] = columns[inputIndex[i]]![start + t];
-            for (int t = washout; t < steps; t++)
-            {
-                long row = ((long)k * r + t - washout) * outputs;
-                if (classes)
-                {
-                    float label = columns[targetIndex[0]]![start + t + horizon];
-                    if (label != MathF.Floor(label) || label < 0 || label >= o.Classes)
-                        throw new DataFormatException(
-                            $"{path}:{start + t + horizon + 2}: column '{header[targetIndex[0]]}' holds {label}, not a class label in [0, {o.Classes}).");
-                    y[row + (int)label] = 1f;
-                    continue;
-                }
-                for (int j = 0; j < outputs; j++)
-                {
-                    y[row + j] = columns[targetIndex[j]]![start + t + horizon];
-                    persistence[row + j] = columns[targetIndex[j]]![start + t];
-                }
-            }
-        }
-        var layout = new SequenceLayout(steps, inputs, outputs, washout, classes ? GlobalLossKind.SoftmaxCrossEntropy : GlobalLossKind.MeanSquaredError);
-        string[] targetNames = classes ? TrainerFactory.Numbered(header[targetIndex[0]] + " =", outputs) : Names(targetIndex, header);
-        return new LoadedData(new SequenceDataSet(layout, x, y, persistence), Names(inputIndex, header), targetNames, timeSeries: true);
-    }
-
     /// <summary>
     /// Splits off a validation set of round(fraction N) sequences (at least one, and at least one
     /// left to train on): the last windows of a time series (never a random split of one), a
@@ -273,7 +211,8 @@ public static class DataFiles
         return (data.Data.Subset(order.AsSpan(0, n - valid)), data.Data.Subset(order.AsSpan(n - valid)));
     }
 
-    private static int Washout(DataFileOptions o, bool perStep, int steps, string path)
+    /// <summary>The washout of sequences of T = <paramref name="steps"/>, from the options and whether the targets are per step.</summary>
+    internal static int Washout(DataFileOptions o, bool perStep, int steps, string path)
     {
         var outputs = o.Outputs == OutputSelection.Auto ? (perStep ? OutputSelection.All : OutputSelection.Last) : o.Outputs;
         if (outputs == OutputSelection.All && !perStep)
@@ -348,36 +287,5 @@ public static class DataFiles
             }
             throw new DataFormatException($"{path}: {name}[{string.Join(", ", index)}] is {values[k]}; every value must be finite.");
         }
-    }
-
-    private static string[] Split(string columns) =>
-        columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    private static int[] Columns(string[] names, string[] header, string path)
-    {
-        var indices = new int[names.Length];
-        for (int k = 0; k < indices.Length; k++)
-        {
-            indices[k] = Array.IndexOf(header, names[k]);
-            if (indices[k] < 0) throw new DataFormatException($"{path}: no column '{names[k]}' (the header has {string.Join(", ", header)}).");
-        }
-        return indices;
-    }
-
-    private static string[] Names(int[] indices, string[] header)
-    {
-        var names = new string[indices.Length];
-        for (int k = 0; k < names.Length; k++) names[k] = header[indices[k]];
-        return names;
-    }
-
-    private static float Cell(string text, string path, int line, string column)
-    {
-        string cell = text.Trim().Trim('"');
-        if (cell.Length == 0) throw new DataFormatException($"{path}:{line}: column '{column}' is empty.");
-        if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
-            throw new DataFormatException($"{path}:{line}: column '{column}' holds '{cell}', not a number.");
-        if (!float.IsFinite(value)) throw new DataFormatException($"{path}:{line}: column '{column}' is {cell}; every value must be finite.");
-        return value;
     }
 }

@@ -5,7 +5,7 @@ namespace FastLra.IO;
 
 /// <summary>
 /// The part of the zip format that numpy.savez files use, small enough to keep the Native AOT
-/// binary under 3 MB (System.IO.Compression's ZipArchive adds about 450 KB, its deflate alone
+/// binary under 4 MB (System.IO.Compression's ZipArchive adds about 450 KB, its deflate alone
 /// about 200 KB): reading the central directory, stored entries and the zip64 size fields numpy
 /// writes; writing stored entries. Compressed entries (numpy.savez_compressed) are refused by name.
 /// Every offset and size is checked against the archive before use.

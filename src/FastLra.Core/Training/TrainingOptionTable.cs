@@ -116,6 +116,22 @@ internal static class TrainingOptionTable
             o => o.Data!.File.InputColumns, (o, v) => WithFile(o, f => f with { InputColumns = v })),
         Text("target-columns", OptionScope.Data, "CSV: the target columns, comma-separated",
             o => o.Data!.File.TargetColumns, (o, v) => WithFile(o, f => f with { TargetColumns = v })),
+        new("delimiter", OptionScope.Data, numeric: false, "CSV: the separator between cells, auto, ',', ';' or tab; auto takes the most frequent of the three in the header row (default auto)",
+            o => o.Data?.File.Delimiter switch { null => "auto", '\t' => "tab", var d => d.Value.ToString() },
+            (o, v) => WithFile(o, f => f with
+            {
+                Delimiter = v switch
+                {
+                    "auto" => null, "," => ',', ";" => ';', "tab" or "\t" => '\t',
+                    _ => throw new OptionException($"unknown --delimiter '{v}' (choose auto, ',', ';' or tab)."),
+                },
+            })) { OmittedAtDefault = true },
+        new("decimal-comma", OptionScope.Data, numeric: false, "CSV: true reads numbers written with a decimal comma (1,5), with cells separated by ';' or tab (default false)",
+            o => o.Data?.File.DecimalComma == true ? "true" : "false",
+            (o, v) => WithFile(o, f => f with
+            {
+                DecimalComma = v switch { "true" => true, "false" => false, _ => throw new OptionException($"--decimal-comma takes true or false, got '{v}'.") },
+            })) { OmittedAtDefault = true },
         Number("classes", OptionScope.Data, "the targets are integer class labels in [0, N) (CSV: one target column); 0 = regression, or for integer arrays the largest label + 1",
             o => I(o.Data!.File.Classes), (o, v) => WithFile(o, f => f with { Classes = Int(v, "classes") })),
         Number("window", OptionScope.Data, "CSV: steps per training sequence T", o => I(o.Data!.File.Window), (o, v) => WithFile(o, f => f with { Window = Int(v, "window") })),
