@@ -48,6 +48,9 @@ public sealed record DataFileOptions
 
     /// <summary>With outputs at every step, the first step that carries one.</summary>
     public int Washout { get; init; }
+
+    /// <summary>CSV: NaN and infinite cells are read as they are, and empty ones as NaN, instead of refused (replay, whose learner rejects such ticks itself).</summary>
+    internal bool AllowNonFinite { get; init; }
 }
 
 /// <summary>A data set read from a file, with the names of its input and target features.</summary>
@@ -201,7 +204,7 @@ public static class DataFiles
             string[] cells = text.Split(',');
             if (cells.Length != header.Length)
                 throw new DataFormatException($"{path}:{line}: the row has {cells.Length} cells, the header {header.Length}.");
-            for (int c = 0; c < cells.Length; c++) columns[c]?.Add(Cell(cells[c], path, line, header[c]));
+            for (int c = 0; c < cells.Length; c++) columns[c]?.Add(Cell(cells[c], path, line, header[c], o.AllowNonFinite));
         }
         int rows = columns[inputIndex[0]]!.Count;
         int steps = o.Window, horizon = o.Horizon, stride = o.Stride;
@@ -371,13 +374,13 @@ public static class DataFiles
         return names;
     }
 
-    private static float Cell(string text, string path, int line, string column)
+    private static float Cell(string text, string path, int line, string column, bool allowNonFinite)
     {
         string cell = text.Trim().Trim('"');
-        if (cell.Length == 0) throw new DataFormatException($"{path}:{line}: column '{column}' is empty.");
+        if (cell.Length == 0) return allowNonFinite ? float.NaN : throw new DataFormatException($"{path}:{line}: column '{column}' is empty.");
         if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
             throw new DataFormatException($"{path}:{line}: column '{column}' holds '{cell}', not a number.");
-        if (!float.IsFinite(value)) throw new DataFormatException($"{path}:{line}: column '{column}' is {cell}; every value must be finite.");
+        if (!float.IsFinite(value) && !allowNonFinite) throw new DataFormatException($"{path}:{line}: column '{column}' is {cell}; every value must be finite.");
         return value;
     }
 }
