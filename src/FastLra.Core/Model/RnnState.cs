@@ -85,7 +85,8 @@ public sealed class RnnState
             Rnn.StepForward(p, x, _h, 1, _next, _next);
             Rnn.OutputForward(p, _next, 1, y);
             model.Normalization?.DenormalizeOutputs(y);
-            if (Reductions.AllFinite(_next) && Reductions.AllFinite(y))
+            // The state is tanh's, in [-1, 1] or NaN, and a NaN in it reaches every output: checking y checks both.
+            if (Reductions.AllFinite(y))
             {
                 _next.CopyTo(_h, 0);
                 y.CopyTo(_y);

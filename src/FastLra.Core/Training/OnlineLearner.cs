@@ -276,8 +276,9 @@ public sealed class OnlineLearner : IDisposable
         Rnn.StepForward(p, input, _h, 1, _next, _next);
         Rnn.OutputForward(p, _next, 1, prediction);
         _normalization?.DenormalizeOutputs(prediction);
-        // Finite weights and a finite input can still overflow to a state or prediction that is not.
-        if (!Reductions.AllFinite(_next) || !Reductions.AllFinite(prediction)) return RejectInput(prediction);
+        // Finite weights and a finite input can still overflow. The state is tanh's, in [-1, 1] or
+        // NaN, and a NaN in it reaches every output: checking the prediction checks both.
+        if (!Reductions.AllFinite(prediction)) return RejectInput(prediction);
         prediction.CopyTo(_last);
         if (target.IsEmpty)
         {
