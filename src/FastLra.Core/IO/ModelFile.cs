@@ -56,7 +56,8 @@ public static class ModelFile
 
     /// <summary>One line: the file, the tensor, the index and value that are refused, and why.</summary>
     internal static WeightFileException Refused(string path, string tensor, ReadOnlySpan<float> values, int index, string why) =>
-        new($"{path}: tensor '{tensor}' holds {values[index].ToString(CultureInfo.InvariantCulture)} at index {index}; {why}.");
+        new(string.Concat(path, ": tensor '", tensor, "' holds ", values[index].ToString(CultureInfo.InvariantCulture), " at index ",
+            index.ToString(CultureInfo.InvariantCulture), "; ", why, "."));
 
     /// <summary>
     /// The model's standardisation (tensors <c>input_mean</c>, <c>input_std</c> of I values and
@@ -85,8 +86,8 @@ public static class ModelFile
             file.ReadFloats(tensor, values[k]);
             CheckFinite(file.Path, NormalizationNames[k], values[k]);
             // A deviation divides: it must be positive, as Normalization requires.
-            if (k % 2 == 1 && Array.FindIndex(values[k], s => !(s > 0f)) is var bad and >= 0)
-                throw Refused(file.Path, NormalizationNames[k], values[k], bad, "a standard deviation must be positive");
+            for (int i = 0; k % 2 == 1 && i < expected; i++)
+                if (!(values[k][i] > 0f)) throw Refused(file.Path, NormalizationNames[k], values[k], i, "a standard deviation must be positive");
         }
         try
         {

@@ -82,9 +82,8 @@ internal static class Reductions
     /// Whether every element is finite (neither NaN nor infinite): x·0 is 0 for a finite x and NaN
     /// otherwise, so the sum of those products is 0 exactly when all are. One fused multiply-add per
     /// vector, so checking an update's gradient and weights costs less than copying them; a span
-    /// of a tick's few inputs or outputs takes the scalar loop inline.
+    /// of a tick's few inputs or outputs takes the scalar loop.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool AllFinite(ReadOnlySpan<float> x) => x.Length < 16 ? AllFiniteTail(x, 0) == 0f : AllFinite(SimdWidth.Bits, x);
 
     /// <summary>As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar), for tests.</summary>

@@ -205,13 +205,13 @@ internal static class Checkpoint
     private static long Count(long value, string key, string path, long max, string? bound) =>
         value >= 0 && value <= max
             ? value
-            : throw new WeightFileException($"{path}: metadata '{key}' is {I(value)}, outside [0, {I(max)}]{(bound is null ? "" : $" ({bound})")}.");
+            : throw new WeightFileException(string.Concat(path, ": metadata '", key, "' is ", I(value), ", outside [0, ", I(max), bound is null ? "]." : "] (" + bound + ")."));
 
     /// <summary>A statistic that is finite and not negative (a sum of squares, a weight, a duration).</summary>
     internal static double NonNegative(Dictionary<string, string> m, string key, string path) =>
         Double(m, key, path) is var value && double.IsFinite(value) && value >= 0
             ? value
-            : throw new WeightFileException($"{path}: metadata '{key}' is {D(value)}; it must be finite and not negative.");
+            : throw new WeightFileException(string.Concat(path, ": metadata '", key, "' is ", D(value), "; it must be finite and not negative."));
 
     /// <summary>Refuses an optimiser state no run can hold (<see cref="Optimizer.FirstInvalidState"/>), naming the index.</summary>
     internal static void CheckOptimizerState(string path, OptimizerKind kind, ReadOnlySpan<float> state, int parameters)

@@ -101,7 +101,7 @@ internal sealed class TickWindow : IBatchSource
             int k = 0;
             while (float.IsFinite(values[k])) k++;
             string part = k < _x.Length ? "an input" : k < _x.Length + _y.Length ? "a target" : "a recorded hidden state";
-            throw new ArgumentException($"it holds {part} that is not finite (word {k}).");
+            throw new ArgumentException(string.Concat("it holds ", part, " that is not finite (word ", k.ToString(System.Globalization.CultureInfo.InvariantCulture), ")."));
         }
         System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(state[.._x.Length]).CopyTo(_x);
         System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(state.Slice(_x.Length, _y.Length)).CopyTo(_y);
