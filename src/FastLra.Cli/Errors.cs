@@ -15,7 +15,8 @@ internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// Turns exceptions from a command into one line on stderr and an exit code, never a stack
-/// trace: usage errors and bad data exit 2, unreadable files and other runtime failures exit 1.
+/// trace: usage errors and bad data (a damaged or refused weight file included) exit 2,
+/// unreadable files and other runtime failures exit 1.
 /// </summary>
 internal static class ErrorFilter
 {
@@ -32,7 +33,7 @@ internal static class ErrorFilter
         {
             (int code, string message) = e switch
             {
-                UsageException or DataFormatException or FastLra.Training.OptionException => (CliExit.Usage, e.Message),
+                UsageException or DataFormatException or FastLra.Training.OptionException or WeightFileException { InnerException: null } => (CliExit.Usage, e.Message),
                 WeightFileException or IOException or UnauthorizedAccessException or InvalidDataException => (CliExit.Failure, e.Message),
                 OperationCanceledException => (CliExit.Failure, "cancelled."),
                 _ => (CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}"),

@@ -12,6 +12,8 @@ namespace FastLra.Cli;
 /// <c>fastlra replay</c>: a recorded series, tick by tick, through an <see cref="OnlineLearner"/>,
 /// predicting first and learning after (prequential), beside two baselines on the same ticks: the
 /// frozen starting model and persistence (the last observed target). Errors in original units.
+/// Cells that are NaN, infinite or empty (a missing sample) reach the learner, which rejects those
+/// ticks; they are not scored, and the run fails (exit 1) only if the learner ends diverged.
 /// </summary>
 internal static class ReplayCommand
 {
@@ -24,7 +26,7 @@ internal static class ReplayCommand
         new("period-us", "int", "pace the ticks this many microseconds apart, as a control loop would (default 0: as fast as possible)"),
         new("report-every", "int", "ticks per progress line and --metrics line (default: a twentieth of the series)"),
         new("save", "file", "write the learner when the replay ends: a model file (loads anywhere) with the learner's whole state"),
-        new("metrics", "file", "write one JSON line per report block: the three errors over the block, updates, skipped updates"),
+        new("metrics", "file", "write one JSON line per report block: the three errors over the block, updates, skipped updates, rejected ticks and updates"),
         new("json", null, "print one JSON object with the result on stdout"),
         new("quiet", null, "no progress lines on stderr"),
     ];
@@ -60,7 +62,8 @@ internal static class ReplayCommand
         var start = modelPath is null ? null : RnnModel.Load(modelPath);
         if (start is not null) options = options with { Hidden = start.Shape.Hidden };
         // Each tick is a window of one step: row t's inputs, row t + horizon's targets, row t's targets as persistence.
-        var file = options.Data!.File with { Window = 1, Stride = 1, Outputs = OutputSelection.All, Washout = 0, Classes = 0 };
+        // Cells that are not finite (or empty) are read as such: the learner rejects those ticks and counts them.
+        var file = options.Data!.File with { Window = 1, Stride = 1, Outputs = OutputSelection.All, Washout = 0, Classes = 0, AllowNonFinite = true };
         using var series = DataFiles.Read(options.Data.Path, file).Data;
         if (series.Layout.Loss != GlobalLossKind.MeanSquaredError)
             throw new UsageException($"{options.Data.Path}: replay predicts values (regression); its targets read as classes.");
@@ -84,28 +87,35 @@ internal static class ReplayCommand
         try
         {
             var frozen = new RnnState(start ?? learner.ToModel());
-            var (prediction, held) = (new float[outputs], new float[outputs]);
+            var (prediction, held, persistence) = (new float[outputs], new float[outputs], new float[outputs]);
             var block = new Errors();
             long periodTicks = period * Stopwatch.Frequency / 1_000_000, next = Stopwatch.GetTimestamp();
-            int lastQuarter = ticks - ticks / 4;
+            int lastQuarter = ticks - ticks / 4, blockStart = 0;
             if (!quiet)
                 Console.Error.WriteLine($"replay: {ticks} ticks of I={inputs}, O={outputs}; H={options.Hidden}, {OptionNames.Algorithms.Name(options.Algorithm)}, W={window}, U={every}, {a.Flag("mode") ?? "inline"}");
             for (int t = 0; t < ticks; t++)
             {
                 var x = series.Inputs(t);
                 var y = series.Targets(t);
-                var persistence = series.Persistence.Slice(t * outputs, outputs);
                 long begin = Stopwatch.GetTimestamp();
-                learner.Step(x, y, prediction);
+                var result = learner.Step(x, y, prediction);
                 timings[t] = Stopwatch.GetTimestamp() - begin;
-                frozen.Step(x, held);
-                errors.Add(prediction, held, persistence, y, t >= lastQuarter);
-                block.Add(prediction, held, persistence, y, false);
+                frozen.TryStep(x, held);
+                // Persistence holds the last finite observation of each target (0 before one).
+                var observed = series.Persistence.Slice(t * outputs, outputs);
+                for (int j = 0; j < outputs; j++)
+                    if (float.IsFinite(observed[j])) persistence[j] = observed[j];
+                // The three are scored on the ticks the learner predicted and has a finite target for.
+                if (result != TickResult.InputRejected && Reductions.AllFinite(y))
+                {
+                    errors.Add(prediction, held, persistence, y, t >= lastQuarter);
+                    block.Add(prediction, held, persistence, y, false);
+                }
                 if ((t + 1) % reportEvery == 0 || t + 1 == ticks)
                 {
                     if (!quiet)
                         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"ticks {t + 1 - block.Count,7}-{t,7}  rmse {block.Online:F4}  frozen {block.Frozen:F4}  persistence {block.Persistence:F4}  updates {learner.Updates}  skipped {learner.SkippedUpdates}"));
+                            $"ticks {blockStart,7}-{t,7}  rmse {block.Online:F4}  frozen {block.Frozen:F4}  persistence {block.Persistence:F4}  updates {learner.Updates}  skipped {learner.SkippedUpdates}  rejected ticks {learner.RejectedTicks}  rejected updates {learner.RejectedUpdates}{(learner.Diverged ? "  DIVERGED" : "")}"));
                     if (metrics is not null)
                     {
                         metrics.WriteLine(CliJson.Serialize(w =>
@@ -117,11 +127,14 @@ internal static class ReplayCommand
                             CliJson.Number(w, "rmse_persistence", block.Persistence);
                             w.WriteNumber("updates", learner.Updates);
                             w.WriteNumber("skipped_updates", learner.SkippedUpdates);
+                            w.WriteNumber("rejected_ticks", learner.RejectedTicks);
+                            w.WriteNumber("rejected_updates", learner.RejectedUpdates);
                             w.WriteEndObject();
                         }));
                         metrics.Flush();
                     }
                     block = new Errors();
+                    blockStart = t + 1;
                 }
                 if (periodTicks > 0)
                 {
@@ -141,8 +154,9 @@ internal static class ReplayCommand
         double p50 = Micros(timings[timings.Length / 2]), p99 = Micros(timings[(int)(timings.Length * 0.99)]);
         double p999 = Micros(timings[(int)(timings.Length * 0.999)]), max = Micros(timings[^1]);
         string saved = save is null ? "" : $", saved {save}";
+        string rejected = learner.RejectedTicks + learner.RejectedUpdates == 0 ? "" : $", {learner.RejectedTicks} ticks and {learner.RejectedUpdates} updates rejected as not finite";
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"replay: {ticks} ticks, {learner.Updates} updates ({learner.SkippedUpdates} skipped); RMSE {errors.Online:F4} (frozen {errors.Frozen:F4}, persistence {errors.Persistence:F4}), last quarter {errors.OnlineLate:F4} (frozen {errors.FrozenLate:F4}, persistence {errors.PersistenceLate:F4}); tick p50 {p50:F1} us, p99 {p99:F1} us, p99.9 {p999:F1} us, max {max:F1} us{saved}"));
+            $"replay: {ticks} ticks, {learner.Updates} updates ({learner.SkippedUpdates} skipped{rejected}); RMSE {errors.Online:F4} (frozen {errors.Frozen:F4}, persistence {errors.Persistence:F4}), last quarter {errors.OnlineLate:F4} (frozen {errors.FrozenLate:F4}, persistence {errors.PersistenceLate:F4}); tick p50 {p50:F1} us, p99 {p99:F1} us, p99.9 {p999:F1} us, max {max:F1} us{saved}"));
         if (a.Has("json"))
         {
             Console.Out.WriteLine(CliJson.Serialize(w =>
@@ -158,6 +172,9 @@ internal static class ReplayCommand
                 w.WriteNumber("updates", learner.Updates);
                 w.WriteNumber("skipped_updates", learner.SkippedUpdates);
                 w.WriteNumber("dropped_ticks", learner.DroppedTicks);
+                w.WriteNumber("rejected_ticks", learner.RejectedTicks);
+                w.WriteNumber("rejected_updates", learner.RejectedUpdates);
+                w.WriteBoolean("diverged", learner.Diverged);
                 CliJson.Number(w, "rmse", errors.Online);
                 CliJson.Number(w, "rmse_frozen", errors.Frozen);
                 CliJson.Number(w, "rmse_persistence", errors.Persistence);
@@ -168,10 +185,18 @@ internal static class ReplayCommand
                 CliJson.Number(w, "tick_p99_us", p99);
                 CliJson.Number(w, "tick_p999_us", p999);
                 CliJson.Number(w, "tick_max_us", max);
-                CliJson.Number(w, "update_mean_us", learner.Updates == 0 ? double.NaN : learner.UpdateSeconds * 1e6 / learner.Updates);
+                long attempts = learner.Updates + learner.RejectedUpdates;
+                CliJson.Number(w, "update_mean_us", attempts == 0 ? double.NaN : learner.UpdateSeconds * 1e6 / attempts);
                 if (save is not null) w.WriteString("saved", save);
                 w.WriteEndObject();
             }));
+        }
+        // A run succeeds only with a finite final model (the learner keeps it so) that is still learning.
+        if (learner.Diverged || !Reductions.AllFinite(learner.Parameters))
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"fastlra: replay: the learner diverged: its last {OnlineLearner.DivergedAfterWindows} windows' updates were all rejected as not finite ({learner.RejectedUpdates} rejected in all); its last good weights are finite{(save is null ? "" : " and saved")}."));
+            return CliExit.Failure;
         }
         return CliExit.Ok;
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using FastLra.IO;
@@ -18,9 +19,21 @@ public static unsafe class Exports
     private const int Ok = 0;
     private const int InvalidArgument = -1;
     private const int InternalError = -2;
+    private const int NonFiniteInput = -3;
+    private const int DivergedCode = -4;
+
+    // The longest message fastlra_last_error returns, and the longest piece of a caller's text
+    // (an option, a value) quoted in one: a 10 MB options string is not echoed whole.
+    private const int MaxMessageChars = 4096;
+    private const int MaxQuotedChars = 100;
 
     [ThreadStatic]
     private static byte* t_lastError;
+
+    // Whether t_lastError was allocated here (freed when replaced) or is one of the static messages
+    // of the tick paths, which fail without allocating.
+    [ThreadStatic]
+    private static bool t_lastErrorOwned;
 
     [UnmanagedCallersOnly(EntryPoint = "fastlra_model_load")]
     public static nint ModelLoad(byte* path)
@@ -81,14 +94,37 @@ public static unsafe class Exports
             if (Target<RnnState>(state) is not { } s) return Fail(InvalidArgument, "fastlra_step: not a state handle.");
             if (x is null || y is null) return Fail(InvalidArgument, "fastlra_step: x or y is NULL.");
             var shape = s.Model.Shape;
-            s.Step(new ReadOnlySpan<float>(x, shape.Inputs), new Span<float>(y, shape.Outputs));
-            return Ok;
+            return StateStep(s, new ReadOnlySpan<float>(x, shape.Inputs), new Span<float>(y, shape.Outputs));
         }
         catch (Exception e)
         {
             return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
         }
     }
+
+    /// <summary>fastlra_step with the buffers' lengths: a length that is not the model's is refused, never read past.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_step_n")]
+    public static int StepN(nint state, float* x, nuint xLength, float* y, nuint yLength)
+    {
+        try
+        {
+            if (Target<RnnState>(state) is not { } s) return Fail(InvalidArgument, "fastlra_step_n: not a state handle.");
+            if (x is null || y is null) return Fail(InvalidArgument, "fastlra_step_n: x or y is NULL.");
+            var shape = s.Model.Shape;
+            if (xLength != (nuint)shape.Inputs || yLength != (nuint)shape.Outputs)
+                return Fail(InvalidArgument, $"fastlra_step_n: x_len is {xLength} and y_len {yLength}; the model takes {shape.Inputs} inputs and gives {shape.Outputs} outputs.");
+            return StateStep(s, new ReadOnlySpan<float>(x, shape.Inputs), new Span<float>(y, shape.Outputs));
+        }
+        catch (Exception e)
+        {
+            return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static int StateStep(RnnState state, ReadOnlySpan<float> x, Span<float> y) =>
+        state.TryStep(x, y)
+            ? Ok
+            : FailStatic(NonFiniteInput, "fastlra_step: the input is not finite (or leads to a state or output that is not); the state is unchanged and y holds the last output.\0"u8);
 
     [UnmanagedCallersOnly(EntryPoint = "fastlra_state_reset")]
     public static int StateReset(nint state)
@@ -141,13 +177,19 @@ public static unsafe class Exports
         {
             if (path is null) return FailHandle("fastlra_learner_open: path is NULL.");
             string file = Marshal.PtrToStringUTF8((nint)path)!;
-            var saved = new SafeTensors.SafeTensorsFile(file).Metadata;
-            if (saved.TryGetValue("format", out string? format) && format == OnlineLearner.Format)
+            var parsed = new SafeTensors.SafeTensorsFile(file);
+            bool tagged = parsed.Metadata.TryGetValue("format", out string? format);
+            if (tagged && format == OnlineLearner.Format)
             {
                 // A saved learner keeps its own options; only the mode may be chosen.
                 var (_, _, _, resumeMode) = LearnerOptions(options, new TrainingOptions(), modeOnly: true);
                 return Add(OnlineLearner.Load(file, resumeMode), "fastlra_learner_open");
             }
+            // A learner's file whose tag was damaged must not start a fresh learner from its weights,
+            // silently dropping its optimiser, window and counters.
+            if (OnlineLearner.HasLearnerState(parsed))
+                return FailHandle($"{file}: holds an online learner's state but its metadata 'format' is "
+                    + $"{(tagged ? $"'{Quote(format!)}'" : "missing")}, not '{OnlineLearner.Format}': the file is damaged or of another version, and is not opened as a plain model.");
             var model = RnnModel.Load(file);
             var (o, window, every, mode) = LearnerOptions(options, new TrainingOptions());
             return Add(new OnlineLearner(o with { Hidden = model.Shape.Hidden }, model.Shape.Inputs, model.Shape.Outputs, window, every, model, 1000, mode),
@@ -176,15 +218,47 @@ public static unsafe class Exports
             if (Target<OnlineLearner>(learner) is not { } l) return Fail(InvalidArgument, "fastlra_learner_step: not a learner handle.");
             if (x is null || prediction is null) return Fail(InvalidArgument, "fastlra_learner_step: x or prediction is NULL.");
             var shape = l.Shape;
-            l.Step(new ReadOnlySpan<float>(x, shape.Inputs), target is null ? default : new ReadOnlySpan<float>(target, shape.Outputs),
+            return Tick(l, new ReadOnlySpan<float>(x, shape.Inputs), target is null ? default : new ReadOnlySpan<float>(target, shape.Outputs),
                 new Span<float>(prediction, shape.Outputs));
-            return Ok;
         }
         catch (Exception e)
         {
             return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
         }
     }
+
+    /// <summary>fastlra_learner_step with the buffers' lengths (target_len 0: predict only): a length that is not the learner's is refused, never read past.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_learner_step_n")]
+    public static int LearnerStepN(nint learner, float* x, nuint xLength, float* target, nuint targetLength, float* prediction, nuint predictionLength)
+    {
+        try
+        {
+            if (Target<OnlineLearner>(learner) is not { } l) return Fail(InvalidArgument, "fastlra_learner_step_n: not a learner handle.");
+            if (x is null || prediction is null || (target is null && targetLength != 0))
+                return Fail(InvalidArgument, "fastlra_learner_step_n: x, prediction, or target with target_len > 0, is NULL.");
+            var shape = l.Shape;
+            if (xLength != (nuint)shape.Inputs || (targetLength != 0 && targetLength != (nuint)shape.Outputs) || predictionLength != (nuint)shape.Outputs)
+                return Fail(InvalidArgument, $"fastlra_learner_step_n: x_len is {xLength}, target_len {targetLength} and prediction_len {predictionLength}; "
+                    + $"the learner takes {shape.Inputs} inputs, {shape.Outputs} targets (or 0: predict only) and gives {shape.Outputs} outputs.");
+            return Tick(l, new ReadOnlySpan<float>(x, shape.Inputs), targetLength == 0 ? default : new ReadOnlySpan<float>(target, shape.Outputs),
+                new Span<float>(prediction, shape.Outputs));
+        }
+        catch (Exception e)
+        {
+            return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    // A rejected target is counted and the tick still predicts: FASTLRA_OK. The failures leave static messages: no allocation.
+    private static int Tick(OnlineLearner learner, ReadOnlySpan<float> x, ReadOnlySpan<float> target, Span<float> prediction) =>
+        learner.Step(x, target, prediction) switch
+        {
+            TickResult.InputRejected => FailStatic(NonFiniteInput,
+                "fastlra_learner_step: the input is not finite (or leads to a state or prediction that is not); nothing was learnt, the state is unchanged and the prediction holds the last one.\0"u8),
+            TickResult.Diverged => FailStatic(DivergedCode,
+                "fastlra_learner_step: the learner has diverged: every update for 3 windows was rejected as not finite; it predicts with its last good weights.\0"u8),
+            _ => Ok,
+        };
 
     /// <summary>The learner's counters and recent error (any pointer may be NULL).</summary>
     [UnmanagedCallersOnly(EntryPoint = "fastlra_learner_stats")]
@@ -197,6 +271,53 @@ public static unsafe class Exports
             if (updates is not null) *updates = l.Updates;
             if (skipped is not null) *skipped = l.SkippedUpdates;
             if (recentRmse is not null) *recentRmse = l.RecentRmse;
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(InternalError, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>fastlra_learner_counters of fastlra.h: a size, then fields only ever appended.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct LearnerCounters
+    {
+        public nuint Size;
+        public long Ticks, Updates, SkippedUpdates, DroppedTicks, RejectedTicks, RejectedUpdates;
+        public double Rmse, RecentRmse, LastUpdateLoss;
+        public int Diverged;
+    }
+
+    /// <summary>
+    /// Every counter of a learner into the caller's struct, of which only the first counters->size
+    /// bytes are written: a program built against an older header, with a smaller struct, gets the
+    /// fields it knows, and the struct may grow at its end.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "fastlra_learner_stats2")]
+    public static int LearnerStats2(nint learner, void* counters)
+    {
+        try
+        {
+            if (Target<OnlineLearner>(learner) is not { } l) return Fail(InvalidArgument, "fastlra_learner_stats2: not a learner handle.");
+            if (counters is null) return Fail(InvalidArgument, "fastlra_learner_stats2: counters is NULL.");
+            nuint size = *(nuint*)counters;
+            if (size < (nuint)sizeof(nuint)) return Fail(InvalidArgument, $"fastlra_learner_stats2: counters->size is {size}; set it to sizeof(fastlra_learner_counters).");
+            var value = new LearnerCounters
+            {
+                Size = size,
+                Ticks = l.Ticks,
+                Updates = l.Updates,
+                SkippedUpdates = l.SkippedUpdates,
+                DroppedTicks = l.DroppedTicks,
+                RejectedTicks = l.RejectedTicks,
+                RejectedUpdates = l.RejectedUpdates,
+                Rmse = l.Rmse,
+                RecentRmse = l.RecentRmse,
+                LastUpdateLoss = l.LastUpdateLoss,
+                Diverged = l.Diverged ? 1 : 0,
+            };
+            Buffer.MemoryCopy(&value, counters, (long)size, Math.Min((long)size, sizeof(LearnerCounters)));
             return Ok;
         }
         catch (Exception e)
@@ -244,7 +365,7 @@ public static unsafe class Exports
         foreach (string pair in all.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             int eq = pair.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0) throw new ArgumentException($"'{pair}' is not name=value.");
+            if (eq <= 0) throw new ArgumentException($"'{Quote(pair)}' is not name=value.");
             string name = pair[..eq], value = pair[(eq + 1)..];
             if (name == "mode")
             {
@@ -252,22 +373,22 @@ public static unsafe class Exports
                 {
                     "inline" => OnlineMode.Inline,
                     "background" => OnlineMode.Background,
-                    _ => throw new ArgumentException($"unknown mode '{value}' (choose inline or background)."),
+                    _ => throw new ArgumentException($"unknown mode '{Quote(value)}' (choose inline or background)."),
                 };
                 continue;
             }
-            if (modeOnly) throw new ArgumentException($"a saved learner keeps its options; only mode may be given, not '{name}'.");
+            if (modeOnly) throw new ArgumentException($"a saved learner keeps its options; only mode may be given, not '{Quote(name)}'.");
             if (name is "window" or "update-every")
             {
                 if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-                    throw new ArgumentException($"{name} must be a positive integer, got '{value}'.");
+                    throw new ArgumentException($"{name} must be a positive integer, got '{Quote(value)}'.");
                 if (name == "window") window = n;
                 else every = n;
                 continue;
             }
             var option = TrainingOptionTable.Find(name);
             if (option is null || option.Scope is OptionScope.Synthetic or OptionScope.Data || name is "hidden" or "batch" or "max-iter" or "check-every" or "patience")
-                throw new ArgumentException($"unknown learner option '{name}'.");
+                throw new ArgumentException($"unknown learner option '{Quote(name)}'.");
             o = option.Parse(o, value);
         }
         return (o, window, every, mode);
@@ -315,14 +436,39 @@ public static unsafe class Exports
         return code;
     }
 
-    // The message goes to native memory owned by this thread; the previous one is freed.
+    /// <summary>A caller's text as a message quotes it: whole when short, else its start and its length.</summary>
+    private static string Quote(string text) =>
+        text.Length <= MaxQuotedChars ? text : $"{Cut(text, MaxQuotedChars)}... ({text.Length} characters)";
+
+    // The first `length` characters, not splitting a surrogate pair.
+    private static string Cut(string text, int length) => text[..(char.IsHighSurrogate(text[length - 1]) ? length - 1 : length)];
+
+    // A failure of a tick path: a static message (a NUL-terminated UTF-8 literal in the image), so failing allocates nothing.
+    private static int FailStatic(int code, ReadOnlySpan<byte> message)
+    {
+        ReleaseLastError();
+        t_lastError = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(message));
+        t_lastErrorOwned = false;
+        return code;
+    }
+
+    // The message goes to native memory owned by this thread, capped in length; the previous one is freed.
     private static void SetLastError(string message)
     {
+        if (message.Length > MaxMessageChars) message = $"{Cut(message, MaxMessageChars)}... (cut at {MaxMessageChars} of {message.Length} characters)";
         int length = Encoding.UTF8.GetByteCount(message);
         var buffer = (byte*)NativeMemory.Alloc((nuint)length + 1);
         Encoding.UTF8.GetBytes(message, new Span<byte>(buffer, length));
         buffer[length] = 0;
-        NativeMemory.Free(t_lastError);
+        ReleaseLastError();
         t_lastError = buffer;
+        t_lastErrorOwned = true;
+    }
+
+    private static void ReleaseLastError()
+    {
+        if (t_lastErrorOwned) NativeMemory.Free(t_lastError);
+        t_lastError = null;
+        t_lastErrorOwned = false;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using FastLra.IO;
 using FastLra.Kernels;
@@ -185,7 +186,12 @@ public sealed class CheckpointTests : IDisposable
     [InlineData("hidden", "4294967312", "--hidden 4294967312 is out of range")]
     [InlineData("valid_size", "-5", "--valid-size must be positive")]
     [InlineData("k", "2000000000", "is more than 100000 target steps")]
-    [InlineData("iteration", "-9000000000000000000", "iteration count must be >= 0")]
+    [InlineData("iteration", "-9000000000000000000", "metadata 'iteration' is -9000000000000000000, outside [0, 9007199254740992]")]
+    [InlineData("iteration", "9223372036854775807", "metadata 'iteration' is 9223372036854775807, outside [0, 9007199254740992]")]
+    [InlineData("optimizer_steps", "-1", "metadata 'optimizer_steps' is -1, outside [0, 7] (the iterations)")]
+    [InlineData("optimizer_steps", "8", "metadata 'optimizer_steps' is 8, outside [0, 7] (the iterations)")]
+    [InlineData("checks_without_best", "99999999999", "metadata 'checks_without_best' is 99999999999, outside [0, 7]")]
+    [InlineData("elapsed_seconds", "NaN", "metadata 'elapsed_seconds' is NaN; it must be finite and not negative")]
     [InlineData("train_loss_window", "1.5 8", "metadata 'train_loss_window' has an invalid value")]
     [InlineData("train_loss_window", "NaN 1", "metadata 'train_loss_window' has an invalid value")]
     [InlineData("train_loss_window", "1.5", "metadata 'train_loss_window' has an invalid value")]
@@ -234,6 +240,34 @@ public sealed class CheckpointTests : IDisposable
     }
 
     /// <summary>Rewrites a safetensors file with one metadata value replaced, its tensors as they were: a hostile file in one line.</summary>
+    /// <summary>
+    /// A checkpoint holding a NaN or an infinity in its weights, its optimiser state or its best
+    /// check's weights, or a negative sum of squared gradients, is refused in one line naming the
+    /// file, the tensor and the index.
+    /// </summary>
+    [Theory]
+    [InlineData("Whh", 3, float.NaN, "tensor 'Whh' holds NaN at index 3; every value must be finite.")]
+    [InlineData("optimizer_state", 0, float.PositiveInfinity, "tensor 'optimizer_state' holds Infinity at index 0; every value must be finite.")]
+    [InlineData("optimizer_state", 89 + 2, -0.5f, "tensor 'optimizer_state' holds -0.5 at index 91; a sum of squared gradients cannot be negative.")]
+    [InlineData("best_parameters", 7, float.NegativeInfinity, "tensor 'best_parameters' holds -Infinity at index 7; every value must be finite.")]
+    public void A_checkpoint_holding_a_value_that_is_not_finite_is_refused(string tensor, int index, float value, string message)
+    {
+        string data = Path.Combine(_dir, "series.csv"), path = Path.Combine(_dir, "c.safetensors");
+        File.WriteAllLines(data, ["u,y", .. Enumerable.Range(0, 60).Select(r => string.Create(CultureInfo.InvariantCulture, $"{Math.Sin(r * 0.3)},{Math.Cos(r * 0.2)}"))]);
+        var options = new TrainingOptions
+        {
+            Data = new DataOptions { Path = data, File = new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 8 } },
+            Hidden = 8, Batch = 5, CheckEvery = 5, MaxIterations = 10, Optimizer = OptimizerKind.Adam,
+        };
+        var trainer = TrainerFactory.Create(options);
+        TrainingLoop.Run(trainer, new Writer(path), checkpointEvery: long.MaxValue);
+        Assert.Equal(89, trainer.Parameters.Data.Length); // Adam's second moments start at index 89
+        Checkpoint.Resume(path);
+        OnlineLearnerTests.RewriteTensor(path, tensor, index, value);
+        var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
+        Assert.Equal($"{path}: {message}", e.Message);
+    }
+
     internal static void RewriteMetadata(string path, string key, string value)
     {
         var file = new SafeTensors.SafeTensorsFile(path);

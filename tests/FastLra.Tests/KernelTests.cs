@@ -485,6 +485,26 @@ public class KernelTests
             Assert.Equal(ReductionsReference.SumOfSquares(x), Reductions.SumOfSquares(bits, x), 1e-5 * (1 + n));
     }
 
+    /// <summary>AllFinite at every width finds a NaN or an infinity at any position, the vector tails and the scalar rest included, and 3e38 is finite.</summary>
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void AllFinite_finds_every_value_that_is_not_finite(int n)
+    {
+        var x = Random(n, 16);
+        foreach (int bits in SimdWidth.Supported())
+        {
+            Assert.True(Reductions.AllFinite(bits, x));
+            for (int k = 0; k < n; k += Math.Max(1, n / 50))
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 3e38f })
+                {
+                    float kept = x[k];
+                    x[k] = bad;
+                    Assert.Equal(float.IsFinite(bad), Reductions.AllFinite(bits, x));
+                    x[k] = kept;
+                }
+        }
+    }
+
     [Fact]
     public void SumOfSquares_keeps_precision_over_long_spans()
     {

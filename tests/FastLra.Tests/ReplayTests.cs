@@ -138,4 +138,91 @@ public sealed class ReplayTests : IDisposable
         Assert.Contains("is a symbolic link", err);
         Assert.Equal("keep me", File.ReadAllText(target));
     }
+
+    /// <summary>
+    /// A recorded series with seeded bad cells (NaN, Infinity, -Infinity, 3e38, empty) in inputs
+    /// and targets: the replay runs to the end (exit 0) and reports exactly the ticks whose input
+    /// (row t) or target (row t + 1) is not finite as rejected; the updates that 3e38 makes
+    /// infinite (--clip 0) are rolled back and reported as the library's learner counts them on the
+    /// same ticks, whose weights the saved file holds bit for bit; progress lines and the summary
+    /// carry the counts, and every error is finite.
+    /// </summary>
+    [Fact]
+    public void Bad_cells_are_rejected_counted_and_the_replay_goes_on()
+    {
+        const int rows = 600;
+        var rng = new Random(25);
+        string[] bad = ["NaN", "Infinity", "-Infinity", "3e38", ""];
+        var cells = new string[rows, 2];
+        double level = 0;
+        for (int t = 0; t < rows; t++)
+        {
+            double u = Math.Sin(0.11 * t) + 0.5 * Math.Sin(0.027 * t + 1);
+            level = 0.8 * level + 0.3 * Math.Tanh(u);
+            cells[t, 0] = u.ToString("R", CultureInfo.InvariantCulture);
+            cells[t, 1] = level.ToString("R", CultureInfo.InvariantCulture);
+            if (rng.Next(15) == 0) cells[t, rng.Next(2)] = bad[rng.Next(bad.Length)];
+        }
+        var csv = new StringBuilder("u,y\n");
+        for (int t = 0; t < rows; t++) csv.Append(CultureInfo.InvariantCulture, $"{cells[t, 0]},{cells[t, 1]}\n");
+        string plant = Path.Combine(_dir, "bad.csv"), saved = Path.Combine(_dir, "learner.safetensors");
+        File.WriteAllText(plant, csv.ToString());
+        var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--hidden", "8", "--clip", "0",
+            "--window", "4", "--report-every", "100", "--json", "--save", saved);
+        Assert.True(code == 0, err);
+        var r = Json(stdout);
+
+        // The same ticks through the library's learner, with the replay's defaults.
+        float Value(string cell) => cell.Length == 0 ? float.NaN : float.Parse(cell, CultureInfo.InvariantCulture);
+        var learner = new OnlineLearner(new TrainingOptions { Hidden = 8, Clip = 0 }, 2, 1, window: 4, updateEvery: 1);
+        var prediction = new float[1];
+        int rejected = 0;
+        for (int t = 0; t + 1 < rows; t++)
+        {
+            float[] x = [Value(cells[t, 0]), Value(cells[t, 1])], y = [Value(cells[t + 1, 1])];
+            learner.Step(x, y, prediction);
+            Assert.True(float.IsFinite(prediction[0]));
+            if (!float.IsFinite(x[0]) || !float.IsFinite(x[1]) || !float.IsFinite(y[0])) rejected++;
+        }
+        Assert.Equal(599, r.GetProperty("ticks").GetInt32());
+        Assert.Equal(rejected, r.GetProperty("rejected_ticks").GetInt64());
+        Assert.Equal(learner.RejectedTicks, r.GetProperty("rejected_ticks").GetInt64());
+        Assert.Equal(learner.RejectedUpdates, r.GetProperty("rejected_updates").GetInt64());
+        Assert.Equal(learner.Updates, r.GetProperty("updates").GetInt64());
+        Assert.False(r.GetProperty("diverged").GetBoolean());
+        Assert.True(rejected > 40 && learner.RejectedUpdates > 0 && learner.Updates > 400, $"{rejected} rejected ticks, {learner.RejectedUpdates} rejected updates");
+        foreach (string name in new[] { "rmse", "rmse_frozen", "rmse_persistence", "rmse_last_quarter" })
+            Assert.True(double.IsFinite(r.GetProperty(name).GetDouble()), name);
+        Assert.Equal(learner.Parameters.ToArray(), RnnModel.Load(saved).Parameters.ToArray());
+        using (var loaded = OnlineLearner.Load(saved))
+            Assert.Equal((learner.RejectedTicks, learner.RejectedUpdates), (loaded.RejectedTicks, loaded.RejectedUpdates));
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains($"rejected ticks {rejected}  rejected updates {learner.RejectedUpdates}", lines[^2]); // the last block's progress line
+        Assert.Contains($"{rejected} ticks and {learner.RejectedUpdates} updates rejected as not finite", lines[^1]);
+    }
+
+    /// <summary>
+    /// Targets of 3e38 make every window's loss infinite: every update is rolled back, the learner
+    /// ends diverged, and the replay says so after its report (diverged: true), exit 1; its model,
+    /// the starting one, is finite and saved.
+    /// </summary>
+    [Fact]
+    public void A_replay_whose_learner_diverges_reports_it_and_exits_1()
+    {
+        var csv = new StringBuilder("u,y\n");
+        for (int t = 0; t < 100; t++) csv.Append(CultureInfo.InvariantCulture, $"{Math.Sin(0.1 * t):R},3e38\n");
+        string plant = Path.Combine(_dir, "huge.csv"), saved = Path.Combine(_dir, "diverged.safetensors");
+        File.WriteAllText(plant, csv.ToString());
+        var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u", "--target-columns", "y", "--hidden", "8", "--window", "4",
+            "--json", "--quiet", "--save", saved);
+        Assert.Equal(1, code);
+        var r = Json(stdout);
+        Assert.True(r.GetProperty("diverged").GetBoolean());
+        Assert.Equal(0, r.GetProperty("updates").GetInt32());
+        Assert.Equal(99 - 3, r.GetProperty("rejected_updates").GetInt32()); // one due each tick from the fourth
+        Assert.Equal(0, r.GetProperty("rejected_ticks").GetInt32());
+        Assert.Contains("fastlra: replay: the learner diverged", err.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.True(OnlineLearner.Load(saved).Diverged);
+        foreach (float w in RnnModel.Load(saved).Parameters) Assert.True(float.IsFinite(w));
+    }
 }

@@ -68,6 +68,97 @@ public class StreamingTests
         Assert.Throws<ArgumentException>(() => one.Step(new RnnModel(Random(new RnnShape(3, 9, 2), 4)), x1, y));
     }
 
+    /// <summary>
+    /// TryStep refuses a step whose input is NaN or infinite (or standardises to infinity, as 3e38
+    /// over a deviation below 1 does): it returns false, keeps the state, and gives the last output
+    /// again; every other step is Step's, bit for bit, as if the refused ones had never come. Seeded
+    /// random bad steps; nothing allocates.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TryStep_refuses_a_step_that_is_not_finite_and_keeps_the_state(bool normalized)
+    {
+        var normalization = normalized ? new Normalization([0.5f, -1f, 0f], [0.5f, 2f, 1.5f], [0.1f, -0.1f], [3f, 0.5f]) : null;
+        var model = new RnnModel(Random(new RnnShape(3, 16, 2), 7), normalization);
+        var (state, clean) = (new RnnState(model), new RnnState(model));
+        var (y, expected, last) = (new float[2], new float[2], new float[2]);
+        var rng = new Random(normalized ? 11 : 12);
+        float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 3e38f];
+        int refused = 0;
+        for (int t = 0; t < 2000; t++)
+        {
+            float[] x = [MathF.Sin(0.3f * t), MathF.Cos(0.17f * t), 0.5f];
+            if (rng.Next(8) == 0) x[rng.Next(3)] = bad[rng.Next(bad.Length)];
+            bool finite = true;
+            for (int i = 0; i < 3; i++) finite &= float.IsFinite(normalization is null ? x[i] : (x[i] - normalization.InputMean[i]) / normalization.InputStd[i]);
+            Assert.Equal(finite, state.TryStep(x, y));
+            if (finite)
+            {
+                clean.Step(x, expected);
+                Assert.Equal(expected, y);
+                y.CopyTo(last, 0);
+            }
+            else
+            {
+                refused++;
+                Assert.Equal(last, y);
+            }
+            Assert.Equal(clean.Hidden.ToArray(), state.Hidden.ToArray());
+        }
+        Assert.True(refused > 150, $"{refused} refused");
+        float[] good = [0.1f, 0.2f, 0.3f], nan = [0.1f, float.NaN, 0.3f];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) state.TryStep(i % 3 == 0 ? nan : good, y);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // A weight so large that a finite input overflows the output: refused too, the state kept.
+        var huge = new ParameterSet(new RnnShape(1, 2, 1));
+        huge.Wxh.Fill(10f); // h = tanh(10) twice, then y = 2 h 3e38 = Infinity
+        huge.Why.Fill(3e38f);
+        var overflow = new RnnState(new RnnModel(huge));
+        Assert.False(overflow.TryStep([1f], new float[1]));
+        Assert.Equal(new float[2], overflow.Hidden.ToArray());
+    }
+
+    /// <summary>
+    /// A model file holding a NaN is refused by every command that reads one (and by the library's
+    /// loaders underneath): one line naming the file, the tensor and the index, exit 2, as bad data.
+    /// </summary>
+    [Fact]
+    public void A_model_file_holding_a_value_that_is_not_finite_is_refused_by_every_reader()
+    {
+        string dir = Directory.CreateTempSubdirectory("fastlra-nonfinite-").FullName;
+        try
+        {
+            string model = Path.Combine(dir, "m.safetensors"), inputs = Path.Combine(dir, "x.bin"), csv = Path.Combine(dir, "s.csv");
+            var p = Random(new RnnShape(2, 8, 1), 9);
+            p.Whh[4] = float.NaN;
+            FastLra.IO.ModelFile.Save(model, p, null, null);
+            File.WriteAllBytes(inputs, new byte[16]);
+            File.WriteAllLines(csv, ["a,b,c", .. Enumerable.Range(0, 20).Select(r => $"{r % 3},{r % 5},{r % 7}")]);
+            string expected = $"fastlra: {model}: tensor 'Whh' holds NaN at index 4; every value must be finite.";
+            string[][] commands =
+            [
+                ["infer", "--model", model, "--inputs", inputs, "--outputs", Path.Combine(dir, "y.bin")],
+                ["eval", "--model", model, "--task", "adding", "--length", "10", "--valid-size", "10"],
+                ["train", "--task", "adding", "--length", "10", "--hidden", "8", "--max-iter", "1", "--valid-size", "10", "--init-from", model],
+                ["replay", "--data", csv, "--input-columns", "a,b", "--target-columns", "c", "--model", model, "--quiet"],
+                ["export", "--model", model, "--format", "c", "--out", Path.Combine(dir, "m.h")],
+                ["import", "--from", model, "--out", Path.Combine(dir, "copy.safetensors")],
+            ];
+            foreach (var command in commands)
+            {
+                var (code, stdout, err) = CliTests.Run(command);
+                Assert.True(code == 2 && err.TrimEnd() == expected && stdout.Length == 0, $"{command[0]}: exit {code}, {err}");
+            }
+            Assert.Equal(expected["fastlra: ".Length..], Assert.Throws<FastLra.IO.WeightFileException>(() => RnnModel.Load(model)).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_step_allocates_nothing()
     {

@@ -2,15 +2,17 @@
 # Builds libfastlra.so and the C test program, trains two small models (a synthetic task's, and
 # one on the sunspots series, which carries a normalisation), and checks the C ABI's outputs
 # against `fastlra infer` (the managed RnnState), and drives the online learner through the C ABI
-# against `fastlra replay`. Usage: tests/native/run.sh [fastlra]
+# against `fastlra replay`, among ticks that are not finite too (nonfinite_test.c). Usage: tests/native/run.sh [fastlra]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fastlra=${1:-artifacts/aot/fastlra}
 out=artifacts/native
 rm -rf "$out"
 dotnet publish src/FastLra.Native -c Release -r linux-x64 -o "$out" --nologo -v quiet
-gcc -O2 -std=c11 -Wall -Wextra -Werror tests/native/fastlra_test.c -I src/FastLra.Native -L "$out" -lfastlra \
-  -Wl,-rpath,'$ORIGIN' -lm -o "$out/fastlra_test"
+for test in fastlra_test nonfinite_test; do
+  gcc -O2 -std=c11 -Wall -Wextra -Werror "tests/native/$test.c" -I src/FastLra.Native -L "$out" -lfastlra \
+    -Wl,-rpath,'$ORIGIN' -lm -o "$out/$test"
+done
 "$fastlra" train --task temporal-order --length 20 --hidden 32 --max-iter 100 --valid-size 200 --quiet \
   --save "$out/model.safetensors"
 "$out/fastlra_test" "$out/model.safetensors" write-inputs "$out/inputs.bin" 64
@@ -29,6 +31,17 @@ gcc -O2 -std=c11 -Wall -Wextra -Werror tests/native/fastlra_test.c -I src/FastLr
 "$fastlra" export --model "$out/c-learner.safetensors" --format npz --out "$out/c-learner.npz"
 "$fastlra" export --model "$out/m-learner.safetensors" --format npz --out "$out/m-learner.npz"
 cmp "$out/c-learner.npz" "$out/m-learner.npz" && echo "C ABI learner: the same weights as fastlra replay"
+# Numbers that are not finite: the C program's ticks, with NaN, +Inf and 3e38 at seeded random
+# ticks in inputs and targets, replayed by `fastlra replay`: the same counters (rejected ticks and
+# updates) and the same weights bit for bit.
+"$out/nonfinite_test" "$out/sunspots.safetensors" "$out/bad-ticks.csv" "$out/c-bad.safetensors" > "$out/c-bad.txt"
+"$fastlra" replay --data "$out/bad-ticks.csv" --input-columns i0 --target-columns t0 --horizon 0 --model "$out/sunspots.safetensors" \
+  --algo bptt --lr 0.01 --clip 0 --window 8 --update-every 2 --quiet --json --save "$out/m-bad.safetensors" > "$out/m-bad.json"
+counters=$(grep -o '"updates":.*"diverged":false' "$out/m-bad.json")
+[ "$counters" = "$(cat "$out/c-bad.txt")" ] || { echo "C ABI and replay counters differ: $(cat "$out/c-bad.txt") against $counters" >&2; exit 1; }
+"$fastlra" export --model "$out/c-bad.safetensors" --format npz --out "$out/c-bad.npz"
+"$fastlra" export --model "$out/m-bad.safetensors" --format npz --out "$out/m-bad.npz"
+cmp "$out/c-bad.npz" "$out/m-bad.npz" && echo "C ABI learner among bad ticks: the same counters ($counters) and weights as fastlra replay"
 # The exported C header, for firmware: compiled (C99, warnings as errors) from two translation
 # units, then checked against `fastlra infer` on both models (the sunspots one normalised).
 for m in model sunspots; do

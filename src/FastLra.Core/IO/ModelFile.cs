@@ -1,3 +1,5 @@
+using System.Globalization;
+using FastLra.Kernels;
 using FastLra.Model;
 
 namespace FastLra.IO;
@@ -10,7 +12,8 @@ public static class ModelFile
 
     /// <summary>
     /// Reads Wxh (I x H), Whh (H x H), bh (H), Why (H x O), by (O) from a safetensors file, with
-    /// the widths taken from Wxh and Why. Throws <see cref="WeightFileException"/> naming the problem.
+    /// the widths taken from Wxh and Why; every value must be finite. Throws
+    /// <see cref="WeightFileException"/> naming the problem (the tensor, and where in it).
     /// </summary>
     public static (ParameterSet Parameters, Dictionary<string, string> Metadata) Load(string path) =>
         Load(new SafeTensors.SafeTensorsFile(path));
@@ -28,8 +31,33 @@ public static class ModelFile
             throw new WeightFileException($"{path}: the tensors have an empty dimension.");
         var p = new ParameterSet(shape);
         var metadata = SafeTensors.Read(file, p);
+        CheckFinite(path, p);
         return (p, metadata);
     }
+
+    /// <summary>Refuses parameters holding a NaN or an infinity, naming the tensor and the index.</summary>
+    internal static void CheckFinite(string path, ParameterSet p)
+    {
+        for (int i = 0; i < RnnShape.Names.Length; i++) CheckFinite(path, RnnShape.Names[i], p.Tensor(i));
+    }
+
+    /// <summary>Refuses a tensor holding a NaN or an infinity, naming it and the first such index.</summary>
+    internal static void CheckFinite(string path, string tensor, ReadOnlySpan<float> values)
+    {
+        if (!Reductions.AllFinite(values)) throw NotFinite(path, tensor, values);
+    }
+
+    private static WeightFileException NotFinite(string path, string tensor, ReadOnlySpan<float> values)
+    {
+        int k = 0;
+        while (float.IsFinite(values[k])) k++;
+        return Refused(path, tensor, values, k, "every value must be finite");
+    }
+
+    /// <summary>One line: the file, the tensor, the index and value that are refused, and why.</summary>
+    internal static WeightFileException Refused(string path, string tensor, ReadOnlySpan<float> values, int index, string why) =>
+        new(string.Concat(path, ": tensor '", tensor, "' holds ", values[index].ToString(CultureInfo.InvariantCulture), " at index ",
+            index.ToString(CultureInfo.InvariantCulture), "; ", why, "."));
 
     /// <summary>
     /// The model's standardisation (tensors <c>input_mean</c>, <c>input_std</c> of I values and
@@ -56,6 +84,10 @@ public static class ModelFile
                 throw new WeightFileException($"{file.Path}: tensor '{NormalizationNames[k]}' must hold {expected} values.");
             values[k] = new float[expected];
             file.ReadFloats(tensor, values[k]);
+            CheckFinite(file.Path, NormalizationNames[k], values[k]);
+            // A deviation divides: it must be positive, as Normalization requires.
+            for (int i = 0; k % 2 == 1 && i < expected; i++)
+                if (!(values[k][i] > 0f)) throw Refused(file.Path, NormalizationNames[k], values[k], i, "a standard deviation must be positive");
         }
         try
         {

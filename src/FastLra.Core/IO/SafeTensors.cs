@@ -5,8 +5,24 @@ using FastLra.Model;
 
 namespace FastLra.IO;
 
-/// <summary>A weight file that cannot be read, with a message naming what is wrong.</summary>
-public sealed class WeightFileException(string message) : Exception(message);
+/// <summary>
+/// A weight file that cannot be used, with a message naming what is wrong: damaged or refused
+/// content, or (with an <see cref="Exception.InnerException"/>) a file that could not be read at all.
+/// </summary>
+public sealed class WeightFileException : Exception
+{
+    /// <summary>A file whose content is refused; the message names the file and what is wrong.</summary>
+    public WeightFileException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>A file that could not be read; <paramref name="inner"/> is the failure of the read.</summary>
+    public WeightFileException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
 
 /// <summary>
 /// The five parameters as a safetensors file: an 8-byte little-endian header length, a JSON
@@ -169,7 +185,7 @@ public static class SafeTensors
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new WeightFileException($"{path}: cannot read ({e.Message}).");
+                throw new WeightFileException($"{path}: cannot read ({e.Message}).", e);
             }
         }
 

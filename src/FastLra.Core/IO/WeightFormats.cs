@@ -298,6 +298,7 @@ public static class WeightFormats
         var tensor = Get(tensors, name, path);
         if (!tensor.Shape.AsSpan().SequenceEqual(shape))
             throw new WeightFileException($"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}].");
+        ModelFile.CheckFinite(path, name, tensor.Data);
         return tensor.Data;
     }
 
@@ -345,7 +346,9 @@ public static class WeightFormats
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            throw new WeightFileException($"{path}: not a readable .npz archive ({e.Message}).");
+            // A damaged archive is refused content; an unreadable file keeps its read failure.
+            string message = $"{path}: not a readable .npz archive ({e.Message}).";
+            throw e is InvalidDataException ? new WeightFileException(message) : new WeightFileException(message, e);
         }
         return result;
     }

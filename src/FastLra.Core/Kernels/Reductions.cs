@@ -78,6 +78,53 @@ internal static class Reductions
         return total;
     }
 
+    /// <summary>
+    /// Whether every element is finite (neither NaN nor infinite): x·0 is 0 for a finite x and NaN
+    /// otherwise, so the sum of those products is 0 exactly when all are. One fused multiply-add per
+    /// vector, so checking an update's gradient and weights costs less than copying them; a span
+    /// of a tick's few inputs or outputs takes the scalar loop.
+    /// </summary>
+    public static bool AllFinite(ReadOnlySpan<float> x) => x.Length < 16 ? AllFiniteTail(x, 0) == 0f : AllFinite(SimdWidth.Bits, x);
+
+    /// <summary>As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar), for tests.</summary>
+    internal static bool AllFinite(int bits, ReadOnlySpan<float> x) => bits switch
+    {
+        512 => AllFinite<V512>(x),
+        256 => AllFinite<V256>(x),
+        128 => AllFinite<V128>(x),
+        _ => AllFiniteTail(x, 0) == 0f,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool AllFinite<TV>(ReadOnlySpan<float> x)
+        where TV : struct, IVector<TV>
+    {
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, width = TV.Count, step = 4 * width, i = 0;
+        TV zero = TV.Zero, a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        for (; i + step <= n; i += step)
+        {
+            a0 = TV.MultiplyAdd(TV.Load(ref rx, i), zero, a0);
+            a1 = TV.MultiplyAdd(TV.Load(ref rx, i + width), zero, a1);
+            a2 = TV.MultiplyAdd(TV.Load(ref rx, i + 2 * width), zero, a2);
+            a3 = TV.MultiplyAdd(TV.Load(ref rx, i + 3 * width), zero, a3);
+        }
+        for (; i + width <= n; i += width) a0 = TV.MultiplyAdd(TV.Load(ref rx, i), zero, a0);
+        if (i < n && n >= width)
+        {
+            a1 = TV.MultiplyAdd(TV.LoadSkipping(ref rx, n - width, width - (n - i)), zero, a1);
+            i = n;
+        }
+        return TV.Sum(a0 + a1 + (a2 + a3)) + AllFiniteTail(x, i) == 0f;
+    }
+
+    private static float AllFiniteTail(ReadOnlySpan<float> x, int from)
+    {
+        float sum = 0;
+        for (int i = from; i < x.Length; i++) sum += x[i] * 0f;
+        return sum;
+    }
+
     /// <summary>Frobenius norm.</summary>
     public static float Norm(ReadOnlySpan<float> x) => (float)Math.Sqrt(SumOfSquares(x));
 

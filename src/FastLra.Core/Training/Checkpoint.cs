@@ -67,11 +67,16 @@ internal static class Checkpoint
         var trainer = TrainerFactory.Create(options);
         var parameters = new ParameterSet(trainer.Parameters.Shape);
         SafeTensors.Read(file, parameters);
+        ModelFile.CheckFinite(path, parameters);
         var optimizerState = new float[trainer.Optimizer.State.Length];
         file.ReadFloats(Find(file, "optimizer_state"), optimizerState);
+        CheckOptimizerState(path, options.Optimizer, optimizerState, parameters.Data.Length);
+        // Each iteration takes one optimiser step.
+        long iteration = Count(m, "iteration", path, MaxCount);
+        long steps = Count(m, "optimizer_steps", path, iteration, "the iterations");
         try
         {
-            trainer.Restore(parameters.Data, optimizerState, Long(m, "optimizer_steps", path), SourceState(file, trainer.Source), Long(m, "iteration", path));
+            trainer.Restore(parameters.Data, optimizerState, steps, SourceState(file, trainer.Source), iteration);
         }
         catch (ArgumentException e)
         {
@@ -80,8 +85,8 @@ internal static class Checkpoint
         var loop = new LoopState
         {
             BestValidAccuracy = Double(m, "best_valid_accuracy", path),
-            ChecksWithoutBest = (int)Long(m, "checks_without_best", path),
-            ElapsedSeconds = Double(m, "elapsed_seconds", path),
+            ChecksWithoutBest = (int)Count(m, "checks_without_best", path, Math.Min(iteration, int.MaxValue), "the iterations"),
+            ElapsedSeconds = NonNegative(m, "elapsed_seconds", path),
         };
         // Checkpoints from before stopped runs were recorded have neither key: such a run goes on.
         if (m.ContainsKey("last_evaluation"))
@@ -105,8 +110,9 @@ internal static class Checkpoint
         if (trainer.BestParameters is { } best)
         {
             file.ReadFloats(Find(file, "best_parameters"), best.Data);
+            ModelFile.CheckFinite(path, "best_parameters", best.Data);
             loop.BestValidLoss = Double(m, "best_valid_loss", path);
-            loop.BestIteration = Long(m, "best_iteration", path);
+            loop.BestIteration = Count(m, "best_iteration", path, iteration, "the iterations");
             loop.Best = ReadEvaluation(m, "best_evaluation", path);
         }
         return (trainer, loop);
@@ -181,6 +187,40 @@ internal static class Checkpoint
         double.TryParse(Text(m, key, path), NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out double value) ? value : throw Bad(path, key);
 
     internal static WeightFileException Bad(string path, string key) => new($"{path}: metadata '{key}' has an invalid value.");
+
+    /// <summary>
+    /// The largest count a file may hold (2^53): far beyond any run (285 years of ticks at 1 MHz),
+    /// exact in a double and in JSON, and never near wrapping when incremented.
+    /// </summary>
+    internal const long MaxCount = 1L << 53;
+
+    /// <summary>A count in [0, <paramref name="max"/>], or one line naming the key, its value and the range.</summary>
+    internal static long Count(Dictionary<string, string> m, string key, string path, long max, string? bound = null) =>
+        Count(Long(m, key, path), key, path, max, bound);
+
+    /// <summary>As <see cref="Count(Dictionary{string, string}, string, string, long, string?)"/>; a key older files lack reads as <paramref name="missing"/>.</summary>
+    internal static long Count(Dictionary<string, string> m, string key, string path, long max, long missing, string? bound = null) =>
+        m.ContainsKey(key) ? Count(m, key, path, max, bound) : missing;
+
+    private static long Count(long value, string key, string path, long max, string? bound) =>
+        value >= 0 && value <= max
+            ? value
+            : throw new WeightFileException(string.Concat(path, ": metadata '", key, "' is ", I(value), ", outside [0, ", I(max), bound is null ? "]." : "] (" + bound + ")."));
+
+    /// <summary>A statistic that is finite and not negative (a sum of squares, a weight, a duration).</summary>
+    internal static double NonNegative(Dictionary<string, string> m, string key, string path) =>
+        Double(m, key, path) is var value && double.IsFinite(value) && value >= 0
+            ? value
+            : throw new WeightFileException(string.Concat(path, ": metadata '", key, "' is ", D(value), "; it must be finite and not negative."));
+
+    /// <summary>Refuses an optimiser state no run can hold (<see cref="Optimizer.FirstInvalidState"/>), naming the index.</summary>
+    internal static void CheckOptimizerState(string path, OptimizerKind kind, ReadOnlySpan<float> state, int parameters)
+    {
+        int k = Optimizer.FirstInvalidState(kind, state, parameters);
+        if (k >= 0)
+            throw ModelFile.Refused(path, "optimizer_state", state, k,
+                float.IsFinite(state[k]) ? "a sum of squared gradients cannot be negative" : "every value must be finite");
+    }
 
     internal static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
 

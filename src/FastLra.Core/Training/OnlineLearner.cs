@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FastLra.IO;
+using FastLra.Kernels;
 using FastLra.Model;
 
 namespace FastLra.Training;
@@ -20,6 +21,34 @@ public enum OnlineMode
     Background,
 }
 
+/// <summary>What one tick of an <see cref="OnlineLearner"/> did (<see cref="OnlineLearner.Step"/>).</summary>
+public enum TickResult
+{
+    /// <summary>Predicted with the current weights; the target, when given, is recorded to learn from.</summary>
+    Ok,
+
+    /// <summary>
+    /// Predicted, but the target holds a NaN or an infinity (or standardises to one): the tick is
+    /// neither learnt from nor scored, and is counted in <see cref="OnlineLearner.RejectedTicks"/>.
+    /// </summary>
+    TargetRejected,
+
+    /// <summary>
+    /// The input holds a NaN or an infinity (or it, standardised, or the state or prediction it
+    /// leads to would): nothing is predicted (the prediction holds the last one made), the
+    /// streaming state is left as it was, nothing is learnt, and the tick is counted in
+    /// <see cref="OnlineLearner.RejectedTicks"/>.
+    /// </summary>
+    InputRejected,
+
+    /// <summary>
+    /// Predicted (with the last good weights, which are finite), but the learner is
+    /// <see cref="OnlineLearner.Diverged"/>: every update for <see cref="OnlineLearner.DivergedAfterWindows"/>
+    /// windows was rejected. It goes on trying; the first update that is not rejected ends this.
+    /// </summary>
+    Diverged,
+}
+
 /// <summary>
 /// Learns while a control loop runs, prequentially: each tick predicts with the current weights
 /// (the streaming hidden state carried from tick to tick), then records the tick's input and
@@ -34,6 +63,10 @@ public enum OnlineMode
 /// With a starting model that carries a normalisation, inputs and targets are standardised with it
 /// before they are recorded, predictions are returned in original units, and the error statistics
 /// are in original units too.
+/// Nothing that is not finite is ever learnt from or kept: a tick whose input or target holds a NaN
+/// or an infinity is rejected (<see cref="TickResult"/>), and an update whose loss, gradient,
+/// resulting weights or optimiser state is not finite is rolled back (<see cref="RejectedUpdates"/>),
+/// so the weights and the streaming state are always finite.
 /// </remarks>
 public sealed class OnlineLearner : IDisposable
 {
@@ -42,10 +75,16 @@ public sealed class OnlineLearner : IDisposable
     private readonly Optimizer _optimizer;
     private readonly IGradientAlgorithm _algorithm;
     private readonly Normalization? _normalization;
-    private readonly float[] _h, _next, _x, _y;
+    private readonly float[] _h, _next, _x, _y, _last;
     private readonly double _decay;
     private double _squares, _weightedSquares, _weights;
     private long _scored, _sinceUpdate;
+
+    // An update's snapshot of what it changes, restored when its result is not finite; and the
+    // rejected updates in a row that make the learner diverged (written by the updating thread).
+    private readonly float[] _savedParameters, _savedState;
+    private readonly long _divergedAfter;
+    private long _rejectedUpdates, _rejectedInARow;
 
     // Background mode only: the ticks' way to the trainer, the weights' way back, the thread, and
     // a lock the trainer holds while it works (Save takes it; the control thread never does).
@@ -56,11 +95,20 @@ public sealed class OnlineLearner : IDisposable
     private volatile bool _stopping;
     private long _updates, _skipped, _trainerAllocated;
 
+    // Background mode, control thread only: a tick advanced the stream without reaching the queue,
+    // so the next queued tick restarts the trainer's window.
+    private bool _restartPending;
+
     /// <summary>Background mode: bytes the trainer thread allocated after its first update (the tests' check that it allocates nothing).</summary>
     internal long TrainerAllocatedBytes => Volatile.Read(ref _trainerAllocated);
 
     /// <summary>Background mode: ticks queued for the trainer and not yet taken (0 inline).</summary>
     internal long QueuedTicks => _queue?.Count ?? 0;
+
+    /// <summary>The optimiser's state and steps (the tests' view of a rolled-back update).</summary>
+    internal ReadOnlySpan<float> OptimizerState => _optimizer.State;
+
+    internal long OptimizerSteps => _optimizer.StepCount;
 
     /// <summary>A learner for ticks of I inputs and O targets.</summary>
     /// <param name="options">Hidden width, algorithm, optimiser, learning rate, clipping, LRA settings and seed (the batch is one window).</param>
@@ -102,6 +150,10 @@ public sealed class OnlineLearner : IDisposable
         _next = new float[options.Hidden];
         _x = new float[inputs];
         _y = new float[outputs];
+        _last = new float[outputs];
+        _savedParameters = new float[_workspace.Parameters.Data.Length];
+        _savedState = new float[_optimizer.State.Length];
+        _divergedAfter = DivergedAfterWindows * (((long)window + updateEvery - 1) / updateEvery);
         _decay = Math.Pow(0.5, 1 / errorHalfLife);
         ErrorHalfLife = errorHalfLife;
         UpdateEvery = updateEvery;
@@ -125,6 +177,34 @@ public sealed class OnlineLearner : IDisposable
     /// <summary>Background mode: ticks not learnt from because the trainer's queue was full (they were still predicted).</summary>
     public long DroppedTicks { get; private set; }
 
+    /// <summary>
+    /// Ticks rejected because their input or target was not finite (<see cref="TickResult.InputRejected"/>,
+    /// <see cref="TickResult.TargetRejected"/>): never learnt from, never scored.
+    /// </summary>
+    public long RejectedTicks { get; private set; }
+
+    /// <summary>
+    /// Updates rolled back because their loss, gradient, resulting weights or optimiser state was
+    /// not finite: the weights, the optimiser state and its step count stay as before each. Not
+    /// counted in <see cref="Updates"/>.
+    /// </summary>
+    public long RejectedUpdates => Interlocked.Read(ref _rejectedUpdates);
+
+    /// <summary>
+    /// How many windows' worth of updates in a row must all be rejected before the learner reports
+    /// itself <see cref="Diverged"/>: 3, that is 3 ceil(W / U) rejected updates and no update between.
+    /// A bad stretch of ticks shorter than a window makes fewer.
+    /// </summary>
+    public const int DivergedAfterWindows = 3;
+
+    /// <summary>
+    /// Whether the learner cannot recover for now: its last <see cref="DivergedAfterWindows"/> ceil(W / U)
+    /// updates were all rejected. It still predicts, with the last good weights (finite), every tick
+    /// then returns <see cref="TickResult.Diverged"/> (unless its input is rejected), and the first
+    /// update that is not rejected ends it.
+    /// </summary>
+    public bool Diverged => Volatile.Read(ref _rejectedInARow) >= _divergedAfter;
+
     /// <summary>The training options (with a batch of one window).</summary>
     public TrainingOptions Options { get; }
 
@@ -146,16 +226,16 @@ public sealed class OnlineLearner : IDisposable
     /// <summary>Ticks so far.</summary>
     public long Ticks { get; private set; }
 
-    /// <summary>Updates (optimiser steps) so far.</summary>
+    /// <summary>Updates (optimiser steps) so far, rejected ones not included.</summary>
     public long Updates => Interlocked.Read(ref _updates);
 
-    /// <summary>The last update's duration in seconds (0 before the first).</summary>
+    /// <summary>The last update's duration in seconds, rejected or not (0 before the first).</summary>
     public double LastUpdateSeconds { get; private set; }
 
-    /// <summary>The time every update took, in seconds: with <see cref="Updates"/>, what an update costs on average.</summary>
+    /// <summary>The time every update took, rejected ones included, in seconds: with <see cref="Updates"/> and <see cref="RejectedUpdates"/>, what an update costs on average.</summary>
     public double UpdateSeconds { get; private set; }
 
-    /// <summary>The last update's training loss on its window (NaN before the first).</summary>
+    /// <summary>The last update's training loss on its window, rejected updates aside (NaN before the first).</summary>
     public double LastUpdateLoss { get; private set; } = double.NaN;
 
     /// <summary>Root mean squared prediction error over every tick with a target so far (original units; NaN before one).</summary>
@@ -168,9 +248,16 @@ public sealed class OnlineLearner : IDisposable
     /// One tick: writes the prediction of the current weights for input <paramref name="x"/> (I)
     /// into <paramref name="prediction"/> (O), then learns from <paramref name="target"/> (O, the
     /// true value of this tick's output). An empty target predicts only: the tick is neither
-    /// recorded nor scored, and the streaming state still advances. No allocation.
+    /// recorded nor scored, and the streaming state still advances. No allocation, whatever the
+    /// result.
     /// </summary>
-    public void Step(ReadOnlySpan<float> x, ReadOnlySpan<float> target, Span<float> prediction)
+    /// <returns>
+    /// <see cref="TickResult.Ok"/>; or, for a tick that is not finite, <see cref="TickResult.InputRejected"/>
+    /// (the prediction then holds the last one made, zeros before the first, and the state is
+    /// unchanged) or <see cref="TickResult.TargetRejected"/> (predicted, not learnt from); or
+    /// <see cref="TickResult.Diverged"/> while the learner is <see cref="Diverged"/>.
+    /// </returns>
+    public TickResult Step(ReadOnlySpan<float> x, ReadOnlySpan<float> target, Span<float> prediction)
     {
         var shape = Shape;
         if (x.Length != shape.Inputs || prediction.Length != shape.Outputs || (!target.IsEmpty && target.Length != shape.Outputs))
@@ -183,15 +270,35 @@ public sealed class OnlineLearner : IDisposable
             n.NormalizeInput(x, _x);
             input = _x;
         }
+        Ticks++;
+        if (!Reductions.AllFinite(input)) return RejectInput(prediction);
         // _h is the state before this tick until the tick is recorded; _next the state after it.
         Rnn.StepForward(p, input, _h, 1, _next, _next);
         Rnn.OutputForward(p, _next, 1, prediction);
         _normalization?.DenormalizeOutputs(prediction);
-        Ticks++;
+        // Finite weights and a finite input can still overflow. The state is tanh's, in [-1, 1] or
+        // NaN, and a NaN in it reaches every output: checking the prediction checks both.
+        if (!Reductions.AllFinite(prediction)) return RejectInput(prediction);
+        prediction.CopyTo(_last);
         if (target.IsEmpty)
         {
             _next.CopyTo(_h, 0);
-            return;
+            return Health(TickResult.Ok);
+        }
+
+        ReadOnlySpan<float> y = target;
+        if (_normalization is { HasTargets: true } m)
+        {
+            for (int j = 0; j < _y.Length; j++) _y[j] = (target[j] - m.TargetMean[j]) / m.TargetStd[j];
+            y = _y;
+        }
+        if (!Reductions.AllFinite(y))
+        {
+            // The stream goes on past a tick the window does not get: the window cannot span it.
+            RejectedTicks++;
+            Restart();
+            _next.CopyTo(_h, 0);
+            return Health(TickResult.TargetRejected);
         }
 
         double squares = MeanSquaredError(prediction, target);
@@ -200,29 +307,54 @@ public sealed class OnlineLearner : IDisposable
         _weightedSquares = _weightedSquares * _decay + squares;
         _weights = _weights * _decay + 1;
 
-        ReadOnlySpan<float> y = target;
-        if (_normalization is { HasTargets: true } m)
-        {
-            for (int j = 0; j < _y.Length; j++) _y[j] = (target[j] - m.TargetMean[j]) / m.TargetStd[j];
-            y = _y;
-        }
         if (_queue is null)
         {
             _window.Add(input, y, _h);
             if (Due()) Update();
         }
-        else if (!_queue.TryAdd(input, y, _h))
+        else if (_queue.TryAdd(input, y, _h, _restartPending))
+        {
+            _restartPending = false;
+        }
+        else
         {
             DroppedTicks++;
+            _restartPending = true;
         }
         _next.CopyTo(_h, 0);
+        return Health(TickResult.Ok);
     }
 
-    /// <summary>One tick's error: the mean over the outputs of the squared differences, in double.</summary>
+    /// <summary>A tick that cannot be predicted: the last prediction stands, the state stays, and the tick is counted.</summary>
+    private TickResult RejectInput(Span<float> prediction)
+    {
+        _last.CopyTo(prediction);
+        RejectedTicks++;
+        return TickResult.InputRejected;
+    }
+
+    private TickResult Health(TickResult result) => Diverged ? TickResult.Diverged : result;
+
+    /// <summary>The window starts again before the next recorded tick (in the background, the trainer's, through the queue).</summary>
+    private void Restart()
+    {
+        if (_queue is null) _window.Restart();
+        else _restartPending = true;
+    }
+
+    /// <summary>
+    /// One tick's error: the mean over the outputs of the squared differences, in double (a
+    /// difference too large for a float is taken in double, so a huge finite error stays finite).
+    /// </summary>
     internal static double MeanSquaredError(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
     {
         double sum = 0;
-        for (int j = 0; j < target.Length; j++) sum += (double)(prediction[j] - target[j]) * (prediction[j] - target[j]);
+        for (int j = 0; j < target.Length; j++)
+        {
+            float d = prediction[j] - target[j];
+            double e = float.IsFinite(d) ? d : (double)prediction[j] - target[j];
+            sum += e * e;
+        }
         return sum / target.Length;
     }
 
@@ -234,17 +366,46 @@ public sealed class OnlineLearner : IDisposable
         return true;
     }
 
-    /// <summary>One optimiser step on the window: the tick's inline cost when an update is due.</summary>
-    private void Update()
+    /// <summary>
+    /// One optimiser step on the window: the tick's inline cost when an update is due. An update
+    /// whose loss or gradient is not finite takes no step; one whose step leaves a weight or the
+    /// optimiser's state not finite is undone from a snapshot (weights, optimiser state, step
+    /// count). Either is counted as rejected. Returns whether the step was kept.
+    /// </summary>
+    private bool Update()
     {
         long start = Stopwatch.GetTimestamp();
         var ws = _workspace;
         _window.NextBatch(ws.Sequences);
-        LastUpdateLoss = _algorithm.ComputeGradients(ws.Sequences);
-        _optimizer.Step(ws.Parameters, ws.Gradients);
-        Interlocked.Increment(ref _updates);
+        float loss = _algorithm.ComputeGradients(ws.Sequences);
+        bool kept = float.IsFinite(loss) && Reductions.AllFinite(ws.Gradients.Data);
+        if (kept)
+        {
+            ws.Parameters.Data.CopyTo(_savedParameters);
+            _optimizer.State.CopyTo(_savedState);
+            _optimizer.Step(ws.Parameters, ws.Gradients);
+            kept = Reductions.AllFinite(ws.Parameters.Data) && Reductions.AllFinite(_optimizer.State);
+            if (!kept)
+            {
+                _savedParameters.CopyTo(ws.Parameters.Data);
+                _savedState.CopyTo(_optimizer.State);
+                _optimizer.RestoreStepCount(_optimizer.StepCount - 1);
+            }
+        }
+        if (kept)
+        {
+            LastUpdateLoss = loss;
+            Interlocked.Increment(ref _updates);
+            Volatile.Write(ref _rejectedInARow, 0);
+        }
+        else
+        {
+            Interlocked.Increment(ref _rejectedUpdates);
+            Volatile.Write(ref _rejectedInARow, _rejectedInARow + 1);
+        }
         LastUpdateSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         UpdateSeconds += LastUpdateSeconds;
+        return kept;
     }
 
     /// <summary>
@@ -270,8 +431,7 @@ public sealed class OnlineLearner : IDisposable
                 idle = due == 0;
                 if (due > 0)
                 {
-                    Update();
-                    pending = true;
+                    pending |= Update();
                     Interlocked.Add(ref _skipped, due - 1);
                     if (baseline < 0) baseline = GC.GetAllocatedBytesForCurrentThread();
                 }
@@ -330,6 +490,10 @@ public sealed class OnlineLearner : IDisposable
     /// <summary>What a learner file's metadata says it is.</summary>
     public const string Format = "fastlra-online-1";
 
+    /// <summary>Whether a file holds tensors only a learner's file has (a plain model or a checkpoint has none).</summary>
+    internal static bool HasLearnerState(SafeTensors.SafeTensorsFile file) =>
+        file.Find("window_state") is not null || file.Find("hidden_state") is not null || file.Find("last_prediction") is not null;
+
     /// <summary>
     /// Writes the learner's whole state atomically (temporary file, fsync, rename, directory
     /// fsync): the weights and normalisation as a model file any FastLra reader loads, and the
@@ -352,6 +516,11 @@ public sealed class OnlineLearner : IDisposable
         {
             // Ticks queued but not yet taken belong to the window; updates they make due wait for the trainer.
             while (_queue.TryTake(_window)) _sinceUpdate++;
+            if (_restartPending)
+            {
+                _window.Restart();
+                _restartPending = false;
+            }
             Write(path);
         }
     }
@@ -364,6 +533,7 @@ public sealed class OnlineLearner : IDisposable
         _window.SaveState(window);
         entries.Add(SafeTensors.UInt32s("window_state", window));
         entries.Add(SafeTensors.Floats("hidden_state", [_h.Length], _h));
+        entries.Add(SafeTensors.Floats("last_prediction", [_last.Length], _last));
         var m = Checkpoint.Metadata(Options);
         m.Add(new("format", Format));
         m.Add(new("window", Checkpoint.I(Window)));
@@ -379,6 +549,9 @@ public sealed class OnlineLearner : IDisposable
         m.Add(new("weights", Checkpoint.D(_weights)));
         m.Add(new("last_update_loss", Checkpoint.D(LastUpdateLoss)));
         m.Add(new("last_update_seconds", Checkpoint.D(LastUpdateSeconds)));
+        m.Add(new("rejected_ticks", Checkpoint.I(RejectedTicks)));
+        m.Add(new("rejected_updates", Checkpoint.I(RejectedUpdates)));
+        m.Add(new("rejected_in_a_row", Checkpoint.I(_rejectedInARow)));
         SafeTensors.Write(path, entries, m);
     }
 
@@ -426,7 +599,16 @@ public sealed class OnlineLearner : IDisposable
         if (windowState.Shape is not [var w] || w != learner._window.StateLength) throw new WeightFileException($"{path}: window_state does not fit the learner.");
         if (hidden.Shape is not [var h] || h != learner._h.Length) throw new WeightFileException($"{path}: hidden_state does not fit the learner.");
         file.ReadFloats(optimizer, learner._optimizer.State);
+        Checkpoint.CheckOptimizerState(path, options.Optimizer, learner._optimizer.State, learner._savedParameters.Length);
         file.ReadFloats(hidden, learner._h);
+        ModelFile.CheckFinite(path, "hidden_state", learner._h);
+        // Files from before rejected inputs were held have none: the held prediction starts at zero.
+        if (file.Find("last_prediction") is { } last)
+        {
+            if (last.Shape is not [var l] || l != learner._last.Length) throw new WeightFileException($"{path}: last_prediction does not fit the learner.");
+            file.ReadFloats(last, learner._last);
+            ModelFile.CheckFinite(path, "last_prediction", learner._last);
+        }
         var words = new uint[learner._window.StateLength];
         file.ReadUInt32s(windowState, words);
         try
@@ -437,17 +619,30 @@ public sealed class OnlineLearner : IDisposable
         {
             throw new WeightFileException($"{path}: window_state is invalid: {e.Message}");
         }
-        long steps = Checkpoint.Long(m, "optimizer_steps", path), ticks = Checkpoint.Long(m, "ticks", path);
-        long updates = Checkpoint.Long(m, "updates", path), since = Checkpoint.Long(m, "since_update", path), scored = Checkpoint.Long(m, "scored", path);
-        if (steps < 0 || ticks < 0 || updates is < 0 || updates > ticks || since < 0 || since > ticks || scored < 0 || scored > ticks || learner._window.Count > ticks)
-            throw new WeightFileException($"{path}: the learner's counters are inconsistent.");
+        // Every count is bounded by the ones it is part of, so none can wrap or contradict another.
+        long ticks = Checkpoint.Count(m, "ticks", path, Checkpoint.MaxCount);
+        long updates = Checkpoint.Count(m, "updates", path, ticks, "the ticks");
+        long since = Checkpoint.Count(m, "since_update", path, ticks, "the ticks");
+        long scored = Checkpoint.Count(m, "scored", path, ticks, "the ticks");
+        long rejectedTicks = Checkpoint.Count(m, "rejected_ticks", path, ticks - scored, missing: 0, "the ticks not scored");
+        long rejectedUpdates = Checkpoint.Count(m, "rejected_updates", path, ticks - updates, missing: 0, "the ticks without an update");
+        long inARow = Checkpoint.Count(m, "rejected_in_a_row", path, rejectedUpdates, missing: 0, "the rejected updates");
+        long steps = Checkpoint.Long(m, "optimizer_steps", path);
+        if (steps != updates)
+            throw new WeightFileException($"{path}: metadata 'optimizer_steps' is {Checkpoint.I(steps)}; a learner takes one step per update ({Checkpoint.I(updates)}).");
+        if (learner._window.Count > scored)
+            throw new WeightFileException($"{path}: window_state holds {learner._window.Count} ticks, more than the {scored} scored; the learner's counters are inconsistent.");
         learner._optimizer.RestoreStepCount(steps);
         (learner.Ticks, learner._updates, learner._sinceUpdate, learner._scored) = (ticks, updates, since, scored);
-        learner._squares = Checkpoint.Double(m, "squares", path);
-        learner._weightedSquares = Checkpoint.Double(m, "weighted_squares", path);
-        learner._weights = Checkpoint.Double(m, "weights", path);
-        learner.LastUpdateLoss = Checkpoint.Double(m, "last_update_loss", path);
-        learner.LastUpdateSeconds = Checkpoint.Double(m, "last_update_seconds", path);
+        (learner.RejectedTicks, learner._rejectedUpdates, learner._rejectedInARow) = (rejectedTicks, rejectedUpdates, inARow);
+        learner._squares = Checkpoint.NonNegative(m, "squares", path);
+        learner._weightedSquares = Checkpoint.NonNegative(m, "weighted_squares", path);
+        learner._weights = Checkpoint.NonNegative(m, "weights", path);
+        double loss = Checkpoint.Double(m, "last_update_loss", path);
+        if (!double.IsNaN(loss) && !(double.IsFinite(loss) && loss >= 0))
+            throw new WeightFileException($"{path}: metadata 'last_update_loss' is {Checkpoint.D(loss)}; a loss is finite and not negative (NaN before the first update).");
+        learner.LastUpdateLoss = loss;
+        learner.LastUpdateSeconds = Checkpoint.NonNegative(m, "last_update_seconds", path);
         learner._trainer?.Start();
         return learner;
     }

@@ -81,6 +81,25 @@ internal abstract class Optimizer
         Update(parameters.Data, gradients.Data);
     }
 
+    /// <summary>
+    /// The first index of a saved <paramref name="state"/> of <paramref name="kind"/> over
+    /// <paramref name="parameters"/> weights that no run can hold, or -1: a value that is not
+    /// finite, or a negative one in a buffer of squared gradients (RMSprop's, Adam's second moment,
+    /// Adagrad's sum), whose square root the next step would take.
+    /// </summary>
+    public static int FirstInvalidState(OptimizerKind kind, ReadOnlySpan<float> state, int parameters)
+    {
+        int squaresFrom = kind switch
+        {
+            OptimizerKind.RmsProp or OptimizerKind.Adagrad => 0,
+            OptimizerKind.Adam => parameters,
+            _ => state.Length,
+        };
+        for (int i = 0; i < state.Length; i++)
+            if (!float.IsFinite(state[i]) || (i >= squaresFrom && state[i] < 0f)) return i;
+        return -1;
+    }
+
     /// <summary>Restores the step count of a checkpoint (state is restored through <see cref="State"/>).</summary>
     public void RestoreStepCount(long steps) => StepCount = steps;
 

@@ -31,7 +31,7 @@ internal sealed class TickWindow : IBatchSource
 
     public SequenceLayout Layout { get; }
 
-    /// <summary>Ticks recorded so far (the window is full once this reaches W).</summary>
+    /// <summary>Ticks recorded since the window last started (the window is full once this reaches W).</summary>
     public long Count => _count;
 
     /// <summary>Whether W ticks have been recorded.</summary>
@@ -46,6 +46,17 @@ internal sealed class TickWindow : IBatchSource
         stateBefore[..hidden].CopyTo(_h.AsSpan(_next * hidden, hidden));
         _next = _next + 1 == Layout.Steps ? 0 : _next + 1;
         _count++;
+    }
+
+    /// <summary>
+    /// Starts the window again, empty: the stream went on past a tick that was not recorded, so the
+    /// ticks before it and after it are not one sequence, and no window may train across the gap.
+    /// Updates wait until W ticks are recorded again, each with the state before it, as at the start.
+    /// </summary>
+    public void Restart()
+    {
+        _next = 0;
+        _count = 0;
     }
 
     /// <summary>
@@ -84,6 +95,14 @@ internal sealed class TickWindow : IBatchSource
         long count = state[^2] | ((long)state[^1] << 32);
         if (count < 0 || state[^3] != count % Layout.Steps)
             throw new ArgumentException("The tick window's cursor does not fit its count.");
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(state[..^3]);
+        if (!Kernels.Reductions.AllFinite(values))
+        {
+            int k = 0;
+            while (float.IsFinite(values[k])) k++;
+            string part = k < _x.Length ? "an input" : k < _x.Length + _y.Length ? "a target" : "a recorded hidden state";
+            throw new ArgumentException(string.Concat("it holds ", part, " that is not finite (word ", k.ToString(System.Globalization.CultureInfo.InvariantCulture), ")."));
+        }
         System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(state[.._x.Length]).CopyTo(_x);
         System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(state.Slice(_x.Length, _y.Length)).CopyTo(_y);
         System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(state.Slice(_x.Length + _y.Length, _h.Length)).CopyTo(_h);
