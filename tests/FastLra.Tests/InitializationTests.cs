@@ -53,4 +53,31 @@ public class InitializationTests
         Assert.Equal(0.4001572083672233, rng.StandardNormal(), 1e-15);
         Assert.Equal(0.9787379841057392, rng.StandardNormal(), 1e-15);
     }
+
+    /// <summary>Gated cells and stacks start as PyTorch's do: every parameter uniform in [-1/√H, 1/√H], seeded; the paper's network stays orthogonal.</summary>
+    [Theory]
+    [InlineData(CellKind.Gru, 1)]
+    [InlineData(CellKind.Lstm, 2)]
+    [InlineData(CellKind.Tanh, 3)]
+    public void Gated_cells_and_stacks_start_uniform_in_the_pytorch_bound(CellKind cell, int layers)
+    {
+        var shape = new RnnShape(5, 64, 3, cell, layers);
+        var a = new ParameterSet(shape);
+        var b = new ParameterSet(shape);
+        Initialization.Default(a, 7);
+        Initialization.Uniform(b, 7);
+        Assert.Equal(a.Data.ToArray(), b.Data.ToArray());
+        float bound = 1f / 8f;
+        Assert.All(a.Data.ToArray(), v => Assert.InRange(v, -bound, bound));
+        double mean = a.Data.ToArray().Average(v => (double)v), spread = a.Data.ToArray().Max() - a.Data.ToArray().Min();
+        Assert.InRange(mean, -0.01, 0.01);
+        Assert.InRange(spread, 1.9 * bound, 2 * bound);
+        Assert.Throws<ArgumentException>(() => Initialization.Orthogonal(a, 7));
+
+        var simple = new ParameterSet(new RnnShape(5, 64, 3));
+        var orthogonal = new ParameterSet(simple.Shape);
+        Initialization.Default(simple, 7);
+        Initialization.Orthogonal(orthogonal, 7);
+        Assert.Equal(orthogonal.Data.ToArray(), simple.Data.ToArray());
+    }
 }

@@ -56,7 +56,7 @@ public sealed class Trainer
         bool lra = options.Algorithm == AlgorithmKind.Lra;
         var workspace = new Workspace(shape, layout, batch, Optimizer.StateBuffers(options.Optimizer),
             lra ? Lra.ScratchLength(shape, layout.Steps, batch, options.Semantics) : Bptt.ScratchLength(shape, layout.Steps, batch));
-        if (initial is null) Initialization.Orthogonal(workspace.Parameters, options.Seed);
+        if (initial is null) Initialization.Default(workspace.Parameters, options.Seed);
         else workspace.Parameters.CopyFrom(initial);
         var optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, workspace.OptimizerState);
         var algorithm = lra ? Lra.Create(workspace, LraSettings.From(options)) : Bptt.Create(workspace, options.Clip);
