@@ -79,6 +79,70 @@ public class BpttCheckIterationBenchmark
     }
 }
 
+/// <summary>
+/// One BPTT iteration (fresh batch, gradients, SGD with clipping) of each cell at the paper's size,
+/// temporal order, T = 20, B = 20, H = 100, I = 6, one and two layers: against PyTorch's nn.GRU and
+/// nn.LSTM of the same sizes (bench/peers.sh), and against the tanh cell (a GRU should cost about three).
+/// </summary>
+[MemoryDiagnoser]
+public class CellIterationBenchmark
+{
+    private IGradientAlgorithm _bptt = null!;
+    private Optimizer _optimizer = null!;
+    private Workspace _ws = null!;
+    private TaskGenerator _source = null!;
+
+    [Params(CellKind.Tanh, CellKind.Gru, CellKind.Lstm)]
+    public CellKind Cell { get; set; }
+
+    [Params(1, 2)]
+    public int Layers { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _source = new TaskGenerator(TaskKind.TemporalOrder, 20, 20, new RandomState(1));
+        var layout = _source.Layout;
+        var shape = new RnnShape(layout.Inputs, 100, layout.Outputs, Cell, Layers);
+        _ws = new Workspace(shape, layout, 20, 0, Bptt.ScratchLength(shape, 20, 20));
+        Initialization.Default(_ws.Parameters, 1);
+        _bptt = Bptt.Create(_ws, 1f);
+        _optimizer = Optimizer.Create(OptimizerKind.Sgd, 0.01f, _ws.OptimizerState);
+    }
+
+    [Benchmark]
+    public float Iteration()
+    {
+        _source.NextBatch(_ws.Sequences);
+        float loss = _bptt.ComputeGradients(_ws.Sequences);
+        _optimizer.Step(_ws.Parameters, _ws.Gradients);
+        return loss;
+    }
+}
+
+/// <summary>One streaming step of each cell through <see cref="RnnState"/>: B = 1, H = 100, I = 6, O = 4, output included.</summary>
+[MemoryDiagnoser]
+public class CellStepBenchmark
+{
+    private readonly float[] _x = new float[6], _y = new float[4];
+    private RnnState _state = null!;
+
+    [Params(CellKind.Tanh, CellKind.Gru, CellKind.Lstm)]
+    public CellKind Cell { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var p = new ParameterSet(new RnnShape(6, 100, 4, Cell));
+        Initialization.Default(p, 1);
+        _state = new RnnState(new RnnModel(p));
+        _x[3] = 1f;
+    }
+
+    [Benchmark]
+    public void Step() => _state.Step(_x, _y);
+}
+
 /// <summary>One LRA iteration in local semantics, temporal order, B = 20, H = 100, K = 10, alpha = 0.1, over T (linear in T).</summary>
 [MemoryDiagnoser]
 public class LraLocalIterationBenchmark : IFlopCount
