@@ -100,6 +100,7 @@ internal static class Commands
             foreach (var run in mine) Console.Out.WriteLine($"{run.Id}\t{run.Command}");
             return CliExit.Ok;
         }
+        CliArguments.CheckOutput("out", @out, directory: true);
         int threads = workers == 0 ? Environment.ProcessorCount : (int)Math.Min(workers, 1024);
         Console.Error.WriteLine(
             $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
@@ -127,6 +128,7 @@ internal static class Commands
         string @out = a.Required("out");
         long maxSeries = a.Long("max-series", 8);
         if (maxSeries is <= 0 or > int.MaxValue) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
+        CliArguments.CheckOutput("out", @out, directory: true);
         var report = SweepReport.Load(dir, Console.Error);
         var files = report.Write(@out, dir, (int)maxSeries);
         Console.Error.WriteLine($"report: wrote {files.Count} files into {@out} ({Path.Combine(@out, "report.md")})");
