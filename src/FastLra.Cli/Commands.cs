@@ -102,9 +102,10 @@ internal static class Commands
         }
         CliArguments.CheckOutput("out", @out, directory: true);
         int threads = workers == 0 ? Environment.ProcessorCount : (int)Math.Min(workers, 1024);
+        var runner = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error, a.Has("conditioning")).Open();
         Console.Error.WriteLine(
             $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
-        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error, a.Has("conditioning")).Run(mine, threads, cancel);
+        var outcome = runner.Run(mine, threads, cancel);
         var results = SweepRunner.ReadResults(@out, runs);
         SweepRunner.WriteSummary(Path.Combine(@out, "summary.csv"), runs, results);
         Console.Error.WriteLine(

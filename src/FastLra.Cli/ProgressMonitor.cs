@@ -46,7 +46,7 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
             else stream.Seek(0, SeekOrigin.End);
             return new StreamWriter(stream);
         }
-        catch (IOException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !e.Message.StartsWith(path, StringComparison.Ordinal))
         {
             throw new IOException($"{path}: {e.Message}.", e);
         }

@@ -84,8 +84,8 @@ internal static class TrainingCommands
             // The run's options are the checkpoint's: repeating them is fine, changing them (but --max-iter) is refused.
             var recorded = Recorded("resume", resume);
             options = a.Apply(recorded);
-            if (Differences(recorded, options, a) is { } differ)
-                throw new UsageException($"--resume {resume}: the checkpoint's run has {differ.There}, this command {differ.Here}; a resumed run keeps its options (only --max-iter may change).");
+            if (Differences(recorded, options, a, onlyGiven: true) is { } differ)
+                throw new UsageException($"--resume {resume}: the checkpoint's run has other options ({differ.There}; this command: {differ.Here}); a resumed run keeps its own (only --max-iter may change).");
         }
         else
         {
@@ -100,7 +100,7 @@ internal static class TrainingCommands
         string? source = resume;
         if (checkpoint is not null && File.Exists(checkpoint) && (resume is null || Path.GetFullPath(checkpoint) != Path.GetFullPath(resume)))
         {
-            if (Differences(Recorded("checkpoint", checkpoint), options, null) is { } differ)
+            if (Differences(Recorded("checkpoint", checkpoint), options, a, onlyGiven: false) is { } differ)
                 throw new UsageException(
                     $"--checkpoint {checkpoint} holds a run with other options ({differ.There}; this command: {differ.Here}); " +
                     "give its options to resume it, or another --checkpoint file to start afresh.");
@@ -156,18 +156,20 @@ internal static class TrainingCommands
     }
 
     /// <summary>
-    /// The options (all but --max-iter; with <paramref name="given"/>, only those it gives) whose
-    /// values differ between a checkpoint's run and this command, as "--hidden 16, --lr 0.1" for
-    /// each side; null when they agree. An option that does not apply to a side is "no --k".
+    /// The options (all but --max-iter; with <paramref name="onlyGiven"/>, only those the command
+    /// gives) whose values differ between a checkpoint's run and this command, as "--hidden 16,
+    /// --lr 0.1" for each side; null when they agree. An option that applies to one side only is
+    /// "no --k" on the other, and named only when the command gives it or it is the task or data
+    /// file (otherwise it follows from another difference, such as --algo).
     /// </summary>
-    private static (string There, string Here)? Differences(TrainingOptions recorded, TrainingOptions command, CliArguments? given)
+    private static (string There, string Here)? Differences(TrainingOptions recorded, TrainingOptions command, CliArguments a, bool onlyGiven)
     {
         var (there, here) = (new List<string>(), new List<string>());
         foreach (var option in TrainingOptionTable.All)
         {
-            if (option.Name == "max-iter" || (given is not null && !given.Has(option.Name))) continue;
+            if (option.Name == "max-iter" || (onlyGiven && !a.Has(option.Name))) continue;
             string? was = Shown(option, recorded), now = Shown(option, command);
-            if (was == now) continue;
+            if (was == now || ((was is null || now is null) && !a.Has(option.Name) && option.Name is not ("task" or "data"))) continue;
             there.Add(was is null ? $"no --{option.Name}" : $"--{option.Name} {was}");
             here.Add(now is null ? $"no --{option.Name}" : $"--{option.Name} {now}");
         }

@@ -77,7 +77,7 @@ internal static class LineLog
         {
             return open();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new IOException($"{path}: {e.Message}", e);
         }
