@@ -1,4 +1,5 @@
 using System.Text;
+using FastLra.IO;
 using FastLra.Training;
 
 namespace FastLra.Cli;
@@ -85,20 +86,30 @@ internal sealed class CliArguments
     public string? Flag(string name) => _flags.GetValueOrDefault(name);
 
     /// <summary>
-    /// A flag that names a file to write, or null when absent: checked before any work is done, so
-    /// a run never trains for an hour and then fails to save (a missing directory, or a directory
-    /// where the file should go, is a usage error).
+    /// A flag that names a file to write, or null when absent: checked before any work is done
+    /// (<see cref="OutputFile.Check"/>), so a run never trains for an hour and then fails to save.
+    /// A missing or unwritable folder, or a directory, FIFO, device, symbolic link or hard-linked
+    /// file in the file's place, is a usage error.
     /// </summary>
     public string? Output(string name)
     {
         string? path = Flag(name);
-        if (path is null) return null;
-        string full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) throw new UsageException($"--{name} {path} is a directory; give a file name.");
-        string? directory = Path.GetDirectoryName(full);
-        if (directory is not null && !Directory.Exists(directory))
-            throw new UsageException($"--{name} {path}: the directory {directory} does not exist.");
+        if (path is not null) CheckOutput(name, path, directory: false);
         return path;
+    }
+
+    /// <summary>Checks a file (or, with <paramref name="directory"/>, a directory) that <c>--name</c> names for writing; a problem is a usage error naming it.</summary>
+    public static void CheckOutput(string name, string path, bool directory)
+    {
+        try
+        {
+            if (directory) OutputFile.CheckDirectory(path);
+            else OutputFile.Check(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--{name} {path}: {e.Message}.");
+        }
     }
 
     /// <summary>A required flag that names a file to write (see <see cref="Output"/>).</summary>

@@ -100,10 +100,12 @@ internal static class Commands
             foreach (var run in mine) Console.Out.WriteLine($"{run.Id}\t{run.Command}");
             return CliExit.Ok;
         }
+        CliArguments.CheckOutput("out", @out, directory: true);
         int threads = workers == 0 ? Environment.ProcessorCount : (int)Math.Min(workers, 1024);
+        var runner = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error, a.Has("conditioning")).Open();
         Console.Error.WriteLine(
             $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
-        var outcome = new SweepRunner(@out, checkpointEvery == 0 ? long.MaxValue : checkpointEvery, Console.Error, a.Has("conditioning")).Run(mine, threads, cancel);
+        var outcome = runner.Run(mine, threads, cancel);
         var results = SweepRunner.ReadResults(@out, runs);
         SweepRunner.WriteSummary(Path.Combine(@out, "summary.csv"), runs, results);
         Console.Error.WriteLine(
@@ -127,6 +129,7 @@ internal static class Commands
         string @out = a.Required("out");
         long maxSeries = a.Long("max-series", 8);
         if (maxSeries is <= 0 or > int.MaxValue) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
+        CliArguments.CheckOutput("out", @out, directory: true);
         var report = SweepReport.Load(dir, Console.Error);
         var files = report.Write(@out, dir, (int)maxSeries);
         Console.Error.WriteLine($"report: wrote {files.Count} files into {@out} ({Path.Combine(@out, "report.md")})");

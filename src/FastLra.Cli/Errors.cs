@@ -8,6 +8,15 @@ internal static class CliExit
     public const int Ok = 0;
     public const int Failure = 1;
     public const int Usage = 2;
+
+    /// <summary>Ended by SIGINT (Ctrl+C) before the command could stop by itself: 128 + 2, as shells report it.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Ended by SIGTERM before the command could stop by itself: 128 + 15.</summary>
+    public const int Terminated = 143;
+
+    /// <summary>How long a command may take to stop by itself after SIGINT or SIGTERM.</summary>
+    public const int GraceMilliseconds = 1000;
 }
 
 /// <summary>A bad command line: reported in one line, exit code 2.</summary>

@@ -29,17 +29,27 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
 
     /// <summary>
     /// A metrics file (JSON lines) opened to write line by line: in place, not replaced, so never
-    /// through a symbolic link planted in its stead; killed writers' temporaries beside it are
-    /// removed. A run resumed at <paramref name="resumedAt"/> appends, after dropping the checks
-    /// made after its checkpoint (they are made again); a new run (null) starts the file afresh.
+    /// through a symbolic link or a hard link planted in its stead, nor into a FIFO
+    /// (<see cref="OutputFile.OpenInPlace"/>); killed writers' temporaries beside it are removed. A
+    /// run resumed at <paramref name="resumedAt"/> appends, after dropping the checks made after its
+    /// checkpoint (they are made again); a new run (null) starts the file afresh.
     /// </summary>
     internal static StreamWriter OpenMetrics(string path, long? resumedAt)
     {
-        if (new FileInfo(path).LinkTarget is { } target)
-            throw new IOException($"{path} is a symbolic link (to {target}); FastLra does not write metrics through links.");
-        if (resumedAt is long iteration) KeepThrough(path, iteration);
-        AtomicFile.RemoveStaleTemporaries(path);
-        return new StreamWriter(new FileStream(path, resumedAt is null ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read));
+        try
+        {
+            OutputFile.CheckExisting(path);
+            if (resumedAt is long iteration) KeepThrough(path, iteration);
+            AtomicFile.RemoveStaleTemporaries(path);
+            var stream = OutputFile.OpenInPlace(path, FileAccess.Write);
+            if (resumedAt is null) stream.SetLength(0);
+            else stream.Seek(0, SeekOrigin.End);
+            return new StreamWriter(stream);
+        }
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new IOException($"{path}: {e.Message}.", e);
+        }
     }
 
     /// <summary>
@@ -48,7 +58,6 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
     /// </summary>
     internal static void KeepThrough(string path, long iteration)
     {
-        if (!File.Exists(path)) return;
         if (Lines(path, iteration, null) == 0) return;
         AtomicFile.Write(path, stream =>
         {
@@ -61,7 +70,8 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
     private static int Lines(string path, long iteration, StreamWriter? keep)
     {
         int dropped = 0;
-        using var reader = new StreamReader(BoundedFile.Open(path, long.MaxValue));
+        if (BoundedFile.TryOpen(path, long.MaxValue) is not { } file) return 0;
+        using var reader = new StreamReader(file);
         for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
             using var document = ParseLine(line);

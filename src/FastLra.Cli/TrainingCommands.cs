@@ -20,9 +20,9 @@ internal static class TrainingCommands
 
     private static readonly CliFlag[] TrainFlags =
     [
-        new("checkpoint", "file", "write the run's full state to this file (atomically) every --checkpoint-every iterations and when it stops, Ctrl+C and SIGTERM included"),
+        new("checkpoint", "file", "write the run's full state to this file (atomically) every --checkpoint-every iterations and when it stops, Ctrl+C and SIGTERM included; if the file exists, resume it (the same options) or refuse"),
         new("checkpoint-every", "int", "iterations between checkpoints; 0 = only when the run stops (default 1000)"),
-        new("resume", "file", "continue the run saved in this checkpoint; its configuration replaces the other options (--max-iter may be given)"),
+        new("resume", "file", "continue the run saved in this checkpoint, with its options (given ones must agree; --max-iter may change)"),
         new("init-from", "file", "start from the parameters in this safetensors file"),
         new("save", "file", "write the parameters to this safetensors file (on data: the best check's, with the normalisation)"),
         new("metrics", "file", "write one JSON line per validation check to this file"),
@@ -77,26 +77,45 @@ internal static class TrainingCommands
         bool quiet = a.Has("quiet");
         long threads = a.Long("threads", Environment.ProcessorCount);
         if (threads < 1) throw new UsageException($"--threads must be positive, got {threads}.");
-        Trainer trainer;
-        LoopState? loop = null;
+        TrainingOptions options;
         if (resume is not null)
         {
             if (initFrom is not null) throw new UsageException("--resume and --init-from cannot be combined: a checkpoint holds its own parameters.");
-            foreach (var option in TrainingOptionTable.All)
-                if (option.Name != "max-iter" && a.Has(option.Name))
-                    throw new UsageException($"--resume takes the run's configuration from the checkpoint; --{option.Name} cannot be given with it (only --max-iter).");
-            long? maxIter = a.Has("max-iter") ? a.Apply(new TrainingOptions()).MaxIterations : null;
-            (trainer, loop) = Checkpoint.Resume(resume, maxIter);
-            checkpoint ??= resume;
-            if (!quiet) Console.Error.WriteLine($"resumed {resume} at iteration {trainer.Iteration}");
+            // The run's options are the checkpoint's: repeating them is fine, changing them (but --max-iter) is refused.
+            var recorded = Recorded("resume", resume);
+            options = a.Apply(recorded);
+            if (Differences(recorded, options, a, onlyGiven: true) is { } differ)
+                throw new UsageException($"--resume {resume}: the checkpoint's run has other options ({differ.There}; this command: {differ.Here}); a resumed run keeps its own (only --max-iter may change).");
         }
         else
         {
             if (!a.Has("data") && (!a.Has("task") || !a.Has("length")))
                 throw new UsageException("train needs --task and --length, --data F, or --resume F.");
-            var options = a.Apply(new TrainingOptions());
+            options = a.Apply(new TrainingOptions());
             string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
             if (problem is not null) throw new UsageException(problem);
+        }
+        // A checkpoint file that is already there holds this run, pre-empted: the same command
+        // resumes it (a run of other options is refused), and a checkpoint is never overwritten.
+        string? source = resume;
+        if (checkpoint is not null && File.Exists(checkpoint) && (resume is null || Path.GetFullPath(checkpoint) != Path.GetFullPath(resume)))
+        {
+            if (Differences(Recorded("checkpoint", checkpoint), options, a, onlyGiven: false) is { } differ)
+                throw new UsageException(
+                    $"--checkpoint {checkpoint} holds a run with other options ({differ.There}; this command: {differ.Here}); " +
+                    "give its options to resume it, or another --checkpoint file to start afresh.");
+            source = checkpoint;
+        }
+        Trainer trainer;
+        LoopState? loop = null;
+        if (source is not null)
+        {
+            (trainer, loop) = Checkpoint.Resume(source, a.Has("max-iter") ? options.MaxIterations : null);
+            checkpoint ??= source;
+            if (!quiet) Console.Error.WriteLine($"resumed {source} at iteration {trainer.Iteration}");
+        }
+        else
+        {
             try
             {
                 trainer = TrainerFactory.Create(options, initFrom is null ? null : ModelFile.Load(initFrom).Parameters);
@@ -112,6 +131,57 @@ internal static class TrainingCommands
         trainer.ValidationThreads = (int)Math.Min(threads, Environment.ProcessorCount);
         trainer.MeasureConditioning = a.Has("conditioning");
         return RunTraining(trainer, loop, checkpoint, every, save, metrics, a.Has("json"), quiet, cancel);
+    }
+
+    /// <summary>
+    /// The configuration a checkpoint records, read before its run is built. A file that is not a
+    /// checkpoint (a model, say) is refused by name: neither resumed nor overwritten.
+    /// </summary>
+    private static TrainingOptions Recorded(string flag, string path)
+    {
+        var metadata = new SafeTensors.SafeTensorsFile(path).Metadata;
+        if (!metadata.TryGetValue("format", out string? format) || format != Checkpoint.Format)
+            throw new UsageException(flag == "checkpoint"
+                ? $"--checkpoint {path} is not a FastLra checkpoint (its metadata has no format '{Checkpoint.Format}'); FastLra does not overwrite it: give another file name."
+                : $"--resume {path} is not a FastLra checkpoint (its metadata has no format '{Checkpoint.Format}'); give the file --checkpoint wrote.");
+        if (!metadata.ContainsKey("data") && !metadata.ContainsKey("task")) throw new WeightFileException($"{path}: metadata 'task' is missing.");
+        try
+        {
+            return TrainingOptionTable.Read(metadata);
+        }
+        catch (OptionException e)
+        {
+            throw new WeightFileException($"{path}: the checkpoint's configuration is invalid: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The options (all but --max-iter; with <paramref name="onlyGiven"/>, only those the command
+    /// gives) whose values differ between a checkpoint's run and this command, as "--hidden 16,
+    /// --lr 0.1" for each side; null when they agree. An option that applies to one side only is
+    /// "no --k" on the other, and named only when the command gives it or it is the task or data
+    /// file (otherwise it follows from another difference, such as --algo).
+    /// </summary>
+    private static (string There, string Here)? Differences(TrainingOptions recorded, TrainingOptions command, CliArguments a, bool onlyGiven)
+    {
+        var (there, here) = (new List<string>(), new List<string>());
+        foreach (var option in TrainingOptionTable.All)
+        {
+            if (option.Name == "max-iter" || (onlyGiven && !a.Has(option.Name))) continue;
+            string? was = Shown(option, recorded), now = Shown(option, command);
+            if (was == now || ((was is null || now is null) && !a.Has(option.Name) && option.Name is not ("task" or "data"))) continue;
+            there.Add(was is null ? $"no --{option.Name}" : $"--{option.Name} {was}");
+            here.Add(now is null ? $"no --{option.Name}" : $"--{option.Name} {now}");
+        }
+        return there.Count == 0 ? null : (string.Join(", ", there), string.Join(", ", here));
+    }
+
+    // An option's value as the command line gives it (floats in their shortest form), or null where it does not apply.
+    private static string? Shown(TrainingOption option, TrainingOptions o)
+    {
+        if (!option.AppliesTo(o)) return null;
+        string value = option.Format(o);
+        return option.IsFloat ? ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture) : value;
     }
 
     private static int RunTraining(Trainer trainer, LoopState? loop, string? checkpoint, long checkpointEvery, string? save, string? metrics,

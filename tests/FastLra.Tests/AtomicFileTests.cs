@@ -55,16 +55,82 @@ public sealed class AtomicFileTests : IDisposable
         Assert.False(File.Exists(staleMetrics));
     }
 
+    /// <summary>
+    /// A rewrite's temporary has the target's permissions from its creation, not the umask's until
+    /// it is renamed: while a 0600 file's new contents are written, nobody else can read them.
+    /// </summary>
+    [Theory]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite)]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead)]
+    public void A_temporary_has_the_targets_permissions_while_it_is_written(UnixFileMode mode)
+    {
+        string path = Path.Combine(_dir, "secret.txt");
+        AtomicFile.WriteAllText(path, "one");
+        File.SetUnixFileMode(path, mode);
+        UnixFileMode? during = null;
+        AtomicFile.Write(path, stream =>
+        {
+            during = File.GetUnixFileMode(Assert.Single(Directory.GetFiles(_dir, ".secret.txt.*.tmp")));
+            stream.Write("two"u8);
+        });
+        Assert.Equal(mode, during);
+        Assert.Equal(mode, File.GetUnixFileMode(path));
+        Assert.Equal("two", File.ReadAllText(path));
+    }
+
     [Fact]
     public void Metrics_are_never_written_through_a_planted_link()
     {
         string target = Path.Combine(_dir, "precious.txt"), link = Path.Combine(_dir, "m.jsonl");
         File.WriteAllText(target, "keep me");
         File.CreateSymbolicLink(link, target);
-        var (code, _, err) = CliTests.Run("train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "5",
+        var (code, stdout, err) = CliTests.Run("train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "5",
             "--valid-size", "10", "--metrics", link, "--quiet");
-        Assert.Equal(1, code);
-        Assert.Contains("is a symbolic link", err);
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: --metrics {link}: it is a symbolic link (to {target}); FastLra does not write through links.\n", err);
+        Assert.Empty(stdout);
         Assert.Equal("keep me", File.ReadAllText(target));
+        Assert.Equal(2, Directory.GetFileSystemEntries(_dir).Length);
+    }
+
+    /// <summary>
+    /// A hard link planted where metrics go is refused like a symbolic link: metrics are written in
+    /// place, so writing them would overwrite the file's other name. The command line refuses it
+    /// before any work; the metrics writer itself refuses it too (a sweep's working metrics files).
+    /// </summary>
+    [Fact]
+    public void Metrics_are_never_written_through_a_planted_hard_link()
+    {
+        string target = Path.Combine(_dir, "precious.txt"), link = Path.Combine(_dir, "m.jsonl");
+        File.WriteAllText(target, "keep me");
+        HardLink(target, link);
+        var (code, stdout, err) = CliTests.Run("train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "5",
+            "--valid-size", "10", "--metrics", link, "--quiet");
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: --metrics {link}: it has 2 hard links; FastLra does not write through one (the file's other names would change too).\n", err);
+        Assert.Empty(stdout);
+        var e = Assert.Throws<IOException>(() => FastLra.Cli.ProgressMonitor.OpenMetrics(link, resumedAt: null));
+        Assert.Contains("it has 2 hard links", e.Message);
+        e = Assert.Throws<IOException>(() => FastLra.Cli.ProgressMonitor.OpenMetrics(link, resumedAt: 5));
+        Assert.Contains("it has 2 hard links", e.Message);
+        Assert.Equal("keep me", File.ReadAllText(target));
+        Assert.Equal(2, Directory.GetFileSystemEntries(_dir).Length);
+    }
+
+    /// <summary>A FIFO where metrics go is refused at once (opening it to write would wait for a reader).</summary>
+    [Fact]
+    public void The_metrics_writer_refuses_a_fifo_without_waiting()
+    {
+        string fifo = Path.Combine(_dir, "m.jsonl");
+        BoundsTests.MakeFifo(fifo);
+        var e = Assert.Throws<IOException>(() => BoundsTests.Unblocked(() => FastLra.Cli.ProgressMonitor.OpenMetrics(fifo, resumedAt: null)));
+        Assert.Equal($"{fifo}: it is a FIFO (named pipe), not a regular file.", e.Message);
+    }
+
+    internal static void HardLink(string existing, string link)
+    {
+        using var ln = System.Diagnostics.Process.Start("ln", [existing, link]);
+        ln.WaitForExit();
+        Assert.Equal(0, ln.ExitCode);
     }
 }

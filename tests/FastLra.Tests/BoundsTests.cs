@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using FastLra.Cli;
 using FastLra.Cli.Sweep;
+using FastLra.IO;
 using FastLra.Model;
 using Xunit;
 
@@ -33,13 +34,13 @@ public sealed class BoundsTests : IDisposable
         Directory.CreateDirectory(folder);
         var cases = new (string[] Args, int Code, string Message)[]
         {
-            (["infer", "--model", model, "--inputs", "/dev/zero", "--outputs", output], 1, "/dev/zero: cannot read (it is a device or special file, not a regular file)"),
+            (["infer", "--model", model, "--inputs", "/dev/zero", "--outputs", output], 1, "/dev/zero: cannot read (it is a character device, not a regular file)"),
             (["infer", "--model", model, "--inputs", _dir, "--outputs", output], 1, $"{_dir}: cannot read (it is a directory, not a file)"),
             (["infer", "--model", _dir, "--inputs", model, "--outputs", output], 1, $"{_dir}: cannot read (it is a directory, not a file)"),
             (["train", "--data", folder, "--input-columns", "a", "--target-columns", "b", "--window", "3"], 2, $"{folder}: cannot read (it is a directory, not a file)"),
             (["train", "--data", _dir, "--input-columns", "a", "--target-columns", "b", "--window", "3"], 2, $"{_dir}: cannot read (it is a directory, not a file)"),
             (["train", "--resume", _dir], 1, "it is a directory, not a file"),
-            (["sweep", "--grid", "/dev/zero", "--out", Path.Combine(_dir, "s")], 2, "cannot read the grid /dev/zero: it is a device or special file"),
+            (["sweep", "--grid", "/dev/zero", "--out", Path.Combine(_dir, "s")], 2, "cannot read the grid /dev/zero: it is a character device, not a regular file"),
         };
         foreach (var (args, code, message) in cases)
         {
@@ -50,6 +51,120 @@ public sealed class BoundsTests : IDisposable
             Assert.Empty(stdout);
         }
         Assert.False(File.Exists(output));
+    }
+
+    /// <summary>
+    /// A FIFO where a file belongs, to read or to write, is refused at once by name: its plain open
+    /// would wait for the other end forever. Every path of every command: one line, the command's
+    /// exit code, nothing written. (A blocked command fails the test after a minute.)
+    /// </summary>
+    [Fact]
+    public void A_fifo_where_a_file_belongs_is_refused_at_once_by_name()
+    {
+        string model = Model(), csv = Path.Combine(_dir, "series.csv");
+        File.WriteAllText(csv, "u,y\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"{i % 7},{i % 5}\n")));
+        string F(string name)
+        {
+            string path = Path.Combine(_dir, "fifo", name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            if (!Path.Exists(path)) MakeFifo(path);
+            return path;
+        }
+        string Out(string name) => Path.Combine(_dir, "out", name);
+        Directory.CreateDirectory(Path.Combine(_dir, "out"));
+        string sweepDir = Path.Combine(_dir, "sweep"), grid = Path.Combine(_dir, "grid.json");
+        Directory.CreateDirectory(sweepDir);
+        MakeFifo(Path.Combine(sweepDir, "runs.jsonl"));
+        File.WriteAllText(grid, """{"task": ["adding"], "length": [10], "hidden": [4], "max-iter": [5], "valid-size": [5]}""");
+        string[] task = ["--task", "adding", "--length", "10", "--hidden", "5", "--max-iter", "5", "--valid-size", "5"];
+        string[] series = ["--data", csv, "--input-columns", "u", "--target-columns", "y"];
+        const string Fifo = "it is a FIFO (named pipe), not a regular file";
+        var cases = new (string[] Args, int Code, string Message)[]
+        {
+            // Files read.
+            (["train", "--data", F("d.csv"), "--input-columns", "a", "--target-columns", "b", "--window", "3"], 2, $"{F("d.csv")}: cannot read ({Fifo})"),
+            (["train", .. series, "--window", "3", "--valid-data", F("v.csv")], 2, $"{F("v.csv")}: cannot read ({Fifo})"),
+            (["train", "--resume", F("c.safetensors")], 1, $"{F("c.safetensors")}: cannot read ({Fifo})"),
+            (["train", .. task, "--init-from", F("m.safetensors")], 1, $"{F("m.safetensors")}: cannot read ({Fifo})"),
+            (["eval", "--model", F("m.safetensors"), "--task", "adding", "--length", "10"], 1, $"{F("m.safetensors")}: cannot read ({Fifo})"),
+            (["predict", "--model", F("m.safetensors"), .. series, "--out", Out("p.csv")], 1, $"{F("m.safetensors")}: cannot read ({Fifo})"),
+            (["infer", "--model", F("m.safetensors"), "--inputs", model, "--outputs", Out("y.bin")], 1, $"{F("m.safetensors")}: cannot read ({Fifo})"),
+            (["infer", "--model", model, "--inputs", F("x.bin"), "--outputs", Out("y.bin")], 1, $"{F("x.bin")}: cannot read ({Fifo})"),
+            (["replay", .. series[..1], F("d.csv"), .. series[2..], "--hidden", "4"], 2, $"{F("d.csv")}: cannot read ({Fifo})"),
+            (["replay", .. series, "--model", F("m.safetensors")], 1, $"{F("m.safetensors")}: cannot read ({Fifo})"),
+            (["import", "--from", F("w.npz"), "--out", Out("m.safetensors")], 1, $"{F("w.npz")}"),
+            (["export", "--model", F("m.safetensors"), "--format", "c", "--out", Out("m.h")], 1, $"{F("m.safetensors")}: cannot read ({Fifo})"),
+            (["sweep", "--grid", F("g.json"), "--out", Out("s")], 2, $"cannot read the grid {F("g.json")}: {Fifo}"),
+            (["sweep", "--grid", grid, "--out", sweepDir], 1, $"{Path.Combine(sweepDir, "runs.jsonl")}: {Fifo}"),
+            (["report", sweepDir, "--out", Out("r")], 1, $"{Path.Combine(sweepDir, "runs.jsonl")}: {Fifo}"),
+            // Files written.
+            (["train", .. task, "--save", F("m.safetensors")], 2, $"--save {F("m.safetensors")}: {Fifo}."),
+            (["train", .. task, "--metrics", F("m.jsonl")], 2, $"--metrics {F("m.jsonl")}: {Fifo}."),
+            (["train", .. task, "--checkpoint", F("c.safetensors")], 2, $"--checkpoint {F("c.safetensors")}: {Fifo}."),
+            (["replay", .. series, "--hidden", "4", "--save", F("m.safetensors")], 2, $"--save {F("m.safetensors")}: {Fifo}."),
+            (["replay", .. series, "--hidden", "4", "--metrics", F("m.jsonl")], 2, $"--metrics {F("m.jsonl")}: {Fifo}."),
+            (["predict", "--model", model, .. series, "--out", F("p.csv")], 2, $"--out {F("p.csv")}: {Fifo}."),
+            (["infer", "--model", model, "--inputs", model, "--outputs", F("y.bin")], 2, $"--outputs {F("y.bin")}: {Fifo}."),
+            (["import", "--from", model, "--out", F("m.safetensors")], 2, $"--out {F("m.safetensors")}: {Fifo}."),
+            (["export", "--model", model, "--format", "c", "--out", F("m.h")], 2, $"--out {F("m.h")}: {Fifo}."),
+            (["data", "--task", "adding", "--length", "10", "--batch", "2", "--out", F("d.npz")], 2, $"--out {F("d.npz")}: {Fifo}."),
+            (["sweep", "--grid", grid, "--out", F("s")], 2, $"--out {F("s")}: it is not a directory."),
+            (["report", sweepDir, "--out", F("r")], 2, $"--out {F("r")}: it is not a directory."),
+        };
+        var before = Entries();
+        foreach (var (args, code, message) in cases)
+        {
+            var (actual, stdout, stderr) = RunUnblocked(args);
+            Assert.True(code == actual, $"{string.Join(' ', args)}: exit {actual}, {stderr}");
+            Assert.Contains(message, stderr);
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Empty(stdout);
+            Assert.Equal(before, Entries());
+        }
+    }
+
+    /// <summary>The C ABI's fastlra_model_load reads through <see cref="RnnModel.Load"/>: a FIFO is refused at once, by name.</summary>
+    [Fact]
+    public void Loading_a_model_from_a_fifo_fails_at_once_with_a_message()
+    {
+        string fifo = Path.Combine(_dir, "m.safetensors");
+        MakeFifo(fifo);
+        var e = Assert.Throws<WeightFileException>(() => Unblocked(() => RnnModel.Load(fifo)));
+        Assert.Equal($"{fifo}: cannot read (it is a FIFO (named pipe), not a regular file).", e.Message);
+    }
+
+    // Every file and directory under the test's directory.
+    private string[] Entries() => [.. Directory.GetFileSystemEntries(_dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
+
+    internal static void MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
+
+    /// <summary>Runs <paramref name="call"/> on another thread: one that blocks (a FIFO's open waits for its other end) fails the test after a minute instead of hanging it.</summary>
+    internal static T Unblocked<T>(Func<T> call)
+    {
+        var task = Task.Run(call);
+        Assert.True(((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromMinutes(1)), "the call blocked");
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Runs fastlra; one that blocks is killed and fails the test after a minute.</summary>
+    internal static (int Code, string Out, string Err) RunUnblocked(params string[] args)
+    {
+        using var process = CliTests.Start(null, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(60_000))
+        {
+            process.Kill();
+            process.WaitForExit();
+            Assert.Fail($"fastlra {string.Join(' ', args)} blocked: {stderr.Result}");
+        }
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
     /// <summary>infer streams its input in blocks; across block boundaries it matches a step-by-step <see cref="RnnState"/>.</summary>

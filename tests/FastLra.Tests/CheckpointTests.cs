@@ -143,6 +143,120 @@ public sealed class CheckpointTests : IDisposable
     }
 
     /// <summary>
+    /// SIGTERM or Ctrl+C ends a command within a second (documented; 5 s here against flakes) even
+    /// in an iteration of many seconds (LRA with 100,000 target steps on 400 steps): the process
+    /// exits 143 (130 for SIGINT) in one line, and the checkpoint is the last one written, whole.
+    /// </summary>
+    [Theory]
+    [InlineData("TERM", 143)]
+    [InlineData("INT", 130)]
+    public async Task A_signal_ends_a_long_iteration_within_a_second_and_the_last_checkpoint_stays(string signal, int code)
+    {
+        var options = new TrainingOptions
+        {
+            Task = TaskKind.Adding, Length = 400, Hidden = 8, Batch = 2, Algorithm = AlgorithmKind.Lra, K = 100_000, ValidSize = 20, CheckEvery = 1000, MaxIterations = 3,
+        };
+        string checkpoint = Path.Combine(_dir, "long.safetensors");
+        // The checkpoint at iteration 0 the same command would write if stopped before its first iteration.
+        using (var stopped = new CancellationTokenSource())
+        {
+            stopped.Cancel();
+            TrainingLoop.Run(TrainerFactory.Create(options), new Writer(checkpoint), checkpointEvery: long.MaxValue, cancel: stopped.Token);
+        }
+        byte[] written = File.ReadAllBytes(checkpoint);
+        using var process = CliTests.Start(null, ["train", "--task", "adding", "--length", "400", "--hidden", "8", "--batch", "2", "--algo", "lra",
+            "--k", "100000", "--valid-size", "20", "--check-every", "1000", "--max-iter", "3", "--checkpoint", checkpoint]);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.Equal($"resumed {checkpoint} at iteration 0", await process.StandardError.ReadLineAsync());
+        var stderr = process.StandardError.ReadToEndAsync();
+        await Task.Delay(200); // into the first iteration
+        var clock = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(process.WaitForExit(60_000), "fastlra did not end after the signal");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"fastlra took {clock.Elapsed.TotalSeconds:F1} s to end");
+        Assert.Equal(code, process.ExitCode);
+        Assert.Equal($"fastlra: SIG{signal}: ended before the work in flight finished; the files written so far are whole.\n", await stderr);
+        Assert.Empty(await stdout);
+        // The iteration never finished, so no checkpoint followed it: the one before is there, whole.
+        Assert.Equal(written, File.ReadAllBytes(checkpoint));
+        Assert.Equal(0, Checkpoint.Resume(checkpoint).Trainer.Iteration);
+    }
+
+    private static readonly string[] Small = ["train", "--task", "adding", "--length", "10", "--hidden", "8", "--valid-size", "20", "--check-every", "10"];
+
+    /// <summary>
+    /// Re-running the same command given <c>--checkpoint F</c> when F exists resumes F (as Keras's
+    /// BackupAndRestore does): a pre-empted job loses nothing, and ends as an uninterrupted run,
+    /// bit for bit; a larger --max-iter extends it.
+    /// </summary>
+    [Fact]
+    public void Rerunning_a_command_resumes_its_checkpoint_bit_for_bit()
+    {
+        string straight = Path.Combine(_dir, "straight.safetensors"), resumed = Path.Combine(_dir, "resumed.safetensors"), checkpoint = Path.Combine(_dir, "c.safetensors");
+        var (code, _, err) = CliTests.Run([.. Small, "--max-iter", "40", "--save", straight, "--quiet"]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliTests.Run([.. Small, "--max-iter", "20", "--checkpoint", checkpoint, "--quiet"]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliTests.Run([.. Small, "--max-iter", "40", "--checkpoint", checkpoint, "--save", resumed]);
+        Assert.True(code == 0, err);
+        Assert.StartsWith($"resumed {checkpoint} at iteration 20\n", err, StringComparison.Ordinal);
+        Assert.Equal(File.ReadAllBytes(straight), File.ReadAllBytes(resumed));
+        Assert.Equal(40, Checkpoint.Resume(checkpoint).Trainer.Iteration);
+    }
+
+    /// <summary>
+    /// An existing --checkpoint file is never overwritten: one of a run with other options is refused
+    /// naming each option that differs with both values, and a file that is not a checkpoint (a
+    /// model) is refused by name. One line, exit 2, nothing written.
+    /// </summary>
+    [Fact]
+    public void An_existing_checkpoint_of_another_run_or_a_model_is_never_overwritten()
+    {
+        string checkpoint = Path.Combine(_dir, "c.safetensors"), model = Path.Combine(_dir, "m.safetensors");
+        var (code, _, err) = CliTests.Run([.. Small, "--max-iter", "10", "--checkpoint", checkpoint, "--save", model, "--quiet"]);
+        Assert.True(code == 0, err);
+        byte[] checkpointBytes = File.ReadAllBytes(checkpoint), modelBytes = File.ReadAllBytes(model);
+        string[] files = Directory.GetFiles(_dir);
+        (code, var stdout, err) = CliTests.Run("train", "--task", "adding", "--length", "10", "--hidden", "9", "--valid-size", "20", "--check-every", "10",
+            "--lr", "0.1", "--algo", "lra", "--k", "3", "--checkpoint", checkpoint);
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: --checkpoint {checkpoint} holds a run with other options (--hidden 8, --algo bptt, --lr 0.01, no --k; " +
+            "this command: --hidden 9, --algo lra, --lr 0.1, --k 3); give its options to resume it, or another --checkpoint file to start afresh.\n", err);
+        Assert.Empty(stdout);
+        (code, stdout, err) = CliTests.Run([.. Small, "--checkpoint", model]);
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: --checkpoint {model} is not a FastLra checkpoint (its metadata has no format 'fastlra-checkpoint'); " +
+            "FastLra does not overwrite it: give another file name.\n", err);
+        Assert.Empty(stdout);
+        Assert.Equal(checkpointBytes, File.ReadAllBytes(checkpoint));
+        Assert.Equal(modelBytes, File.ReadAllBytes(model));
+        Assert.Equal(files, Directory.GetFiles(_dir));
+    }
+
+    /// <summary>
+    /// <c>--resume F</c> with the run's own options repeated (as a job script re-runs its command)
+    /// is accepted; each option that disagrees with F is named, with both values. --max-iter may change.
+    /// </summary>
+    [Fact]
+    public void Resume_accepts_the_runs_own_options_and_names_each_that_disagrees()
+    {
+        string checkpoint = Path.Combine(_dir, "c.safetensors");
+        var (code, _, err) = CliTests.Run([.. Small, "--max-iter", "10", "--checkpoint", checkpoint, "--quiet"]);
+        Assert.True(code == 0, err);
+        byte[] bytes = File.ReadAllBytes(checkpoint);
+        (code, var stdout, err) = CliTests.Run(["train", "--resume", checkpoint, "--hidden", "9", "--task", "adding", "--algo", "lra", "--k", "3", "--max-iter", "20"]);
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: --resume {checkpoint}: the checkpoint's run has other options (--hidden 8, --algo bptt, no --k; " +
+            "this command: --hidden 9, --algo lra, --k 3); a resumed run keeps its own (only --max-iter may change).\n", err);
+        Assert.Empty(stdout);
+        Assert.Equal(bytes, File.ReadAllBytes(checkpoint));
+        (code, _, err) = CliTests.Run(["train", "--resume", checkpoint, .. Small[1..], "--max-iter", "20"]);
+        Assert.True(code == 0, err);
+        Assert.StartsWith($"resumed {checkpoint} at iteration 10\n", err, StringComparison.Ordinal);
+        Assert.Equal(20, Checkpoint.Resume(checkpoint).Trainer.Iteration);
+    }
+
+    /// <summary>
     /// A checkpoint written before the batch sources (the generator's key as <c>generator_key</c>,
     /// its position in the metadata, no <c>source_state</c>) resumes the run bit for bit.
     /// </summary>

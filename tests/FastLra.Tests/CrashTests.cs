@@ -60,7 +60,9 @@ public sealed partial class CrashTests : IDisposable
         int kills = 0;
         while (true)
         {
-            string[] start = File.Exists(checkpoint) ? ["train", "--resume", checkpoint] : ["train", .. Training];
+            // Every other restart re-runs the same command (which resumes its checkpoint), the others
+            // name it with --resume and repeat the run's options (which must agree with it).
+            string[] start = File.Exists(checkpoint) && kills % 2 == 1 ? ["train", "--resume", checkpoint, .. Training] : ["train", .. Training];
             if (RunOrKill(kills < 20 ? random.Next(30, 450) : 300_000, [.. start, .. Files(killed)])) break;
             kills++;
             // Whatever the moment of the kill, what is on disk loads: the checkpoint whole, the

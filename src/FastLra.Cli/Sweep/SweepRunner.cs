@@ -35,11 +35,25 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
 
     private enum Status { Finished, Skipped, Busy, Failed, Interrupted }
 
-    public SweepOutcome Run(IReadOnlyList<SweepRun> runs, int workers, CancellationToken cancel)
+    private bool _opened;
+
+    /// <summary>
+    /// Makes the directory and reads what is recorded in it (folding in result files of the earlier
+    /// layout), so a file that cannot be read there stops the sweep before it starts; <see cref="Run"/>
+    /// does it first if it was not done.
+    /// </summary>
+    public SweepRunner Open()
     {
         Directory.CreateDirectory(directory);
         _store.Refresh(log);
         FoldResultFiles();
+        _opened = true;
+        return this;
+    }
+
+    public SweepOutcome Run(IReadOnlyList<SweepRun> runs, int workers, CancellationToken cancel)
+    {
+        if (!_opened) Open();
         int next = -1, handled = 0, worked = 0;
         var counts = new int[5];
         long start = System.Diagnostics.Stopwatch.GetTimestamp();

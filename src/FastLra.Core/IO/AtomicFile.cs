@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace FastLra.IO;
 
@@ -22,12 +21,11 @@ internal static class AtomicFile
         string temporary = Path.Combine(directory, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var stream = CreateTemporary(temporary, full))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            if (!OperatingSystem.IsWindows() && File.Exists(full)) File.SetUnixFileMode(temporary, File.GetUnixFileMode(full));
             File.Move(temporary, full, overwrite: true);
         }
         catch
@@ -36,6 +34,31 @@ internal static class AtomicFile
             throw;
         }
         FlushDirectory(directory);
+    }
+
+    /// <summary>
+    /// The temporary for a rewrite of <paramref name="target"/>, with the target's permissions from
+    /// its creation, before a byte is in it: a 0600 file's new contents are never readable by others
+    /// meanwhile. A new file gets the default (0666 less the umask).
+    /// </summary>
+    private static FileStream CreateTemporary(string temporary, string target)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (OperatingSystem.IsWindows() || !File.Exists(target)) return new FileStream(temporary, options);
+        var mode = File.GetUnixFileMode(target);
+        options.UnixCreateMode = mode;
+        var stream = new FileStream(temporary, options);
+        try
+        {
+            // The umask may have taken bits off; putting them back widens nothing beyond the target's own.
+            if (File.GetUnixFileMode(stream.SafeFileHandle) != mode) File.SetUnixFileMode(stream.SafeFileHandle, mode);
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Writes <paramref name="text"/> (UTF-8) to <paramref name="path"/>, atomically and durably.</summary>
@@ -88,26 +111,19 @@ internal static class AtomicFile
     }
 
     /// <summary>fsync of the directory, so a rename in it survives a power loss (POSIX only; a no-op elsewhere).</summary>
-    internal static unsafe void FlushDirectory(string directory)
+    internal static void FlushDirectory(string directory)
     {
         if (OperatingSystem.IsWindows()) return;
-        // A NUL-terminated UTF-8 path, passed as bytes: no marshalling stub in the Native AOT binary.
-        var path = new byte[System.Text.Encoding.UTF8.GetByteCount(directory) + 1];
-        System.Text.Encoding.UTF8.GetBytes(directory, path);
-        int fd;
-        fixed (byte* p = path) fd = Open(p, 0); // O_RDONLY: enough for fsync, on a directory too
-        if (fd < 0) return;
-        int flushed = Fsync(fd);
-        _ = Close(fd);
-        if (flushed != 0) throw new IOException($"{directory}: the directory could not be flushed to disk.");
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = Posix.Open(directory, Posix.ReadOnly); // enough for fsync, on a directory too
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        using (handle)
+            if (Posix.Fsync(handle) != 0) throw new IOException($"{directory}: the directory could not be flushed to disk.");
     }
-
-    [DllImport("libc", EntryPoint = "open")]
-    private static extern unsafe int Open(byte* path, int flags);
-
-    [DllImport("libc", EntryPoint = "fsync")]
-    private static extern int Fsync(int fd);
-
-    [DllImport("libc", EntryPoint = "close")]
-    private static extern int Close(int fd);
 }

@@ -19,7 +19,7 @@ internal static class LineLog
         string full = Path.GetFullPath(path);
         using var gate = Lock(full + ".lock");
         bool existed = File.Exists(full);
-        using (var stream = new FileStream(full, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite))
+        using (var stream = Named(full, () => OutputFile.OpenInPlace(full, FileAccess.ReadWrite)))
         {
             stream.SetLength(WholeLinesLength(stream));
             stream.Seek(0, SeekOrigin.End);
@@ -39,9 +39,8 @@ internal static class LineLog
     /// </summary>
     public static (long End, int Skipped) Read(string path, long offset, int maxLineBytes, Action<ReadOnlyMemory<byte>> visit)
     {
-        if (!File.Exists(path)) return (offset, 0);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
-        if (!stream.CanSeek) throw new IOException($"{path}: it is a pipe or socket, not a regular file");
+        using var stream = Named(path, () => BoundedFile.TryOpen(path, long.MaxValue));
+        if (stream is null) return (offset, 0);
         stream.Seek(offset, SeekOrigin.Begin);
         var chunk = new byte[1 << 16];
         var line = new MemoryStream();
@@ -69,6 +68,19 @@ internal static class LineLog
             position += read;
         }
         return (end, skipped);
+    }
+
+    // Opens the log, a failure's message naming it (a FIFO or a hard link in its place is refused).
+    private static T Named<T>(string path, Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{path}: {e.Message}", e);
+        }
     }
 
     // Adds a piece of a line unless the line would then exceed the bound.
