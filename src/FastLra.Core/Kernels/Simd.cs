@@ -522,6 +522,14 @@ internal readonly record struct SimdTarget(int Bits, int Registers, bool Fma)
 /// <summary>The target the kernels run at: the machine's own, decided once at start-up, unless a test forces another.</summary>
 internal static class SimdWidth
 {
+    // The machine's target as JIT-time constants, so the public overloads fold to one kernel.
+    private static readonly int MachineBits =
+        Vector512.IsHardwareAccelerated ? 512 :
+        Vector256.IsHardwareAccelerated ? 256 :
+        Vector128.IsHardwareAccelerated ? 128 : 0;
+
+    private static readonly int MachineRegisters = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 32 : 16;
+
     /// <summary>
     /// The widest vector the hardware accelerates (512, 256 or 128 bits; 0 when none is), the
     /// vector registers the kernels may plan on, and whether it has FMA. Registers: 32 with
@@ -529,22 +537,27 @@ internal static class SimdWidth
     /// 32; with 16 the kernels take smaller blocks (twelve accumulators; dot blocks of two rows),
     /// which would otherwise spill to the stack (the AVX2 build's products ran at half speed).
     /// </summary>
-    public static readonly SimdTarget Machine = new(
-        Vector512.IsHardwareAccelerated ? 512 :
-        Vector256.IsHardwareAccelerated ? 256 :
-        Vector128.IsHardwareAccelerated ? 128 : 0,
-        Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 32 : 16,
-        HasFma);
+    public static readonly SimdTarget Machine = new(MachineBits, MachineRegisters, HasFma);
 
-    // Not readonly, so a test can force a target; a static load and a switch per kernel call
-    // against a JIT-time constant cost nothing measurable (docs/performance.md).
-    private static SimdTarget current = Machine;
+    /// <summary>
+    /// Whether a test may force the target: the runtime switch FastLra.Kernels.ForceableTarget, which
+    /// the test project sets in its runtimeconfig. Off (every other process), <see cref="Current"/> is
+    /// the machine's target as JIT-time constants; reading a target a test could change at every
+    /// kernel call made BPTT's iteration 5% slower (docs/performance.md).
+    /// </summary>
+    private static readonly bool Forceable = AppContext.TryGetSwitch("FastLra.Kernels.ForceableTarget", out bool on) && on;
+
+    private static SimdTarget forced = Machine;
 
     /// <summary>The target the kernels' public overloads run at: <see cref="Machine"/> unless a test forced one.</summary>
-    public static SimdTarget Current => current;
+    public static SimdTarget Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // else the JIT calls it, and nothing folds
+        get => Forceable ? forced : new SimdTarget(MachineBits, MachineRegisters, HasFma);
+    }
 
     /// <summary>The width of <see cref="Current"/>: 512, 256 or 128 (bits); 0 when no vector width is accelerated.</summary>
-    public static int Bits => current.Bits;
+    public static int Bits => Forceable ? forced.Bits : MachineBits;
 
     /// <summary>
     /// Whether vector FMA is an instruction here (x64 with FMA, every ARM64). Without it (x64 before
@@ -567,15 +580,16 @@ internal static class SimdWidth
     /// </summary>
     internal static Forced Force(SimdTarget target)
     {
+        if (!Forceable) ThrowHelper.Argument("The kernel target can be forced only with the runtime switch FastLra.Kernels.ForceableTarget on.");
         if (Array.IndexOf(SimdTarget.Supported(), target) < 0) ThrowHelper.Argument($"This machine cannot run {target}.");
-        var previous = current;
-        current = target;
+        var previous = forced;
+        forced = target;
         return new Forced(previous);
     }
 
     /// <summary>Restores the target that was current before <see cref="Force"/>.</summary>
     internal readonly struct Forced(SimdTarget previous) : IDisposable
     {
-        public void Dispose() => current = previous;
+        public void Dispose() => forced = previous;
     }
 }
