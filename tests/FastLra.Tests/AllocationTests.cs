@@ -9,12 +9,34 @@ namespace FastLra.Tests;
 /// <summary>After warm-up nothing on the training or inference path allocates.</summary>
 public class AllocationTests
 {
+    internal static readonly (TaskKind Task, OptimizerKind Optimizer)[] TrainingCases =
+    [
+        (TaskKind.TemporalOrder, OptimizerKind.Sgd), (TaskKind.TemporalOrder3Bit, OptimizerKind.Nesterov), (TaskKind.RandomPermutation, OptimizerKind.Adam),
+        (TaskKind.Adding, OptimizerKind.RmsProp), (TaskKind.Adding, OptimizerKind.Adagrad),
+    ];
+
+    internal static readonly (LraSemantics Semantics, LocalLossKind LocalLoss, float Alpha)[] LraCases =
+    [
+        (LraSemantics.Local, LocalLossKind.LogPenalty, 0f), (LraSemantics.Local, LocalLossKind.Mse, 0.1f),
+        (LraSemantics.Reference, LocalLossKind.LogPenalty, 0.1f), (LraSemantics.Reference, LocalLossKind.Mse, 0f),
+    ];
+
+    public static TheoryData<TaskKind, OptimizerKind> Training()
+    {
+        var data = new TheoryData<TaskKind, OptimizerKind>();
+        foreach (var (task, optimizer) in TrainingCases) data.Add(task, optimizer);
+        return data;
+    }
+
+    public static TheoryData<LraSemantics, LocalLossKind, float> Lra()
+    {
+        var data = new TheoryData<LraSemantics, LocalLossKind, float>();
+        foreach (var (semantics, localLoss, alpha) in LraCases) data.Add(semantics, localLoss, alpha);
+        return data;
+    }
+
     [Theory]
-    [InlineData(TaskKind.TemporalOrder, OptimizerKind.Sgd)]
-    [InlineData(TaskKind.TemporalOrder3Bit, OptimizerKind.Nesterov)]
-    [InlineData(TaskKind.RandomPermutation, OptimizerKind.Adam)]
-    [InlineData(TaskKind.Adding, OptimizerKind.RmsProp)]
-    [InlineData(TaskKind.Adding, OptimizerKind.Adagrad)]
+    [MemberData(nameof(Training))]
     public void Training_iterations_and_evaluation_allocate_nothing(TaskKind task, OptimizerKind optimizer)
     {
         var trainer = new Trainer(new TrainingOptions { Task = task, Length = 12, Hidden = 16, Batch = 5, ValidSize = 50, Optimizer = optimizer });
@@ -34,10 +56,7 @@ public class AllocationTests
     }
 
     [Theory]
-    [InlineData(LraSemantics.Local, LocalLossKind.LogPenalty, 0f)]
-    [InlineData(LraSemantics.Local, LocalLossKind.Mse, 0.1f)]
-    [InlineData(LraSemantics.Reference, LocalLossKind.LogPenalty, 0.1f)]
-    [InlineData(LraSemantics.Reference, LocalLossKind.Mse, 0f)]
+    [MemberData(nameof(Lra))]
     public void Lra_iterations_allocate_nothing(LraSemantics semantics, LocalLossKind localLoss, float alpha)
     {
         var trainer = new Trainer(new TrainingOptions

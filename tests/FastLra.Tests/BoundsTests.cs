@@ -27,6 +27,7 @@ public sealed class BoundsTests : IDisposable
     }
 
     /// <summary>A directory, a device or a pipe where a file belongs is one line and never read without end.</summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void Things_that_are_not_regular_files_are_refused_by_name()
     {
@@ -168,6 +169,7 @@ public sealed class BoundsTests : IDisposable
     }
 
     /// <summary>infer streams its input in blocks; across block boundaries it matches a step-by-step <see cref="RnnState"/>.</summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void Infer_streams_long_inputs_and_matches_the_state_step_by_step()
     {
@@ -193,6 +195,7 @@ public sealed class BoundsTests : IDisposable
     }
 
     /// <summary>data --json writes batch by batch: 100,000 batches (32 MB of JSON) pass through a 16 MB heap.</summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void Data_streams_its_batches_in_a_small_heap()
     {

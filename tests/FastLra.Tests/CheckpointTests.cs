@@ -118,6 +118,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("not a FastLra checkpoint", e.Message);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public async Task Sigterm_writes_a_final_checkpoint_and_exits_cleanly()
     {

@@ -13,6 +13,7 @@ namespace FastLra.Tests;
 /// and again, each time resumed; after every kill each file left loads, and once they finish the
 /// results equal an uninterrupted run's bit for bit, and no temporary or lock file is left.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed partial class CrashTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-crash-").FullName;

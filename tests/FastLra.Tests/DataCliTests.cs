@@ -204,6 +204,7 @@ public sealed class DataCliTests : IDisposable
         Assert.Matches(@"ETA ≤ \d+s \(2 epochs; sooner after 7 checks without a new best\)", stderr.Split('\n').First(l => l.StartsWith("it ", StringComparison.Ordinal)));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void Sunspots_forecasting_beats_both_baselines_and_predict_and_eval_use_the_saved_model()
     {
@@ -260,6 +261,7 @@ public sealed class DataCliTests : IDisposable
         Assert.Equal(values[0], array.Data[0], 1e-3);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void Infer_refuses_npy_and_csv_inputs_instead_of_misreading_them()
     {

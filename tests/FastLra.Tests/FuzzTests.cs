@@ -12,6 +12,7 @@ namespace FastLra.Tests;
 /// <see cref="WeightFileException"/>; nothing else may escape, and nothing may allocate beyond
 /// the file. FASTLRA_FUZZ_CASES raises the count for a longer run (docs/deployment.md).
 /// </summary>
+[Trait("Category", "Slow")]
 public class FuzzTests
 {
     private static byte[] Valid(bool metadata)
@@ -121,6 +122,7 @@ public class FuzzTests
 }
 
 /// <summary>The .npz reader under the same kind of seeded mutation (FASTLRA_FUZZ_CASES scales it too).</summary>
+[Trait("Category", "Slow")]
 public class NpzFuzzTests
 {
     [Fact]
@@ -167,6 +169,7 @@ public class NpzFuzzTests
 /// The data readers (.npz, .safetensors, CSV) under seeded mutation: each file loads or fails with
 /// a <see cref="DataFormatException"/> naming it; nothing else escapes (FASTLRA_FUZZ_CASES scales it).
 /// </summary>
+[Trait("Category", "Slow")]
 public class DataFuzzTests
 {
     private static readonly string[] CsvTokens =
@@ -280,6 +283,7 @@ public class DataFuzzTests
 /// naming the file. Before the loaders checked finiteness, a flip in an exponent could load NaN
 /// weights, state or optimiser moments, and every prediction after was NaN.
 /// </summary>
+[Trait("Category", "Slow")]
 public class LearnerFuzzTests
 {
     private static bool Finite(ReadOnlySpan<float> values)
@@ -356,6 +360,7 @@ public class LearnerFuzzTests
 /// their JSON): every reader (the sweep's store, the report) keeps the lines it can read and
 /// names the others; nothing escapes, and an append after the damage reads back.
 /// </summary>
+[Trait("Category", "Slow")]
 public class SweepStoreFuzzTests
 {
     [Fact]

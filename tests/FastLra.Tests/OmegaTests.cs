@@ -5,7 +5,7 @@ using Xunit;
 
 namespace FastLra.Tests;
 
-/// <summary>Omega's value and hand-derived derivatives, plain and diagonal, against central differences.</summary>
+/// <summary>Omega's value and hand-derived derivatives, plain and diagonal, against central differences, at one target per width and FMA setting.</summary>
 public class OmegaTests
 {
     private const int B = 3, H = 5, N = 4;
@@ -34,7 +34,7 @@ public class OmegaTests
         return (r - 1) * (r - 1);
     }
 
-    private static (OmegaValue Omega, float[] Da, float[] Dw) Analytic(float[] g, float[] w, float[] a, bool diagonal, int n = N, float guard = 0f)
+    private static (OmegaValue Omega, float[] Da, float[] Dw) Analytic(SimdTarget target, float[] g, float[] w, float[] a, bool diagonal, int n = N, float guard = 0f)
     {
         var t = new float[B * H];
         ActivationsReference.TanhForward(a, t);
@@ -42,38 +42,44 @@ public class OmegaTests
         MatMulReference.MultiplyTransposed(g, w, B, n, H, m);
         var d = new float[B * H];
         if (diagonal) Omega.DiagonalD(t, B, H, H, d);
-        else Omega.PlainD(t, d);
+        else Omega.PlainD(target, t, d);
         var nn = new float[B * H];
-        var omega = Omega.Forward(g, m, d, nn, guard);
+        var omega = Omega.Forward(target, g, m, d, nn, guard);
         var da = new float[B * H];
         if (diagonal)
         {
             // From M's row norms alone: the same Omega as through D and N.
-            var fromRows = Omega.DiagonalBackwardA(g, m, t, B, H, H, 1f, da, guard);
+            var fromRows = Omega.DiagonalBackwardA(target, g, m, t, B, H, H, 1f, da, guard);
             Assert.Equal(omega.Value, fromRows.Value, 1e-6f);
             Assert.Equal(omega.CoefficientA, fromRows.CoefficientA, Math.Abs(omega.CoefficientA) * 1e-5f);
         }
         else
         {
-            Omega.BackwardA(nn, t, omega, 1f, da);
+            Omega.BackwardA(target, nn, t, omega, 1f, da);
         }
         var dw = new float[H * n];
-        Omega.BackwardW(nn, d, g, B, H, H, n, omega, 1f, new float[B * H], dw);
+        Omega.BackwardW(target, nn, d, g, B, H, H, n, omega, 1f, new float[B * H], dw);
         return (omega, da, dw);
     }
 
     /// <summary>The paper's Omega (guard 0) and the guarded one, whose guard here is of the signal's own size (||G|| is about 2).</summary>
+    public static TheoryData<Target, bool, float> Variants()
+    {
+        var data = new TheoryData<Target, bool, float>();
+        foreach (var target in Targets.Lanes())
+            foreach (var (diagonal, guard) in new[] { (false, 0f), (true, 0f), (false, 0.5f), (true, 3f) })
+                data.Add(target, diagonal, guard);
+        return data;
+    }
+
     [Theory]
-    [InlineData(false, 0f)]
-    [InlineData(true, 0f)]
-    [InlineData(false, 0.5f)]
-    [InlineData(true, 3f)]
-    public void Value_and_derivatives_match_central_differences(bool diagonal, float guard)
+    [MemberData(nameof(Variants))]
+    public void Value_and_derivatives_match_central_differences(Target target, bool diagonal, float guard)
     {
         var g = Random(B * N, 1);
         var w = Random(H * N, 2);
         var a = Random(B * H, 3, 1.5f);
-        var (omega, da, dw) = Analytic(g, w, a, diagonal, guard: guard);
+        var (omega, da, dw) = Analytic(target.Value, g, w, a, diagonal, guard: guard);
         Assert.Equal(Value(g, w, a, diagonal, guard: guard), omega.Value, 1e-5);
         const float eps = 1e-3f;
         double scaleA = da.Max(Math.Abs), scaleW = dw.Max(Math.Abs);
@@ -112,10 +118,11 @@ public class OmegaTests
         var a = Random(B * H, 3, 1.5f);
         float[] Scaled(float s) => [.. Random(B * N, 1).Select(v => v * s)];
         double Size(float[] da) => da.Max(Math.Abs);
-        var (plainBig, plainBigDa, _) = Analytic(Scaled(1f), w, a, diagonal: false);
-        var (_, plainSmallDa, _) = Analytic(Scaled(1e-7f), w, a, diagonal: false);
-        var (_, guardedBigDa, _) = Analytic(Scaled(1f), w, a, diagonal: false, guard: 1e-4f);
-        var (_, guardedSmallDa, _) = Analytic(Scaled(1e-7f), w, a, diagonal: false, guard: 1e-4f);
+        var machine = SimdWidth.Machine;
+        var (plainBig, plainBigDa, _) = Analytic(machine, Scaled(1f), w, a, diagonal: false);
+        var (_, plainSmallDa, _) = Analytic(machine, Scaled(1e-7f), w, a, diagonal: false);
+        var (_, guardedBigDa, _) = Analytic(machine, Scaled(1f), w, a, diagonal: false, guard: 1e-4f);
+        var (_, guardedSmallDa, _) = Analytic(machine, Scaled(1e-7f), w, a, diagonal: false, guard: 1e-4f);
         Assert.True(plainBig.Value > 0.01f);
         Assert.Equal(Size(plainBigDa), Size(plainSmallDa), Size(plainBigDa) * 1e-3);
         Assert.Equal(Size(plainBigDa), Size(guardedBigDa), Size(plainBigDa) * 1e-3);
@@ -125,7 +132,7 @@ public class OmegaTests
     [Fact]
     public void Diagonal_derivative_moves_only_the_diagonal()
     {
-        var (_, da, _) = Analytic(Random(B * N, 4), Random(H * N, 5), Random(B * H, 6), diagonal: true);
+        var (_, da, _) = Analytic(SimdWidth.Machine, Random(B * N, 4), Random(H * N, 5), Random(B * H, 6), diagonal: true);
         for (int b = 0; b < B; b++)
             for (int h = 0; h < H; h++)
                 if (h != b) Assert.Equal(0f, da[b * H + h]);
@@ -139,7 +146,7 @@ public class OmegaTests
         Initialization.Orthogonal(new RandomState(8), H, H, w);
         var g = Random(B * H, 9);
         var a = new float[B * H];
-        var (omega, da, dw) = Analytic(g, w, a, diagonal: false, n: H);
+        var (omega, da, dw) = Analytic(SimdWidth.Machine, g, w, a, diagonal: false, n: H);
         Assert.True(omega.Value < 1e-12, $"Omega = {omega.Value}");
         Assert.All(da, v => Assert.True(Math.Abs(v) < 1e-5));
         Assert.All(dw, v => Assert.True(Math.Abs(v) < 1e-5));
@@ -148,13 +155,13 @@ public class OmegaTests
     [Fact]
     public void Zero_norms_give_zero_not_nan()
     {
-        var zeroSignal = Analytic(new float[B * N], Random(H * N, 10), Random(B * H, 11), diagonal: false);
+        var zeroSignal = Analytic(SimdWidth.Machine, new float[B * N], Random(H * N, 10), Random(B * H, 11), diagonal: false);
         Assert.Equal(default, zeroSignal.Omega);
         Assert.All(zeroSignal.Da, v => Assert.Equal(0f, v));
         Assert.All(zeroSignal.Dw, v => Assert.Equal(0f, v));
         // Saturated tanh makes D = 0, so ||N|| = 0.
         var saturated = Enumerable.Repeat(100f, B * H).ToArray();
-        var zeroN = Analytic(Random(B * N, 12), Random(H * N, 13), saturated, diagonal: true);
+        var zeroN = Analytic(SimdWidth.Machine, Random(B * N, 12), Random(H * N, 13), saturated, diagonal: true);
         Assert.Equal(default, zeroN.Omega);
         Assert.All(zeroN.Da, v => Assert.Equal(0f, v));
     }
@@ -174,8 +181,11 @@ public class OmegaTests
     /// The diagonal step of every row, in double from its definition, for a batch past the row norms
     /// the kernel keeps between its passes (those past it are taken again).
     /// </summary>
-    [Fact]
-    public void Diagonal_step_holds_for_a_batch_past_the_kept_row_norms()
+    public static TheoryData<Target> LaneTargets() => [.. Targets.Lanes()];
+
+    [Theory]
+    [MemberData(nameof(LaneTargets))]
+    public void Diagonal_step_holds_for_a_batch_past_the_kept_row_norms(Target target)
     {
         const int batch = 300, hidden = 300, stride = 304;
         var rng = new Random(44);
@@ -186,7 +196,7 @@ public class OmegaTests
         for (int b = 0; b < batch; b++)
             for (int j = hidden; j < stride; j++) (g[b * stride + j], m[b * stride + j], t[b * stride + j]) = (0f, 0f, 0f);
         var da = new float[batch * stride];
-        var omega = Omega.DiagonalBackwardA(g, m, t, batch, hidden, stride, 0.5f, da);
+        var omega = Omega.DiagonalBackwardA(target.Value, g, m, t, batch, hidden, stride, 0.5f, da);
         double c = 0.5 * omega.CoefficientA;
         Assert.NotEqual(0.0, c);
         for (int b = 0; b < batch; b++)
@@ -199,8 +209,9 @@ public class OmegaTests
     }
 
     /// <summary>The same matrices in rows padded with zeros (the trainers' layout) give the same Omega, derivatives and dW.</summary>
-    [Fact]
-    public void Padded_rows_give_the_compact_results()
+    [Theory]
+    [MemberData(nameof(LaneTargets))]
+    public void Padded_rows_give_the_compact_results(Target target)
     {
         const int stride = H + 5;
         var g = Random(B * N, 40);
@@ -217,8 +228,8 @@ public class OmegaTests
             return padded;
         }
         var (da, paddedDa) = (new float[B * H], new float[B * stride]);
-        var omega = Omega.DiagonalBackwardA(g, m, t, B, H, H, 0.5f, da);
-        Assert.Equal(omega, Omega.DiagonalBackwardA(g, Pad(m), Pad(t), B, H, stride, 0.5f, paddedDa));
+        var omega = Omega.DiagonalBackwardA(target.Value, g, m, t, B, H, H, 0.5f, da);
+        Assert.Equal(omega, Omega.DiagonalBackwardA(target.Value, g, Pad(m), Pad(t), B, H, stride, 0.5f, paddedDa));
         Assert.Equal(Pad(da), paddedDa);
 
         var (d, paddedD) = (new float[B * H], new float[B * stride]);
@@ -226,10 +237,10 @@ public class OmegaTests
         Omega.DiagonalD(Pad(t), B, H, stride, paddedD);
         Assert.Equal(Pad(d), paddedD);
         var n = new float[B * H];
-        Omega.Forward(g, m, d, n);
+        Omega.Forward(target.Value, g, m, d, n);
         var (dw, paddedDw) = (new float[H * N], new float[H * N]);
-        Omega.BackwardW(n, d, g, B, H, H, N, omega, 1f, new float[B * H], dw);
-        Omega.BackwardW(Pad(n), paddedD, g, B, H, stride, N, omega, 1f, new float[B * stride], paddedDw);
+        Omega.BackwardW(target.Value, n, d, g, B, H, H, N, omega, 1f, new float[B * H], dw);
+        Omega.BackwardW(target.Value, Pad(n), paddedD, g, B, H, stride, N, omega, 1f, new float[B * stride], paddedDw);
         Assert.Equal(dw, paddedDw);
     }
 }

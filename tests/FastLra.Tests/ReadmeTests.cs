@@ -9,6 +9,7 @@ namespace FastLra.Tests;
 /// The README keeps up with the code: every training option is documented in its train table,
 /// its commands exist, its shell blocks run, and its C# blocks are code CI compiles and runs.
 /// </summary>
+[Trait("Category", "Slow")]
 public class ReadmeTests
 {
     private static readonly string Readme = File.ReadAllText(Path.Combine(Golden.RepositoryRoot, "README.md"));

@@ -111,6 +111,7 @@ public sealed class ReplayTests : IDisposable
         Assert.Empty(stdout);
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void A_model_of_other_widths_or_hidden_with_a_model_are_refused()
     {

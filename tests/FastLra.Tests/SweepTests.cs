@@ -342,6 +342,7 @@ public sealed class SweepTests : IDisposable
     /// Run ids hash every option as checkpoints record it, so the committed results keep their ids
     /// (and a rerun of their grids skips them) whatever is added to the options table.
     /// </summary>
+    [Trait("Category", "Slow")]
     [Fact]
     public void Committed_results_keep_their_ids()
     {

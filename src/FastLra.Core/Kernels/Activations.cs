@@ -7,25 +7,33 @@ namespace FastLra.Kernels;
 public static class Activations
 {
     /// <summary>z = tanh(a), within 3 ulps everywhere (relative error too, near zero); z may be a.</summary>
-    public static void TanhForward(ReadOnlySpan<float> a, Span<float> z)
+    public static void TanhForward(ReadOnlySpan<float> a, Span<float> z) => TanhForward(SimdWidth.Current, a, z);
+
+    /// <summary>As the public overload, at <paramref name="target"/>, for tests.</summary>
+    internal static void TanhForward(SimdTarget target, ReadOnlySpan<float> a, Span<float> z)
     {
         if (z.Length < a.Length) ThrowHelper.ShapeMismatch();
-        Elementwise.Map<TanhOperator>(a, default, default, 0f, z[..a.Length]);
+        Elementwise.Map<TanhOperator>(target, a, default, default, 0f, z[..a.Length]);
     }
 
     /// <summary>
     /// h += step * g (fused), then z = tanh(h): a target's descent step and the activation the next
     /// step needs, in one pass. z must not overlap g or h.
     /// </summary>
-    public static void DescendTanh(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
+    public static void DescendTanh(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z) => DescendTanh(SimdWidth.Current, g, step, h, z);
+
+    /// <summary>As the public overload, at <paramref name="target"/> (the scalar target runs 128-bit vectors), for tests.</summary>
+    internal static void DescendTanh(SimdTarget target, ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
     {
         int n = h.Length;
         if (g.Length < n || z.Length < n) ThrowHelper.ShapeMismatch();
-        switch (SimdWidth.Bits)
+        switch (target.Bits, target.Fma)
         {
-            case 512: DescendTanh<V512>(g, step, h, z); break;
-            case 256: DescendTanh<V256>(g, step, h, z); break;
-            default: DescendTanh<V128>(g, step, h, z); break;
+            case (512, _): DescendTanh<V512>(g, step, h, z); break;
+            case (256, true): DescendTanh<V256<MachineFma>>(g, step, h, z); break;
+            case (256, false): DescendTanh<V256<NoFma>>(g, step, h, z); break;
+            case (_, true): DescendTanh<V128<MachineFma>>(g, step, h, z); break;
+            default: DescendTanh<V128<NoFma>>(g, step, h, z); break;
         }
     }
 
@@ -63,19 +71,26 @@ public static class Activations
     }
 
     /// <summary>da = (dz + extra) (1 - z²): the backward step of a state that also feeds an output; da may be any input.</summary>
-    public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, ReadOnlySpan<float> extra, Span<float> da)
+    public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, ReadOnlySpan<float> extra, Span<float> da) =>
+        TanhBackward(SimdWidth.Current, z, dz, extra, da);
+
+    /// <summary>As the public overload, at <paramref name="target"/>, for tests.</summary>
+    internal static void TanhBackward(SimdTarget target, ReadOnlySpan<float> z, ReadOnlySpan<float> dz, ReadOnlySpan<float> extra, Span<float> da)
     {
         int n = z.Length;
         if (dz.Length < n || extra.Length < n || da.Length < n) ThrowHelper.ShapeMismatch();
-        Elementwise.Map<AddTanhBackwardOperator>(z, dz, extra, 0f, da[..n]);
+        Elementwise.Map<AddTanhBackwardOperator>(target, z, dz, extra, 0f, da[..n]);
     }
 
     /// <summary>da = dz * (1 - z²), where z = tanh(a); da may be z or dz.</summary>
-    public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, Span<float> da)
+    public static void TanhBackward(ReadOnlySpan<float> z, ReadOnlySpan<float> dz, Span<float> da) => TanhBackward(SimdWidth.Current, z, dz, da);
+
+    /// <summary>As the public overload, at <paramref name="target"/>, for tests.</summary>
+    internal static void TanhBackward(SimdTarget target, ReadOnlySpan<float> z, ReadOnlySpan<float> dz, Span<float> da)
     {
         int n = z.Length;
         if (dz.Length < n || da.Length < n) ThrowHelper.ShapeMismatch();
-        Elementwise.Map<TanhBackwardOperator>(z, dz, default, 0f, da[..n]);
+        Elementwise.Map<TanhBackwardOperator>(target, z, dz, default, 0f, da[..n]);
     }
 }
 
@@ -97,11 +112,12 @@ internal static class ActivationsReference
         for (int i = 0; i < z.Length; i++) da[i] = (dz[i] + extra[i]) * (1f - z[i] * z[i]);
     }
 
-    public static void DescendTanh(ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
+    /// <summary>The step's multiply-add by <paramref name="target"/>'s rule, as the kernel at that target.</summary>
+    public static void DescendTanh(SimdTarget target, ReadOnlySpan<float> g, float step, Span<float> h, Span<float> z)
     {
         for (int i = 0; i < h.Length; i++)
         {
-            h[i] = SimdWidth.MultiplyAdd(g[i], step, h[i]);
+            h[i] = target.MultiplyAdd(g[i], step, h[i]);
             z[i] = MathF.Tanh(h[i]);
         }
     }

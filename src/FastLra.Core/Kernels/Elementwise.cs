@@ -21,6 +21,10 @@ internal static class Elementwise
 {
     /// <summary>dest[i] = TOp(x[i], y[i], z[i], s); unused inputs may be empty.</summary>
     public static double Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
+        where TOp : IElementwise => Map<TOp>(SimdWidth.Current, x, y, z, s, dest);
+
+    /// <summary>As the overload without a target, at <paramref name="target"/> (the scalar target runs 128-bit vectors).</summary>
+    public static double Map<TOp>(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
         where TOp : IElementwise
     {
         int n = dest.Length;
@@ -28,25 +32,33 @@ internal static class Elementwise
         // Empty inputs read as x, which keeps every load in bounds; operators ignore inputs they do not use.
         if (y.IsEmpty) y = x;
         if (z.IsEmpty) z = x;
-        return SimdWidth.Bits switch
+        return (target.Bits, target.Fma) switch
         {
-            512 => Map<TOp, V512>(x, y, z, s, dest),
-            256 => Map<TOp, V256>(x, y, z, s, dest),
-            _ => Map<TOp, V128>(x, y, z, s, dest),
+            (512, _) => Map<TOp, V512>(x, y, z, s, dest),
+            (256, true) => Map<TOp, V256<MachineFma>>(x, y, z, s, dest),
+            (256, false) => Map<TOp, V256<NoFma>>(x, y, z, s, dest),
+            (_, true) => Map<TOp, V128<MachineFma>>(x, y, z, s, dest),
+            _ => Map<TOp, V128<NoFma>>(x, y, z, s, dest),
         };
     }
 
     /// <summary>Σ TOp(x[i], y[i], z[i], s) in double, storing nothing.</summary>
     public static double Sum<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s)
+        where TOp : IElementwise => Sum<TOp>(SimdWidth.Current, x, y, s);
+
+    /// <summary>As the overload without a target, at <paramref name="target"/>.</summary>
+    public static double Sum<TOp>(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s)
         where TOp : IElementwise
     {
         int n = x.Length;
         if (y.Length < n) ThrowHelper.ShapeMismatch();
-        return SimdWidth.Bits switch
+        return (target.Bits, target.Fma) switch
         {
-            512 => Sum<TOp, V512>(x, y, s),
-            256 => Sum<TOp, V256>(x, y, s),
-            _ => Sum<TOp, V128>(x, y, s),
+            (512, _) => Sum<TOp, V512>(x, y, s),
+            (256, true) => Sum<TOp, V256<MachineFma>>(x, y, s),
+            (256, false) => Sum<TOp, V256<NoFma>>(x, y, s),
+            (_, true) => Sum<TOp, V128<MachineFma>>(x, y, s),
+            _ => Sum<TOp, V128<NoFma>>(x, y, s),
         };
     }
 

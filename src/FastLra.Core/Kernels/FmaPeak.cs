@@ -23,8 +23,8 @@ internal static class FmaPeak
             float sink = bits switch
             {
                 512 => Run<V512>(),
-                256 => Run<V256>(),
-                _ => Run<V128>(),
+                256 => Run<V256<MachineFma>>(),
+                _ => Run<V128<MachineFma>>(),
             };
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             if (float.IsNaN(sink)) return 0; // never: keeps the loop's result alive

@@ -21,17 +21,17 @@ internal static class Gates
     /// </summary>
     public static void GruForward(ReadOnlySpan<float> gx, ReadOnlySpan<float> gh, ReadOnlySpan<float> hPrev, int rows, int s,
         Span<float> cache, Span<float> h) =>
-        GruForward(SimdWidth.Bits, gx, gh, hPrev, rows, s, cache, h);
+        GruForward(SimdWidth.Current, gx, gh, hPrev, rows, s, cache, h);
 
-    /// <summary>As the overload without <paramref name="bits"/>, at that vector width (512, 256, 128), for tests.</summary>
-    internal static void GruForward(int bits, ReadOnlySpan<float> gx, ReadOnlySpan<float> gh, ReadOnlySpan<float> hPrev, int rows, int s,
+    /// <summary>As the overload without a target, at <paramref name="target"/> (the scalar target runs 128-bit vectors), for tests.</summary>
+    internal static void GruForward(SimdTarget target, ReadOnlySpan<float> gx, ReadOnlySpan<float> gh, ReadOnlySpan<float> hPrev, int rows, int s,
         Span<float> cache, Span<float> h)
     {
         long bs = (long)rows * s;
         if (gx.Length < 3 * bs || gh.Length < 3 * bs || (!hPrev.IsEmpty && hPrev.Length < bs) || cache.Length < 4 * bs || h.Length < bs)
             ThrowHelper.ShapeMismatch();
         var g = new Refs(gx, gh, hPrev, default, default, cache, h, default);
-        Run<GruForwardLanes>(bits, ref g, rows, s);
+        Run<GruForwardLanes>(target, ref g, rows, s);
     }
 
     /// <summary>
@@ -42,10 +42,10 @@ internal static class Gates
     /// </summary>
     public static void GruBackward(ReadOnlySpan<float> dhRecurrent, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> cache, ReadOnlySpan<float> hPrev,
         int rows, int s, Span<float> dgx, Span<float> dgh, Span<float> dhPrev) =>
-        GruBackward(SimdWidth.Bits, dhRecurrent, dhAbove, cache, hPrev, rows, s, dgx, dgh, dhPrev);
+        GruBackward(SimdWidth.Current, dhRecurrent, dhAbove, cache, hPrev, rows, s, dgx, dgh, dhPrev);
 
-    /// <summary>As the overload without <paramref name="bits"/>, at that vector width, for tests.</summary>
-    internal static void GruBackward(int bits, ReadOnlySpan<float> dhRecurrent, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> cache,
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests.</summary>
+    internal static void GruBackward(SimdTarget target, ReadOnlySpan<float> dhRecurrent, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> cache,
         ReadOnlySpan<float> hPrev, int rows, int s, Span<float> dgx, Span<float> dgh, Span<float> dhPrev)
     {
         long bs = (long)rows * s;
@@ -53,7 +53,7 @@ internal static class Gates
             || dgx.Length < 3 * bs || dgh.Length < 3 * bs || dhPrev.Length < bs)
             ThrowHelper.ShapeMismatch();
         var g = new Refs(dhRecurrent, dhAbove, hPrev, cache, default, dgx, dgh, dhPrev);
-        Run<GruBackwardLanes>(bits, ref g, rows, s);
+        Run<GruBackwardLanes>(target, ref g, rows, s);
     }
 
     /// <summary>
@@ -64,17 +64,17 @@ internal static class Gates
     /// the cache itself (rows of 6S): it is not; a is read, never written.
     /// </summary>
     public static void LstmForward(ReadOnlySpan<float> a, ReadOnlySpan<float> cPrev, int cPrevStride, int rows, int s, Span<float> cache, Span<float> h) =>
-        LstmForward(SimdWidth.Bits, a, cPrev, cPrevStride, rows, s, cache, h);
+        LstmForward(SimdWidth.Current, a, cPrev, cPrevStride, rows, s, cache, h);
 
-    /// <summary>As the overload without <paramref name="bits"/>, at that vector width, for tests.</summary>
-    internal static void LstmForward(int bits, ReadOnlySpan<float> a, ReadOnlySpan<float> cPrev, int cPrevStride, int rows, int s,
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests.</summary>
+    internal static void LstmForward(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> cPrev, int cPrevStride, int rows, int s,
         Span<float> cache, Span<float> h)
     {
         long bs = (long)rows * s;
         if (a.Length < 4 * bs || (!cPrev.IsEmpty && cPrev.Length < (rows - 1L) * cPrevStride + s) || cache.Length < 6 * bs || h.Length < bs)
             ThrowHelper.ShapeMismatch();
         var g = new Refs(a, default, cPrev, default, default, cache, h, default) { PrevStride = cPrevStride };
-        Run<LstmForwardLanes>(bits, ref g, rows, s);
+        Run<LstmForwardLanes>(target, ref g, rows, s);
     }
 
     /// <summary>
@@ -85,10 +85,10 @@ internal static class Gates
     /// </summary>
     public static void LstmBackward(ReadOnlySpan<float> dhRecurrent, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> cache, ReadOnlySpan<float> cPrev,
         int cPrevStride, int rows, int s, Span<float> dc, Span<float> da) =>
-        LstmBackward(SimdWidth.Bits, dhRecurrent, dhAbove, cache, cPrev, cPrevStride, rows, s, dc, da);
+        LstmBackward(SimdWidth.Current, dhRecurrent, dhAbove, cache, cPrev, cPrevStride, rows, s, dc, da);
 
-    /// <summary>As the overload without <paramref name="bits"/>, at that vector width, for tests.</summary>
-    internal static void LstmBackward(int bits, ReadOnlySpan<float> dhRecurrent, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> cache,
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests.</summary>
+    internal static void LstmBackward(SimdTarget target, ReadOnlySpan<float> dhRecurrent, ReadOnlySpan<float> dhAbove, ReadOnlySpan<float> cache,
         ReadOnlySpan<float> cPrev, int cPrevStride, int rows, int s, Span<float> dc, Span<float> da)
     {
         long bs = (long)rows * s;
@@ -96,7 +96,7 @@ internal static class Gates
             || (!cPrev.IsEmpty && cPrev.Length < (rows - 1L) * cPrevStride + s) || dc.Length < bs || da.Length < 4 * bs)
             ThrowHelper.ShapeMismatch();
         var g = new Refs(dhRecurrent, dhAbove, cPrev, cache, default, da, dc, default) { PrevStride = cPrevStride };
-        Run<LstmBackwardLanes>(bits, ref g, rows, s);
+        Run<LstmBackwardLanes>(target, ref g, rows, s);
     }
 
     /// <summary>σ(x) = 1 / (1 + e^-x), relatively accurate at both ends (e^-x from the same exp as tanh).</summary>
@@ -153,14 +153,16 @@ internal static class Gates
             where TV : struct, IVector<TV>;
     }
 
-    private static void Run<TOp>(int bits, ref Refs g, int rows, int s)
+    private static void Run<TOp>(SimdTarget target, ref Refs g, int rows, int s)
         where TOp : ILanes
     {
-        switch (bits)
+        switch (target.Bits, target.Fma)
         {
-            case 512: Run<TOp, V512>(ref g, rows, s); break;
-            case 256: Run<TOp, V256>(ref g, rows, s); break;
-            default: Run<TOp, V128>(ref g, rows, s); break;
+            case (512, _): Run<TOp, V512>(ref g, rows, s); break;
+            case (256, true): Run<TOp, V256<MachineFma>>(ref g, rows, s); break;
+            case (256, false): Run<TOp, V256<NoFma>>(ref g, rows, s); break;
+            case (_, true): Run<TOp, V128<MachineFma>>(ref g, rows, s); break;
+            default: Run<TOp, V128<NoFma>>(ref g, rows, s); break;
         }
     }
 

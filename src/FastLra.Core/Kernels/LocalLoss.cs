@@ -116,11 +116,15 @@ internal static class LocalLoss
 {
     /// <summary>l(u, v) = mean f(u - v) over <paramref name="count"/> entries.</summary>
     public static float Forward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v, int count)
+        where TLoss : struct, ILocalLoss => Forward<TLoss>(SimdWidth.Current, u, v, count);
+
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests.</summary>
+    public static float Forward<TLoss>(SimdTarget target, ReadOnlySpan<float> u, ReadOnlySpan<float> v, int count)
         where TLoss : struct, ILocalLoss
     {
         if (v.Length < u.Length || count > u.Length) ThrowHelper.ShapeMismatch();
         if (count == 0) return 0f;
-        return (float)(Elementwise.Sum<LossValueOperator<TLoss>>(u, v[..u.Length], 0f) / count);
+        return (float)(Elementwise.Sum<LossValueOperator<TLoss>>(target, u, v[..u.Length], 0f) / count);
     }
 
     /// <summary>
@@ -129,13 +133,17 @@ internal static class LocalLoss
     /// the factor (dest = l'_1(u, v)). dest may be the same span as any input.
     /// </summary>
     public static void Backward<TLoss>(ReadOnlySpan<float> u, ReadOnlySpan<float> v, ReadOnlySpan<float> w, int count, Span<float> dest)
+        where TLoss : struct, ILocalLoss => Backward<TLoss>(SimdWidth.Current, u, v, w, count, dest);
+
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests.</summary>
+    public static void Backward<TLoss>(SimdTarget target, ReadOnlySpan<float> u, ReadOnlySpan<float> v, ReadOnlySpan<float> w, int count, Span<float> dest)
         where TLoss : struct, ILocalLoss
     {
         int n = u.Length;
         if (v.Length < n || dest.Length < n || (!w.IsEmpty && w.Length < n) || count > n) ThrowHelper.ShapeMismatch();
         if (n == 0) return;
-        if (w.IsEmpty) Elementwise.Map<LossSlopeOperator<TLoss>>(u, v, default, 1f / count, dest[..n]);
-        else Elementwise.Map<LossSlopeTanhOperator<TLoss>>(u, v, w, 1f / count, dest[..n]);
+        if (w.IsEmpty) Elementwise.Map<LossSlopeOperator<TLoss>>(target, u, v, default, 1f / count, dest[..n]);
+        else Elementwise.Map<LossSlopeTanhOperator<TLoss>>(target, u, v, w, 1f / count, dest[..n]);
     }
 }
 

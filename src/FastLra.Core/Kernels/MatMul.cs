@@ -14,7 +14,8 @@ namespace FastLra.Kernels;
 /// transposed operand is never copied (the cell applies tanh to each block as it is stored); c = a·wᵀ
 /// is a blocked dot-product kernel (<see cref="Dot{TV}"/>). Both are written once over
 /// <see cref="IVector{TSelf}"/> and run at the widest width the hardware accelerates
-/// (<see cref="SimdWidth.Bits"/>, decided once), narrower when a row is shorter than a vector.
+/// (<see cref="SimdWidth.Current"/>; the internal overloads take any <see cref="SimdTarget"/>),
+/// narrower when a row is shorter than a vector.
 /// A row's tail is one more vector that overlaps the previous one, its already-done lanes
 /// masked, so no element is ever computed twice into memory.
 /// </para>
@@ -28,24 +29,21 @@ public static class MatMul
 {
     /// <summary>c (m x n) += a (m x k) · w (k x n).</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, c, m, k, n, k, c);
+        MultiplyAdd(SimdWidth.Current, a, w, c, m, k, n, k, c);
 
     /// <summary>
     /// c (m x n) = addend (m x n) + a (m x k) · w (k x n), the addend read as the accumulators' start
     /// (no separate copy); it may be c itself, and must not overlap a or w otherwise.
     /// </summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, addend, m, k, n, k, c);
+        MultiplyAdd(SimdWidth.Current, a, w, addend, m, k, n, k, c);
 
     /// <summary>As the overload without a stride, with row i of a at a[i * aStride] (aStride >= k): a is a state of padded rows.</summary>
     public static void MultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, int aStride, Span<float> c) =>
-        MultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, w, addend, m, k, n, aStride, c);
+        MultiplyAdd(SimdWidth.Current, a, w, addend, m, k, n, aStride, c);
 
-    /// <summary>
-    /// As the public overloads, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar)
-    /// planned for <paramref name="registers"/> vector registers (32 or 16), for tests.
-    /// </summary>
-    internal static void MultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, int aStride, Span<float> c)
+    /// <summary>As the public overloads, at <paramref name="target"/> (its width, registers and multiply-add), for tests.</summary>
+    internal static void MultiplyAdd(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> w, ReadOnlySpan<float> addend, int m, int k, int n, int aStride, Span<float> c)
     {
         Check(a.Length, Needed(m, k, aStride), w.Length, k * n, c.Length, m * n);
         if (addend.Length < m * n) ThrowHelper.ShapeMismatch();
@@ -55,7 +53,7 @@ public static class MatMul
             addend[..(m * n)].CopyTo(c);
             return;
         }
-        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), aStride, 1, ref MemoryMarshal.GetReference(w), m, k, n,
+        Gemm(target, ref MemoryMarshal.GetReference(a), aStride, 1, ref MemoryMarshal.GetReference(w), m, k, n,
             ref MemoryMarshal.GetReference(addend), ref MemoryMarshal.GetReference(c));
     }
 
@@ -68,24 +66,24 @@ public static class MatMul
     /// </summary>
     public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, Span<float> a, Span<float> z) =>
-        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, kh, a, z);
+        CellForward(SimdWidth.Current, x, wx, h, wh, bias, m, kx, kh, n, kh, a, z);
 
     /// <summary>As the overload without a stride, with row i of h at h[i * hStride] (hStride >= kh): h is a state of padded rows.</summary>
     public static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, int hStride, Span<float> a, Span<float> z) =>
-        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, hStride, a, z);
+        CellForward(SimdWidth.Current, x, wx, h, wh, bias, m, kx, kh, n, hStride, a, z);
 
-    /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void CellForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+    /// <summary>As the public overloads, at <paramref name="target"/>, for tests.</summary>
+    internal static void CellForward(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, int hStride, Span<float> a, Span<float> z) =>
-        CellForward(bits, registers, x, wx, h, wh, bias, m, kx, kh, n, kx, hStride, a, z);
+        CellForward(target, x, wx, h, wh, bias, m, kx, kh, n, kx, hStride, a, z);
 
     /// <summary>As the public overloads, with row i of x at x[i * xStride] too: a layer above the first reads the padded states below it.</summary>
     internal static void CellForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, int xStride, int hStride, Span<float> a, Span<float> z) =>
-        CellForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, xStride, hStride, a, z);
+        CellForward(SimdWidth.Current, x, wx, h, wh, bias, m, kx, kh, n, xStride, hStride, a, z);
 
-    private static void CellForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
+    private static void CellForward(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, int xStride, int hStride, Span<float> a, Span<float> z)
     {
         Check(x.Length, Needed(m, kx, xStride), wx.Length, kx * n, a.Length, m * n);
@@ -95,17 +93,26 @@ public static class MatMul
         var second = h.IsEmpty
             ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
             : new Product(ref MemoryMarshal.GetReference(h), hStride, 1, ref MemoryMarshal.GetReference(wh), kh);
+        if (target.Fma) CellAt<MachineFma>(target, in first, in second, m, n, bias, a, z, tanh: true);
+        else CellAt<NoFma>(target, in first, in second, m, n, bias, a, z, tanh: true);
+    }
+
+    // c = bias + the products, then with tanh z = tanh(c) (else z is not written).
+    private static void CellAt<TRule>(SimdTarget target, in Product first, in Product second, int m, int n, ReadOnlySpan<float> bias, Span<float> a, Span<float> z,
+        bool tanh)
+        where TRule : struct, IFmaRule
+    {
         ref float rb = ref MemoryMarshal.GetReference(bias);
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rz = ref MemoryMarshal.GetReference(z);
-        int maxCols = PanelVectors(registers);
-        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true, maxCols);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true, maxCols);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh: true, maxCols);
+        int bits = target.Bits, maxCols = PanelVectors(target.Registers);
+        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh, maxCols);
+        else if (bits >= 256 && n >= 8) Gemm<V256<TRule>>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh, maxCols);
+        else if (bits >= 128 && n >= 4) Gemm<V128<TRule>>(in first, in second, m, n, ref rb, 0, ref ra, ref rz, tanh, maxCols);
         else
         {
-            GemmScalar(in first, in second, m, n, ref rb, 0, ref ra);
-            Activations.TanhForward(a[..(m * n)], z);
+            GemmScalar<TRule>(in first, in second, m, n, ref rb, 0, ref ra);
+            if (tanh) Activations.TanhForward(target, a[..(m * n)], z);
         }
     }
 
@@ -117,10 +124,10 @@ public static class MatMul
     /// </summary>
     internal static void GateForward(ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh, ReadOnlySpan<float> bias,
         int m, int kx, int kh, int n, int xStride, int hStride, Span<float> c) =>
-        GateForward(SimdWidth.Bits, SimdWidth.Registers, x, wx, h, wh, bias, m, kx, kh, n, xStride, hStride, c);
+        GateForward(SimdWidth.Current, x, wx, h, wh, bias, m, kx, kh, n, xStride, hStride, c);
 
-    /// <summary>As the overload without <paramref name="bits"/>, at that vector width, for tests.</summary>
-    internal static void GateForward(int bits, int registers, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh,
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests.</summary>
+    internal static void GateForward(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> wx, ReadOnlySpan<float> h, ReadOnlySpan<float> wh,
         ReadOnlySpan<float> bias, int m, int kx, int kh, int n, int xStride, int hStride, Span<float> c)
     {
         Check(x.Length, kx == 0 ? 0 : Needed(m, kx, xStride), wx.Length, kx * n, c.Length, m * n);
@@ -130,71 +137,74 @@ public static class MatMul
         var second = h.IsEmpty
             ? new Product(ref MemoryMarshal.GetReference(x), 0, 0, ref MemoryMarshal.GetReference(wx), 0)
             : new Product(ref MemoryMarshal.GetReference(h), hStride, 1, ref MemoryMarshal.GetReference(wh), kh);
-        ref float rb = ref MemoryMarshal.GetReference(bias);
-        ref float rc = ref MemoryMarshal.GetReference(c);
-        int maxCols = PanelVectors(registers);
-        if (bits >= 512 && n >= 16) Gemm<V512>(in first, in second, m, n, ref rb, 0, ref rc, ref rc, tanh: false, maxCols);
-        else if (bits >= 256 && n >= 8) Gemm<V256>(in first, in second, m, n, ref rb, 0, ref rc, ref rc, tanh: false, maxCols);
-        else if (bits >= 128 && n >= 4) Gemm<V128>(in first, in second, m, n, ref rb, 0, ref rc, ref rc, tanh: false, maxCols);
-        else GemmScalar(in first, in second, m, n, ref rb, 0, ref rc);
+        if (target.Fma) CellAt<MachineFma>(target, in first, in second, m, n, bias, c, c, tanh: false);
+        else CellAt<NoFma>(target, in first, in second, m, n, bias, c, c, tanh: false);
     }
 
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n): the weight-gradient product.</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g) =>
-        TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, k, g);
+        TransposedMultiplyAdd(SimdWidth.Current, a, d, m, k, n, k, g);
 
     /// <summary>As the overload without a stride, with row i of a at a[i * aStride] (aStride >= k): a is a state of padded rows.</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, int aStride, Span<float> g) =>
-        TransposedMultiplyAdd(SimdWidth.Bits, SimdWidth.Registers, a, d, m, k, n, aStride, g);
+        TransposedMultiplyAdd(SimdWidth.Current, a, d, m, k, n, aStride, g);
 
-    /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void TransposedMultiplyAdd(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, int aStride, Span<float> g)
+    /// <summary>As the public overloads, at <paramref name="target"/>, for tests.</summary>
+    internal static void TransposedMultiplyAdd(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, int aStride, Span<float> g)
     {
         Check(a.Length, Needed(m, k, aStride), d.Length, m * n, g.Length, k * n);
         if (m == 0 || k == 0 || n == 0) return;
         // Row p of aᵀ is column p of a: row stride 1, inner stride aStride.
         ref float rg = ref MemoryMarshal.GetReference(g);
-        Gemm(bits, registers, ref MemoryMarshal.GetReference(a), 1, aStride, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
+        Gemm(target, ref MemoryMarshal.GetReference(a), 1, aStride, ref MemoryMarshal.GetReference(d), k, m, n, ref rg, ref rg);
     }
 
     /// <summary>
-    /// sum (n) += Σ_r d[r, :] for d (rows x n), at vector width <paramref name="bits"/>: a product of a
+    /// sum (n) += Σ_r d[r, :] for d (rows x n), at <paramref name="target"/>: a product of a
     /// row of ones (A read with both strides 0) and d, so column sums get the product's register
     /// blocking instead of one add chain per column.
     /// </summary>
-    internal static void SumRowsAdd(int bits, int registers, ReadOnlySpan<float> d, int rows, int n, Span<float> sum)
+    internal static void SumRowsAdd(SimdTarget target, ReadOnlySpan<float> d, int rows, int n, Span<float> sum)
     {
         if (d.Length < rows * n || sum.Length < n) ThrowHelper.ShapeMismatch();
         if (rows == 0 || n == 0) return;
         float one = 1f;
         ref float rs = ref MemoryMarshal.GetReference(sum);
-        Gemm(bits, registers, ref one, 0, 0, ref MemoryMarshal.GetReference(d), 1, rows, n, ref rs, ref rs);
+        Gemm(target, ref one, 0, 0, ref MemoryMarshal.GetReference(d), 1, rows, n, ref rs, ref rs);
     }
 
     /// <summary>c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p).</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c) =>
-        MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, k, c);
+        MultiplyTransposed(SimdWidth.Current, a, w, m, n, k, k, c);
 
     /// <summary>
     /// As the overload without a stride, with row i of c at c[i * cStride] (cStride >= k): c is a state
     /// of padded rows, whose columns k .. cStride - 1 are left as they are.
     /// </summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c) =>
-        MultiplyTransposed(SimdWidth.Bits, SimdWidth.Registers, a, w, m, n, k, cStride, c);
+        MultiplyTransposed(SimdWidth.Current, a, w, m, n, k, cStride, c);
 
-    /// <summary>As the public overloads, at vector width <paramref name="bits"/>, for tests.</summary>
-    internal static void MultiplyTransposed(int bits, int registers, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c)
+    /// <summary>As the public overloads, at <paramref name="target"/>, for tests.</summary>
+    internal static void MultiplyTransposed(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c)
     {
         Check(a.Length, m * n, w.Length, k * n, c.Length, Needed(m, k, cStride));
         if (m == 0 || k == 0) return;
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rw = ref MemoryMarshal.GetReference(w);
         ref float rc = ref MemoryMarshal.GetReference(c);
-        bool fourRows = registers >= 32;
-        if (bits >= 512 && n >= 16) Dot<V512>(ref ra, ref rw, m, n, k, ref rc, cStride, fourRows);
-        else if (bits >= 256 && n >= 8) Dot<V256>(ref ra, ref rw, m, n, k, ref rc, cStride, fourRows);
-        else if (bits >= 128 && n >= 4) Dot<V128>(ref ra, ref rw, m, n, k, ref rc, cStride, fourRows);
-        else DotScalar(ref ra, ref rw, m, n, k, ref rc, cStride);
+        if (target.Fma) DotAt<MachineFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
+        else DotAt<NoFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
+    }
+
+    private static void DotAt<TRule>(SimdTarget target, ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
+        where TRule : struct, IFmaRule
+    {
+        int bits = target.Bits;
+        bool fourRows = target.Registers >= 32;
+        if (bits >= 512 && n >= 16) Dot<V512>(ref a, ref w, m, n, k, ref c, cStride, fourRows);
+        else if (bits >= 256 && n >= 8) Dot<V256<TRule>>(ref a, ref w, m, n, k, ref c, cStride, fourRows);
+        else if (bits >= 128 && n >= 4) Dot<V128<TRule>>(ref a, ref w, m, n, k, ref c, cStride, fourRows);
+        else DotScalar<TRule>(ref a, ref w, m, n, k, ref c, cStride);
     }
 
     /// <summary>
@@ -209,18 +219,25 @@ public static class MatMul
     /// c (rows x n) = source + A (rows x inner) · w (inner x n), A[r, p] = a[r * aRow + p * aInner]; source
     /// may be c. Long inner dimensions go in passes of <see cref="InnerBlock"/>, each adding to c.
     /// </summary>
-    private static void Gemm(int bits, int registers, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
+    private static void Gemm(SimdTarget target, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
     {
-        int maxCols = PanelVectors(registers);
+        if (target.Fma) GemmAt<MachineFma>(target, ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
+        else GemmAt<NoFma>(target, ref a, aRow, aInner, ref w, rows, inner, n, ref source, ref c);
+    }
+
+    private static void GemmAt<TRule>(SimdTarget target, ref float a, int aRow, int aInner, ref float w, int rows, int inner, int n, ref float source, ref float c)
+        where TRule : struct, IFmaRule
+    {
+        int bits = target.Bits, maxCols = PanelVectors(target.Registers);
         for (int p = 0; p < inner; p += InnerBlock)
         {
             var product = new Product(ref Unsafe.Add(ref a, p * aInner), aRow, aInner, ref Unsafe.Add(ref w, p * n), Math.Min(InnerBlock, inner - p));
             var none = new Product(ref a, 0, 0, ref w, 0);
             ref float start = ref p == 0 ? ref source : ref c;
             if (bits >= 512 && n >= 16) Gemm<V512>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
-            else if (bits >= 256 && n >= 8) Gemm<V256>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
-            else if (bits >= 128 && n >= 4) Gemm<V128>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
-            else GemmScalar(in product, in none, rows, n, ref start, n, ref c);
+            else if (bits >= 256 && n >= 8) Gemm<V256<TRule>>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
+            else if (bits >= 128 && n >= 4) Gemm<V128<TRule>>(in product, in none, rows, n, ref start, n, ref c, ref c, tanh: false, maxCols);
+            else GemmScalar<TRule>(in product, in none, rows, n, ref start, n, ref c);
         }
     }
 
@@ -512,16 +529,17 @@ public static class MatMul
         else lastVector.StoreSkipping(ref c, lastOffset, skip);
     }
 
-    private static void GemmScalar(in Product first, in Product second, int rows, int n, ref float source, int sourceRow, ref float c)
+    private static void GemmScalar<TRule>(in Product first, in Product second, int rows, int n, ref float source, int sourceRow, ref float c)
+        where TRule : struct, IFmaRule
     {
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < n; j++)
             {
                 float s = Unsafe.Add(ref source, r * sourceRow + j);
                 for (int p = 0; p < first.Inner; p++)
-                    s = SimdWidth.MultiplyAdd(Unsafe.Add(ref first.A, r * first.Row + p * first.Step), Unsafe.Add(ref first.W, p * n + j), s);
+                    s = SimdWidth.MultiplyAdd<TRule>(Unsafe.Add(ref first.A, r * first.Row + p * first.Step), Unsafe.Add(ref first.W, p * n + j), s);
                 for (int p = 0; p < second.Inner; p++)
-                    s = SimdWidth.MultiplyAdd(Unsafe.Add(ref second.A, r * second.Row + p * second.Step), Unsafe.Add(ref second.W, p * n + j), s);
+                    s = SimdWidth.MultiplyAdd<TRule>(Unsafe.Add(ref second.A, r * second.Row + p * second.Step), Unsafe.Add(ref second.W, p * n + j), s);
                 Unsafe.Add(ref c, r * n + j) = s;
             }
     }
@@ -543,7 +561,7 @@ public static class MatMul
             DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 4, whole);
         }
         // (TV.Count < 16: no machine has 512-bit vectors and 16 registers, so that instantiation is never built.)
-        for (; TV.Count < 16 && !fourRows && SimdWidth.HasFma && i + 3 <= m; i += 3)
+        for (; TV.Count < 16 && !fourRows && TV.Fused && i + 3 <= m; i += 3)
         {
             DotBlocks<TV, Three>(ref a, ref w, n, k, ref c, cStride, i);
             DotColumns<TV>(ref a, ref w, n, k, ref c, cStride, i, 3, whole);
@@ -688,13 +706,14 @@ public static class MatMul
         return TV.Sum(s);
     }
 
-    private static void DotScalar(ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
+    private static void DotScalar<TRule>(ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
+        where TRule : struct, IFmaRule
     {
         for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++)
             {
                 float s = 0;
-                for (int j = 0; j < n; j++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, i * n + j), Unsafe.Add(ref w, p * n + j), s);
+                for (int j = 0; j < n; j++) s = SimdWidth.MultiplyAdd<TRule>(Unsafe.Add(ref a, i * n + j), Unsafe.Add(ref w, p * n + j), s);
                 Unsafe.Add(ref c, i * cStride + p) = s;
             }
     }

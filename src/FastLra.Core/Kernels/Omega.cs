@@ -25,17 +25,20 @@ internal readonly record struct OmegaValue(float Value, float CoefficientA, floa
 
 /// <summary>
 /// The gradient regulariser of Pascanu et al. (2013) as kernels. D is built by the caller, from
-/// t = tanh(a): <see cref="PlainD"/> is the spec's 1 - t², <see cref="DiagonalD"/> the reference
+/// t = tanh(a): <c>PlainD</c> is the spec's 1 - t², <see cref="DiagonalD"/> the reference
 /// code's quirk that fills row b with 1 - t[b, b]². M = G Wᵀ comes from the caller too, since the
 /// target updates compute that product anyway. Shapes: G B x n, M, D, N, t, da B x H, dW H x n.
 /// </summary>
 internal static class Omega
 {
     /// <summary>d = 1 - t².</summary>
-    public static void PlainD(ReadOnlySpan<float> t, Span<float> d)
+    public static void PlainD(ReadOnlySpan<float> t, Span<float> d) => PlainD(SimdWidth.Current, t, d);
+
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests (as every such overload below).</summary>
+    public static void PlainD(SimdTarget target, ReadOnlySpan<float> t, Span<float> d)
     {
         if (d.Length < t.Length) ThrowHelper.ShapeMismatch();
-        Elementwise.Map<TanhDerivativeOperator>(t, default, default, 0f, d[..t.Length]);
+        Elementwise.Map<TanhDerivativeOperator>(target, t, default, default, 0f, d[..t.Length]);
     }
 
     /// <summary>
@@ -54,22 +57,28 @@ internal static class Omega
     }
 
     /// <summary>n = m * d; returns Omega and its coefficients for the signal g (guarded by <paramref name="guard"/>, see <see cref="OmegaValue.From"/>).</summary>
-    public static OmegaValue Forward(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> d, Span<float> n, float guard = 0f)
+    public static OmegaValue Forward(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> d, Span<float> n, float guard = 0f) =>
+        Forward(SimdWidth.Current, g, m, d, n, guard);
+
+    public static OmegaValue Forward(SimdTarget target, ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> d, Span<float> n, float guard = 0f)
     {
         int count = m.Length;
         if (d.Length < count || n.Length < count) ThrowHelper.ShapeMismatch();
-        double s = Elementwise.Map<MultiplyOperator>(m, d, default, 0f, n[..count]);
-        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)), guard);
+        double s = Elementwise.Map<MultiplyOperator>(target, m, d, default, 0f, n[..count]);
+        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(target, g)), guard);
     }
 
     /// <summary>da += scale · dOmega/da = scale · cA · N² · t (plain D).</summary>
-    public static void BackwardA(ReadOnlySpan<float> n, ReadOnlySpan<float> t, OmegaValue omega, float scale, Span<float> da)
+    public static void BackwardA(ReadOnlySpan<float> n, ReadOnlySpan<float> t, OmegaValue omega, float scale, Span<float> da) =>
+        BackwardA(SimdWidth.Current, n, t, omega, scale, da);
+
+    public static void BackwardA(SimdTarget target, ReadOnlySpan<float> n, ReadOnlySpan<float> t, OmegaValue omega, float scale, Span<float> da)
     {
         int count = n.Length;
         if (t.Length < count || da.Length < count) ThrowHelper.ShapeMismatch();
         float c = scale * omega.CoefficientA;
         if (c == 0f) return;
-        Elementwise.Map<OmegaBackwardAOperator>(n[..count], t, da, c, da[..count]);
+        Elementwise.Map<OmegaBackwardAOperator>(target, n[..count], t, da, c, da[..count]);
     }
 
     /// <summary>
@@ -79,15 +88,20 @@ internal static class Omega
     /// step whose clip factor turns out below 1 can be redone from them. All spans are B x H;
     /// hNext and tNext must not overlap the inputs.
     /// </summary>
-    public static double DescendTanh(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
+    public static double DescendTanh(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext) =>
+        DescendTanh(SimdWidth.Current, n, c, step, h, t, hNext, tNext);
+
+    public static double DescendTanh(SimdTarget target, Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
     {
         int count = n.Length;
         if (h.Length < count || t.Length < count || hNext.Length < count || tNext.Length < count) ThrowHelper.ShapeMismatch();
-        return SimdWidth.Bits switch
+        return (target.Bits, target.Fma) switch
         {
-            512 => DescendTanh<V512>(n, c, step, h, t, hNext, tNext),
-            256 => DescendTanh<V256>(n, c, step, h, t, hNext, tNext),
-            _ => DescendTanh<V128>(n, c, step, h, t, hNext, tNext),
+            (512, _) => DescendTanh<V512>(n, c, step, h, t, hNext, tNext),
+            (256, true) => DescendTanh<V256<MachineFma>>(n, c, step, h, t, hNext, tNext),
+            (256, false) => DescendTanh<V256<NoFma>>(n, c, step, h, t, hNext, tNext),
+            (_, true) => DescendTanh<V128<MachineFma>>(n, c, step, h, t, hNext, tNext),
+            _ => DescendTanh<V128<NoFma>>(n, c, step, h, t, hNext, tNext),
         };
     }
 
@@ -150,7 +164,11 @@ internal static class Omega
     /// (b, b), by cA t[b, b] D_b² ||M_b||². No D or N is formed.
     /// </summary>
     public static OmegaValue DiagonalBackwardA(ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> t, int batch, int hidden, int stride,
-        float scale, Span<float> da, float guard = 0f)
+        float scale, Span<float> da, float guard = 0f) =>
+        DiagonalBackwardA(SimdWidth.Current, g, m, t, batch, hidden, stride, scale, da, guard);
+
+    public static OmegaValue DiagonalBackwardA(SimdTarget target, ReadOnlySpan<float> g, ReadOnlySpan<float> m, ReadOnlySpan<float> t, int batch, int hidden,
+        int stride, float scale, Span<float> da, float guard = 0f)
     {
         if (batch > hidden) ThrowHelper.Argument("The diagonal Omega needs B <= H.");
         int count = batch * stride;
@@ -160,17 +178,17 @@ internal static class Omega
         double s = 0;
         for (int b = 0; b < batch; b++)
         {
-            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b], row = Reductions.SumOfSquares(m.Slice(b * stride, hidden));
+            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b], row = Reductions.SumOfSquares(target, m.Slice(b * stride, hidden));
             if (b < rows.Length) rows[b] = row;
             s += d * d * row;
         }
-        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)), guard);
+        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(target, g)), guard);
         float c = scale * omega.CoefficientA;
         if (c == 0f) return omega;
         for (int b = 0; b < batch; b++)
         {
             float tb = t[b * stride + b], d = 1f - tb * tb;
-            double row = b < rows.Length ? rows[b] : Reductions.SumOfSquares(m.Slice(b * stride, hidden));
+            double row = b < rows.Length ? rows[b] : Reductions.SumOfSquares(target, m.Slice(b * stride, hidden));
             da[b * stride + b] += c * tb * d * d * (float)row;
         }
         return omega;
@@ -178,28 +196,33 @@ internal static class Omega
 
     /// <summary>dW (H x width) += scale · cW · (N * D)ᵀ G, with n and d B x H in rows of <paramref name="stride"/> floats; nd is scratch of their size.</summary>
     public static void BackwardW(ReadOnlySpan<float> n, ReadOnlySpan<float> d, ReadOnlySpan<float> g, int batch, int hidden, int stride, int width,
-        OmegaValue omega, float scale, Span<float> nd, Span<float> dW)
+        OmegaValue omega, float scale, Span<float> nd, Span<float> dW) =>
+        BackwardW(SimdWidth.Current, n, d, g, batch, hidden, stride, width, omega, scale, nd, dW);
+
+    public static void BackwardW(SimdTarget target, ReadOnlySpan<float> n, ReadOnlySpan<float> d, ReadOnlySpan<float> g, int batch, int hidden, int stride,
+        int width, OmegaValue omega, float scale, Span<float> nd, Span<float> dW)
     {
         int count = batch * stride;
         if (stride < hidden || n.Length < count || d.Length < count || nd.Length < count) ThrowHelper.ShapeMismatch();
         float c = scale * omega.CoefficientW;
         if (c == 0f) return;
-        Elementwise.Map<ScaledProductOperator>(n[..count], d, default, c, nd[..count]);
-        MatMul.TransposedMultiplyAdd(nd[..count], g, batch, hidden, width, stride, dW);
+        Elementwise.Map<ScaledProductOperator>(target, n[..count], d, default, c, nd[..count]);
+        MatMul.TransposedMultiplyAdd(target, nd[..count], g, batch, hidden, width, stride, dW);
     }
 }
 
-/// <summary>The plain loop <see cref="Omega.DescendTanh"/> is tested against.</summary>
+/// <summary>The plain loop <c>Omega.DescendTanh</c> is tested against.</summary>
 internal static class OmegaReference
 {
-    public static double DescendTanh(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
+    /// <summary>The step's multiply-adds by <paramref name="target"/>'s rule, as the kernel at that target.</summary>
+    public static double DescendTanh(SimdTarget target, Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
     {
         double squares = 0;
         for (int i = 0; i < n.Length; i++)
         {
-            n[i] = SimdWidth.MultiplyAdd(c * n[i] * n[i], t[i], n[i]);
+            n[i] = target.MultiplyAdd(c * n[i] * n[i], t[i], n[i]);
             squares += (double)n[i] * n[i];
-            hNext[i] = SimdWidth.MultiplyAdd(n[i], step, h[i]);
+            hNext[i] = target.MultiplyAdd(n[i], step, h[i]);
             tNext[i] = MathF.Tanh(hNext[i]);
         }
         return squares;

@@ -17,17 +17,19 @@ internal static class Reductions
 
     /// <summary>sum (cols) += column sums of d (rows x cols): the bias gradient.</summary>
     public static void SumRowsAdd(ReadOnlySpan<float> d, int rows, int cols, Span<float> sum) =>
-        MatMul.SumRowsAdd(SimdWidth.Bits, SimdWidth.Registers, d, rows, cols, sum);
+        MatMul.SumRowsAdd(SimdWidth.Current, d, rows, cols, sum);
 
     /// <summary>Sum of squares, accumulated in double so long spans keep their precision.</summary>
-    public static double SumOfSquares(ReadOnlySpan<float> x) => SumOfSquares(SimdWidth.Bits, x);
+    public static double SumOfSquares(ReadOnlySpan<float> x) => SumOfSquares(SimdWidth.Current, x);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar), for tests.</summary>
-    internal static double SumOfSquares(int bits, ReadOnlySpan<float> x) => bits switch
+    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests (as every such overload below).</summary>
+    public static double SumOfSquares(SimdTarget target, ReadOnlySpan<float> x) => (target.Bits, target.Fma) switch
     {
-        512 => SumOfSquares<V512>(x),
-        256 => SumOfSquares<V256>(x),
-        128 => SumOfSquares<V128>(x),
+        (512, _) => SumOfSquares<V512>(x),
+        (256, true) => SumOfSquares<V256<MachineFma>>(x),
+        (256, false) => SumOfSquares<V256<NoFma>>(x),
+        (128, true) => SumOfSquares<V128<MachineFma>>(x),
+        (128, false) => SumOfSquares<V128<NoFma>>(x),
         _ => SumOfSquaresTail(x, 0),
     };
 
@@ -84,14 +86,15 @@ internal static class Reductions
     /// vector, so checking an update's gradient and weights costs less than copying them; a span
     /// of a tick's few inputs or outputs takes the scalar loop.
     /// </summary>
-    public static bool AllFinite(ReadOnlySpan<float> x) => x.Length < 16 ? AllFiniteTail(x, 0) == 0f : AllFinite(SimdWidth.Bits, x);
+    public static bool AllFinite(ReadOnlySpan<float> x) => x.Length < 16 ? AllFiniteTail(x, 0) == 0f : AllFinite(SimdWidth.Current, x);
 
-    /// <summary>As the public overload, at vector width <paramref name="bits"/> (512, 256, 128; 0 = scalar), for tests.</summary>
-    internal static bool AllFinite(int bits, ReadOnlySpan<float> x) => bits switch
+    internal static bool AllFinite(SimdTarget target, ReadOnlySpan<float> x) => (target.Bits, target.Fma) switch
     {
-        512 => AllFinite<V512>(x),
-        256 => AllFinite<V256>(x),
-        128 => AllFinite<V128>(x),
+        (512, _) => AllFinite<V512>(x),
+        (256, true) => AllFinite<V256<MachineFma>>(x),
+        (256, false) => AllFinite<V256<NoFma>>(x),
+        (128, true) => AllFinite<V128<MachineFma>>(x),
+        (128, false) => AllFinite<V128<NoFma>>(x),
         _ => AllFiniteTail(x, 0) == 0f,
     };
 
@@ -126,7 +129,7 @@ internal static class Reductions
     }
 
     /// <summary>Frobenius norm.</summary>
-    public static float Norm(ReadOnlySpan<float> x) => (float)Math.Sqrt(SumOfSquares(x));
+    public static float Norm(ReadOnlySpan<float> x) => (float)Math.Sqrt(SumOfSquares(SimdWidth.Current, x));
 
     /// <summary>x·y / (||x|| ||y||), summed in double (a diagnostic, once per check); NaN when either is zero.</summary>
     public static double Cosine(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
@@ -145,7 +148,7 @@ internal static class Reductions
     /// <summary>x *= scale.</summary>
     public static void Scale(Span<float> x, float scale) => TensorPrimitives.Multiply(x, scale, x);
 
-    /// <summary>Rows of aᵀd that <see cref="TransposedProductNorm"/> forms at a time when it forms the product.</summary>
+    /// <summary>Rows of aᵀd that <c>TransposedProductNorm</c> forms at a time when it forms the product.</summary>
     public const int NormBlockRows = 16;
 
     /// <summary>
@@ -156,11 +159,14 @@ internal static class Reductions
     /// rows, the cost of the weight-gradient product itself (the Gram identity alone made a check
     /// iteration at B = 8,000 take 56 s).
     /// </summary>
-    public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
+    public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch) =>
+        TransposedProductNorm(SimdWidth.Current, a, d, rows, m, n, scratch);
+
+    public static float TransposedProductNorm(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
     {
         if (a.Length < (long)rows * m || d.Length < (long)rows * n) ThrowHelper.ShapeMismatch();
         // Pairs b >= c cost m + n each; the product costs m n per row.
-        return (rows + 1L) * (m + n) <= 2L * m * n ? GramNorm(a, d, rows, m, n) : FormedNorm(a, d, rows, m, n, scratch);
+        return (rows + 1L) * (m + n) <= 2L * m * n ? GramNorm(a, d, rows, m, n) : FormedNorm(target, a, d, rows, m, n, scratch);
     }
 
     private static float GramNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
@@ -177,7 +183,7 @@ internal static class Reductions
         return (float)Math.Sqrt(Math.Max(total, 0));
     }
 
-    private static float FormedNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
+    private static float FormedNorm(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
     {
         if (scratch.Length < NormBlockRows * n) ThrowHelper.ShapeMismatch();
         double total = 0;
@@ -187,8 +193,8 @@ internal static class Reductions
             int k = Math.Min(NormBlockRows, m - first);
             var block = scratch[..(k * n)];
             block.Clear();
-            MatMul.TransposedMultiplyAdd(a[first..], d, rows, k, n, m, block);
-            total += SumOfSquares(block);
+            MatMul.TransposedMultiplyAdd(target, a[first..], d, rows, k, n, m, block);
+            total += SumOfSquares(target, block);
         }
         return (float)Math.Sqrt(total);
     }

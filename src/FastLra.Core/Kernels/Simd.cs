@@ -14,6 +14,9 @@ internal interface IVector<TSelf>
 {
     static abstract int Count { get; }
 
+    /// <summary>Whether <see cref="MultiplyAdd"/> is one fused instruction; else it multiplies, then adds.</summary>
+    static abstract bool Fused { get; }
+
     static abstract TSelf Zero { get; }
 
     static abstract TSelf Load(ref float source, int offset);
@@ -23,7 +26,7 @@ internal interface IVector<TSelf>
 
     static abstract TSelf Broadcast(float value);
 
-    /// <summary>a * b + c, fused.</summary>
+    /// <summary>a * b + c, fused where <see cref="Fused"/>, else rounded after the multiply and after the add.</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
     static abstract float Sum(TSelf v);
@@ -79,11 +82,13 @@ internal interface IVector<TSelf>
     void StoreSkipping(ref float destination, int offset, int skip);
 }
 
+/// <summary>512-bit vectors, always fused: every machine with them (AVX-512) has FMA.</summary>
 internal readonly struct V512(Vector512<float> value) : IVector<V512>
 {
     private readonly Vector512<float> _v = value;
 
     public static int Count => Vector512<float>.Count;
+    public static bool Fused => true;
     public static V512 Zero => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -196,68 +201,71 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
             _v, Vector512.LoadUnsafe(ref destination, (nuint)offset)).StoreUnsafe(ref destination, (nuint)offset);
 }
 
-internal readonly struct V256(Vector256<float> value) : IVector<V256>
+/// <summary>256-bit vectors whose multiply-add follows <typeparamref name="TRule"/>.</summary>
+internal readonly struct V256<TRule>(Vector256<float> value) : IVector<V256<TRule>>
+    where TRule : struct, IFmaRule
 {
     private readonly Vector256<float> _v = value;
 
     public static int Count => Vector256<float>.Count;
-    public static V256 Zero => default;
+    public static bool Fused => TRule.Fused;
+    public static V256<TRule> Zero => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Load(ref float source, int offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
+    public static V256<TRule> Load(ref float source, int offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 LoadSkipping(ref float source, int offset, int skip) =>
+    public static V256<TRule> LoadSkipping(ref float source, int offset, int skip) =>
         new(Vector256.ConditionalSelect(
             Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(skip)).AsSingle(),
             Vector256.LoadUnsafe(ref source, (nuint)offset), Vector256<float>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Broadcast(float value) => new(Vector256.Create(value));
+    public static V256<TRule> Broadcast(float value) => new(Vector256.Create(value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 MultiplyAdd(V256 a, V256 b, V256 c) =>
-        new(SimdWidth.HasFma ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
+    public static V256<TRule> MultiplyAdd(V256<TRule> a, V256<TRule> b, V256<TRule> c) =>
+        new(TRule.Fused ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(V256 v) => Vector256.Sum(v._v);
+    public static float Sum(V256<TRule> v) => Vector256.Sum(v._v);
 
-    public static V256 operator +(V256 a, V256 b) => new(a._v + b._v);
+    public static V256<TRule> operator +(V256<TRule> a, V256<TRule> b) => new(a._v + b._v);
 
-    public static V256 operator -(V256 a, V256 b) => new(a._v - b._v);
+    public static V256<TRule> operator -(V256<TRule> a, V256<TRule> b) => new(a._v - b._v);
 
-    public static V256 operator *(V256 a, V256 b) => new(a._v * b._v);
+    public static V256<TRule> operator *(V256<TRule> a, V256<TRule> b) => new(a._v * b._v);
 
-    public static V256 operator /(V256 a, V256 b) => new(a._v / b._v);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Abs(V256 v) => new(Vector256.Abs(v._v));
-
-    public static V256 Sqrt(V256 v) => new(Vector256.Sqrt(v._v));
+    public static V256<TRule> operator /(V256<TRule> a, V256<TRule> b) => new(a._v / b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Clamp(V256 x, V256 low, V256 high) => new(Vector256.MinNative(high._v, Vector256.MaxNative(low._v, x._v)));
+    public static V256<TRule> Abs(V256<TRule> v) => new(Vector256.Abs(v._v));
+
+    public static V256<TRule> Sqrt(V256<TRule> v) => new(Vector256.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 Log(V256 v) => new(Vector256.Log(v._v));
+    public static V256<TRule> Clamp(V256<TRule> x, V256<TRule> low, V256<TRule> high) => new(Vector256.MinNative(high._v, Vector256.MaxNative(low._v, x._v)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 ShiftIntoExponent(V256 v) => new(Vector256.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
+    public static V256<TRule> Log(V256<TRule> v) => new(Vector256.Log(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 SelectBelow(V256 x, V256 limit, V256 below, V256 otherwise) =>
+    public static V256<TRule> ShiftIntoExponent(V256<TRule> v) => new(Vector256.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256<TRule> SelectBelow(V256<TRule> x, V256<TRule> limit, V256<TRule> below, V256<TRule> otherwise) =>
         new(Vector256.ConditionalSelect(Vector256.LessThan(x._v, limit._v), below._v, otherwise._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V256 CopySign(V256 magnitude, V256 sign) =>
+    public static V256<TRule> CopySign(V256<TRule> magnitude, V256<TRule> sign) =>
         new(Vector256.ConditionalSelect(Vector256.Create(-0f), sign._v, magnitude._v));
 
     // As V512's tree one level shorter: 128-bit halves, then pairs and single lanes within them;
     // the two results hold rows 0 | 1 and 2 | 3.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreSums4x4(ref float c, nint stride,
-        V256 s00, V256 s01, V256 s02, V256 s03, V256 s10, V256 s11, V256 s12, V256 s13,
-        V256 s20, V256 s21, V256 s22, V256 s23, V256 s30, V256 s31, V256 s32, V256 s33)
+        V256<TRule> s00, V256<TRule> s01, V256<TRule> s02, V256<TRule> s03, V256<TRule> s10, V256<TRule> s11, V256<TRule> s12, V256<TRule> s13,
+        V256<TRule> s20, V256<TRule> s21, V256<TRule> s22, V256<TRule> s23, V256<TRule> s30, V256<TRule> s31, V256<TRule> s32, V256<TRule> s33)
     {
         if (Avx.IsSupported)
         {
@@ -277,7 +285,7 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreSums2x4(ref float c, nint stride, V256 s00, V256 s01, V256 s02, V256 s03, V256 s10, V256 s11, V256 s12, V256 s13)
+    public static void StoreSums2x4(ref float c, nint stride, V256<TRule> s00, V256<TRule> s01, V256<TRule> s02, V256<TRule> s03, V256<TRule> s10, V256<TRule> s11, V256<TRule> s12, V256<TRule> s13)
     {
         if (Avx.IsSupported)
         {
@@ -292,7 +300,7 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreSums1x4(ref float c, V256 s0, V256 s1, V256 s2, V256 s3) =>
+    public static void StoreSums1x4(ref float c, V256<TRule> s0, V256<TRule> s1, V256<TRule> s2, V256<TRule> s3) =>
         Horizontal.Sum4(Horizontal.Fold(s0._v), Horizontal.Fold(s1._v), Horizontal.Fold(s2._v), Horizontal.Fold(s3._v)).StoreUnsafe(ref c);
 
     // [Σx0, Σx1, Σx2, Σx3 | Σy0, Σy1, Σy2, Σy3].
@@ -321,75 +329,78 @@ internal readonly struct V256(Vector256<float> value) : IVector<V256>
             _v, Vector256.LoadUnsafe(ref destination, (nuint)offset)).StoreUnsafe(ref destination, (nuint)offset);
 }
 
-internal readonly struct V128(Vector128<float> value) : IVector<V128>
+/// <summary>128-bit vectors whose multiply-add follows <typeparamref name="TRule"/>.</summary>
+internal readonly struct V128<TRule>(Vector128<float> value) : IVector<V128<TRule>>
+    where TRule : struct, IFmaRule
 {
     private readonly Vector128<float> _v = value;
 
     public static int Count => Vector128<float>.Count;
-    public static V128 Zero => default;
+    public static bool Fused => TRule.Fused;
+    public static V128<TRule> Zero => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Load(ref float source, int offset) => new(Vector128.LoadUnsafe(ref source, (nuint)offset));
+    public static V128<TRule> Load(ref float source, int offset) => new(Vector128.LoadUnsafe(ref source, (nuint)offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 LoadSkipping(ref float source, int offset, int skip) =>
+    public static V128<TRule> LoadSkipping(ref float source, int offset, int skip) =>
         new(Vector128.ConditionalSelect(
             Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(skip)).AsSingle(),
             Vector128.LoadUnsafe(ref source, (nuint)offset), Vector128<float>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Broadcast(float value) => new(Vector128.Create(value));
+    public static V128<TRule> Broadcast(float value) => new(Vector128.Create(value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 MultiplyAdd(V128 a, V128 b, V128 c) =>
-        new(SimdWidth.HasFma ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
+    public static V128<TRule> MultiplyAdd(V128<TRule> a, V128<TRule> b, V128<TRule> c) =>
+        new(TRule.Fused ? Vector128.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(V128 v) => Vector128.Sum(v._v);
+    public static float Sum(V128<TRule> v) => Vector128.Sum(v._v);
 
-    public static V128 operator +(V128 a, V128 b) => new(a._v + b._v);
+    public static V128<TRule> operator +(V128<TRule> a, V128<TRule> b) => new(a._v + b._v);
 
-    public static V128 operator -(V128 a, V128 b) => new(a._v - b._v);
+    public static V128<TRule> operator -(V128<TRule> a, V128<TRule> b) => new(a._v - b._v);
 
-    public static V128 operator *(V128 a, V128 b) => new(a._v * b._v);
+    public static V128<TRule> operator *(V128<TRule> a, V128<TRule> b) => new(a._v * b._v);
 
-    public static V128 operator /(V128 a, V128 b) => new(a._v / b._v);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Abs(V128 v) => new(Vector128.Abs(v._v));
-
-    public static V128 Sqrt(V128 v) => new(Vector128.Sqrt(v._v));
+    public static V128<TRule> operator /(V128<TRule> a, V128<TRule> b) => new(a._v / b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Clamp(V128 x, V128 low, V128 high) => new(Vector128.MinNative(high._v, Vector128.MaxNative(low._v, x._v)));
+    public static V128<TRule> Abs(V128<TRule> v) => new(Vector128.Abs(v._v));
+
+    public static V128<TRule> Sqrt(V128<TRule> v) => new(Vector128.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 Log(V128 v) => new(Vector128.Log(v._v));
+    public static V128<TRule> Clamp(V128<TRule> x, V128<TRule> low, V128<TRule> high) => new(Vector128.MinNative(high._v, Vector128.MaxNative(low._v, x._v)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 ShiftIntoExponent(V128 v) => new(Vector128.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
+    public static V128<TRule> Log(V128<TRule> v) => new(Vector128.Log(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 SelectBelow(V128 x, V128 limit, V128 below, V128 otherwise) =>
+    public static V128<TRule> ShiftIntoExponent(V128<TRule> v) => new(Vector128.ShiftLeft(v._v.AsInt32(), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128<TRule> SelectBelow(V128<TRule> x, V128<TRule> limit, V128<TRule> below, V128<TRule> otherwise) =>
         new(Vector128.ConditionalSelect(Vector128.LessThan(x._v, limit._v), below._v, otherwise._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128 CopySign(V128 magnitude, V128 sign) =>
+    public static V128<TRule> CopySign(V128<TRule> magnitude, V128<TRule> sign) =>
         new(Vector128.ConditionalSelect(Vector128.Create(-0f), sign._v, magnitude._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreSums4x4(ref float c, nint stride,
-        V128 s00, V128 s01, V128 s02, V128 s03, V128 s10, V128 s11, V128 s12, V128 s13,
-        V128 s20, V128 s21, V128 s22, V128 s23, V128 s30, V128 s31, V128 s32, V128 s33)
+        V128<TRule> s00, V128<TRule> s01, V128<TRule> s02, V128<TRule> s03, V128<TRule> s10, V128<TRule> s11, V128<TRule> s12, V128<TRule> s13,
+        V128<TRule> s20, V128<TRule> s21, V128<TRule> s22, V128<TRule> s23, V128<TRule> s30, V128<TRule> s31, V128<TRule> s32, V128<TRule> s33)
         => Horizontal.StoreSums4x4(ref c, stride, s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v,
             s20._v, s21._v, s22._v, s23._v, s30._v, s31._v, s32._v, s33._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreSums2x4(ref float c, nint stride, V128 s00, V128 s01, V128 s02, V128 s03, V128 s10, V128 s11, V128 s12, V128 s13) =>
+    public static void StoreSums2x4(ref float c, nint stride, V128<TRule> s00, V128<TRule> s01, V128<TRule> s02, V128<TRule> s03, V128<TRule> s10, V128<TRule> s11, V128<TRule> s12, V128<TRule> s13) =>
         Horizontal.StoreSums2x4(ref c, stride, s00._v, s01._v, s02._v, s03._v, s10._v, s11._v, s12._v, s13._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreSums1x4(ref float c, V128 s0, V128 s1, V128 s2, V128 s3) =>
+    public static void StoreSums1x4(ref float c, V128<TRule> s0, V128<TRule> s1, V128<TRule> s2, V128<TRule> s3) =>
         Horizontal.Sum4(s0._v, s1._v, s2._v, s3._v).StoreUnsafe(ref c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -443,21 +454,110 @@ internal static class Horizontal
     }
 }
 
-/// <summary>The widest vector the hardware accelerates, decided once at start-up.</summary>
+/// <summary>How a vector multiply-add rounds, as a type, so each kernel compiles once per rule with no test in its loops.</summary>
+internal interface IFmaRule
+{
+    /// <summary>Whether a * b + c is fused (one rounding); else the product is rounded, then the sum.</summary>
+    static abstract bool Fused { get; }
+}
+
+/// <summary>Fused where the hardware has FMA (<see cref="SimdWidth.HasFma"/>, a JIT-time constant): what the kernels run by default.</summary>
+internal readonly struct MachineFma : IFmaRule
+{
+    public static bool Fused => SimdWidth.HasFma;
+}
+
+/// <summary>Multiply, then add, as on a machine without FMA: that path, testable on any machine.</summary>
+internal readonly struct NoFma : IFmaRule
+{
+    public static bool Fused => false;
+}
+
+/// <summary>
+/// What the kernels run at: the vector width (512, 256 or 128 bits; 0 = scalar), the vector
+/// registers their blocking plans on (32 or 16) and whether multiply-adds are fused. The kernels'
+/// public overloads run at <see cref="SimdWidth.Current"/>; their internal overloads take a
+/// target, so one test process covers every target the machine can run.
+/// </summary>
+internal readonly record struct SimdTarget(int Bits, int Registers, bool Fma)
+{
+    /// <summary>
+    /// Every target this machine can run, its own first: each width up to its own; 32 registers
+    /// where it has them, and 16; fused where it has FMA, and not. Left out are the combinations
+    /// no machine has: 512-bit vectors come with 32 registers and FMA (AVX-512), 32 registers with
+    /// FMA (AVX-512, ARM64), and scalar code (no vectors) with 16 registers and no FMA. Registers
+    /// and FMA change only the kernels that use them (the products' blocking; the multiply-adds).
+    /// </summary>
+    public static SimdTarget[] Supported()
+    {
+        var machine = SimdWidth.Machine;
+        var targets = new List<SimdTarget> { machine };
+        foreach (int bits in (ReadOnlySpan<int>)[512, 256, 128])
+        {
+            if (bits > machine.Bits) continue;
+            foreach (int registers in (ReadOnlySpan<int>)[32, 16])
+            {
+                if (registers > machine.Registers || (bits == 512 && registers < 32)) continue;
+                foreach (bool fma in (ReadOnlySpan<bool>)[true, false])
+                {
+                    if ((fma && !machine.Fma) || (!fma && (bits == 512 || registers == 32))) continue;
+                    var target = new SimdTarget(bits, registers, fma);
+                    if (target != machine) targets.Add(target);
+                }
+            }
+        }
+        var scalar = new SimdTarget(0, 16, false);
+        if (scalar != machine) targets.Add(scalar);
+        return [.. targets];
+    }
+
+    /// <summary>a * b + c by this target's rule: fused where <see cref="Fma"/>, else multiply, then add (for the scalar oracles).</summary>
+    public float MultiplyAdd(float a, float b, float c) => Fma ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>As in test names: "256-bit, 16 registers, no FMA".</summary>
+    public override string ToString() =>
+        Bits == 0 ? $"scalar{(Fma ? ", FMA" : "")}" : $"{Bits}-bit, {Registers} registers, {(Fma ? "FMA" : "no FMA")}";
+}
+
+/// <summary>The target the kernels run at: the machine's own, decided once at start-up, unless a test forces another.</summary>
 internal static class SimdWidth
 {
-    /// <summary>512, 256 or 128 (bits); 0 when no vector width is accelerated.</summary>
-    public static readonly int Bits =
+    // The machine's target as JIT-time constants, so the public overloads fold to one kernel.
+    private static readonly int MachineBits =
         Vector512.IsHardwareAccelerated ? 512 :
         Vector256.IsHardwareAccelerated ? 256 :
         Vector128.IsHardwareAccelerated ? 128 : 0;
 
+    private static readonly int MachineRegisters = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 32 : 16;
+
     /// <summary>
-    /// Vector registers the kernels may plan on: 32 with AVX-512 (EVEX) or on ARM64, else 16 (AVX2,
-    /// SSE). A block of sixteen accumulators needs the 32; with 16 the kernels take smaller blocks (twelve accumulators; dot blocks of two rows),
+    /// The widest vector the hardware accelerates (512, 256 or 128 bits; 0 when none is), the
+    /// vector registers the kernels may plan on, and whether it has FMA. Registers: 32 with
+    /// AVX-512 (EVEX) or on ARM64, else 16 (AVX2, SSE). A block of sixteen accumulators needs the
+    /// 32; with 16 the kernels take smaller blocks (twelve accumulators; dot blocks of two rows),
     /// which would otherwise spill to the stack (the AVX2 build's products ran at half speed).
     /// </summary>
-    public static readonly int Registers = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported ? 32 : 16;
+    public static readonly SimdTarget Machine = new(MachineBits, MachineRegisters, HasFma);
+
+    /// <summary>
+    /// Whether a test may force the target: the runtime switch FastLra.Kernels.ForceableTarget, which
+    /// the test project sets in its runtimeconfig. Off (every other process), <see cref="Current"/> is
+    /// the machine's target as JIT-time constants; reading a target a test could change at every
+    /// kernel call made BPTT's iteration 5% slower (docs/performance.md).
+    /// </summary>
+    private static readonly bool Forceable = AppContext.TryGetSwitch("FastLra.Kernels.ForceableTarget", out bool on) && on;
+
+    private static SimdTarget forced = Machine;
+
+    /// <summary>The target the kernels' public overloads run at: <see cref="Machine"/> unless a test forced one.</summary>
+    public static SimdTarget Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // else the JIT calls it, and nothing folds
+        get => Forceable ? forced : new SimdTarget(MachineBits, MachineRegisters, HasFma);
+    }
+
+    /// <summary>The width of <see cref="Current"/>: 512, 256 or 128 (bits); 0 when no vector width is accelerated.</summary>
+    public static int Bits => Forceable ? forced.Bits : MachineBits;
 
     /// <summary>
     /// Whether vector FMA is an instruction here (x64 with FMA, every ARM64). Without it (x64 before
@@ -468,16 +568,28 @@ internal static class SimdWidth
     /// </summary>
     public static bool HasFma => Fma.IsSupported || AdvSimd.IsSupported;
 
-    /// <summary>a * b + c by the kernels' rule: fused where <see cref="HasFma"/>, else multiply, then add.</summary>
+    /// <summary>a * b + c by <typeparamref name="TRule"/>: fused, or multiply, then add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MultiplyAdd(float a, float b, float c) => HasFma ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
+    public static float MultiplyAdd<TRule>(float a, float b, float c)
+        where TRule : struct, IFmaRule => TRule.Fused ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
 
-    /// <summary>Every width this machine can run, widest first, down to 0 (scalar): what the kernel tests cover.</summary>
-    public static int[] Supported() => Bits switch
+    /// <summary>
+    /// For tests: every kernel, and everything sized by <see cref="Bits"/> (padded rows), runs at
+    /// <paramref name="target"/> until the result is disposed. Only from tests that run alone
+    /// (a collection with parallelisation disabled): the setting is the whole process's.
+    /// </summary>
+    internal static Forced Force(SimdTarget target)
     {
-        512 => [512, 256, 128, 0],
-        256 => [256, 128, 0],
-        128 => [128, 0],
-        _ => [0],
-    };
+        if (!Forceable) ThrowHelper.Argument("The kernel target can be forced only with the runtime switch FastLra.Kernels.ForceableTarget on.");
+        if (Array.IndexOf(SimdTarget.Supported(), target) < 0) ThrowHelper.Argument($"This machine cannot run {target}.");
+        var previous = forced;
+        forced = target;
+        return new Forced(previous);
+    }
+
+    /// <summary>Restores the target that was current before <see cref="Force"/>.</summary>
+    internal readonly struct Forced(SimdTarget previous) : IDisposable
+    {
+        public void Dispose() => forced = previous;
+    }
 }

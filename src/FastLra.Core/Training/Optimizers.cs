@@ -74,11 +74,14 @@ internal abstract class Optimizer
     };
 
     /// <summary>p -= update(g).</summary>
-    public void Step(ParameterSet parameters, ParameterSet gradients)
+    public void Step(ParameterSet parameters, ParameterSet gradients) => Step(SimdWidth.Current, parameters, gradients);
+
+    /// <summary>As the overload without a target, at <paramref name="target"/>'s width, for tests.</summary>
+    public void Step(SimdTarget target, ParameterSet parameters, ParameterSet gradients)
     {
         if (State.Length < StateBuffers(Kind) * parameters.Data.Length) ThrowHelper.ShapeMismatch();
         StepCount++;
-        Update(parameters.Data, gradients.Data);
+        Update(target, parameters.Data, gradients.Data);
     }
 
     /// <summary>
@@ -105,7 +108,7 @@ internal abstract class Optimizer
 
     public abstract OptimizerKind Kind { get; }
 
-    protected abstract void Update(Span<float> p, ReadOnlySpan<float> g);
+    protected abstract void Update(SimdTarget target, Span<float> p, ReadOnlySpan<float> g);
 
     /// <summary>An optimiser whose step is <typeparamref name="TRule"/> over every parameter.</summary>
     private sealed class RuleOptimizer<TRule>(OptimizerKind kind, float lr, Memory<float> state) : Optimizer(lr, state)
@@ -113,7 +116,7 @@ internal abstract class Optimizer
     {
         public override OptimizerKind Kind => kind;
 
-        protected override void Update(Span<float> p, ReadOnlySpan<float> g) => Apply(TRule.For(LearningRate, StepCount), p, g, State);
+        protected override void Update(SimdTarget target, Span<float> p, ReadOnlySpan<float> g) => Apply(target, TRule.For(LearningRate, StepCount), p, g, State);
     }
 
     // p -= lr g.
@@ -213,15 +216,18 @@ internal abstract class Optimizer
             where TV : struct, IVector<TV>;
     }
 
-    /// <summary>The rule over all parameters, its state vectors consecutive in <paramref name="state"/> (p.Length floats each).</summary>
-    private static void Apply<TRule>(TRule rule, Span<float> p, ReadOnlySpan<float> g, Span<float> state)
+    /// <summary>
+    /// The rule over all parameters, its state vectors consecutive in <paramref name="state"/> (p.Length
+    /// floats each), at the target's width; the rules never multiply-add, so its FMA setting changes nothing.
+    /// </summary>
+    private static void Apply<TRule>(SimdTarget target, TRule rule, Span<float> p, ReadOnlySpan<float> g, Span<float> state)
         where TRule : struct, IRule<TRule>
     {
-        switch (SimdWidth.Bits)
+        switch (target.Bits)
         {
             case 512: Apply<TRule, V512>(rule, p, g, state); break;
-            case 256: Apply<TRule, V256>(rule, p, g, state); break;
-            default: Apply<TRule, V128>(rule, p, g, state); break;
+            case 256: Apply<TRule, V256<MachineFma>>(rule, p, g, state); break;
+            default: Apply<TRule, V128<MachineFma>>(rule, p, g, state); break;
         }
     }
 
