@@ -16,6 +16,9 @@ internal sealed class CliFlag(string name, string? value, string help, bool requ
     public string? Value => value;
     public string Help => help;
     public bool Required => required;
+
+    /// <summary>The largest value an integer flag takes; <see cref="CliArguments.Long"/> refuses a larger one by name.</summary>
+    public long Max { get; init; } = long.MaxValue;
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ internal sealed class CliArguments
 {
     private readonly List<(TrainingOption Option, string Value)> _options = [];
     private readonly Dictionary<string, string?> _flags = new(StringComparer.Ordinal);
+    private IReadOnlyList<CliFlag> _declared = [];
 
     /// <summary>Whether --help was given.</summary>
     public bool Help { get; private set; }
@@ -38,7 +42,7 @@ internal sealed class CliArguments
     /// <summary>Parses <paramref name="args"/>; <paramref name="positional"/> names the one bare argument the command takes, if any.</summary>
     public static CliArguments Parse(string command, string[] args, Func<TrainingOption, bool> accepts, IReadOnlyList<CliFlag> flags, string? positional = null)
     {
-        var parsed = new CliArguments();
+        var parsed = new CliArguments { _declared = flags };
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Length; i++)
         {
@@ -118,14 +122,17 @@ internal sealed class CliArguments
     /// <summary>A flag's value; its absence is a usage error.</summary>
     public string Required(string name) => Flag(name) ?? throw new UsageException($"--{name} is required; see fastlra --help.");
 
-    /// <summary>A flag's integer value, or <paramref name="otherwise"/> when absent.</summary>
+    /// <summary>A flag's integer value, or <paramref name="otherwise"/> when absent; one above the flag's <see cref="CliFlag.Max"/> is a usage error.</summary>
     public long Long(string name, long otherwise)
     {
         string? text = Flag(name);
         if (text is null) return otherwise;
-        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value)
-            ? value
-            : throw new UsageException($"--{name} takes an integer, got '{text}'.");
+        if (!long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value))
+            throw new UsageException($"--{name} takes an integer, got '{text}'.");
+        long max = long.MaxValue;
+        foreach (var flag in _declared)
+            if (flag.Name == name) max = flag.Max;
+        return value <= max ? value : throw new UsageException($"--{name} must be at most {max}, got {value}.");
     }
 
     /// <summary><paramref name="o"/> with the given training options applied, the data file and algorithm first (they decide what applies).</summary>

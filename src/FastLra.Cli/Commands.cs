@@ -106,7 +106,7 @@ internal static class Commands
         Console.Error.WriteLine(
             $"sweep: {runs.Count} runs in the grid, {mine.Count} in shard {share.Index}/{share.Count}, {threads} workers, into {@out}");
         var outcome = runner.Run(mine, threads, cancel);
-        var results = SweepRunner.ReadResults(@out, runs);
+        var results = runner.Results(runs);
         SweepRunner.WriteSummary(Path.Combine(@out, "summary.csv"), runs, results);
         Console.Error.WriteLine(
             $"sweep: {outcome.Finished} finished, {outcome.Skipped} already done, {outcome.Busy} busy elsewhere, {outcome.Failed} failed, " +
@@ -118,7 +118,7 @@ internal static class Commands
     private static readonly CliFlag[] ReportFlags =
     [
         new("out", "dir", "directory for report.md, report.csv and the figures", required: true),
-        new("max-series", "int", "variants drawn per figure, the best ranked first; the tables list every variant (default 8)"),
+        new("max-series", "int", "variants drawn per figure, the best ranked first; the tables list every variant (default 8)") { Max = int.MaxValue },
     ];
 
     private static int Report(string[] args)
@@ -128,7 +128,7 @@ internal static class Commands
         string dir = a.Positional ?? throw new UsageException("report needs the sweep directory: fastlra report DIR --out DIR2.");
         string @out = a.Required("out");
         long maxSeries = a.Long("max-series", 8);
-        if (maxSeries is <= 0 or > int.MaxValue) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
+        if (maxSeries <= 0) throw new UsageException($"--max-series must be positive, got {maxSeries}.");
         CliArguments.CheckOutput("out", @out, directory: true);
         var report = SweepReport.Load(dir, Console.Error);
         var files = report.Write(@out, dir, (int)maxSeries);
@@ -254,7 +254,7 @@ internal static class Commands
 
     private static readonly CliFlag[] DataFlags =
     [
-        new("count", "int", "consecutive batches drawn from one generator (default 1)"),
+        new("count", "int", "consecutive batches drawn from one generator (default 1)") { Max = int.MaxValue },
         new("json", null, "print the batches as JSON (the golden fixtures' layout)"),
         new("out", "file", "write the batches as one data set for train --data: x (N x T x I) and y (N x O), N = batch x count, in an .npz file (atomically)"),
     ];
@@ -273,12 +273,15 @@ internal static class Commands
             throw new UsageException($"--length {length} is too short for {task}: it needs T >= {TaskInfo.MinLength(kind)}.");
         if (batch <= 0) throw new UsageException($"--batch must be positive, got {batch}.");
         long count = a.Long("count", 1);
-        if (count is <= 0 or > int.MaxValue) throw new UsageException($"--count must be positive, got {count}.");
+        if (count <= 0) throw new UsageException($"--count must be positive, got {count}.");
         string? @out = a.Output("out");
         if (a.Has("json") == (@out is not null)) throw new UsageException("data prints JSON (--json) or writes a data set (--out F.npz): give one.");
         int inputs = TaskInfo.Inputs(kind), outputs = TaskInfo.Outputs(kind);
-        long batchBytes = 4L * batch * (length * (long)inputs + outputs);
+        // Sizes in doubles: products of options up to 2^31 - 1 overflow 64 bits.
+        double batchBytes = 4.0 * batch * ((double)length * inputs + outputs);
         if (batchBytes > MemoryBudget.Bytes) throw new UsageException(MemoryBudget.TooMuch($"a batch of {batch} sequences of {task}, T={length},", batchBytes, "use a smaller --batch"));
+        if ((double)length * batch * inputs > Array.MaxLength)
+            throw new UsageException($"a batch of {batch} sequences of {task}, T={length}, is more values than one array holds ({Array.MaxLength}); use a smaller --batch or --length.");
         var generator = new TaskGenerator(kind, length, batch, new RandomState(options.Seed));
         var x = new float[(long)length * batch * inputs];
         var y = new float[batch * outputs];
@@ -287,7 +290,7 @@ internal static class Commands
             if (!@out.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out {@out}: the data set is written as .npz.");
             long n = batch * count;
             // The floats, their bytes and the .npy copy of those: three copies, the largest one array of bytes.
-            if (4 * n * length * inputs > Array.MaxLength - 4096)
+            if (4.0 * n * length * inputs > Array.MaxLength - 4096)
                 throw new UsageException($"{n} sequences of {task}, T={length}, are more than one .npy array holds (2 GB); draw fewer (--count, --batch).");
             if (3 * count * batchBytes > MemoryBudget.Bytes)
                 throw new UsageException(MemoryBudget.TooMuch($"writing {n} sequences of {task}, T={length},", 3 * count * batchBytes, "draw fewer (--count, --batch)"));
@@ -343,7 +346,8 @@ internal static class Commands
             Vector.IsHardwareAccelerated,
             SimdWidth.Bits,
             InstructionSets(),
-            Environment.ProcessorCount);
+            Environment.ProcessorCount,
+            MemoryBudget.Available);
         if (a.Has("json"))
         {
             Console.Out.WriteLine(CliJson.Serialize(report.Write));

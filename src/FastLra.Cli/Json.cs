@@ -207,7 +207,7 @@ internal sealed class EvalReport(
 /// <summary>The report of <c>info --json</c>. VectorBits is the width the kernels run at (FastLra.Kernels.SimdWidth), which can exceed Vector&lt;float&gt;'s.</summary>
 internal sealed class InfoReport(
     string Version, string Runtime, bool NativeAot, int VectorFloatCount, bool VectorHardwareAccelerated,
-    int VectorBits, string[] InstructionSets, int ProcessorCount)
+    int VectorBits, string[] InstructionSets, int ProcessorCount, long MemoryBytes)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -220,6 +220,7 @@ internal sealed class InfoReport(
         w.WriteNumber("vector_bits", VectorBits);
         CliJson.Strings(w, "instruction_sets", InstructionSets);
         w.WriteNumber("processor_count", ProcessorCount);
+        w.WriteNumber("memory_bytes", MemoryBytes);
         w.WriteEndObject();
     }
 
@@ -229,7 +230,8 @@ internal sealed class InfoReport(
         $"Vector<float>: {VectorFloatCount} lanes, hardware accelerated: {VectorHardwareAccelerated}\n" +
         $"kernels: {VectorBits}-bit vectors\n" +
         $"instruction sets: {string.Join(' ', InstructionSets)}\n" +
-        $"processors: {ProcessorCount}";
+        $"processors: {ProcessorCount}\n" +
+        $"memory: {MemoryBytes >> 20} MB this process may use (its heap limit, container limit or the machine's memory), half of it for one job";
 }
 
 /// <summary>The report of <c>bench --json</c>.</summary>

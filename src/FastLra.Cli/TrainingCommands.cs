@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using FastLra.IO;
 using FastLra.Kernels;
 using FastLra.Model;
@@ -39,10 +38,13 @@ internal static class TrainingCommands
 
     private static readonly CliFlag[] BenchFlags =
     [
-        new("iters", "int", "timed iterations (default 200)"),
-        new("warmup", "int", "untimed iterations first, and at least one second of them (default 20)"),
+        new("iters", "int", $"timed iterations, at most {MaxBenchIterations} (default 200)") { Max = MaxBenchIterations },
+        new("warmup", "int", $"untimed iterations first, and at least one second of them, at most {MaxBenchIterations} (default 20)") { Max = MaxBenchIterations },
         new("json", null, "print one JSON object on stdout"),
     ];
+
+    /// <summary>The most iterations bench times (it keeps each one's time) or warms up with: enough for any percentile, few enough to finish.</summary>
+    internal const int MaxBenchIterations = 1_000_000;
 
     private static readonly CliFlag[] EvalFlags =
     [
@@ -250,7 +252,7 @@ internal static class TrainingCommands
     {
         if (Commands.Parse("bench", "fastlra bench [--algo bptt|lra] [--data F ...] [model options] [--iters N] [--warmup W] [--json]", args, BenchFlags, Every) is not { } a) return CliExit.Ok;
         long iters = a.Long("iters", 200), warmup = a.Long("warmup", 20);
-        if (iters is <= 0 or > int.MaxValue) throw new UsageException($"--iters must be positive, got {iters}.");
+        if (iters <= 0) throw new UsageException($"--iters must be positive, got {iters}.");
         if (warmup < 0) throw new UsageException($"--warmup must be >= 0, got {warmup}.");
         // The paper's temporal-order setting by default; no validation to speak of.
         var options = a.Apply(new TrainingOptions { MaxIterations = 1, CheckEvery = 1, Patience = 1, ValidSize = 1 });
@@ -305,15 +307,16 @@ internal static class TrainingCommands
         if (a.Has("data")) return EvalData(a, model);
         if (!a.Has("task") || !a.Has("length")) throw new UsageException("eval needs --task and --length, or --data F.");
         var options = a.Apply(new TrainingOptions());
-        if (options.Length < TaskInfo.MinLength(options.Task))
-            throw new UsageException($"--length {options.Length} is too short for {TaskInfo.Name(options.Task)}: it needs T >= {TaskInfo.MinLength(options.Task)}.");
-        if (options.ValidSize <= 0) throw new UsageException($"--valid-size must be positive, got {options.ValidSize}.");
+        if (options.ValidateTask() is { } problem) throw new UsageException(problem);
         var (p, metadata) = ModelFile.Load(model);
         var kind = options.Task;
         string task = TaskInfo.Name(kind);
         if (p.Shape.Inputs != TaskInfo.Inputs(kind) || p.Shape.Outputs != TaskInfo.Outputs(kind))
             throw new WeightFileException(
                 $"{model}: the network has I={p.Shape.Inputs}, O={p.Shape.Outputs}, but {task} needs I={TaskInfo.Inputs(kind)}, O={TaskInfo.Outputs(kind)}.");
+        // Priced as train prices its validation set, at the model's width.
+        if ((options with { Hidden = p.Shape.Hidden }).ValidateCost(p.Shape.Inputs, p.Shape.Outputs, options.Length, options.Length - 1, options.ValidSize) is { } cost)
+            throw new UsageException(cost);
         var generator = new TaskGenerator(kind, options.Length, options.ValidSize, new RandomState(options.Seed));
         var evaluator = new Evaluator(generator, options.ValidSize, p.Shape.Hidden);
         // A model trained with the reference semantics is validated as the published code does.
@@ -353,6 +356,9 @@ internal static class TrainingCommands
         var layout = data.Data.Layout;
         if (layout.Inputs != p.Shape.Inputs || layout.Outputs != p.Shape.Outputs)
             throw new DataFormatException($"{options.Data.Path}: its sequences have I={layout.Inputs}, O={layout.Outputs}; the model {modelPath} has I={p.Shape.Inputs}, O={p.Shape.Outputs}.");
+        // Evaluated as train evaluates its validation set, at the model's width: priced the same way.
+        if ((options with { Hidden = p.Shape.Hidden }).ValidateCost(layout.Inputs, layout.Outputs, layout.Steps, layout.Washout, data.Data.Count) is { } cost)
+            throw new UsageException(cost);
         normalization?.Apply(data.Data);
         return (new RnnModel(p, normalization), data, options);
     }
@@ -411,7 +417,7 @@ internal static class TrainingCommands
         model.Normalization?.DenormalizeOutputs(predictions);
         if (layout.Loss == GlobalLossKind.SoftmaxCrossEntropy) Softmax(predictions, o);
         if (extension == ".npy") WeightFormats.WriteNpy(output, r == 1 ? [n, o] : [n, r, o], predictions);
-        else AtomicFile.WriteAllText(output, Csv(predictions, n, r, o, layout.Washout, data.TargetNames));
+        else AtomicFile.Write(output, stream => Csv(stream, predictions, n, r, o, layout.Washout, data.TargetNames));
         Console.Error.WriteLine($"{output}: predictions of {n} sequences x {r} step{(r == 1 ? "" : "s")} x {o} output{(o == 1 ? "" : "s")}");
         return CliExit.Ok;
     }
@@ -430,19 +436,24 @@ internal static class TrainingCommands
         }
     }
 
-    private static string Csv(float[] predictions, int n, int r, int o, int washout, string[] names)
+    /// <summary>The predictions as CSV, written row by row: the text is never all in memory (ten times the floats, or more).</summary>
+    private static void Csv(Stream stream, float[] predictions, int n, int r, int o, int washout, string[] names)
     {
-        var text = new StringBuilder("sequence,step");
-        foreach (string name in names) text.Append(',').Append(name.Contains(',', StringComparison.Ordinal) ? $"\"{name}\"" : name);
-        text.Append('\n');
+        using var text = new StreamWriter(stream, leaveOpen: true);
+        text.Write("sequence,step");
+        foreach (string name in names) text.Write(name.Contains(',', StringComparison.Ordinal) ? $",\"{name}\"" : "," + name);
+        text.Write('\n');
         for (int s = 0; s < n; s++)
             for (int t = 0; t < r; t++)
             {
-                text.Append(CultureInfo.InvariantCulture, $"{s},{washout + t}");
-                for (int j = 0; j < o; j++) text.Append(',').Append(predictions[((long)s * r + t) * o + j].ToString("R", CultureInfo.InvariantCulture));
-                text.Append('\n');
+                text.Write(string.Create(CultureInfo.InvariantCulture, $"{s},{washout + t}"));
+                for (int j = 0; j < o; j++)
+                {
+                    text.Write(',');
+                    text.Write(predictions[((long)s * r + t) * o + j].ToString("R", CultureInfo.InvariantCulture));
+                }
+                text.Write('\n');
             }
-        return text.ToString();
     }
 
     /// <summary>Refuses an inputs file that is plainly not raw float32: an .npy array or text.</summary>

@@ -74,14 +74,15 @@ internal static class CsvData
         long windowsAtMost = capacity >= steps + horizon ? (capacity - horizon - steps) / stride + 1 : 0;
         long datasetValues = SequenceDataSet.Values(layout, windowsAtMost, persistence: !classes);
         if (capacity * width > Array.MaxLength || datasetValues > Array.MaxLength)
-            throw new DataFormatException($"{path}: {capacity} rows make more values than one array holds ({Array.MaxLength}); use a smaller file or a larger --stride.");
+            throw new DataFormatException($"{path}: {capacity} rows{(classes ? $" of --classes {o.Classes}" : "")} make more values than one array holds ({Array.MaxLength}); use {(classes ? "fewer --classes, " : "")}a smaller file or a larger --stride.");
         // Sep's buffers for the longest row (measured: at most 4 bytes per character and 40 per cell,
         // of the row's length and cells rounded up to powers of two), the selected values, the
         // labels, and the data set's pooled buffer.
         long need = 4 * Pow2(shape.LongestRow + 32768) + 40 * Pow2(shape.MostCells + 8192)
             + 4 * capacity * width + (classes ? 4 * capacity : 0) + 4 * Pooled(datasetValues);
         if (need > MemoryBudget.Bytes)
-            throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it", need, "use a smaller file or a larger --stride"));
+            throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it{(classes ? $" with --classes {o.Classes}" : "")}", need,
+                classes ? "use fewer --classes, a smaller file or a larger --stride" : "use a smaller file or a larger --stride"));
 
         var values = GC.AllocateUninitializedArray<float>((int)(capacity * width));
         var labels = classes ? GC.AllocateUninitializedArray<int>((int)capacity) : [];

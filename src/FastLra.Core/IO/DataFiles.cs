@@ -93,6 +93,7 @@ public static class DataFiles
     /// <summary>Reads <paramref name="path"/> by its extension.</summary>
     public static LoadedData Read(string path, DataFileOptions options)
     {
+        if (TrainingOptions.ValidateFile(options) is { } problem) throw new DataFormatException(problem);
         if (Directory.Exists(path)) throw new DataFormatException($"{path}: cannot read (it is a directory, not a file).");
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
@@ -244,6 +245,8 @@ public static class DataFiles
         foreach (float label in labels) max = MathF.Max(max, label);
         if (classes <= 0) classes = (int)Math.Min(max + 1, int.MaxValue);
         if (classes < 2) throw new DataFormatException($"{path}: y holds labels of {classes} class; classification needs at least 2 (or pass --classes).");
+        if (classes > TrainingOptions.MaxClasses)
+            throw new DataFormatException($"{path}: y holds labels up to {classes - 1}, more than the {TrainingOptions.MaxClasses} classes a classifier may have.");
         if ((long)labels.Length * classes > MaxValues) throw new DataFormatException($"{path}: {labels.Length} labels of {classes} classes are too many one-hot values.");
         var oneHot = new float[labels.Length * classes];
         for (int k = 0; k < labels.Length; k++)

@@ -37,6 +37,22 @@ public static class SafeTensors
     /// <summary>Files above this size are refused before they are read (weights of H = 8000 fit).</summary>
     public const long MaxFileBytes = 1L << 30;
 
+    /// <summary>
+    /// The bytes of a weight file (at most <see cref="MaxFileBytes"/>), priced before they are read:
+    /// <paramref name="copies"/> times its size (the bytes and what the reader makes of them) must
+    /// fit the memory budget, or a <see cref="WeightFileException"/> says what it would need.
+    /// </summary>
+    internal static byte[] ReadPriced(string path, int copies)
+    {
+        using var stream = BoundedFile.Open(path, MaxFileBytes);
+        long need = copies * stream.Length;
+        if (need > MemoryBudget.Bytes)
+            throw new WeightFileException(MemoryBudget.TooMuch($"{path}: reading it", need, "give the process more memory (docs/deployment.md)"));
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
     /// <summary>One tensor to write: its name, dtype ("F32", "U32"), shape and little-endian bytes.</summary>
     public readonly record struct Entry(string Name, string DType, int[] Shape, byte[] Data);
 
@@ -177,11 +193,12 @@ public static class SafeTensors
         /// <summary>The tensors the header lists, in the header's order.</summary>
         public List<TensorInfo> Tensors { get; }
 
+        // The bytes and the floats a reader makes of them.
         private static byte[] ReadAll(string path)
         {
             try
             {
-                return BoundedFile.ReadAllBytes(path, MaxFileBytes);
+                return ReadPriced(path, copies: 2);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -298,6 +315,7 @@ public static class SafeTensors
             if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
                 throw new WeightFileException($"{Path}: tensor '{name}' has no [begin, end] data_offsets.");
             var dims = new int[shapeElement.GetArrayLength()];
+            // The element count, or -1 once it passes what any file holds (a zero dimension still makes it 0).
             long elements = 1;
             int d = 0;
             foreach (var dim in shapeElement.EnumerateArray())
@@ -305,13 +323,16 @@ public static class SafeTensors
                 if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt32(out int size) || size < 0)
                     throw new WeightFileException($"{Path}: tensor '{name}' has an invalid dimension.");
                 dims[d++] = size;
-                elements = Math.Min(elements * size, long.MaxValue / 16);
+                if (size == 0) elements = 0;
+                else if (elements > 0) elements = elements > (long.MaxValue / 8) / size ? -1 : elements * size;
             }
             if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
                 || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin || end > dataLength)
                 throw new WeightFileException($"{Path}: tensor '{name}' has data_offsets outside the data ({dataLength} bytes); the file may be truncated.");
             string type = dtype.GetString()!;
             int width = type switch { "F64" or "I64" or "U64" => 8, "F32" or "I32" or "U32" => 4, "F16" or "BF16" or "I16" or "U16" => 2, _ => 1 };
+            if (elements < 0)
+                throw new WeightFileException($"{Path}: tensor '{name}' has shape [{string.Join(", ", dims)}], more than 2^60 values; it spans {end - begin} bytes.");
             if (elements * width != end - begin)
                 throw new WeightFileException($"{Path}: tensor '{name}' spans {end - begin} bytes but its shape and dtype need {elements * width}.");
             return new TensorInfo(name, type, dims, begin, end);

@@ -315,22 +315,15 @@ public static class WeightFormats
         var result = new Dictionary<string, (int[], float[])>();
         foreach (var tensor in file.Tensors)
         {
-            long count = 1;
-            foreach (int d in tensor.Shape) count *= d;
-            var data = new float[count];
+            // Other dtypes are not weights of this model; nothing is allocated for them. The floats
+            // made of a tensor take at most its bytes, which the file's price counted.
+            if (tensor.DType is not ("F32" or "F64")) continue;
+            var raw = file.Raw(tensor);
+            var data = new float[raw.Length / (tensor.DType == "F64" ? 8 : 4)];
             if (tensor.DType == "F64")
-            {
-                var doubles = file.ReadDoubles(tensor);
-                for (int k = 0; k < data.Length; k++) data[k] = (float)doubles[k];
-            }
-            else if (tensor.DType == "F32")
-            {
-                file.ReadFloats(tensor, data);
-            }
+                for (int k = 0; k < data.Length; k++) data[k] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * k)..]);
             else
-            {
-                continue; // other dtypes are not weights of this model
-            }
+                file.ReadFloats(tensor, data);
             result[tensor.Name] = (tensor.Shape, data);
         }
         return result;
@@ -341,7 +334,7 @@ public static class WeightFormats
         var result = new Dictionary<string, (int[], float[])>();
         try
         {
-            foreach (var (name, bytes) in Zip.Read(BoundedFile.ReadAllBytes(path, SafeTensors.MaxFileBytes), 16L + 8L * MaxElements + 65536, path))
+            foreach (var (name, bytes) in Zip.Read(SafeTensors.ReadPriced(path, copies: 3), 16L + 8L * MaxElements + 65536, path))
                 if (name.EndsWith(".npy", StringComparison.Ordinal)) result[name[..^4]] = ParseNpy(bytes, $"{path}: {name}");
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)

@@ -256,7 +256,7 @@ internal static class TrainingOptionTable
     private static int Int(string text, string name)
     {
         long value = Long(text, name);
-        return value is >= int.MinValue and <= int.MaxValue ? (int)value : throw new OptionException($"--{name} {value} is out of range.");
+        return value is >= int.MinValue and <= int.MaxValue ? (int)value : throw new OptionException($"--{name} {value} is out of range ({int.MinValue} to {int.MaxValue}).");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -273,7 +273,13 @@ internal static class TrainingOptionTable
             : throw new OptionException($"--{name} takes a number, got '{text}'.");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Float(string text, string name) => (float)Double(text, name);
+    private static float Float(string text, string name)
+    {
+        double value = Double(text, name);
+        return double.IsFinite(value) && !float.IsFinite((float)value)
+            ? throw new OptionException($"--{name} {text} is beyond the range of a float (3.4e38).")
+            : (float)value;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);

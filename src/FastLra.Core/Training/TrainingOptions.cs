@@ -122,14 +122,21 @@ public sealed record TrainingOptions
     public int ValidSize { get; init; } = 10_000;
 
     /// <summary>A one-line description of the first invalid option of a synthetic-task run, or null when all are valid.</summary>
-    public string? Validate()
+    public string? Validate() =>
+        ValidateTask() ?? ValidateTraining() ?? ValidateCost(TaskInfo.Inputs(Task), TaskInfo.Outputs(Task), Length, Length - 1, ValidSize);
+
+    /// <summary>The first invalid option of the synthetic task and its validation set (length, size), or null: what <c>eval</c> checks before it reads the model.</summary>
+    internal string? ValidateTask()
     {
         if (Length < TaskInfo.MinLength(Task))
             return $"--length {Length} is too short for {TaskInfo.Name(Task)}: it needs T >= {TaskInfo.MinLength(Task)} (symbols go at int(0.1*T) >= 1).";
         if (ValidSize <= 0) return $"--valid-size must be positive, got {ValidSize}.";
-        if ((long)Length * ValidSize * TaskInfo.Inputs(Task) > Array.MaxLength)
-            return $"--valid-size {ValidSize} at --length {Length} needs more than one array can hold; use fewer sequences.";
-        return ValidateTraining() ?? ValidateCost(TaskInfo.Inputs(Task), TaskInfo.Outputs(Task), Length, Length - 1, ValidSize);
+        long values = (long)Length * TaskInfo.Inputs(Task);
+        if (values > Array.MaxLength)
+            return $"--length {Length} makes a sequence of {values} input values, more than one array holds ({Array.MaxLength}); use a shorter --length.";
+        if (values * ValidSize > Array.MaxLength)
+            return $"--valid-size {ValidSize} sequences of --length {Length} make {values * ValidSize} input values, more than one array holds ({Array.MaxLength}); use fewer or shorter sequences.";
+        return null;
     }
 
     /// <summary>
@@ -140,17 +147,19 @@ public sealed record TrainingOptions
     /// </summary>
     internal string? ValidateCost(int inputs, int outputs, int steps, int washout, long validCount)
     {
-        long s = (Hidden + 15L) / 16 * 16, r = steps - washout;
-        long parameters = (long)inputs * Hidden + (long)Hidden * Hidden + Hidden + (long)Hidden * outputs + outputs;
+        // In doubles: at the widths and lengths an option may name (up to 2^31 - 1 each) the products
+        // overflow 64 bits, and a wrapped count could pass; a double is exact far past any size that fits.
+        double s = (Hidden + 15L) / 16 * 16, r = steps - washout, h = Hidden, b = Batch, t = steps;
+        double parameters = (double)inputs * h + h * h + h + h * outputs + outputs;
         // Parameters, gradients, two optimiser buffers and their padded copies; the batch, states and
         // outputs; the trainers' scratch (LRA's reference semantics keeps four T x B x S buffers).
-        long workspace = 4 * parameters + 2 * (inputs + Hidden + 1L) * s + (long)steps * Batch * (inputs + 5 * s) + 3 * r * Batch * outputs
-            + 24L * Batch * s + (long)Hidden * s + (long)inputs * s;
-        long validation = validCount * (steps * (long)inputs + 2L * Hidden + 2 * r * outputs);
-        long bytes = 4 * (workspace + validation);
+        double workspace = 4 * parameters + 2 * (inputs + h + 1) * s + t * b * (inputs + 5 * s) + 3 * r * b * outputs
+            + 24 * b * s + h * s + inputs * s;
+        double validation = validCount * (t * inputs + 2 * h + 2 * r * outputs);
+        double bytes = 4 * (workspace + validation);
         string run = $"--hidden {Hidden} with --batch {Batch} on sequences of {steps} steps and {validCount} validation sequences";
         if (workspace > Array.MaxLength)
-            return $"{run} would need a workspace of {(workspace * 4) >> 20} MB, more than one array holds ({((long)Array.MaxLength * 4) >> 20} MB); use a smaller network or batch.";
+            return $"{run} would need a workspace of {MemoryBudget.Megabytes(workspace * 4)} MB, more than one array holds ({((long)Array.MaxLength * 4) >> 20} MB); use a smaller network or batch.";
         if (bytes > MemoryBudget.Bytes) return MemoryBudget.TooMuch(run, bytes, "use a smaller network, batch or validation set");
         return null;
     }
@@ -158,9 +167,35 @@ public sealed record TrainingOptions
     /// <summary>The most target steps per layer an LRA run takes.</summary>
     public const int MaxK = 100_000;
 
-    /// <summary>The first invalid option among those of every run (network, optimiser, algorithm, loop), or null.</summary>
+    /// <summary>The most classes a classifier has: its output layer's width, far more than an edge controller's network needs.</summary>
+    internal const int MaxClasses = 65_536;
+
+    /// <summary>The most rows a CSV window and its horizon may span: a CSV file FastLra reads (at most 2 GB, two bytes a row or more) holds fewer.</summary>
+    internal const int MaxRows = 1 << 30;
+
+    /// <summary>
+    /// The first data option out of its bounds, or null: classes, window and horizon (their
+    /// least values, which depend on the file, are the reader's to check). Checked before a
+    /// file is opened, so no size is computed from a value past them.
+    /// </summary>
+    internal static string? ValidateFile(DataFileOptions f)
+    {
+        if (f.Classes < 0) return $"--classes must be >= 0 (0 = regression), got {f.Classes}.";
+        if (f.Classes > MaxClasses) return $"--classes {f.Classes} is more than the {MaxClasses} classes a classifier may have.";
+        if (f.Window > MaxRows) return $"--window {f.Window} is more than the {MaxRows} rows a CSV file can hold.";
+        if ((long)Math.Max(f.Window, 0) + f.Horizon > MaxRows)
+            return $"--horizon {f.Horizon} with --window {f.Window} spans more than the {MaxRows} rows a CSV file can hold.";
+        return null;
+    }
+
+    /// <summary>The first invalid option among those of every run (network, optimiser, algorithm, loop, and the data options of a run on data), or null.</summary>
     public string? ValidateTraining()
     {
+        if (Data is { } data)
+        {
+            if (ValidateFile(data.File) is { } problem) return problem;
+            if (data.Epochs < 0) return $"--epochs must be >= 0 (0 = --max-iter decides), got {data.Epochs}.";
+        }
         if (Hidden <= 0) return $"--hidden must be positive, got {Hidden}.";
         if (Batch <= 0) return $"--batch must be positive, got {Batch}.";
         if (!(LearningRate > 0f) || float.IsInfinity(LearningRate)) return $"--lr must be a positive number, got {LearningRate}.";
