@@ -59,28 +59,49 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
     internal static void KeepThrough(string path, long iteration)
     {
         if (Lines(path, iteration, null) == 0) return;
-        AtomicFile.Write(path, stream =>
-        {
-            using var writer = new StreamWriter(stream, leaveOpen: true);
-            Lines(path, iteration, writer);
-        });
+        AtomicFile.Write(path, stream => Lines(path, iteration, stream));
     }
 
-    // Copies the lines to keep to the writer (if any); returns how many lines are dropped.
-    private static int Lines(string path, long iteration, StreamWriter? keep)
+    /// <summary>
+    /// The longest metrics line read back (a check of a run of 100,000 steps writes about 8 MB);
+    /// a longer one is damage, dropped unread like a line a crash cut short.
+    /// </summary>
+    internal const int MaxLineBytes = 16 << 20;
+
+    // Copies the lines to keep to the stream (if any); returns how many lines are dropped: those
+    // after the iteration, those that do not parse, those over MaxLineBytes and a last line
+    // without its newline. Never holds more than one line of at most MaxLineBytes.
+    private static int Lines(string path, long iteration, Stream? keep)
     {
         int dropped = 0;
-        if (BoundedFile.TryOpen(path, long.MaxValue) is not { } file) return 0;
-        using var reader = new StreamReader(file);
-        for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        var (end, skipped) = LineLog.Read(path, 0, MaxLineBytes, line =>
         {
             using var document = ParseLine(line);
             if (document is not null && document.RootElement.TryGetProperty("iteration", out var it) && it.TryGetInt64(out long i) && i <= iteration)
-                keep?.WriteLine(line);
+            {
+                keep?.Write(line.Span);
+                keep?.WriteByte((byte)'\n');
+            }
             else
+            {
                 dropped++;
+            }
+        });
+        var file = new FileInfo(path);
+        return dropped + skipped + (file.Exists && file.Length > end ? 1 : 0);
+    }
+
+    /// <summary>A metrics line (UTF-8), or null for one that is not JSON.</summary>
+    internal static JsonDocument? ParseLine(ReadOnlyMemory<byte> line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
         }
-        return dropped;
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A metrics line, or null for one a crash cut short.</summary>

@@ -8,13 +8,16 @@ using FastLra.Training;
 
 namespace FastLra.Cli.Sweep;
 
-/// <summary>One run of a sweep: its options, a stable id, and the <c>train</c> command that repeats it.</summary>
-internal sealed class SweepRun(int index, string id, TrainingOptions options, string command)
+/// <summary>
+/// One run of a sweep: its options, a stable id, and the <c>train</c> command that repeats it (made
+/// when asked for, from the grid's values the run chose: a grid of 100,000 runs keeps no 100,000 commands).
+/// </summary>
+internal sealed class SweepRun(int index, string id, TrainingOptions options, SweepGrid.Keys keys, int[] choice)
 {
     public int Index => index;
     public string Id => id;
     public TrainingOptions Options => options;
-    public string Command => command;
+    public string Command => SweepGrid.Command(keys, choice, options);
 }
 
 /// <summary>
@@ -33,8 +36,9 @@ internal static class SweepGrid
     public const int MaxFileBytes = 1 << 20;
 
     /// <summary>
-    /// The most runs a grid may expand to. Each run costs seconds to hours and its expansion about a
-    /// kilobyte, so a larger grid is a mistake (or an attack) to refuse before it is expanded.
+    /// The most runs a grid may expand to. Each run costs seconds to hours, and its expansion and
+    /// result about a kilobyte (<see cref="RunBytes"/>, priced too), so a larger grid is a mistake
+    /// (or an attack) to refuse before it is expanded.
     /// </summary>
     public const long MaxRuns = 100_000;
 
@@ -67,8 +71,8 @@ internal static class SweepGrid
         if (grid.ValueKind == JsonValueKind.Array && grid.GetArrayLength() == 0)
             throw new UsageException($"{source}: the grid is an empty array.");
         var blocks = grid.ValueKind == JsonValueKind.Array
-            ? grid.EnumerateArray().Select(b => Keys(b, source)).ToList()
-            : [Keys(grid, source)];
+            ? grid.EnumerateArray().Select(b => Read(b, source)).ToList()
+            : [Read(grid, source)];
         double total = 0;
         foreach (var keys in blocks)
         {
@@ -78,7 +82,9 @@ internal static class SweepGrid
         }
         if (total > MaxRuns)
             throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{source}: the grid expands to {total:0} runs, more than the {MaxRuns} a sweep may hold; split it into smaller grids."));
-        var runs = new List<SweepRun>();
+        if (total * RunBytes > MemoryBudget.Bytes)
+            throw new UsageException(MemoryBudget.TooMuch(string.Create(CultureInfo.InvariantCulture, $"{source}: its {total:0} runs"), total * RunBytes, "split it into smaller grids"));
+        var runs = new List<SweepRun>((int)total);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var keys in blocks)
         {
@@ -95,19 +101,45 @@ internal static class SweepGrid
         return runs;
     }
 
+    /// <summary>
+    /// What a run of a grid costs a sweep while it lasts, measured (about 350 bytes and 700): its
+    /// expansion (options, id, the values it chose) and its recorded result once the sweep reads it.
+    /// </summary>
+    internal const int RunBytes = 1024;
+
+    /// <summary>A grid object's options, each with its list of values, in file order.</summary>
+    internal sealed class Keys : List<(TrainingOption Option, Value[] Values)>;
+
+    /// <summary>A value of a grid, kept apart from the JSON document it was read from (runs make their commands after it is gone).</summary>
+    internal sealed class Value(JsonElement value)
+    {
+        public JsonValueKind Kind { get; } = value.ValueKind;
+
+        /// <summary>As the grid wrote it.</summary>
+        public string Raw { get; } = value.GetRawText();
+
+        /// <summary>As the command line spells it: a string's text, a number's digits (null for anything else).</summary>
+        public string? Text { get; } = value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        };
+    }
+
     /// <summary>One grid object's options and values, in file order.</summary>
-    private static List<(TrainingOption Option, JsonElement[] Values)> Keys(JsonElement grid, string source)
+    private static Keys Read(JsonElement grid, string source)
     {
         if (grid.ValueKind != JsonValueKind.Object)
             throw new UsageException($"{source}: a grid is a JSON object mapping train options to lists of values (or an array of such objects).");
-        var keys = new List<(TrainingOption Option, JsonElement[] Values)>();
+        var keys = new Keys();
         foreach (var property in grid.EnumerateObject())
         {
             var option = TrainingOptionTable.Find(property.Name)
                 ?? throw new UsageException(
                     $"{source}: '{property.Name}' is not a train option a grid can vary (choose from {string.Join(", ", Names)}).");
             if (keys.Exists(k => k.Option == option)) throw new UsageException($"{source}: '{property.Name}' appears twice.");
-            JsonElement[] values = property.Value.ValueKind == JsonValueKind.Array ? [.. property.Value.EnumerateArray()] : [property.Value];
+            Value[] values = property.Value.ValueKind == JsonValueKind.Array ? [.. property.Value.EnumerateArray().Select(v => new Value(v))] : [new Value(property.Value)];
             if (values.Length == 0) throw new UsageException($"{source}: '{property.Name}' has an empty list of values.");
             keys.Add((option, values));
         }
@@ -119,24 +151,26 @@ internal static class SweepGrid
         return keys;
     }
 
-    private static SweepRun Build(List<(TrainingOption Option, JsonElement[] Values)> keys, int[] choice, string source, int index)
+    private static SweepRun Build(Keys keys, int[] choice, string source, int index)
     {
         // The data file and the algorithm first: they decide which options apply.
         var options = keys.Exists(k => k.Option.Name == "data") ? new TrainingOptions { Data = new DataOptions() } : new TrainingOptions();
         int algo = keys.FindIndex(k => k.Option.Name == "algo");
         if (algo >= 0) options = Apply(keys[algo].Option, options, keys[algo].Values[choice[algo]]);
+        for (int i = 0; i < keys.Count; i++)
+            if (keys[i].Option.AppliesTo(options)) options = Apply(keys[i].Option, options, keys[i].Values[choice[i]]);
+        string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
+        if (problem is not null) throw new UsageException($"{source}: run '{Command(keys, choice, options)}' is invalid: {problem}");
+        return new SweepRun(index, Id(options), options, keys, [.. choice]);
+    }
+
+    /// <summary>The <c>train</c> command of the run that chose <paramref name="choice"/>: the options that apply to it, in the grid's order, as the grid spells their values.</summary>
+    internal static string Command(Keys keys, int[] choice, TrainingOptions options)
+    {
         var command = new StringBuilder("fastlra train");
         for (int i = 0; i < keys.Count; i++)
-        {
-            var (option, values) = keys[i];
-            if (!option.AppliesTo(options)) continue;
-            var value = values[choice[i]];
-            options = Apply(option, options, value);
-            command.Append(" --").Append(option.Name).Append(' ').Append(Text(value));
-        }
-        string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
-        if (problem is not null) throw new UsageException($"{source}: run '{command}' is invalid: {problem}");
-        return new SweepRun(index, Id(options), options, command.ToString());
+            if (keys[i].Option.AppliesTo(options)) command.Append(" --").Append(keys[i].Option.Name).Append(' ').Append(Text(keys[i].Values[choice[i]]));
+        return command.ToString();
     }
 
     /// <summary>
@@ -159,37 +193,35 @@ internal static class SweepGrid
     private static string Hash(TrainingOptions options)
     {
         ulong hash = 14695981039346656037UL;
-        foreach (var (key, value) in Checkpoint.Metadata(options))
-        {
-            foreach (char c in key + "=" + value + ";")
-            {
-                hash ^= c;
-                hash *= 1099511628211UL;
-            }
-        }
+        foreach (var (key, value) in Checkpoint.Metadata(options)) hash = Fnv(Fnv(Fnv(Fnv(hash, key), "="), value), ";");
         return ((uint)(hash ^ (hash >> 32))).ToString("x8", CultureInfo.InvariantCulture);
     }
 
-    /// <summary>A grid value as the command line spells it: a string's text, a number's digits.</summary>
-    private static string Text(JsonElement value) => value.ValueKind switch
+    private static ulong Fnv(ulong hash, string text)
     {
-        JsonValueKind.String => value.GetString()!,
-        JsonValueKind.Number => value.GetRawText(),
-        _ => throw new UsageException($"grid: value {value.GetRawText()} is neither a string nor a number."),
-    };
+        foreach (char c in text)
+        {
+            hash ^= c;
+            hash *= 1099511628211UL;
+        }
+        return hash;
+    }
+
+    /// <summary>A grid value as the command line spells it: a string's text, a number's digits.</summary>
+    private static string Text(Value value) => value.Text ?? throw new UsageException($"grid: value {value.Raw} is neither a string nor a number.");
 
     /// <summary>Sets an option from a grid value, which must be a JSON number for a numeric option and a string otherwise.</summary>
-    private static TrainingOptions Apply(TrainingOption option, TrainingOptions options, JsonElement value)
+    private static TrainingOptions Apply(TrainingOption option, TrainingOptions options, Value value)
     {
-        if (value.ValueKind != (option.Numeric ? JsonValueKind.Number : JsonValueKind.String))
-            throw new UsageException($"grid: '{option.Name}' value {value.GetRawText()} is not a {(option.Numeric ? "number" : "string")}.");
+        if (value.Kind != (option.Numeric ? JsonValueKind.Number : JsonValueKind.String))
+            throw new UsageException($"grid: '{option.Name}' value {value.Raw} is not a {(option.Numeric ? "number" : "string")}.");
         try
         {
             return option.Parse(options, Text(value));
         }
         catch (OptionException e)
         {
-            throw new UsageException($"grid: '{option.Name}' value {value.GetRawText()}: {e.Message}");
+            throw new UsageException($"grid: '{option.Name}' value {value.Raw}: {e.Message}");
         }
     }
 }

@@ -238,9 +238,13 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     }
 
     /// <summary>The recorded result of every run of <paramref name="runs"/> that has one (damaged lines are left out, as runs still to do).</summary>
-    public static Dictionary<string, SweepResult> ReadResults(string directory, IEnumerable<SweepRun> runs)
+    public static Dictionary<string, SweepResult> ReadResults(string directory, IEnumerable<SweepRun> runs) => Results(new SweepStore(directory), runs);
+
+    /// <summary>As <see cref="ReadResults"/>, from the results this runner has read, and those appended since: a grid's results are held once.</summary>
+    public Dictionary<string, SweepResult> Results(IEnumerable<SweepRun> runs) => Results(_store, runs);
+
+    private static Dictionary<string, SweepResult> Results(SweepStore store, IEnumerable<SweepRun> runs)
     {
-        var store = new SweepStore(directory);
         store.Refresh();
         var results = new Dictionary<string, SweepResult>(StringComparer.Ordinal);
         foreach (var run in runs)
@@ -296,39 +300,44 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                     columns.Add(option);
                     break;
                 }
-        var csv = new StringBuilder("id,status");
-        foreach (var option in columns) csv.Append(',').Append(option.Key);
-        csv.Append(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration,error\n");
         string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        foreach (var run in runs)
+        // Row by row into the file: a grid of 100,000 runs never holds its whole table in memory.
+        AtomicFile.Write(path, stream =>
         {
-            var o = run.Options;
-            bool has = results.TryGetValue(run.Id, out var result);
-            string? error = has ? null : ReadError(ErrorPath(directory, run.Id));
-            csv.Append(run.Id).Append(',').Append(has ? "done" : error is null ? "pending" : "failed");
-            foreach (var option in columns)
+            using var csv = new StreamWriter(stream, leaveOpen: true);
+            csv.Write("id,status");
+            foreach (var option in columns) csv.Write("," + option.Key);
+            csv.Write(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration,error\n");
+            foreach (var run in runs)
             {
-                csv.Append(',');
-                if (!option.AppliesTo(o)) continue; // a column some run records: every run it applies to shows its value
-                string value = option.Format(o);
-                // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
-                if (option.IsFloat) value = ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture);
-                csv.Append(value.Contains(',', StringComparison.Ordinal) ? $"\"{value}\"" : value);
+                var o = run.Options;
+                bool has = results.TryGetValue(run.Id, out var result);
+                string? error = has ? null : ReadError(ErrorPath(directory, run.Id));
+                csv.Write(run.Id);
+                csv.Write(has ? ",done" : error is null ? ",pending" : ",failed");
+                foreach (var option in columns)
+                {
+                    csv.Write(',');
+                    if (!option.AppliesTo(o)) continue; // a column some run records: every run it applies to shows its value
+                    string value = option.Format(o);
+                    // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
+                    if (option.IsFloat) value = ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture);
+                    csv.Write(value.Contains(',', StringComparison.Ordinal) ? $"\"{value}\"" : value);
+                }
+                if (has)
+                {
+                    var r = result!.Run;
+                    csv.Write(string.Create(CultureInfo.InvariantCulture,
+                        $",{(r.Solved ? "true" : "false")},{r.StopReason},{r.Iterations},{r.BestValidAccuracy:R},{r.FinalValidAccuracy:R},{r.FinalValidLoss:R},{r.FinalTrainLoss:R},{r.WallSeconds:R},{r.SecondsPerIteration:R}"));
+                }
+                else
+                {
+                    csv.Write(",,,,,,,,,");
+                }
+                csv.Write(',');
+                if (error is not null) csv.Write("\"" + error.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+                csv.Write('\n');
             }
-            if (has)
-            {
-                var r = result!.Run;
-                csv.Append(CultureInfo.InvariantCulture,
-                    $",{(r.Solved ? "true" : "false")},{r.StopReason},{r.Iterations},{r.BestValidAccuracy:R},{r.FinalValidAccuracy:R},{r.FinalValidLoss:R},{r.FinalTrainLoss:R},{r.WallSeconds:R},{r.SecondsPerIteration:R}");
-            }
-            else
-            {
-                csv.Append(",,,,,,,,,");
-            }
-            csv.Append(',');
-            if (error is not null) csv.Append('"').Append(error.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
-            csv.Append('\n');
-        }
-        AtomicFile.WriteAllText(path, csv.ToString());
+        });
     }
 }

@@ -19,6 +19,13 @@ internal sealed class SweepStore(string directory)
     /// <summary>A line larger than this is damaged (a run of 100,000 iterations with checks every 100 writes about 2 MB).</summary>
     private const int MaxLineBytes = 256 << 20;
 
+    /// <summary>
+    /// The longest line this process reads: <see cref="MaxLineBytes"/>, or less under a small memory
+    /// budget, where a line costs up to eight times its length (its buffer, the parsed document and
+    /// the copy of its metrics a report keeps).
+    /// </summary>
+    internal static int LineBound => (int)Math.Min(MaxLineBytes, MemoryBudget.Bytes / 8);
+
     private readonly Dictionary<string, SweepResult> _results = new(StringComparer.Ordinal);
     private long _read;
 
@@ -46,7 +53,11 @@ internal sealed class SweepStore(string directory)
         lock (_results) return _results.ContainsKey(id);
     }
 
-    /// <summary>Records a finished run with its metrics lines (a line that does not parse, such as one a crash cut short, is left out).</summary>
+    /// <summary>
+    /// Records a finished run with its metrics lines (a line that does not parse, such as one a crash
+    /// cut short, is left out). A record longer than a line may be is an <see cref="IOException"/>
+    /// (the run fails by name and keeps its checkpoint): never a line its readers would skip.
+    /// </summary>
     public void Append(SweepResult result, IEnumerable<string> metrics)
     {
         var buffer = new MemoryStream();
@@ -62,6 +73,8 @@ internal sealed class SweepStore(string directory)
             {
                 using var document = ProgressMonitor.ParseLine(line);
                 if (document?.RootElement.ValueKind == JsonValueKind.Object) w.WriteRawValue(line, skipInputValidation: true);
+                if (w.BytesCommitted + w.BytesPending > MaxLineBytes)
+                    throw new IOException($"{result.Id}: its result and metrics are more than the {MaxLineBytes >> 20} MiB a line of {FileName} may hold; train it with a larger --check-every.");
             }
             w.WriteEndArray();
             w.WriteEndObject();
@@ -77,7 +90,12 @@ internal sealed class SweepStore(string directory)
     {
         // Classes and string keys, no value-type generics: each of those costs the Native AOT binary kilobytes.
         var runs = new Dictionary<string, RecordedRun>(StringComparer.Ordinal);
-        Read(System.IO.Path.Combine(directory, FileName), 0, warn, line =>
+        string path = System.IO.Path.Combine(directory, FileName);
+        // Every run's metrics are kept, parsed (their bytes and a document's index of them, about
+        // twice the text), and drawn from (the figures' points): priced before a line is read.
+        long need = 3 * (File.Exists(path) ? new FileInfo(path).Length : 0);
+        if (need > MemoryBudget.Bytes) throw new InvalidDataException(MemoryBudget.TooMuch($"{path}: reading its runs and their metrics", need, "report on a copy with fewer runs"));
+        Read(path, 0, warn, line =>
         {
             if (Parse(line, warn, out var metrics) is { } result) runs[result.Id] = new RecordedRun(result, metrics);
         });
@@ -88,8 +106,12 @@ internal sealed class SweepStore(string directory)
     // warn. Returns the offset after the last whole line.
     private static long Read(string path, long offset, TextWriter? warn, Action<ReadOnlyMemory<byte>> visit)
     {
-        var (end, skipped) = LineLog.Read(path, offset, MaxLineBytes, visit);
-        if (skipped > 0) warn?.WriteLine($"fastlra: {path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB.");
+        int bound = LineBound;
+        var (end, skipped) = LineLog.Read(path, offset, bound, visit);
+        if (skipped > 0)
+            warn?.WriteLine(bound == MaxLineBytes
+                ? $"fastlra: {path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB."
+                : $"fastlra: {path}: skipped {skipped} line(s) longer than {bound >> 20} MiB, the most an eighth of this process's memory budget holds ({MemoryBudget.Bytes >> 20} MB).");
         return end;
     }
 

@@ -83,10 +83,18 @@ internal static class LineLog
         }
     }
 
-    // Adds a piece of a line unless the line would then exceed the bound.
+    // Adds a piece of a line unless the line would then exceed the bound. The buffer grows by
+    // doubling, and past half the bound straight to it: never beyond the bound (MemoryStream's own
+    // doubling would take it to twice that), and all its sizes together at most twice the bound.
     private static bool Add(MemoryStream line, ReadOnlySpan<byte> piece, int maxLineBytes)
     {
-        if (line.Length + piece.Length > maxLineBytes) return false;
+        long length = line.Length + piece.Length;
+        if (length > maxLineBytes) return false;
+        if (length > line.Capacity)
+        {
+            long capacity = Math.Max(length, 2L * line.Capacity);
+            line.Capacity = (int)(capacity > maxLineBytes / 2 ? maxLineBytes : capacity);
+        }
         line.Write(piece);
         return true;
     }
