@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
 using FastLra.Cli;
 using FastLra.Cli.Sweep;
 using FastLra.IO;
@@ -8,9 +10,11 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// Sizes and files without bounds (issue 15, items 6 and 9): each is refused in one line, naming the
-/// value or file and why, before its cost is paid; long inputs and outputs are streamed.
+/// Sizes and files without bounds: each is refused in one line, naming the value or file and why,
+/// before its cost is paid; long inputs and outputs are streamed. With FASTLRA_CLI set they run
+/// against that binary (the Native AOT one in CI).
 /// </summary>
+[Trait("Category", "Bounds")]
 public sealed class BoundsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fastlra-bounds-").FullName;
@@ -199,7 +203,7 @@ public sealed class BoundsTests : IDisposable
     [Fact]
     public void Data_streams_its_batches_in_a_small_heap()
     {
-        var (code, stdout, err) = CliTests.RunWith(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x1000000" },
+        var (code, stdout, err) = CliTests.RunWith(CliTests.Heap(16),
             "data", "--task", "adding", "--length", "20", "--batch", "1", "--count", "100000", "--json");
         Assert.True(code == 0, err);
         Assert.True(stdout.Length > 30_000_000, $"{stdout.Length} characters");
@@ -239,5 +243,173 @@ public sealed class BoundsTests : IDisposable
         var (code, _, err) = Run("sweep", "--grid", "/dev/zero", "--out", Path.Combine(_dir, "s"), "--shard", "5/2");
         Assert.Equal(2, code);
         Assert.Contains("shard index 5 (from --shard) is outside 0..1", err);
+    }
+
+    private static string Sunspots => Path.Combine(Golden.RepositoryRoot, "docs", "data", "sunspots.csv");
+
+    private static string Pendulum => Path.Combine(Golden.RepositoryRoot, "docs", "data", "pendulum.csv");
+
+    /// <summary>
+    /// Sizes that ended as "internal error": each is a usage error naming the option and its bound
+    /// (the last two under a 1 GiB heap, where memory is the bound). {model} is a model of the
+    /// sunspot series, {task} one of the adding task, {dir} the test's folder.
+    /// </summary>
+    public static TheoryData<int, string, string> Sizes() => new()
+    {
+        { 0, "train --data {sun} --horizon 2147483647", "--horizon 2147483647 with --window 20 spans more than the 1073741824 rows a CSV file can hold" },
+        { 0, "replay --data {pendulum} --input-columns u,theta --target-columns theta --horizon 2147483647", "--horizon 2147483647 with --window 1 spans more than the 1073741824 rows" },
+        { 0, "predict --model {model} --data {sun} --out {dir}/p.csv --horizon 2147483647", "--horizon 2147483647 with --window 20 spans more than the 1073741824 rows" },
+        { 0, "train --data {sun} --classes 2147483647", "--classes 2147483647 is more than the 65536 classes a classifier may have" },
+        { 0, "train --data {sun} --classes 2000000", "--classes 2000000 is more than the 65536 classes a classifier may have" },
+        { 0, "predict --model {model} --data {sun} --out {dir}/p.csv --classes 1000000", "--classes 1000000 is more than the 65536 classes" },
+        { 0, "eval --model {task} --task adding --length 2147483647", "--length 2147483647 makes a sequence of 4294967294 input values, more than one array holds (2147483591)" },
+        { 0, "eval --model {task} --task adding --length 10 --valid-size 2147483647", "--valid-size 2147483647 sequences of --length 10 make 42949672940 input values, more than one array holds" },
+        { 0, "bench --iters 2147483647", "--iters must be at most 1000000, got 2147483647" },
+        { 1024, "train --data {sun} --classes 1000000", "--classes 1000000 is more than the 65536 classes" },
+        { 1024, "predict --model {model} --data {sun} --out {dir}/p.csv --classes 65536", "sunspots.csv: reading it with --classes 65536 would need 2048 MB, more than half of the 1024 MB this process may use; use fewer --classes" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Sizes_past_their_bounds_are_usage_errors_naming_the_option_and_the_bound(int heap, string command, string message)
+    {
+        string sun = $"--data {Sunspots} --input-columns SUNACTIVITY --target-columns SUNACTIVITY --window 20";
+        string model = Path.Combine(_dir, "sun.safetensors"), task = Path.Combine(_dir, "task.safetensors");
+        if (command.Contains("{model}", StringComparison.Ordinal))
+            Assert.Equal(0, Run(["train", .. sun.Split(' '), "--hidden", "4", "--max-iter", "2", "--quiet", "--save", model]).Code);
+        if (command.Contains("{task}", StringComparison.Ordinal)) Assert.Equal(0, Run("train", "--task", "adding", "--length", "10", "--hidden", "4", "--max-iter", "2", "--valid-size", "10", "--quiet", "--save", task).Code);
+        string[] args = command.Replace("--data {sun}", sun, StringComparison.Ordinal).Replace("{sun}", Sunspots, StringComparison.Ordinal)
+            .Replace("{pendulum}", Pendulum, StringComparison.Ordinal).Replace("{model}", model, StringComparison.Ordinal)
+            .Replace("{task}", task, StringComparison.Ordinal).Replace("{dir}", _dir, StringComparison.Ordinal).Split(' ');
+        var (code, stdout, err) = CliTests.RunWith(heap == 0 ? null : CliTests.Heap(heap), args);
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.StartsWith("fastlra: ", err, StringComparison.Ordinal);
+        Assert.Contains(message, err, StringComparison.Ordinal);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(stdout);
+        Assert.False(File.Exists(Path.Combine(_dir, "p.csv")));
+    }
+
+    /// <summary>
+    /// A model file is priced before it is read: the bytes and the floats made of them, twice its
+    /// size, must fit the budget; a 17 MB model in a 64 MB heap (32 MB of budget) is refused saying so.
+    /// </summary>
+    [Fact]
+    public void A_model_file_is_priced_before_it_is_read()
+    {
+        string model = Path.Combine(_dir, "wide.safetensors");
+        var p = new ParameterSet(new RnnShape(2, 2100, 1));
+        SafeTensors.Write(model, p, [new("format", "fastlra-srnn")]);
+        long size = new FileInfo(model).Length;
+        var (code, stdout, err) = CliTests.RunWith(CliTests.Heap(64), "eval", "--model", model, "--task", "adding", "--length", "10", "--valid-size", "10");
+        Assert.Equal(1, code);
+        Assert.Equal($"fastlra: {model}: reading it would need {2 * size >> 20} MB, more than half of the 64 MB this process may use; give the process more memory (docs/deployment.md).\n", err);
+        Assert.Empty(stdout);
+    }
+
+    /// <summary>A shape whose size overflows 64 bits is named as too large, never as a negative number of bytes.</summary>
+    [Fact]
+    public void A_safetensors_shape_that_overflows_is_named_never_a_negative_size()
+    {
+        string header = """{"w":{"dtype":"F32","shape":[2147483647,2147483647,2147483647,2147483647],"data_offsets":[0,4]}}""";
+        var bytes = new byte[8 + header.Length + 4];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        Encoding.ASCII.GetBytes(header).CopyTo(bytes, 8);
+        var e = Assert.Throws<WeightFileException>(() => new SafeTensors.SafeTensorsFile("o.safetensors", bytes));
+        Assert.Equal("o.safetensors: tensor 'w' has shape [2147483647, 2147483647, 2147483647, 2147483647], more than 2^60 values; it spans 4 bytes.", e.Message);
+        // A large shape that does not overflow still reports its size exactly, and a zero dimension makes it empty.
+        header = """{"w":{"dtype":"F32","shape":[65536,65536,65536],"data_offsets":[0,4]}}""";
+        bytes = new byte[8 + header.Length + 4];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        Encoding.ASCII.GetBytes(header).CopyTo(bytes, 8);
+        e = Assert.Throws<WeightFileException>(() => new SafeTensors.SafeTensorsFile("o.safetensors", bytes));
+        Assert.Equal("o.safetensors: tensor 'w' spans 4 bytes but its shape and dtype need 1125899906842624.", e.Message);
+        header = """{"w":{"dtype":"F32","shape":[2147483647,2147483647,2147483647,0,2147483647],"data_offsets":[0,0]}}""";
+        bytes = new byte[8 + header.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        Encoding.ASCII.GetBytes(header).CopyTo(bytes, 8);
+        Assert.Equal(0, new SafeTensors.SafeTensorsFile("o.safetensors", bytes).Tensors[0].End);
+    }
+
+    /// <summary>
+    /// A resumed run's metrics are read line by line, each at most 16 MiB: a 40 MB line (the audit's
+    /// took 1.96 GB) is dropped as damage without being read into memory, and the lines around it stay.
+    /// </summary>
+    [Fact]
+    public void A_metrics_line_past_its_bound_is_dropped_unread_on_resume()
+    {
+        string metrics = Path.Combine(_dir, "m.jsonl");
+        using (var writer = new StreamWriter(metrics))
+        {
+            writer.Write("{\"iteration\":1}\n{\"iteration\":2,\"pad\":\"");
+            writer.Write(new string('x', 40 << 20));
+            writer.Write("\"}\n{\"iteration\":3}\n{\"iteration\":9}\n{\"iter");
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        ProgressMonitor.KeepThrough(metrics, 5);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.Equal("{\"iteration\":1}\n{\"iteration\":3}\n", File.ReadAllText(metrics));
+        // Two passes (count, then copy), each growing one line's buffer up to the bound: never the line.
+        Assert.True(allocated < 4L * ProgressMonitor.MaxLineBytes + (8 << 20), $"{allocated >> 20} MB allocated");
+    }
+
+    /// <summary>
+    /// runs.jsonl is read within the budget: a line longer than an eighth of it is skipped and named
+    /// (a 64 MB heap: 32 MB of budget, lines of 4 MiB), and a report, which keeps every run's
+    /// metrics, is priced at three times the file before a line is read.
+    /// </summary>
+    [Fact]
+    public void A_sweeps_lines_and_its_report_are_read_within_the_memory_budget()
+    {
+        string grid = Path.Combine(_dir, "g.json"), sweep = Path.Combine(_dir, "s"), report = Path.Combine(_dir, "r");
+        File.WriteAllText(grid, """{"task": "adding", "length": 10, "hidden": 4, "batch": 2, "max-iter": 2, "check-every": 1, "valid-size": 10}""");
+        Assert.Equal(0, Run("sweep", "--grid", grid, "--out", sweep).Code);
+        string runs = Path.Combine(sweep, SweepStore.FileName);
+        File.AppendAllText(runs, "{\"id\":\"" + new string('x', 6 << 20) + "\"}\n");
+        var (code, _, err) = CliTests.RunWith(CliTests.Heap(64), "report", sweep, "--out", report);
+        Assert.True(code == 0, err);
+        Assert.Contains($"fastlra: {runs}: skipped 1 line(s) longer than 4 MiB", err);
+        Assert.Contains("| adding | 10 |", File.ReadAllText(Path.Combine(report, "report.md")));
+
+        File.AppendAllText(runs, "{\"id\":\"" + new string('x', 6 << 20) + "\"}\n");
+        long need = 3 * new FileInfo(runs).Length;
+        (code, _, err) = CliTests.RunWith(CliTests.Heap(64), "report", sweep, "--out", report);
+        Assert.Equal(1, code);
+        Assert.Equal($"fastlra: {runs}: reading its runs and their metrics would need {need >> 20} MB, more than half of the 64 MB this process may use; report on a copy with fewer runs.\n", err);
+    }
+
+    /// <summary>
+    /// A grid is priced from the lengths of its lists before a run is expanded: about a kilobyte a
+    /// run (its expansion and, later, its result); 40,000 runs are refused in a 64 MB heap, 20,000 expand in it.
+    /// </summary>
+    [Fact]
+    public void A_grid_is_priced_before_it_is_expanded()
+    {
+        string grid = Path.Combine(_dir, "g.json");
+        File.WriteAllText(grid, $$"""{"task": "adding", "length": 10, "hidden": [4, 5, 6, 7], "seed": [{{string.Join(", ", Enumerable.Range(0, 10_000))}}]}""");
+        var (code, stdout, err) = CliTests.RunWith(CliTests.Heap(64), "sweep", "--grid", grid, "--out", Path.Combine(_dir, "s"), "--dry-run");
+        Assert.Equal(2, code);
+        Assert.Empty(stdout);
+        Assert.Equal($"fastlra: {grid}: its 40000 runs would need {40_000L * SweepGrid.RunBytes >> 20} MB, more than half of the 64 MB this process may use; split it into smaller grids.\n", err);
+        File.WriteAllText(grid, $$"""{"task": "adding", "length": 10, "hidden": [4, 5], "seed": [{{string.Join(", ", Enumerable.Range(0, 10_000))}}]}""");
+        (code, stdout, err) = CliTests.RunWith(CliTests.Heap(64), "sweep", "--grid", grid, "--out", Path.Combine(_dir, "s"), "--dry-run");
+        Assert.True(code == 0, err);
+        Assert.Equal(20_000, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    /// <summary>
+    /// The budget is what the runtime applies: a heap limit in bare hex digits (the form the Native
+    /// AOT runtime takes; it ignores 0x) is what info reports and what every price is half of.
+    /// </summary>
+    [Fact]
+    public void The_budget_is_the_heap_limit_the_runtime_applies()
+    {
+        var (code, stdout, err) = CliTests.RunWith(CliTests.Heap(64), "info", "--json");
+        Assert.True(code == 0, err);
+        using var info = JsonDocument.Parse(stdout);
+        Assert.Equal(64L << 20, info.RootElement.GetProperty("memory_bytes").GetInt64());
+        (code, stdout, _) = CliTests.RunWith(CliTests.Heap(64), "info");
+        Assert.Equal(0, code);
+        Assert.Contains("memory: 64 MB this process may use", stdout);
     }
 }

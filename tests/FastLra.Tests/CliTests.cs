@@ -24,16 +24,32 @@ public sealed class CliTests : IDisposable
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// The fastlra executable the CLI tests run: the one FASTLRA_CLI names, a relative path taken
+    /// from the repository's root (the Native AOT binary in CI:
+    /// <c>FASTLRA_CLI=artifacts/aot/fastlra dotnet test --filter Category=Bounds</c>), or else the
+    /// build's fastlra.dll under dotnet.
+    /// </summary>
+    internal static string? Executable =>
+        Environment.GetEnvironmentVariable("FASTLRA_CLI") is { Length: > 0 } cli ? Path.GetFullPath(cli, Golden.RepositoryRoot) : null;
+
+    /// <summary>
+    /// The environment of a heap of <paramref name="megabytes"/> MB: DOTNET_GCHeapHardLimit in bare
+    /// hex digits, the form both builds take (the Native AOT runtime ignores a 0x prefix).
+    /// </summary>
+    internal static Dictionary<string, string> Heap(int megabytes) =>
+        new() { ["DOTNET_GCHeapHardLimit"] = ((long)megabytes << 20).ToString("x", System.Globalization.CultureInfo.InvariantCulture) };
+
     /// <summary>Starts fastlra with its output redirected (the caller reads it, waits, or kills it).</summary>
     internal static Process Start(IDictionary<string, string>? environment, string[] args, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var start = new ProcessStartInfo(Executable ?? Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = workingDirectory ?? "",
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fastlra.dll"));
+        if (Executable is null) start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fastlra.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         return Process.Start(start)!;
@@ -144,6 +160,15 @@ public sealed class CliTests : IDisposable
         { "train --task adding --length 20 --hidden 46341", 2, "--hidden 46341 with --batch 20 on sequences of 20 steps and 10000 validation sequences would need a workspace of" },
         { "train --task adding --length 20 --hidden 20000", 2, "more than one array holds" },
         { "train --task adding --length 20 --algo lra --k 2147483647", 2, "--k 2147483647 is more than 100000 target steps" },
+        { "train --task adding --length 20 --hidden 1073741824", 2, "--hidden 1073741824 with --batch 20 on sequences of 20 steps and 10000 validation sequences would need a workspace of 30786" },
+        { "train --task adding --length 20 --lr 1e39", 2, "--lr 1e39 is beyond the range of a float" },
+        { "train --task adding --length 20 --hidden 9223372036854775807", 2, "--hidden 9223372036854775807 is out of range (-2147483648 to 2147483647)" },
+        { "bench --warmup 1000001", 2, "--warmup must be at most 1000000, got 1000001" },
+        { "data --task adding --length 20 --batch 2 --count 2147483648 --json", 2, "--count must be at most 2147483647, got 2147483648" },
+        { "report d --out r --max-series 2147483648", 2, "--max-series must be at most 2147483647, got 2147483648" },
+        { "train --data d.csv --input-columns a --target-columns b --window 3 --classes -1", 2, "--classes must be >= 0 (0 = regression), got -1" },
+        { "train --data d.csv --input-columns a --target-columns b --window 3 --epochs -1", 2, "--epochs must be >= 0 (0 = --max-iter decides), got -1" },
+        { "train --data d.csv --input-columns a --target-columns b --window 2147483647", 2, "--window 2147483647 is more than the 1073741824 rows a CSV file can hold" },
     };
 
     [Fact]
@@ -207,6 +232,7 @@ public sealed class CliTests : IDisposable
 
     [Theory]
     [MemberData(nameof(UsageErrors))]
+    [Trait("Category", "Bounds")]
     public void Errors_are_one_line_with_the_right_exit_code(string args, int code, string message)
     {
         var (exit, _, err) = Run(args.Split(' '));
@@ -217,9 +243,10 @@ public sealed class CliTests : IDisposable
 
     /// <summary>A run is costed before anything is allocated: beyond half the memory the process may use, it says what it would need.</summary>
     [Fact]
+    [Trait("Category", "Bounds")]
     public void A_run_beyond_the_memory_budget_is_refused_saying_what_it_would_need()
     {
-        var (code, _, err) = RunWith(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" },
+        var (code, _, err) = RunWith(Heap(256),
             "train", "--task", "adding", "--length", "20", "--valid-size", "1000000", "--max-iter", "1");
         Assert.Equal(2, code);
         Assert.Matches(@"1000000 validation sequences would need \d+ MB, more than half of the \d+ MB this process may use", err);

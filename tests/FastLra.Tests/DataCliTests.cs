@@ -109,11 +109,12 @@ public sealed class DataCliTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Bounds")]
     public void A_file_larger_than_the_memory_it_would_need_is_refused_saying_how_much()
     {
         string data = Path.Combine(_dir, "big.csv");
         File.WriteAllText(data, Series(400_000, Good));
-        var (code, _, stderr) = Run(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" },
+        var (code, _, stderr) = Run(CliTests.Heap(64),
             "train", "--data", data, "--input-columns", "u", "--target-columns", "y", "--window", "20", "--max-iter", "1");
         Assert.Equal(2, code);
         Assert.Matches(@"reading it would need \d+ MB, more than half of the \d+ MB this process may use", stderr);
@@ -127,9 +128,10 @@ public sealed class DataCliTests : IDisposable
     /// OutOfMemoryException.
     /// </summary>
     [Fact]
+    [Trait("Category", "Bounds")]
     public void A_csv_of_many_small_cells_reads_in_a_small_heap_or_is_refused_saying_how_much()
     {
-        var heap = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" };
+        var heap = CliTests.Heap(64);
         string wide = Path.Combine(_dir, "wide.csv");
         using (var writer = new StreamWriter(wide))
         {
