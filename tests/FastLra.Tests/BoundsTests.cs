@@ -302,7 +302,7 @@ public sealed class BoundsTests : IDisposable
         SafeTensors.Write(model, p, [new("format", "fastlra-srnn")]);
         long size = new FileInfo(model).Length;
         var (code, stdout, err) = CliTests.RunWith(CliTests.Heap(64), "eval", "--model", model, "--task", "adding", "--length", "10", "--valid-size", "10");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Equal($"fastlra: {model}: reading it would need {2 * size >> 20} MB, more than half of the 64 MB this process may use; give the process more memory (docs/deployment.md).\n", err);
         Assert.Empty(stdout);
     }

@@ -49,6 +49,7 @@ public sealed class OptionFuzzFiles : IDisposable
 /// error", an exception's name or a stack trace. The cases of a command run in parallel.
 /// </summary>
 [Trait("Category", "Bounds")]
+[Trait("Category", "Slow")]
 public sealed class OptionFuzzTests(OptionFuzzFiles files) : IClassFixture<OptionFuzzFiles>
 {
     public static TheoryData<string> Commands() => [.. FastLra.Cli.Commands.Names];
