@@ -351,6 +351,11 @@ public sealed class BoundsTests : IDisposable
         Assert.Equal("{\"iteration\":1}\n{\"iteration\":3}\n", File.ReadAllText(metrics));
         // Two passes (count, then copy), each growing one line's buffer up to the bound: never the line.
         Assert.True(allocated < 4L * ProgressMonitor.MaxLineBytes + (8 << 20), $"{allocated >> 20} MB allocated");
+
+        // A sweep records the metrics lines a resume keeps (it dropped those over 1 MiB).
+        string line = "{\"iteration\":4,\"pad\":\"" + new string('x', 2 << 20) + "\"}";
+        File.WriteAllText(metrics, "{\"iteration\":1}\n" + line + "\n");
+        Assert.Equal(["{\"iteration\":1}", line], SweepRunner.MetricsLines(metrics));
     }
 
     /// <summary>

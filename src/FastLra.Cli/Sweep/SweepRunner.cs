@@ -187,11 +187,11 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         AtomicFile.Delete(ErrorPath(directory, id));
     }
 
-    /// <summary>A metrics file's whole lines (each at most 1 MiB; none for a missing file).</summary>
+    /// <summary>A metrics file's whole lines (each at most <see cref="ProgressMonitor.MaxLineBytes"/>, as a resumed run reads them; none for a missing file).</summary>
     internal static List<string> MetricsLines(string path)
     {
         var lines = new List<string>();
-        LineLog.Read(path, 0, MaxResultBytes, line => lines.Add(Encoding.UTF8.GetString(line.Span)));
+        LineLog.Read(path, 0, ProgressMonitor.MaxLineBytes, line => lines.Add(Encoding.UTF8.GetString(line.Span)));
         return lines;
     }
 
@@ -252,7 +252,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         return results;
     }
 
-    /// <summary>A result file or metrics line larger than this is damaged (a result is a few kilobytes).</summary>
+    /// <summary>A result or error file larger than this is damaged (a result is a few kilobytes).</summary>
     private const int MaxResultBytes = 1 << 20;
 
     /// <summary>A result file (<see cref="ResultPath"/>), or null when there is none; a damaged one is an <see cref="InvalidDataException"/>.</summary>

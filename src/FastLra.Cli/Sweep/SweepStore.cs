@@ -111,7 +111,7 @@ internal sealed class SweepStore(string directory)
         if (skipped > 0)
             warn?.WriteLine(bound == MaxLineBytes
                 ? $"fastlra: {path}: skipped {skipped} line(s) longer than {MaxLineBytes >> 20} MiB."
-                : $"fastlra: {path}: skipped {skipped} line(s) longer than {bound >> 20} MiB, the most an eighth of this process's memory budget holds ({MemoryBudget.Bytes >> 20} MB).");
+                : $"fastlra: {path}: skipped {skipped} line(s) longer than {bound >> 20} MiB (an eighth of this process's {MemoryBudget.Bytes >> 20} MB budget: a line costs up to eight times its length).");
         return end;
     }
 
