@@ -231,11 +231,11 @@ public class DataIterationBenchmark
         for (int b = 0; b < n; b++)
             for (int t = 0; t < steps; t++) x.AsSpan((t * n + b) * inputs, inputs).CopyTo(xs.AsSpan((b * steps + t) * inputs, inputs));
         if (Source == "data-last")
-            return new FastLra.Data.SequenceDataSet(SequenceLayout.LastStep(steps, inputs, outputs, FastLra.Kernels.GlobalLossKind.SoftmaxCrossEntropy), xs, y);
+            return new FastLra.Data.SequenceDataSet(SequenceLayout.LastStep(steps, inputs, outputs, GlobalLossKind.SoftmaxCrossEntropy), xs, y);
         var ys = new float[n * steps * outputs];
         for (int b = 0; b < n; b++)
             for (int t = 0; t < steps; t++) y.AsSpan(b * outputs, outputs).CopyTo(ys.AsSpan((b * steps + t) * outputs, outputs));
-        return new FastLra.Data.SequenceDataSet(new SequenceLayout(steps, inputs, outputs, 0, FastLra.Kernels.GlobalLossKind.SoftmaxCrossEntropy), xs, ys);
+        return new FastLra.Data.SequenceDataSet(new SequenceLayout(steps, inputs, outputs, 0, GlobalLossKind.SoftmaxCrossEntropy), xs, ys);
     }
 
     [Benchmark]

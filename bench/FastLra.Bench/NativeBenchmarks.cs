@@ -28,7 +28,7 @@ public unsafe class NativeCallBenchmarks
         var p = new ParameterSet(new RnnShape(6, 100, 4));
         Initialization.Orthogonal(p, 1);
         string model = Path.Combine(Path.GetTempPath(), "fastlra-native-bench.safetensors");
-        FastLra.IO.SafeTensors.Write(model, p, null);
+        ModelFile.Save(model, p, null, null);
         _managed = new RnnState(new RnnModel(p));
         _library = NativeLibrary.Load(library);
         var load = (delegate* unmanaged<byte*, nint>)NativeLibrary.GetExport(_library, "fastlra_model_load");

@@ -1,13 +1,14 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using FastLra.Cli.Report;
 using FastLra.Cli.Sweep;
 using FastLra.IO;
+using FastLra.Interchange;
 using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;
@@ -210,7 +211,7 @@ internal static class Commands
         if (Parse("import", "fastlra import --from F --out G [--rnn-prefix rnn.] [--fc-prefix fc.]", args, ImportFlags) is not { } a) return CliExit.Ok;
         string from = a.Required("from"), @out = a.RequiredOutput("out");
         var p = WeightFormats.ToParameters(WeightFormats.ReadTensors(from), from, a.Flag("rnn-prefix") ?? "rnn.", a.Flag("fc-prefix") ?? "fc.");
-        SafeTensors.Write(@out, p, [new("format", "fastlra-srnn"), new("imported_from", Path.GetFileName(from))]);
+        ModelFile.Save(@out, p, null, [new("format", "fastlra-srnn"), new("imported_from", Path.GetFileName(from))]);
         Console.Error.WriteLine($"{@out}: I={p.Shape.Inputs}, H={p.Shape.Hidden}, O={p.Shape.Outputs}");
         return CliExit.Ok;
     }

@@ -1,3 +1,4 @@
+using FastLra.Data;
 using FastLra.IO;
 
 namespace FastLra.Cli;

@@ -35,7 +35,7 @@ internal sealed record TrainReport(
     public static TrainReport Create(TrainingOptions o, TrainingResult r, string? saved, DataRun? data = null) =>
         new(o, r.Iterations, r.BestValidAccuracy, r.FinalValidLoss, r.FinalValidAccuracy, r.FinalTrainLoss, r.Solved,
             TrainingCommands.StopReasonName(r.StopReason), r.WallSeconds, r.SecondsPerIteration, saved,
-            data is null ? null : new DataOutcome(data.Train.Layout.Steps, r.BestIteration, r.Valid, data.Train.Layout.Loss == FastLra.Kernels.GlobalLossKind.MeanSquaredError,
+            data is null ? null : new DataOutcome(data.Train.Layout.Steps, r.BestIteration, r.Valid, data.Train.Layout.Loss == GlobalLossKind.MeanSquaredError,
                 data.BaselineR2Mean, data.BaselineR2Persistence));
 
     public void Write(Utf8JsonWriter w)

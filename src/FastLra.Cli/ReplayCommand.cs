@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using FastLra.Data;
 using FastLra.IO;
 using FastLra.Kernels;
 using FastLra.Model;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using FastLra.Data;
 using FastLra.IO;
+using FastLra.Interchange;
 using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Tasks;

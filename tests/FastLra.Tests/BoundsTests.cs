@@ -299,7 +299,7 @@ public sealed class BoundsTests : IDisposable
     {
         string model = Path.Combine(_dir, "wide.safetensors");
         var p = new ParameterSet(new RnnShape(2, 2100, 1));
-        SafeTensors.Write(model, p, [new("format", "fastlra-srnn")]);
+        ModelFile.Save(model, p, null, [new("format", "fastlra-srnn")]);
         long size = new FileInfo(model).Length;
         var (code, stdout, err) = CliTests.RunWith(CliTests.Heap(64), "eval", "--model", model, "--task", "adding", "--length", "10", "--valid-size", "10");
         Assert.Equal(2, code);

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using FastLra.Data;
 using FastLra.IO;
 using FastLra.Kernels;
+using FastLra.Model;
 using FastLra.Tasks;
 using FastLra.Training;
 using Xunit;
@@ -113,7 +115,7 @@ public sealed class CheckpointTests : IDisposable
     {
         string path = Path.Combine(_dir, "weights.safetensors");
         var trainer = new Trainer(Options("bptt-adam", 1));
-        SafeTensors.Write(path, trainer.Parameters, null);
+        ModelFile.Save(path, trainer.Parameters, null, null);
         var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
         Assert.Contains("not a FastLra checkpoint", e.Message);
     }

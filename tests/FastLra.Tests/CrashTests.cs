@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using FastLra.Cli.Sweep;
 using FastLra.IO;
+using FastLra.Model;
 using FastLra.Training;
 using Xunit;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using FastLra.Data;
 using FastLra.IO;
+using FastLra.Interchange;
 using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Training;

@@ -1,5 +1,7 @@
 using System.Text;
+using FastLra.Data;
 using FastLra.IO;
+using FastLra.Interchange;
 using FastLra.Model;
 using FastLra.Training;
 using Xunit;
@@ -22,7 +24,7 @@ public class FuzzTests
         string path = Path.Combine(Path.GetTempPath(), $"fastlra-fuzz-{Guid.NewGuid():N}.safetensors");
         try
         {
-            SafeTensors.Write(path, p, metadata ? [new("task", "adding"), new("hidden", "4")] : null);
+            ModelFile.Save(path, p, null, metadata ? [new("task", "adding"), new("hidden", "4")] : null);
             return File.ReadAllBytes(path);
         }
         finally

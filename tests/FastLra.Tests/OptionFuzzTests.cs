@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using FastLra.Cli;
+using FastLra.Data;
 using FastLra.Training;
 using Xunit;
 
@@ -58,9 +59,9 @@ public sealed class OptionFuzzTests(OptionFuzzFiles files) : IClassFixture<Optio
     private static long? Bound(string command, string name) => (command, name) switch
     {
         (_, "k") => TrainingOptions.MaxK,
-        (_, "classes") => TrainingOptions.MaxClasses,
+        (_, "classes") => DataFileOptions.MaxClasses,
         ("replay", "window") => 1_000_000,
-        (_, "window" or "horizon") => TrainingOptions.MaxRows,
+        (_, "window" or "horizon") => DataFileOptions.MaxRows,
         (_, "seed") => uint.MaxValue,
         ("bench", "iters" or "warmup") => TrainingCommands.MaxBenchIterations,
         (_, "count" or "max-series") => int.MaxValue,

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text;
+using FastLra.IO;
 using Xunit;
 
 namespace FastLra.Tests;

@@ -63,7 +63,7 @@ public sealed class ReplayTests : IDisposable
         string plant = Plant(), model = Path.Combine(_dir, "start.safetensors"), saved = Path.Combine(_dir, "learner.safetensors");
         var start = new ParameterSet(new RnnShape(2, 6, 1));
         Initialization.Orthogonal(start, 3);
-        IO.ModelFile.Save(model, start, null, null);
+        ModelFile.Save(model, start, null, null);
         var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model,
             "--update-every", "100000", "--json", "--quiet", "--save", saved);
         Assert.True(code == 0, err);
@@ -116,7 +116,7 @@ public sealed class ReplayTests : IDisposable
     public void A_model_of_other_widths_or_hidden_with_a_model_are_refused()
     {
         string plant = Plant(40), model = Path.Combine(_dir, "m.safetensors");
-        IO.ModelFile.Save(model, new ParameterSet(new RnnShape(3, 4, 1)), null, null);
+        ModelFile.Save(model, new ParameterSet(new RnnShape(3, 4, 1)), null, null);
         var (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model);
         Assert.Equal(2, code);
         Assert.Contains("has I=3, O=1; the columns give I=2, O=1", err);

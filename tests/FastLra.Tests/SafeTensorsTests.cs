@@ -51,7 +51,7 @@ public sealed class SafeTensorsTests : IDisposable
         var shape = new RnnShape(6, 10, 4);
         var p = Sample(shape);
         string path = Path.Combine(_dir, "m.safetensors");
-        SafeTensors.Write(path, p, [new("task", "temporal-order"), new("lr", "0.01")]);
+        ModelFile.Save(path, p, null, [new("task", "temporal-order"), new("lr", "0.01")]);
         var (loaded, metadata) = ModelFile.Load(path);
         Assert.Equal(shape, loaded.Shape);
         Assert.Equal(p.Data.ToArray(), loaded.Data.ToArray());
@@ -78,7 +78,7 @@ public sealed class SafeTensorsTests : IDisposable
     {
         string path = Path.Combine(_dir, "m.safetensors");
         File.WriteAllText(path, "old content that is not a weight file at all");
-        SafeTensors.Write(path, Sample(new RnnShape(2, 3, 1)), null);
+        ModelFile.Save(path, Sample(new RnnShape(2, 3, 1)), null, null);
         Assert.Equal(new RnnShape(2, 3, 1), ModelFile.Load(path).Parameters.Shape);
     }
 

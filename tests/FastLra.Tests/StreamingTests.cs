@@ -133,7 +133,7 @@ public class StreamingTests
             string model = Path.Combine(dir, "m.safetensors"), inputs = Path.Combine(dir, "x.bin"), csv = Path.Combine(dir, "s.csv");
             var p = Random(new RnnShape(2, 8, 1), 9);
             p.Whh[4] = float.NaN;
-            FastLra.IO.ModelFile.Save(model, p, null, null);
+            ModelFile.Save(model, p, null, null);
             File.WriteAllBytes(inputs, new byte[16]);
             File.WriteAllLines(csv, ["a,b,c", .. Enumerable.Range(0, 20).Select(r => $"{r % 3},{r % 5},{r % 7}")]);
             string expected = $"fastlra: {model}: tensor 'Whh' holds NaN at index 4; every value must be finite.";

@@ -15,7 +15,7 @@ public class TrainingTests
         var shape = new FastLra.Model.RnnShape(6, 100, 4);
         for (int attempt = 0; attempt < 8; attempt++)
         {
-            var ws = new Workspace(shape, SequenceLayout.LastStep(7, 6, 4, FastLra.Kernels.GlobalLossKind.SoftmaxCrossEntropy), 3, 2, 1000);
+            var ws = new Workspace(shape, SequenceLayout.LastStep(7, 6, 4, GlobalLossKind.SoftmaxCrossEntropy), 3, 2, 1000);
             static long Address(Span<float> s) => (long)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s[0]);
             foreach (long address in new[] { Address(ws.Parameters.Data), Address(ws.Gradients.Data), Address(ws.X), Address(ws.Z), Address(ws.Scratch.Span) })
                 Assert.Equal(0, address % 64);

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.IO.Compression;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using FastLra.IO;
+using FastLra.Interchange;
 using FastLra.Model;
 using Xunit;
 

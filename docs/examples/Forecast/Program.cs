@@ -2,8 +2,8 @@
 // The plant: a damped oscillator driven by an input u; the network learns to predict its output
 // y one tick ahead from (u, y), with a loss at every step after a washout of 10.
 using System.Globalization;
+using FastLra;
 using FastLra.Data;
-using FastLra.Kernels;
 using FastLra.Model;
 using FastLra.Training;
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using FastLra.Model;
 
 namespace FastLra.IO;
 
@@ -72,22 +71,6 @@ public static class SafeTensors
         return new Entry(name, "U32", [values.Length], data);
     }
 
-    /// <summary>The five parameters as entries, named and shaped as weight files have them.</summary>
-    public static List<Entry> ParameterEntries(ParameterSet p)
-    {
-        var entries = new List<Entry>();
-        for (int i = 0; i < RnnShape.Names.Length; i++)
-        {
-            var (_, _, rows, cols) = p.Shape.Slot(i);
-            entries.Add(Floats(RnnShape.Names[i], rows > 0 ? [rows, cols] : [cols], p.Tensor(i)));
-        }
-        return entries;
-    }
-
-    /// <summary>Writes the parameters and string metadata to <paramref name="path"/> atomically.</summary>
-    public static void Write(string path, ParameterSet p, IReadOnlyList<KeyValuePair<string, string>>? metadata) =>
-        Write(path, ParameterEntries(p), metadata);
-
     /// <summary>Writes tensors and string metadata to <paramref name="path"/> atomically.</summary>
     public static void Write(string path, IReadOnlyList<Entry> tensors, IReadOnlyList<KeyValuePair<string, string>>? metadata)
     {
@@ -129,32 +112,6 @@ public static class SafeTensors
             header.CopyTo(stream);
             foreach (var tensor in tensors) stream.Write(tensor.Data);
         });
-    }
-
-    /// <summary>
-    /// Reads the five parameters into <paramref name="p"/>, whose shape they must have.
-    /// Any safetensors file with F32 tensors of those names and shapes is accepted; other tensors
-    /// are ignored. Throws <see cref="WeightFileException"/> naming the problem.
-    /// </summary>
-    public static Dictionary<string, string> Read(string path, ParameterSet p) => Read(new SafeTensorsFile(path), p);
-
-    /// <summary>As <see cref="Read(string, ParameterSet)"/>, from a file already parsed.</summary>
-    public static Dictionary<string, string> Read(SafeTensorsFile file, ParameterSet p)
-    {
-        string path = file.Path;
-        var shape = p.Shape;
-        for (int i = 0; i < RnnShape.Names.Length; i++)
-        {
-            var (_, length, rows, cols) = shape.Slot(i);
-            string name = RnnShape.Names[i];
-            var tensor = file.Find(name) ?? throw new WeightFileException($"{path}: tensor '{name}' is missing.");
-            int[] expected = rows > 0 ? [rows, cols] : [cols];
-            if (!tensor.Shape.AsSpan().SequenceEqual(expected))
-                throw new WeightFileException(
-                    $"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", expected)}].");
-            file.ReadFloats(tensor, p.Tensor(i)[..length]);
-        }
-        return file.Metadata;
     }
 
     /// <summary>A tensor entry of a header.</summary>

@@ -2,16 +2,6 @@ using System.Numerics.Tensors;
 
 namespace FastLra.Kernels;
 
-/// <summary>Which global loss E(o, y) a task uses.</summary>
-public enum GlobalLossKind
-{
-    /// <summary>Softmax cross-entropy averaged over the batch (one-hot tasks).</summary>
-    SoftmaxCrossEntropy,
-
-    /// <summary>Mean squared error over all B x O entries (the adding task).</summary>
-    MeanSquaredError,
-}
-
 /// <summary>
 /// Global losses on the output o (B x O) against targets y (B x O), with their gradients
 /// G_o = dE/do and the task error count. Small (B x O), so written plainly.

@@ -23,7 +23,7 @@ internal static class Checkpoint
 
     public static void Write(string path, Trainer trainer, LoopState loop, IReadOnlyList<KeyValuePair<string, string>>? extra = null)
     {
-        var entries = SafeTensors.ParameterEntries(trainer.Parameters);
+        var entries = ModelFile.ParameterEntries(trainer.Parameters);
         entries.Add(SafeTensors.Floats("optimizer_state", [trainer.Optimizer.State.Length], trainer.Optimizer.State));
         var state = new uint[trainer.Source.StateLength];
         trainer.Source.SaveState(state);
@@ -47,7 +47,7 @@ internal static class Checkpoint
             metadata.Add(new("best_evaluation", Numbers(loop.Best)));
         }
         if (extra is not null) metadata.AddRange(extra);
-        SafeTensors.Write(path, entries, metadata);
+        SafeTensors.Write(path, entries, ModelFile.WithShape(trainer.Parameters.Shape, metadata));
     }
 
     /// <summary>
@@ -66,7 +66,7 @@ internal static class Checkpoint
         if (problem is not null) throw new WeightFileException($"{path}: the checkpoint's configuration is invalid: {problem}");
         var trainer = TrainerFactory.Create(options);
         var parameters = new ParameterSet(trainer.Parameters.Shape);
-        SafeTensors.Read(file, parameters);
+        ModelFile.Read(file, parameters);
         ModelFile.CheckFinite(path, parameters);
         var optimizerState = new float[trainer.Optimizer.State.Length];
         file.ReadFloats(Find(file, "optimizer_state"), optimizerState);

@@ -552,7 +552,7 @@ public sealed class OnlineLearner : IDisposable
         m.Add(new("rejected_ticks", Checkpoint.I(RejectedTicks)));
         m.Add(new("rejected_updates", Checkpoint.I(RejectedUpdates)));
         m.Add(new("rejected_in_a_row", Checkpoint.I(_rejectedInARow)));
-        SafeTensors.Write(path, entries, m);
+        SafeTensors.Write(path, entries, ModelFile.WithShape(Shape, m));
     }
 
     /// <summary>

@@ -28,6 +28,6 @@ internal static class OptionNames
     public static readonly EnumNames<LraSemantics> Semantics = new("local", "reference");
     public static readonly EnumNames<LocalLossKind> LocalLosses = new("mse", "log-penalty");
     public static readonly EnumNames<ClipMode> ClipModes = new("above", "always");
-    public static readonly EnumNames<IO.OutputSelection> Outputs = new("auto", "last", "all");
+    public static readonly EnumNames<Data.OutputSelection> Outputs = new("auto", "last", "all");
     public static readonly EnumNames<StopReason> StopReasons = new("solved", "patience", "max-iter", "diverged", "cancelled");
 }

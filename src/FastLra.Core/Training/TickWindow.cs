@@ -22,7 +22,7 @@ internal sealed class TickWindow : IBatchSource
     /// <param name="hidden">H, the width of the state recorded before each tick.</param>
     public TickWindow(int window, int inputs, int outputs, int hidden)
     {
-        Layout = new SequenceLayout(window, inputs, outputs, 0, Kernels.GlobalLossKind.MeanSquaredError);
+        Layout = new SequenceLayout(window, inputs, outputs, 0, GlobalLossKind.MeanSquaredError);
         _x = new float[(long)window * inputs];
         _y = new float[(long)window * outputs];
         _h = new float[(long)window * hidden];

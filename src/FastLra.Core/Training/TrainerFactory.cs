@@ -90,8 +90,8 @@ internal static class TrainerFactory
             throw new OptionException(Lra.ReferencePerStepRefusal + ".");
         if (options.ValidateCost(layout.Inputs, layout.Outputs, layout.Steps, layout.Washout, valid.Count) is { } cost) throw new OptionException(cost);
         bool regression = layout.Loss == GlobalLossKind.MeanSquaredError;
-        inputNames ??= Numbered("input", layout.Inputs);
-        targetNames ??= Numbered("output", layout.Outputs);
+        inputNames ??= DataFiles.Numbered("input", layout.Inputs);
+        targetNames ??= DataFiles.Numbered("output", layout.Outputs);
         Normalization? normalization = null;
         if (normalize)
         {
@@ -137,12 +137,4 @@ internal static class TrainerFactory
     /// <summary>R² of <paramref name="prediction"/> for targets y (rows of <paramref name="width"/>), in the units <paramref name="scale"/> (or 1) gives.</summary>
     private static double Baseline(ReadOnlySpan<float> prediction, ReadOnlySpan<float> y, float[] scale, int width) =>
         Evaluator.RSquared(prediction, y, scale, width);
-
-    /// <summary>"kind 0", "kind 1", ...: names for features that have none.</summary>
-    internal static string[] Numbered(string kind, int count)
-    {
-        var names = new string[count];
-        for (int k = 0; k < count; k++) names[k] = $"{kind} {k}";
-        return names;
-    }
 }

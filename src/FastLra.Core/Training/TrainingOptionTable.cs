@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using FastLra.Data;
 using FastLra.IO;
 using FastLra.Tasks;
 

@@ -1,3 +1,4 @@
+using FastLra.Data;
 using FastLra.IO;
 using FastLra.Kernels;
 using FastLra.Tasks;
@@ -167,33 +168,12 @@ public sealed record TrainingOptions
     /// <summary>The most target steps per layer an LRA run takes.</summary>
     public const int MaxK = 100_000;
 
-    /// <summary>The most classes a classifier has: its output layer's width, far more than an edge controller's network needs.</summary>
-    internal const int MaxClasses = 65_536;
-
-    /// <summary>The most rows a CSV window and its horizon may span: a CSV file FastLra reads (at most 2 GB, two bytes a row or more) holds fewer.</summary>
-    internal const int MaxRows = 1 << 30;
-
-    /// <summary>
-    /// The first data option out of its bounds, or null: classes, window and horizon (their
-    /// least values, which depend on the file, are the reader's to check). Checked before a
-    /// file is opened, so no size is computed from a value past them.
-    /// </summary>
-    internal static string? ValidateFile(DataFileOptions f)
-    {
-        if (f.Classes < 0) return $"--classes must be >= 0 (0 = regression), got {f.Classes}.";
-        if (f.Classes > MaxClasses) return $"--classes {f.Classes} is more than the {MaxClasses} classes a classifier may have.";
-        if (f.Window > MaxRows) return $"--window {f.Window} is more than the {MaxRows} rows a CSV file can hold.";
-        if ((long)Math.Max(f.Window, 0) + f.Horizon > MaxRows)
-            return $"--horizon {f.Horizon} with --window {f.Window} spans more than the {MaxRows} rows a CSV file can hold.";
-        return null;
-    }
-
     /// <summary>The first invalid option among those of every run (network, optimiser, algorithm, loop, and the data options of a run on data), or null.</summary>
     public string? ValidateTraining()
     {
         if (Data is { } data)
         {
-            if (ValidateFile(data.File) is { } problem) return problem;
+            if (data.File.Validate() is { } problem) return problem;
             if (data.Epochs < 0) return $"--epochs must be >= 0 (0 = --max-iter decides), got {data.Epochs}.";
         }
         if (Hidden <= 0) return $"--hidden must be positive, got {Hidden}.";

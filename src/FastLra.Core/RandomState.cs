@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace FastLra.Tasks;
+namespace FastLra;
 
 /// <summary>
 /// MT19937 with the draw semantics of numpy's legacy <c>RandomState</c>, so task data match the

@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using FastLra.IO;
 using FastLra.Model;
 
-namespace FastLra.IO;
+namespace FastLra.Interchange;
 
 /// <summary>
 /// Weight interchange. Tensors are read from safetensors (F32/F64) or numpy <c>.npz</c> files

@@ -1,10 +1,11 @@
 using System.Globalization;
 using FastLra.Data;
+using FastLra.IO;
 using FastLra.Kernels;
 using FastLra.Tasks;
 using FastLra.Training;
 
-namespace FastLra.IO;
+namespace FastLra.Data;
 
 /// <summary>Bad data: the message names the file and where in it (line and column, or array and index).</summary>
 public sealed class DataFormatException(string message) : Exception(message);
@@ -60,6 +61,27 @@ public sealed record DataFileOptions
     /// cell reads as NaN, instead of being refused: for replaying a sensor log with gaps.
     /// </summary>
     internal bool AllowNonFinite { get; init; }
+
+    /// <summary>The most classes a classifier has: its output layer's width, far more than an edge controller's network needs.</summary>
+    internal const int MaxClasses = 65_536;
+
+    /// <summary>The most rows a CSV window and its horizon may span: a CSV file FastLra reads (at most 2 GB, two bytes a row or more) holds fewer.</summary>
+    internal const int MaxRows = 1 << 30;
+
+    /// <summary>
+    /// The first data option out of its bounds, or null: classes, window and horizon (their
+    /// least values, which depend on the file, are the reader's to check). Checked before a
+    /// file is opened, so no size is computed from a value past them.
+    /// </summary>
+    internal string? Validate()
+    {
+        if (Classes < 0) return $"--classes must be >= 0 (0 = regression), got {Classes}.";
+        if (Classes > MaxClasses) return $"--classes {Classes} is more than the {MaxClasses} classes a classifier may have.";
+        if (Window > MaxRows) return $"--window {Window} is more than the {MaxRows} rows a CSV file can hold.";
+        if ((long)Math.Max(Window, 0) + Horizon > MaxRows)
+            return $"--horizon {Horizon} with --window {Window} spans more than the {MaxRows} rows a CSV file can hold.";
+        return null;
+    }
 }
 
 /// <summary>A data set read from a file, with the names of its input and target features.</summary>
@@ -93,7 +115,7 @@ public static class DataFiles
     /// <summary>Reads <paramref name="path"/> by its extension.</summary>
     public static LoadedData Read(string path, DataFileOptions options)
     {
-        if (TrainingOptions.ValidateFile(options) is { } problem) throw new DataFormatException(problem);
+        if (options.Validate() is { } problem) throw new DataFormatException(problem);
         if (Directory.Exists(path)) throw new DataFormatException($"{path}: cannot read (it is a directory, not a file).");
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
@@ -179,8 +201,8 @@ public static class DataFiles
         }
         var layout = new SequenceLayout(steps, inputs, outputs, washout, loss);
         if (perStep) targets = KeepSteps(targets, n, steps, outputs, washout);
-        return new LoadedData(new SequenceDataSet(layout, x.Data, targets), TrainerFactory.Numbered("input", inputs),
-            TrainerFactory.Numbered("output", outputs), timeSeries: false);
+        return new LoadedData(new SequenceDataSet(layout, x.Data, targets), Numbered("input", inputs),
+            Numbered("output", outputs), timeSeries: false);
     }
 
     /// <summary>
@@ -245,8 +267,8 @@ public static class DataFiles
         foreach (float label in labels) max = MathF.Max(max, label);
         if (classes <= 0) classes = (int)Math.Min(max + 1, int.MaxValue);
         if (classes < 2) throw new DataFormatException($"{path}: y holds labels of {classes} class; classification needs at least 2 (or pass --classes).");
-        if (classes > TrainingOptions.MaxClasses)
-            throw new DataFormatException($"{path}: y holds labels up to {classes - 1}, more than the {TrainingOptions.MaxClasses} classes a classifier may have.");
+        if (classes > DataFileOptions.MaxClasses)
+            throw new DataFormatException($"{path}: y holds labels up to {classes - 1}, more than the {DataFileOptions.MaxClasses} classes a classifier may have.");
         if ((long)labels.Length * classes > MaxValues) throw new DataFormatException($"{path}: {labels.Length} labels of {classes} classes are too many one-hot values.");
         var oneHot = new float[labels.Length * classes];
         for (int k = 0; k < labels.Length; k++)
@@ -290,5 +312,13 @@ public static class DataFiles
             }
             throw new DataFormatException($"{path}: {name}[{string.Join(", ", index)}] is {values[k]}; every value must be finite.");
         }
+    }
+
+    /// <summary>"kind 0", "kind 1", ...: names for features that have none.</summary>
+    internal static string[] Numbered(string kind, int count)
+    {
+        var names = new string[count];
+        for (int k = 0; k < count; k++) names[k] = $"{kind} {k}";
+        return names;
     }
 }

@@ -4,10 +4,9 @@ using System.Numerics;
 using System.Text;
 using FastLra.Data;
 using FastLra.Kernels;
-using FastLra.Training;
 using nietras.SeparatedValues;
 
-namespace FastLra.IO;
+namespace FastLra.Data;
 
 /// <summary>
 /// CSV time series (docs/data.md), read in two streaming passes. A byte scan finds the separator,
@@ -44,7 +43,7 @@ internal static class CsvData
         DataFiles.Washout(o with { Outputs = o.Outputs == OutputSelection.Auto ? OutputSelection.All : o.Outputs }, perStep: true, o.Window, path);
     }
 
-    /// <summary>The series in <paramref name="stream"/> (opened by <see cref="BoundedFile"/>) cut into windows.</summary>
+    /// <summary>The series in <paramref name="stream"/> (opened by <see cref="IO.BoundedFile"/>) cut into windows.</summary>
     public static LoadedData Read(string path, FileStream stream, DataFileOptions o)
     {
         string[] inputs = Split(o.InputColumns), targets = Split(o.TargetColumns);
@@ -153,7 +152,7 @@ internal static class CsvData
                 }
             }
         }
-        string[] targetNames = classes ? TrainerFactory.Numbered(targets[0] + " =", outputs) : targets;
+        string[] targetNames = classes ? DataFiles.Numbered(targets[0] + " =", outputs) : targets;
         return new LoadedData(data, inputs, targetNames, timeSeries: true);
     }
 

@@ -1,6 +1,14 @@
-using FastLra.Kernels;
+namespace FastLra;
 
-namespace FastLra.Training;
+/// <summary>Which global loss E(o, y) a task uses.</summary>
+public enum GlobalLossKind
+{
+    /// <summary>Softmax cross-entropy averaged over the batch (one-hot tasks).</summary>
+    SoftmaxCrossEntropy,
+
+    /// <summary>Mean squared error over all B x O entries (the adding task).</summary>
+    MeanSquaredError,
+}
 
 /// <summary>
 /// What every sequence of a source looks like: T steps of I inputs, O outputs read at steps
