@@ -32,7 +32,7 @@ public class InferenceStepBenchmark
 [MemoryDiagnoser]
 public class BpttIterationBenchmark : IFlopCount
 {
-    private Trainer _trainer = null!;
+    private TrainingRun _run = null!;
 
     [Params(20, 50, 100, 200, 400)]
     public int T { get; set; }
@@ -40,11 +40,14 @@ public class BpttIterationBenchmark : IFlopCount
     public double Flops => FlopModel.Bptt(T, 20, 6, 100, 4);
 
     [GlobalSetup]
-    public void Setup() =>
-        _trainer = new Trainer(new TrainingOptions { Task = TaskKind.TemporalOrder, Length = T, Hidden = 100, Batch = 20, ValidSize = 1 });
+    public void Setup() => _run = TemporalOrder(T, new TrainingOptions { Hidden = 100, Batch = 20 });
+
+    /// <summary>A run on temporal order of <paramref name="steps"/> steps, with the smallest validation set (the benchmarks never check).</summary>
+    internal static TrainingRun TemporalOrder(int steps, TrainingOptions options) =>
+        TrainingRun.Start(new RunSpec(new TaskSource(TaskKind.TemporalOrder, steps) { ValidSize = 1 }) { Options = options });
 
     [Benchmark]
-    public float BpttIteration() => _trainer.Step();
+    public float BpttIteration() => _run.Iterate();
 }
 
 /// <summary>
@@ -55,27 +58,26 @@ public class BpttIterationBenchmark : IFlopCount
 [MemoryDiagnoser]
 public class BpttCheckIterationBenchmark
 {
-    private Trainer _trainer = null!;
+    private TrainingRun _run = null!;
 
     [Params(20, 4000)]
     public int B { get; set; }
 
     [GlobalSetup]
-    public void Setup() =>
-        _trainer = new Trainer(new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 100, Batch = B, ValidSize = 1 });
+    public void Setup() => _run = BpttIterationBenchmark.TemporalOrder(20, new TrainingOptions { Hidden = 100, Batch = B });
 
     [Benchmark(Baseline = true)]
     public float PlainIteration()
     {
-        _trainer.Algorithm.Diagnostics.Detailed = false;
-        return _trainer.Step();
+        _run.Algorithm.Diagnostics.Detailed = false;
+        return _run.Iterate();
     }
 
     [Benchmark]
     public float CheckIteration()
     {
-        _trainer.Algorithm.Diagnostics.Detailed = true;
-        return _trainer.Step();
+        _run.Algorithm.Diagnostics.Detailed = true;
+        return _run.Iterate();
     }
 }
 
@@ -147,7 +149,7 @@ public class CellStepBenchmark
 [MemoryDiagnoser]
 public class LraLocalIterationBenchmark : IFlopCount
 {
-    private Trainer _trainer = null!;
+    private TrainingRun _run = null!;
 
     [Params(20, 50, 100, 200, 400)]
     public int T { get; set; }
@@ -155,16 +157,15 @@ public class LraLocalIterationBenchmark : IFlopCount
     public double Flops => FlopModel.LraLocal(T, 20, 6, 100, 4, 10, omega: true);
 
     [GlobalSetup]
-    public void Setup() => _trainer = LraTrainer(T, LraSemantics.Local);
+    public void Setup() => _run = LraRun(T, LraSemantics.Local);
 
     [Benchmark]
-    public float LraIteration() => _trainer.Step();
+    public float LraIteration() => _run.Iterate();
 
-    internal static Trainer LraTrainer(int steps, LraSemantics semantics) =>
-        new(new TrainingOptions
+    internal static TrainingRun LraRun(int steps, LraSemantics semantics) =>
+        BpttIterationBenchmark.TemporalOrder(steps, new TrainingOptions
         {
-            Task = TaskKind.TemporalOrder, Length = steps, Hidden = 100, Batch = 20, ValidSize = 1,
-            Algorithm = AlgorithmKind.Lra, Semantics = semantics, K = 10, Alpha = 0.1f,
+            Hidden = 100, Batch = 20, Algorithm = AlgorithmKind.Lra, Semantics = semantics, K = 10, Alpha = 0.1f,
         });
 }
 
@@ -172,7 +173,7 @@ public class LraLocalIterationBenchmark : IFlopCount
 [MemoryDiagnoser]
 public class LraReferenceIterationBenchmark : IFlopCount
 {
-    private Trainer _trainer = null!;
+    private TrainingRun _run = null!;
 
     [Params(20, 50)]
     public int T { get; set; }
@@ -180,10 +181,10 @@ public class LraReferenceIterationBenchmark : IFlopCount
     public double Flops => FlopModel.LraReference(T, 20, 6, 100, 4, 10, omega: true);
 
     [GlobalSetup]
-    public void Setup() => _trainer = LraLocalIterationBenchmark.LraTrainer(T, LraSemantics.Reference);
+    public void Setup() => _run = LraLocalIterationBenchmark.LraRun(T, LraSemantics.Reference);
 
     [Benchmark]
-    public float LraIteration() => _trainer.Step();
+    public float LraIteration() => _run.Iterate();
 }
 
 /// <summary>
@@ -195,7 +196,7 @@ public class LraReferenceIterationBenchmark : IFlopCount
 [MemoryDiagnoser]
 public class DataIterationBenchmark
 {
-    private Trainer _trainer = null!;
+    private TrainingRun _run = null!;
 
     /// <summary>synthetic, data-last (a data set, one output per sequence) or data-all (an output at every step).</summary>
     [Params("synthetic", "data-last", "data-all")]
@@ -207,16 +208,10 @@ public class DataIterationBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var options = new TrainingOptions
-        {
-            Task = TaskKind.TemporalOrder, Length = 20, Hidden = 100, Batch = 20, ValidSize = 1, Algorithm = Algorithm, K = 10, Alpha = 0.1f,
-        };
-        if (Source == "synthetic")
-        {
-            _trainer = new Trainer(options);
-            return;
-        }
-        _trainer = TrainerFactory.FromDataSets(options with { Data = new DataOptions() }, Sequences(2000, 1), Sequences(20, 2), normalize: false);
+        var options = new TrainingOptions { Hidden = 100, Batch = 20, Algorithm = Algorithm, K = 10, Alpha = 0.1f };
+        _run = Source == "synthetic"
+            ? BpttIterationBenchmark.TemporalOrder(20, options)
+            : TrainingRun.Start(new RunSpec(new DataSetSource(Sequences(2000, 1), Sequences(20, 2)) { Normalize = false }) { Options = options });
     }
 
     /// <summary>N temporal-order sequences, sequence-major; with every step's output, the class label repeated at each step.</summary>
@@ -239,7 +234,7 @@ public class DataIterationBenchmark
     }
 
     [Benchmark]
-    public float Iteration() => _trainer.Step();
+    public float Iteration() => _run.Iterate();
 }
 
 /// <summary>

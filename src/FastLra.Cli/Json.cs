@@ -21,20 +21,25 @@ internal sealed class DataOutcome(int steps, long bestIteration, Evaluation vali
 /// applies to the run, then the outcome; a run on data adds its best check's metrics and baselines.
 /// </summary>
 internal sealed record TrainReport(
-    TrainingOptions Options, long Iterations, double BestValidAccuracy, double FinalValidLoss, double FinalValidAccuracy, double FinalTrainLoss,
+    RunSpec Spec, long Iterations, double BestValidAccuracy, double FinalValidLoss, double FinalValidAccuracy, double FinalTrainLoss,
     bool Solved, string StopReason, double WallSeconds, double SecondsPerIteration, string? Saved, DataOutcome? Data = null)
 {
     /// <summary>The task's name, or the data file's name.</summary>
-    public string Task => Options.Data is { } d ? Path.GetFileName(d.Path) : TaskInfo.Name(Options.Task);
+    public string Task => Spec.Source switch
+    {
+        TaskSource t => TaskInfo.Name(t.Task),
+        DataFileSource f => Path.GetFileName(f.Path),
+        _ => "data",
+    };
 
     /// <summary>T: the task's length, or the data's steps per sequence.</summary>
-    public int Length => Data?.Steps ?? Options.Length;
+    public int Length => Data?.Steps ?? (Spec.Source as TaskSource)?.Length ?? 0;
 
-    public string Algo => OptionNames.Algorithms.Name(Options.Algorithm);
+    public string Algo => OptionNames.Algorithms.Name(Spec.Options.Algorithm);
 
-    public static TrainReport Create(TrainingOptions o, TrainingResult r, string? saved, DataRun? data = null) =>
-        new(o, r.Iterations, r.BestValidAccuracy, r.FinalValidLoss, r.FinalValidAccuracy, r.FinalTrainLoss, r.Solved,
-            TrainingCommands.StopReasonName(r.StopReason), r.WallSeconds, r.SecondsPerIteration, saved,
+    public static TrainReport Create(RunSpec spec, TrainingResult r, string? saved, DataRun? data = null) =>
+        new(spec, r.Iterations, r.BestValidAccuracy, r.FinalValidLoss, r.FinalValidAccuracy, r.FinalTrainLoss, r.Solved,
+            OptionNames.StopReasons.Name(r.StopReason), r.WallSeconds, r.SecondsPerIteration, saved,
             data is null ? null : new DataOutcome(data.Train.Layout.Steps, r.BestIteration, r.Valid, data.Train.Layout.Loss == GlobalLossKind.MeanSquaredError,
                 data.BaselineR2Mean, data.BaselineR2Persistence));
 
@@ -43,8 +48,8 @@ internal sealed record TrainReport(
         w.WriteStartObject();
         foreach (var option in TrainingOptionTable.All)
         {
-            if (!option.Records(Options)) continue;
-            string value = option.Format(Options);
+            if (!option.Records(Spec)) continue;
+            string value = option.Format(Spec);
             if (!option.Numeric) w.WriteString(option.Key, value);
             else if (option.IsFloat) CliJson.Number(w, option.Key, (float)double.Parse(value, CultureInfo.InvariantCulture));
             else if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long integer)) w.WriteNumber(option.Key, integer);
@@ -88,7 +93,7 @@ internal sealed record TrainReport(
         foreach (var p in r.EnumerateObject())
             if (TrainingOptionTable.FindKey(p.Name) is not null)
                 entries[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
-        var options = TrainingOptionTable.Read(entries);
+        var spec = TrainingOptionTable.Read(entries);
         string S(string name) => r.GetProperty(name).GetString() ?? throw new FormatException($"'{name}' is null.");
         double D(string name) => CliJson.ReadNumber(r.GetProperty(name));
         double OD(string name) => r.TryGetProperty(name, out var v) ? CliJson.ReadNumber(v) : double.NaN;
@@ -100,7 +105,7 @@ internal sealed record TrainReport(
                 new Evaluation(D("final_valid_loss"), D("final_valid_accuracy"), 0, 0, OD("valid_mse"), OD("valid_mae"), OD("valid_r2")),
                 regression, OD("baseline_r2_mean"), OD("baseline_r2_persistence"));
         }
-        return new TrainReport(options, r.GetProperty("iterations").GetInt64(), D("best_valid_accuracy"), D("final_valid_loss"),
+        return new TrainReport(spec, r.GetProperty("iterations").GetInt64(), D("best_valid_accuracy"), D("final_valid_loss"),
             D("final_valid_accuracy"), D("final_train_loss"), r.GetProperty("solved").GetBoolean(), S("stop_reason"), D("wall_seconds"),
             D("seconds_per_iteration"), r.TryGetProperty("saved", out var saved) ? saved.GetString() : null, data);
     }
@@ -244,11 +249,19 @@ internal sealed class BenchReport(
     /// <summary>The median iteration's share of the FMA peak at the kernels' width, measured in the same process.</summary>
     public double PercentOfPeak => 100 * Gflops / PeakGflops;
 
+    /// <summary>The cell of every layer.</summary>
+    public FastLra.Model.CellKind Cell { get; init; }
+
+    /// <summary>The layers.</summary>
+    public int Layers { get; init; } = 1;
+
     public void Write(Utf8JsonWriter w)
     {
         w.WriteStartObject();
         w.WriteString("algo", Algo);
         CliJson.Optional(w, "semantics", Semantics);
+        w.WriteString("cell", FastLra.Model.CellNames.Name(Cell));
+        w.WriteNumber("layers", Layers);
         w.WriteString("task", Task);
         w.WriteNumber("length", Length);
         w.WriteNumber("hidden", Hidden);
@@ -273,7 +286,8 @@ internal sealed class BenchReport(
 
     /// <summary>The report as one line of text; <paramref name="outputs"/> describes per-step outputs, if any.</summary>
     public string Text(string outputs) => string.Create(CultureInfo.InvariantCulture,
-        $"{Algo}{(Semantics is null ? "" : $" ({Semantics}, K={K}, alpha={Alpha})")} {Task} T={Length} B={Batch} H={Hidden}{outputs}: " +
+        $"{Algo}{(Semantics is null ? "" : $" ({Semantics}, K={K}, alpha={Alpha})")} {Task} T={Length} B={Batch} H={Hidden}" +
+        $"{(Cell == FastLra.Model.CellKind.Tanh && Layers == 1 ? "" : $" {FastLra.Model.CellNames.Name(Cell)} x {Layers}")}{outputs}: " +
         $"median {MedianSecondsPerIteration * 1e3:F3} ms/it, mean {SecondsPerIteration * 1e3:F3} ms/it, " +
         $"{IterationsPerSecond:F0} it/s, p99 {P99SecondsPerIteration * 1e3:F3} ms, " +
         $"{AllocatedBytesPerIteration:F0} B/it allocated, {Gen0Collections} GCs; " +

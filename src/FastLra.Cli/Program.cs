@@ -5,16 +5,26 @@ using FastLra.Cli;
 // Ctrl+C and SIGTERM cancel the command (a training run stops at the next iteration, writes its
 // checkpoint and reports); whatever is still running a second later is ended (exit 130 after
 // SIGINT, 143 after SIGTERM, as shells report a signal); a second signal ends the process at once.
-if (args.Length == 0 || args[0] is "--help" or "-h" || (args[0] == "help" && args.Length == 1))
+if (args.Length == 0)
 {
-    Console.Out.Write(Commands.Usage());
-    return args.Length == 0 ? CliExit.Usage : CliExit.Ok;
+    Console.Error.Write(Command.RootHelp());
+    return CliExit.Usage;
+}
+if (args[0] is "--help" or "-h" || (args[0] == "help" && args.Length == 1))
+{
+    Console.Out.Write(Command.RootHelp());
+    return CliExit.Ok;
+}
+if (args[0] is "--version" or "-V")
+{
+    Console.Out.WriteLine($"fastlra {Command.Version}");
+    return CliExit.Ok;
 }
 if (args[0] == "help") args = [args[1], "--help"];
-string command = args[0];
-if (!Commands.Names.Contains(command))
+if (Command.Find(args[0]) is not { } command)
 {
-    Console.Error.WriteLine($"fastlra: unknown command '{command}' (choose {string.Join(", ", Commands.Names)}; fastlra --help says what each does).");
+    string? near = CliArguments.Nearest(args[0], Command.Registry.Select(c => c.Name));
+    Console.Error.WriteLine($"fastlra: unknown command '{args[0]}'{(near is null ? "" : $" (did you mean {near}?)")}; fastlra --help lists the commands.");
     return CliExit.Usage;
 }
 using var cancel = new CancellationTokenSource();
@@ -39,6 +49,4 @@ void Interrupt(PosixSignalContext context)
 }
 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
-return ErrorFilter.Run(() => TrainingCommands.Names.Contains(command)
-    ? TrainingCommands.Run(command, args[1..], cancel.Token)
-    : Commands.Run(command, args[1..], cancel.Token));
+return ErrorFilter.Run(() => command.Invoke(args[1..], cancel.Token));

@@ -352,9 +352,9 @@ public static unsafe class Exports
     public static void LearnerFree(nint learner) => Free<OnlineLearner>(learner, "fastlra_learner_free: not a live learner handle.");
 
     /// <summary>
-    /// A learner's settings from space-separated name=value pairs: the training options by their
-    /// command-line names (algo, optimizer, lr, clip, k, beta, alpha, local-loss, clip-mode, seed)
-    /// and window, update-every and mode (inline or background). NULL or empty takes the defaults
+    /// A learner's settings from space-separated name=value pairs: the options the table gives the
+    /// learner (<see cref="OptionUse.Learner"/>), by their command-line names, and window,
+    /// update-every and mode (inline or background). NULL or empty takes the defaults
     /// (BPTT, SGD at 0.01, a window of 16, an update every tick, inline).
     /// </summary>
     private static (TrainingOptions Options, int Window, int Every, OnlineMode Mode) LearnerOptions(byte* text, TrainingOptions o, bool modeOnly = false)
@@ -387,9 +387,8 @@ public static unsafe class Exports
                 continue;
             }
             var option = TrainingOptionTable.Find(name);
-            if (option is null || option.Scope is OptionScope.Synthetic or OptionScope.Data || name is "hidden" or "batch" or "max-iter" or "check-every" or "patience")
-                throw new ArgumentException($"unknown learner option '{Quote(name)}'.");
-            o = option.Parse(o, value);
+            if (option is null || (option.Use & OptionUse.Learner) == 0) throw new ArgumentException($"unknown learner option '{Quote(name)}'.");
+            o = option.Parse(RunSpec.Default with { Options = o }, value).Options;
         }
         return (o, window, every, mode);
     }

@@ -39,8 +39,8 @@ public class AllocationTests
     [MemberData(nameof(Training))]
     public void Training_iterations_and_evaluation_allocate_nothing(TaskKind task, OptimizerKind optimizer)
     {
-        var trainer = new Trainer(new TrainingOptions { Task = task, Length = 12, Hidden = 16, Batch = 5, ValidSize = 50, Optimizer = optimizer });
-        for (int i = 0; i < 3; i++) trainer.Step();
+        var trainer = TestRuns.Start(task, 12, new TrainingOptions { Hidden = 16, Batch = 5, Optimizer = optimizer });
+        for (int i = 0; i < 3; i++) trainer.Iterate();
         trainer.Evaluate();
 
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -48,7 +48,7 @@ public class AllocationTests
         {
             // Every other iteration records the per-step diagnostics, as before a check.
             trainer.Algorithm.Diagnostics.Detailed = i % 2 == 0;
-            trainer.Step();
+            trainer.Iterate();
         }
         trainer.Evaluate();
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
@@ -59,16 +59,15 @@ public class AllocationTests
     [MemberData(nameof(Lra))]
     public void Lra_iterations_allocate_nothing(LraSemantics semantics, LocalLossKind localLoss, float alpha)
     {
-        var trainer = new Trainer(new TrainingOptions
+        var trainer = TestRuns.Start(TaskKind.TemporalOrder, 12, new TrainingOptions
         {
-            Task = TaskKind.TemporalOrder, Length = 12, Hidden = 16, Batch = 5, ValidSize = 50, Algorithm = AlgorithmKind.Lra,
-            Semantics = semantics, LocalLoss = localLoss, Alpha = alpha, K = 3, Optimizer = OptimizerKind.Adam,
+            Hidden = 16, Batch = 5, Algorithm = AlgorithmKind.Lra, Semantics = semantics, LocalLoss = localLoss, Alpha = alpha, K = 3, Optimizer = OptimizerKind.Adam,
         });
-        for (int i = 0; i < 3; i++) trainer.Step();
+        for (int i = 0; i < 3; i++) trainer.Iterate();
         trainer.Evaluate();
 
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) trainer.Step();
+        for (int i = 0; i < 10; i++) trainer.Iterate();
         trainer.Evaluate();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }

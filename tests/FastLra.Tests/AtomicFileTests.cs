@@ -109,9 +109,9 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal($"fastlra: --metrics {link}: it has 2 hard links; FastLra does not write through one (the file's other names would change too).\n", err);
         Assert.Empty(stdout);
-        var e = Assert.Throws<IOException>(() => FastLra.Cli.ProgressMonitor.OpenMetrics(link, resumedAt: null));
+        var e = Assert.Throws<IOException>(() => FastLra.Cli.MetricsFile.OpenMetrics(link, resumedAt: null));
         Assert.Contains("it has 2 hard links", e.Message);
-        e = Assert.Throws<IOException>(() => FastLra.Cli.ProgressMonitor.OpenMetrics(link, resumedAt: 5));
+        e = Assert.Throws<IOException>(() => FastLra.Cli.MetricsFile.OpenMetrics(link, resumedAt: 5));
         Assert.Contains("it has 2 hard links", e.Message);
         Assert.Equal("keep me", File.ReadAllText(target));
         Assert.Equal(2, Directory.GetFileSystemEntries(_dir).Length);
@@ -123,7 +123,7 @@ public sealed class AtomicFileTests : IDisposable
     {
         string fifo = Path.Combine(_dir, "m.jsonl");
         BoundsTests.MakeFifo(fifo);
-        var e = Assert.Throws<IOException>(() => BoundsTests.Unblocked(() => FastLra.Cli.ProgressMonitor.OpenMetrics(fifo, resumedAt: null)));
+        var e = Assert.Throws<IOException>(() => BoundsTests.Unblocked(() => FastLra.Cli.MetricsFile.OpenMetrics(fifo, resumedAt: null)));
         Assert.Equal($"{fifo}: it is a FIFO (named pipe), not a regular file.", e.Message);
     }
 

@@ -346,11 +346,11 @@ public sealed class BoundsTests : IDisposable
             writer.Write("\"}\n{\"iteration\":3}\n{\"iteration\":9}\n{\"iter");
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread();
-        ProgressMonitor.KeepThrough(metrics, 5);
+        MetricsFile.KeepThrough(metrics, 5);
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Assert.Equal("{\"iteration\":1}\n{\"iteration\":3}\n", File.ReadAllText(metrics));
         // Two passes (count, then copy), each growing one line's buffer up to the bound: never the line.
-        Assert.True(allocated < 4L * ProgressMonitor.MaxLineBytes + (8 << 20), $"{allocated >> 20} MB allocated");
+        Assert.True(allocated < 4L * MetricsFile.MaxLineBytes + (8 << 20), $"{allocated >> 20} MB allocated");
 
         // A sweep records the metrics lines a resume keeps (it dropped those over 1 MiB).
         string line = "{\"iteration\":4,\"pad\":\"" + new string('x', 2 << 20) + "\"}";

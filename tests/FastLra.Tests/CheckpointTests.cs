@@ -19,58 +19,44 @@ public sealed class CheckpointTests : IDisposable
 
     public static TheoryData<string> Runs() => new() { "bptt-adam", "lra-local-nesterov", "lra-reference-rmsprop", "lra-local-adagrad-mse" };
 
-    private static TrainingOptions Options(string run, long maxIterations) => run switch
+    private static RunSpec Spec(string run, long maxIterations, string? checkpoint = null)
     {
-        "bptt-adam" => new() { Task = TaskKind.Adding, Length = 12, Hidden = 16, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f, MaxIterations = maxIterations },
-        "lra-local-nesterov" => new() { Task = TaskKind.TemporalOrder, Length = 12, Hidden = 16, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.Nesterov, Algorithm = AlgorithmKind.Lra, Alpha = 0.1f, K = 3, MaxIterations = maxIterations },
-        "lra-reference-rmsprop" => new() { Task = TaskKind.TemporalOrder3Bit, Length = 11, Hidden = 24, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.001f, Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Alpha = 0.1f, K = 2, MaxIterations = maxIterations },
-        _ => new() { Task = TaskKind.RandomPermutation, Length = 10, Hidden = 16, Batch = 5, ValidSize = 50, CheckEvery = 7, Optimizer = OptimizerKind.Adagrad, Algorithm = AlgorithmKind.Lra, LocalLoss = LocalLossKind.Mse, ClipMode = ClipMode.Always, K = 2, MaxIterations = maxIterations },
-    };
-
-    private sealed class Writer(string path) : ITrainingMonitor
-    {
-        public void OnCheck(Trainer trainer, in CheckReport report)
+        var policy = checkpoint is null ? null : new CheckpointPolicy(checkpoint, 0);
+        return run switch
         {
-        }
-
-        public void OnCheckpoint(Trainer trainer, LoopState state) => Checkpoint.Write(path, trainer, state);
-    }
-
-    /// <summary>Records every check's training loss and evaluation; cancels after the checkpoint at <paramref name="stopAt"/>.</summary>
-    private sealed class Recorder(string path, long stopAt, CancellationTokenSource? cancel) : ITrainingMonitor
-    {
-        public List<(long, double, Evaluation)> Checks { get; } = [];
-
-        public void OnCheck(Trainer trainer, in CheckReport report) => Checks.Add((report.Iteration, report.TrainLoss, report.Valid));
-
-        public void OnCheckpoint(Trainer trainer, LoopState state)
-        {
-            Checkpoint.Write(path, trainer, state);
-            if (trainer.Iteration == stopAt) cancel?.Cancel();
-        }
+            "bptt-adam" => TestRuns.Spec(TaskKind.Adding, 12, new() { Hidden = 16, CheckEvery = 7, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f, MaxIterations = maxIterations }, checkpoint: policy),
+            "lra-local-nesterov" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, CheckEvery = 7, Optimizer = OptimizerKind.Nesterov, Algorithm = AlgorithmKind.Lra, Alpha = 0.1f, K = 3, MaxIterations = maxIterations }, checkpoint: policy),
+            "lra-reference-rmsprop" => TestRuns.Spec(TaskKind.TemporalOrder3Bit, 11, new() { Hidden = 24, CheckEvery = 7, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.001f, Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Alpha = 0.1f, K = 2, MaxIterations = maxIterations }, checkpoint: policy),
+            _ => TestRuns.Spec(TaskKind.RandomPermutation, 10, new() { Hidden = 16, Batch = 5, CheckEvery = 7, Optimizer = OptimizerKind.Adagrad, Algorithm = AlgorithmKind.Lra, LocalLoss = LocalLossKind.Mse, ClipMode = ClipMode.Always, K = 2, MaxIterations = maxIterations }, checkpoint: policy),
+        };
     }
 
     /// <summary>
-    /// A checkpoint between two checks carries the training losses summed since the first (issue 15,
-    /// item 9): the resumed run's next check reports the training loss the uninterrupted run does.
+    /// A checkpoint between two checks carries the training losses summed since the first: the
+    /// resumed run's next check reports the training loss the uninterrupted run does.
     /// </summary>
     [Theory]
     [MemberData(nameof(Runs))]
     public void A_checkpoint_between_checks_keeps_the_training_loss_window(string run)
     {
-        var straight = new Recorder(Path.Combine(_dir, "straight.safetensors"), -1, null);
-        TrainingLoop.Run(new Trainer(Options(run, 42)), straight);
+        var straight = new CheckRecorder();
+        TrainingRun.Start(Spec(run, 42)).Run(straight);
 
         string path = Path.Combine(_dir, "resumed.safetensors");
-        using var cancel = new CancellationTokenSource();
-        var first = new Recorder(path, 24, cancel);
-        Assert.Equal(StopReason.Cancelled, TrainingLoop.Run(new Trainer(Options(run, 42)), first, checkpointEvery: 12, cancel: cancel.Token).StopReason);
-        var (resumed, loop) = Checkpoint.Resume(path);
-        Assert.Equal((24L, 3), (resumed.Iteration, loop.WindowCount));
-        var second = new Recorder(path, -1, null);
-        TrainingLoop.Run(resumed, second, loop);
-        Assert.Equal(straight.Checks, [.. first.Checks, .. second.Checks]);
+        var first = TrainingRun.Start(Spec(run, 42));
+        var checks = new List<CheckReport>();
+        for (int i = 0; i < 24; i++)
+            if (first.Step() is { } report) checks.Add(report);
+        first.WriteCheckpoint(path);
+        var resumed = TrainingRun.Resume(path);
+        Assert.Equal((24L, 3), (resumed.Iteration, resumed.Loop.WindowCount));
+        var second = new CheckRecorder();
+        resumed.Run(second);
+        Assert.Equal(Comparable(straight.Checks), Comparable([.. checks, .. second.Checks]));
     }
+
+    // A check's figures but its wall time.
+    private static List<CheckReport> Comparable(List<CheckReport> checks) => [.. checks.Select(c => c with { ElapsedSeconds = 0 })];
 
     [Theory]
     [MemberData(nameof(Runs))]
@@ -79,34 +65,30 @@ public sealed class CheckpointTests : IDisposable
         // Half of n is a whole number of checks (every 7), so the first half's closing check is one
         // the straight run makes too, and the best accuracies must agree as well.
         const int n = 42;
-        var straight = new Trainer(Options(run, n));
-        var straightResult = TrainingLoop.Run(straight, null);
+        var straight = TrainingRun.Start(Spec(run, n));
+        var straightResult = straight.Run();
 
         string path = Path.Combine(_dir, run + ".safetensors");
-        var first = new Trainer(Options(run, n / 2));
-        TrainingLoop.Run(first, new Writer(path), checkpointEvery: long.MaxValue);
-        var (resumed, loop) = Checkpoint.Resume(path, maxIterations: n);
+        TrainingRun.Start(Spec(run, n / 2, path)).Run();
+        var resumed = TrainingRun.Resume(path, maxIterations: n);
         Assert.Equal(n / 2, resumed.Iteration);
-        var resumedResult = TrainingLoop.Run(resumed, null, loop);
+        var resumedResult = resumed.Run();
 
         Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
         Assert.Equal(straight.Optimizer.State.ToArray(), resumed.Optimizer.State.ToArray());
         Assert.Equal(straightResult.Iterations, resumedResult.Iterations);
         Assert.Equal(straightResult.BestValidAccuracy, resumedResult.BestValidAccuracy);
         Assert.Equal(straightResult.FinalValidLoss, resumedResult.FinalValidLoss);
-        // The checkpoint is a weight file too.
-        var (weights, _) = ModelFile.Load(path);
-        Assert.Equal(straight.Parameters.Shape, weights.Shape);
+        // The checkpoint is a model file too.
+        Assert.Equal(straight.Parameters.Shape, ModelFile.Load(path).Weights.Shape);
     }
 
     [Fact]
     public void Periodic_checkpoints_replace_the_file_atomically()
     {
         string path = Path.Combine(_dir, "periodic.safetensors");
-        var trainer = new Trainer(Options("bptt-adam", 30));
-        TrainingLoop.Run(trainer, new Writer(path), checkpointEvery: 10);
-        var (resumed, _) = Checkpoint.Resume(path);
-        Assert.Equal(30, resumed.Iteration);
+        TrainingRun.Start(Spec("bptt-adam", 30) with { Checkpoint = new CheckpointPolicy(path, 10) }).Run();
+        Assert.Equal(30, TrainingRun.Resume(path).Iteration);
         Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
     }
 
@@ -114,9 +96,8 @@ public sealed class CheckpointTests : IDisposable
     public void A_weight_file_is_not_a_checkpoint()
     {
         string path = Path.Combine(_dir, "weights.safetensors");
-        var trainer = new Trainer(Options("bptt-adam", 1));
-        ModelFile.Save(path, trainer.Parameters, null, null);
-        var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
+        TrainingRun.Start(Spec("bptt-adam", 1)).Model.Save(path);
+        var e = Assert.Throws<WeightFileException>(() => TrainingRun.Resume(path));
         Assert.Contains("not a FastLra checkpoint", e.Message);
     }
 
@@ -140,7 +121,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.True(process.ExitCode == 0, await stderr);
         using var report = JsonDocument.Parse(await stdout);
         Assert.Equal("cancelled", report.RootElement.GetProperty("stop_reason").GetString());
-        var (resumed, _) = Checkpoint.Resume(checkpoint);
+        var resumed = TrainingRun.Resume(checkpoint);
         Assert.Equal(report.RootElement.GetProperty("iterations").GetInt64(), resumed.Iteration);
         Assert.True(resumed.Iteration > 0);
     }
@@ -155,16 +136,13 @@ public sealed class CheckpointTests : IDisposable
     [InlineData("INT", 130)]
     public async Task A_signal_ends_a_long_iteration_within_a_second_and_the_last_checkpoint_stays(string signal, int code)
     {
-        var options = new TrainingOptions
-        {
-            Task = TaskKind.Adding, Length = 400, Hidden = 8, Batch = 2, Algorithm = AlgorithmKind.Lra, K = 100_000, ValidSize = 20, CheckEvery = 1000, MaxIterations = 3,
-        };
+        var options = new TrainingOptions { Hidden = 8, Batch = 2, Algorithm = AlgorithmKind.Lra, K = 100_000, CheckEvery = 1000, MaxIterations = 3 };
         string checkpoint = Path.Combine(_dir, "long.safetensors");
         // The checkpoint at iteration 0 the same command would write if stopped before its first iteration.
         using (var stopped = new CancellationTokenSource())
         {
             stopped.Cancel();
-            TrainingLoop.Run(TrainerFactory.Create(options), new Writer(checkpoint), checkpointEvery: long.MaxValue, cancel: stopped.Token);
+            TestRuns.Start(TaskKind.Adding, 400, options, validSize: 20, new CheckpointPolicy(checkpoint)).Run(cancel: stopped.Token);
         }
         byte[] written = File.ReadAllBytes(checkpoint);
         using var process = CliTests.Start(null, ["train", "--task", "adding", "--length", "400", "--hidden", "8", "--batch", "2", "--algo", "lra",
@@ -182,7 +160,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Empty(await stdout);
         // The iteration never finished, so no checkpoint followed it: the one before is there, whole.
         Assert.Equal(written, File.ReadAllBytes(checkpoint));
-        Assert.Equal(0, Checkpoint.Resume(checkpoint).Trainer.Iteration);
+        Assert.Equal(0, TrainingRun.Resume(checkpoint).Iteration);
     }
 
     private static readonly string[] Small = ["train", "--task", "adding", "--length", "10", "--hidden", "8", "--valid-size", "20", "--check-every", "10"];
@@ -204,7 +182,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.True(code == 0, err);
         Assert.StartsWith($"resumed {checkpoint} at iteration 20\n", err, StringComparison.Ordinal);
         Assert.Equal(File.ReadAllBytes(straight), File.ReadAllBytes(resumed));
-        Assert.Equal(40, Checkpoint.Resume(checkpoint).Trainer.Iteration);
+        Assert.Equal(40, TrainingRun.Resume(checkpoint).Iteration);
     }
 
     /// <summary>
@@ -228,7 +206,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Empty(stdout);
         (code, stdout, err) = CliTests.Run([.. Small, "--checkpoint", model]);
         Assert.Equal(2, code);
-        Assert.Equal($"fastlra: --checkpoint {model} is not a FastLra checkpoint (its metadata has no format 'fastlra-checkpoint'); " +
+        Assert.Equal($"fastlra: --checkpoint {model} is not a FastLra checkpoint; " +
             "FastLra does not overwrite it: give another file name.\n", err);
         Assert.Empty(stdout);
         Assert.Equal(checkpointBytes, File.ReadAllBytes(checkpoint));
@@ -256,41 +234,7 @@ public sealed class CheckpointTests : IDisposable
         (code, _, err) = CliTests.Run(["train", "--resume", checkpoint, .. Small[1..], "--max-iter", "20"]);
         Assert.True(code == 0, err);
         Assert.StartsWith($"resumed {checkpoint} at iteration 10\n", err, StringComparison.Ordinal);
-        Assert.Equal(20, Checkpoint.Resume(checkpoint).Trainer.Iteration);
-    }
-
-    /// <summary>
-    /// A checkpoint written before the batch sources (the generator's key as <c>generator_key</c>,
-    /// its position in the metadata, no <c>source_state</c>) resumes the run bit for bit.
-    /// </summary>
-    [Fact]
-    public void A_checkpoint_from_before_the_batch_sources_resumes_bit_for_bit()
-    {
-        const int n = 30;
-        var straight = new Trainer(Options("lra-local-nesterov", n));
-        TrainingLoop.Run(straight, null);
-
-        string path = Path.Combine(_dir, "new.safetensors"), legacy = Path.Combine(_dir, "legacy.safetensors");
-        TrainingLoop.Run(new Trainer(Options("lra-local-nesterov", n / 2)), new Writer(path), checkpointEvery: long.MaxValue);
-        var file = new SafeTensors.SafeTensorsFile(path);
-        var state = new uint[file.Find("source_state")!.Shape[0]];
-        file.ReadUInt32s(file.Find("source_state")!, state);
-        var entries = new List<SafeTensors.Entry>();
-        foreach (var tensor in file.Tensors)
-        {
-            if (tensor.Name == "source_state") continue;
-            entries.Add(new SafeTensors.Entry(tensor.Name, tensor.DType, tensor.Shape, file.Raw(tensor).ToArray()));
-        }
-        entries.Add(SafeTensors.UInt32s("generator_key", state.AsSpan(0, 624)));
-        var metadata = file.Metadata.ToList();
-        metadata.Add(new("generator_index", state[624].ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        metadata.Add(new("generator_has_gauss", state[625].ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        metadata.Add(new("generator_gauss", BitConverter.UInt64BitsToDouble(state[626] | ((ulong)state[627] << 32)).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-        SafeTensors.Write(legacy, entries, metadata);
-
-        var (resumed, loop) = Checkpoint.Resume(legacy, maxIterations: n);
-        TrainingLoop.Run(resumed, null, loop);
-        Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
+        Assert.Equal(20, TrainingRun.Resume(checkpoint).Iteration);
     }
 
     /// <summary>
@@ -315,10 +259,10 @@ public sealed class CheckpointTests : IDisposable
     public void Checkpoint_metadata_is_checked_before_it_is_trusted(string key, string value, string message)
     {
         string path = Path.Combine(_dir, "hostile.safetensors");
-        TrainingLoop.Run(new Trainer(Options("lra-local-nesterov", 7)), new Writer(path), checkpointEvery: long.MaxValue);
+        TrainingRun.Start(Spec("lra-local-nesterov", 7, path)).Run();
         RewriteMetadata(path, key, value);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
+        var e = Assert.Throws<WeightFileException>(() => TrainingRun.Resume(path));
         Assert.Contains(message, e.Message);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "the refusal allocated more than the file's worth");
     }
@@ -334,29 +278,26 @@ public sealed class CheckpointTests : IDisposable
     [InlineData("max-iter")]
     public void Resuming_a_stopped_run_reports_the_same_result(string how)
     {
-        var options = how switch
+        var (options, validSize) = how switch
         {
-            "solved" => new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, ValidSize = 200, MaxIterations = 3000 },
-            "patience" => new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, Batch = 4, ValidSize = 50, CheckEvery = 10, Patience = 2, MaxIterations = 3000 },
-            _ => new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, Batch = 4, ValidSize = 50, CheckEvery = 50, MaxIterations = 300, Seed = 2 },
+            "solved" => (new TrainingOptions { MaxIterations = 3000 }, 200),
+            "patience" => (new TrainingOptions { Hidden = 8, Batch = 4, CheckEvery = 10, Patience = 2, MaxIterations = 3000 }, 50),
+            _ => (new TrainingOptions { Hidden = 8, Batch = 4, CheckEvery = 50, MaxIterations = 300, Seed = 2 }, 50),
         };
         string path = Path.Combine(_dir, how + ".safetensors");
-        var first = TrainingLoop.Run(new Trainer(options), new Writer(path), checkpointEvery: long.MaxValue);
-        Assert.Equal(how, FastLra.Cli.TrainingCommands.StopReasonName(first.StopReason));
+        var first = TestRuns.Start(TaskKind.TemporalOrder, 20, options, validSize, new CheckpointPolicy(path, 0)).Run();
+        Assert.Equal(how, OptionNames.StopReasons.Name(first.StopReason));
 
-        var (resumed, loop) = Checkpoint.Resume(path);
+        var resumed = TrainingRun.Resume(path);
         long iteration = resumed.Iteration;
-        var again = TrainingLoop.Run(resumed, null, loop);
+        var again = resumed.Run();
         Assert.Equal(iteration, resumed.Iteration);
         Assert.Equal(first with { WallSeconds = 0 }, again with { WallSeconds = 0 });
 
         if (how != "max-iter") return;
-        var (raised, raisedLoop) = Checkpoint.Resume(path, maxIterations: 350);
-        var more = TrainingLoop.Run(raised, null, raisedLoop);
-        Assert.Equal(350, more.Iterations);
+        Assert.Equal(350, TrainingRun.Resume(path, maxIterations: 350).Run().Iterations);
     }
 
-    /// <summary>Rewrites a safetensors file with one metadata value replaced, its tensors as they were: a hostile file in one line.</summary>
     /// <summary>
     /// A checkpoint holding a NaN or an infinity in its weights, its optimiser state or its best
     /// check's weights, or a negative sum of squared gradients, is refused in one line naming the
@@ -371,20 +312,21 @@ public sealed class CheckpointTests : IDisposable
     {
         string data = Path.Combine(_dir, "series.csv"), path = Path.Combine(_dir, "c.safetensors");
         File.WriteAllLines(data, ["u,y", .. Enumerable.Range(0, 60).Select(r => string.Create(CultureInfo.InvariantCulture, $"{Math.Sin(r * 0.3)},{Math.Cos(r * 0.2)}"))]);
-        var options = new TrainingOptions
+        var spec = new RunSpec(new DataFileSource(data) { File = new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 8 } })
         {
-            Data = new DataOptions { Path = data, File = new DataFileOptions { InputColumns = "u", TargetColumns = "y", Window = 8 } },
-            Hidden = 8, Batch = 5, CheckEvery = 5, MaxIterations = 10, Optimizer = OptimizerKind.Adam,
+            Options = new TrainingOptions { Hidden = 8, Batch = 5, CheckEvery = 5, MaxIterations = 10, Optimizer = OptimizerKind.Adam },
+            Checkpoint = new CheckpointPolicy(path, 0),
         };
-        var trainer = TrainerFactory.Create(options);
-        TrainingLoop.Run(trainer, new Writer(path), checkpointEvery: long.MaxValue);
-        Assert.Equal(89, trainer.Parameters.Data.Length); // Adam's second moments start at index 89
-        Checkpoint.Resume(path);
+        var run = TrainingRun.Start(spec);
+        run.Run();
+        Assert.Equal(89, run.Parameters.Data.Length); // Adam's second moments start at index 89
+        TrainingRun.Resume(path);
         OnlineLearnerTests.RewriteTensor(path, tensor, index, value);
-        var e = Assert.Throws<WeightFileException>(() => Checkpoint.Resume(path));
+        var e = Assert.Throws<WeightFileException>(() => TrainingRun.Resume(path));
         Assert.Equal($"{path}: {message}", e.Message);
     }
 
+    /// <summary>Rewrites a safetensors file with one metadata value replaced, its tensors as they were: a hostile file in one line.</summary>
     internal static void RewriteMetadata(string path, string key, string value)
     {
         var file = new SafeTensors.SafeTensorsFile(path);

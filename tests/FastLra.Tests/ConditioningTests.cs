@@ -19,20 +19,24 @@ public class ConditioningTests
         { AlgorithmKind.Lra, LraSemantics.Reference, 1f },
     };
 
-    private static TrainingOptions Options(AlgorithmKind algo, LraSemantics semantics, float alpha) => new()
+    private static TrainingRun Start(AlgorithmKind algo, LraSemantics semantics, float alpha, bool probed)
     {
-        Task = TaskKind.RandomPermutation, Length = 8, Hidden = 16, Batch = 5, ValidSize = 40, Algorithm = algo,
-        Semantics = semantics, Alpha = alpha, K = 3, LearningRate = 0.1f, MaxIterations = 30, CheckEvery = 10, Patience = 100,
-    };
+        var run = TestRuns.Start(TaskKind.RandomPermutation, 8, new TrainingOptions
+        {
+            Hidden = 16, Batch = 5, Algorithm = algo, Semantics = semantics, Alpha = alpha, K = 3, LearningRate = 0.1f, MaxIterations = 30, CheckEvery = 10, Patience = 100,
+        }, validSize: 40);
+        run.MeasureConditioning = probed;
+        return run;
+    }
 
     [Theory]
     [MemberData(nameof(Runs))]
     public void A_probed_run_is_bit_for_bit_the_run_without(AlgorithmKind algo, LraSemantics semantics, float alpha)
     {
-        var (plain, probed) = (new Trainer(Options(algo, semantics, alpha)), new Trainer(Options(algo, semantics, alpha)) { MeasureConditioning = true });
+        var (plain, probed) = (Start(algo, semantics, alpha, probed: false), Start(algo, semantics, alpha, probed: true));
         var (plainChecks, probedChecks) = (new Recorder(), new Recorder());
-        var a = TrainingLoop.Run(plain, plainChecks);
-        var b = TrainingLoop.Run(probed, probedChecks);
+        var a = plain.Run(plainChecks);
+        var b = probed.Run(probedChecks);
         Assert.Equal(plain.Parameters.Data.ToArray(), probed.Parameters.Data.ToArray());
         Assert.Equal((a.FinalTrainLoss, a.FinalValidLoss, a.Iterations), (b.FinalTrainLoss, b.FinalValidLoss, b.Iterations));
         Assert.Equal(plainChecks.Diagnostics, probedChecks.Diagnostics);
@@ -45,24 +49,23 @@ public class ConditioningTests
     [Fact]
     public void A_well_conditioned_gradient_keeps_its_direction()
     {
-        var trainer = new Trainer(Options(AlgorithmKind.Bptt, LraSemantics.Local, 0f)) { MeasureConditioning = true };
         var checks = new Recorder();
-        TrainingLoop.Run(trainer, checks);
+        Start(AlgorithmKind.Bptt, LraSemantics.Local, 0f, probed: true).Run(checks);
         Assert.All(checks.Cosines, c => Assert.True(c > 0.99999, $"cosine {c}"));
     }
 
     [Fact]
     public void A_probed_check_allocates_nothing_once_warm()
     {
-        var trainer = new Trainer(Options(AlgorithmKind.Lra, LraSemantics.Local, 1f)) { MeasureConditioning = true };
-        trainer.Step(probe: true);
-        trainer.Step(probe: true);
+        var trainer = Start(AlgorithmKind.Lra, LraSemantics.Local, 1f, probed: true);
+        trainer.Iterate(probe: true);
+        trainer.Iterate(probe: true);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) trainer.Step(probe: true);
+        for (int i = 0; i < 5; i++) trainer.Iterate(probe: true);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.False(double.IsNaN(trainer.Algorithm.Diagnostics.GradientCosine));
         trainer.MeasureConditioning = false;
-        trainer.Step(probe: true);
+        trainer.Iterate(probe: true);
         Assert.True(double.IsNaN(trainer.Algorithm.Diagnostics.GradientCosine));
     }
 
@@ -80,15 +83,15 @@ public class ConditioningTests
     }
 
     /// <summary>Each check's diagnostics (as the metrics lines record them) and cosine.</summary>
-    private sealed class Recorder : ITrainingMonitor
+    private sealed class Recorder : ITrainingObserver
     {
         public List<string> Diagnostics { get; } = [];
 
         public List<double> Cosines { get; } = [];
 
-        public void OnCheck(Trainer trainer, in CheckReport report)
+        public void OnCheck(TrainingRun run, in CheckReport report)
         {
-            var d = trainer.Algorithm.Diagnostics;
+            var d = run.Algorithm.Diagnostics;
             Diagnostics.Add(string.Join(",", [d.GradientNorm, d.OutputOmega, .. d.LocalLosses, .. d.DWhhNorms, .. d.DWxhNorms, .. d.OmegaValues]));
             Cosines.Add(d.GradientCosine);
         }

@@ -69,17 +69,17 @@ public sealed partial class CrashTests : IDisposable
             kills++;
             // Whatever the moment of the kill, what is on disk loads: the checkpoint whole, the
             // metrics line by line (the last one may be cut short; a resume drops it).
-            if (File.Exists(checkpoint)) Checkpoint.Resume(checkpoint);
+            if (File.Exists(checkpoint)) TrainingRun.Resume(checkpoint);
             if (File.Exists(Path.Combine(killed, "model.safetensors"))) ModelFile.Load(Path.Combine(killed, "model.safetensors"));
         }
         Assert.True(kills >= 5, $"only {kills} kills before the run finished");
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(killed, "model.safetensors")));
         Assert.Equal(Untimed(Path.Combine(straight, "m.jsonl")), Untimed(Path.Combine(killed, "m.jsonl")));
-        var (a, b) = (Checkpoint.Resume(Path.Combine(straight, "c.safetensors")), Checkpoint.Resume(checkpoint));
-        Assert.Equal(a.Trainer.Parameters.Data.ToArray(), b.Trainer.Parameters.Data.ToArray());
-        Assert.Equal(a.Trainer.Optimizer.State.ToArray(), b.Trainer.Optimizer.State.ToArray());
-        Assert.Equal(a.Trainer.Iteration, b.Trainer.Iteration);
+        var (a, b) = (TrainingRun.Resume(Path.Combine(straight, "c.safetensors")), TrainingRun.Resume(checkpoint));
+        Assert.Equal(a.Parameters.Data.ToArray(), b.Parameters.Data.ToArray());
+        Assert.Equal(a.Optimizer.State.ToArray(), b.Optimizer.State.ToArray());
+        Assert.Equal(a.Iteration, b.Iteration);
         Assert.Empty(Leftovers(killed));
     }
 
@@ -104,7 +104,7 @@ public sealed partial class CrashTests : IDisposable
             {
                 SweepTests.Recorded(killed, run.Id); // the runs recorded so far read whole
                 string checkpoint = Path.Combine(killed, run.Id + ".checkpoint.safetensors");
-                if (File.Exists(checkpoint)) Checkpoint.Resume(checkpoint);
+                if (File.Exists(checkpoint)) TrainingRun.Resume(checkpoint);
             }
         }
         Assert.True(kills >= 4, $"only {kills} kills before the sweep finished");

@@ -99,12 +99,14 @@ public sealed class DataTests : IDisposable
     public void Training_on_a_data_set_allocates_nothing_shuffles_included(AlgorithmKind algorithm, int washout)
     {
         var (train, valid) = (Coded(13, 20, 3, 2, washout), Coded(5, 20, 3, 2, washout));
-        var trainer = TrainerFactory.FromDataSets(new TrainingOptions { Hidden = 16, Batch = 4, Algorithm = algorithm, K = 3, Alpha = 0.1f, Data = new DataOptions() },
-            train, valid, normalize: true);
-        for (int i = 0; i < 4; i++) trainer.Step();
+        var trainer = TrainingRun.Start(new RunSpec(new DataSetSource(train, valid))
+        {
+            Options = new TrainingOptions { Hidden = 16, Batch = 4, Algorithm = algorithm, K = 3, Alpha = 0.1f },
+        });
+        for (int i = 0; i < 4; i++) trainer.Iterate();
         trainer.Evaluate();
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) trainer.Step(); // over six epochs of 13 sequences
+        for (int i = 0; i < 20; i++) trainer.Iterate(); // over six epochs of 13 sequences
         trainer.Evaluate();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.True(((DataSetBatches)trainer.Source).Epoch >= 6);
@@ -470,10 +472,12 @@ public sealed class DataTests : IDisposable
     [Fact]
     public void Epochs_set_the_budget_to_whole_passes_over_the_training_data()
     {
-        var trainer = TrainerFactory.FromDataSets(new TrainingOptions { Hidden = 4, Batch = 4, Data = new DataOptions { Epochs = 3 } },
-            Coded(13, 5, 2, 1, 4), Coded(3, 5, 2, 1, 4), normalize: false);
+        var trainer = TrainingRun.Start(new RunSpec(new DataSetSource(Coded(13, 5, 2, 1, 4), Coded(3, 5, 2, 1, 4)) { Normalize = false, Epochs = 3 })
+        {
+            Options = new TrainingOptions { Hidden = 4, Batch = 4 },
+        });
         Assert.Equal(3 * 4, trainer.MaxIterations); // ceil(13 / 4) batches per epoch
-        TrainingLoop.Run(trainer, null);
+        trainer.Run();
         Assert.Equal(12, trainer.Iteration);
         Assert.True(((DataSetBatches)trainer.Source).Epoch >= 3);
     }

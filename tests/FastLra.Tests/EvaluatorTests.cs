@@ -61,7 +61,8 @@ public class EvaluatorTests
     [Fact]
     public void A_shared_evaluation_allocates_nothing_once_warm()
     {
-        var trainer = new Trainer(new TrainingOptions { Task = TaskKind.Adding, Length = 10, Hidden = 16, Batch = 4, ValidSize = 3 * Evaluator.TileRows }) { ValidationThreads = 2 };
+        var trainer = TestRuns.Start(TaskKind.Adding, 10, new TrainingOptions { Hidden = 16, Batch = 4 }, validSize: 3 * Evaluator.TileRows);
+        trainer.ValidationThreads = 2;
         trainer.Evaluate();
         WarmBlockingWait();
         long before = GC.GetAllocatedBytesForCurrentThread();

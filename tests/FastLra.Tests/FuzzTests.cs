@@ -101,8 +101,8 @@ public class FuzzTests
             byte[] bytes = Mutate(originals[i % 2], rng);
             try
             {
-                var (p, _) = ModelFile.Load(new SafeTensors.SafeTensorsFile($"case{i}", bytes));
-                Assert.True(p.Shape.Count > 0);
+                var (model, _) = ModelFile.Read(new SafeTensors.SafeTensorsFile($"case{i}", bytes));
+                Assert.True(model.Weights.Shape.Count > 0);
                 loaded++;
             }
             catch (WeightFileException e)
@@ -372,11 +372,11 @@ public class SweepStoreFuzzTests
         try
         {
             var store = new FastLra.Cli.Sweep.SweepStore(dir);
-            var options = new TrainingOptions { Task = FastLra.Tasks.TaskKind.TemporalOrder, Length = 20, Algorithm = AlgorithmKind.Lra, Alpha = 0.5f };
+            var spec = new RunSpec(new TaskSource(FastLra.Tasks.TaskKind.TemporalOrder, 20)) { Options = new TrainingOptions { Algorithm = AlgorithmKind.Lra, Alpha = 0.5f } };
             for (int seed = 1; seed <= 4; seed++)
             {
                 var outcome = new TrainingResult(200, 0.5, 0.7, 0.5, false, StopReason.MaxIterations, 1, 0.8);
-                var result = new FastLra.Cli.SweepResult($"run{seed}", "fastlra train", FastLra.Cli.TrainReport.Create(options with { Seed = (uint)seed }, outcome, null));
+                var result = new FastLra.Cli.SweepResult($"run{seed}", "fastlra train", FastLra.Cli.TrainReport.Create(spec with { Options = spec.Options with { Seed = (uint)seed } }, outcome, null));
                 store.Append(result, [.. Enumerable.Range(1, 2).Select(c => FastLra.Cli.CliJson.Serialize(new FastLra.Cli.MetricsLine(100 * c, 1, 1, 0.5, 0.5, 1, 1, 1,
                     0.1f, [0.1f, 0.2f], [0.3f, 0.4f], [0.5f, 0.6f], [0.7f, 0.8f], GradientCosine: 0.9).Write))]);
             }
@@ -412,7 +412,7 @@ public class SweepStoreFuzzTests
             }
             Assert.True(damaged > 0, "no mutation damaged a line");
             // After the damage, a new line is whole: the torn tail is cut and the record reads back.
-            var last = new FastLra.Cli.SweepResult("after", "fastlra train", FastLra.Cli.TrainReport.Create(options, new TrainingResult(1, 0, 0, 0, false, StopReason.MaxIterations, 0, 0), null));
+            var last = new FastLra.Cli.SweepResult("after", "fastlra train", FastLra.Cli.TrainReport.Create(spec, new TrainingResult(1, 0, 0, 0, false, StopReason.MaxIterations, 0, 0), null));
             store.Append(last, []);
             Assert.True(FastLra.Cli.Sweep.SweepStore.ReadAll(dir, TextWriter.Null).ContainsKey("after"));
         }

@@ -31,8 +31,8 @@ public sealed class InitialStateTests
     public void A_window_from_the_state_before_it_is_the_tail_of_the_whole_sequence(string run)
     {
         var options = Options(run);
-        var (whole, _, wholeAlgorithm) = Trainer.Wire(options, new SequenceLayout(T, I, O, 1, GlobalLossKind.MeanSquaredError), B, null);
-        var (window, _, windowAlgorithm) = Trainer.Wire(options, new SequenceLayout(T - 1, I, O, 0, GlobalLossKind.MeanSquaredError), B, null);
+        var (whole, _, wholeAlgorithm) = TrainingRun.Wire(options, new SequenceLayout(T, I, O, 1, GlobalLossKind.MeanSquaredError), B, null);
+        var (window, _, windowAlgorithm) = TrainingRun.Wire(options, new SequenceLayout(T - 1, I, O, 0, GlobalLossKind.MeanSquaredError), B, null);
         var random = new Random(9);
         for (int k = 0; k < whole.X.Length; k++) whole.X[k] = (float)(random.NextDouble() * 2 - 1);
         for (int k = 0; k < whole.Y.Length; k++) whole.Y[k] = (float)(random.NextDouble() * 2 - 1);
@@ -67,10 +67,10 @@ public sealed class InitialStateTests
     public void An_initial_state_of_the_wrong_size_or_for_the_reference_semantics_is_refused()
     {
         var layout = new SequenceLayout(4, I, O, 3, GlobalLossKind.MeanSquaredError);
-        var (ws, _, bptt) = Trainer.Wire(Options("bptt"), layout, B, null);
+        var (ws, _, bptt) = TrainingRun.Wire(Options("bptt"), layout, B, null);
         ws.Sequences.InitialState = new float[B * 10 - 1];
         Assert.Throws<ArgumentException>(() => bptt.ComputeGradients(ws.Sequences));
-        var (reference, _, lra) = Trainer.Wire(Options("lra") with { Semantics = LraSemantics.Reference }, layout, B, null);
+        var (reference, _, lra) = TrainingRun.Wire(Options("lra") with { Semantics = LraSemantics.Reference }, layout, B, null);
         reference.Sequences.InitialState = new float[B * 10];
         var e = Assert.Throws<ArgumentException>(() => lra.ComputeGradients(reference.Sequences));
         Assert.Contains("takes no initial state", e.Message);

@@ -277,16 +277,15 @@ public class LraTests
     [Fact]
     public void Lra_local_with_omega_learns_temporal_order()
     {
-        var trainer = new Trainer(new TrainingOptions
+        var trainer = TestRuns.Start(TaskKind.TemporalOrder, 10, new TrainingOptions
         {
-            Task = TaskKind.TemporalOrder, Length = 10, Hidden = 32, ValidSize = 500, LearningRate = 0.05f,
-            Algorithm = AlgorithmKind.Lra, Alpha = 0.1f,
-        });
+            Hidden = 32, LearningRate = 0.05f, Algorithm = AlgorithmKind.Lra, Alpha = 0.1f,
+        }, validSize: 500);
         var before = trainer.Evaluate();
         double first = 0, last = 0;
         for (int i = 0; i < 600; i++)
         {
-            float loss = trainer.Step();
+            float loss = trainer.Iterate();
             if (i < 50) first += loss / 50;
             if (i >= 550) last += loss / 50;
         }
@@ -299,13 +298,12 @@ public class LraTests
     [Fact]
     public void Lra_reference_learns_adding()
     {
-        var trainer = new Trainer(new TrainingOptions
+        var trainer = TestRuns.Start(TaskKind.Adding, 10, new TrainingOptions
         {
-            Task = TaskKind.Adding, Length = 10, Hidden = 32, ValidSize = 500, LearningRate = 0.1f,
-            Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference,
-        });
+            Hidden = 32, LearningRate = 0.1f, Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference,
+        }, validSize: 500);
         var before = trainer.Evaluate();
-        for (int i = 0; i < 500; i++) Assert.True(float.IsFinite(trainer.Step()));
+        for (int i = 0; i < 500; i++) Assert.True(float.IsFinite(trainer.Iterate()));
         var after = trainer.Evaluate();
         Assert.True(after.Loss < before.Loss / 2, $"validation loss {before.Loss} -> {after.Loss}");
         Assert.True(after.Accuracy > 0.7, $"validation accuracy {after.Accuracy}");
@@ -314,9 +312,9 @@ public class LraTests
     [Fact]
     public void Reference_semantics_refuses_B_above_H()
     {
-        var e = Assert.Throws<ArgumentException>(() => new Trainer(new TrainingOptions
+        var e = Assert.Throws<OptionException>(() => TrainingRun.Start(RunSpec.Default with
         {
-            Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Hidden = 8, Batch = 20,
+            Options = new TrainingOptions { Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Hidden = 8, Batch = 20 },
         }));
         Assert.Contains("--batch <= --hidden", e.Message);
     }

@@ -66,7 +66,7 @@ public sealed class OnlineLearnerTests : IDisposable
         var options = Options(algo);
         var learner = new OnlineLearner(options, 2, 2, window, every);
         var layout = new SequenceLayout(window, 2, 2, 0, GlobalLossKind.MeanSquaredError);
-        var (ws, optimizer, algorithm) = Trainer.Wire(options with { Batch = 1 }, layout, 1, null);
+        var (ws, optimizer, algorithm) = TrainingRun.Wire(options with { Batch = 1 }, layout, 1, null);
         var ticks = new List<(float[] X, float[] Y, float[] Before)>();
         var prediction = new float[2];
         var (h, next) = (new float[options.Hidden], new float[options.Hidden]);
@@ -401,7 +401,7 @@ public sealed class OnlineLearnerTests : IDisposable
 
         public ReferenceLearner(TrainingOptions options, int window, int every, RnnModel start)
         {
-            (_ws, _optimizer, _algorithm) = Trainer.Wire(options with { Batch = 1 }, new SequenceLayout(window, 2, 2, 0, GlobalLossKind.MeanSquaredError), 1,
+            (_ws, _optimizer, _algorithm) = TrainingRun.Wire(options with { Batch = 1 }, new SequenceLayout(window, 2, 2, 0, GlobalLossKind.MeanSquaredError), 1,
                 start.Weights);
             (_normalization, _window, _every) = (start.Normalization, window, every);
             (_h, _next) = (new float[options.Hidden], new float[options.Hidden]);

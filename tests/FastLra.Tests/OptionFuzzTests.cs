@@ -53,7 +53,7 @@ public sealed class OptionFuzzFiles : IDisposable
 [Trait("Category", "Slow")]
 public sealed class OptionFuzzTests(OptionFuzzFiles files) : IClassFixture<OptionFuzzFiles>
 {
-    public static TheoryData<string> Commands() => [.. FastLra.Cli.Commands.Names];
+    public static TheoryData<string> Commands() => [.. FastLra.Cli.Command.Registry.Select(c => c.Name)];
 
     /// <summary>The documented bound of an option, where it has one beside the range of its type.</summary>
     private static long? Bound(string command, string name) => (command, name) switch
@@ -63,7 +63,7 @@ public sealed class OptionFuzzTests(OptionFuzzFiles files) : IClassFixture<Optio
         ("replay", "window") => 1_000_000,
         (_, "window" or "horizon") => DataFileOptions.MaxRows,
         (_, "seed") => uint.MaxValue,
-        ("bench", "iters" or "warmup") => TrainingCommands.MaxBenchIterations,
+        ("bench", "iters" or "warmup") => FastLra.Cli.BenchCommand.MaxIterations,
         (_, "count" or "max-series") => int.MaxValue,
         (_, "valid-fraction") => 1,
         // replay's pace is bounded at 10 s a tick, a valid value the replay would spend every tick

@@ -24,10 +24,10 @@ public class ReadmeTests
     [Fact]
     public void Every_command_has_a_readme_section_and_the_readme_names_no_other()
     {
-        foreach (string command in FastLra.Cli.Commands.Names)
+        foreach (string command in FastLra.Cli.Command.Registry.Select(c => c.Name))
             Assert.Contains($"`fastlra {command}", Readme, StringComparison.Ordinal);
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(Readme, @"### `fastlra (\w+)"))
-            Assert.Contains(m.Groups[1].Value, FastLra.Cli.Commands.Names);
+            Assert.Contains(m.Groups[1].Value, FastLra.Cli.Command.Registry.Select(c => c.Name));
     }
 
     /// <summary>The README's fenced blocks of one language, in order.</summary>

@@ -96,11 +96,11 @@ public sealed class ReplayTests : IDisposable
 
     [Theory]
     [InlineData("--hidden 8 --mode sometimes", "unknown --mode 'sometimes' (choose inline or background)")]
-    [InlineData("--hidden 8 --window 0", "--window must be in [1, 1000000], got 0")]
-    [InlineData("--hidden 8 --update-every -2", "--update-every must be positive")]
-    [InlineData("--hidden 8 --algo lra --semantics reference", "local semantics")]
+    [InlineData("--hidden 8 --window 0", "--window must be an integer in [1, 1000000], got '0'")]
+    [InlineData("--hidden 8 --update-every -2", "--update-every must be an integer in [1, 2147483647], got '-2'")]
+    [InlineData("--hidden 8 --algo lra --semantics reference", "replay does not take --semantics")]
     [InlineData("--hidden 8 --windw 4", "unknown option --windw (did you mean --window?)")]
-    [InlineData("--hidden 8 --max-iter 4", "unknown option --max-iter")]
+    [InlineData("--hidden 8 --max-iter 4", "replay does not take --max-iter")]
     public void Bad_replays_are_one_line_and_exit_2(string flags, string message)
     {
         string plant = Plant(40);
@@ -122,7 +122,7 @@ public sealed class ReplayTests : IDisposable
         Assert.Contains("has I=3, O=1; the columns give I=2, O=1", err);
         (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model, "--hidden", "4");
         Assert.Equal(2, code);
-        Assert.Contains("--hidden cannot be given with it", err);
+        Assert.Contains("--model sets the network; --hidden, --cell and --layers cannot be given with it", err);
         (code, _, err) = Run("replay", "--input-columns", "u,y", "--target-columns", "y");
         Assert.Equal(2, code);
         Assert.Contains("replay needs --data", err);

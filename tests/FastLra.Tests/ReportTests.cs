@@ -14,31 +14,31 @@ public sealed class ReportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private void Result(string id, TrainingOptions o, long iterations, double best, bool solved, double seconds, params (long It, double Acc, float[] Norms)[] checks)
+    private void Result(string id, RunSpec spec, long iterations, double best, bool solved, double seconds, params (long It, double Acc, float[] Norms)[] checks)
     {
         var outcome = new TrainingResult(iterations, best, 0.1, best, solved, solved ? StopReason.Solved : StopReason.MaxIterations, seconds, 0.2);
-        var result = new SweepResult(id, "fastlra train", TrainReport.Create(o, outcome, null));
-        File.WriteAllText(Path.Combine(_dir, id + ".json"), CliJson.Serialize(result.Write));
-        File.WriteAllLines(Path.Combine(_dir, id + ".metrics.jsonl"), checks.Select(c =>
+        new SweepStore(_dir).Append(new SweepResult(id, "fastlra train", TrainReport.Create(spec, outcome, null)), checks.Select(c =>
             CliJson.Serialize(new MetricsLine(c.It, 1, 1, c.Acc, c.Acc, 1, 1, 1, null, null, c.Norms, c.Norms, null).Write)));
     }
+
+    private static RunSpec Seeded(RunSpec spec, uint seed) => spec with { Options = spec.Options with { Seed = seed } };
 
     [Fact]
     public void Statistics_are_over_seeds_per_task_length_and_variant()
     {
-        var bptt = new TrainingOptions { Task = Tasks.TaskKind.Adding, Length = 10, MaxIterations = 400 };
-        var lra = bptt with { Algorithm = AlgorithmKind.Lra, Alpha = 0.5f };
+        var bptt = new RunSpec(new TaskSource(Tasks.TaskKind.Adding, 10)) { Options = new TrainingOptions { MaxIterations = 400 } };
+        var lra = bptt with { Options = bptt.Options with { Algorithm = AlgorithmKind.Lra, Alpha = 0.5f } };
         float[] norms = [0f, 1e-3f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-2f, 1e-1f];
-        Result("b1", bptt with { Seed = 1 }, 100, 1.0, true, 2.0, (100, 1.0, norms));
-        Result("b2", bptt with { Seed = 2 }, 300, 1.0, true, 4.0, (100, 0.5, norms), (200, 0.9, norms), (300, 1.0, norms));
-        Result("b3", bptt with { Seed = 3 }, 400, 0.8, false, 5.0, (400, 0.8, norms));
-        Result("l1", lra with { Seed = 1 }, 400, 0.6, false, 9.0, (400, 0.6, norms));
-        Result("l2", lra with { Seed = 2 }, 400, 0.7, false, 9.0, (400, 0.7, norms));
-        File.WriteAllText(Path.Combine(_dir, "notes.json"), "{\"not\": \"a result\"}");
+        Result("b1", Seeded(bptt, 1), 100, 1.0, true, 2.0, (100, 1.0, norms));
+        Result("b2", Seeded(bptt, 2), 300, 1.0, true, 4.0, (100, 0.5, norms), (200, 0.9, norms), (300, 1.0, norms));
+        File.AppendAllText(Path.Combine(_dir, "runs.jsonl"), "{\"not\": \"a result\"}\n");
+        Result("b3", Seeded(bptt, 3), 400, 0.8, false, 5.0, (400, 0.8, norms));
+        Result("l1", Seeded(lra, 1), 400, 0.6, false, 9.0, (400, 0.6, norms));
+        Result("l2", Seeded(lra, 2), 400, 0.7, false, 9.0, (400, 0.7, norms));
         var warnings = new StringWriter();
 
         var files = SweepReport.Load(_dir, warnings).Write(Path.Combine(_dir, "out"), _dir, 8);
-        Assert.Contains("notes.json", warnings.ToString(), StringComparison.Ordinal);
+        Assert.Contains("runs.jsonl", warnings.ToString(), StringComparison.Ordinal);
         Assert.Contains("report.md", files);
         Assert.Contains("accuracy-adding-T10.svg", files);
         Assert.Contains("gradient-norm-adding-T10.svg", files);
@@ -77,13 +77,13 @@ public sealed class ReportTests : IDisposable
     public void Accuracy_figures_show_the_spread_and_chance_and_conditioning_is_reported()
     {
         var store = new SweepStore(_dir);
-        var local = new TrainingOptions { Task = Tasks.TaskKind.TemporalOrder, Length = 20, Algorithm = AlgorithmKind.Lra, MaxIterations = 300 };
+        var local = new RunSpec(new TaskSource(Tasks.TaskKind.TemporalOrder, 20)) { Options = new TrainingOptions { Algorithm = AlgorithmKind.Lra, MaxIterations = 300 } };
         double[][] accuracies = [[0.3, 0.6, 0.9], [0.25, 0.5, 0.7]];
         double[][] cosines = [[1.0, 0.97, 0.5], [1.0, 0.999, 0.999]];
         for (int seed = 0; seed < 2; seed++)
         {
             var outcome = new TrainingResult(300, accuracies[seed][2], 0.1, accuracies[seed][2], false, StopReason.MaxIterations, 3, 0.2);
-            var result = new SweepResult($"run{seed}", "fastlra train", TrainReport.Create(local with { Seed = (uint)seed + 1 }, outcome, null));
+            var result = new SweepResult($"run{seed}", "fastlra train", TrainReport.Create(Seeded(local, (uint)seed + 1), outcome, null));
             store.Append(result, Enumerable.Range(0, 3).Select(c => CliJson.Serialize(new MetricsLine(100 * (c + 1), 1, 1, accuracies[seed][c],
                 accuracies[seed][c], 1, 1, 1, null, null, null, null, null, GradientCosine: cosines[seed][c]).Write)));
         }

@@ -52,9 +52,9 @@ public sealed class SafeTensorsTests : IDisposable
         var p = Sample(shape);
         string path = Path.Combine(_dir, "m.safetensors");
         ModelFile.Save(path, p, null, [new("task", "temporal-order"), new("lr", "0.01")]);
-        var (loaded, metadata) = ModelFile.Load(path);
-        Assert.Equal(shape, loaded.Shape);
-        Assert.Equal(p.Data.ToArray(), loaded.Data.ToArray());
+        var (loaded, metadata) = ModelFile.Read(new SafeTensors.SafeTensorsFile(path));
+        Assert.Equal(shape, loaded.Weights.Shape);
+        Assert.Equal(p.Data.ToArray(), loaded.Weights.Data.ToArray());
         Assert.Equal("temporal-order", metadata["task"]);
         Assert.Equal("0.01", metadata["lr"]);
         Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
@@ -66,7 +66,8 @@ public sealed class SafeTensorsTests : IDisposable
     {
         string path = Path.Combine(_dir, "torch.safetensors");
         File.WriteAllBytes(path, Build(ForeignHeader, Floats(22)));
-        var (p, metadata) = ModelFile.Load(path);
+        var (model, metadata) = ModelFile.Read(new SafeTensors.SafeTensorsFile(path));
+        var p = model.Weights;
         Assert.Equal(new RnnShape(2, 3, 1), p.Shape);
         Assert.Empty(metadata);
         Assert.Equal(Enumerable.Range(0, 22).Select(i => (float)i), p.Data.ToArray());
@@ -79,7 +80,7 @@ public sealed class SafeTensorsTests : IDisposable
         string path = Path.Combine(_dir, "m.safetensors");
         File.WriteAllText(path, "old content that is not a weight file at all");
         ModelFile.Save(path, Sample(new RnnShape(2, 3, 1)), null, null);
-        Assert.Equal(new RnnShape(2, 3, 1), ModelFile.Load(path).Parameters.Shape);
+        Assert.Equal(new RnnShape(2, 3, 1), ModelFile.Load(path).Weights.Shape);
     }
 
     public static TheoryData<string, string> BadFiles() => new()

@@ -51,19 +51,19 @@ public sealed class SweepTests : IDisposable
         Assert.Equal(6, runs.Count);
         Assert.Equal(Enumerable.Range(0, 6), runs.Select(r => r.Index));
         Assert.Equal(runs.Count, runs.Select(r => r.Id).Distinct().Count());
-        var bptt = runs.Where(r => r.Options.Algorithm == AlgorithmKind.Bptt).ToList();
+        var bptt = runs.Where(r => r.Spec.Options.Algorithm == AlgorithmKind.Bptt).ToList();
         Assert.Equal(2, bptt.Count);
         Assert.All(bptt, r => Assert.DoesNotContain("--alpha", r.Command, StringComparison.Ordinal));
-        Assert.All(bptt, r => Assert.Equal(0f, r.Options.Alpha));
+        Assert.All(bptt, r => Assert.Equal(0f, r.Spec.Options.Alpha));
         // The last key varies fastest; the id names what varies.
-        var lra = runs.Where(r => r.Options.Algorithm == AlgorithmKind.Lra).ToList();
-        Assert.Equal([(0f, 1u), (0f, 2u), (0.5f, 1u), (0.5f, 2u)], lra.Select(r => (r.Options.Alpha, r.Options.Seed)));
+        var lra = runs.Where(r => r.Spec.Options.Algorithm == AlgorithmKind.Lra).ToList();
+        Assert.Equal([(0f, 1u), (0f, 2u), (0.5f, 1u), (0.5f, 2u)], lra.Select(r => (r.Spec.Options.Alpha, r.Spec.Options.Seed)));
         Assert.Matches("^adding_T10_lra-local_seed2_[0-9a-f]{8}$", lra[3].Id);
         Assert.Equal(
             "fastlra train --task adding --length 10 --hidden 8 --batch 4 --valid-size 50 --check-every 10 --max-iter 40 --algo lra --k 2 --alpha 0.5 --seed 2",
             lra[3].Command);
-        var o = lra[3].Options;
-        Assert.Equal((TaskKind.Adding, 10, 8, 4, 50, 10, 40L, 2), (o.Task, o.Length, o.Hidden, o.Batch, o.ValidSize, o.CheckEvery, o.MaxIterations, o.K));
+        var (task, o) = ((TaskSource)lra[3].Spec.Source, lra[3].Spec.Options);
+        Assert.Equal((TaskKind.Adding, 10, 8, 4, 50, 10, 40L, 2), (task.Task, task.Length, o.Hidden, o.Batch, task.ValidSize, o.CheckEvery, o.MaxIterations, o.K));
         // Ids are a function of the configuration alone: another grid holding the same run names it the same.
         Assert.Equal(runs.Select(r => r.Id), Expand(Tiny).Select(r => r.Id));
         var alone = Expand("""
@@ -83,7 +83,7 @@ public sealed class SweepTests : IDisposable
             """);
         // 2 + 2 + 2, less the bptt seed-2 run listed twice.
         Assert.Equal(5, runs.Count);
-        Assert.Equal([1u, 2u, 1u, 2u, 3u], runs.Select(r => r.Options.Seed));
+        Assert.Equal([1u, 2u, 1u, 2u, 3u], runs.Select(r => r.Spec.Options.Seed));
         Assert.Equal(Enumerable.Range(0, 5), runs.Select(r => r.Index));
         Assert.StartsWith("adding_T10_bptt_seed1_", runs[0].Id, StringComparison.Ordinal);
         Assert.StartsWith("adding_T10_lra-local_seed2_", runs[3].Id, StringComparison.Ordinal);
@@ -97,13 +97,15 @@ public sealed class SweepTests : IDisposable
              "lr": 0.5, "clip": 0, "clip-mode": "always", "semantics": "reference", "k": 4, "beta": 0.25, "alpha": 2,
              "local-loss": "mse", "max-iter": 99, "check-every": 9, "patience": 3, "valid-size": 77}
             """);
-        var o = Assert.Single(runs).Options;
-        Assert.Equal(new TrainingOptions
+        Assert.Equal(new RunSpec(new TaskSource(TaskKind.TemporalOrder3Bit, 30) { ValidSize = 77 })
         {
-            Task = TaskKind.TemporalOrder3Bit, Length = 30, Hidden = 12, Batch = 3, Seed = 7, Algorithm = AlgorithmKind.Lra,
-            Optimizer = OptimizerKind.Adam, LearningRate = 0.5f, Clip = 0f, ClipMode = ClipMode.Always, Semantics = LraSemantics.Reference,
-            K = 4, Beta = 0.25f, Alpha = 2f, LocalLoss = Kernels.LocalLossKind.Mse, MaxIterations = 99, CheckEvery = 9, Patience = 3, ValidSize = 77,
-        }, o);
+            Options = new TrainingOptions
+            {
+                Hidden = 12, Batch = 3, Seed = 7, Algorithm = AlgorithmKind.Lra, Optimizer = OptimizerKind.Adam, LearningRate = 0.5f, Clip = 0f,
+                ClipMode = ClipMode.Always, Semantics = LraSemantics.Reference, K = 4, Beta = 0.25f, Alpha = 2f, LocalLoss = Kernels.LocalLossKind.Mse,
+                MaxIterations = 99, CheckEvery = 9, Patience = 3,
+            },
+        }, Assert.Single(runs).Spec);
         Assert.StartsWith("temporal-order-3bit_T30_lra-reference_seed7_", runs[0].Id, StringComparison.Ordinal);
     }
 
@@ -193,11 +195,11 @@ public sealed class SweepTests : IDisposable
             var r = results[run.Id];
             Assert.Equal(run.Command, r.Command);
             Assert.Equal(40, r.Run.Iterations);
-            Assert.Equal(run.Options, r.Run.Options);
+            Assert.Equal(run.Spec, r.Run.Spec);
             Assert.Equal(4, RecordedMetrics(_dir, run.Id).Count);
             Assert.False(File.Exists(SweepRunner.MetricsPath(_dir, run.Id)), "a recorded run's working metrics file is gone");
             // Each run is the train command it names: the same options train to the same numbers.
-            var direct = TrainingLoop.Run(new Trainer(run.Options), null);
+            var direct = TrainingRun.Start(run.Spec).Run();
             Assert.Equal(direct.FinalTrainLoss, r.Run.FinalTrainLoss);
             Assert.Equal(direct.FinalValidLoss, r.Run.FinalValidLoss);
         }
@@ -243,8 +245,8 @@ public sealed class SweepTests : IDisposable
         var all = Expand(Tiny.Replace("\"max-iter\": [40]", "\"max-iter\": [40, 20000]", StringComparison.Ordinal));
         List<SweepRun> runs =
         [
-            all.First(r => r.Options.MaxIterations == 40),
-            .. all.Where(r => r.Options.MaxIterations == 20000).OrderByDescending(r => r.Options.Algorithm).Take(2),
+            all.First(r => r.Spec.Options.MaxIterations == 40),
+            .. all.Where(r => r.Spec.Options.MaxIterations == 20000).OrderByDescending(r => r.Spec.Options.Algorithm).Take(2),
         ];
         string straight = Path.Combine(_dir, "straight");
         Assert.Equal(runs.Count, new SweepRunner(straight, 100, TextWriter.Null).Run(runs, 2, default).Finished);
@@ -289,11 +291,11 @@ public sealed class SweepTests : IDisposable
     {
         string path = Path.Combine(_dir, "m.jsonl");
         File.WriteAllText(path, "{\"iteration\":10,\"x\":1}\n{\"iteration\":20,\"x\":2}\n{\"iteration\":30,\"x\":3}\n{\"iteration\":4");
-        ProgressMonitor.KeepThrough(path, 20);
+        MetricsFile.KeepThrough(path, 20);
         Assert.Equal(["{\"iteration\":10,\"x\":1}", "{\"iteration\":20,\"x\":2}"], File.ReadAllLines(path));
-        ProgressMonitor.KeepThrough(path, 20);
+        MetricsFile.KeepThrough(path, 20);
         Assert.Equal(2, File.ReadAllLines(path).Length);
-        ProgressMonitor.KeepThrough(Path.Combine(_dir, "missing.jsonl"), 5);
+        MetricsFile.KeepThrough(Path.Combine(_dir, "missing.jsonl"), 5);
         Assert.False(File.Exists(Path.Combine(_dir, "missing.jsonl")));
     }
 
@@ -326,7 +328,7 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void A_result_reads_back_as_written_non_finite_numbers_included()
     {
-        var options = Expand(Tiny)[3].Options;
+        var options = Expand(Tiny)[3].Spec;
         var outcome = new TrainingResult(17, 0.5, double.NaN, 0.25, false, StopReason.Diverged, 1.5, double.PositiveInfinity);
         var written = new SweepResult("id-1", "fastlra train --task adding", TrainReport.Create(options, outcome, "m.safetensors"));
         string json = CliJson.Serialize(written.Write);
@@ -353,7 +355,7 @@ public sealed class SweepTests : IDisposable
         foreach (string store in stores)
             foreach (var recorded in SweepStore.ReadAll(Path.GetDirectoryName(store)!, TextWriter.Null).Values)
             {
-                Assert.Equal(recorded.Result.Id, SweepGrid.Id(recorded.Result.Run.Options));
+                Assert.Equal(recorded.Result.Id, SweepGrid.Id(recorded.Result.Run.Spec));
                 runs++;
             }
         Assert.True(runs > 500, $"{runs} runs");
@@ -367,13 +369,13 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void An_option_added_later_changes_no_id_at_its_default()
     {
-        var o = new TrainingOptions { Task = TaskKind.RandomPermutation, Length = 20, Algorithm = AlgorithmKind.Lra, Alpha = 2, Beta = 1 };
-        Assert.DoesNotContain(Checkpoint.Metadata(o), e => e.Key == "omega_guard");
-        var guarded = o with { OmegaGuard = 1e-4f };
-        Assert.Contains(Checkpoint.Metadata(guarded), e => e.Key == "omega_guard" && e.Value == ((double)1e-4f).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        var o = new RunSpec(new TaskSource(TaskKind.RandomPermutation, 20)) { Options = new TrainingOptions { Algorithm = AlgorithmKind.Lra, Alpha = 2, Beta = 1 } };
+        Assert.DoesNotContain(TrainingOptionTable.Describe(o), e => e.Key == "omega_guard");
+        var guarded = o with { Options = o.Options with { OmegaGuard = 1e-4f } };
+        Assert.Contains(TrainingOptionTable.Describe(guarded), e => e.Key == "omega_guard" && e.Value == ((double)1e-4f).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         Assert.NotEqual(SweepGrid.Id(o), SweepGrid.Id(guarded));
-        Assert.Equal(guarded, TrainingOptionTable.Read(Checkpoint.Metadata(guarded).ToDictionary(e => e.Key, e => e.Value)));
-        Assert.Equal(o, TrainingOptionTable.Read(Checkpoint.Metadata(o).ToDictionary(e => e.Key, e => e.Value)));
+        Assert.Equal(guarded, TrainingOptionTable.Read(TrainingOptionTable.Describe(guarded).ToDictionary(e => e.Key, e => e.Value)));
+        Assert.Equal(o, TrainingOptionTable.Read(TrainingOptionTable.Describe(o).ToDictionary(e => e.Key, e => e.Value)));
         var run = Expand("""{"task": "random-permutation", "length": 20, "algo": "lra", "alpha": 2, "beta": 1, "omega-guard": [0, 0.0001]}""");
         Assert.Equal([SweepGrid.Id(o), SweepGrid.Id(guarded)], run.Select(r => r.Id));
         Assert.Contains("--omega-guard 0.0001", run[1].Command, StringComparison.Ordinal);
@@ -389,8 +391,8 @@ public sealed class SweepTests : IDisposable
             """);
         Assert.Equal(6, runs.Count); // bptt drops alpha: 2 windows x (1 + 2)
         Assert.Matches("^sunspots_T10_bptt_seed1_[0-9a-f]{8}$", runs[0].Id);
-        Assert.Equal("docs/data/sunspots.csv", runs[0].Options.Data!.Path);
-        Assert.Equal(20, runs[^1].Options.Data!.File.Window);
+        Assert.Equal("docs/data/sunspots.csv", ((DataFileSource)runs[0].Spec.Source).Path);
+        Assert.Equal(20, ((DataFileSource)runs[^1].Spec.Source).File.Window);
         Assert.Contains("--data docs/data/sunspots.csv --input-columns SUNACTIVITY", runs[0].Command, StringComparison.Ordinal);
         var e = Assert.Throws<UsageException>(() => Expand("""{"data": "d.csv", "task": "adding", "length": 20}"""));
         Assert.Contains("takes no synthetic-task options", e.Message, StringComparison.Ordinal);
@@ -446,42 +448,6 @@ public sealed class SweepTests : IDisposable
         string redone = File.ReadAllLines(store)[^1];
         Assert.Equal(Untimed(good), Untimed(redone));
         Assert.Equal(6, SweepRunner.ReadResults(_dir, runs).Count);
-    }
-
-    /// <summary>
-    /// A sweep directory of the layout before runs.jsonl (a result file and a metrics file per run)
-    /// is folded into it by the next sweep, which then runs nothing it had: the same results and
-    /// metrics, one file, and the report reads the directory before and after alike.
-    /// </summary>
-    [Fact]
-    public void Result_files_of_the_layout_before_are_folded_into_one_file()
-    {
-        var runs = Expand(Tiny);
-        Assert.Equal(new SweepOutcome(6, 0, 0, 0, 0), RunSweep(runs));
-        string legacy = Path.Combine(_dir, "legacy");
-        Directory.CreateDirectory(legacy);
-        foreach (var recorded in SweepStore.ReadAll(_dir, TextWriter.Null).Values)
-        {
-            AtomicFile.WriteAllText(SweepRunner.ResultPath(legacy, recorded.Result.Id), CliJson.Serialize(recorded.Result.Write) + "\n");
-            File.WriteAllLines(SweepRunner.MetricsPath(legacy, recorded.Result.Id), recorded.Metrics.EnumerateArray().Select(e => e.GetRawText()));
-        }
-        string before = ReportOf(legacy);
-        Assert.Equal(new SweepOutcome(0, 6, 0, 0, 0), new SweepRunner(legacy, 10, TextWriter.Null).Run(runs, 2, default));
-        Assert.Empty(Directory.GetFiles(legacy, "*.json"));
-        Assert.Empty(Directory.GetFiles(legacy, "*.metrics.jsonl"));
-        foreach (var run in runs)
-        {
-            Assert.Equal(Recorded(_dir, run.Id), Recorded(legacy, run.Id));
-            Assert.Equal(RecordedMetrics(_dir, run.Id), RecordedMetrics(legacy, run.Id));
-        }
-        Assert.Equal(before, ReportOf(legacy));
-    }
-
-    private string ReportOf(string dir)
-    {
-        string outDir = Path.Combine(_dir, "report-" + Path.GetFileName(dir) + Guid.NewGuid().ToString("N"));
-        FastLra.Cli.Report.SweepReport.Load(dir, TextWriter.Null).Write(outDir, "sweep", 8);
-        return File.ReadAllText(Path.Combine(outDir, "report.md"));
     }
 
     /// <summary>

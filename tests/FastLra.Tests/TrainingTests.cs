@@ -68,15 +68,12 @@ public class TrainingTests
     [Fact]
     public void Bptt_learns_the_adding_task()
     {
-        var trainer = new Trainer(new TrainingOptions
-        {
-            Task = TaskKind.Adding, Length = 10, Hidden = 32, Batch = 20, ValidSize = 500, LearningRate = 0.1f, Seed = 5,
-        });
+        var trainer = TestRuns.Start(TaskKind.Adding, 10, new TrainingOptions { Hidden = 32, Batch = 20, LearningRate = 0.1f, Seed = 5 }, validSize: 500);
         var before = trainer.Evaluate();
         double firstLosses = 0, lastLosses = 0;
         for (int i = 0; i < 800; i++)
         {
-            float loss = trainer.Step();
+            float loss = trainer.Iterate();
             if (i < 50) firstLosses += loss;
             if (i >= 750) lastLosses += loss;
         }
@@ -91,12 +88,9 @@ public class TrainingTests
     [Fact]
     public void Run_stops_when_solved_and_reports_it()
     {
-        var trainer = new Trainer(new TrainingOptions
-        {
-            Task = TaskKind.TemporalOrder, Length = 20, Hidden = 50, ValidSize = 1000, CheckEvery = 100, MaxIterations = 5000, Seed = 1234,
-        });
-        var monitor = new Recorder();
-        var result = TrainingLoop.Run(trainer, monitor);
+        var trainer = TestRuns.Start(TaskKind.TemporalOrder, 20, new TrainingOptions { Hidden = 50, CheckEvery = 100, MaxIterations = 5000, Seed = 1234 }, validSize: 1000);
+        var monitor = new CheckRecorder();
+        var result = trainer.Run(monitor);
         Assert.Equal(StopReason.Solved, result.StopReason);
         Assert.True(result.Solved);
         Assert.Equal(1.0, result.BestValidAccuracy);
@@ -109,12 +103,9 @@ public class TrainingTests
     public void Run_stops_after_patience_checks_without_a_new_best()
     {
         // A learning rate too small to move: accuracy never improves after the first check.
-        var trainer = new Trainer(new TrainingOptions
-        {
-            Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, ValidSize = 200, CheckEvery = 5, Patience = 3, LearningRate = 1e-30f,
-        });
-        var monitor = new Recorder();
-        var result = TrainingLoop.Run(trainer, monitor);
+        var trainer = TestRuns.Start(TaskKind.TemporalOrder, 20, new TrainingOptions { Hidden = 8, CheckEvery = 5, Patience = 3, LearningRate = 1e-30f }, validSize: 200);
+        var monitor = new CheckRecorder();
+        var result = trainer.Run(monitor);
         Assert.Equal(StopReason.Patience, result.StopReason);
         Assert.Equal(4, monitor.Checks.Count);
         Assert.Equal(20, result.Iterations);
@@ -123,11 +114,7 @@ public class TrainingTests
     [Fact]
     public void Run_stops_at_once_when_the_loss_is_not_finite()
     {
-        var trainer = new Trainer(new TrainingOptions
-        {
-            Task = TaskKind.Adding, Length = 10, Hidden = 8, ValidSize = 10, Clip = 0, LearningRate = 1e30f, CheckEvery = 1000,
-        });
-        var result = TrainingLoop.Run(trainer, null);
+        var result = TestRuns.Start(TaskKind.Adding, 10, new TrainingOptions { Hidden = 8, Clip = 0, LearningRate = 1e30f, CheckEvery = 1000 }, validSize: 10).Run();
         Assert.Equal(StopReason.Diverged, result.StopReason);
         Assert.False(float.IsFinite((float)result.FinalTrainLoss));
         Assert.True(result.Iterations < 100);
@@ -136,9 +123,8 @@ public class TrainingTests
     [Fact]
     public void Run_honours_the_iteration_budget_and_checks_at_the_end()
     {
-        var trainer = new Trainer(new TrainingOptions { Task = TaskKind.TemporalOrder, Length = 20, Hidden = 8, ValidSize = 50, MaxIterations = 7, CheckEvery = 5 });
-        var monitor = new Recorder();
-        var result = TrainingLoop.Run(trainer, monitor);
+        var monitor = new CheckRecorder();
+        var result = TestRuns.Start(TaskKind.TemporalOrder, 20, new TrainingOptions { Hidden = 8, MaxIterations = 7, CheckEvery = 5 }).Run(monitor);
         Assert.Equal(StopReason.MaxIterations, result.StopReason);
         Assert.Equal(7, result.Iterations);
         Assert.Equal([5L, 7L], monitor.Checks.Select(c => c.Iteration));
@@ -147,10 +133,10 @@ public class TrainingTests
     [Fact]
     public void Same_seed_same_run()
     {
-        var options = new TrainingOptions { Task = TaskKind.TemporalOrder3Bit, Length = 15, Hidden = 12, ValidSize = 20, Optimizer = OptimizerKind.Adam };
-        var a = new Trainer(options);
-        var b = new Trainer(options);
-        for (int i = 0; i < 10; i++) Assert.Equal(a.Step(), b.Step());
+        var options = new TrainingOptions { Hidden = 12, Optimizer = OptimizerKind.Adam };
+        var a = TestRuns.Start(TaskKind.TemporalOrder3Bit, 15, options, validSize: 20);
+        var b = TestRuns.Start(TaskKind.TemporalOrder3Bit, 15, options, validSize: 20);
+        for (int i = 0; i < 10; i++) Assert.Equal(a.Iterate(), b.Iterate());
         Assert.Equal(a.Parameters.Data.ToArray(), b.Parameters.Data.ToArray());
     }
 
@@ -159,14 +145,7 @@ public class TrainingTests
     [InlineData(10, 0, "--batch")]
     public void Invalid_options_are_refused(int hidden, int batch, string flag)
     {
-        var e = Assert.Throws<ArgumentException>(() => new Trainer(new TrainingOptions { Hidden = hidden, Batch = batch }));
+        var e = Assert.Throws<OptionException>(() => TrainingRun.Start(RunSpec.Default with { Options = new TrainingOptions { Hidden = hidden, Batch = batch } }));
         Assert.Contains(flag, e.Message);
-    }
-
-    private sealed class Recorder : ITrainingMonitor
-    {
-        public List<CheckReport> Checks { get; } = [];
-
-        public void OnCheck(Trainer trainer, in CheckReport report) => Checks.Add(report);
     }
 }

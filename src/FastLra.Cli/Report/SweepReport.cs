@@ -85,9 +85,8 @@ internal sealed class SweepReport
     }
 
     /// <summary>
-    /// Reads every run recorded in <paramref name="directory"/>'s <c>runs.jsonl</c>, and the result
-    /// files of a sweep written before it (<c>ID.json</c>, until a sweep folds them in); warnings
-    /// name what is damaged.
+    /// Reads every run recorded in <paramref name="directory"/>'s <c>runs.jsonl</c>; warnings name
+    /// what is damaged.
     /// </summary>
     public static SweepReport Load(string directory, TextWriter warnings)
     {
@@ -95,43 +94,12 @@ internal sealed class SweepReport
         var runs = new Dictionary<string, RunData>(StringComparer.Ordinal);
         foreach (var recorded in SweepStore.ReadAll(directory, warnings).Values)
             runs[recorded.Result.Id] = ReadMetrics(recorded.Result.Run, recorded.Metrics);
-        foreach (string path in Directory.GetFiles(directory, "*.json"))
-        {
-            SweepResult? result;
-            try
-            {
-                result = SweepRunner.ReadResult(path);
-            }
-            catch (InvalidDataException e)
-            {
-                warnings.WriteLine($"fastlra: skipping {e.Message}");
-                continue;
-            }
-            if (result?.Run is null || runs.ContainsKey(result.Id)) continue;
-            using var metrics = MetricsFile(SweepRunner.MetricsPath(directory, result.Id));
-            runs[result.Id] = ReadMetrics(result.Run, metrics.RootElement);
-        }
         if (runs.Count == 0) throw new IOException($"no sweep results in {directory} (expected the runs.jsonl fastlra sweep writes).");
         var ids = new List<string>(runs.Keys);
         ids.Sort(StringComparer.Ordinal);
         var ordered = new List<RunData>(ids.Count);
         foreach (string id in ids) ordered.Add(runs[id]);
         return new SweepReport(ordered);
-    }
-
-    // A metrics file of the layout before runs.jsonl, as the JSON array runs.jsonl holds (empty if
-    // the file is missing; a line a crash cut short is left out).
-    private static JsonDocument MetricsFile(string path)
-    {
-        var array = new StringBuilder("[");
-        foreach (string line in SweepRunner.MetricsLines(path))
-        {
-            using var document = ProgressMonitor.ParseLine(line);
-            if (document is null) continue;
-            if (array.Length > 1) array.Append(',');
-            array.Append(line);
-        }
-        return JsonDocument.Parse(array.Append(']').ToString());
     }
 
     // A run's curves and profiles from its metrics lines (a JSON array; none when the element is not one).
@@ -186,17 +154,10 @@ internal sealed class SweepReport
     /// </summary>
     private static List<(string Name, string? Value)> Options(TrainReport r) =>
         [.. TrainingOptionTable.All
-            .Where(o => o.Records(r.Options) && (o.Scope != OptionScope.Synthetic || o.Name == "valid-size") && o.Scope != OptionScope.Data && o.Name != "seed")
-            .Select(o => (Short(o.Name), (string?)Shown(o, r.Options)))];
+            .Where(o => o.Records(r.Spec) && (o.Scope != OptionScope.Task || o.Name == "valid-size") && o.Scope is not (OptionScope.DataFile or OptionScope.Data) && o.Name != "seed")
+            .Select(o => (Short(o.Name), (string?)o.Show(r.Spec)))];
 
     private static string Short(string name) => name switch { "k" => "K", "clip" => "c", "hidden" => "H", "batch" => "B", _ => name };
-
-    /// <summary>An option's value as a reader writes it: floats at float precision (0.01).</summary>
-    private static string Shown(TrainingOption option, TrainingOptions o)
-    {
-        string value = option.Format(o);
-        return option.IsFloat ? ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture) : value;
-    }
 
     private static string Key(TrainReport r) => string.Join(';', Options(r).Select(o => $"{o.Name}={o.Value}"));
 

@@ -12,12 +12,12 @@ namespace FastLra.Cli.Sweep;
 /// One run of a sweep: its options, a stable id, and the <c>train</c> command that repeats it (made
 /// when asked for, from the grid's values the run chose: a grid of 100,000 runs keeps no 100,000 commands).
 /// </summary>
-internal sealed class SweepRun(int index, string id, TrainingOptions options, SweepGrid.Keys keys, int[] choice)
+internal sealed class SweepRun(int index, string id, RunSpec spec, SweepGrid.Keys keys, int[] choice)
 {
     public int Index => index;
     public string Id => id;
-    public TrainingOptions Options => options;
-    public string Command => SweepGrid.Command(keys, choice, options);
+    public RunSpec Spec => spec;
+    public string Command => SweepGrid.Command(keys, choice, spec);
 }
 
 /// <summary>
@@ -42,11 +42,22 @@ internal static class SweepGrid
     /// </summary>
     public const long MaxRuns = 100_000;
 
-    /// <summary>Reads and expands a grid file; a bad file or an invalid run is a <see cref="UsageException"/>.</summary>
-    public static List<SweepRun> Load(string path)
+    /// <summary>
+    /// Reads and expands a grid: inline JSON (an argument that starts with '{' or '[') or a file; a
+    /// bad grid or an invalid run is a <see cref="UsageException"/>.
+    /// </summary>
+    public static List<SweepRun> Load(string grid)
     {
+        string path = grid;
         try
         {
+            if (grid.TrimStart() is ['{' or '[', ..])
+            {
+                if (grid.Length > MaxFileBytes) throw new UsageException($"the inline grid has {grid.Length} characters, more than the {MaxFileBytes} a grid may have.");
+                path = "the inline grid";
+                using var inline = JsonDocument.Parse(grid);
+                return Expand(inline.RootElement, path);
+            }
             using var stream = BoundedFile.Open(path, MaxFileBytes);
             using var document = JsonDocument.Parse(stream);
             return Expand(document.RootElement, path);
@@ -144,32 +155,40 @@ internal static class SweepGrid
             keys.Add((option, values));
         }
         bool data = keys.Exists(k => k.Option.Name == "data");
-        if (data && keys.Exists(k => k.Option.Scope == OptionScope.Synthetic))
+        if (data && keys.Exists(k => k.Option.Scope == OptionScope.Task))
             throw new UsageException($"{source}: a grid over 'data' takes no synthetic-task options (task, length, valid-size).");
         if (!data && (!keys.Exists(k => k.Option.Name == "task") || !keys.Exists(k => k.Option.Name == "length")))
             throw new UsageException($"{source}: a grid needs 'task' and 'length', or 'data', as train does.");
+        if (!data && keys.Find(k => k.Option.Scope is OptionScope.DataFile or OptionScope.Data) is { Option: { } dataOption })
+            throw new UsageException($"{source}: '{dataOption.Name}' is an option of data; a grid over a task does not take it.");
         return keys;
     }
 
     private static SweepRun Build(Keys keys, int[] choice, string source, int index)
     {
         // The data file and the algorithm first: they decide which options apply.
-        var options = keys.Exists(k => k.Option.Name == "data") ? new TrainingOptions { Data = new DataOptions() } : new TrainingOptions();
+        var spec = keys.Exists(k => k.Option.Name == "data") ? TrainingOptionTable.DataDefaults : RunSpec.Default;
         int algo = keys.FindIndex(k => k.Option.Name == "algo");
-        if (algo >= 0) options = Apply(keys[algo].Option, options, keys[algo].Values[choice[algo]]);
+        if (algo >= 0) spec = Apply(keys[algo].Option, spec, keys[algo].Values[choice[algo]]);
         for (int i = 0; i < keys.Count; i++)
-            if (keys[i].Option.AppliesTo(options)) options = Apply(keys[i].Option, options, keys[i].Values[choice[i]]);
-        string? problem = options.Data is null ? options.Validate() : options.ValidateTraining();
-        if (problem is not null) throw new UsageException($"{source}: run '{Command(keys, choice, options)}' is invalid: {problem}");
-        return new SweepRun(index, Id(options), options, keys, [.. choice]);
+            if (keys[i].Option.AppliesTo(spec)) spec = Apply(keys[i].Option, spec, keys[i].Values[choice[i]]);
+        try
+        {
+            TrainingRun.Check(spec);
+        }
+        catch (OptionException e)
+        {
+            throw new UsageException($"{source}: run '{Command(keys, choice, spec)}' is invalid: {e.Message}");
+        }
+        return new SweepRun(index, Id(spec), spec, keys, [.. choice]);
     }
 
     /// <summary>The <c>train</c> command of the run that chose <paramref name="choice"/>: the options that apply to it, in the grid's order, as the grid spells their values.</summary>
-    internal static string Command(Keys keys, int[] choice, TrainingOptions options)
+    internal static string Command(Keys keys, int[] choice, RunSpec spec)
     {
         var command = new StringBuilder("fastlra train");
         for (int i = 0; i < keys.Count; i++)
-            if (keys[i].Option.AppliesTo(options)) command.Append(" --").Append(keys[i].Option.Name).Append(' ').Append(Text(keys[i].Values[choice[i]]));
+            if (keys[i].Option.AppliesTo(spec)) command.Append(" --").Append(keys[i].Option.Name).Append(' ').Append(Text(keys[i].Values[choice[i]]));
         return command.ToString();
     }
 
@@ -177,23 +196,27 @@ internal static class SweepGrid
     /// A run's id, a function of its configuration alone (so editing a grid keeps the ids, and the
     /// results, of the runs it still holds): task, length, algorithm, seed, and a hash of every option.
     /// </summary>
-    public static string Id(TrainingOptions o) =>
-        string.Create(CultureInfo.InvariantCulture,
-            $"{Cell(o)}_{OptionNames.Algorithms.Name(o.Algorithm)}{(o.Algorithm == AlgorithmKind.Lra ? "-" + OptionNames.Semantics.Name(o.Semantics) : "")}_seed{o.Seed}_{Hash(o)}");
+    public static string Id(RunSpec spec)
+    {
+        var o = spec.Options;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Cell(spec)}_{OptionNames.Algorithms.Name(o.Algorithm)}{(o.Algorithm == AlgorithmKind.Lra ? "-" + OptionNames.Semantics.Name(o.Semantics) : "")}_seed{o.Seed}_{Hash(spec)}");
+    }
 
     /// <summary>The task and length, or the data file's name (letters, digits, '-' and '.') and window.</summary>
-    private static string Cell(TrainingOptions o)
+    private static string Cell(RunSpec spec)
     {
-        if (o.Data is not { } d) return string.Create(CultureInfo.InvariantCulture, $"{TaskInfo.Name(o.Task)}_T{o.Length}");
+        if (spec.Source is TaskSource t) return string.Create(CultureInfo.InvariantCulture, $"{TaskInfo.Name(t.Task)}_T{t.Length}");
+        var d = (DataFileSource)spec.Source;
         string name = new([.. Path.GetFileNameWithoutExtension(d.Path).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '-')]);
         return d.File.Window > 0 ? string.Create(CultureInfo.InvariantCulture, $"{name}_T{d.File.Window}") : name;
     }
 
     /// <summary>FNV-1a of the full configuration (every option, as checkpoints record it), 8 hex digits.</summary>
-    private static string Hash(TrainingOptions options)
+    private static string Hash(RunSpec spec)
     {
         ulong hash = 14695981039346656037UL;
-        foreach (var (key, value) in Checkpoint.Metadata(options)) hash = Fnv(Fnv(Fnv(Fnv(hash, key), "="), value), ";");
+        foreach (var (key, value) in TrainingOptionTable.Describe(spec)) hash = Fnv(Fnv(Fnv(Fnv(hash, key), "="), value), ";");
         return ((uint)(hash ^ (hash >> 32))).ToString("x8", CultureInfo.InvariantCulture);
     }
 
@@ -211,13 +234,13 @@ internal static class SweepGrid
     private static string Text(Value value) => value.Text ?? throw new UsageException($"grid: value {value.Raw} is neither a string nor a number.");
 
     /// <summary>Sets an option from a grid value, which must be a JSON number for a numeric option and a string otherwise.</summary>
-    private static TrainingOptions Apply(TrainingOption option, TrainingOptions options, Value value)
+    private static RunSpec Apply(TrainingOption option, RunSpec spec, Value value)
     {
         if (value.Kind != (option.Numeric ? JsonValueKind.Number : JsonValueKind.String))
             throw new UsageException($"grid: '{option.Name}' value {value.Raw} is not a {(option.Numeric ? "number" : "string")}.");
         try
         {
-            return option.Parse(options, Text(value));
+            return option.Parse(spec, Text(value));
         }
         catch (OptionException e)
         {

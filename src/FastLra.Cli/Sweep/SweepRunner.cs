@@ -17,15 +17,11 @@ internal readonly record struct SweepOutcome(int Finished, int Skipped, int Busy
 /// <c>ID.checkpoint.safetensors</c> and <c>ID.lock</c> (while a process works on it), which go once
 /// its line is written. A recorded run is skipped; a run with a checkpoint continues from it, so a
 /// sweep resumes after any interruption; a locked run belongs to another process on the same
-/// directory. Directories written before <c>runs.jsonl</c> (a result file <c>ID.json</c> per run)
-/// are folded into it when a sweep starts.
+/// directory.
 /// </summary>
 internal sealed class SweepRunner(string directory, long checkpointEvery, TextWriter log, bool conditioning = false)
 {
     private readonly SweepStore _store = new(directory);
-
-    /// <summary>Where a run recorded its result before <c>runs.jsonl</c>: read only to fold it in.</summary>
-    public static string ResultPath(string directory, string id) => Path.Combine(directory, id + ".json");
 
     public static string MetricsPath(string directory, string id) => Path.Combine(directory, id + ".metrics.jsonl");
 
@@ -39,15 +35,13 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     private bool _opened;
 
     /// <summary>
-    /// Makes the directory and reads what is recorded in it (folding in result files of the earlier
-    /// layout), so a file that cannot be read there stops the sweep before it starts; <see cref="Run"/>
+    /// Makes the directory and reads what is recorded in it, so a file that cannot be read there stops the sweep before it starts; <see cref="Run"/>
     /// does it first if it was not done.
     /// </summary>
     public SweepRunner Open()
     {
         Directory.CreateDirectory(directory);
         _store.Refresh(log);
-        FoldResultFiles();
         _opened = true;
         return this;
     }
@@ -89,7 +83,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 // The ETA assumes the runs left take as long as this process's runs so far, with as many workers.
                 int done = Interlocked.Increment(ref worked);
                 double eta = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds / done * (runs.Count - position);
-                log.WriteLine($"[{position,4}/{runs.Count}, ETA {ProgressMonitor.FormatSeconds(eta)}] {run.Id}: {line}");
+                log.WriteLine($"[{position,4}/{runs.Count}, ETA {ConsoleProgress.Time(eta)}] {run.Id}: {line}");
             }
         }
         var threads = new Thread[Math.Max(1, Math.Min(workers, runs.Count))];
@@ -146,31 +140,22 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             return Status.Skipped;
         }
 
+        // A checkpoint there is this run, pre-empted: it resumes (one of other options is refused).
         string checkpoint = CheckpointPath(directory, run.Id);
-        Trainer trainer;
-        LoopState? loop = null;
-        if (File.Exists(checkpoint))
-        {
-            (trainer, loop) = Checkpoint.Resume(checkpoint);
-            if (trainer.Options != run.Options)
-                throw new InvalidDataException($"{checkpoint} holds a different configuration than this run; delete it to start the run afresh.");
-        }
-        else
-        {
-            trainer = TrainerFactory.Create(run.Options);
-        }
-        trainer.MeasureConditioning = conditioning;
+        bool resumed = File.Exists(checkpoint);
+        var training = TrainingRun.StartOrResume(run.Spec with { Checkpoint = new CheckpointPolicy(checkpoint, checkpointEvery) });
+        training.MeasureConditioning = conditioning;
         TrainingResult outcome;
-        using (var monitor = new ProgressMonitor(run.Options, quiet: true, MetricsPath(directory, run.Id), loop is null ? null : trainer.Iteration, checkpoint))
+        using (var metrics = new MetricsFile(MetricsPath(directory, run.Id), resumed ? training.Iteration : null))
         {
-            outcome = TrainingLoop.Run(trainer, monitor, loop, checkpointEvery, cancel);
+            outcome = training.Run(metrics, cancel);
         }
         if (outcome.StopReason == StopReason.Cancelled)
         {
             summary = $"interrupted at iteration {outcome.Iterations}, checkpoint kept";
             return Status.Interrupted;
         }
-        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Options, outcome, null, trainer.Data));
+        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Spec, outcome, null, training.Data));
         _store.Append(report, MetricsLines(MetricsPath(directory, run.Id)));
         DeleteWorkingFiles(run.Id);
         string quality = report.Run.Data is { Regression: true } d
@@ -188,41 +173,12 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         AtomicFile.Delete(ErrorPath(directory, id));
     }
 
-    /// <summary>A metrics file's whole lines (each at most <see cref="ProgressMonitor.MaxLineBytes"/>, as a resumed run reads them; none for a missing file).</summary>
+    /// <summary>A metrics file's whole lines (each at most <see cref="MetricsFile.MaxLineBytes"/>, as a resumed run reads them; none for a missing file).</summary>
     internal static List<string> MetricsLines(string path)
     {
         var lines = new List<string>();
-        LineLog.Read(path, 0, ProgressMonitor.MaxLineBytes, line => lines.Add(Encoding.UTF8.GetString(line.Span)));
+        LineLog.Read(path, 0, MetricsFile.MaxLineBytes, line => lines.Add(Encoding.UTF8.GetString(line.Span)));
         return lines;
-    }
-
-    /// <summary>
-    /// Folds the result files of a directory written before <c>runs.jsonl</c> (<c>ID.json</c> and
-    /// <c>ID.metrics.jsonl</c>) into it: each under its run's lock, recorded unless already there,
-    /// then deleted. A kill in between leaves the files for the next sweep, which finds the run
-    /// recorded and only deletes them. A damaged result file is named and left.
-    /// </summary>
-    private void FoldResultFiles()
-    {
-        foreach (string path in Directory.GetFiles(directory, "*.json"))
-        {
-            SweepResult? result;
-            try
-            {
-                result = ReadResult(path);
-            }
-            catch (InvalidDataException e)
-            {
-                log.WriteLine($"fastlra: {e.Message}; left as it is.");
-                continue;
-            }
-            if (result is null || Path.GetFileName(path) != result.Id + ".json") continue;
-            using var runLock = TryLock(Path.Combine(directory, result.Id + ".lock"));
-            if (runLock is null) continue;
-            if (!_store.Contains(result.Id)) _store.Append(result, MetricsLines(MetricsPath(directory, result.Id)));
-            AtomicFile.Delete(MetricsPath(directory, result.Id));
-            AtomicFile.Delete(path);
-        }
     }
 
     /// <summary>An exclusive lock file, released (and deleted) on dispose; null when another process holds it.</summary>
@@ -253,24 +209,8 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         return results;
     }
 
-    /// <summary>A result or error file larger than this is damaged (a result is a few kilobytes).</summary>
+    /// <summary>An error file larger than this is damaged (a message is a line).</summary>
     private const int MaxResultBytes = 1 << 20;
-
-    /// <summary>A result file (<see cref="ResultPath"/>), or null when there is none; a damaged one is an <see cref="InvalidDataException"/>.</summary>
-    public static SweepResult? ReadResult(string path)
-    {
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var stream = BoundedFile.Open(path, MaxResultBytes);
-            using var document = JsonDocument.Parse(stream);
-            return SweepResult.Read(document.RootElement);
-        }
-        catch (Exception e) when (SweepResult.IsDamaged(e) || e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidDataException($"{path}: not a sweep result ({e.Message}).");
-        }
-    }
 
     /// <summary>A failed run's message, or null when it has none (an unreadable one says so).</summary>
     private static string? ReadError(string path)
@@ -296,7 +236,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         var columns = new List<TrainingOption>();
         foreach (var option in TrainingOptionTable.All)
             foreach (var run in runs)
-                if (option.Records(run.Options))
+                if (option.Records(run.Spec))
                 {
                     columns.Add(option);
                     break;
@@ -311,7 +251,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             csv.Write(",solved,stop_reason,iterations,best_valid_accuracy,final_valid_accuracy,final_valid_loss,final_train_loss,wall_seconds,seconds_per_iteration,error\n");
             foreach (var run in runs)
             {
-                var o = run.Options;
+                var o = run.Spec;
                 bool has = results.TryGetValue(run.Id, out var result);
                 string? error = has ? null : ReadError(ErrorPath(directory, run.Id));
                 csv.Write(run.Id);
@@ -320,9 +260,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 {
                     csv.Write(',');
                     if (!option.AppliesTo(o)) continue; // a column some run records: every run it applies to shows its value
-                    string value = option.Format(o);
-                    // Floats in their shortest round-trip form (0.1, not the double 0.10000000149011612).
-                    if (option.IsFloat) value = ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture);
+                    string value = option.Show(o); // 0.1, not the double 0.10000000149011612
                     csv.Write(value.Contains(',', StringComparison.Ordinal) ? $"\"{value}\"" : value);
                 }
                 if (has)

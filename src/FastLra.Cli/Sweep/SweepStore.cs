@@ -71,7 +71,7 @@ internal sealed class SweepStore(string directory)
             w.WriteStartArray("metrics");
             foreach (string line in metrics)
             {
-                using var document = ProgressMonitor.ParseLine(line);
+                using var document = MetricsFile.ParseLine(line);
                 if (document?.RootElement.ValueKind == JsonValueKind.Object) w.WriteRawValue(line, skipInputValidation: true);
                 if (w.BytesCommitted + w.BytesPending > MaxLineBytes)
                     throw new IOException($"{result.Id}: its result and metrics are more than the {MaxLineBytes >> 20} MiB a line of {FileName} may hold; train it with a larger --check-every.");

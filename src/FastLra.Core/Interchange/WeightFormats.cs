@@ -24,6 +24,20 @@ public static class WeightFormats
     public static Dictionary<string, (int[] Shape, float[] Data)> ReadTensors(string path) =>
         path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) ? ReadNpz(path) : ReadSafeTensors(path);
 
+    /// <summary>
+    /// The model a file holds: a FastLra model file (any cell and depth, with its normalisation), or
+    /// any file <see cref="ReadTensors"/> reads by its PyTorch or FastLra names.
+    /// </summary>
+    public static RnnModel LoadModel(string path)
+    {
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            var file = new SafeTensors.SafeTensorsFile(path);
+            if (file.Find("Wxh") is not null || file.Find("Wx0") is not null) return ModelFile.Read(file).Model;
+        }
+        return new RnnModel(ToParameters(ReadTensors(path), path));
+    }
+
     /// <summary>Parameters from tensors in either layout (this project's names first).</summary>
     public static ParameterSet ToParameters(Dictionary<string, (int[] Shape, float[] Data)> tensors, string path,
         string rnnPrefix = "rnn.", string fcPrefix = "fc.")

@@ -16,21 +16,27 @@ public static class ModelFile
     private static readonly string[] NormalizationNames = ["input_mean", "input_std", "target_mean", "target_std"];
 
     /// <summary>
-    /// Reads a network's tensors from a safetensors file, its shape taken from the tensors (and the
-    /// metadata's cell and layers); every value must be finite. Throws
-    /// <see cref="WeightFileException"/> naming the problem (the tensor, and where in it).
+    /// Reads a model file: the network, its shape taken from the tensors (and the metadata's cell and
+    /// layers), with the normalisation of its data when it has one; every value must be finite.
+    /// Throws <see cref="WeightFileException"/> naming the problem (the tensor, and where in it).
     /// </summary>
-    public static (ParameterSet Parameters, Dictionary<string, string> Metadata) Load(string path) =>
-        Load(new SafeTensors.SafeTensorsFile(path));
+    public static RnnModel Load(string path) => Read(new SafeTensors.SafeTensorsFile(path)).Model;
 
-    /// <summary>As <see cref="Load(string)"/>, from a file already parsed.</summary>
-    public static (ParameterSet Parameters, Dictionary<string, string> Metadata) Load(SafeTensors.SafeTensorsFile file)
+    /// <summary>As <see cref="Load"/>, from a file already parsed, with its metadata.</summary>
+    internal static (RnnModel Model, Dictionary<string, string> Metadata) Read(SafeTensors.SafeTensorsFile file)
+    {
+        var p = Parameters(file);
+        return (new RnnModel(p, LoadNormalization(file, p.Shape)), file.Metadata);
+    }
+
+    /// <summary>The network's parameters of a file already parsed (its normalisation aside), checked finite.</summary>
+    internal static ParameterSet Parameters(SafeTensors.SafeTensorsFile file)
     {
         var shape = ShapeOf(file);
         var p = new ParameterSet(shape);
         Read(file, p);
         CheckFinite(file.Path, p);
-        return (p, file.Metadata);
+        return p;
     }
 
     /// <summary>
@@ -159,7 +165,7 @@ public static class ModelFile
     /// The model's standardisation (tensors <c>input_mean</c>, <c>input_std</c> of I values and
     /// <c>target_mean</c>, <c>target_std</c> of O or none), or null when the file has none.
     /// </summary>
-    public static Normalization? LoadNormalization(SafeTensors.SafeTensorsFile file, RnnShape shape)
+    private static Normalization? LoadNormalization(SafeTensors.SafeTensorsFile file, RnnShape shape)
     {
         if (file.Find(NormalizationNames[0]) is null) return null;
         var values = new float[4][];
@@ -195,9 +201,30 @@ public static class ModelFile
         }
     }
 
-    /// <summary>Writes the parameters, the normalisation when given, and metadata, atomically.</summary>
-    public static void Save(string path, ParameterSet p, Normalization? normalization, IReadOnlyList<KeyValuePair<string, string>>? metadata) =>
-        SafeTensors.Write(path, Entries(p, normalization), WithShape(p.Shape, metadata));
+    /// <summary>
+    /// Writes <paramref name="model"/> (its tensors, its normalisation, the format and, unless it is
+    /// the paper's network, its cell and layers) and <paramref name="metadata"/>, atomically.
+    /// </summary>
+    public static void Save(string path, RnnModel model, IReadOnlyList<KeyValuePair<string, string>>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Save(path, model.Weights, model.Normalization, metadata);
+    }
+
+    /// <summary>As <see cref="Save(string, RnnModel, IReadOnlyList{KeyValuePair{string, string}}?)"/>, from parameters and a normalisation.</summary>
+    internal static void Save(string path, ParameterSet p, Normalization? normalization, IReadOnlyList<KeyValuePair<string, string>>? metadata)
+    {
+        var all = WithShape(p.Shape, metadata);
+        if (!all.Exists(e => e.Key == "format")) all.Insert(0, new("format", Format));
+        if (!all.Exists(e => e.Key == "format_version")) all.Insert(1, new("format_version", Version));
+        SafeTensors.Write(path, Entries(p, normalization), all);
+    }
+
+    /// <summary>What a model file's metadata says it is (files of other programs may have none).</summary>
+    public const string Format = "fastlra-model";
+
+    /// <summary>The version of the layout this code writes.</summary>
+    public const string Version = "1";
 
     /// <summary>A model file's tensors: the parameters and the normalisation when given (files that hold more add theirs).</summary>
     internal static List<SafeTensors.Entry> Entries(ParameterSet p, Normalization? normalization)

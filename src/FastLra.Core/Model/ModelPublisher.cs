@@ -21,12 +21,16 @@ public sealed class ModelPublisher
     private int _front;        // reader-owned
     private int _back = 2;     // writer-owned
 
-    /// <summary>A publisher whose first model is a copy of <paramref name="initial"/>; the only allocation.</summary>
+    /// <summary>A publisher whose first model is a copy of <paramref name="initial"/>; every model it publishes keeps that one's normalisation. The only allocation.</summary>
     public ModelPublisher(RnnModel initial)
     {
         Shape = initial.Shape;
         // Private copies: Publish writes into them, and the caller's model stays as it was.
-        _buffers = [new RnnModel(initial.Shape, initial.Parameters), new RnnModel(initial.Shape, initial.Parameters), new RnnModel(initial.Shape, initial.Parameters)];
+        _buffers =
+        [
+            new RnnModel(initial.Shape, initial.Parameters, initial.Normalization), new RnnModel(initial.Shape, initial.Parameters, initial.Normalization),
+            new RnnModel(initial.Shape, initial.Parameters, initial.Normalization),
+        ];
     }
 
     /// <summary>The widths every published model has.</summary>

@@ -1,5 +1,3 @@
-using FastLra.IO;
-
 namespace FastLra.Model;
 
 /// <summary>
@@ -29,19 +27,30 @@ public sealed class RnnModel
         Normalization = normalization;
     }
 
-    /// <summary>The widths I, H and O.</summary>
+    // A model over the caller's parameters themselves, not a copy.
+    private RnnModel(Normalization? normalization, ParameterSet shared)
+    {
+        _p = shared;
+        Normalization = normalization;
+    }
+
+    /// <summary>
+    /// A model over <paramref name="live"/> itself, not a copy: the view the online learner steps its
+    /// stream with while it trains those weights (so, unlike every other model, it changes).
+    /// </summary>
+    internal static RnnModel Over(ParameterSet live, Normalization? normalization) => new(normalization, live);
+
+    /// <summary>The network: I, H, O, its cell and layers.</summary>
     public RnnShape Shape => _p.Shape;
 
     /// <summary>The standardisation applied to inputs and undone on outputs by <see cref="RnnState"/>, or null.</summary>
     public Normalization? Normalization { get; }
 
-    /// <summary>Loads a safetensors weight file (see <see cref="ModelFile.Load(string)"/>) with its normalisation, if it has one.</summary>
-    public static RnnModel Load(string path)
-    {
-        var file = new SafeTensors.SafeTensorsFile(path);
-        var p = ModelFile.Load(file).Parameters;
-        return new RnnModel(p, ModelFile.LoadNormalization(file, p.Shape));
-    }
+    /// <summary>Loads a model file (<see cref="ModelFile.Load"/>): the network, and the normalisation of its data when it has one.</summary>
+    public static RnnModel Load(string path) => ModelFile.Load(path);
+
+    /// <summary>Writes the model to <paramref name="path"/> (<see cref="ModelFile.Save(string, RnnModel, IReadOnlyList{KeyValuePair{string, string}}?)"/>), atomically.</summary>
+    public void Save(string path) => ModelFile.Save(path, this);
 
     /// <summary>The parameters, read-only, in layout order.</summary>
     public ReadOnlySpan<float> Parameters => _p.Data;

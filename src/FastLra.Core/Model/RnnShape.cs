@@ -98,7 +98,7 @@ public readonly record struct RnnShape(int Inputs, int Hidden, int Outputs, Cell
         get
         {
             long gh = (long)Gates * Hidden, biases = HasInputBias ? 2 : 1;
-            return (Inputs + Hidden + biases) * gh + (Layers - 1L) * (2L * Hidden + biases) * gh + (long)Hidden * Outputs + Outputs;
+            return ((long)Inputs + Hidden + biases) * gh + (Layers - 1L) * (2L * Hidden + biases) * gh + (long)Hidden * Outputs + Outputs;
         }
     }
 

@@ -31,6 +31,9 @@ public sealed class RnnState
     /// <summary>The model this state steps; <see cref="Step(RnnModel, ReadOnlySpan{float}, Span{float})"/> can step another of the same shape.</summary>
     public RnnModel Model { get; }
 
+    /// <summary>The last output a step gave (zeros before the first): what a refused step gives again.</summary>
+    internal Span<float> LastOutput => _y;
+
     /// <summary>The current state (<see cref="RnnShape.StateLength"/>: each layer's h, then for LSTM its c; H for the paper's network).</summary>
     public ReadOnlySpan<float> Hidden => _h;
 

@@ -3,6 +3,9 @@ using FastLra.Model;
 
 namespace FastLra.Training;
 
+/// <summary>What a gradient algorithm's scratch is sized by: the network, T, B, the padded stride S and, for BPTT, the steps per group.</summary>
+internal readonly record struct ScratchSizes(RnnShape Shape, long Steps, long Batch, long Stride, long Group = 1);
+
 /// <summary>Backpropagation through time for every cell and depth: the one place that picks the cell.</summary>
 internal static class Bptt
 {
@@ -14,27 +17,18 @@ internal static class Bptt
         _ => new Bptt<TanhCell>(workspace, clip),
     };
 
-    /// <summary>
-    /// Scratch floats BPTT carves from the workspace (<see cref="Bptt{TCell}"/>): the states of the
-    /// layers below the top (T x B x S each), every layer's caches (T x B x CS), the input gates
-    /// (T x B x GS, gated cells), a step's gates and the layer's input bias, the backward carries
-    /// (B x S each), the gate gradients of a group of steps (<see cref="GroupSteps"/> x B x GS, twice
-    /// for GRU), the gradient from the layer above (T x B x S, L > 1), for outputs at every step Whyᵀ
-    /// and its gradient (O x S each) and the output terms G Whyᵀ (T x B x S), and the per-step norms'
-    /// blocks (<see cref="Reductions.NormBlockRows"/> x GS).
-    /// </summary>
+    /// <summary>Scratch floats BPTT carves from the workspace for a network of <paramref name="shape"/>: the count of its own carving (<see cref="Bptt{TCell}"/>).</summary>
     public static long ScratchLength(RnnShape shape, int steps, int batch, int? group = null)
     {
-        long s = PaddedParameters.StrideOf(shape.Hidden), gs = shape.Gates * s, tbs = (long)steps * batch * s;
-        var (cache, gated, separate) = shape.Cell switch
+        var counter = Carver.Counting();
+        var sizes = new ScratchSizes(shape, steps, batch, PaddedParameters.StrideOf(shape.Hidden), group ?? GroupSteps(steps, batch));
+        _ = shape.Cell switch
         {
-            CellKind.Gru => (GruCell.CacheBlocks, true, GruCell.SeparateHiddenGradient),
-            CellKind.Lstm => (LstmCell.CacheBlocks, true, LstmCell.SeparateHiddenGradient),
-            _ => (TanhCell.CacheBlocks, false, TanhCell.SeparateHiddenGradient),
+            CellKind.Gru => Bptt<GruCell>.Carve(ref counter, sizes).Gates,
+            CellKind.Lstm => Bptt<LstmCell>.Carve(ref counter, sizes).Gates,
+            _ => Bptt<TanhCell>.Carve(ref counter, sizes).Gates,
         };
-        long groupFloats = (group ?? GroupSteps(steps, batch)) * (long)batch * gs;
-        return (shape.Layers - 1) * tbs + shape.Layers * cache * tbs + (gated ? steps * (long)batch * gs : 0) + batch * gs + gs + 3L * batch * s
-            + (separate ? 2 : 1) * groupFloats + (shape.Layers > 1 ? tbs : 0) + 2L * shape.Outputs * s + tbs + Reductions.NormBlockRows * gs + 16 * 16;
+        return counter.Used;
     }
 
     /// <summary>
@@ -84,26 +78,35 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
         _clip = clip;
         _group = group ?? Bptt.GroupSteps(workspace.Steps, workspace.Batch);
         if (_group < 1) throw new ArgumentOutOfRangeException(nameof(group), group, "At least one step per group.");
-        var shape = workspace.Shape;
-        int steps = workspace.Steps, batch = workspace.Batch, s = workspace.Stride, gs = shape.Gates * s;
-        long tbs = (long)steps * batch * s, groupFloats = _group * (long)batch * gs;
         var carver = workspace.CarveScratch();
-        Diagnostics = new Diagnostics(steps);
-        _states = carver.Take((shape.Layers - 1) * tbs);
-        _caches = carver.Take(shape.Layers * TCell.CacheBlocks * tbs);
-        _gx = carver.Take(TCell.PrecomputesInput ? steps * (long)batch * gs : 0);
-        _gates = carver.Take((long)batch * gs);
-        _bias = carver.Take(gs);
-        _dh = carver.Take((long)batch * s);
-        _dc = carver.Take((long)batch * s);
-        _scratch = carver.Take((long)batch * s);
-        _dgx = carver.Take(groupFloats);
-        _dgh = TCell.SeparateHiddenGradient ? carver.Take(groupFloats) : _dgx;
-        _above = carver.Take(shape.Layers > 1 ? tbs : 0);
-        _whyT = carver.Take((long)shape.Outputs * s);
-        _dWhyT = carver.Take((long)shape.Outputs * s);
-        _outputTerms = carver.Take(tbs);
-        _normScratch = carver.Take((long)Reductions.NormBlockRows * gs);
+        var s = Carve(ref carver, new ScratchSizes(workspace.Shape, workspace.Steps, workspace.Batch, workspace.Stride, _group));
+        (_states, _caches, _gx, _gates, _bias, _dh, _dc, _scratch) = (s.States, s.Caches, s.Gx, s.Gates, s.Bias, s.Dh, s.Dc, s.Scratch);
+        (_dgx, _dgh, _above, _whyT, _dWhyT, _outputTerms, _normScratch) = (s.Dgx, s.Dgh, s.Above, s.WhyT, s.DWhyT, s.OutputTerms, s.NormScratch);
+        Diagnostics = new Diagnostics(workspace.Steps);
+    }
+
+    /// <summary>
+    /// The scratch, B x S unless noted: the states of the layers below the top ((L-1) x T x B x S),
+    /// every layer's caches (L x T x B x CS), the input gates (T x B x GS, gated cells), a step's
+    /// gates (B x GS) and the layer's input bias (GS), the backward carries dh, dc and a step's
+    /// scratch, the gate gradients of a group of steps (group x B x GS; GRU's dgh too), the gradient
+    /// from the layer above (T x B x S, L > 1), for outputs at every step Whyᵀ and its gradient (O x S
+    /// each) and the output terms G Whyᵀ (T x B x S), and the per-step norms' blocks
+    /// (<see cref="Reductions.NormBlockRows"/> x GS).
+    /// </summary>
+    internal readonly record struct Segments(Memory<float> States, Memory<float> Caches, Memory<float> Gx, Memory<float> Gates, Memory<float> Bias,
+        Memory<float> Dh, Memory<float> Dc, Memory<float> Scratch, Memory<float> Dgx, Memory<float> Dgh, Memory<float> Above, Memory<float> WhyT,
+        Memory<float> DWhyT, Memory<float> OutputTerms, Memory<float> NormScratch);
+
+    /// <summary>Carves <see cref="Segments"/> (or, with a counting carver, counts them).</summary>
+    internal static Segments Carve(ref Carver c, ScratchSizes z)
+    {
+        var shape = z.Shape;
+        long s = z.Stride, gs = shape.Gates * s, bs = z.Batch * s, tbs = z.Steps * bs, group = z.Group * z.Batch * gs;
+        var dgx = default(Memory<float>);
+        return new(c.Take((shape.Layers - 1) * tbs), c.Take(shape.Layers * TCell.CacheBlocks * tbs), c.Take(TCell.PrecomputesInput ? z.Steps * z.Batch * gs : 0),
+            c.Take(z.Batch * gs), c.Take(gs), c.Take(bs), c.Take(bs), c.Take(bs), dgx = c.Take(group), TCell.SeparateHiddenGradient ? c.Take(group) : dgx,
+            c.Take(shape.Layers > 1 ? tbs : 0), c.Take(shape.Outputs * s), c.Take(shape.Outputs * s), c.Take(tbs), c.Take(Reductions.NormBlockRows * gs));
     }
 
     public bool ReferenceValidationStart => false;

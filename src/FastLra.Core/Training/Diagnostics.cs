@@ -21,9 +21,9 @@ internal sealed class Diagnostics(int steps)
     public float GradientNorm { get; set; }
 
     /// <summary>
-    /// With <see cref="Trainer.MeasureConditioning"/>, at a check: the cosine between the check
+    /// With <see cref="TrainingRun.MeasureConditioning"/>, at a check: the cosine between the check
     /// iteration's gradient and the gradient of the same batch after a relative perturbation of
-    /// 1e-7 of the weights (<see cref="Trainer.Step(bool)"/>); NaN when not measured.
+    /// 1e-7 of the weights (<see cref="TrainingRun.Iterate"/>); NaN when not measured.
     /// </summary>
     public double GradientCosine { get; set; } = double.NaN;
 

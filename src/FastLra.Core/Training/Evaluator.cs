@@ -71,6 +71,18 @@ internal sealed class Evaluator : IWorkerJob
         _totalSquares = layout.Loss == GlobalLossKind.MeanSquaredError ? TotalSquares(Set.Y, _scale, _width) : double.NaN;
     }
 
+    /// <summary>
+    /// Floats an evaluator of <paramref name="count"/> sequences of <paramref name="layout"/> holds
+    /// for a network of <paramref name="shape"/> on <paramref name="threads"/> threads: the set (x
+    /// and y), its outputs, and each thread's state and scratch for a tile (<see cref="Rnn.InferenceLength"/>).
+    /// </summary>
+    public static double Floats(RnnShape shape, SequenceLayout layout, long count, int threads)
+    {
+        double outputs = (double)layout.OutputSteps * count * layout.Outputs;
+        return (double)layout.Steps * count * layout.Inputs + 2 * outputs
+            + (count == 0 ? 0 : (double)Math.Max(1, threads) * Rnn.InferenceLength(shape, shape.Hidden, (int)Math.Min(TileRows, count)));
+    }
+
     /// <summary>The layout of the set's sequences.</summary>
     public SequenceLayout Layout { get; }
 

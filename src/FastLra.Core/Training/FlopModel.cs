@@ -15,7 +15,7 @@ internal static class FlopModel
     {
         if (layout.PerStep) return double.NaN;
         int t = layout.Steps, b = options.Batch, i = layout.Inputs, h = options.Hidden, o = layout.Outputs;
-        if (options.Algorithm == AlgorithmKind.Bptt) return Bptt(t, b, i, h, o);
+        if (options.Algorithm == AlgorithmKind.Bptt) return Bptt(options.Shape(i, o), t, b);
         bool omega = options.Alpha != 0f;
         return options.Semantics == LraSemantics.Local ? LraLocal(t, b, i, h, o, options.K, omega) : LraReference(t, b, i, h, o, options.K, omega);
     }
@@ -27,9 +27,24 @@ internal static class FlopModel
     /// Forward: per step x_t Wxh and z_{t-1} Whh, then the output. Backward: dWhy and dz_{T-1},
     /// then per step dWxh, and for t &gt;= 1 dWhh and dz_{t-1}.
     /// </summary>
-    public static double Bptt(int t, int b, int i, int h, int o) =>
-        t * Product(b, i, h) + (t - 1) * Product(b, h, h) + Product(b, h, o)
-        + 2 * Product(b, h, o) + t * Product(b, i, h) + (t - 1) * 2 * Product(b, h, h);
+    public static double Bptt(int t, int b, int i, int h, int o) => Bptt(new Model.RnnShape(i, h, o), t, b);
+
+    /// <summary>
+    /// BPTT over a stack of layers of G gates: per layer, forward the input gates u Wx (every step)
+    /// and h Wh (every step after the first); backward dWx, dWh and dh Whᵀ likewise, and above the
+    /// first layer the gradient it hands down, dgx Wxᵀ; then the output's three products.
+    /// </summary>
+    public static double Bptt(Model.RnnShape shape, int t, int b)
+    {
+        double h = shape.Hidden, gh = shape.Gates * h, o = shape.Outputs, total = 3 * Product(b, h, o);
+        for (int l = 0; l < shape.Layers; l++)
+        {
+            double inputs = shape.LayerInputs(l);
+            total += 2 * t * Product(b, inputs, gh) + 3 * (t - 1) * Product(b, h, gh);
+            if (l > 0) total += t * Product(b, gh, h);
+        }
+        return total;
+    }
 
     /// <summary>
     /// The products the local semantics computes. Forward as BPTT; the output layer; the top target:

@@ -18,16 +18,12 @@ internal readonly record struct LraSettings(
 /// <summary>Creates the LRA trainer specialised on its local loss.</summary>
 internal static class Lra
 {
-    /// <summary>
-    /// Scratch floats an LRA trainer carves from the workspace, in rows of the padded stride S; the
-    /// reference semantics keeps two more T x B x S buffers, the adjoints of its full backward passes.
-    /// </summary>
+    /// <summary>Scratch floats an LRA trainer carves from the workspace: the count of its own carving (<see cref="Lra{TLoss}"/>).</summary>
     public static long ScratchLength(RnnShape shape, int steps, int batch, LraSemantics semantics)
     {
-        long bs = (long)batch * PaddedParameters.StrideOf(shape.Hidden) + 16L;
-        long passes = semantics == LraSemantics.Reference ? 2L * steps : 0;
-        return (2L * steps + passes + Lra<MseLoss>.Buffers + 2 * Lra<MseLoss>.Pairs) * bs + batch * shape.Outputs * 2L + 32
-            + PaddedParameters.Length(shape) + 48;
+        var counter = Carver.Counting();
+        Lra<MseLoss>.Carve(ref counter, new ScratchSizes(shape, steps, batch, PaddedParameters.StrideOf(shape.Hidden)), semantics == LraSemantics.Reference);
+        return counter.Used;
     }
 
     /// <summary>
@@ -60,8 +56,8 @@ internal static class Lra
 internal sealed partial class Lra<TLoss> : IGradientAlgorithm
     where TLoss : struct, ILocalLoss
 {
-    /// <summary>Number of B x S scratch buffers, and of 2B x S ones (two B x S halves, stacked).</summary>
-    internal const int Buffers = 14, Pairs = 2;
+    /// <summary>Number of B x S scratch buffers.</summary>
+    internal const int Buffers = 14;
 
     private readonly Workspace _ws;
     private readonly GlobalLossKind _loss;
@@ -99,27 +95,37 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             throw new ArgumentException("Reference semantics needs B <= H (its Omega reads the diagonal of a B x H matrix).");
         if (_reference && workspace.Layout.PerStep) throw new ArgumentException(Lra.ReferencePerStepRefusal);
         var carver = workspace.CarveScratch();
-        _a = carver.Take((long)workspace.Steps * bs);
-        _zHat = carver.Take((long)workspace.Steps * bs);
-        Memory<float>[] buffers = new Memory<float>[Buffers];
-        for (int i = 0; i < Buffers; i++) buffers[i] = carver.Take(bs);
+        var b = Carve(ref carver, new ScratchSizes(shape, workspace.Steps, workspace.Batch, workspace.Stride), _reference);
+        (_a, _zHat, _signals, _left, _oHat, _gradOHat, _gWhh, _gWxh, _gbh, _passA, _passOmega) =
+            (b.A, b.ZHat, b.Signals, b.Left, b.OHat, b.GradOHat, b.GWhh, b.GWxh, b.Gbh, b.PassA, b.PassOmega);
+        var buffers = b.Rows;
         (_hHat, _th, _tp, _g, _m, _grad, _d, _n, _nd, _u) =
             (buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], buffers[5], buffers[6], buffers[7], buffers[8], buffers[9]);
         (_dq, _gz, _hNext, _thNext) = (buffers[10], buffers[11], buffers[12], buffers[13]);
-        _signals = carver.Take(2 * bs);
         (_s1, _delta) = (_signals[..bs], _signals[bs..]);
-        _left = carver.Take(2 * bs);
-        _oHat = carver.Take(bo);
-        _gradOHat = carver.Take(bo);
-        _gWhh = carver.Take((long)shape.Hidden * workspace.Stride);
-        _gWxh = carver.Take((long)shape.Inputs * workspace.Stride);
-        _gbh = carver.Take(workspace.Stride);
-        if (_reference)
-        {
-            _passA = carver.Take((long)workspace.Steps * bs);
-            _passOmega = carver.Take((long)workspace.Steps * bs);
-        }
         Diagnostics = new Diagnostics(workspace.Steps);
+    }
+
+    /// <summary>
+    /// The scratch, in rows of the padded stride S: the pre-activations a and the targets z^ (T x B x S
+    /// each), <see cref="Buffers"/> rows of B x S, the stacked pairs signals and left (2B x S each), the
+    /// target output and its gradient (B x O each), one step's update gWhh (H x S), gWxh (I x S), gbh
+    /// (S), and for the reference semantics the adjoints of its full backward passes (T x B x S, twice).
+    /// </summary>
+    internal readonly record struct Segments(Memory<float> A, Memory<float> ZHat, Memory<float>[] Rows, Memory<float> Signals, Memory<float> Left,
+        Memory<float> OHat, Memory<float> GradOHat, Memory<float> GWhh, Memory<float> GWxh, Memory<float> Gbh, Memory<float> PassA, Memory<float> PassOmega);
+
+    /// <summary>Carves <see cref="Segments"/> (or, with a counting carver, counts them).</summary>
+    internal static Segments Carve(ref Carver c, ScratchSizes z, bool reference)
+    {
+        var shape = z.Shape;
+        long bs = z.Batch * z.Stride, bo = z.Batch * shape.Outputs, tbs = z.Steps * bs;
+        var a = c.Take(tbs);
+        var zHat = c.Take(tbs);
+        var rows = new Memory<float>[Buffers];
+        for (int i = 0; i < Buffers; i++) rows[i] = c.Take(bs);
+        return new(a, zHat, rows, c.Take(2 * bs), c.Take(2 * bs), c.Take(bo), c.Take(bo), c.Take(shape.Hidden * z.Stride), c.Take(shape.Inputs * z.Stride),
+            c.Take(z.Stride), c.Take(reference ? tbs : 0), c.Take(reference ? tbs : 0));
     }
 
     public bool ReferenceValidationStart => _reference;

@@ -75,7 +75,11 @@ public sealed class OnlineLearner : IDisposable
     private readonly Optimizer _optimizer;
     private readonly IGradientAlgorithm _algorithm;
     private readonly Normalization? _normalization;
-    private readonly float[] _h, _next, _x, _y, _last;
+    // The stream: its state, stepped by the weights being trained (inline) or the newest published;
+    // the state before the tick (what the window records); the tick's standardised input and target.
+    private readonly RnnState _state;
+    private readonly RnnModel _live;
+    private readonly float[] _before, _x, _y;
     private readonly double _decay;
     private double _squares, _weightedSquares, _weights;
     private long _scored, _sinceUpdate;
@@ -130,27 +134,28 @@ public sealed class OnlineLearner : IDisposable
         OnlineMode mode, bool startTrainer)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (window < 1) throw new ArgumentOutOfRangeException(nameof(window), window, "The window must hold at least one tick.");
+        if (window is < 1 or > OnlineOptions.MaxWindow)
+            throw new ArgumentOutOfRangeException(nameof(window), window, $"The window holds from 1 to {OnlineOptions.MaxWindow} ticks.");
         if (updateEvery < 1) throw new ArgumentOutOfRangeException(nameof(updateEvery), updateEvery, "Updates come every one tick or more.");
         if (!(errorHalfLife > 0)) throw new ArgumentOutOfRangeException(nameof(errorHalfLife), errorHalfLife, "The half-life must be positive.");
         if (options.Algorithm == AlgorithmKind.Lra && options.Semantics == LraSemantics.Reference)
             throw new ArgumentException("Online learning takes BPTT or LRA in the local semantics; " + Lra.ReferencePerStepRefusal);
         options = options with { Batch = 1 };
-        string? problem = options.ValidateTraining();
+        string? problem = options.Problem();
         if (problem is not null) throw new ArgumentException(problem);
-        if (start is not null && start.Shape != new RnnShape(inputs, options.Hidden, outputs))
-            throw new ArgumentException($"The starting model is {start.Shape}; the learner needs I={inputs}, H={options.Hidden}, O={outputs}.");
-        problem = options.ValidateCost(inputs, outputs, window, 0, 0);
+        var shape = options.Shape(inputs, outputs);
+        if (start is not null && start.Shape != shape) throw new ArgumentException($"The starting model is {start.Shape}; the learner needs {shape}.");
+        problem = RunSpec.Cost(options, TickWindow.LayoutOf(window, inputs, outputs), 1, 0);
         if (problem is not null) throw new ArgumentException($"A window of {window} ticks: {problem}");
+        _window = new TickWindow(window, inputs, outputs, shape.StateLength);
         Options = options;
-        _window = new TickWindow(window, inputs, outputs, options.Hidden);
-        (_workspace, _optimizer, _algorithm) = Trainer.Wire(options, _window.Layout, 1, start?.Weights);
+        (_workspace, _optimizer, _algorithm) = TrainingRun.Wire(options, _window.Layout, 1, start?.Weights);
         _normalization = start?.Normalization;
-        _h = new float[options.Hidden];
-        _next = new float[options.Hidden];
+        _live = RnnModel.Over(_workspace.Parameters, _normalization);
+        _state = new RnnState(_live);
+        _before = new float[shape.StateLength];
         _x = new float[inputs];
         _y = new float[outputs];
-        _last = new float[outputs];
         _savedParameters = new float[_workspace.Parameters.Data.Length];
         _savedState = new float[_optimizer.State.Length];
         _divergedAfter = DivergedAfterWindows * (((long)window + updateEvery - 1) / updateEvery);
@@ -161,8 +166,8 @@ public sealed class OnlineLearner : IDisposable
         if (mode == OnlineMode.Background)
         {
             // Room for several windows' worth of ticks, so a trainer busy with one update drops none.
-            _queue = new TickQueue(Math.Max(1024, 4 * (window + updateEvery)), inputs, outputs, options.Hidden);
-            _publisher = new ModelPublisher(new RnnModel(_workspace.Parameters));
+            _queue = new TickQueue(Math.Max(1024, 4 * (window + updateEvery)), inputs, outputs, shape.StateLength);
+            _publisher = new ModelPublisher(new RnnModel(_workspace.Parameters, _normalization));
             _trainer = new Thread(Train) { IsBackground = true, Name = "FastLra online trainer" };
             if (startTrainer) _trainer.Start();
         }
@@ -263,28 +268,17 @@ public sealed class OnlineLearner : IDisposable
         if (x.Length != shape.Inputs || prediction.Length != shape.Outputs || (!target.IsEmpty && target.Length != shape.Outputs))
             ThrowHelper.Argument($"A tick takes {shape.Inputs} inputs, {shape.Outputs} targets (or none) and {shape.Outputs} outputs.");
         // Inline, the weights being trained; in the background, the newest whole model published.
-        IRnnParameters p = _publisher is null ? _workspace.Parameters : _publisher.Acquire().Weights;
-        ReadOnlySpan<float> input = x;
-        if (_normalization is { } n)
-        {
-            n.NormalizeInput(x, _x);
-            input = _x;
-        }
+        var model = _publisher is null ? _live : _publisher.Acquire();
+        _state.Hidden.CopyTo(_before);
         Ticks++;
-        if (!Reductions.AllFinite(input)) return RejectInput(prediction);
-        // _h is the state before this tick until the tick is recorded; _next the state after it.
-        Rnn.StepForward(p, input, _h, 1, _next, _next);
-        Rnn.OutputForward(p, _next, 1, prediction);
-        _normalization?.DenormalizeOutputs(prediction);
-        // Finite weights and a finite input can still overflow. The state is tanh's, in [-1, 1] or
-        // NaN, and a NaN in it reaches every output: checking the prediction checks both.
-        if (!Reductions.AllFinite(prediction)) return RejectInput(prediction);
-        prediction.CopyTo(_last);
-        if (target.IsEmpty)
+        // A step that is not finite (its input, or the prediction finite weights overflowed to) is
+        // refused by the state, which keeps itself and holds the last prediction.
+        if (!_state.TryStep(model, x, prediction))
         {
-            _next.CopyTo(_h, 0);
-            return Health(TickResult.Ok);
+            RejectedTicks++;
+            return TickResult.InputRejected;
         }
+        if (target.IsEmpty) return Health(TickResult.Ok);
 
         ReadOnlySpan<float> y = target;
         if (_normalization is { HasTargets: true } m)
@@ -297,7 +291,6 @@ public sealed class OnlineLearner : IDisposable
             // The stream goes on past a tick the window does not get: the window cannot span it.
             RejectedTicks++;
             Restart();
-            _next.CopyTo(_h, 0);
             return Health(TickResult.TargetRejected);
         }
 
@@ -307,12 +300,18 @@ public sealed class OnlineLearner : IDisposable
         _weightedSquares = _weightedSquares * _decay + squares;
         _weights = _weights * _decay + 1;
 
+        ReadOnlySpan<float> input = x;
+        if (_normalization is { } n)
+        {
+            n.NormalizeInput(x, _x);
+            input = _x;
+        }
         if (_queue is null)
         {
-            _window.Add(input, y, _h);
+            _window.Add(input, y, _before);
             if (Due()) Update();
         }
-        else if (_queue.TryAdd(input, y, _h, _restartPending))
+        else if (_queue.TryAdd(input, y, _before, _restartPending))
         {
             _restartPending = false;
         }
@@ -321,16 +320,7 @@ public sealed class OnlineLearner : IDisposable
             DroppedTicks++;
             _restartPending = true;
         }
-        _next.CopyTo(_h, 0);
         return Health(TickResult.Ok);
-    }
-
-    /// <summary>A tick that cannot be predicted: the last prediction stands, the state stays, and the tick is counted.</summary>
-    private TickResult RejectInput(Span<float> prediction)
-    {
-        _last.CopyTo(prediction);
-        RejectedTicks++;
-        return TickResult.InputRejected;
     }
 
     private TickResult Health(TickResult result) => Diverged ? TickResult.Diverged : result;
@@ -476,7 +466,7 @@ public sealed class OnlineLearner : IDisposable
     }
 
     /// <summary>The streaming hidden state back to zero (a new episode); the weights and the window stay.</summary>
-    public void ResetState() => Array.Clear(_h);
+    public void ResetState() => _state.Reset();
 
     /// <summary>
     /// A model of the current weights (a copy, with the starting model's normalisation), to save or
@@ -532,9 +522,9 @@ public sealed class OnlineLearner : IDisposable
         var window = new uint[_window.StateLength];
         _window.SaveState(window);
         entries.Add(SafeTensors.UInt32s("window_state", window));
-        entries.Add(SafeTensors.Floats("hidden_state", [_h.Length], _h));
-        entries.Add(SafeTensors.Floats("last_prediction", [_last.Length], _last));
-        var m = Checkpoint.Metadata(Options);
+        entries.Add(SafeTensors.Floats("hidden_state", [_state.Hidden.Length], _state.Hidden));
+        entries.Add(SafeTensors.Floats("last_prediction", [_state.LastOutput.Length], _state.LastOutput));
+        var m = TrainingOptionTable.Describe(Options, OptionUse.Learner);
         m.Add(new("format", Format));
         m.Add(new("window", Checkpoint.I(Window)));
         m.Add(new("update_every", Checkpoint.I(UpdateEvery)));
@@ -569,24 +559,23 @@ public sealed class OnlineLearner : IDisposable
         TrainingOptions options;
         try
         {
-            options = TrainingOptionTable.Read(m);
+            options = TrainingOptionTable.ReadOptions(m, OptionUse.Learner);
         }
         catch (OptionException e)
         {
             throw new WeightFileException($"{path}: the learner's configuration is invalid: {e.Message}");
         }
-        var (parameters, _) = ModelFile.Load(file);
-        var shape = parameters.Shape;
+        var (start, _) = ModelFile.Read(file);
+        var shape = start.Shape;
         long window = Checkpoint.Long(m, "window", path), every = Checkpoint.Long(m, "update_every", path);
         double halfLife = Checkpoint.Double(m, "error_half_life", path);
-        if (shape.Hidden != options.Hidden) throw Checkpoint.Bad(path, "hidden");
+        options = options with { Hidden = shape.Hidden, Cell = shape.Cell, Layers = shape.Layers };
         if (window is < 1 or > int.MaxValue) throw Checkpoint.Bad(path, "window");
         if (every is < 1 or > int.MaxValue) throw Checkpoint.Bad(path, "update_every");
         OnlineLearner learner;
         try
         {
-            learner = new OnlineLearner(options, shape.Inputs, shape.Outputs, (int)window, (int)every,
-                new RnnModel(parameters, ModelFile.LoadNormalization(file, shape)), halfLife, mode, startTrainer: false);
+            learner = new OnlineLearner(options, shape.Inputs, shape.Outputs, (int)window, (int)every, start, halfLife, mode, startTrainer: false);
         }
         catch (ArgumentException e)
         {
@@ -597,17 +586,19 @@ public sealed class OnlineLearner : IDisposable
         var hidden = Checkpoint.Find(file, "hidden_state");
         if (optimizer.Shape is not [var o] || o != learner._optimizer.State.Length) throw new WeightFileException($"{path}: optimizer_state does not fit the learner.");
         if (windowState.Shape is not [var w] || w != learner._window.StateLength) throw new WeightFileException($"{path}: window_state does not fit the learner.");
-        if (hidden.Shape is not [var h] || h != learner._h.Length) throw new WeightFileException($"{path}: hidden_state does not fit the learner.");
+        if (hidden.Shape is not [var h] || h != learner._before.Length) throw new WeightFileException($"{path}: hidden_state does not fit the learner.");
         file.ReadFloats(optimizer, learner._optimizer.State);
         Checkpoint.CheckOptimizerState(path, options.Optimizer, learner._optimizer.State, learner._savedParameters.Length);
-        file.ReadFloats(hidden, learner._h);
-        ModelFile.CheckFinite(path, "hidden_state", learner._h);
+        file.ReadFloats(hidden, learner._before);
+        ModelFile.CheckFinite(path, "hidden_state", learner._before);
+        learner._state.Restore(learner._before);
         // Files from before rejected inputs were held have none: the held prediction starts at zero.
         if (file.Find("last_prediction") is { } last)
         {
-            if (last.Shape is not [var l] || l != learner._last.Length) throw new WeightFileException($"{path}: last_prediction does not fit the learner.");
-            file.ReadFloats(last, learner._last);
-            ModelFile.CheckFinite(path, "last_prediction", learner._last);
+            var held = learner._state.LastOutput;
+            if (last.Shape is not [var l] || l != held.Length) throw new WeightFileException($"{path}: last_prediction does not fit the learner.");
+            file.ReadFloats(last, held);
+            ModelFile.CheckFinite(path, "last_prediction", held);
         }
         var words = new uint[learner._window.StateLength];
         file.ReadUInt32s(windowState, words);

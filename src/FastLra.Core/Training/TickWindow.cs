@@ -19,15 +19,18 @@ internal sealed class TickWindow : IBatchSource
     /// <param name="window">W: the ticks kept and trained on.</param>
     /// <param name="inputs">I per tick.</param>
     /// <param name="outputs">O per tick.</param>
-    /// <param name="hidden">H, the width of the state recorded before each tick.</param>
-    public TickWindow(int window, int inputs, int outputs, int hidden)
+    /// <param name="stateLength">The length of the state recorded before each tick (every layer's h, and c for an LSTM).</param>
+    public TickWindow(int window, int inputs, int outputs, int stateLength)
     {
-        Layout = new SequenceLayout(window, inputs, outputs, 0, GlobalLossKind.MeanSquaredError);
+        Layout = LayoutOf(window, inputs, outputs);
         _x = new float[(long)window * inputs];
         _y = new float[(long)window * outputs];
-        _h = new float[(long)window * hidden];
-        _h0 = new float[hidden];
+        _h = new float[(long)window * stateLength];
+        _h0 = new float[stateLength];
     }
+
+    /// <summary>A window of W ticks as a sequence: W steps, an output and a squared error at each.</summary>
+    public static SequenceLayout LayoutOf(int window, int inputs, int outputs) => new(window, inputs, outputs, 0, GlobalLossKind.MeanSquaredError);
 
     public SequenceLayout Layout { get; }
 

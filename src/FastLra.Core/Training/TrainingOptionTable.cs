@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using FastLra.Data;
-using FastLra.IO;
+using FastLra.Kernels;
+using FastLra.Model;
 using FastLra.Tasks;
 
 namespace FastLra.Training;
@@ -12,36 +13,82 @@ internal enum OptionScope
     /// <summary>Every run.</summary>
     Every,
 
-    /// <summary>Runs on a synthetic task.</summary>
-    Synthetic,
+    /// <summary>Runs on a synthetic task (<see cref="TaskSource"/>).</summary>
+    Task,
 
-    /// <summary>Runs on the user's data (<see cref="TrainingOptions.Data"/>).</summary>
+    /// <summary>Runs on a data file (<see cref="DataFileSource"/>).</summary>
+    DataFile,
+
+    /// <summary>Runs on data, from a file or in memory.</summary>
     Data,
 
     /// <summary>LRA runs.</summary>
     Lra,
 }
 
-/// <summary>A value of an option that does not parse: its message names the option and says what it takes.</summary>
+/// <summary>What an option's value is: how it parses, and how help and JSON show it.</summary>
+internal enum OptionKind
+{
+    /// <summary>A whole number.</summary>
+    Integer,
+
+    /// <summary>A number (a float: written at float precision, 0.01, not 0.009999999776482582).</summary>
+    Real,
+
+    /// <summary>One of <see cref="TrainingOption.Choices"/>.</summary>
+    Choice,
+
+    /// <summary>A path.</summary>
+    File,
+
+    /// <summary>Names, comma-separated.</summary>
+    Names,
+}
+
+/// <summary>The commands (and the C ABI's learner) that take an option.</summary>
+[Flags]
+internal enum OptionUse
+{
+    Train = 1,
+    Sweep = 2,
+    Bench = 4,
+    Eval = 8,
+    Predict = 16,
+    Replay = 32,
+
+    /// <summary>The online learner's <c>name=value</c> options in the C ABI.</summary>
+    Learner = 64,
+
+    /// <summary><c>fastlra data</c>, which draws a task's batches.</summary>
+    Data = 128,
+
+    /// <summary>What every option of a run is taken by: train, a sweep's grid and bench.</summary>
+    Run = Train | Sweep | Bench,
+}
+
+/// <summary>A value of an option that does not parse or is out of its range: its message names the option as the command line spells it and says what it takes.</summary>
 public sealed class OptionException(string message) : Exception(message);
 
 /// <summary>
-/// One training option: its name (<c>--name</c> on the command line and in sweep grids; with
+/// One option of a run: its name (<c>--name</c> on the command line and in sweep grids; with
 /// underscores, <c>name_with_underscores</c>, in checkpoints, saved models and JSON reports), the
-/// runs it applies to, how its value reads and prints, and its help line.
+/// runs it applies to, the kind of value it takes (and its choices), its default, the commands
+/// that take it, how its value reads and prints, and its help, which the command line, the
+/// README's option tables and fastlra.h all show.
 /// </summary>
 internal sealed class TrainingOption
 {
-    private readonly Func<TrainingOptions, string> _format;
-    private readonly Func<TrainingOptions, string, TrainingOptions> _parse;
+    private readonly Func<RunSpec, string> _format;
+    private readonly Func<RunSpec, string, RunSpec> _parse;
 
-    internal TrainingOption(string name, OptionScope scope, bool numeric, string help,
-        Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse)
+    internal TrainingOption(string name, OptionScope scope, OptionKind kind, OptionUse use, string help,
+        Func<RunSpec, string> format, Func<RunSpec, string, RunSpec> parse)
     {
         Name = name;
         Key = name.Replace('-', '_');
         Scope = scope;
-        Numeric = numeric;
+        Kind = kind;
+        Use = use;
         Help = help;
         _format = format;
         _parse = parse;
@@ -56,11 +103,20 @@ internal sealed class TrainingOption
     /// <summary>The runs it applies to.</summary>
     public OptionScope Scope { get; }
 
-    /// <summary>Whether its value is a number (written as one in JSON).</summary>
-    public bool Numeric { get; }
+    /// <summary>The kind of value it takes.</summary>
+    public OptionKind Kind { get; }
 
-    /// <summary>Whether its value is a float (written in JSON at float precision: 0.01, not 0.009999999776482582).</summary>
-    public bool IsFloat { get; init; }
+    /// <summary>The commands that take it.</summary>
+    public OptionUse Use { get; }
+
+    /// <summary>The values a <see cref="OptionKind.Choice"/> takes, in the order help lists them.</summary>
+    public IReadOnlyList<string> Choices { get; init; } = [];
+
+    /// <summary>Whether its value is a number (written as one in JSON).</summary>
+    public bool Numeric => Kind is OptionKind.Integer or OptionKind.Real;
+
+    /// <summary>Whether its value is a float.</summary>
+    public bool IsFloat => Kind == OptionKind.Real;
 
     /// <summary>
     /// Whether a run at this option's default leaves it out of what it records (checkpoints, models,
@@ -69,117 +125,185 @@ internal sealed class TrainingOption
     /// </summary>
     public bool OmittedAtDefault { get; init; }
 
-    /// <summary>One line of help: what it means, its choices, its default.</summary>
+    /// <summary>What it means (help and the README add its choices and default).</summary>
     public string Help { get; }
 
-    /// <summary>Whether the option means something for this run.</summary>
-    public bool AppliesTo(TrainingOptions o) => Scope switch
+    /// <summary>
+    /// The default as help shows it: the value of a run left at its defaults, unless the entry says
+    /// otherwise (<see cref="DefaultText"/>). Empty for an option with none (a file, a required value).
+    /// </summary>
+    public string Default => DefaultText ?? Show(Scope is OptionScope.DataFile or OptionScope.Data ? TrainingOptionTable.DataDefaults : RunSpec.Default);
+
+    /// <summary>The default in words, where it is not a value (<c>one per core</c>), or empty for none.</summary>
+    public string? DefaultText { get; init; }
+
+    /// <summary>The placeholder help shows after the option: its choices, or the kind of value.</summary>
+    public string ValueName => Kind switch
     {
-        OptionScope.Synthetic => o.Data is null,
-        OptionScope.Data => o.Data is not null,
-        OptionScope.Lra => o.Algorithm == AlgorithmKind.Lra,
+        OptionKind.Choice => string.Join('|', Choices),
+        OptionKind.Integer => "int",
+        OptionKind.Real => "float",
+        OptionKind.File => "file",
+        _ => "names",
+    };
+
+    /// <summary>Whether the option means something for this run.</summary>
+    public bool AppliesTo(RunSpec s) => Scope switch
+    {
+        OptionScope.Task => s.Source is TaskSource,
+        OptionScope.DataFile => s.Source is DataFileSource,
+        OptionScope.Data => s.Source is DataFileSource or DataSetSource,
+        OptionScope.Lra => s.Options.Algorithm == AlgorithmKind.Lra,
         _ => true,
     };
 
     /// <summary>Whether a run records the option (checkpoints, reports, run ids): it applies, and is not an <see cref="OmittedAtDefault"/> one at its default.</summary>
-    public bool Records(TrainingOptions o) => AppliesTo(o) && !(OmittedAtDefault && Format(o) == Format(TrainingOptionTable.Defaults));
+    public bool Records(RunSpec s) => AppliesTo(s) && !(OmittedAtDefault && Format(s) == Format(s.Source is TaskSource ? RunSpec.Default : TrainingOptionTable.DataDefaults));
 
-    /// <summary>The option's value in <paramref name="o"/>, as it is written (floats in their shortest round-trip form).</summary>
-    public string Format(TrainingOptions o) => _format(o);
+    /// <summary>The option's value in <paramref name="s"/> as checkpoints record it (a float as the double it widens to).</summary>
+    public string Format(RunSpec s) => _format(s);
 
-    /// <summary><paramref name="o"/> with this option set from <paramref name="text"/>; an <see cref="OptionException"/> when it does not parse.</summary>
-    public TrainingOptions Parse(TrainingOptions o, string text) => _parse(o, text);
+    /// <summary>The option's value in <paramref name="s"/> as the command line gives it (a float in its shortest round-trip form: 0.01).</summary>
+    public string Show(RunSpec s)
+    {
+        string value = _format(s);
+        return IsFloat ? ((float)double.Parse(value, CultureInfo.InvariantCulture)).ToString("R", CultureInfo.InvariantCulture) : value;
+    }
+
+    /// <summary><paramref name="s"/> with this option set from <paramref name="text"/>; an <see cref="OptionException"/> when it does not parse.</summary>
+    public RunSpec Parse(RunSpec s, string text) => _parse(s, text);
 }
 
 /// <summary>
-/// The one table of training options, in the order checkpoints record them (which the sweep's
-/// run ids hash, so that order and the float formatting, each float as the double it widens to,
-/// stay as they were). The command line (<c>train</c>, <c>bench</c>, <c>eval</c>,
-/// <c>predict</c>), checkpoint and model metadata, sweep grids, the JSON report and sweep
-/// summaries all read it, so an option is added in one place. Ranges are checked by
-/// <see cref="TrainingOptions.Validate"/>; this table parses.
+/// The one table of a run's options, in the order checkpoints record them (which the sweep's run
+/// ids hash, so that order and the float formatting, each float as the double it widens to, stay as
+/// they were). The command line and its help, checkpoint and model metadata, sweep grids and their
+/// summaries, the JSON report, <c>replay</c>, the C ABI's learner, fastlra.h's list and the README's
+/// option tables all read it, so an option is added in one place. It parses; ranges are checked
+/// when a run is validated (<see cref="RunSpec"/>).
 /// </summary>
 internal static class TrainingOptionTable
 {
+    private const OptionUse Evaluation = OptionUse.Run | OptionUse.Eval | OptionUse.Predict;
+    private const OptionUse Series = Evaluation | OptionUse.Replay;
+    private const OptionUse Online = OptionUse.Run | OptionUse.Replay | OptionUse.Learner;
+
     /// <summary>Every option, in the order help and reports list them.</summary>
     public static IReadOnlyList<TrainingOption> All { get; } =
     [
-        Text("task", OptionScope.Synthetic, "the synthetic task: temporal-order, temporal-order-3bit, random-permutation or adding",
-            o => TaskInfo.Name(o.Task), (o, v) => o with { Task = Choice<TaskKind>(v, "task", TaskInfo.TryParse, TaskInfo.Names) }),
-        Number("length", OptionScope.Synthetic, "sequence length T of the synthetic task", o => I(o.Length), (o, v) => o with { Length = Int(v, "length") }),
-        Text("data", OptionScope.Data, "train on this file: .csv, .npz or .safetensors (see docs/data.md)",
-            o => o.Data!.Path, (o, v) => With(o, d => d with { Path = v })),
-        Text("valid-data", OptionScope.Data, "validate on this file, read like --data (default: split --valid-fraction off the training data)",
-            o => o.Data!.ValidPath ?? "", (o, v) => With(o, d => d with { ValidPath = v.Length == 0 ? null : v })),
-        Number("valid-fraction", OptionScope.Data, "share held out for validation: a CSV's last windows, a seeded random subset of arrays (default 0.2)",
-            o => D(o.Data!.ValidFraction), (o, v) => With(o, d => d with { ValidFraction = Double(v, "valid-fraction") })),
-        Text("input-columns", OptionScope.Data, "CSV: the input columns, comma-separated",
-            o => o.Data!.File.InputColumns, (o, v) => WithFile(o, f => f with { InputColumns = v })),
-        Text("target-columns", OptionScope.Data, "CSV: the target columns, comma-separated",
-            o => o.Data!.File.TargetColumns, (o, v) => WithFile(o, f => f with { TargetColumns = v })),
-        new("delimiter", OptionScope.Data, numeric: false, "CSV: the separator between cells, auto, ',', ';' or tab; auto takes the most frequent of the three in the header row (default auto)",
-            o => o.Data?.File.Delimiter switch { null => "auto", '\t' => "tab", var d => d.Value.ToString() },
-            (o, v) => WithFile(o, f => f with
-            {
-                Delimiter = v switch
-                {
-                    "auto" => null, "," => ',', ";" => ';', "tab" or "\t" => '\t',
-                    _ => throw new OptionException($"unknown --delimiter '{v}' (choose auto, ',', ';' or tab)."),
-                },
-            })) { OmittedAtDefault = true },
-        new("decimal-comma", OptionScope.Data, numeric: false, "CSV: true reads numbers written with a decimal comma (1,5), with cells separated by ';' or tab (default false)",
-            o => o.Data?.File.DecimalComma == true ? "true" : "false",
-            (o, v) => WithFile(o, f => f with
-            {
-                DecimalComma = v switch { "true" => true, "false" => false, _ => throw new OptionException($"--decimal-comma takes true or false, got '{v}'.") },
-            })) { OmittedAtDefault = true },
-        Number("classes", OptionScope.Data, "the targets are integer class labels in [0, N) (CSV: one target column); 0 = regression, or for integer arrays the largest label + 1",
-            o => I(o.Data!.File.Classes), (o, v) => WithFile(o, f => f with { Classes = Int(v, "classes") })),
-        Number("window", OptionScope.Data, "CSV: steps per training sequence T", o => I(o.Data!.File.Window), (o, v) => WithFile(o, f => f with { Window = Int(v, "window") })),
-        Number("horizon", OptionScope.Data, "CSV: predict the target h steps after each input step (default 1)",
-            o => I(o.Data!.File.Horizon), (o, v) => WithFile(o, f => f with { Horizon = Int(v, "horizon") })),
-        Number("stride", OptionScope.Data, "CSV: steps between the starts of consecutive windows (default 1)",
-            o => I(o.Data!.File.Stride), (o, v) => WithFile(o, f => f with { Stride = Int(v, "stride") })),
-        Text("outputs", OptionScope.Data, "last (one output per sequence) or all (one at every step from --washout on); default: from the shape of the targets (all for CSV)",
-            o => OptionNames.Outputs.Name(o.Data!.File.Outputs), (o, v) => WithFile(o, f => f with { Outputs = Choice<OutputSelection>(v, "outputs", OptionNames.Outputs.TryParse, OptionNames.Outputs.Names) })),
-        Number("washout", OptionScope.Data, "with --outputs all, the first step that carries a loss (default 0)",
-            o => I(o.Data!.File.Washout), (o, v) => WithFile(o, f => f with { Washout = Int(v, "washout") })),
-        Text("normalize", OptionScope.Data, "standard (per-feature mean and deviation of the training data, kept in the model) or none; default standard",
-            o => o.Data!.Normalize ? "standard" : "none",
-            (o, v) => With(o, d => d with { Normalize = v switch { "standard" => true, "none" => false, _ => throw new OptionException($"unknown --normalize '{v}' (choose standard or none).") } })),
-        Number("epochs", OptionScope.Data, "passes over the training data (sets the iteration budget; 0 = --max-iter decides)",
-            o => I(o.Data!.Epochs), (o, v) => With(o, d => d with { Epochs = Int(v, "epochs") })),
-        Number("hidden", OptionScope.Every, "hidden width H (default 100)", o => I(o.Hidden), (o, v) => o with { Hidden = Int(v, "hidden") }),
-        Number("batch", OptionScope.Every, "batch size B (default 20)", o => I(o.Batch), (o, v) => o with { Batch = Int(v, "batch") }),
-        Number("seed", OptionScope.Every, "seed of the task generator or the data's split and shuffling, and of the orthogonal initialisation (default 1234)",
-            o => I(o.Seed), (o, v) => o with { Seed = Seed(v) }),
-        Text("algo", OptionScope.Every, "gradient algorithm: bptt or lra (default bptt)",
-            o => OptionNames.Algorithms.Name(o.Algorithm), (o, v) => o with { Algorithm = Choice<AlgorithmKind>(v, "algo", OptionNames.Algorithms.TryParse, OptionNames.Algorithms.Names) }),
-        Text("optimizer", OptionScope.Every, "sgd, nesterov, rmsprop, adam or adagrad, PyTorch semantics (default sgd)",
-            o => Optimizer.Names[(int)o.Optimizer], (o, v) => o with { Optimizer = Choice<OptimizerKind>(v, "optimizer", Optimizer.TryParse, Optimizer.Names) }),
-        Real("lr", OptionScope.Every, "learning rate (default 0.01)", o => F(o.LearningRate), (o, v) => o with { LearningRate = Float(v, "lr") }),
-        Real("clip", OptionScope.Every, "gradient norm bound c, 0 = off: BPTT clips the global norm, LRA every step's update and target gradient (default 1)",
-            o => F(o.Clip), (o, v) => o with { Clip = Float(v, "clip") }),
-        Number("max-iter", OptionScope.Every, "iteration budget, counted from the run's start (default 100000)", o => I(o.MaxIterations), (o, v) => o with { MaxIterations = Long(v, "max-iter") }),
-        Number("check-every", OptionScope.Every, "iterations between validation checks (default 100)", o => I(o.CheckEvery), (o, v) => o with { CheckEvery = Int(v, "check-every") }),
-        Number("patience", OptionScope.Every, "checks without a new best (accuracy; on data, validation loss) before stopping (default 30)",
-            o => I(o.Patience), (o, v) => o with { Patience = Int(v, "patience") }),
-        Number("valid-size", OptionScope.Synthetic, "sequences in the synthetic task's fixed validation set (default 10000)", o => I(o.ValidSize), (o, v) => o with { ValidSize = Int(v, "valid-size") }),
-        Text("semantics", OptionScope.Lra, "LRA: local (the intended algorithm) or reference (parity with the paper's code); default local",
-            o => OptionNames.Semantics.Name(o.Semantics), (o, v) => o with { Semantics = Choice<LraSemantics>(v, "semantics", OptionNames.Semantics.TryParse, OptionNames.Semantics.Names) }),
-        Number("k", OptionScope.Lra, "LRA: target steps per layer (default 10)", o => I(o.K), (o, v) => o with { K = Int(v, "k") }),
-        Real("beta", OptionScope.Lra, "LRA: target step size (default 10)", o => F(o.Beta), (o, v) => o with { Beta = Float(v, "beta") }),
-        Real("alpha", OptionScope.Lra, "LRA: weight of the Omega regulariser, 0 = unregularised (default 0)", o => F(o.Alpha), (o, v) => o with { Alpha = Float(v, "alpha") }),
-        Text("local-loss", OptionScope.Lra, "LRA: log-penalty or mse (default log-penalty)",
-            o => OptionNames.LocalLosses.Name(o.LocalLoss), (o, v) => o with { LocalLoss = Choice<Kernels.LocalLossKind>(v, "local-loss", OptionNames.LocalLosses.TryParse, OptionNames.LocalLosses.Names) }),
-        Text("clip-mode", OptionScope.Lra, "LRA: above (rescale a gradient whose norm is at least c) or always (every gradient to norm c); default above",
-            o => OptionNames.ClipModes.Name(o.ClipMode), (o, v) => o with { ClipMode = Choice<ClipMode>(v, "clip-mode", OptionNames.ClipModes.TryParse, OptionNames.ClipModes.Names) }),
-        Real("omega-guard", OptionScope.Lra, "LRA: guard e of the guarded Omega, r = ||N|| / (||G|| + e); 0 = the paper's Omega (default 0; see docs/algorithm.md)",
-            o => F(o.OmegaGuard), (o, v) => o with { OmegaGuard = Float(v, "omega-guard") }, omittedAtDefault: true),
+        new("task", OptionScope.Task, OptionKind.Choice, OptionUse.Run | OptionUse.Eval | OptionUse.Data, "the synthetic task",
+            s => TaskInfo.Name(TaskOf(s).Task), (s, v) => s with { Source = TaskOf(s) with { Task = Choice<TaskKind>(v, "task", TaskInfo.TryParse, TaskInfo.Names) } })
+        { Choices = TaskInfo.Names, DefaultText = "" },
+        new("length", OptionScope.Task, OptionKind.Integer, OptionUse.Run | OptionUse.Eval | OptionUse.Data,
+            "sequence length T of the synthetic task (the generators need int(0.1 T) >= 1, so T >= 10; random-permutation T >= 1)",
+            s => I(TaskOf(s).Length), (s, v) => s with { Source = TaskOf(s) with { Length = Int(v, "length") } }) { DefaultText = "" },
+        new("data", OptionScope.DataFile, OptionKind.File, Series,
+            "the data file instead of a task: .csv, .npz or .safetensors (docs/data.md); with it, the data options apply instead of --task, --length, --valid-size",
+            s => FileOf(s).Path, (s, v) => s with { Source = FileOf(s) with { Path = v } }) { DefaultText = "" },
+        new("valid-data", OptionScope.DataFile, OptionKind.File, OptionUse.Run, "validate on this file, read like --data (default: split --valid-fraction off the training data)",
+            s => FileOf(s).ValidPath ?? "", (s, v) => s with { Source = FileOf(s) with { ValidPath = v.Length == 0 ? null : v } }) { DefaultText = "" },
+        new("valid-fraction", OptionScope.DataFile, OptionKind.Real, OptionUse.Run,
+            "without --valid-data: the share held out for validation, the last windows of a CSV series (never a random split of a time series), a seeded random subset of arrays",
+            s => D(FileOf(s).ValidFraction), (s, v) => s with { Source = FileOf(s) with { ValidFraction = Double(v, "valid-fraction") } }),
+        new("input-columns", OptionScope.DataFile, OptionKind.Names, Series, "CSV: the columns fed to the network, comma-separated",
+            s => FileOf(s).File.InputColumns, (s, v) => WithFile(s, f => f with { InputColumns = v })),
+        new("target-columns", OptionScope.DataFile, OptionKind.Names, Series, "CSV: the columns to predict, comma-separated",
+            s => FileOf(s).File.TargetColumns, (s, v) => WithFile(s, f => f with { TargetColumns = v })),
+        new("delimiter", OptionScope.DataFile, OptionKind.Choice, Series,
+            "CSV: the separator between cells; auto takes the most frequent of ',', ';' and tab in the header row (',' when it has none)",
+            s => FileOf(s).File.Delimiter switch { null => "auto", '\t' => "tab", var d => d.Value.ToString() },
+            (s, v) => WithFile(s, f => f with { Delimiter = v switch { "auto" => null, "," => ',', ";" => ';', "tab" or "\t" => '\t', _ => throw Unknown("delimiter", v, ["auto", ",", ";", "tab"]) } }))
+        { Choices = ["auto", ",", ";", "tab"], OmittedAtDefault = true },
+        new("decimal-comma", OptionScope.DataFile, OptionKind.Choice, Series,
+            "CSV: true reads numbers written with a decimal comma (1,5); the cells must then be separated by ';' or tabs",
+            s => FileOf(s).File.DecimalComma ? "true" : "false",
+            (s, v) => WithFile(s, f => f with { DecimalComma = v switch { "true" => true, "false" => false, _ => throw Unknown("decimal-comma", v, ["true", "false"]) } }))
+        { Choices = ["true", "false"], OmittedAtDefault = true },
+        new("classes", OptionScope.DataFile, OptionKind.Integer, Evaluation,
+            "the targets are integer class labels in [0, N) (CSV: one target column); 0 = regression for CSV, the largest label + 1 for integer arrays",
+            s => I(FileOf(s).File.Classes), (s, v) => WithFile(s, f => f with { Classes = Int(v, "classes") })),
+        new("window", OptionScope.DataFile, OptionKind.Integer, Evaluation, "CSV: steps per training sequence T",
+            s => I(FileOf(s).File.Window), (s, v) => WithFile(s, f => f with { Window = Int(v, "window") })) { DefaultText = "" },
+        new("horizon", OptionScope.DataFile, OptionKind.Integer, Series, "CSV: predict the target h steps after each input step",
+            s => I(FileOf(s).File.Horizon), (s, v) => WithFile(s, f => f with { Horizon = Int(v, "horizon") })),
+        new("stride", OptionScope.DataFile, OptionKind.Integer, Evaluation, "CSV: steps between the starts of consecutive windows",
+            s => I(FileOf(s).File.Stride), (s, v) => WithFile(s, f => f with { Stride = Int(v, "stride") })),
+        new("outputs", OptionScope.DataFile, OptionKind.Choice, Evaluation,
+            "last (one output per sequence) or all (one at every step from --washout on); auto: all for CSV and per-step arrays, last otherwise",
+            s => OptionNames.Outputs.Name(FileOf(s).File.Outputs),
+            (s, v) => WithFile(s, f => f with { Outputs = Choice<OutputSelection>(v, "outputs", OptionNames.Outputs.TryParse, OptionNames.Outputs.Names) }))
+        { Choices = OptionNames.Outputs.Names },
+        new("washout", OptionScope.DataFile, OptionKind.Integer, Evaluation, "with --outputs all: the first step that carries a loss",
+            s => I(FileOf(s).File.Washout), (s, v) => WithFile(s, f => f with { Washout = Int(v, "washout") })),
+        new("normalize", OptionScope.Data, OptionKind.Choice, OptionUse.Run,
+            "standard (per-feature mean and deviation of the training inputs and regression targets, kept in the model) or none",
+            s => NormalizeOf(s) ? "standard" : "none",
+            (s, v) => WithNormalize(s, v switch { "standard" => true, "none" => false, _ => throw Unknown("normalize", v, ["standard", "none"]) }))
+        { Choices = ["standard", "none"] },
+        new("epochs", OptionScope.Data, OptionKind.Integer, OptionUse.Run, "passes over the training data (sets the iteration budget; 0 = --max-iter decides)",
+            s => I(s.Epochs), (s, v) => WithEpochs(s, Int(v, "epochs"))),
+        new("hidden", OptionScope.Every, OptionKind.Integer, OptionUse.Run | OptionUse.Replay, "hidden width H (of every layer)",
+            s => I(s.Options.Hidden), (s, v) => s with { Options = s.Options with { Hidden = Int(v, "hidden") } }),
+        new("cell", OptionScope.Every, OptionKind.Choice, Online,
+            "the recurrent cell of every layer: tanh (the paper's), gru or lstm (PyTorch's nn.RNN, nn.GRU, nn.LSTM); LRA takes tanh",
+            s => CellNames.Name(s.Options.Cell), (s, v) => s with { Options = s.Options with { Cell = Choice<CellKind>(v, "cell", CellNames.TryParse, CellNames.Names) } })
+        { Choices = CellNames.Names, OmittedAtDefault = true },
+        new("layers", OptionScope.Every, OptionKind.Integer, Online, "layers L stacked, each reading the state of the one below (LRA takes 1)",
+            s => I(s.Options.Layers), (s, v) => s with { Options = s.Options with { Layers = Int(v, "layers") } }) { OmittedAtDefault = true },
+        new("batch", OptionScope.Every, OptionKind.Integer, OptionUse.Run | OptionUse.Data, "batch size B",
+            s => I(s.Options.Batch), (s, v) => s with { Options = s.Options with { Batch = Int(v, "batch") } }),
+        new("seed", OptionScope.Every, OptionKind.Integer, OptionUse.Run | OptionUse.Eval | OptionUse.Replay | OptionUse.Learner | OptionUse.Data,
+            "seed of the task generator (on data: of the validation split and the shuffling) and of the initialisation",
+            s => I(s.Options.Seed), (s, v) => s with { Options = s.Options with { Seed = Seed(v) } }),
+        new("algo", OptionScope.Every, OptionKind.Choice, Online, "gradient algorithm",
+            s => OptionNames.Algorithms.Name(s.Options.Algorithm),
+            (s, v) => s with { Options = s.Options with { Algorithm = Choice<AlgorithmKind>(v, "algo", OptionNames.Algorithms.TryParse, OptionNames.Algorithms.Names) } })
+        { Choices = OptionNames.Algorithms.Names },
+        new("optimizer", OptionScope.Every, OptionKind.Choice, Online, "PyTorch semantics and defaults",
+            s => Optimizer.Names[(int)s.Options.Optimizer],
+            (s, v) => s with { Options = s.Options with { Optimizer = Choice<OptimizerKind>(v, "optimizer", Optimizer.TryParse, Optimizer.Names) } })
+        { Choices = Optimizer.Names },
+        new("lr", OptionScope.Every, OptionKind.Real, Online, "learning rate",
+            s => F(s.Options.LearningRate), (s, v) => s with { Options = s.Options with { LearningRate = Float(v, "lr") } }),
+        new("clip", OptionScope.Every, OptionKind.Real, Online,
+            "gradient norm bound c (0 = off); BPTT clips the global norm as clip_grad_norm_, LRA every step's dWhh and dWxh, dWhy and every target gradient",
+            s => F(s.Options.Clip), (s, v) => s with { Options = s.Options with { Clip = Float(v, "clip") } }),
+        new("max-iter", OptionScope.Every, OptionKind.Integer, OptionUse.Run, "iteration budget, counted from the run's start",
+            s => I(s.Options.MaxIterations), (s, v) => s with { Options = s.Options with { MaxIterations = Long(v, "max-iter") } }),
+        new("check-every", OptionScope.Every, OptionKind.Integer, OptionUse.Run, "iterations between validation checks",
+            s => I(s.Options.CheckEvery), (s, v) => s with { Options = s.Options with { CheckEvery = Int(v, "check-every") } }),
+        new("patience", OptionScope.Every, OptionKind.Integer, OptionUse.Run, "checks without a new best validation accuracy (on data: validation loss) before stopping",
+            s => I(s.Options.Patience), (s, v) => s with { Options = s.Options with { Patience = Int(v, "patience") } }),
+        new("valid-size", OptionScope.Task, OptionKind.Integer, OptionUse.Run | OptionUse.Eval,
+            "sequences in the task's fixed validation set (drawn first from the generator, as the reference does)",
+            s => I(TaskOf(s).ValidSize), (s, v) => s with { Source = TaskOf(s) with { ValidSize = Int(v, "valid-size") } }),
+        new("semantics", OptionScope.Lra, OptionKind.Choice, OptionUse.Run,
+            "LRA: local (every derivative local to its step, O(T K B H²)) or reference (exact parity with the paper's published code, O(T² B H²); needs B <= H)",
+            s => OptionNames.Semantics.Name(s.Options.Semantics),
+            (s, v) => s with { Options = s.Options with { Semantics = Choice<LraSemantics>(v, "semantics", OptionNames.Semantics.TryParse, OptionNames.Semantics.Names) } })
+        { Choices = OptionNames.Semantics.Names },
+        new("k", OptionScope.Lra, OptionKind.Integer, Online, "LRA: target steps per layer",
+            s => I(s.Options.K), (s, v) => s with { Options = s.Options with { K = Int(v, "k") } }),
+        new("beta", OptionScope.Lra, OptionKind.Real, Online, "LRA: target step size",
+            s => F(s.Options.Beta), (s, v) => s with { Options = s.Options with { Beta = Float(v, "beta") } }),
+        new("alpha", OptionScope.Lra, OptionKind.Real, Online, "LRA: weight of the Omega regulariser (0 = unregularised)",
+            s => F(s.Options.Alpha), (s, v) => s with { Options = s.Options with { Alpha = Float(v, "alpha") } }),
+        new("local-loss", OptionScope.Lra, OptionKind.Choice, Online, "LRA: the local loss",
+            s => OptionNames.LocalLosses.Name(s.Options.LocalLoss),
+            (s, v) => s with { Options = s.Options with { LocalLoss = Choice<LocalLossKind>(v, "local-loss", OptionNames.LocalLosses.TryParse, OptionNames.LocalLosses.Names) } })
+        { Choices = ["log-penalty", "mse"] },
+        new("clip-mode", OptionScope.Lra, OptionKind.Choice, Online,
+            "LRA: above rescales a gradient whose norm is at least c, always rescales every gradient to norm c",
+            s => OptionNames.ClipModes.Name(s.Options.ClipMode),
+            (s, v) => s with { Options = s.Options with { ClipMode = Choice<ClipMode>(v, "clip-mode", OptionNames.ClipModes.TryParse, OptionNames.ClipModes.Names) } })
+        { Choices = OptionNames.ClipModes.Names },
+        new("omega-guard", OptionScope.Lra, OptionKind.Real, Online,
+            "LRA: guard e of the guarded Omega, r = ||N|| / (||G|| + e): the paper's Omega for signals well above e, a term that vanishes with the signal below it (docs/algorithm.md, \"Guarded Omega\"); 0 = the paper's Omega",
+            s => F(s.Options.OmegaGuard), (s, v) => s with { Options = s.Options with { OmegaGuard = Float(v, "omega-guard") } }) { OmittedAtDefault = true },
     ];
 
-    /// <summary>Every option at its default.</summary>
-    internal static readonly TrainingOptions Defaults = new();
+    /// <summary>A run on a data file left at every default: what the data options' defaults are read from.</summary>
+    internal static RunSpec DataDefaults { get; } = new(new DataFileSource(""));
 
     /// <summary>The option of that name (as on the command line, without dashes), or null.</summary>
     public static TrainingOption? Find(string name)
@@ -197,45 +321,83 @@ internal static class TrainingOptionTable
         return null;
     }
 
-    /// <summary>The options that apply to <paramref name="o"/>, with their values: what checkpoints, models and reports record.</summary>
-    public static List<KeyValuePair<string, string>> Describe(TrainingOptions o)
+    /// <summary>The options that apply to <paramref name="s"/>, with their values: what checkpoints, models and reports record.</summary>
+    public static List<KeyValuePair<string, string>> Describe(RunSpec s)
     {
         var list = new List<KeyValuePair<string, string>>();
         foreach (var option in All)
-            if (option.Records(o)) list.Add(new(option.Key, option.Format(o)));
+            if (option.Records(s)) list.Add(new(option.Key, option.Format(s)));
         return list;
     }
 
     /// <summary>
-    /// Options read back from what <see cref="Describe"/> wrote (by key): a <c>data</c> entry makes
-    /// a data run; options the entries lack keep their defaults. An <see cref="OptionException"/> names a bad value.
+    /// The run <see cref="Describe(RunSpec)"/> wrote (by key): a <c>data</c> entry makes a run on that file,
+    /// a <c>task</c> entry one on that task; entries of neither are a run on data in memory, whose
+    /// <paramref name="inMemory"/> source must be given. Options the entries lack keep their
+    /// defaults. An <see cref="OptionException"/> names a bad value.
     /// </summary>
-    public static TrainingOptions Read(IReadOnlyDictionary<string, string> entries)
+    public static RunSpec Read(IReadOnlyDictionary<string, string> entries, DataSetSource? inMemory = null)
     {
-        var o = entries.ContainsKey("data") ? new TrainingOptions { Data = new DataOptions() } : new TrainingOptions();
+        RunSource source = entries.ContainsKey("data") ? new DataFileSource("")
+            : entries.ContainsKey("task") ? RunSpec.Default.Source
+            : inMemory ?? throw new OptionException("the run is on data in memory (no 'task' or 'data' is recorded): give its data sets to resume it.");
+        var s = new RunSpec(source);
         // The algorithm first: it decides which options apply.
-        if (entries.TryGetValue("algo", out string? algo)) o = Find("algo")!.Parse(o, algo);
+        if (entries.TryGetValue("algo", out string? algo)) s = Find("algo")!.Parse(s, algo);
         foreach (var option in All)
-            if (option.AppliesTo(o) && entries.TryGetValue(option.Key, out string? value)) o = option.Parse(o, value);
-        return o;
+            if (option.AppliesTo(s) && entries.TryGetValue(option.Key, out string? value)) s = option.Parse(s, value);
+        return s;
     }
 
-    private static TrainingOption Text(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse) =>
-        new(name, scope, numeric: false, help, format, parse);
+    /// <summary>
+    /// The options of <paramref name="use"/> that apply to any data with their values in
+    /// <paramref name="o"/> (the online learner's files record these: its data is its ticks).
+    /// </summary>
+    public static List<KeyValuePair<string, string>> Describe(TrainingOptions o, OptionUse use)
+    {
+        var s = RunSpec.Default with { Options = o };
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var option in All)
+            if ((option.Use & use) != 0 && option.Scope is OptionScope.Every or OptionScope.Lra && option.Records(s)) list.Add(new(option.Key, option.Format(s)));
+        return list;
+    }
 
-    private static TrainingOption Number(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse) =>
-        new(name, scope, numeric: true, help, format, parse);
+    /// <summary>The options <see cref="Describe(TrainingOptions, OptionUse)"/> wrote; those the entries lack keep their defaults.</summary>
+    public static TrainingOptions ReadOptions(IReadOnlyDictionary<string, string> entries, OptionUse use)
+    {
+        var s = RunSpec.Default;
+        if (entries.TryGetValue("algo", out string? algo)) s = Find("algo")!.Parse(s, algo);
+        foreach (var option in All)
+            if ((option.Use & use) != 0 && option.Scope is OptionScope.Every or OptionScope.Lra && option.AppliesTo(s) && entries.TryGetValue(option.Key, out string? value))
+                s = option.Parse(s, value);
+        return s.Options;
+    }
 
-    private static TrainingOption Real(string name, OptionScope scope, string help, Func<TrainingOptions, string> format, Func<TrainingOptions, string, TrainingOptions> parse,
-        bool omittedAtDefault = false) =>
-        new(name, scope, numeric: true, help, format, parse) { IsFloat = true, OmittedAtDefault = omittedAtDefault };
+    private static TaskSource TaskOf(RunSpec s) => s.Source as TaskSource ?? (TaskSource)RunSpec.Default.Source;
+
+    private static DataFileSource FileOf(RunSpec s) => s.Source as DataFileSource ?? (DataFileSource)DataDefaults.Source;
+
+    private static bool NormalizeOf(RunSpec s) => s.Source switch
+    {
+        DataFileSource f => f.Normalize,
+        DataSetSource m => m.Normalize,
+        _ => true,
+    };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static TrainingOptions WithFile(TrainingOptions o, Func<DataFileOptions, DataFileOptions> change) =>
-        With(o, d => d with { File = change(d.File) });
+    private static RunSpec WithFile(RunSpec s, Func<DataFileOptions, DataFileOptions> change) => s with { Source = FileOf(s) with { File = change(FileOf(s).File) } };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static TrainingOptions With(TrainingOptions o, Func<DataOptions, DataOptions> change) => o with { Data = change(o.Data ?? new DataOptions()) };
+    private static RunSpec WithNormalize(RunSpec s, bool normalize) => s with
+    {
+        Source = s.Source is DataSetSource m ? m with { Normalize = normalize } : FileOf(s) with { Normalize = normalize },
+    };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RunSpec WithEpochs(RunSpec s, int epochs) => s with
+    {
+        Source = s.Source is DataSetSource m ? m with { Epochs = epochs } : FileOf(s) with { Epochs = epochs },
+    };
 
     private delegate bool TryParser<T>(string? name, out T value);
 
@@ -244,8 +406,15 @@ internal static class TrainingOptionTable
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static T Choice<T>(string text, string name, TryParser<T> tryParse, IReadOnlyList<string> names) =>
-        tryParse(text, out T value) ? value : throw new OptionException(
-            name == "task" ? $"unknown task '{text}' (choose {string.Join(", ", names)})." : $"unknown --{name} '{text}' (choose {string.Join(", ", names.SkipLast(1))} or {names[^1]}).");
+        tryParse(text, out T value) ? value : throw Unknown(name, text, names);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static OptionException Unknown(string name, string text, IReadOnlyList<string> names)
+    {
+        // A choice that is punctuation (a delimiter) is quoted, so that the list still reads as one.
+        var shown = names.Select(n => n.All(c => char.IsLetterOrDigit(c) || c == '-') ? n : $"'{n}'").ToList();
+        return new(name == "task" ? $"unknown task '{text}' (choose {string.Join(", ", shown)})." : $"unknown --{name} '{text}' (choose {string.Join(", ", shown.SkipLast(1))} or {shown[^1]}).");
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static long Long(string text, string name) =>

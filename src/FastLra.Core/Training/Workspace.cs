@@ -13,7 +13,11 @@ namespace FastLra.Training;
 /// </summary>
 internal sealed class Workspace
 {
-    /// <summary>A workspace for sequences of <paramref name="layout"/>, whose widths must be the network's.</summary>
+    /// <summary>
+    /// A workspace for <paramref name="batch"/> sequences of <paramref name="layout"/>, whose widths
+    /// must be the network's, with <paramref name="optimizerBuffers"/> parameter-sized optimiser
+    /// buffers and <paramref name="scratchFloats"/> for the gradient algorithm to carve.
+    /// </summary>
     public Workspace(RnnShape shape, SequenceLayout layout, int batch, int optimizerBuffers, long scratchFloats)
     {
         shape.Validate();
@@ -26,24 +30,47 @@ internal sealed class Workspace
         Layout = layout;
         Steps = layout.Steps;
         Batch = batch;
-        int steps = layout.Steps;
-        long outputs = (long)layout.OutputSteps * batch * shape.Outputs;
-        long p = shape.Count, padded = PaddedParameters.Length(shape);
         Stride = PaddedParameters.StrideOf(shape.Hidden);
-        var carver = new Carver(AlignedBlock(Carver.Total(
-            [p, p, padded, padded, optimizerBuffers * p, (long)steps * batch * shape.Inputs, outputs,
-             (long)steps * batch * Stride, outputs, outputs, (long)shape.StateBlocks * batch * Stride, scratchFloats])));
-        Parameters = new ParameterSet(shape, carver.Take(p));
-        Gradients = new ParameterSet(shape, carver.Take(p));
-        PaddedWeights = new PaddedParameters(Parameters, carver.Take(padded));
-        PaddedGradients = new PaddedParameters(Gradients, carver.Take(padded));
-        OptimizerState = carver.Take(optimizerBuffers * p);
-        Sequences = new SequenceBatch(layout, batch, carver.Take((long)steps * batch * shape.Inputs), carver.Take(outputs));
-        _z = carver.Take((long)steps * batch * Stride);
-        _o = carver.Take(outputs);
-        _gradO = carver.Take(outputs);
-        _h0 = carver.Take((long)shape.StateBlocks * batch * Stride);
-        Scratch = carver.Take(scratchFloats);
+        var counter = Carver.Counting();
+        Carve(ref counter, shape, layout, batch, optimizerBuffers, scratchFloats);
+        if (counter.Used > Array.MaxLength) throw new ArgumentException("The workspace for these sizes is too large.");
+        var carver = new Carver(AlignedBlock((int)counter.Used));
+        var s = Carve(ref carver, shape, layout, batch, optimizerBuffers, scratchFloats);
+        Parameters = new ParameterSet(shape, s.Parameters);
+        Gradients = new ParameterSet(shape, s.Gradients);
+        PaddedWeights = new PaddedParameters(Parameters, s.PaddedWeights);
+        PaddedGradients = new PaddedParameters(Gradients, s.PaddedGradients);
+        OptimizerState = s.OptimizerState;
+        Sequences = new SequenceBatch(layout, batch, s.X, s.Y);
+        (_z, _o, _gradO, _h0, Scratch) = (s.Z, s.O, s.GradO, s.H0, s.Scratch);
+    }
+
+    /// <summary>
+    /// Floats of the workspace a run of <paramref name="o"/> needs for <paramref name="batch"/>
+    /// sequences of <paramref name="layout"/> at a time: the count of the very carving its
+    /// constructor and its algorithm's do (one table of sizes, priced before anything is allocated).
+    /// </summary>
+    public static long Floats(TrainingOptions o, RnnShape shape, SequenceLayout layout, int batch)
+    {
+        var counter = Carver.Counting();
+        Carve(ref counter, shape, layout, batch, Optimizer.StateBuffers(o.Optimizer), ScratchLength(o, shape, layout, batch));
+        return counter.Used;
+    }
+
+    /// <summary>The scratch floats the algorithm of <paramref name="o"/> carves for itself, counted by its own carving.</summary>
+    public static long ScratchLength(TrainingOptions o, RnnShape shape, SequenceLayout layout, int batch) =>
+        o.Algorithm == AlgorithmKind.Lra ? Lra.ScratchLength(shape, layout.Steps, batch, o.Semantics) : Bptt.ScratchLength(shape, layout.Steps, batch);
+
+    /// <summary>The workspace's segments, in order: parameters, gradients, their padded copies, the optimiser state, x, y, z, o, dE/do, h0, the scratch.</summary>
+    private readonly record struct Segments(Memory<float> Parameters, Memory<float> Gradients, Memory<float> PaddedWeights, Memory<float> PaddedGradients,
+        Memory<float> OptimizerState, Memory<float> X, Memory<float> Y, Memory<float> Z, Memory<float> O, Memory<float> GradO, Memory<float> H0, Memory<float> Scratch);
+
+    private static Segments Carve(ref Carver c, RnnShape shape, SequenceLayout layout, int batch, int optimizerBuffers, long scratchFloats)
+    {
+        long p = shape.LongCount, padded = PaddedParameters.Length(shape), stride = PaddedParameters.StrideOf(shape.Hidden);
+        long outputs = (long)layout.OutputSteps * batch * shape.Outputs, states = (long)layout.Steps * batch * stride;
+        return new(c.Take(p), c.Take(p), c.Take(padded), c.Take(padded), c.Take(optimizerBuffers * p), c.Take((long)layout.Steps * batch * shape.Inputs),
+            c.Take(outputs), c.Take(states), c.Take(outputs), c.Take(outputs), c.Take(shape.StateBlocks * batch * stride), c.Take(scratchFloats));
     }
 
     private readonly Memory<float> _z, _o, _gradO, _h0;
@@ -148,26 +175,24 @@ internal sealed class Workspace
     public Span<float> GradO => _gradO.Span;
 }
 
-/// <summary>Hands out consecutive 64-byte-aligned segments of one buffer.</summary>
+/// <summary>
+/// Hands out consecutive 64-byte-aligned segments of one buffer; or, made by <see cref="Counting"/>,
+/// only counts what it would hand out, so the code that carves a buffer also sizes it.
+/// </summary>
 internal struct Carver(Memory<float> block)
 {
-    private int _used;
+    private bool _counting;
 
-    /// <summary>Floats needed for segments of these lengths, alignment included.</summary>
-    public static int Total(ReadOnlySpan<long> lengths)
-    {
-        long total = 0;
-        foreach (long n in lengths) total += Align(n);
-        if (total > Array.MaxLength) throw new ArgumentException("The workspace for these sizes is too large.");
-        return (int)total;
-    }
+    /// <summary>A carver that hands out empty segments and counts their floats, alignment included.</summary>
+    public static Carver Counting() => new(default) { _counting = true };
+
+    /// <summary>Floats handed out so far, alignment included.</summary>
+    public long Used { get; private set; }
 
     public Memory<float> Take(long length)
     {
-        var segment = block.Slice(_used, (int)length);
-        _used += (int)Align(length);
+        var segment = _counting ? default : block.Slice((int)Used, (int)length);
+        Used += (length + 15) & ~15L;
         return segment;
     }
-
-    private static long Align(long n) => (n + 15) & ~15L;
 }

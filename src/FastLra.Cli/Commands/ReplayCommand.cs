@@ -16,58 +16,65 @@ namespace FastLra.Cli;
 /// Cells that are NaN, infinite or empty (a missing sample) reach the learner, which rejects those
 /// ticks; they are not scored, and the run fails (exit 1) only if the learner ends diverged.
 /// </summary>
-internal static class ReplayCommand
+internal sealed class ReplayCommand : Command
 {
-    private static readonly CliFlag[] Flags =
+    public override string Name => "replay";
+
+    public override string Summary => "replay a recorded series tick by tick through an online learner, against the frozen model and persistence";
+
+    public override string Usage =>
+        "fastlra replay --data F.csv --input-columns A,B --target-columns C [--model M | --hidden H] [--window W] [--update-every U] [options]";
+
+    public override OptionUse Options => OptionUse.Replay;
+
+    public override IReadOnlyList<CliFlag> Flags { get; } =
     [
-        new("model", "file", "start from this model (its widths, and its normalisation when it has one); default: an orthogonal initialisation of --hidden"),
-        new("window", "int", "W: the ticks each update trains on, from the state before the first (default 16; 1 is the fully online limit)"),
-        new("update-every", "int", "U: ticks between updates (default 1)"),
-        new("mode", "inline|background", "inline (the due tick runs the update) or background (a trainer thread; ticks never wait); default inline"),
-        new("period-us", "int", "pace the ticks this many microseconds apart, as a control loop would (default 0: as fast as possible)"),
-        new("report-every", "int", "ticks per progress line and --metrics line (default: a twentieth of the series)"),
+        new("model", "file", "start from this model (its network, and its normalisation when it has one); default: a fresh network of --hidden (and --cell, --layers)"),
+        .. OnlineOptions.Table.Select(o => new CliFlag(o.Name, o.Value, o.Help, @default: o.Default)),
+        new("period-us", "int", "pace the ticks this many microseconds apart, as a control loop would (0: as fast as possible)", @default: "0"),
+        new("report-every", "int", "ticks per progress line and --metrics line", @default: "a twentieth of the series"),
         new("save", "file", "write the learner when the replay ends: a model file (loads anywhere) with the learner's whole state"),
         new("metrics", "file", "write one JSON line per report block: the three errors over the block, updates, skipped updates, rejected ticks and updates"),
         new("json", null, "print one JSON object with the result on stdout"),
         new("quiet", null, "no progress lines on stderr"),
     ];
 
-    private static readonly HashSet<string> Accepted = new(StringComparer.Ordinal)
+    public override int Run(CliArguments a, CancellationToken cancel)
     {
-        "data", "input-columns", "target-columns", "delimiter", "decimal-comma", "horizon", "hidden", "seed", "algo", "optimizer", "lr", "clip", "semantics", "k", "beta", "alpha",
-        "local-loss", "clip-mode",
-    };
-
-    public static int Run(string[] args)
-    {
-        if (Commands.Parse("replay", "fastlra replay --data F.csv --input-columns A,B --target-columns C [--model M | --hidden H] [--window W] [--update-every U] [options]",
-                args, Flags, o => Accepted.Contains(o.Name)) is not { } a)
-            return CliExit.Ok;
         if (!a.Has("data")) throw new UsageException("replay needs --data F (a .csv series) with --input-columns and --target-columns.");
         string? modelPath = a.Flag("model"), save = a.Output("save"), metricsPath = a.Output("metrics");
-        if (modelPath is not null && a.Has("hidden")) throw new UsageException("--model sets the widths; --hidden cannot be given with it.");
-        long window = a.Long("window", 16), every = a.Long("update-every", 1), period = a.Long("period-us", 0), reportEvery = a.Long("report-every", 0);
-        if (window is < 1 or > 1_000_000) throw new UsageException($"--window must be in [1, 1000000], got {window}.");
-        if (every is < 1 or > int.MaxValue) throw new UsageException($"--update-every must be positive, got {every}.");
+        if (modelPath is not null && (a.Has("hidden") || a.Has("cell") || a.Has("layers")))
+            throw new UsageException("--model sets the network; --hidden, --cell and --layers cannot be given with it.");
+        var online = new OnlineOptions();
+        foreach (var (name, _, _, _) in OnlineOptions.Table)
+        {
+            if (a.Flag(name) is not { } value) continue;
+            try
+            {
+                online = online.With(name, value);
+            }
+            catch (OptionException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+        var (window, every, mode) = (online.Window, online.UpdateEvery, online.Mode);
+        long period = a.Long("period-us", 0), reportEvery = a.Long("report-every", 0);
         if (period is < 0 or > 10_000_000) throw new UsageException($"--period-us must be in [0, 10000000], got {period}.");
         if (reportEvery < 0) throw new UsageException($"--report-every must be >= 0, got {reportEvery}.");
-        var mode = a.Flag("mode") switch
-        {
-            null or "inline" => OnlineMode.Inline,
-            "background" => OnlineMode.Background,
-            var m => throw new UsageException($"unknown --mode '{m}' (choose inline or background)."),
-        };
         bool quiet = a.Has("quiet");
 
-        var options = a.Apply(new TrainingOptions());
+        var spec = a.Apply(RunSpec.Default);
+        var options = spec.Options;
+        var source = (DataFileSource)spec.Source;
         var start = modelPath is null ? null : RnnModel.Load(modelPath);
-        if (start is not null) options = options with { Hidden = start.Shape.Hidden };
+        if (start is not null) options = options with { Hidden = start.Shape.Hidden, Cell = start.Shape.Cell, Layers = start.Shape.Layers };
         // Each tick is a window of one step: row t's inputs, row t + horizon's targets, row t's targets as persistence.
         // Cells that are not finite (or empty) are read as such: the learner rejects those ticks and counts them.
-        var file = options.Data!.File with { Window = 1, Stride = 1, Outputs = OutputSelection.All, Washout = 0, Classes = 0, AllowNonFinite = true };
-        using var series = DataFiles.Read(options.Data.Path, file).Data;
+        var file = source.File with { Window = 1, Stride = 1, Outputs = OutputSelection.All, Washout = 0, Classes = 0, AllowNonFinite = true };
+        using var series = DataFiles.Read(source.Path, file).Data;
         if (series.Layout.Loss != GlobalLossKind.MeanSquaredError)
-            throw new UsageException($"{options.Data.Path}: replay predicts values (regression); its targets read as classes.");
+            throw new UsageException($"{source.Path}: replay predicts values (regression); its targets read as classes.");
         int inputs = series.Layout.Inputs, outputs = series.Layout.Outputs, ticks = series.Count;
         if (start is not null && (start.Shape.Inputs != inputs || start.Shape.Outputs != outputs))
             throw new UsageException($"--model {modelPath} has I={start.Shape.Inputs}, O={start.Shape.Outputs}; the columns give I={inputs}, O={outputs}.");
@@ -76,13 +83,13 @@ internal static class ReplayCommand
         OnlineLearner learner;
         try
         {
-            learner = new OnlineLearner(options, inputs, outputs, (int)window, (int)every, start, errorHalfLife: reportEvery, mode);
+            learner = new OnlineLearner(options, inputs, outputs, window, every, start, errorHalfLife: reportEvery, mode);
         }
         catch (ArgumentException e)
         {
             throw new UsageException(e.Message);
         }
-        using var metrics = metricsPath is null ? null : ProgressMonitor.OpenMetrics(metricsPath, resumedAt: null);
+        using var metrics = metricsPath is null ? null : MetricsFile.OpenMetrics(metricsPath, resumedAt: null);
         var errors = new Errors();
         var timings = new long[ticks];
         try
@@ -93,7 +100,7 @@ internal static class ReplayCommand
             long periodTicks = period * Stopwatch.Frequency / 1_000_000, next = Stopwatch.GetTimestamp();
             int lastQuarter = ticks - ticks / 4, blockStart = 0;
             if (!quiet)
-                Console.Error.WriteLine($"replay: {ticks} ticks of I={inputs}, O={outputs}; H={options.Hidden}, {OptionNames.Algorithms.Name(options.Algorithm)}, W={window}, U={every}, {a.Flag("mode") ?? "inline"}");
+                Console.Error.WriteLine($"replay: {ticks} ticks of I={inputs}, O={outputs}; H={options.Hidden}, {OptionNames.Algorithms.Name(options.Algorithm)}, W={window}, U={every}, {(mode == OnlineMode.Inline ? "inline" : "background")}");
             for (int t = 0; t < ticks; t++)
             {
                 var x = series.Inputs(t);
@@ -163,7 +170,7 @@ internal static class ReplayCommand
             Console.Out.WriteLine(CliJson.Serialize(w =>
             {
                 w.WriteStartObject();
-                w.WriteString("data", options.Data.Path);
+                w.WriteString("data", source.Path);
                 w.WriteString("algo", OptionNames.Algorithms.Name(options.Algorithm));
                 w.WriteString("mode", mode == OnlineMode.Inline ? "inline" : "background");
                 w.WriteNumber("hidden", options.Hidden);

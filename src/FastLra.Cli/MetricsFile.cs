@@ -5,27 +5,18 @@ using FastLra.Training;
 namespace FastLra.Cli;
 
 /// <summary>
-/// Progress lines on stderr and the <c>--metrics</c> JSON-lines file. Each metrics line is
-/// flushed as it is written, so a crash loses at most the check in flight.
+/// The <c>--metrics</c> file: one JSON line per validation check (the run's figures, its
+/// diagnostics and its pace), each flushed as it is written, so a crash loses at most the check in flight.
 /// </summary>
-internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
+internal sealed class MetricsFile : ITrainingObserver, IDisposable
 {
-    private readonly TrainingOptions _options;
-    private readonly bool _quiet;
-    private readonly StreamWriter? _metrics;
+    private readonly StreamWriter _metrics;
     private long _lastIteration;
     private double _lastSeconds;
 
-    private readonly string? _checkpoint;
-
-    /// <param name="resumedAt">The iteration a resumed run continues from; null for a new run.</param>
-    public ProgressMonitor(TrainingOptions options, bool quiet, string? metricsPath, long? resumedAt, string? checkpointPath)
-    {
-        _options = options;
-        _quiet = quiet;
-        _checkpoint = checkpointPath;
-        if (metricsPath is not null) _metrics = OpenMetrics(metricsPath, resumedAt);
-    }
+    /// <param name="path">The file.</param>
+    /// <param name="resumedAt">The iteration a resumed run continues from (the lines after it are dropped, and made again); null for a new run.</param>
+    public MetricsFile(string path, long? resumedAt) => _metrics = OpenMetrics(path, resumedAt);
 
     /// <summary>
     /// A metrics file (JSON lines) opened to write line by line: in place, not replaced, so never
@@ -117,54 +108,31 @@ internal sealed class ProgressMonitor : ITrainingMonitor, IDisposable
         }
     }
 
-    public void OnCheck(Trainer trainer, in CheckReport report)
+    public void OnCheck(TrainingRun run, in CheckReport report)
     {
         double rate = (report.Iteration - _lastIteration) / Math.Max(report.ElapsedSeconds - _lastSeconds, 1e-9);
-        _lastIteration = report.Iteration;
-        _lastSeconds = report.ElapsedSeconds;
-        bool regression = trainer.Data is not null && !double.IsNaN(report.Valid.Mse);
-        if (_metrics is not null)
-        {
-            var d = trainer.Algorithm.Diagnostics;
-            bool lra = _options.Algorithm == AlgorithmKind.Lra;
-            var line = new MetricsLine(report.Iteration, report.TrainLoss, report.Valid.Loss, report.Valid.Accuracy,
-                report.BestValidAccuracy, report.ElapsedSeconds, rate, d.GradientNorm,
-                lra && _options.Alpha != 0f ? d.OutputOmega : null,
-                lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
-                lra && _options.Alpha != 0f ? d.OmegaValues : null,
-                regression ? report.Valid : null, d.GradientCosine);
-            _metrics.WriteLine(CliJson.Serialize(line.Write));
-            _metrics.Flush();
-        }
-        if (_quiet) return;
-        // The ETA is to the iteration budget at the last interval's pace: an upper bound, since
-        // patience (and, on a task, solving it) can end the run sooner; the line says so.
-        double eta = (trainer.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9);
-        string budget = _options.Data is { Epochs: > 0 } data ? $"{data.Epochs} epochs" : "--max-iter";
-        string sooner = trainer.Data is null ? "if solved or " : "";
-        string quality = regression
-            ? $"rmse {report.Valid.Rmse,9:G5} mae {report.Valid.Mae,9:G5} R² {report.Valid.R2,7:F4}"
-            : $"acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}";
-        double cosine = trainer.Algorithm.Diagnostics.GradientCosine;
-        string conditioning = double.IsNaN(cosine) ? "" : $"cos {cosine:F6}  ";
-        Console.Error.WriteLine(
-            $"it {report.Iteration,7}/{trainer.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  " +
-            $"valid {report.Valid.Loss,9:G5} {quality}  {conditioning}" +
-            $"ETA ≤ {FormatSeconds(eta)} ({budget}; sooner {sooner}after {_options.Patience - report.ChecksWithoutBest} checks without a new best)");
+        (_lastIteration, _lastSeconds) = (report.Iteration, report.ElapsedSeconds);
+        var o = run.Spec.Options;
+        var d = run.Algorithm.Diagnostics;
+        bool lra = o.Algorithm == AlgorithmKind.Lra, regression = run.Data is not null && !double.IsNaN(report.Valid.Mse);
+        var line = new MetricsLine(report.Iteration, report.TrainLoss, report.Valid.Loss, report.Valid.Accuracy,
+            report.BestValidAccuracy, report.ElapsedSeconds, rate, d.GradientNorm,
+            lra && o.Alpha != 0f ? d.OutputOmega : null,
+            lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
+            lra && o.Alpha != 0f ? d.OmegaValues : null,
+            regression ? report.Valid : null, d.GradientCosine);
+        _metrics.WriteLine(CliJson.Serialize(line.Write));
+        _metrics.Flush();
     }
 
-    void ITrainingMonitor.OnCheckpoint(Trainer trainer, LoopState state)
+    public void Dispose() => _metrics.Dispose();
+}
+
+/// <summary>Tells every one of its observers (those not null) of each check, in order.</summary>
+internal sealed class Observers(params ITrainingObserver?[] observers) : ITrainingObserver
+{
+    public void OnCheck(TrainingRun run, in CheckReport report)
     {
-        if (_checkpoint is not null) Checkpoint.Write(_checkpoint, trainer, state);
+        foreach (var observer in observers) observer?.OnCheck(run, report);
     }
-
-    public void Dispose() => _metrics?.Dispose();
-
-    internal static string FormatSeconds(double seconds) =>
-        seconds switch
-        {
-            < 120 => $"{seconds:F0}s",
-            < 7200 => $"{seconds / 60:F0}m",
-            _ => $"{seconds / 3600:F1}h",
-        };
 }

@@ -1,0 +1,92 @@
+using System.Text;
+using FastLra.Training;
+
+namespace FastLra.Cli;
+
+/// <summary>
+/// One command of <c>fastlra</c>, in a file of its own (Commands/): its name, summary and usage,
+/// the options of the run table it takes (<see cref="TrainingOption.Use"/>), its own flags, and
+/// what it does. <see cref="Registry"/> lists them all, which drives dispatch, help, <c>fastlra
+/// --help</c> and the README's tables.
+/// </summary>
+internal abstract class Command
+{
+    /// <summary>The name typed after <c>fastlra</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One line: what it does, for <c>fastlra --help</c>.</summary>
+    public abstract string Summary { get; }
+
+    /// <summary>The usage line after "Usage: ".</summary>
+    public abstract string Usage { get; }
+
+    /// <summary>The table's options it takes (none unless it says).</summary>
+    public virtual OptionUse Options => 0;
+
+    /// <summary>Its own flags.</summary>
+    public virtual IReadOnlyList<CliFlag> Flags => [];
+
+    /// <summary>The name of the one bare argument it takes (report's directory), or null.</summary>
+    public virtual string? Positional => null;
+
+    /// <summary>Runs it on parsed arguments; returns the exit code.</summary>
+    public abstract int Run(CliArguments a, CancellationToken cancel);
+
+    /// <summary>Whether it takes <paramref name="option"/>.</summary>
+    public bool Takes(TrainingOption option) => (option.Use & Options) != 0;
+
+    /// <summary>Parses <paramref name="args"/> and runs, or prints the help.</summary>
+    public int Invoke(string[] args, CancellationToken cancel)
+    {
+        var a = CliArguments.Parse(this, args);
+        if (!a.Help) return Run(a, cancel);
+        Console.Out.Write(Help());
+        return CliExit.Ok;
+    }
+
+    /// <summary>Its help: the usage line, then the required flags, the table's options it takes, and its other flags, each with the kind of value and its default.</summary>
+    public string Help()
+    {
+        var text = new StringBuilder($"Usage: {Usage}\n\nOptions:\n");
+        foreach (var flag in Flags)
+            if (flag.Required) Line(text, flag.Name, flag.Value, "required: " + flag.Help, "");
+        foreach (var option in TrainingOptionTable.All)
+            if (Takes(option)) Line(text, option.Name, option.ValueName, option.Help, option.Default);
+        foreach (var flag in Flags)
+            if (!flag.Required) Line(text, flag.Name, flag.Value, flag.Help, flag.Default);
+        return text.ToString();
+    }
+
+    private static void Line(StringBuilder text, string name, string? value, string help, string @default)
+    {
+        string option = value is null ? $"--{name}" : $"--{name} <{value}>";
+        text.Append($"  {option,-30} {help}{(@default.Length == 0 ? "" : $" (default {@default})")}\n");
+    }
+
+    /// <summary>Every command, in the order <c>fastlra --help</c> lists them.</summary>
+    public static IReadOnlyList<Command> Registry { get; } =
+    [
+        new TrainCommand(), new EvalCommand(), new PredictCommand(), new ReplayCommand(), new SweepCommand(), new ReportCommand(),
+        new InferCommand(), new ImportCommand(), new ExportCommand(), new DataCommand(), new BenchCommand(), new InfoCommand(),
+    ];
+
+    /// <summary>The command of that name, or null.</summary>
+    public static Command? Find(string name)
+    {
+        foreach (var command in Registry)
+            if (command.Name == name) return command;
+        return null;
+    }
+
+    /// <summary>The root help: every command and where its options are listed.</summary>
+    public static string RootHelp()
+    {
+        var text = new StringBuilder("Usage: fastlra <command> [options]   (fastlra <command> --help lists a command's options)\n\nCommands:\n");
+        foreach (var command in Registry) text.Append($"  {command.Name,-8} {command.Summary}\n");
+        text.Append("\nfastlra --version prints the version.\n");
+        return text.ToString();
+    }
+
+    /// <summary>The version, as the assembly carries it.</summary>
+    public static string Version => typeof(TrainingRun).Assembly.GetName().Version?.ToString(3) ?? "?";
+}

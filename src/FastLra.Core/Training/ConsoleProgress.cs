@@ -1,0 +1,52 @@
+using System.Globalization;
+
+namespace FastLra.Training;
+
+/// <summary>
+/// Prints a line per validation check, as <c>fastlra train</c> does: the iteration, the speed, the
+/// training and validation losses, the accuracy (or RMSE, MAE and R² on regression data), and from
+/// the second check on the time left to the budget at the pace since the last check (an upper
+/// bound: patience, and on a task solving it, end a run sooner). The first interval is not a
+/// pace: it holds the compilation of the code and the first validation.
+/// </summary>
+/// <param name="writer">Where the lines go (default: the console's error stream, leaving standard output to results).</param>
+public sealed class ConsoleProgress(TextWriter? writer = null) : ITrainingObserver
+{
+    private long _lastIteration = -1;
+    private double _lastSeconds;
+
+    /// <inheritdoc/>
+    public void OnCheck(TrainingRun run, in CheckReport report)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var spec = run.Spec;
+        bool first = _lastIteration < 0;
+        double rate = (report.Iteration - Math.Max(_lastIteration, 0)) / Math.Max(report.ElapsedSeconds - _lastSeconds, 1e-9);
+        (_lastIteration, _lastSeconds) = (report.Iteration, report.ElapsedSeconds);
+        bool regression = run.Data is not null && !double.IsNaN(report.Valid.Mse);
+        string quality = regression
+            ? string.Create(CultureInfo.InvariantCulture, $"rmse {report.Valid.Rmse,9:G5} mae {report.Valid.Mae,9:G5} R² {report.Valid.R2,7:F4}")
+            : string.Create(CultureInfo.InvariantCulture, $"acc {report.Valid.Accuracy,7:P2}  best {report.BestValidAccuracy,7:P2}");
+        double cosine = run.Algorithm.Diagnostics.GradientCosine;
+        string conditioning = double.IsNaN(cosine) ? "" : string.Create(CultureInfo.InvariantCulture, $"cos {cosine:F6}  ");
+        string eta = "";
+        if (!first)
+        {
+            string budget = spec.Epochs > 0 ? $"{spec.Epochs} epochs" : "--max-iter";
+            string sooner = run.Data is null ? "if solved or " : "";
+            eta = $"ETA ≤ {Time((run.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9))} ({budget}; sooner {sooner}after " +
+                $"{spec.Options.Patience - report.ChecksWithoutBest} checks without a new best)";
+        }
+        (writer ?? Console.Error).WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"it {report.Iteration,7}/{run.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  valid {report.Valid.Loss,9:G5} {quality}  {conditioning}{eta}").TrimEnd());
+    }
+
+    /// <summary>A duration as people read it: 42s, 17m, 3.5h.</summary>
+    public static string Time(double seconds) =>
+        seconds switch
+        {
+            < 120 => string.Create(CultureInfo.InvariantCulture, $"{seconds:F0}s"),
+            < 7200 => string.Create(CultureInfo.InvariantCulture, $"{seconds / 60:F0}m"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600:F1}h"),
+        };
+}
