@@ -57,6 +57,38 @@ internal abstract class Command
         return text.ToString();
     }
 
+    /// <summary>
+    /// Its usage and options as the README shows them, one Markdown table row per option: the required
+    /// flags, then (for <c>train</c>) every option of the run table, then its other flags. Other
+    /// commands name the run options they take in one line under their table, pointing to train's.
+    /// </summary>
+    public string Markdown()
+    {
+        var text = new StringBuilder($"`{Usage}`\n\n| option | default | meaning |\n| --- | --- | --- |\n");
+        foreach (var flag in Flags)
+            if (flag.Required) Row(text, flag.Name, flag.Value, flag.Help, "required");
+        if (Options == OptionUse.Train)
+            foreach (var option in TrainingOptionTable.All)
+                if (Takes(option)) Row(text, option.Name, option.ValueName, option.Help, option.Default);
+        foreach (var flag in Flags)
+            if (!flag.Required) Row(text, flag.Name, flag.Value, flag.Help, flag.Default);
+        if (Options != 0 && Options != OptionUse.Train)
+        {
+            var taken = TrainingOptionTable.All.Where(Takes).Select(o => $"`--{o.Name}`");
+            text.Append($"\nAnd these options of [`fastlra train`](#fastlra-train): {string.Join(", ", taken)}.\n");
+        }
+        return text.ToString();
+    }
+
+    private static void Row(StringBuilder text, string name, string? value, string help, string @default)
+    {
+        string option = value is null ? $"`--{name}`" : $"`--{name} <{value}>`";
+        text.Append($"| {Cell(option)} | {Cell(@default)} | {Cell(help)} |\n");
+    }
+
+    /// <summary>Text for a Markdown table cell: a pipe escaped, so that it does not end the cell.</summary>
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);
+
     private static void Line(StringBuilder text, string name, string? value, string help, string @default)
     {
         string option = value is null ? $"--{name}" : $"--{name} <{value}>";

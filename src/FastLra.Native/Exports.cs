@@ -156,8 +156,8 @@ public static unsafe class Exports
         try
         {
             if (inputs <= 0 || hidden <= 0 || outputs <= 0) return FailHandle("fastlra_learner_create: the widths must be positive.");
-            var (o, window, every, mode) = LearnerOptions(options, new TrainingOptions { Hidden = hidden });
-            return Add(new OnlineLearner(o with { Hidden = hidden }, inputs, outputs, window, every, null, 1000, mode), "fastlra_learner_create");
+            var (o, online) = LearnerOptions(options, new TrainingOptions { Hidden = hidden });
+            return Add(new OnlineLearner(o with { Hidden = hidden }, inputs, outputs, online.Window, online.UpdateEvery, null, 1000, online.Mode), "fastlra_learner_create");
         }
         catch (Exception e) when (e is ArgumentException or OptionException)
         {
@@ -182,8 +182,8 @@ public static unsafe class Exports
             if (tagged && format == OnlineLearner.Format)
             {
                 // A saved learner keeps its own options; only the mode may be chosen.
-                var (_, _, _, resumeMode) = LearnerOptions(options, new TrainingOptions(), modeOnly: true);
-                return Add(OnlineLearner.Load(file, resumeMode), "fastlra_learner_open");
+                var (_, resume) = LearnerOptions(options, new TrainingOptions(), modeOnly: true);
+                return Add(OnlineLearner.Load(file, resume.Mode), "fastlra_learner_open");
             }
             // A learner's file whose tag was damaged must not start a fresh learner from its weights,
             // silently dropping its optimiser, window and counters.
@@ -191,8 +191,8 @@ public static unsafe class Exports
                 return FailHandle($"{file}: holds an online learner's state but its metadata 'format' is "
                     + $"{(tagged ? $"'{Quote(format!)}'" : "missing")}, not '{OnlineLearner.Format}': the file is damaged or of another version, and is not opened as a plain model.");
             var model = RnnModel.Load(file);
-            var (o, window, every, mode) = LearnerOptions(options, new TrainingOptions());
-            return Add(new OnlineLearner(o with { Hidden = model.Shape.Hidden }, model.Shape.Inputs, model.Shape.Outputs, window, every, model, 1000, mode),
+            var (o, online) = LearnerOptions(options, new TrainingOptions(), fromModel: true);
+            return Add(new OnlineLearner(o with { Hidden = model.Shape.Hidden, Cell = model.Shape.Cell, Layers = model.Shape.Layers }, model.Shape.Inputs, model.Shape.Outputs, online.Window, online.UpdateEvery, model, 1000, online.Mode),
                 "fastlra_learner_open");
         }
         catch (Exception e) when (e is WeightFileException)
@@ -353,44 +353,31 @@ public static unsafe class Exports
 
     /// <summary>
     /// A learner's settings from space-separated name=value pairs: the options the table gives the
-    /// learner (<see cref="OptionUse.Learner"/>), by their command-line names, and window,
-    /// update-every and mode (inline or background). NULL or empty takes the defaults
-    /// (BPTT, SGD at 0.01, a window of 16, an update every tick, inline).
+    /// learner (<see cref="OptionUse.Learner"/>) and <see cref="OnlineOptions"/>'s, by their
+    /// command-line names (fastlra.h lists them). NULL or empty takes the defaults. A learner that
+    /// starts from a model file takes its network from the file.
     /// </summary>
-    private static (TrainingOptions Options, int Window, int Every, OnlineMode Mode) LearnerOptions(byte* text, TrainingOptions o, bool modeOnly = false)
+    private static (TrainingOptions Options, OnlineOptions Online) LearnerOptions(byte* text, TrainingOptions o, bool modeOnly = false, bool fromModel = false)
     {
-        int window = 16, every = 1;
-        var mode = OnlineMode.Inline;
+        var online = new OnlineOptions();
         string all = text is null ? "" : Marshal.PtrToStringUTF8((nint)text)!;
         foreach (string pair in all.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             int eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0) throw new ArgumentException($"'{Quote(pair)}' is not name=value.");
             string name = pair[..eq], value = pair[(eq + 1)..];
-            if (name == "mode")
+            if (modeOnly && name != "mode") throw new ArgumentException($"a saved learner keeps its options; only mode may be given, not '{Quote(name)}'.");
+            if (OnlineOptions.Table.Any(t => t.Name == name))
             {
-                mode = value switch
-                {
-                    "inline" => OnlineMode.Inline,
-                    "background" => OnlineMode.Background,
-                    _ => throw new ArgumentException($"unknown mode '{Quote(value)}' (choose inline or background)."),
-                };
-                continue;
-            }
-            if (modeOnly) throw new ArgumentException($"a saved learner keeps its options; only mode may be given, not '{Quote(name)}'.");
-            if (name is "window" or "update-every")
-            {
-                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
-                    throw new ArgumentException($"{name} must be a positive integer, got '{Quote(value)}'.");
-                if (name == "window") window = n;
-                else every = n;
+                online = online.With(name, value);
                 continue;
             }
             var option = TrainingOptionTable.Find(name);
             if (option is null || (option.Use & OptionUse.Learner) == 0) throw new ArgumentException($"unknown learner option '{Quote(name)}'.");
+            if (fromModel && name is "cell" or "layers") throw new ArgumentException($"the model file sets the network; {name} cannot be given with it.");
             o = option.Parse(RunSpec.Default with { Options = o }, value).Options;
         }
-        return (o, window, every, mode);
+        return (o, online);
     }
 
     /// <summary>The calling thread's last error message (UTF-8), or NULL; valid until its next failing call.</summary>

@@ -81,9 +81,26 @@ void fastlra_model_free(fastlra_model *model);
    every update-every ticks, one optimiser step on the last `window` ticks (BPTT or LRA, local
    semantics), inline in the tick that is due, or on a trainer thread of its own (mode=background:
    a tick then never blocks, waits or allocates). Options are space-separated name=value pairs,
-   NULL or "" for the defaults: algo (bptt|lra), optimizer (sgd|nesterov|rmsprop|adam|adagrad), lr,
-   clip, k, beta, alpha, local-loss, clip-mode, seed, window (16), update-every (1), mode
-   (inline|background), e.g. "algo=lra k=3 beta=1 lr=0.05 window=16 mode=background". */
+   NULL or "" for the defaults, e.g. "algo=lra k=3 beta=1 lr=0.05 window=16 mode=background";
+   `fastlra replay --help` says what each means. The options, with their defaults:
+   options:
+     cell=tanh|gru|lstm                                 (tanh)
+     layers=int                                         (1)
+     seed=int                                           (1234)
+     algo=bptt|lra                                      (bptt)
+     optimizer=sgd|nesterov|rmsprop|adam|adagrad        (sgd)
+     lr=float                                           (0.01)
+     clip=float                                         (1)
+     k=int                                              (10)
+     beta=float                                         (10)
+     alpha=float                                        (0)
+     local-loss=log-penalty|mse                         (log-penalty)
+     clip-mode=above|always                             (above)
+     omega-guard=float                                  (0)
+     window=int                                         (16)
+     update-every=int                                   (1)
+     mode=inline|background                             (inline)
+   /options */
 typedef struct fastlra_learner fastlra_learner;
 
 /* A learner of fresh (orthogonal, seeded) weights of I inputs, H hidden units, O outputs. NULL on failure. */

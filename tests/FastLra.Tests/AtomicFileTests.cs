@@ -3,7 +3,7 @@ using Xunit;
 
 namespace FastLra.Tests;
 
-/// <summary>What the atomic writer promises besides atomicity (issue 15, item 8), on Linux (where FastLra is tested).</summary>
+/// <summary>What the atomic writer promises besides atomicity, on Linux (where FastLra is tested).</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class AtomicFileTests : IDisposable
 {

@@ -239,7 +239,7 @@ public sealed class CheckpointTests : IDisposable
 
     /// <summary>
     /// A checkpoint's metadata is checked with the command line's rules, the run's cost included,
-    /// before anything is allocated (issue 15, item 4): a 5 KB file cannot ask for gigabytes, a
+    /// before anything is allocated: a 5 KB file cannot ask for gigabytes, a
     /// negative iteration or a width that wraps around.
     /// </summary>
     [Theory]
@@ -268,7 +268,7 @@ public sealed class CheckpointTests : IDisposable
     }
 
     /// <summary>
-    /// A checkpoint written when its run stopped records why (issue 15, item 2): resuming a solved,
+    /// A checkpoint written when its run stopped records why: resuming a solved,
     /// out-of-patience or budget-spent run reports the same result and takes no iteration; a raised
     /// budget goes on.
     /// </summary>

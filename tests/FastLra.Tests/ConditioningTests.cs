@@ -6,7 +6,7 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// The conditioning probe (issue 19): at each check, the cosine between the batch's gradient and
+/// The conditioning probe: at each check, the cosine between the batch's gradient and
 /// its gradient at weights perturbed by a relative 1e-7. It measures the run without changing it.
 /// </summary>
 public class ConditioningTests

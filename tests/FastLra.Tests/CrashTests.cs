@@ -10,7 +10,7 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// SIGKILL at seeded random moments (issue 15): a checkpointing run and a sweep are killed again
+/// SIGKILL at seeded random moments: a checkpointing run and a sweep are killed again
 /// and again, each time resumed; after every kill each file left loads, and once they finish the
 /// results equal an uninterrupted run's bit for bit, and no temporary or lock file is left.
 /// </summary>

@@ -501,8 +501,8 @@ public sealed class DataTests : IDisposable
     }
 
     /// <summary>
-    /// A central directory that points several entries at one stored file is refused (issue 15,
-    /// item 3): the copies could otherwise reach many times the archive's size.
+    /// A central directory that points several entries at one stored file is refused: the copies
+    /// could otherwise reach many times the archive's size.
     /// </summary>
     [Fact]
     public void Npz_entries_that_overlap_are_refused()

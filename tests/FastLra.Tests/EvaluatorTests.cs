@@ -8,7 +8,7 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// Validation in tiles shared among threads (issue 18): the same outputs and figures, bit for
+/// Validation in tiles shared among threads: the same outputs and figures, bit for
 /// bit, as the whole set stepped at once, for any number of threads, and no allocation once warm.
 /// </summary>
 public class EvaluatorTests

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace FastLra.Tests;
 
-/// <summary>The online learner (issue 16): predictions, the windows it trains on, allocation, and that it adapts.</summary>
+/// <summary>The online learner: predictions, the windows it trains on, allocation, and that it adapts.</summary>
 [Collection(TimingGroup.Name)]
 public sealed class OnlineLearnerTests : IDisposable
 {

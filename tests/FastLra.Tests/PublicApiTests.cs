@@ -6,7 +6,7 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// The library's public surface is curated (issue 17): this test lists every public type and
+/// The library's public surface is curated: this test lists every public type and
 /// member and compares the list with PublicApi.txt, so a change to the surface is a reviewed
 /// change to that file. FASTLRA_UPDATE_API=1 rewrites the file instead.
 /// </summary>

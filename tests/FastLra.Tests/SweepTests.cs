@@ -399,7 +399,7 @@ public sealed class SweepTests : IDisposable
     }
 
     /// <summary>
-    /// One run's failure, of whatever kind, is that run's (issue 15, item 1): it is recorded with its
+    /// One run's failure, of whatever kind, is that run's: it is recorded with its
     /// message, every other run goes on, the sweep exits 1, and the next sweep tries it again.
     /// </summary>
     [Fact]
@@ -427,7 +427,7 @@ public sealed class SweepTests : IDisposable
     }
 
     /// <summary>
-    /// A damaged result (issue 15, item 9) is a run still to do: the summary shows it pending, the
+    /// A damaged result is a run still to do: the summary shows it pending, the
     /// next sweep runs it again and records it anew (the damaged line stays, named and skipped).
     /// </summary>
     [Fact]
@@ -448,6 +448,26 @@ public sealed class SweepTests : IDisposable
         string redone = File.ReadAllLines(store)[^1];
         Assert.Equal(Untimed(good), Untimed(redone));
         Assert.Equal(6, SweepRunner.ReadResults(_dir, runs).Count);
+    }
+
+    /// <summary>
+    /// Every line carries its layout's version; a line of another version (a later FastLra's) is not
+    /// misread: it is named, skipped, and its run redone into a line of this version.
+    /// </summary>
+    [Fact]
+    public void A_line_of_another_format_version_is_named_and_its_run_redone()
+    {
+        var runs = Expand(Tiny);
+        Assert.Equal(new SweepOutcome(2, 0, 0, 0, 0), RunSweep(runs[..2]));
+        string store = Path.Combine(_dir, SweepStore.FileName);
+        var lines = File.ReadAllLines(store);
+        Assert.All(lines, l => Assert.StartsWith("{\"format_version\":1,\"id\":", l, StringComparison.Ordinal));
+        lines[0] = lines[0].Replace("{\"format_version\":1,", "{\"format_version\":2,", StringComparison.Ordinal);
+        File.WriteAllLines(store, lines);
+        var log = new StringWriter();
+        Assert.Equal(new SweepOutcome(1, 1, 0, 0, 0), RunSweep(runs[..2], log: log));
+        Assert.Contains("skipping a damaged line of runs.jsonl (not a line of format version 1)", log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, SweepRunner.ReadResults(_dir, runs[..2]).Count);
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ try
     // The same call again finds the checkpoint and goes on from iteration 300.
     var resumed = Trainer.Fit(spec, new ConsoleProgress(Console.Out));
     Console.WriteLine($"resumed:   {resumed}");
+    resumed.Model.Save(Path.Combine(directory, "model.safetensors"));
 
     // A run never interrupted (no checkpoint), for comparison.
     var straight = Trainer.Fit(spec with { Checkpoint = null });

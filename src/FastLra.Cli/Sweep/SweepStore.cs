@@ -5,7 +5,7 @@ using FastLra.IO;
 namespace FastLra.Cli.Sweep;
 
 /// <summary>
-/// A sweep's finished runs, one JSON line each in <c>DIR/runs.jsonl</c>: <c>id</c>, <c>command</c>,
+/// A sweep's finished runs, one JSON line each in <c>DIR/runs.jsonl</c>: <c>format_version</c>, <c>id</c>, <c>command</c>,
 /// <c>run</c> (its <c>train --json</c> report) and <c>metrics</c> (its check lines, in order). A run
 /// is recorded by one appended line (<see cref="LineLog"/>: whole, flushed to disk, under a lock
 /// that the processes sharing the directory take in turn), which is the moment it counts as done;
@@ -15,6 +15,9 @@ namespace FastLra.Cli.Sweep;
 internal sealed class SweepStore(string directory)
 {
     public const string FileName = "runs.jsonl";
+
+    /// <summary>The version of a line's layout; a line of another is skipped as damaged (and its run redone).</summary>
+    public const int FormatVersion = 1;
 
     /// <summary>A line larger than this is damaged (a run of 100,000 iterations with checks every 100 writes about 2 MB).</summary>
     private const int MaxLineBytes = 256 << 20;
@@ -64,6 +67,7 @@ internal sealed class SweepStore(string directory)
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
+            w.WriteNumber("format_version", FormatVersion);
             w.WriteString("id", result.Id);
             w.WriteString("command", result.Command);
             w.WritePropertyName("run");
@@ -125,6 +129,8 @@ internal sealed class SweepStore(string directory)
         {
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
+            if (!root.TryGetProperty("format_version", out var version) || version.ValueKind != JsonValueKind.Number || version.GetInt32() != FormatVersion)
+                throw new FormatException($"not a line of format version {FormatVersion}");
             var result = SweepResult.Read(root);
             if (keepMetrics && root.TryGetProperty("metrics", out var m) && m.ValueKind == JsonValueKind.Array) metrics = m.Clone();
             return result;

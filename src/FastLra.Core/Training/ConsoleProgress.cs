@@ -30,11 +30,13 @@ public sealed class ConsoleProgress(TextWriter? writer = null) : ITrainingObserv
         double cosine = run.Algorithm.Diagnostics.GradientCosine;
         string conditioning = double.IsNaN(cosine) ? "" : string.Create(CultureInfo.InvariantCulture, $"cos {cosine:F6}  ");
         string eta = "";
-        if (!first)
+        // From the second check on (the first includes the warm-up), while any budget is left.
+        if (!first && report.Iteration < run.MaxIterations)
         {
             string budget = spec.Epochs > 0 ? $"{spec.Epochs} epochs" : "--max-iter";
             string sooner = run.Data is null ? "if solved or " : "";
-            eta = $"ETA ≤ {Time((run.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9))} ({budget}; sooner {sooner}after " +
+            double seconds = (run.MaxIterations - report.Iteration) / Math.Max(rate, 1e-9);
+            eta = $"ETA {(seconds < 1 ? "< 1s" : "≤ " + Time(seconds))} ({budget}; sooner {sooner}after " +
                 $"{spec.Options.Patience - report.ChecksWithoutBest} checks without a new best)";
         }
         (writer ?? Console.Error).WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -36,7 +36,7 @@ public sealed record OnlineOptions(int Window = 16, int UpdateEvery = 1, OnlineM
             {
                 "inline" => OnlineMode.Inline,
                 "background" => OnlineMode.Background,
-                _ => throw new OptionException($"unknown --mode '{value}' (choose inline or background)."),
+                _ => throw new OptionException($"unknown --mode '{Shown(value)}' (choose inline or background)."),
             },
         },
         _ => throw new OptionException($"unknown learner option '{name}'."),
@@ -45,5 +45,8 @@ public sealed record OnlineOptions(int Window = 16, int UpdateEvery = 1, OnlineM
     private static int Count(string name, string value, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= max
             ? n
-            : throw new OptionException($"--{name} must be an integer in [1, {max}], got '{(value.Length > 100 ? value[..100] + "..." : value)}'.");
+            : throw new OptionException($"--{name} must be an integer in [1, {max}], got '{Shown(value)}'.");
+
+    // A value as a message quotes it: at most 100 characters of it.
+    private static string Shown(string value) => value.Length > 100 ? value[..100] + "..." : value;
 }
