@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastLra.Data;
 using FastLra.IO;
 using FastLra.Model;
 using FastLra.Training;
@@ -14,7 +15,7 @@ internal sealed class TrainCommand : Command
 {
     public override string Name => "train";
 
-    public override string Summary => "train an RNN on a synthetic task or on your data (.csv, .npz, .safetensors)";
+    public override string Summary => $"train an RNN on a synthetic task or on your data ({DataFiles.Formats})";
 
     public override string Usage => "fastlra train (--task T --length L | --data F | --resume C) [options]";
 

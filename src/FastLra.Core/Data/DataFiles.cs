@@ -112,6 +112,9 @@ public static class DataFiles
     /// <summary>Most values one array may hold (1 GiB of floats).</summary>
     public const long MaxValues = 1L << 28;
 
+    /// <summary>The formats <see cref="Read"/> takes, by extension, as help and messages list them.</summary>
+    internal const string Formats = ".csv, .npz or .safetensors";
+
     /// <summary>Reads <paramref name="path"/> by its extension.</summary>
     public static LoadedData Read(string path, DataFileOptions options)
     {
@@ -119,7 +122,7 @@ public static class DataFiles
         if (Directory.Exists(path)) throw new DataFormatException($"{path}: cannot read (it is a directory, not a file).");
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
-            throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads .csv, .npz and .safetensors).");
+            throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads {Formats}).");
         if (extension == ".csv") CsvData.CheckOptions(path, options);
         try
         {

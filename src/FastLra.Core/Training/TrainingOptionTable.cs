@@ -198,7 +198,7 @@ internal static class TrainingOptionTable
             "sequence length T of the synthetic task (the generators need int(0.1 T) >= 1, so T >= 10; random-permutation T >= 1)",
             s => I(TaskOf(s).Length), (s, v) => s with { Source = TaskOf(s) with { Length = Int(v, "length") } }) { DefaultText = "" },
         new("data", OptionScope.DataFile, OptionKind.File, Series,
-            "the data file instead of a task: .csv, .npz or .safetensors (docs/data.md); with it, the data options apply instead of --task, --length, --valid-size",
+            $"the data file instead of a task: {DataFiles.Formats} (docs/data.md); with it, the data options apply instead of --task, --length, --valid-size",
             s => FileOf(s).Path, (s, v) => s with { Source = FileOf(s) with { Path = v } }) { DefaultText = "" },
         new("valid-data", OptionScope.DataFile, OptionKind.File, OptionUse.Run, "validate on this file, read like --data (default: split --valid-fraction off the training data)",
             s => FileOf(s).ValidPath ?? "", (s, v) => s with { Source = FileOf(s) with { ValidPath = v.Length == 0 ? null : v } }) { DefaultText = "" },
