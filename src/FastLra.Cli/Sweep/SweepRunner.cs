@@ -52,6 +52,8 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         int next = -1, handled = 0, worked = 0;
         var counts = new int[5];
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The cores are the workers': a run validates on its share of them (one each with a worker per core).
+        int validationThreads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, Math.Min(workers, runs.Count)));
         void Work()
         {
             for (int i = Interlocked.Increment(ref next); i < runs.Count && !cancel.IsCancellationRequested; i = Interlocked.Increment(ref next))
@@ -61,7 +63,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
                 string line;
                 try
                 {
-                    status = RunOne(run, cancel, out line);
+                    status = RunOne(run, validationThreads, cancel, out line);
                 }
 #pragma warning disable CA1031 // One run's failure, whatever it is, is recorded as that run's and the others go on.
                 catch (Exception e)
@@ -112,7 +114,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
     }
 
     /// <summary>Runs (or continues) one run; returns what became of it and a line for the log.</summary>
-    private Status RunOne(SweepRun run, CancellationToken cancel, out string summary)
+    private Status RunOne(SweepRun run, int validationThreads, CancellationToken cancel, out string summary)
     {
         summary = "";
         string lockPath = Path.Combine(directory, run.Id + ".lock");
@@ -145,6 +147,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         bool resumed = File.Exists(checkpoint);
         var training = TrainingRun.StartOrResume(run.Spec with { Checkpoint = new CheckpointPolicy(checkpoint, checkpointEvery) });
         training.MeasureConditioning = conditioning;
+        training.ValidationThreads = validationThreads;
         TrainingResult outcome;
         using (var metrics = new MetricsFile(MetricsPath(directory, run.Id), resumed ? training.Iteration : null))
         {

@@ -51,18 +51,23 @@ public sealed class RnnState
     /// </summary>
     public void Step(RnnModel model, ReadOnlySpan<float> x, Span<float> y)
     {
+        x = Standardized(model, x, y);
         var shape = model.Shape;
-        if (shape != Model.Shape || x.Length != shape.Inputs || y.Length != shape.Outputs) ThrowShape(x.Length, y.Length);
         var p = model.Weights;
-        if (model.Normalization is { } n)
-        {
-            n.NormalizeInput(x, _x);
-            x = _x;
-        }
         Rnn.Step(p, x, 1, fromZero: false, _h, _scratch);
         Rnn.OutputForward(p, TopState(shape), 1, y);
         model.Normalization?.DenormalizeOutputs(y);
         y.CopyTo(_y);
+    }
+
+    // x in the units the network reads (standardised when the model carries a normalisation), after the shapes are checked.
+    private ReadOnlySpan<float> Standardized(RnnModel model, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var shape = model.Shape;
+        if (shape != Model.Shape || x.Length != shape.Inputs || y.Length != shape.Outputs) ThrowShape(x.Length, y.Length);
+        if (model.Normalization is not { } n) return x;
+        n.NormalizeInput(x, _x);
+        return _x;
     }
 
     // The top layer's h, which the output reads: the last block, or for LSTM the one before its c.
@@ -81,14 +86,9 @@ public sealed class RnnState
     /// <summary>As <see cref="TryStep(ReadOnlySpan{float}, Span{float})"/>, with the weights of <paramref name="model"/> (this state's shape).</summary>
     public bool TryStep(RnnModel model, ReadOnlySpan<float> x, Span<float> y)
     {
+        x = Standardized(model, x, y);
         var shape = model.Shape;
-        if (shape != Model.Shape || x.Length != shape.Inputs || y.Length != shape.Outputs) ThrowShape(x.Length, y.Length);
         var p = model.Weights;
-        if (model.Normalization is { } n)
-        {
-            n.NormalizeInput(x, _x);
-            x = _x;
-        }
         if (Reductions.AllFinite(x))
         {
             _h.CopyTo(_saved, 0);

@@ -163,6 +163,18 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
     }
 
     /// <summary>
+    /// The carry (LSTM's c) step t starts from and its row stride: step t-1's, kept in its cache
+    /// rows, or the initial state's at t = 0; none for a cell without one.
+    /// </summary>
+    private ReadOnlySpan<float> CarryBefore(int t, ReadOnlySpan<float> caches, ReadOnlySpan<float> h0, int layer, out int stride)
+    {
+        int s = _ws.Stride, cs = TCell.CacheBlocks * s;
+        stride = t > 0 && TCell.CarryBlock >= 0 ? cs : s;
+        if (TCell.CarryBlock < 0) return default;
+        return t > 0 ? caches[((t - 1) * _ws.Batch * cs + TCell.CarryBlock * s)..] : Initial(h0, layer, 1);
+    }
+
+    /// <summary>
     /// Every layer's states (the top layer's in the workspace's z) and caches for the batch's inputs
     /// x (T x B x I), from h0 (padded initial state; empty = zero).
     /// </summary>
@@ -183,20 +195,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
             for (int t = 0; t < steps; t++)
             {
                 ReadOnlySpan<float> hPrev = t == 0 ? Initial(h0, l, 0) : states.Slice((t - 1) * bs, bs);
-                ReadOnlySpan<float> carryPrev = default;
-                int carryStride = s;
-                if (TCell.CarryBlock >= 0)
-                {
-                    if (t > 0)
-                    {
-                        carryPrev = caches[((t - 1) * batch * cs + TCell.CarryBlock * s)..];
-                        carryStride = cs;
-                    }
-                    else
-                    {
-                        carryPrev = Initial(h0, l, 1);
-                    }
-                }
+                var carryPrev = CarryBefore(t, caches, h0, l, out int carryStride);
                 TCell.StepForward(p, l, u.Slice(t * bu, bu), TCell.PrecomputesInput ? gx.Slice(t * batch * gs, batch * gs) : default, hPrev,
                     carryPrev, carryStride, batch, _gates.Span, caches.Slice(t * batch * cs, batch * cs), states.Slice(t * bs, bs));
             }
@@ -270,20 +269,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
                         ? t >= washout && t < steps - 1 ? outputTerms.Slice((t - washout) * bs, bs) : default
                         : above.Slice(t * bs, bs);
                     ReadOnlySpan<float> hPrev = t > 0 ? states.Slice((t - 1) * bs, bs) : initial;
-                    ReadOnlySpan<float> carryPrev = default;
-                    int carryStride = s;
-                    if (TCell.CarryBlock >= 0)
-                    {
-                        if (t > 0)
-                        {
-                            carryPrev = caches[((t - 1) * batch * cs + TCell.CarryBlock * s)..];
-                            carryStride = cs;
-                        }
-                        else
-                        {
-                            carryPrev = Initial(h0, l, 1);
-                        }
-                    }
+                    var carryPrev = CarryBefore(t, caches, h0, l, out int carryStride);
                     var dgxT = dgx.Slice((t - first) * bg, bg);
                     var dghT = TCell.SeparateHiddenGradient ? dgh.Slice((t - first) * bg, bg) : dgxT;
                     TCell.StepBackward(p, l, dh, fromAbove, states.Slice(t * bs, bs), hPrev, caches.Slice(t * batch * cs, batch * cs), carryPrev, carryStride,
