@@ -57,6 +57,24 @@ public sealed class ReplayTests : IDisposable
         Assert.True(r.GetProperty("rmse_last_quarter").GetDouble() < r.GetProperty("rmse_frozen_last_quarter").GetDouble());
     }
 
+    /// <summary>A gated, stacked learner replays like the tanh one, names its network, and learns the plant's change.</summary>
+    [Theory]
+    [InlineData("gru", 2)]
+    [InlineData("lstm", 1)]
+    public void A_gated_stacked_learner_replays_and_names_its_network(string cell, int layers)
+    {
+        string plant = Plant();
+        var (code, stdout, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--hidden", "8", "--cell", cell,
+            "--layers", layers.ToString(CultureInfo.InvariantCulture), "--window", "4", "--update-every", "2", "--lr", "0.05", "--json");
+        Assert.True(code == 0, err);
+        var r = Json(stdout);
+        Assert.Equal(cell, r.GetProperty("cell").GetString());
+        Assert.Equal(layers, r.GetProperty("layers").GetInt32());
+        Assert.Equal(298, r.GetProperty("updates").GetInt32());
+        Assert.Contains($"{cell} x {layers}, H=8", err, StringComparison.Ordinal);
+        Assert.True(r.GetProperty("rmse_last_quarter").GetDouble() < r.GetProperty("rmse_frozen_last_quarter").GetDouble());
+    }
+
     [Fact]
     public void Without_updates_the_learner_predicts_as_the_frozen_model_and_a_saved_learner_loads()
     {

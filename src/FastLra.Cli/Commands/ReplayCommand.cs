@@ -100,7 +100,7 @@ internal sealed class ReplayCommand : Command
             long periodTicks = period * Stopwatch.Frequency / 1_000_000, next = Stopwatch.GetTimestamp();
             int lastQuarter = ticks - ticks / 4, blockStart = 0;
             if (!quiet)
-                Console.Error.WriteLine($"replay: {ticks} ticks of I={inputs}, O={outputs}; H={options.Hidden}, {OptionNames.Algorithms.Name(options.Algorithm)}, W={window}, U={every}, {(mode == OnlineMode.Inline ? "inline" : "background")}");
+                Console.Error.WriteLine($"replay: {ticks} ticks of I={inputs}, O={outputs}; {CellNames.Name(options.Cell)} x {options.Layers}, H={options.Hidden}, {OptionNames.Algorithms.Name(options.Algorithm)}, W={window}, U={every}, {(mode == OnlineMode.Inline ? "inline" : "background")}");
             for (int t = 0; t < ticks; t++)
             {
                 var x = series.Inputs(t);
@@ -174,6 +174,8 @@ internal sealed class ReplayCommand : Command
                 w.WriteString("algo", OptionNames.Algorithms.Name(options.Algorithm));
                 w.WriteString("mode", mode == OnlineMode.Inline ? "inline" : "background");
                 w.WriteNumber("hidden", options.Hidden);
+                w.WriteString("cell", CellNames.Name(options.Cell));
+                w.WriteNumber("layers", options.Layers);
                 w.WriteNumber("window", window);
                 w.WriteNumber("update_every", every);
                 w.WriteNumber("ticks", ticks);
