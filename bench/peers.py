@@ -1,9 +1,12 @@
 """Times one training iteration of a peer, for bench/peers.sh: the paper's published code (its
 SRNN, imported from a clone of nmanchev/lra-rnn; GPL-3.0, run, not copied) or PyTorch BPTT
-(nn.RNN + nn.Linear written here). Temporal order, T = 20, B = 20, H = 100, K = 10, alpha = 0.1,
-SGD, one thread. Prints the median seconds per iteration of the timed iterations.
+(nn.RNN, nn.GRU or nn.LSTM + nn.Linear written here). Temporal order, T = 20, B = 20, H = 100,
+K = 10, alpha = 0.1, SGD, one thread. Prints the median seconds per iteration of the timed
+iterations; torch-step instead times one streaming step (B = 1, no gradient) of the cell.
 
-usage: python3 peers.py published REPO ITERATIONS | python3 peers.py torch-bptt ITERATIONS
+usage: python3 peers.py published REPO ITERATIONS
+       python3 peers.py torch-bptt [rnn|gru|lstm] ITERATIONS
+       python3 peers.py torch-step rnn|gru|lstm ITERATIONS
 """
 import statistics
 import sys
@@ -38,10 +41,13 @@ def published(repo):
     return step
 
 
-def torch_bptt():
+CELLS = {"rnn": lambda: torch.nn.RNN(6, H, nonlinearity="tanh"), "gru": lambda: torch.nn.GRU(6, H), "lstm": lambda: torch.nn.LSTM(6, H)}
+
+
+def torch_bptt(cell):
     torch.manual_seed(1234)
     rng = np.random.RandomState(1234)
-    rnn, fc = torch.nn.RNN(6, H, nonlinearity="tanh"), torch.nn.Linear(H, 4)
+    rnn, fc = CELLS[cell](), torch.nn.Linear(H, 4)
     opt = torch.optim.SGD(list(rnn.parameters()) + list(fc.parameters()), lr=0.01)
     loss = torch.nn.CrossEntropyLoss()
 
@@ -57,9 +63,28 @@ def torch_bptt():
     return step
 
 
+def torch_step(cell):
+    # One tick of a deployed model: one input (1 x 1 x 6), the state carried, the readout.
+    torch.manual_seed(1234)
+    rnn, fc = CELLS[cell](), torch.nn.Linear(H, 4)
+    x = torch.rand(1, 1, 6)
+    state = [None]
+
+    def step():
+        with torch.no_grad():
+            out, state[0] = rnn(x, state[0])
+            fc(out[-1])
+    return step
+
+
 def main():
     kind = sys.argv[1]
-    step = published(sys.argv[2]) if kind == "published" else torch_bptt()
+    if kind == "published":
+        step = published(sys.argv[2])
+    elif kind == "torch-step":
+        step = torch_step(sys.argv[2])
+    else:
+        step = torch_bptt(sys.argv[2] if len(sys.argv) > 3 else "rnn")
     iterations = int(sys.argv[-1])
     for _ in range(3):
         step()  # warm-up

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # FastLra against its peers on this machine, interleaved (A B A B ...) so the machine's drift
 # hits both alike: the paper's published code (LRA, its own semantics) against FastLra's LRA in
-# the local and the reference semantics, and PyTorch BPTT against FastLra's BPTT. Temporal order,
-# T = 20, B = 20, H = 100, K = 10, alpha = 0.1, one thread each. Prints each run's median seconds
-# per iteration and the ratio of the medians over the rounds.
+# the local and the reference semantics; PyTorch BPTT against FastLra's BPTT for nn.RNN, nn.GRU
+# and nn.LSTM (the tanh, GRU and LSTM cells); and a streaming step of each cell (B = 1) against
+# PyTorch's. Temporal order, T = 20, B = 20, H = 100, K = 10, alpha = 0.1, one thread each.
+# Prints each round's median seconds per iteration and the ratios of the medians over the rounds.
 #
-# Needs Debian's python3-torch (apt-get install python3-torch python3-matplotlib) and a clone of
-# the published code (git clone https://github.com/nmanchev/lra-rnn). Not run by CI.
-# Usage: bench/peers.sh PUBLISHED_REPO [ROUNDS] [FASTLRA]
+# Needs Debian's python3-torch (apt-get install python3-torch python3-matplotlib) and, for the
+# published code, a clone of it (git clone https://github.com/nmanchev/lra-rnn); give - instead
+# of its folder to leave it out. Not run by CI. The streaming step of FastLra is timed by
+# BenchmarkDotNet (CellStepBenchmark), which the ratios read from STEP_TANH/STEP_GRU/STEP_LSTM
+# (seconds) when set.
+# Usage: bench/peers.sh PUBLISHED_REPO|- [ROUNDS] [FASTLRA]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=${1:?usage: bench/peers.sh PUBLISHED_REPO [ROUNDS] [FASTLRA]}
+repo=${1:?usage: bench/peers.sh PUBLISHED_REPO|- [ROUNDS] [FASTLRA]}
 rounds=${2:-5}
 fastlra=${3:-src/FastLra.Cli/bin/Release/net10.0/fastlra}
 py=/usr/bin/python3
@@ -18,15 +22,33 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[
 bench() { "$fastlra" bench "$@" --json | sed -E 's/.*"median_seconds_per_iteration":([^,]*).*/\1/'; }
 tmp=$(mktemp -d)
 for round in $(seq "$rounds"); do
-  OMP_NUM_THREADS=1 "$py" bench/peers.py published "$repo" 20 2>/dev/null >> "$tmp/published"
-  bench --algo lra --alpha 0.1 --iters 100 >> "$tmp/local"
-  bench --algo lra --semantics reference --alpha 0.1 --iters 40 >> "$tmp/reference"
-  OMP_NUM_THREADS=1 "$py" bench/peers.py torch-bptt 200 >> "$tmp/torch"
-  bench --algo bptt --iters 500 >> "$tmp/bptt"
-  echo "round $round: published $(tail -1 "$tmp/published") s, local $(tail -1 "$tmp/local") s, reference $(tail -1 "$tmp/reference") s, torch BPTT $(tail -1 "$tmp/torch") s, BPTT $(tail -1 "$tmp/bptt") s"
+  line="round $round:"
+  if [ "$repo" != - ]; then
+    OMP_NUM_THREADS=1 "$py" bench/peers.py published "$repo" 20 2>/dev/null >> "$tmp/published"
+    bench --algo lra --alpha 0.1 --iters 100 >> "$tmp/local"
+    bench --algo lra --semantics reference --alpha 0.1 --iters 40 >> "$tmp/reference"
+    line="$line published $(tail -1 "$tmp/published") s, local $(tail -1 "$tmp/local") s, reference $(tail -1 "$tmp/reference") s,"
+  fi
+  for cell in rnn gru lstm; do
+    ours=$cell; [ $cell = rnn ] && ours=tanh
+    OMP_NUM_THREADS=1 "$py" bench/peers.py torch-bptt $cell 100 >> "$tmp/torch-$cell"
+    bench --algo bptt --cell $ours --iters 500 >> "$tmp/bptt-$cell"
+    OMP_NUM_THREADS=1 "$py" bench/peers.py torch-step $cell 2000 >> "$tmp/torchstep-$cell"
+    line="$line torch $cell $(tail -1 "$tmp/torch-$cell") s, BPTT $ours $(tail -1 "$tmp/bptt-$cell") s,"
+  done
+  echo "$line"
 done
-for f in published local reference torch bptt; do eval "m_$f=$(median < "$tmp/$f")"; done
-awk -v p="$m_published" -v l="$m_local" -v r="$m_reference" -v t="$m_torch" -v b="$m_bptt" 'BEGIN {
-  printf "medians: published %.1f ms, LRA local %.3f ms, LRA reference %.3f ms, PyTorch BPTT %.3f ms, BPTT %.3f ms\n", p*1e3, l*1e3, r*1e3, t*1e3, b*1e3
-  printf "ratios: LRA local %.0fx the published code, LRA reference %.0fx, BPTT %.0fx PyTorch BPTT\n", p/l, p/r, t/b }'
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0fx", a / b }'; }
+if [ "$repo" != - ]; then
+  for f in published local reference; do eval "m_$f=$(median < "$tmp/$f")"; done
+  echo "LRA: published $(awk -v v="$m_published" 'BEGIN{printf "%.1f", v*1e3}') ms; LRA local $(ratio "$m_published" "$m_local") faster, LRA reference $(ratio "$m_published" "$m_reference")"
+fi
+for cell in rnn gru lstm; do
+  ours=$cell; [ $cell = rnn ] && ours=tanh
+  t=$(median < "$tmp/torch-$cell"); b=$(median < "$tmp/bptt-$cell"); s=$(median < "$tmp/torchstep-$cell")
+  var=STEP_${ours^^}
+  step=""
+  [ -n "${!var:-}" ] && step=", streaming step $(awk -v v="${!var}" 'BEGIN{printf "%.2f", v*1e6}') us against PyTorch's $(awk -v v="$s" 'BEGIN{printf "%.1f", v*1e6}') us: $(ratio "$s" "${!var}")"
+  echo "BPTT $ours: PyTorch $(awk -v v="$t" 'BEGIN{printf "%.2f", v*1e3}') ms, FastLra $(awk -v v="$b" 'BEGIN{printf "%.3f", v*1e3}') ms: $(ratio "$t" "$b") faster; PyTorch streaming step $(awk -v v="$s" 'BEGIN{printf "%.1f", v*1e6}') us$step"
+done
 rm -rf "$tmp"
