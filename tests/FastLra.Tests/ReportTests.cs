@@ -70,6 +70,25 @@ public sealed class ReportTests : IDisposable
     }
 
     /// <summary>
+    /// Cells and depths are variants of their own, labelled by what differs: an option a run at its
+    /// default leaves out of its record (layers = 1, the tanh cell) still tells its runs apart from
+    /// those that set it.
+    /// </summary>
+    [Fact]
+    public void Cells_and_depths_are_variants_labelled_by_what_differs()
+    {
+        var tanh = new RunSpec(new TaskSource(Tasks.TaskKind.Adding, 10)) { Options = new TrainingOptions { MaxIterations = 400 } };
+        float[] norms = [1e-2f];
+        int i = 0;
+        foreach (var cell in new[] { Model.CellKind.Tanh, Model.CellKind.Gru })
+            foreach (int layers in new[] { 1, 2 })
+                Result($"r{i}", tanh with { Options = tanh.Options with { Cell = cell, Layers = layers } }, 400, 0.5 + 0.1 * i++, false, 1.0, (400, 0.5, norms));
+        SweepReport.Load(_dir, TextWriter.Null).Write(Path.Combine(_dir, "out"), _dir, 8);
+        var labels = File.ReadAllLines(Path.Combine(_dir, "out", "report.csv")).Skip(1).Select(r => r.Split(',')[2]).Order().ToList();
+        Assert.Equal(["\"BPTT cell=gru layers=2\"", "\"BPTT cell=gru\"", "\"BPTT layers=2\"", "\"BPTT\""], labels);
+    }
+
+    /// <summary>
     /// From a sweep's runs.jsonl: the accuracy figure shows the seeds' spread and the chance level
     /// (1/4 on temporal order); runs measured with --conditioning get a conditioning figure and table.
     /// </summary>

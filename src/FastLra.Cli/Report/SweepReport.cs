@@ -161,7 +161,11 @@ internal sealed class SweepReport
 
     private static string Key(TrainReport r) => string.Join(';', Options(r).Select(o => $"{o.Name}={o.Value}"));
 
-    /// <summary>Each variant's label names its algorithm and the options that differ between the variants of the report.</summary>
+    /// <summary>
+    /// Each variant's label names its algorithm and the options that differ between the variants of
+    /// the report: those of different values, and those some runs record and others leave at their
+    /// default (<see cref="TrainingOption.OmittedAtDefault"/>: two layers beside one).
+    /// </summary>
     private static Dictionary<string, string> Labels(List<RunData> runs)
     {
         var first = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -170,6 +174,15 @@ internal sealed class SweepReport
             foreach (var (name, value) in Options(r.Run))
                 if (value is not null && !first.TryAdd(name, value) && first[name] != value)
                     varying.Add(name);
+        // An option left out at its default by some runs it applies to and recorded by others varies too.
+        foreach (var option in TrainingOptionTable.All)
+        {
+            if (!option.OmittedAtDefault) continue;
+            bool recorded = false, omitted = false;
+            foreach (var r in runs)
+                if (option.AppliesTo(r.Run.Spec)) (recorded, omitted) = option.Records(r.Run.Spec) ? (true, omitted) : (recorded, true);
+            if (recorded && omitted) varying.Add(Short(option.Name));
+        }
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var run in runs)
         {
