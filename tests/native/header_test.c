@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
             if (y[o] != z[o]) differ = 1;
         }
     }
-    printf("C header: %ld steps of I=%d H=%d O=%d, %d layers, largest relative difference from fastlra infer %g\n", steps, MODEL_INPUTS, MODEL_HIDDEN, MODEL_OUTPUTS,
+    printf("C header: %ld steps of I=%d H=%d O=%d L=%d, largest relative difference from fastlra infer %g\n", steps, MODEL_INPUTS, MODEL_HIDDEN, MODEL_OUTPUTS,
            MODEL_LAYERS, worst);
     free(x);
     free(expected);
