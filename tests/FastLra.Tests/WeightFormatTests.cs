@@ -15,9 +15,9 @@ public sealed class WeightFormatTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static ParameterSet Sample(int inputs = 3, int hidden = 5, int outputs = 2)
+    private static ParameterSet Sample(int inputs = 3, int hidden = 5, int outputs = 2, CellKind cell = CellKind.Tanh, int layers = 1)
     {
-        var p = new ParameterSet(new RnnShape(inputs, hidden, outputs));
+        var p = new ParameterSet(new RnnShape(inputs, hidden, outputs, cell, layers));
         var rng = new Random(11);
         foreach (ref float v in p.Data) v = (float)(rng.NextDouble() - 0.5) * 3;
         return p;
@@ -124,26 +124,47 @@ public sealed class WeightFormatTests : IDisposable
         Assert.Contains(message, e.Message);
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Source_exports_hold_every_value_exactly(bool csharp)
+    public static TheoryData<bool, CellKind, int> SourceExports()
     {
-        var p = Sample(4, 6, 3);
+        var data = new TheoryData<bool, CellKind, int>();
+        foreach (bool csharp in new[] { false, true })
+        {
+            data.Add(csharp, CellKind.Tanh, 1);
+            data.Add(csharp, CellKind.Tanh, 3);
+            data.Add(csharp, CellKind.Gru, 2);
+            data.Add(csharp, CellKind.Lstm, 2);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SourceExports))]
+    public void Source_exports_hold_every_value_exactly(bool csharp, CellKind cell, int layers)
+    {
+        var p = Sample(4, 6, 3, cell, layers);
         p.Data[0] = 3f;      // integral: C needs "3.0f"
         p.Data[1] = 1e-20f;  // exponent form
         string text = csharp ? WeightFormats.ToCSharp(p, null, "demo", "Acme.Models") : WeightFormats.ToC(p, null, "demo");
-        for (int t = 0; t < RnnShape.Names.Length; t++)
+        for (int t = 0; t < p.Shape.TensorCount; t++)
         {
-            string name = RnnShape.Names[t];
-            var block = Regex.Match(text, csharp ? $@"{name} => \[(.*?)\];" : $@"demo_{name}\[\d+\] = \{{(.*?)\}};", RegexOptions.Singleline);
+            string name = p.Shape.TensorName(t);
+            var block = Regex.Match(text, csharp ? $@" {name} => \[(.*?)\];" : $@"demo_{name}\[\d+\] = \{{(.*?)\}};", RegexOptions.Singleline);
             Assert.True(block.Success, name);
             var values = block.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(v => float.Parse(v.TrimEnd('f'), CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(p.Tensor(t).ToArray(), values);
+            if (csharp) Assert.Contains($"        {name}.CopyTo(parameters.Tensor({t}));\n", text);
+            else if (t < layers * p.Shape.TensorsPerLayer && t % p.Shape.TensorsPerLayer == 0)
+                Assert.Contains($"demo_layer(demo_{name}, ", text); // every layer is stepped, from its own arrays
         }
         if (!csharp) Assert.Contains("3.0f", text);
         Assert.Contains(csharp ? "namespace Acme.Models;" : "#ifndef DEMO_H", text);
         Assert.Contains(csharp ? "public static RnnModel Create()" : "static inline void demo_step(demo_state *state, const float *x, float *y)", text);
+        string shape = p.Shape.IsSimpleTanh ? "new RnnShape(4, 6, 3)" : $"new RnnShape(4, 6, 3, CellKind.{cell}, {layers})";
+        if (csharp) Assert.Contains(shape, text);
+        else Assert.Contains($"#define DEMO_LAYERS {layers}\n", text);
+        // libm: tanhf always, expf for the gated cells' sigmoid, nothing else.
+        if (!csharp) Assert.Equal(cell != CellKind.Tanh, text.Contains("expf(", StringComparison.Ordinal));
+        if (!csharp) Assert.Equal(cell == CellKind.Lstm, text.Contains("float c[DEMO_LAYERS * DEMO_HIDDEN];", StringComparison.Ordinal));
     }
 }

@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
             if (y[o] != z[o]) differ = 1;
         }
     }
-    printf("C header: %ld steps of I=%d H=%d O=%d, largest relative difference from fastlra infer %g\n", steps, MODEL_INPUTS, MODEL_HIDDEN, MODEL_OUTPUTS, worst);
+    printf("C header: %ld steps of I=%d H=%d O=%d L=%d, largest relative difference from fastlra infer %g\n", steps, MODEL_INPUTS, MODEL_HIDDEN, MODEL_OUTPUTS,
+           MODEL_LAYERS, worst);
     free(x);
     free(expected);
     if (differ) { fprintf(stderr, "the two translation units disagree\n"); return 1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds libfastlra.so and the C test program, trains two small models (a synthetic task's, and
-# one on the sunspots series, which carries a normalisation), and checks the C ABI's outputs
-# against `fastlra infer` (the managed RnnState), and drives the online learner through the C ABI
-# against `fastlra replay`, among ticks that are not finite too (nonfinite_test.c). Usage: tests/native/run.sh [fastlra]
+# Builds libfastlra.so and the C test program, trains small models (a synthetic task's, one on the
+# sunspots series, which carries a normalisation, and a GRU and an LSTM of two layers), checks the
+# C ABI's outputs and the exported C header's against `fastlra infer` (the managed RnnState), and
+# drives the online learner through the C ABI against `fastlra replay`, among ticks that are not
+# finite too (nonfinite_test.c). Usage: tests/native/run.sh [fastlra]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fastlra=${1:-artifacts/aot/fastlra}
@@ -42,12 +43,23 @@ counters=$(grep -o '"updates":.*"diverged":false' "$out/m-bad.json")
 "$fastlra" export --model "$out/c-bad.safetensors" --format npz --out "$out/c-bad.npz"
 "$fastlra" export --model "$out/m-bad.safetensors" --format npz --out "$out/m-bad.npz"
 cmp "$out/c-bad.npz" "$out/m-bad.npz" && echo "C ABI learner among bad ticks: the same counters ($counters) and weights as fastlra replay"
+# Two stacked gated models, trained briefly: a 2-layer GRU on the task and a 2-layer LSTM on the
+# sunspots (normalised); the C ABI steps them as `fastlra infer` does.
+"$fastlra" train --task temporal-order --length 20 --cell gru --layers 2 --hidden 16 --max-iter 30 --valid-size 100 --quiet \
+  --save "$out/gru2.safetensors"
+"$fastlra" train --data docs/data/sunspots.csv --input-columns SUNACTIVITY --target-columns SUNACTIVITY --window 20 \
+  --washout 10 --cell lstm --layers 2 --hidden 12 --max-iter 30 --quiet --save "$out/lstm2.safetensors"
+for m in gru2 lstm2; do
+  "$out/fastlra_test" "$out/$m.safetensors" write-inputs "$out/$m-inputs.bin" 64
+  "$fastlra" infer --model "$out/$m.safetensors" --inputs "$out/$m-inputs.bin" --outputs "$out/$m-expected.bin"
+  "$out/fastlra_test" "$out/$m.safetensors" check "$out/$m-inputs.bin" "$out/$m-expected.bin"
+done
 # The exported C header, for firmware: compiled (C99, warnings as errors) from two translation
-# units, then checked against `fastlra infer` on both models (the sunspots one normalised).
-for m in model sunspots; do
-  "$fastlra" export --model "$out/$m.safetensors" --format c --name model --out "$out/model.h"
+# units, then checked against `fastlra infer` on every model: tanh, tanh normalised, GRU and
+# LSTM of two layers (the LSTM normalised).
+for m in model:inputs:expected sunspots:sun-inputs:sun-expected gru2:gru2-inputs:gru2-expected lstm2:lstm2-inputs:lstm2-expected; do
+  IFS=: read -r model inputs expected <<<"$m"
+  "$fastlra" export --model "$out/$model.safetensors" --format c --name model --out "$out/model.h"
   gcc -O2 -std=c99 -Wall -Wextra -Werror -I "$out" tests/native/header_test.c tests/native/header_other.c -lm -o "$out/header_test"
-  inputs=$([ "$m" = model ] && echo inputs || echo sun-inputs); expected=$([ "$m" = model ] && echo expected || echo sun-expected)
   "$out/header_test" "$out/$inputs.bin" "$out/$expected.bin"
 done
-

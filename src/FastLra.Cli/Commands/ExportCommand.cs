@@ -11,17 +11,17 @@ internal sealed class ExportCommand : Command
 
     public override string Summary => "write a model as C, C#, PyTorch safetensors or .npz";
 
-    public override string Usage => "fastlra export --model F --format c|csharp|torch|npz --out G [--name N] [--namespace NS]";
+    public override string Usage => "fastlra export --model F --format c|csharp|torch|npz --out G [--name N] [--namespace NS] [--rnn-prefix rnn.] [--fc-prefix fc.]";
 
     public override IReadOnlyList<CliFlag> Flags { get; } =
     [
         new("model", "file", "a FastLra model file (or any file import reads)", required: true),
-        new("format", "c|csharp|torch|npz", "c, csharp, torch (safetensors) or npz (PyTorch key names)", required: true),
+        new("format", "c|csharp|torch|npz", "c (a C99 header), csharp (a class), torch (a safetensors state dict of nn.RNN, nn.GRU or nn.LSTM + nn.Linear) or npz (the same keys)", required: true),
         new("out", "file", "the file to write (atomically)", required: true),
         new("name", "identifier", "identifier for the C header's arrays, state and functions, or the C# class", @default: "fastlra_model"),
         new("namespace", "name", "csharp: the namespace of the class", @default: "FastLra.Models"),
-        new("rnn-prefix", "prefix", "key prefix of the recurrent layers' tensors, torch and npz", @default: "rnn."),
-        new("fc-prefix", "prefix", "key prefix of the nn.Linear tensors, torch and npz", @default: "fc."),
+        new("rnn-prefix", "prefix", "torch and npz: key prefix of the recurrent module's tensors", @default: "rnn."),
+        new("fc-prefix", "prefix", "torch and npz: key prefix of the nn.Linear tensors", @default: "fc."),
     ];
 
     public override int Run(CliArguments a, CancellationToken cancel)

@@ -9,11 +9,15 @@ namespace FastLra.Interchange;
 /// <summary>
 /// Weight interchange. Tensors are read from safetensors (F32/F64) or numpy <c>.npz</c> files
 /// (<c>&lt;f4</c>/<c>&lt;f8</c>, C order), in either of two layouts: this project's
-/// <c>Wxh Whh bh Why by</c>, or a PyTorch <c>nn.RNN</c> + <c>nn.Linear</c> state dict
-/// (<c>{rnn}weight_ih_l0</c> H x I, <c>{rnn}weight_hh_l0</c> H x H, <c>{rnn}bias_ih_l0</c> and
-/// <c>{rnn}bias_hh_l0</c> H, <c>{fc}weight</c> O x H, <c>{fc}bias</c> O), which is transposed
-/// (PyTorch multiplies by Wᵀ) and whose two biases are summed into bh. Everything read is
-/// bounded and checked; every failure is a <see cref="WeightFileException"/> naming the file.
+/// <c>Wxh Whh bh Why by</c> (the one-layer tanh network), or a PyTorch state dict of an
+/// <c>nn.RNN</c>, <c>nn.GRU</c> or <c>nn.LSTM</c> with any <c>num_layers</c> and an
+/// <c>nn.Linear</c> readout: for each layer k, <c>{rnn}weight_ih_l{k}</c> (GH x I_k),
+/// <c>{rnn}weight_hh_l{k}</c> (GH x H), <c>{rnn}bias_ih_l{k}</c> and <c>{rnn}bias_hh_l{k}</c> (GH),
+/// then <c>{fc}weight</c> (O x H) and <c>{fc}bias</c> (O). The cell is the gate multiple G of the
+/// weights' rows (1 tanh, 3 GRU, 4 LSTM) and the depth the layers' keys. PyTorch multiplies by Wᵀ,
+/// so the weights are transposed; a gated cell keeps both biases (bx_l, bh_l), the tanh cell's
+/// layers have one, their sum. Everything read is bounded and checked; every failure is a
+/// <see cref="WeightFileException"/> naming the file and the tensor.
 /// </summary>
 public static class WeightFormats
 {
@@ -38,49 +42,134 @@ public static class WeightFormats
         return new RnnModel(ToParameters(ReadTensors(path), path));
     }
 
-    /// <summary>Parameters from tensors in either layout (this project's names first).</summary>
+    /// <summary>
+    /// Parameters from tensors in either layout (this project's names first): any cell and depth of
+    /// a PyTorch state dict whose keys start with <paramref name="rnnPrefix"/> and <paramref name="fcPrefix"/>.
+    /// </summary>
     public static ParameterSet ToParameters(Dictionary<string, (int[] Shape, float[] Data)> tensors, string path,
         string rnnPrefix = "rnn.", string fcPrefix = "fc.")
     {
         if (tensors.ContainsKey("Wxh")) return Plain(tensors, path);
-        string ih = rnnPrefix + "weight_ih_l0", hh = rnnPrefix + "weight_hh_l0", bih = rnnPrefix + "bias_ih_l0",
-            bhh = rnnPrefix + "bias_hh_l0", fw = fcPrefix + "weight", fb = fcPrefix + "bias";
-        var weightIh = Get(tensors, ih, path);
-        var weightFc = Get(tensors, fw, path);
-        if (weightIh.Shape.Length != 2 || weightFc.Shape.Length != 2) throw new WeightFileException($"{path}: '{ih}' and '{fw}' must be matrices.");
-        int h = weightIh.Shape[0], i = weightIh.Shape[1], o = weightFc.Shape[0];
-        var shape = new RnnShape(i, h, o);
-        if (i <= 0 || h <= 0 || o <= 0) throw new WeightFileException($"{path}: the tensors have an empty dimension.");
+        var shape = TorchShape(tensors, path, rnnPrefix, fcPrefix);
+        string what = $" for {TorchModule(shape.Cell)} with {shape}";
+        int h = shape.Hidden, gh = shape.Gates * h, o = shape.Outputs;
         var p = new ParameterSet(shape);
-        Transpose(Expect(tensors, ih, [h, i], path), h, i, p.Wxh);
-        Transpose(Expect(tensors, hh, [h, h], path), h, h, p.Whh);
-        Transpose(Expect(tensors, fw, [o, h], path), o, h, p.Why);
-        var biasIh = Expect(tensors, bih, [h], path);
-        var biasHh = Expect(tensors, bhh, [h], path);
-        for (int k = 0; k < h; k++) p.Bh[k] = biasIh[k] + biasHh[k];
-        Expect(tensors, fb, [o], path).CopyTo(p.By);
+        for (int l = 0; l < shape.Layers; l++)
+        {
+            int inputs = shape.LayerInputs(l);
+            Transpose(Expect(tensors, TorchKey(rnnPrefix, "weight_ih", l), [gh, inputs], path, what), gh, inputs, p.InputWeights(l));
+            Transpose(Expect(tensors, TorchKey(rnnPrefix, "weight_hh", l), [gh, h], path, what), gh, h, p.RecurrentWeights(l));
+            var biasIh = Expect(tensors, TorchKey(rnnPrefix, "bias_ih", l), [gh], path, what);
+            var biasHh = Expect(tensors, TorchKey(rnnPrefix, "bias_hh", l), [gh], path, what);
+            if (shape.HasInputBias)
+            {
+                biasIh.CopyTo(p.InputBias(l));
+                biasHh.CopyTo(p.HiddenBias(l));
+            }
+            else
+            {
+                var bias = p.HiddenBias(l);
+                for (int k = 0; k < gh; k++) bias[k] = biasIh[k] + biasHh[k];
+            }
+        }
+        Transpose(Expect(tensors, fcPrefix + "weight", [o, h], path, what), o, h, p.Why);
+        Expect(tensors, fcPrefix + "bias", [o], path, what).CopyTo(p.By);
         return p;
     }
 
-    /// <summary>The parameters as a PyTorch nn.RNN + nn.Linear state dict (bias_hh_l0 = 0, bias_ih_l0 = bh).</summary>
+    /// <summary>
+    /// The network a state dict holds: H from the columns of layer 0's <c>weight_hh</c>, the cell from
+    /// the rows of its <c>weight_ih</c> (G x H), I from its columns, O from the readout's rows, and the
+    /// layers from the <c>weight_ih_l{k}</c> keys, which must run from 0 without a gap; a key of the
+    /// recurrent module past them, or of a kind this model has no place for (a bidirectional module's
+    /// <c>_reverse</c> tensors, a projected LSTM's <c>weight_hr</c>), is refused.
+    /// </summary>
+    private static RnnShape TorchShape(Dictionary<string, (int[] Shape, float[] Data)> tensors, string path, string rnnPrefix, string fcPrefix)
+    {
+        string ih = TorchKey(rnnPrefix, "weight_ih", 0), hh = TorchKey(rnnPrefix, "weight_hh", 0), fw = fcPrefix + "weight";
+        if (!tensors.ContainsKey(ih))
+        {
+            // Name the prefix the file does use, when it has layer 0 under another.
+            foreach (string key in tensors.Keys)
+                if (key.EndsWith("weight_ih_l0", StringComparison.Ordinal))
+                    throw new WeightFileException($"{path}: tensor '{ih}' is missing; the file has '{key}' (key prefix '{key[..^"weight_ih_l0".Length]}').");
+        }
+        var weightIh = Get(tensors, ih, path);
+        var weightHh = Get(tensors, hh, path);
+        var weightFc = Get(tensors, fw, path);
+        if (weightIh.Shape.Length != 2 || weightHh.Shape.Length != 2 || weightFc.Shape.Length != 2)
+            throw new WeightFileException($"{path}: '{ih}', '{hh}' and '{fw}' must be matrices.");
+        int rows = weightIh.Shape[0], i = weightIh.Shape[1], h = weightHh.Shape[1], o = weightFc.Shape[0];
+        if (rows <= 0 || i <= 0 || h <= 0 || o <= 0) throw new WeightFileException($"{path}: the tensors have an empty dimension.");
+        var cell = rows == h ? CellKind.Tanh : rows == 3L * h ? CellKind.Gru : rows == 4L * h ? CellKind.Lstm
+            : throw new WeightFileException(
+                $"{path}: tensor '{ih}' has {rows} rows, not 1, 3 or 4 times the hidden width {h} (the columns of '{hh}') as nn.RNN, nn.GRU or nn.LSTM has.");
+        int layers = 1;
+        while (layers <= RnnShape.MaxLayers && tensors.ContainsKey(TorchKey(rnnPrefix, "weight_ih", layers))) layers++;
+        if (layers > RnnShape.MaxLayers) throw new WeightFileException($"{path}: more than {RnnShape.MaxLayers} layers ('{TorchKey(rnnPrefix, "weight_ih", layers - 1)}').");
+        foreach (string key in tensors.Keys)
+        {
+            if (!key.StartsWith(rnnPrefix, StringComparison.Ordinal)) continue;
+            if (key.EndsWith("_reverse", StringComparison.Ordinal))
+                throw new WeightFileException($"{path}: tensor '{key}' is a bidirectional module's; FastLra runs one direction.");
+            if (key.AsSpan(rnnPrefix.Length).StartsWith("weight_hr_l", StringComparison.Ordinal))
+                throw new WeightFileException($"{path}: tensor '{key}' is a projected LSTM's (proj_size > 0), which FastLra does not have.");
+            if (TorchLayer(key.AsSpan(rnnPrefix.Length)) >= layers)
+                throw new WeightFileException($"{path}: tensor '{TorchKey(rnnPrefix, "weight_ih", layers)}' is missing, but '{key}' is there.");
+        }
+        var shape = new RnnShape(i, h, o, cell, layers);
+        if (shape.LongCount > Array.MaxLength) throw new WeightFileException($"{path}: {shape} has more parameters than one array holds.");
+        return shape;
+    }
+
+    /// <summary>The layer k of a recurrent module's key (after its prefix) <c>weight_ih_l{k}</c>, <c>weight_hh_l{k}</c>, <c>bias_ih_l{k}</c> or <c>bias_hh_l{k}</c>, or -1.</summary>
+    private static int TorchLayer(ReadOnlySpan<char> key)
+    {
+        if (!(key.StartsWith("weight_ih_l", StringComparison.Ordinal) || key.StartsWith("weight_hh_l", StringComparison.Ordinal)
+            || key.StartsWith("bias_ih_l", StringComparison.Ordinal) || key.StartsWith("bias_hh_l", StringComparison.Ordinal))) return -1;
+        var digits = key[(key.LastIndexOf('l') + 1)..];
+        return int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int layer) ? layer : -1;
+    }
+
+    private static string TorchKey(string prefix, string stem, int layer) =>
+        string.Concat(prefix, stem, "_l", layer.ToString(CultureInfo.InvariantCulture));
+
+    private static string TorchModule(CellKind cell) => cell switch
+    {
+        CellKind.Gru => "nn.GRU",
+        CellKind.Lstm => "nn.LSTM",
+        _ => "nn.RNN",
+    };
+
+    /// <summary>
+    /// The parameters as the state dict of PyTorch's module for their cell (<c>nn.RNN</c>,
+    /// <c>nn.GRU</c>, <c>nn.LSTM</c>, <c>num_layers</c> = L) and an <c>nn.Linear</c>: the weights
+    /// transposed, a gated cell's bx_l and bh_l as <c>bias_ih_l{k}</c> and <c>bias_hh_l{k}</c>, a tanh
+    /// layer's one bias as <c>bias_ih_l{k}</c> with <c>bias_hh_l{k}</c> = 0.
+    /// </summary>
     public static List<SafeTensors.Entry> ToTorch(ParameterSet p, string rnnPrefix = "rnn.", string fcPrefix = "fc.")
     {
+        ArgumentNullException.ThrowIfNull(p);
         var s = p.Shape;
-        var ih = new float[s.Hidden * s.Inputs];
-        var hh = new float[s.Hidden * s.Hidden];
-        var fc = new float[s.Outputs * s.Hidden];
-        Transpose(p.Wxh, s.Inputs, s.Hidden, ih);
-        Transpose(p.Whh, s.Hidden, s.Hidden, hh);
-        Transpose(p.Why, s.Hidden, s.Outputs, fc);
-        return
-        [
-            SafeTensors.Floats(rnnPrefix + "weight_ih_l0", [s.Hidden, s.Inputs], ih),
-            SafeTensors.Floats(rnnPrefix + "weight_hh_l0", [s.Hidden, s.Hidden], hh),
-            SafeTensors.Floats(rnnPrefix + "bias_ih_l0", [s.Hidden], p.Bh),
-            SafeTensors.Floats(rnnPrefix + "bias_hh_l0", [s.Hidden], new float[s.Hidden]),
-            SafeTensors.Floats(fcPrefix + "weight", [s.Outputs, s.Hidden], fc),
-            SafeTensors.Floats(fcPrefix + "bias", [s.Outputs], p.By),
-        ];
+        int h = s.Hidden, gh = s.Gates * h;
+        var entries = new List<SafeTensors.Entry>(4 * s.Layers + 2);
+        for (int l = 0; l < s.Layers; l++)
+        {
+            int inputs = s.LayerInputs(l);
+            var ih = new float[gh * inputs];
+            var hh = new float[gh * h];
+            Transpose(p.InputWeights(l), inputs, gh, ih);
+            Transpose(p.RecurrentWeights(l), h, gh, hh);
+            entries.Add(SafeTensors.Floats(TorchKey(rnnPrefix, "weight_ih", l), [gh, inputs], ih));
+            entries.Add(SafeTensors.Floats(TorchKey(rnnPrefix, "weight_hh", l), [gh, h], hh));
+            entries.Add(SafeTensors.Floats(TorchKey(rnnPrefix, "bias_ih", l), [gh], s.HasInputBias ? p.InputBias(l) : p.HiddenBias(l)));
+            entries.Add(SafeTensors.Floats(TorchKey(rnnPrefix, "bias_hh", l), [gh], s.HasInputBias ? p.HiddenBias(l) : new float[gh]));
+        }
+        var fc = new float[s.Outputs * h];
+        Transpose(p.Why, h, s.Outputs, fc);
+        entries.Add(SafeTensors.Floats(fcPrefix + "weight", [s.Outputs, h], fc));
+        entries.Add(SafeTensors.Floats(fcPrefix + "bias", [s.Outputs], p.By));
+        return entries;
     }
 
     /// <summary>Writes entries as a numpy .npz archive (one little-endian float32 .npy per entry, stored), atomically.</summary>
@@ -119,38 +208,46 @@ public static class WeightFormats
     }
 
     /// <summary>
-    /// One self-contained C99 header: include guard, the widths as macros, the arrays (and the
-    /// normalisation's, when the model has one), a caller-owned state type and <c>static inline</c>
-    /// reset and step functions (no malloc, nothing from libm but <c>tanhf</c>); it may be included
-    /// from any number of translation units. Every value is written exactly (round-trip format).
+    /// One self-contained C99 header for any cell and depth: include guard, the widths as macros, the
+    /// arrays (and the normalisation's, when the model has one), a caller-owned state type and
+    /// <c>static inline</c> reset and step functions (no malloc, nothing from libm but <c>tanhf</c>
+    /// and, for the gated cells, <c>expf</c>); it may be included from any number of translation
+    /// units. Every value is written exactly (round-trip format).
     /// </summary>
     public static string ToC(ParameterSet p, Normalization? n, string name)
     {
+        ArgumentNullException.ThrowIfNull(p);
         var s = p.Shape;
-        string upper = name.ToUpperInvariant();
+        string upper = name.ToUpperInvariant(), hidden = upper + "_HIDDEN";
+        bool gated = s.Cell != CellKind.Tanh, lstm = s.Cell == CellKind.Lstm;
         var c = new StringBuilder();
         c.Append(CultureInfo.InvariantCulture, $"""
-            /* FastLra SRNN model {name}: I = {s.Inputs}, H = {s.Hidden}, O = {s.Outputs}. Written by fastlra export.
-               Row-major, row-vector convention: a = h Whh + x Wxh + bh, h = tanh(a), y = h Why + by{(n is null ? "" : n.HasTargets
+            /* FastLra model {name}: I = {s.Inputs}, H = {s.Hidden}, O = {s.Outputs}, {Describe(s)}. Written by fastlra export.
+               Row-major, row-vector convention, PyTorch's equations and gate order. Each tick, with u a layer's input
+               (x for the first layer, the new state of the layer below for the others) and h its state:
+               {CellEquations(s, "   ")}
+               then y = h Why + by from the top layer{(n is null ? "" : n.HasTargets
                    ? ",\n   with x standardised first ((x - input_mean) / input_std) and y scaled back (y target_std + target_mean)"
                    : ",\n   with x standardised first ((x - input_mean) / input_std)")}.
                Usage: {name}_state s; {name}_reset(&s); then {name}_step(&s, x, y) once per tick.
-               C99, no allocation, only tanhf from libm; include it from as many files as you like. */
+               C99, no allocation, only {(gated ? "tanhf and expf" : "tanhf")} from libm; include it from as many files as you like. */
             #ifndef {upper}_H
             #define {upper}_H
 
             #include <math.h>
 
             #define {upper}_INPUTS {s.Inputs}
-            #define {upper}_HIDDEN {s.Hidden}
+            #define {hidden} {s.Hidden}
             #define {upper}_OUTPUTS {s.Outputs}
+            #define {upper}_LAYERS {s.Layers}
 
 
             """);
-        for (int t = 0; t < RnnShape.Names.Length; t++)
+        for (int t = 0; t < s.TensorCount; t++)
         {
             var (_, length, rows, cols) = s.Slot(t);
-            c.Append(CultureInfo.InvariantCulture, $"/* {RnnShape.Names[t]}, {(rows > 0 ? $"{rows} x {cols}" : $"{cols}")} */\nstatic const float {name}_{RnnShape.Names[t]}[{length}] = {{\n");
+            string tensor = s.TensorName(t);
+            c.Append(CultureInfo.InvariantCulture, $"/* {tensor}, {(rows > 0 ? $"{rows} x {cols}" : $"{cols}")} */\nstatic const float {name}_{tensor}[{length}] = {{\n");
             AppendValues(c, p.Tensor(t), csharp: false, "    ");
             c.Append("};\n");
         }
@@ -164,36 +261,49 @@ public static class WeightFormats
                 AppendArray(c, name, "target_std", n.TargetStd);
             }
         }
-        string input = n is null ? "x[i]" : $"(x[i] - {name}_input_mean[i]) / {name}_input_std[i]";
-        string output = n is { HasTargets: true } ? $"\n    for (int o = 0; o < {upper}_OUTPUTS; o++) y[o] = y[o] * {name}_target_std[o] + {name}_target_mean[o];" : "";
         c.Append(CultureInfo.InvariantCulture, $$"""
 
-            /* The hidden state of one stream, owned by the caller. */
-            typedef struct { float h[{{upper}}_HIDDEN]; } {{name}}_state;
+            /* The state of one stream, owned by the caller: each layer's h, {{hidden}} apart{{(lstm ? ", and its c" : "")}}. */
+            typedef struct { float h[{{upper}}_LAYERS * {{hidden}}];{{(lstm ? $" float c[{upper}_LAYERS * {hidden}];" : "")}} } {{name}}_state;
 
-            /* h = 0: the start of a stream. */
+            /* The state = 0: the start of a stream. */
             static inline void {{name}}_reset({{name}}_state *state)
             {
-                for (int j = 0; j < {{upper}}_HIDDEN; j++) state->h[j] = 0.0f;
+                for (int j = 0; j < {{upper}}_LAYERS * {{hidden}}; j++) state->h[j] = 0.0f;{{(lstm ? "\n    for (int j = 0; j < " + upper + "_LAYERS * " + hidden + "; j++) state->c[j] = 0.0f;" : "")}}
             }
+
+
+            """);
+        c.Append(LayerFunction(s.Cell, name, hidden));
+        c.Append(CultureInfo.InvariantCulture, $$"""
 
             /* One tick: x holds {{upper}}_INPUTS floats, y receives {{upper}}_OUTPUTS floats. */
             static inline void {{name}}_step({{name}}_state *state, const float *x, float *y)
             {
-                float a[{{upper}}_HIDDEN];
-                for (int j = 0; j < {{upper}}_HIDDEN; j++) a[j] = {{name}}_bh[j];
-                for (int i = 0; i < {{upper}}_INPUTS; i++) {
-                    float xi = {{input}};
-                    for (int j = 0; j < {{upper}}_HIDDEN; j++) a[j] += xi * {{name}}_Wxh[i * {{upper}}_HIDDEN + j];
-                }
-                for (int k = 0; k < {{upper}}_HIDDEN; k++) {
-                    float hk = state->h[k];
-                    for (int j = 0; j < {{upper}}_HIDDEN; j++) a[j] += hk * {{name}}_Whh[k * {{upper}}_HIDDEN + j];
-                }
-                for (int j = 0; j < {{upper}}_HIDDEN; j++) state->h[j] = tanhf(a[j]);
+
+            """);
+        string input = "x";
+        if (n is not null)
+        {
+            input = "u";
+            c.Append(CultureInfo.InvariantCulture, $"    float u[{upper}_INPUTS];\n");
+            c.Append(CultureInfo.InvariantCulture, $"    for (int i = 0; i < {upper}_INPUTS; i++) u[i] = (x[i] - {name}_input_mean[i]) / {name}_input_std[i];\n");
+        }
+        for (int l = 0; l < s.Layers; l++)
+        {
+            int first = l * s.TensorsPerLayer;
+            c.Append(CultureInfo.InvariantCulture, $"    {name}_layer(");
+            for (int t = first; t < first + s.TensorsPerLayer; t++) c.Append(name).Append('_').Append(s.TensorName(t)).Append(", ");
+            string below = l == 0 ? input : l == 1 ? "state->h" : $"state->h + {l - 1} * {hidden}";
+            string here = l == 0 ? "" : $" + {l} * {hidden}";
+            c.Append(CultureInfo.InvariantCulture, $"{below}, {(l == 0 ? upper + "_INPUTS" : hidden)}, state->h{here}{(lstm ? $", state->c{here}" : "")});\n");
+        }
+        string output = n is { HasTargets: true } ? $"\n    for (int o = 0; o < {upper}_OUTPUTS; o++) y[o] = y[o] * {name}_target_std[o] + {name}_target_mean[o];" : "";
+        c.Append(CultureInfo.InvariantCulture, $$"""
+                const float *top = state->h + ({{upper}}_LAYERS - 1) * {{hidden}};
                 for (int o = 0; o < {{upper}}_OUTPUTS; o++) y[o] = {{name}}_by[o];
-                for (int j = 0; j < {{upper}}_HIDDEN; j++)
-                    for (int o = 0; o < {{upper}}_OUTPUTS; o++) y[o] += state->h[j] * {{name}}_Why[j * {{upper}}_OUTPUTS + o];{{output}}
+                for (int j = 0; j < {{hidden}}; j++)
+                    for (int o = 0; o < {{upper}}_OUTPUTS; o++) y[o] += top[j] * {{name}}_Why[j * {{upper}}_OUTPUTS + o];{{output}}
             }
 
             #endif
@@ -202,17 +312,107 @@ public static class WeightFormats
         return c.ToString();
     }
 
+    // "one tanh layer", "2 GRU layers", ...
+    private static string Describe(RnnShape s) =>
+        string.Concat(s.Layers == 1 ? "one " : s.Layers.ToString(CultureInfo.InvariantCulture) + " ",
+            s.Cell == CellKind.Tanh ? "tanh" : CellNames.Name(s.Cell).ToUpperInvariant(), s.Layers == 1 ? " layer" : " layers");
+
+    // The cell's step in the names of the arrays, for the headers' comments.
+    private static string CellEquations(RnnShape s, string indent) => s.Cell switch
+    {
+        CellKind.Gru => $"[r|z|n] blocks of H: r = sigmoid(u Wx_r + bx_r + h Wh_r + bh_r), z the same of its blocks,\n{indent}n = tanh(u Wx_n + bx_n + r (h Wh_n + bh_n)), h = (1 - z) n + z h (arrays Wx<l>, Wh<l>, bx<l>, bh<l>),",
+        CellKind.Lstm => $"a = u Wx + bx + h Wh + bh in [i|f|g|o] blocks of H: i, f, o = sigmoid, g = tanh of their blocks,\n{indent}c = f c + i g, h = o tanh(c) (arrays Wx<l>, Wh<l>, bx<l>, bh<l>),",
+        _ when s.IsSimpleTanh => "h = tanh(u Wxh + h Whh + bh),",
+        _ => "h = tanh(u Wx + h Wh + bh) (arrays Wx<l>, Wh<l>, bh<l>),",
+    };
+
+    // The header's one layer step, over the arrays of any layer: the cell's equations, loop by loop.
+    private static string LayerFunction(CellKind cell, string name, string hidden) => cell switch
+    {
+        CellKind.Gru => $$"""
+            static inline float {{name}}_sigmoid(float a) { return 1.0f / (1.0f + expf(-a)); }
+
+            /* One GRU layer: h advanced from u, which has width floats. */
+            static inline void {{name}}_layer(const float *Wx, const float *Wh, const float *bx, const float *bh, const float *u, int width, float *h)
+            {
+                float gx[3 * {{hidden}}], gh[3 * {{hidden}}];
+                for (int j = 0; j < 3 * {{hidden}}; j++) { gx[j] = bx[j]; gh[j] = bh[j]; }
+                for (int i = 0; i < width; i++) {
+                    float ui = u[i];
+                    for (int j = 0; j < 3 * {{hidden}}; j++) gx[j] += ui * Wx[i * 3 * {{hidden}} + j];
+                }
+                for (int k = 0; k < {{hidden}}; k++) {
+                    float hk = h[k];
+                    for (int j = 0; j < 3 * {{hidden}}; j++) gh[j] += hk * Wh[k * 3 * {{hidden}} + j];
+                }
+                for (int j = 0; j < {{hidden}}; j++) {
+                    float r = {{name}}_sigmoid(gx[j] + gh[j]);
+                    float z = {{name}}_sigmoid(gx[{{hidden}} + j] + gh[{{hidden}} + j]);
+                    float candidate = tanhf(gx[2 * {{hidden}} + j] + r * gh[2 * {{hidden}} + j]);
+                    h[j] = candidate + z * (h[j] - candidate);
+                }
+            }
+
+            """,
+        CellKind.Lstm => $$"""
+            static inline float {{name}}_sigmoid(float a) { return 1.0f / (1.0f + expf(-a)); }
+
+            /* One LSTM layer: h and c advanced from u, which has width floats. */
+            static inline void {{name}}_layer(const float *Wx, const float *Wh, const float *bx, const float *bh, const float *u, int width, float *h, float *c)
+            {
+                float a[4 * {{hidden}}];
+                for (int j = 0; j < 4 * {{hidden}}; j++) a[j] = bx[j] + bh[j];
+                for (int i = 0; i < width; i++) {
+                    float ui = u[i];
+                    for (int j = 0; j < 4 * {{hidden}}; j++) a[j] += ui * Wx[i * 4 * {{hidden}} + j];
+                }
+                for (int k = 0; k < {{hidden}}; k++) {
+                    float hk = h[k];
+                    for (int j = 0; j < 4 * {{hidden}}; j++) a[j] += hk * Wh[k * 4 * {{hidden}} + j];
+                }
+                for (int j = 0; j < {{hidden}}; j++) {
+                    float in = {{name}}_sigmoid(a[j]), forget = {{name}}_sigmoid(a[{{hidden}} + j]);
+                    float g = tanhf(a[2 * {{hidden}} + j]), out = {{name}}_sigmoid(a[3 * {{hidden}} + j]);
+                    c[j] = forget * c[j] + in * g;
+                    h[j] = out * tanhf(c[j]);
+                }
+            }
+
+            """,
+        _ => $$"""
+            /* One tanh layer: h = tanh(u Wx + h Wh + b), u of width floats. */
+            static inline void {{name}}_layer(const float *Wx, const float *Wh, const float *b, const float *u, int width, float *h)
+            {
+                float a[{{hidden}}];
+                for (int j = 0; j < {{hidden}}; j++) a[j] = b[j];
+                for (int i = 0; i < width; i++) {
+                    float ui = u[i];
+                    for (int j = 0; j < {{hidden}}; j++) a[j] += ui * Wx[i * {{hidden}} + j];
+                }
+                for (int k = 0; k < {{hidden}}; k++) {
+                    float hk = h[k];
+                    for (int j = 0; j < {{hidden}}; j++) a[j] += hk * Wh[k * {{hidden}} + j];
+                }
+                for (int j = 0; j < {{hidden}}; j++) h[j] = tanhf(a[j]);
+            }
+
+            """,
+    };
+
     /// <summary>
     /// A C# class in namespace <paramref name="ns"/> holding the arrays (and the normalisation's),
-    /// with <c>Create()</c>, which builds the <see cref="RnnModel"/>. Every value is written exactly.
+    /// with <c>Create()</c>, which builds the <see cref="RnnModel"/> of any cell and depth. Every
+    /// value is written exactly.
     /// </summary>
     public static string ToCSharp(ParameterSet p, Normalization? n, string name, string ns)
     {
+        ArgumentNullException.ThrowIfNull(p);
         var s = p.Shape;
         var c = new StringBuilder();
         c.Append(CultureInfo.InvariantCulture, $$"""
-            // FastLra SRNN model {{name}}: I = {{s.Inputs}}, H = {{s.Hidden}}, O = {{s.Outputs}}. Written by fastlra export.
-            // Row-major, row-vector convention: a = h Whh + x Wxh + bh, h = tanh(a), y = h Why + by.
+            // FastLra model {{name}}: I = {{s.Inputs}}, H = {{s.Hidden}}, O = {{s.Outputs}}, {{Describe(s)}}. Written by fastlra export.
+            // Row-major, row-vector convention, in FastLra's layout (RnnShape): {{CellEquations(s, "// ")}}
+            // then y = h Why + by from the top layer.
             using FastLra.Model;
 
             namespace {{ns}};
@@ -222,10 +422,11 @@ public static class WeightFormats
             {
 
             """);
-        for (int t = 0; t < RnnShape.Names.Length; t++)
+        for (int t = 0; t < s.TensorCount; t++)
         {
             var (_, _, rows, cols) = s.Slot(t);
-            c.Append(CultureInfo.InvariantCulture, $"    /// <summary>{RnnShape.Names[t]}, {(rows > 0 ? $"{rows} x {cols}" : $"{cols}")}.</summary>\n    public static ReadOnlySpan<float> {RnnShape.Names[t]} => [\n");
+            string tensor = s.TensorName(t);
+            c.Append(CultureInfo.InvariantCulture, $"    /// <summary>{tensor}, {(rows > 0 ? $"{rows} x {cols}" : $"{cols}")}.</summary>\n    public static ReadOnlySpan<float> {tensor} => [\n");
             AppendValues(c, p.Tensor(t), csharp: true, "        ");
             c.Append("    ];\n\n");
         }
@@ -244,17 +445,23 @@ public static class WeightFormats
                 ? "new Normalization(InputMean.ToArray(), InputStd.ToArray(), TargetMean.ToArray(), TargetStd.ToArray())"
                 : "new Normalization(InputMean.ToArray(), InputStd.ToArray(), [], [])";
         }
+        string cellAndLayers = s.IsSimpleTanh ? "" : string.Concat(", CellKind.", s.Cell switch
+        {
+            CellKind.Gru => nameof(CellKind.Gru),
+            CellKind.Lstm => nameof(CellKind.Lstm),
+            _ => nameof(CellKind.Tanh),
+        }, ", ", s.Layers.ToString(CultureInfo.InvariantCulture));
         c.Append(CultureInfo.InvariantCulture, $$"""
-                /// <summary>The model, I = {{s.Inputs}}, H = {{s.Hidden}}, O = {{s.Outputs}}: step it with an <see cref="RnnState"/>.</summary>
+                /// <summary>The model, I = {{s.Inputs}}, H = {{s.Hidden}}, O = {{s.Outputs}}, {{Describe(s)}}: step it with an <see cref="RnnState"/>.</summary>
                 public static RnnModel Create()
                 {
-                    var shape = new RnnShape({{s.Inputs}}, {{s.Hidden}}, {{s.Outputs}});
+                    var shape = new RnnShape({{s.Inputs}}, {{s.Hidden}}, {{s.Outputs}}{{cellAndLayers}});
                     var parameters = new ParameterSet(shape);
-                    Wxh.CopyTo(parameters.Tensor(0));
-                    Whh.CopyTo(parameters.Tensor(1));
-                    bh.CopyTo(parameters.Tensor(2));
-                    Why.CopyTo(parameters.Tensor(3));
-                    by.CopyTo(parameters.Tensor(4));
+
+            """);
+        for (int t = 0; t < s.TensorCount; t++)
+            c.Append(CultureInfo.InvariantCulture, $"        {s.TensorName(t)}.CopyTo(parameters.Tensor({t}));\n");
+        c.Append(CultureInfo.InvariantCulture, $$"""
                     return new RnnModel(parameters, {{normalization}});
                 }
             }
@@ -308,11 +515,12 @@ public static class WeightFormats
     private static (int[] Shape, float[] Data) Get(Dictionary<string, (int[] Shape, float[] Data)> tensors, string name, string path) =>
         tensors.TryGetValue(name, out var tensor) ? tensor : throw new WeightFileException($"{path}: tensor '{name}' is missing.");
 
-    private static float[] Expect(Dictionary<string, (int[] Shape, float[] Data)> tensors, string name, int[] shape, string path)
+    // The tensor's values after checking its shape (the message ends with what): they must be finite.
+    private static float[] Expect(Dictionary<string, (int[] Shape, float[] Data)> tensors, string name, int[] shape, string path, string what = "")
     {
         var tensor = Get(tensors, name, path);
         if (!tensor.Shape.AsSpan().SequenceEqual(shape))
-            throw new WeightFileException($"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}].");
+            throw new WeightFileException($"{path}: tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}]{what}.");
         ModelFile.CheckFinite(path, name, tensor.Data);
         return tensor.Data;
     }
