@@ -18,6 +18,11 @@ replay bptt --algo bptt --lr 0.05
 replay lra --algo lra --alpha 0 --k 10 --beta 1 --lr 0.05
 replay lra-k3 --algo lra --alpha 0 --k 3 --beta 1 --lr 0.05
 replay lra-omega --algo lra --alpha 0.1 --k 10 --beta 1 --lr 0.05
+# A GRU of the same width, trained and replayed the same way (BPTT: LRA is stated for the tanh cell).
+"$fastlra" train --data docs/data/pendulum-train.csv --input-columns u,theta --target-columns theta --window 200 --hidden 32 --cell gru \
+  --max-iter 3000 --lr 0.02 --optimizer adam --quiet --save "$out/pendulum-gru.safetensors"
+"$fastlra" replay --data docs/data/pendulum.csv --input-columns u,theta --target-columns theta --model "$out/pendulum-gru.safetensors" \
+  --window 16 --report-every 200 --metrics "$out/gru.jsonl" --json --quiet --algo bptt --lr 0.05 > "$out/gru.json"
 dotnet run -c Release --project docs/examples/Plant -- figure "$out/pendulum.svg" \
   "BPTT online=$out/bptt.jsonl" "LRA online, α=0=$out/lra.jsonl" "LRA online, α=0.1=$out/lra-omega.jsonl"
-for name in bptt lra lra-k3 lra-omega; do echo "$name: $(cat "$out/$name.json")"; done
+for name in bptt lra lra-k3 lra-omega gru; do echo "$name: $(cat "$out/$name.json")"; done
