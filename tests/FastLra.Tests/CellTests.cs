@@ -120,6 +120,28 @@ public sealed class CellTests : IDisposable
         Assert.Contains(message, err, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A run is priced with its gates and layers: the workspace a GRU needs is about three times a
+    /// tanh layer's, an LSTM's four (weights, gradients, optimiser state and the gates of every step),
+    /// and each layer adds its own; validation buffers count LSTM's second state block.
+    /// </summary>
+    [Fact]
+    public void The_price_of_a_run_counts_gates_and_layers()
+    {
+        var layout = SequenceLayout.LastStep(20, 6, 4, GlobalLossKind.SoftmaxCrossEntropy);
+        long Floats(CellKind cell, int layers)
+        {
+            var o = new TrainingOptions { Hidden = 128, Batch = 20, Cell = cell, Layers = layers, Optimizer = OptimizerKind.Adam };
+            return Workspace.Floats(o, o.Shape(6, 4), layout, 20);
+        }
+        long tanh = Floats(CellKind.Tanh, 1), gru = Floats(CellKind.Gru, 1), lstm = Floats(CellKind.Lstm, 1);
+        Assert.InRange(gru / (double)tanh, 2.5, 4.5);
+        Assert.InRange(lstm / (double)gru, 1.2, 1.6);
+        Assert.InRange(Floats(CellKind.Gru, 2) / (double)gru, 1.8, 2.6);
+        var lstmShape = new RnnShape(6, 128, 4, CellKind.Lstm);
+        Assert.True(Evaluator.Floats(lstmShape, layout, 1000, 1) > Evaluator.Floats(new RnnShape(6, 128, 4), layout, 1000, 1));
+    }
+
     /// <summary>Validation of a gated stack gives the same figures, bit for bit, on one thread or several.</summary>
     [Theory]
     [InlineData(CellKind.Gru, 2)]
