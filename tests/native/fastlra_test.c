@@ -125,8 +125,27 @@ static int learn(const char *model_path, const char *ticks_path, const char *sav
         if (updates < 5) { fprintf(stderr, "the background learner made %lld updates\n", updates); failures++; }
         fastlra_learner_free(background);
     }
+    /* A gated, stacked learner of fresh weights learns through the same calls; a model file sets its
+       own network, so cell= and layers= are refused beside one. */
+    fastlra_learner *gated = fastlra_learner_create(inputs, 8, outputs, "cell=gru layers=2 window=4 lr=0.05");
+    if (!gated) { fprintf(stderr, "a GRU learner: %s\n", fastlra_last_error()); failures++; }
+    else {
+        for (int t = 0; t < 100; t++) {
+            for (int i = 0; i < inputs; i++) x[i] = sinf(0.1f * (float)t + (float)i);
+            for (int j = 0; j < outputs; j++) target[j] = 0.5f * cosf(0.1f * (float)t);
+            if (fastlra_learner_step(gated, x, target, prediction) != FASTLRA_OK || !isfinite(prediction[0])) {
+                fprintf(stderr, "the GRU learner failed at tick %d: %s\n", t, fastlra_last_error()); failures++; break;
+            }
+        }
+        fastlra_learner_stats(gated, &ticks, &updates, NULL, NULL);
+        if (ticks != 100 || updates != 97) { fprintf(stderr, "the GRU learner: expected 100 ticks and 97 updates, got %lld and %lld\n", ticks, updates); failures++; }
+        fastlra_learner_free(gated);
+    }
+    if (fastlra_learner_open(model_path, "cell=lstm") != NULL || strstr(fastlra_last_error(), "the model file sets the network") == NULL) {
+        fprintf(stderr, "cell= beside a model file made a learner\n"); failures++;
+    }
     free(x); free(target); free(prediction);
-    printf("C ABI learner: 300 ticks, 147 updates, saved %s; %s\n", saved_path, failures == 0 ? "ok" : "FAILED");
+    printf("C ABI learner: 300 ticks, 147 updates, saved %s; a GRU of two layers: 100 ticks, 97 updates; %s\n", saved_path, failures == 0 ? "ok" : "FAILED");
     return failures;
 }
 
