@@ -39,6 +39,9 @@ int main(int argc, char **argv) {
     free(x);
     free(expected);
     if (differ) { fprintf(stderr, "the two translation units disagree\n"); return 1; }
-    if (worst > 1e-6) { fprintf(stderr, "the header's outputs differ from fastlra infer by more than 1e-6\n"); return 1; }
+    /* The header sums in scalar order, infer in vector blocks whose order follows the machine's width:
+       a few float32 ulps apart, more after a normalisation's scale (9e-7 measured on the sunspots
+       model at 256 bits); 4e-6, about 32 ulps, holds at every width and still catches a wrong tensor. */
+    if (worst > 4e-6) { fprintf(stderr, "the header's outputs differ from fastlra infer by more than 4e-6\n"); return 1; }
     return 0;
 }
