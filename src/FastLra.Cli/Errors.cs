@@ -25,8 +25,10 @@ internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// Turns exceptions from a command into one line on stderr and an exit code, never a stack
-/// trace: usage errors and bad data (a damaged or refused weight file included) exit 2,
-/// unreadable files and other runtime failures exit 1.
+/// trace. Exit 2: the command cannot start from what it was given: a usage error, or a file it
+/// must read that is missing, unreadable, refused for its kind or size, or not what it must hold
+/// (bad data, a damaged model, checkpoint or grid), or an output refused before any work. Exit 1:
+/// the work started and failed: a file that could not be written, a diverged run, an internal error.
 /// </summary>
 internal static class ErrorFilter
 {
@@ -43,8 +45,9 @@ internal static class ErrorFilter
         {
             (int code, string message) = e switch
             {
-                UsageException or DataFormatException or FastLra.Training.OptionException or WeightFileException { InnerException: null } => (CliExit.Usage, e.Message),
-                WeightFileException or IOException or UnauthorizedAccessException or InvalidDataException => (CliExit.Failure, e.Message),
+                UsageException or DataFormatException or FastLra.Training.OptionException or WeightFileException or InvalidDataException
+                    or FileNotFoundException or RefusedFileException or IOException { InnerException: RefusedFileException } => (CliExit.Usage, e.Message),
+                IOException or UnauthorizedAccessException => (CliExit.Failure, e.Message),
                 OperationCanceledException => (CliExit.Failure, "cancelled."),
                 _ => (CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}"),
             };

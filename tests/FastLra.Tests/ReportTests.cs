@@ -119,7 +119,7 @@ public sealed class ReportTests : IDisposable
     [Fact]
     public void An_empty_directory_is_an_error_that_says_so()
     {
-        var e = Assert.Throws<IOException>(() => SweepReport.Load(_dir, TextWriter.Null));
+        var e = Assert.Throws<InvalidDataException>(() => SweepReport.Load(_dir, TextWriter.Null));
         Assert.Contains("no sweep results", e.Message, StringComparison.Ordinal);
     }
 

@@ -69,7 +69,7 @@ internal sealed class InferCommand : Command
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"{path}: cannot read ({e.Message}).", e);
+            throw new InvalidDataException($"{path}: cannot read ({e.Message}).", e);
         }
     }
 

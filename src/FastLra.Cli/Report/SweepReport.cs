@@ -90,11 +90,11 @@ internal sealed class SweepReport
     /// </summary>
     public static SweepReport Load(string directory, TextWriter warnings)
     {
-        if (!Directory.Exists(directory)) throw new IOException($"no sweep results in {directory}: the directory does not exist.");
+        if (!Directory.Exists(directory)) throw new InvalidDataException($"no sweep results in {directory}: the directory does not exist.");
         var runs = new Dictionary<string, RunData>(StringComparer.Ordinal);
         foreach (var recorded in SweepStore.ReadAll(directory, warnings).Values)
             runs[recorded.Result.Id] = ReadMetrics(recorded.Result.Run, recorded.Metrics);
-        if (runs.Count == 0) throw new IOException($"no sweep results in {directory} (expected the runs.jsonl fastlra sweep writes).");
+        if (runs.Count == 0) throw new InvalidDataException($"no sweep results in {directory} (expected the runs.jsonl fastlra sweep writes).");
         var ids = new List<string>(runs.Keys);
         ids.Sort(StringComparer.Ordinal);
         var ordered = new List<RunData>(ids.Count);

@@ -4,9 +4,11 @@ namespace FastLra.IO;
 /// The one way FastLra opens a file to read: its type and size are known before a byte is read,
 /// and the open never blocks. A directory, a FIFO (whose plain <c>open</c> would wait for a writer
 /// forever), a socket or a device (<c>/dev/zero</c>) given as a file is refused by name, and only
-/// the bytes the file had when it was opened are read. Failures are <see cref="IOException"/>s
-/// (or <see cref="UnauthorizedAccessException"/>s) whose message says what is wrong, for the
-/// caller to put after the path.
+/// the bytes the file had when it was opened are read. A file that is not there is a
+/// <see cref="FileNotFoundException"/>, one refused for its kind or size a
+/// <see cref="RefusedFileException"/>; other failures are <see cref="IOException"/>s (or
+/// <see cref="UnauthorizedAccessException"/>s). Each message says what is wrong, for the caller to
+/// put after the path.
 /// </summary>
 internal static class BoundedFile
 {
@@ -33,8 +35,8 @@ internal static class BoundedFile
         try
         {
             var status = Posix.Status(handle);
-            if (!status.IsRegular) throw new IOException(status.Kind);
-            if (status.Size > maxBytes) throw new IOException($"{status.Size} bytes is more than the {maxBytes} bytes allowed");
+            if (!status.IsRegular) throw new RefusedFileException(status.Kind);
+            if (status.Size > maxBytes) throw new RefusedFileException($"{status.Size} bytes is more than the {maxBytes} bytes allowed");
             return new FileStream(handle, FileAccess.Read, 1 << 16);
         }
         catch
@@ -47,15 +49,15 @@ internal static class BoundedFile
     // Elsewhere than Linux: a pipe is told by its failing seek, a device by reading past its size 0.
     private static FileStream? TryOpenPortably(string path, long maxBytes)
     {
-        if (Directory.Exists(path)) throw new IOException("it is a directory, not a file");
+        if (Directory.Exists(path)) throw new RefusedFileException("it is a directory, not a file");
         if (!File.Exists(path)) return null;
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {
-            if (!stream.CanSeek) throw new IOException("it is a pipe or socket, not a regular file");
+            if (!stream.CanSeek) throw new RefusedFileException("it is a pipe or socket, not a regular file");
             long length = stream.Length;
-            if (length == 0 && stream.ReadByte() >= 0) throw new IOException("it is a device or special file, not a regular file");
-            if (length > maxBytes) throw new IOException($"{length} bytes is more than the {maxBytes} bytes allowed");
+            if (length == 0 && stream.ReadByte() >= 0) throw new RefusedFileException("it is a device or special file, not a regular file");
+            if (length > maxBytes) throw new RefusedFileException($"{length} bytes is more than the {maxBytes} bytes allowed");
             stream.Position = 0;
             return stream;
         }
@@ -66,3 +68,6 @@ internal static class BoundedFile
         }
     }
 }
+
+/// <summary>A file refused for what it is (not a regular file, or larger than allowed), not for failing to read.</summary>
+internal sealed class RefusedFileException(string message) : IOException(message);

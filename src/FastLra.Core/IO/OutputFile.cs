@@ -17,8 +17,8 @@ internal static class OutputFile
     {
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? ".";
-        if (Directory.Exists(full)) throw new IOException("it is a directory; give a file name");
-        if (!Directory.Exists(directory)) throw new IOException($"the directory {directory} does not exist");
+        if (Directory.Exists(full)) throw new RefusedFileException("it is a directory; give a file name");
+        if (!Directory.Exists(directory)) throw new RefusedFileException($"the directory {directory} does not exist");
         CheckExisting(full);
         Probe(directory, Path.GetFileName(full));
     }
@@ -34,7 +34,7 @@ internal static class OutputFile
         while (existing is not null && !Path.Exists(existing)) existing = Path.GetDirectoryName(existing);
         if (existing is null) return;
         if (!Directory.Exists(existing))
-            throw new IOException(existing == full ? "it is not a directory" : $"{existing} is not a directory");
+            throw new RefusedFileException(existing == full ? "it is not a directory" : $"{existing} is not a directory");
         Probe(existing, Path.GetFileName(full));
     }
 
@@ -45,7 +45,7 @@ internal static class OutputFile
     public static void CheckExisting(string path)
     {
         if (new FileInfo(path).LinkTarget is { } target)
-            throw new IOException($"it is a symbolic link (to {target}); FastLra does not write through links");
+            throw new RefusedFileException($"it is a symbolic link (to {target}); FastLra does not write through links");
         if (!OperatingSystem.IsLinux()) return;
         if (Posix.Status(path) is { } status) Refuse(status);
     }
@@ -64,8 +64,8 @@ internal static class OutputFile
         if (handle is null)
             throw error switch
             {
-                Posix.TooManyLinks => new IOException("it is a symbolic link; FastLra does not write through links"),
-                Posix.NoReader => new IOException("it is a FIFO (named pipe), not a regular file"),
+                Posix.TooManyLinks => new RefusedFileException("it is a symbolic link; FastLra does not write through links"),
+                Posix.NoReader => new RefusedFileException("it is a FIFO (named pipe), not a regular file"),
                 _ => Posix.Failure(error),
             };
         try
@@ -82,9 +82,9 @@ internal static class OutputFile
 
     private static void Refuse(FileStatus status)
     {
-        if (!status.IsRegular) throw new IOException(status.Kind);
+        if (!status.IsRegular) throw new RefusedFileException(status.Kind);
         if (status.Links > 1)
-            throw new IOException($"it has {status.Links} hard links; FastLra does not write through one (the file's other names would change too)");
+            throw new RefusedFileException($"it has {status.Links} hard links; FastLra does not write through one (the file's other names would change too)");
     }
 
     /// <summary>Creates and removes a temporary file in <paramref name="directory"/>, named as <see cref="AtomicFile"/> names its own (so a kill in between leaves nothing the next write keeps).</summary>
