@@ -17,7 +17,7 @@ public sealed class CheckpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<string> Runs() => new() { "bptt-adam", "lra-local-nesterov", "lra-reference-rmsprop", "lra-local-adagrad-mse", "gru-2-layers-rmsprop", "lstm-2-layers-adagrad" };
+    public static TheoryData<string> Runs() => new() { "bptt-adam", "lra-local-nesterov", "lra-reference-rmsprop", "lra-local-adagrad-mse", "gru-2-layers-rmsprop", "lstm-2-layers-adagrad", "bptt-step-warmup-adamw" };
 
     private static RunSpec Spec(string run, long maxIterations, string? checkpoint = null)
     {
@@ -27,6 +27,8 @@ public sealed class CheckpointTests : IDisposable
             "bptt-adam" => TestRuns.Spec(TaskKind.Adding, 12, new() { Hidden = 16, CheckEvery = 7, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f, MaxIterations = maxIterations }, checkpoint: policy),
             "lra-local-nesterov" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, CheckEvery = 7, Optimizer = OptimizerKind.Nesterov, Algorithm = AlgorithmKind.Lra, Alpha = 0.1f, K = 3, MaxIterations = maxIterations }, checkpoint: policy),
             "lra-reference-rmsprop" => TestRuns.Spec(TaskKind.TemporalOrder3Bit, 11, new() { Hidden = 24, CheckEvery = 7, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.001f, Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Alpha = 0.1f, K = 2, MaxIterations = maxIterations }, checkpoint: policy),
+            // The step schedule (not cosine, whose period is the budget these tests change on resume).
+            "bptt-step-warmup-adamw" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, Batch = 6, CheckEvery = 7, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f, Schedule = LearningRateSchedule.Step, LearningRateStepEvery = 15, LearningRateFactor = 0.5f, Warmup = 10, WeightDecay = 0.1f, MaxIterations = maxIterations }, checkpoint: policy),
             "gru-2-layers-rmsprop" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, Batch = 6, CheckEvery = 7, Cell = CellKind.Gru, Layers = 2, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.003f, MaxIterations = maxIterations }, checkpoint: policy),
             "lstm-2-layers-adagrad" => TestRuns.Spec(TaskKind.Adding, 12, new() { Hidden = 12, Batch = 6, CheckEvery = 7, Cell = CellKind.Lstm, Layers = 2, Optimizer = OptimizerKind.Adagrad, MaxIterations = maxIterations }, checkpoint: policy),
             _ => TestRuns.Spec(TaskKind.RandomPermutation, 10, new() { Hidden = 16, Batch = 5, CheckEvery = 7, Optimizer = OptimizerKind.Adagrad, Algorithm = AlgorithmKind.Lra, LocalLoss = LocalLossKind.Mse, ClipMode = ClipMode.Always, K = 2, MaxIterations = maxIterations }, checkpoint: policy),

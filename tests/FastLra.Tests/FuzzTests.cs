@@ -400,7 +400,7 @@ public class SweepStoreFuzzTests
                     {
                         FastLra.Cli.Report.SweepReport.Load(dir, warnings);
                     }
-                    catch (IOException e) when (read == 0)
+                    catch (InvalidDataException e) when (read == 0)
                     {
                         Assert.Contains("no sweep results", e.Message, StringComparison.Ordinal);
                     }

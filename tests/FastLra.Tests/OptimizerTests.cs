@@ -126,4 +126,67 @@ public class OptimizerTests
         var optimizer = Optimizer.Create(OptimizerKind.Adam, 0.1f, new float[shape.Count]);
         Assert.Throws<ArgumentException>(() => optimizer.Step(new ParameterSet(shape), new ParameterSet(shape)));
     }
+
+    /// <summary>The schedules as PyTorch states them: cosine from lr to lr-min over the budget, step by its factor, and the warm-up's linear rise.</summary>
+    [Fact]
+    public void Learning_rates_follow_their_schedules()
+    {
+        var o = new TrainingOptions { LearningRate = 0.1f, MaxIterations = 1000 };
+        Assert.Equal(0.1f, LearningRates.At(o, 0));
+        Assert.Equal(0.1f, LearningRates.At(o, 999));
+        var cosine = o with { Schedule = LearningRateSchedule.Cosine, MinLearningRate = 0.02f };
+        Assert.Equal(0.1f, LearningRates.At(cosine, 0));
+        Assert.Equal((float)(0.02f + (0.1f - 0.02f) * 0.5), LearningRates.At(cosine, 500), 6);
+        Assert.Equal(0.02f, LearningRates.At(cosine, 1000), 7);
+        Assert.Equal(0.02f, LearningRates.At(cosine, 5000), 7); // past the budget (a resumed run whose --max-iter grew): the floor
+        var step = o with { Schedule = LearningRateSchedule.Step, LearningRateStepEvery = 100, LearningRateFactor = 0.5f };
+        Assert.Equal([0.1f, 0.1f, 0.05f, 0.025f], new[] { LearningRates.At(step, 0), LearningRates.At(step, 99), LearningRates.At(step, 100), LearningRates.At(step, 250) });
+        var warm = step with { Warmup = 4 };
+        Assert.Equal([0.025f, 0.05f, 0.075f, 0.1f, 0.1f], new[] { 0L, 1, 2, 3, 4 }.Select(t => LearningRates.At(warm, t)).ToArray());
+    }
+
+    /// <summary>Decoupled weight decay: with a zero gradient each step multiplies every weight by 1 - lr·wd, whatever the optimiser's moments.</summary>
+    [Theory]
+    [InlineData(OptimizerKind.Sgd)]
+    [InlineData(OptimizerKind.Adam)]
+    public void Weight_decay_shrinks_each_weight_before_the_step(OptimizerKind kind)
+    {
+        var shape = new RnnShape(2, 3, 1);
+        var p = new ParameterSet(shape);
+        var g = new ParameterSet(shape);
+        for (int i = 0; i < p.Data.Length; i++) p.Data[i] = i - 5f;
+        var expected = p.Data.ToArray();
+        var optimizer = Optimizer.Create(kind, 0.1f, new float[Optimizer.StateBuffers(kind) * p.Data.Length]);
+        optimizer.WeightDecay = 0.5f;
+        for (int step = 0; step < 3; step++)
+        {
+            optimizer.Step(p, g);
+            for (int i = 0; i < expected.Length; i++) expected[i] *= 1f - 0.1f * 0.5f;
+        }
+        Assert.Equal(expected, p.Data.ToArray());
+    }
+
+    /// <summary>A run's schedule, warm-up and weight decay are what its optimiser steps with: the rate of each iteration is the schedule's.</summary>
+    [Fact]
+    public void A_run_steps_at_its_schedules_rate()
+    {
+        var o = new TrainingOptions { Hidden = 8, Batch = 4, LearningRate = 0.1f, Schedule = LearningRateSchedule.Cosine, Warmup = 3, WeightDecay = 0.01f, MaxIterations = 10 };
+        var run = TestRuns.Start(FastLra.Tasks.TaskKind.Adding, 10, o);
+        for (long t = 0; t < 10; t++)
+        {
+            run.Iterate();
+            Assert.Equal(LearningRates.At(o, t), run.Optimizer.LearningRate);
+        }
+        Assert.Equal(0.01f, run.Optimizer.WeightDecay);
+    }
+
+    /// <summary>--min-delta: improvements no larger than it do not reset patience, so a run stops after --patience checks of small gains.</summary>
+    [Fact]
+    public void Min_delta_stops_a_run_whose_gains_are_small()
+    {
+        var o = new TrainingOptions { Hidden = 8, Batch = 4, CheckEvery = 5, Patience = 3, MaxIterations = 10_000, MinDelta = 0.5 };
+        var result = TestRuns.Start(FastLra.Tasks.TaskKind.Adding, 10, o).Run();
+        Assert.Equal(StopReason.Patience, result.StopReason);
+        Assert.Equal(20, result.Iterations); // the first check sets the best; three more without a gain of 0.5
+    }
 }

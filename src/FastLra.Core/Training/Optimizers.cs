@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastLra.Kernels;
@@ -40,7 +41,11 @@ internal abstract class Optimizer
 
     private readonly Memory<float> _state;
 
-    public float LearningRate { get; }
+    /// <summary>The rate of the next step (a run sets it each iteration from its schedule).</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>Decoupled weight decay: each step first multiplies every parameter by 1 - lr·wd (AdamW's).</summary>
+    public float WeightDecay { get; set; }
 
     /// <summary>Steps taken so far.</summary>
     public long StepCount { get; protected set; }
@@ -81,6 +86,7 @@ internal abstract class Optimizer
     {
         if (State.Length < StateBuffers(Kind) * parameters.Data.Length) ThrowHelper.ShapeMismatch();
         StepCount++;
+        if (WeightDecay > 0f) TensorPrimitives.Multiply(parameters.Data, 1f - LearningRate * WeightDecay, parameters.Data);
         Update(target, parameters.Data, gradients.Data);
     }
 

@@ -54,6 +54,33 @@ public sealed record TrainingOptions
     /// <summary>The learning rate.</summary>
     public float LearningRate { get; init; } = 0.01f;
 
+    /// <summary>How the learning rate changes over the run (constant, the default).</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant;
+
+    /// <summary>Cosine: the rate the schedule ends at (PyTorch's CosineAnnealingLR eta_min).</summary>
+    public float MinLearningRate { get; init; }
+
+    /// <summary>Step: iterations between reductions of the rate by <see cref="LearningRateFactor"/> (PyTorch's StepLR step_size).</summary>
+    public int LearningRateStepEvery { get; init; } = 1000;
+
+    /// <summary>Step: what each reduction multiplies the rate by (StepLR's gamma).</summary>
+    public float LearningRateFactor { get; init; } = 0.1f;
+
+    /// <summary>Iterations over which the rate rises linearly from lr/N to lr before the schedule takes over (0: none).</summary>
+    public int Warmup { get; init; }
+
+    /// <summary>
+    /// Decoupled weight decay: before each optimiser step every parameter is multiplied by
+    /// 1 - lr·wd, as AdamW does (not added to the gradient, as PyTorch's SGD and Adam weight_decay do).
+    /// </summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>
+    /// The least improvement that counts as a new best for patience (validation accuracy on a task,
+    /// validation loss on data): Keras's min_delta. 0, the default: any improvement.
+    /// </summary>
+    public double MinDelta { get; init; }
+
     /// <summary>Norm bound c; 0 turns clipping off.</summary>
     public float Clip { get; init; } = 1.0f;
 
@@ -110,6 +137,13 @@ public sealed record TrainingOptions
         if (Batch <= 0) return $"--batch must be positive, got {Batch}.";
         if (!(LearningRate > 0f) || float.IsInfinity(LearningRate)) return $"--lr must be a positive number, got {LearningRate}.";
         if (!(Clip >= 0f) || float.IsInfinity(Clip)) return $"--clip must be >= 0, got {Clip}.";
+        if (!Enum.IsDefined(Schedule)) return $"unknown --lr-schedule {(int)Schedule}.";
+        if (!(MinLearningRate >= 0f) || !(MinLearningRate <= LearningRate)) return $"--lr-min must be in [0, --lr {LearningRate}], got {MinLearningRate}.";
+        if (LearningRateStepEvery <= 0) return $"--lr-step-every must be positive, got {LearningRateStepEvery}.";
+        if (!(LearningRateFactor > 0f && LearningRateFactor <= 1f)) return $"--lr-factor must be in (0, 1], got {LearningRateFactor}.";
+        if (Warmup < 0) return $"--warmup must be >= 0, got {Warmup}.";
+        if (!(WeightDecay >= 0f) || !(LearningRate * WeightDecay < 1f)) return $"--weight-decay must be >= 0 with --lr times it below 1, got {WeightDecay}.";
+        if (!(MinDelta >= 0) || double.IsInfinity(MinDelta)) return $"--min-delta must be >= 0, got {MinDelta}.";
         if (MaxIterations <= 0) return $"--max-iter must be positive, got {MaxIterations}.";
         if (CheckEvery <= 0) return $"--check-every must be positive, got {CheckEvery}.";
         if (Patience <= 0) return $"--patience must be positive, got {Patience}.";

@@ -263,6 +263,7 @@ public sealed class TrainingRun
         if (initial is null) Initialization.Default(workspace.Parameters, options.Seed);
         else workspace.Parameters.CopyFrom(initial);
         var optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, workspace.OptimizerState);
+        optimizer.WeightDecay = options.WeightDecay;
         var algorithm = options.Algorithm == AlgorithmKind.Lra ? Lra.Create(workspace, LraSettings.From(options)) : Bptt.Create(workspace, options.Clip);
         return (workspace, optimizer, algorithm);
     }
@@ -437,7 +438,8 @@ public sealed class TrainingRun
     {
         var last = Evaluate();
         _loop.Last = last;
-        bool better = BestParameters is not null ? last.Loss < _loop.BestValidLoss : last.Accuracy > _loop.BestValidAccuracy;
+        double delta = Spec.Options.MinDelta;
+        bool better = BestParameters is not null ? last.Loss < _loop.BestValidLoss - delta : last.Accuracy > _loop.BestValidAccuracy + delta;
         _loop.BestValidAccuracy = Math.Max(_loop.BestValidAccuracy, last.Accuracy);
         if (better)
         {
@@ -489,6 +491,7 @@ public sealed class TrainingRun
         if (probe) ProbePerturbed(ws);
         float loss = Algorithm.ComputeGradients(ws.Sequences);
         Algorithm.Diagnostics.GradientCosine = probe ? Reductions.Cosine(_probe!.Gradient, ws.Gradients.Data) : double.NaN;
+        Optimizer.LearningRate = LearningRates.At(Spec.Options, Optimizer.StepCount);
         Optimizer.Step(ws.Parameters, ws.Gradients);
         Iteration++;
         return loss;
