@@ -204,7 +204,10 @@ public sealed class DataCliTests : IDisposable
         var (code, _, stderr) = Run(null, "train", "--data", Sunspots, "--input-columns", "SUNACTIVITY", "--target-columns", "SUNACTIVITY",
             "--window", "20", "--hidden", "8", "--epochs", "2", "--check-every", "5", "--patience", "7");
         Assert.True(code == 0, stderr);
-        Assert.Matches(@"ETA (≤ \d+s|< 1s) \(2 epochs; sooner after [67] checks without a new best\)", stderr.Split('\n').Where(l => l.StartsWith("it ", StringComparison.Ordinal)).ElementAt(1));
+        var progress = stderr.Split('\n').Where(l => l.StartsWith("it ", StringComparison.Ordinal)).ToList();
+        Assert.Matches(@"ETA (≤ \d+s|< 1s) \(2 epochs; sooner after [67] checks without a new best\)", progress[1]);
+        // The epochs beside the iterations, as Keras shows them: 231 training windows, batches of 20.
+        Assert.StartsWith(FormattableString.Invariant($"it       5/24 epoch {5 * 20 / 231.0:F1}/2 "), progress[0], StringComparison.Ordinal);
     }
 
     [Trait("Category", "Slow")]

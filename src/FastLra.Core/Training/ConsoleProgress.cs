@@ -39,8 +39,11 @@ public sealed class ConsoleProgress(TextWriter? writer = null) : ITrainingObserv
             eta = $"ETA {(seconds < 1 ? "< 1s" : "≤ " + Time(seconds))} ({budget}; sooner {sooner}after " +
                 $"{spec.Options.Patience - report.ChecksWithoutBest} checks without a new best)";
         }
+        // On data, the epochs done so far, as Keras counts them (of the --epochs budget when there is one).
+        string epoch = run.Data is not { } data ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" epoch {(double)report.Iteration * spec.Options.Batch / data.Train.Count:F1}{(spec.Epochs > 0 ? $"/{spec.Epochs}" : "")}");
         (writer ?? Console.Error).WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"it {report.Iteration,7}/{run.MaxIterations}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  valid {report.Valid.Loss,9:G5} {quality}  {conditioning}{eta}").TrimEnd());
+            $"it {report.Iteration,7}/{run.MaxIterations}{epoch}  {rate,8:F0} it/s  train {report.TrainLoss,9:G5}  valid {report.Valid.Loss,9:G5} {quality}  {conditioning}{eta}").TrimEnd());
     }
 
     /// <summary>A duration as people read it: 42s, 17m, 3.5h.</summary>
