@@ -70,6 +70,29 @@ public sealed class ReportTests : IDisposable
     }
 
     /// <summary>
+    /// Options a run records only away from their defaults (--cell, --layers) still tell variants
+    /// apart: one layer and two of the same cell are two labelled rows, not one label twice.
+    /// </summary>
+    [Fact]
+    public void Variants_that_differ_in_an_option_left_at_its_default_have_their_own_labels()
+    {
+        var tanh = new RunSpec(new TaskSource(Tasks.TaskKind.Adding, 10)) { Options = new TrainingOptions { MaxIterations = 400 } };
+        var stacked = tanh with { Options = tanh.Options with { Layers = 2 } };
+        var gru = tanh with { Options = tanh.Options with { Cell = Model.CellKind.Gru } };
+        float[] norms = [1f];
+        Result("t1", Seeded(tanh, 1), 400, 0.5, false, 1.0, (400, 0.5, norms));
+        Result("s1", Seeded(stacked, 1), 400, 0.7, false, 1.0, (400, 0.7, norms));
+        Result("s2", Seeded(stacked, 2), 400, 0.8, false, 1.0, (400, 0.8, norms));
+        Result("g1", Seeded(gru, 1), 400, 0.9, false, 1.0, (400, 0.9, norms));
+
+        SweepReport.Load(_dir, TextWriter.Null).Write(Path.Combine(_dir, "out"), _dir, 8);
+
+        var rows = File.ReadAllLines(Path.Combine(_dir, "out", "report.csv"))[1..].Select(r => r.Split(',')).ToList();
+        Assert.Equal(["\"BPTT cell=gru layers=1\"", "\"BPTT cell=tanh layers=2\"", "\"BPTT cell=tanh layers=1\""], rows.Select(r => r[2]));
+        Assert.Equal(["1", "2", "1"], rows.Select(r => r[3]));
+    }
+
+    /// <summary>
     /// From a sweep's runs.jsonl: the accuracy figure shows the seeds' spread and the chance level
     /// (1/4 on temporal order); runs measured with --conditioning get a conditioning figure and table.
     /// </summary>

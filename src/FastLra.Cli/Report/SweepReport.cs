@@ -151,10 +151,12 @@ internal sealed class SweepReport
     /// <summary>
     /// The options that make a variant, as (name, value) pairs: every option of the table that applies
     /// to the run but its task or data, length and seed (a few under the short names the figures use).
+    /// An option a run records only away from its default (--cell, --layers) is named at its default
+    /// too, so that a sweep over layers 1 and 2 labels both.
     /// </summary>
     private static List<(string Name, string? Value)> Options(TrainReport r) =>
         [.. TrainingOptionTable.All
-            .Where(o => o.Records(r.Spec) && (o.Scope != OptionScope.Task || o.Name == "valid-size") && o.Scope is not (OptionScope.DataFile or OptionScope.Data) && o.Name != "seed")
+            .Where(o => o.AppliesTo(r.Spec) && (o.Scope != OptionScope.Task || o.Name == "valid-size") && o.Scope is not (OptionScope.DataFile or OptionScope.Data) && o.Name != "seed")
             .Select(o => (Short(o.Name), (string?)o.Show(r.Spec)))];
 
     private static string Short(string name) => name switch { "k" => "K", "clip" => "c", "hidden" => "H", "batch" => "B", _ => name };
