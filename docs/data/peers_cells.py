@@ -5,9 +5,15 @@ python3-torch and python3-numpy; FastLra's tests and CI never run it.
 
   /usr/bin/python3 docs/data/peers_cells.py sunspots OUT.jsonl [options]
   /usr/bin/python3 docs/data/peers_cells.py fashion DIR OUT.jsonl [options]   # DIR: convert.py's fashion-{fit,valid}.npz
-  /usr/bin/python3 docs/data/peers_cells.py table FASTLRA_SWEEP_DIR PYTORCH.jsonl
+  /usr/bin/python3 docs/data/peers_cells.py table FASTLRA_SWEEP_DIR[,DIR...] PYTORCH.jsonl[,FILE...]
+  /usr/bin/python3 docs/data/peers_cells.py twins FASTLRA_SWEEP_DIR TWIN.jsonl     # runs made with --twin
+  /usr/bin/python3 docs/data/peers_cells.py start FASTLRA_SWEEP_DIR TWIN.jsonl      # the same, check by check
 
-options: --cells tanh,gru,lstm --layers 1,2 --seeds 1,2,3 --max-iter N (default: the doc's budget)
+options: --cells tanh,gru,lstm --layers 1,2 --seeds 1,2,3, and --max-iter, --check-every and
+         --patience N (default: the doc's settings)
+         --twin: start from FastLra's own initial parameters for the seed and draw its batches in
+         FastLra's order (numpy's legacy RandomState is FastLra's generator), so that the two runs
+         differ only in float rounding (and the runs record every check's validation loss)
 
 Each run appends one JSON line to OUT (a run already there, same data, cell, layers, seed and
 budget, is skipped, so an interrupted protocol resumes). What is the same as FastLra's run:
@@ -90,23 +96,77 @@ class Net(nn.Module):
         kind = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
         self.rnn = kind(inputs, hidden, num_layers=layers)
         self.fc = nn.Linear(hidden, outputs)
+        if cell == "tanh":
+            # FastLra's tanh layers have one bias each: bias_hh is held at zero, so the biases start
+            # as FastLra's do (one uniform draw, not the sum of two) and Adam moves them as FastLra's.
+            for layer in range(layers):
+                bias = getattr(self.rnn, f"bias_hh_l{layer}")
+                nn.init.zeros_(bias)
+                bias.requires_grad_(False)
         if cell == "tanh" and layers == 1:
             for w in (self.rnn.weight_ih_l0, self.rnn.weight_hh_l0, self.fc.weight):
                 nn.init.orthogonal_(w)
-            for b in (self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.fc.bias):
+            for b in (self.rnn.bias_ih_l0, self.fc.bias):
                 nn.init.zeros_(b)
-            self.rnn.bias_hh_l0.requires_grad_(False)
 
     def forward(self, x, washout):
         """x: T x B x I; the outputs of steps washout .. T-1, R x B x O."""
         z, _ = self.rnn(x)
         return self.fc(z[washout:])
 
+    def load_fastlra(self, flat, cell, layers):
+        """Sets the parameters from FastLra's flat layout (RnnShape): per layer Wx (I_l x GH), Wh (H x GH), bx (GH, gated), bh (GH); then Why (H x O), by."""
+        at = 0
 
-def run(what, data, cell, layers, seed, settings):
+        def take(*shape):
+            nonlocal at
+            count = int(np.prod(shape))
+            block = torch.from_numpy(flat[at:at + count].reshape(shape).copy())
+            at += count
+            return block
+
+        with torch.no_grad():
+            for layer in range(layers):
+                get = lambda name: getattr(self.rnn, f"{name}_l{layer}")
+                get("weight_ih").copy_(take(get("weight_ih").shape[1], get("weight_ih").shape[0]).T)
+                get("weight_hh").copy_(take(get("weight_hh").shape[1], get("weight_hh").shape[0]).T)
+                get("bias_ih").copy_(take(get("bias_ih").shape[0]))  # bx, or a tanh layer's one bias bh
+                if cell != "tanh":
+                    get("bias_hh").copy_(take(get("bias_hh").shape[0]))
+            self.fc.weight.copy_(take(self.fc.weight.shape[1], self.fc.weight.shape[0]).T)
+            self.fc.bias.copy_(take(self.fc.bias.shape[0]))
+        assert at == len(flat)
+
+
+def fastlra_initial(net, cell, layers, seed):
+    """
+    FastLra's initial parameters for seed (Initialization.Default), flat, from numpy's legacy
+    RandomState, which FastLra's RandomState reproduces: every parameter uniform in +-1/sqrt(H) in
+    layout order; for the one tanh layer Wxh, Whh, Why orthogonal (Q of the QR of standard normal
+    draws, diag(R) > 0) and zero biases.
+    """
+    count = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    hidden = net.rnn.hidden_size
+    rs = np.random.RandomState(seed)
+    if cell == "tanh" and layers == 1:
+        inputs, outputs = net.rnn.input_size, net.fc.out_features
+        parts = []
+        for rows, cols in ((inputs, hidden), (hidden, hidden), (hidden, outputs)):
+            draws = rs.standard_normal(rows * cols).reshape(rows, cols)
+            q, r = np.linalg.qr(draws if rows >= cols else draws.T)
+            q = q * np.sign(np.diag(r))
+            parts.append((q if rows >= cols else q.T).reshape(-1))
+        wx, wh, wy = parts
+        return np.concatenate([wx, wh, np.zeros(hidden), wy, np.zeros(outputs)]).astype(np.float32)
+    return ((2 * rs.random_sample(count) - 1) / math.sqrt(hidden)).astype(np.float32)
+
+
+def run(what, data, cell, layers, seed, settings, twin=False):
+    """One run; with twin, from FastLra's own initial parameters and batch order for the seed."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    shuffler = np.random.RandomState(seed)  # twin: FastLra's DataSetBatches, Fisher-Yates on RandomState(seed)
     (tx, ty), (vx, vy) = data
     regression = what == "sunspots"
     mean, std = moments(tx)
@@ -124,6 +184,8 @@ def run(what, data, cell, layers, seed, settings):
     vy_t = torch.from_numpy(np.ascontiguousarray(vy.transpose(1, 0, 2))) if regression else torch.from_numpy(vy)
     outputs = ty.shape[-1] if regression else int(ty.max()) + 1
     net = Net(cell, tx.shape[-1], settings["hidden"], outputs, layers)
+    if twin:
+        net.load_fastlra(fastlra_initial(net, cell, layers, seed), cell, layers)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=settings["lr"])
 
@@ -131,8 +193,15 @@ def run(what, data, cell, layers, seed, settings):
         return nn.functional.mse_loss(o, y) if regression else nn.functional.cross_entropy(o[-1], y)
 
     n, batch = tx.shape[0], settings["batch"]
-    order, cursor = rng.permutation(n), 0
+    def shuffled(order):
+        if not twin:
+            return rng.permutation(n)
+        shuffler.shuffle(order)  # in place, the current order, as FastLra does
+        return order
+
+    order, cursor = shuffled(np.arange(n)), 0
     best = dict(valid_loss=math.inf, best_iteration=0)
+    checks = []
     without_best, iteration, stop = 0, 0, "max-iter"
     start = time.perf_counter()
     while iteration < settings["max_iter"]:
@@ -141,7 +210,7 @@ def run(what, data, cell, layers, seed, settings):
             idx[k] = order[cursor]
             cursor += 1
             if cursor == n:
-                cursor, order = 0, rng.permutation(n)
+                cursor, order = 0, shuffled(order)
         index = torch.from_numpy(idx)
         x = tx_t[:, index]
         y = ty_t[:, index] if regression else ty_t[index]
@@ -159,6 +228,7 @@ def run(what, data, cell, layers, seed, settings):
         with torch.no_grad():
             o = net(vx_t, washout)
             valid_loss = loss_of(o, vy_t).item()
+            checks.append([iteration, valid_loss])
             if valid_loss < best["valid_loss"]:
                 best = dict(valid_loss=valid_loss, best_iteration=iteration)
                 if regression:
@@ -178,21 +248,24 @@ def run(what, data, cell, layers, seed, settings):
     wall = time.perf_counter() - start
     return dict(data=what, cell=cell, layers=layers, seed=seed, **{k: settings[k] for k in ("hidden", "batch", "lr", "max_iter", "check_every", "patience")},
                 iterations=iteration, stop_reason=stop, wall_seconds=wall, seconds_per_iteration=wall / iteration,
-                torch=torch.__version__, threads=torch.get_num_threads(), **best)
+                torch=torch.__version__, threads=torch.get_num_threads(), twin=twin, **best, checks=checks)
 
 
 def protocol(argv):
     what = argv[0]
     folder, out = (None, argv[1]) if what == "sunspots" else (argv[1], argv[2])
     rest = argv[2:] if what == "sunspots" else argv[3:]
-    options = dict(cells="tanh,gru,lstm", layers="1,2", seeds="1,2,3", **{"max-iter": None})
+    twin = "--twin" in rest
+    rest = [a for a in rest if a != "--twin"]
+    options = dict(cells="tanh,gru,lstm", layers="1,2", seeds="1,2,3", **{"max-iter": None, "check-every": None, "patience": None})
     for name, value in zip(rest[::2], rest[1::2]):
         if not name.startswith("--") or name[2:] not in options:
-            sys.exit(f"unknown option {name} (choose {', '.join('--' + o for o in options)})")
+            sys.exit(f"unknown option {name} (choose {', '.join('--' + o for o in options)} or --twin)")
         options[name[2:]] = value
     settings = dict(SETTINGS[what])
-    if options["max-iter"]:
-        settings["max_iter"] = int(options["max-iter"])
+    for name in ("max-iter", "check-every", "patience"):
+        if options[name]:
+            settings[name.replace("-", "_")] = int(options[name])
     data = sunspots(settings) if what == "sunspots" else fashion(folder)
     done = set()
     try:
@@ -208,7 +281,7 @@ def protocol(argv):
             for layers in map(int, options["layers"].split(",")):
                 if (cell, layers, seed, settings["max_iter"]) in done:
                     continue
-                r = run(what, data, cell, layers, seed, settings)
+                r = run(what, data, cell, layers, seed, settings, twin)
                 with open(out, "a") as f:
                     f.write(json.dumps(r) + "\n")
                 shown = f"R2 {r['valid_r2']:.4f}" if what == "sunspots" else f"acc {100 * r['valid_accuracy']:.2f} %"
@@ -216,42 +289,94 @@ def protocol(argv):
 
 
 def table(sweep, peers):
-    """The doc's table: per model, FastLra's and PyTorch's mean +- sd (sample) over seeds, and wall time per run."""
+    """
+    The doc's table: per model, FastLra's and PyTorch's mean +- sd (sample) over seeds, their
+    difference with its standard error sqrt(sd_F^2/n_F + sd_P^2/n_P) (within noise: under 2 of them),
+    the best checks, and the mean wall time per run.
+    """
     fastlra, torch_runs = {}, {}
-    with open(f"{sweep}/runs.jsonl") as f:
-        for line in f:
-            r = json.loads(line)["run"]
-            key = (r.get("cell", "tanh"), int(r.get("layers", 1)))
-            fastlra.setdefault(key, []).append(r)
-    with open(peers) as f:
-        for line in f:
-            r = json.loads(line)
-            torch_runs.setdefault((r["cell"], r["layers"]), []).append(r)
+    for folder in sweep.split(","):
+        with open(f"{folder}/runs.jsonl") as f:
+            for line in f:
+                r = json.loads(line)["run"]
+                fastlra.setdefault((r.get("cell", "tanh"), int(r.get("layers", 1))), []).append(r)
+    for path in peers.split(","):
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                torch_runs.setdefault((r["cell"], r["layers"]), []).append(r)
     regression = next(iter(torch_runs.values()))[0]["data"] == "sunspots"
-
-    def figure(runs, key, scale):
-        v = np.array([r[key] for r in runs]) * scale
-        return f"{v.mean():.{4 if scale == 1 else 2}f} ± {v.std(ddof=1):.{4 if scale == 1 else 2}f}" if len(v) > 1 else f"{v[0]:.4f}"
-
-    key, scale, unit = ("valid_r2", 1, "") if regression else ("final_valid_accuracy", 100, " %")
-    print("| model | FastLra | PyTorch | best check at (FastLra; PyTorch) | wall time per run (FastLra; PyTorch) |")
-    print("| --- | --- | --- | --- | --- |")
+    # FastLra reports the best check's accuracy as final_valid_accuracy (best_valid_accuracy is the highest of any check).
+    keys, scale, digits, unit = (("valid_r2", "valid_r2"), 1, 4, "") if regression else (("final_valid_accuracy", "valid_accuracy"), 100, 2, " %")
+    print(f"| model | FastLra: validation {'R²' if regression else 'accuracy'} | PyTorch | difference (its standard error) "
+          "| best check at (FastLra; PyTorch) | wall time per run (FastLra; PyTorch) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for cell in ("tanh", "gru", "lstm"):
         for layers in (1, 2):
             f, p = fastlra.get((cell, layers), []), torch_runs.get((cell, layers), [])
             if not f or not p:
                 continue
-            checks = lambda runs: ", ".join(str(r["best_iteration"]) for r in runs)
+            a, b = (np.array([r[key] for r in runs]) * scale for key, runs in zip(keys, (f, p)))
+            sd = lambda v: v.std(ddof=1) if len(v) > 1 else float("nan")
+            se = math.sqrt(sd(a) ** 2 / len(a) + sd(b) ** 2 / len(b))
+            checks = lambda runs: ", ".join(f"{r['best_iteration']:,}" for r in runs)
             wall = lambda runs: np.mean([r["wall_seconds"] for r in runs])
-            print(f"| {cell}, {layers} layer{'s' if layers > 1 else ''} | {figure(f, key, scale)}{unit} | {figure(p, 'valid_r2' if regression else 'valid_accuracy', scale)}{unit}"
-                  f" | {checks(f)}; {checks(p)} | {wall(f):.{1 if regression else 0}f} s; {wall(p):.{1 if regression else 0}f} s |")
+            name = {"tanh": "tanh", "gru": "GRU", "lstm": "LSTM"}[cell]
+            print(f"| {name}, {layers} layer{'s' if layers > 1 else ''} | {a.mean():.{digits}f}{unit} ± {sd(a):.{digits}f} | {b.mean():.{digits}f}{unit} ± {sd(b):.{digits}f}"
+                  f" | {a.mean() - b.mean():+.{digits}f} ({se:.{digits}f}) | {checks(f)}; {checks(p)} | {wall(f):.1f} s; {wall(p):.1f} s |")
+
+
+def twins(sweep, peers):
+    """
+    Each twin run against FastLra's run of the same model and seed: their figures at the best check,
+    where that check was, and the largest relative difference of the validation loss over the checks
+    both made, up to the 500th iteration and over the whole run.
+    """
+    fastlra = {}
+    with open(f"{sweep}/runs.jsonl") as f:
+        for line in f:
+            j = json.loads(line)
+            r = j["run"]
+            fastlra[(r.get("cell", "tanh"), int(r.get("layers", 1)), r["seed"])] = (r, {m["iteration"]: m["valid_loss"] for m in j["metrics"]})
+    print("| model | seed | FastLra | PyTorch twin | best check at (FastLra; twin) | largest relative difference of the validation loss: to iteration 500; over the run |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    with open(peers) as f:
+        for line in f:
+            p = json.loads(line)
+            r, losses = fastlra[(p["cell"], p["layers"], p["seed"])]
+            regression = p["data"] == "sunspots"
+            a, b = (r["valid_r2"], p["valid_r2"]) if regression else (100 * r["final_valid_accuracy"], 100 * p["valid_accuracy"])
+            shown = (lambda v: f"{v:.4f}") if regression else (lambda v: f"{v:.2f} %")
+            gaps = [(i, abs(v - losses[i]) / losses[i]) for i, v in p["checks"] if i in losses]
+            early = max((g for i, g in gaps if i <= 500), default=float("nan"))
+            name = {"tanh": "tanh", "gru": "GRU", "lstm": "LSTM"}[p["cell"]]
+            print(f"| {name}, {p['layers']} layer{'s' if p['layers'] > 1 else ''} | {p['seed']} | {shown(a)} | {shown(b)} | {r['best_iteration']:,}; {p['best_iteration']:,} "
+                  f"| {early:.1e}; {max(g for _, g in gaps):.1e} |")
+
+
+def start(sweep, peers):
+    """Each twin's relative difference of the validation loss from FastLra's run, check by check."""
+    fastlra = {}
+    with open(f"{sweep}/runs.jsonl") as f:
+        for line in f:
+            j = json.loads(line)
+            r = j["run"]
+            fastlra[(r.get("cell", "tanh"), int(r.get("layers", 1)), r["seed"])] = {m["iteration"]: m["valid_loss"] for m in j["metrics"]}
+    print()
+    with open(peers) as f:
+        for line in f:
+            p = json.loads(line)
+            losses = fastlra[(p["cell"], p["layers"], p["seed"])]
+            gaps = " ".join(f"{i}:{abs(v - losses[i]) / losses[i]:.0e}" for i, v in p["checks"] if i in losses)
+            print(f"- {p['cell']}, {p['layers']} layer{'s' if p['layers'] > 1 else ''}, seed {p['seed']} (iteration:difference): {gaps}")
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("sunspots", "fashion", "table"):
+    commands = {"table": table, "twins": twins, "start": start}
+    if len(sys.argv) < 3 or sys.argv[1] not in ("sunspots", "fashion", *commands):
         sys.exit(__doc__)
-    if sys.argv[1] == "table":
-        table(sys.argv[2], sys.argv[3])
+    if sys.argv[1] in commands:
+        commands[sys.argv[1]](sys.argv[2], sys.argv[3])
     else:
         protocol(sys.argv[1:])
 
