@@ -3,11 +3,14 @@
 
   apt-get install python3-numpy python3-statsmodels dataset-fashion-mnist
   /usr/bin/python3 docs/data/convert.py sunspots docs/data/sunspots.csv
-  /usr/bin/python3 docs/data/convert.py fashion-mnist DIR     # DIR/fashion-train.npz, DIR/fashion-test.npz
+  /usr/bin/python3 docs/data/convert.py fashion-mnist DIR     # DIR/fashion-{train,test,fit,valid}.npz
 
 sunspots: statsmodels' yearly sunspot numbers 1700-2008 (YEAR, SUNACTIVITY), as CSV.
 fashion-mnist: sequential Fashion-MNIST: each 28 x 28 image is 28 steps of 28 pixels (rows, top
 to bottom), scaled to [0, 1], float32 x (N x 28 x 28) and uint8 labels y (N), 10 classes.
+The 60,000 training images are also split once, explicitly, into fashion-fit.npz (54,000) and
+fashion-valid.npz (6,000; a permutation drawn by numpy's default_rng(2024)), so that FastLra
+(--data fit --valid-data valid) and docs/data/peers_cells.py train and validate on the same images.
 """
 import gzip
 import sys
@@ -36,6 +39,11 @@ def main():
             x = idx(f"{root}/{prefix}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
             y = idx(f"{root}/{prefix}-labels-idx1-ubyte.gz")
             np.savez(f"{out}/fashion-{split}.npz", x=x, y=y)
+            if split == "train":
+                order = np.random.default_rng(2024).permutation(len(y))
+                fit, valid = np.sort(order[:54000]), np.sort(order[54000:])
+                np.savez(f"{out}/fashion-fit.npz", x=x[fit], y=y[fit])
+                np.savez(f"{out}/fashion-valid.npz", x=x[valid], y=y[valid])
     else:
         sys.exit(f"unknown data set {what} (sunspots or fashion-mnist)")
 
