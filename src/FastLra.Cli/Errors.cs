@@ -46,7 +46,7 @@ internal static class ErrorFilter
             (int code, string message) = e switch
             {
                 UsageException or DataFormatException or FastLra.Training.OptionException or WeightFileException or InvalidDataException
-                    or FileNotFoundException or RefusedFileException or IOException { InnerException: RefusedFileException } => (CliExit.Usage, e.Message),
+                    or FileNotFoundException or RefusedFileException => (CliExit.Usage, e.Message),
                 IOException or UnauthorizedAccessException => (CliExit.Failure, e.Message),
                 OperationCanceledException => (CliExit.Failure, "cancelled."),
                 _ => (CliExit.Failure, $"internal error: {e.GetType().Name}: {e.Message}"),

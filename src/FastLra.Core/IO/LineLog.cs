@@ -70,7 +70,8 @@ internal static class LineLog
         return (end, skipped);
     }
 
-    // Opens the log, a failure's message naming it (a FIFO or a hard link in its place is refused).
+    // Opens the log, a failure's message naming it (a FIFO or a hard link in its place is refused,
+    // and stays a refusal).
     private static T Named<T>(string path, Func<T> open)
     {
         try
@@ -79,7 +80,7 @@ internal static class LineLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"{path}: {e.Message}", e);
+            throw e is RefusedFileException ? new RefusedFileException($"{path}: {e.Message}") : new IOException($"{path}: {e.Message}", e);
         }
     }
 
