@@ -109,17 +109,22 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V512 v) => Vector512.Sum(v._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 operator +(V512 a, V512 b) => new(a._v + b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 operator -(V512 a, V512 b) => new(a._v - b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 operator *(V512 a, V512 b) => new(a._v * b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 operator /(V512 a, V512 b) => new(a._v / b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Abs(V512 v) => new(Vector512.Abs(v._v));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Sqrt(V512 v) => new(Vector512.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -230,17 +235,22 @@ internal readonly struct V256<TRule>(Vector256<float> value) : IVector<V256<TRul
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V256<TRule> v) => Vector256.Sum(v._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> operator +(V256<TRule> a, V256<TRule> b) => new(a._v + b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> operator -(V256<TRule> a, V256<TRule> b) => new(a._v - b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> operator *(V256<TRule> a, V256<TRule> b) => new(a._v * b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> operator /(V256<TRule> a, V256<TRule> b) => new(a._v / b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> Abs(V256<TRule> v) => new(Vector256.Abs(v._v));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> Sqrt(V256<TRule> v) => new(Vector256.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -358,17 +368,22 @@ internal readonly struct V128<TRule>(Vector128<float> value) : IVector<V128<TRul
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V128<TRule> v) => Vector128.Sum(v._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> operator +(V128<TRule> a, V128<TRule> b) => new(a._v + b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> operator -(V128<TRule> a, V128<TRule> b) => new(a._v - b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> operator *(V128<TRule> a, V128<TRule> b) => new(a._v * b._v);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> operator /(V128<TRule> a, V128<TRule> b) => new(a._v / b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> Abs(V128<TRule> v) => new(Vector128.Abs(v._v));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> Sqrt(V128<TRule> v) => new(Vector128.Sqrt(v._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
