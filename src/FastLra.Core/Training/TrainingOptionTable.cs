@@ -316,6 +316,11 @@ internal static class TrainingOptionTable
             s => OptionNames.ClipModes.Name(s.Options.ClipMode),
             (s, v) => s with { Options = s.Options with { ClipMode = Choice<ClipMode>(v, "clip-mode", OptionNames.ClipModes.TryParse, OptionNames.ClipModes.Names) } })
         { Choices = OptionNames.ClipModes.Names },
+        new("deterministic", OptionScope.Every, OptionKind.Choice, Online,
+            "true sums in one order at every vector width, so a run gives the same bits at 512, 256 and 128 bits and on ARM64; false lets dot products sum in the width's own lanes (faster at 512 and 128 bits, the bits then the width's)",
+            s => s.Options.Deterministic ? "true" : "false",
+            (s, v) => s with { Options = s.Options with { Deterministic = v switch { "true" => true, "false" => false, _ => throw Unknown("deterministic", v, ["true", "false"]) } } })
+        { Choices = ["true", "false"], OmittedAtDefault = true },
         new("omega-guard", OptionScope.Lra, OptionKind.Real, Online,
             "LRA: guard e of the guarded Omega, r = ||N|| / (||G|| + e): the paper's Omega for signals well above e, a term that vanishes with the signal below it (docs/algorithm.md, \"Guarded Omega\"); 0 = the paper's Omega",
             s => F(s.Options.OmegaGuard), (s, v) => s with { Options = s.Options with { OmegaGuard = Float(v, "omega-guard") } }) { OmittedAtDefault = true },

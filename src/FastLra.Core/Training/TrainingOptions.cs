@@ -110,6 +110,15 @@ public sealed record TrainingOptions
     /// <summary>LRA: the local loss.</summary>
     public LocalLossKind LocalLoss { get; init; } = LocalLossKind.LogPenalty;
 
+    /// <summary>
+    /// Whether every sum runs in one order at every vector width (true, the default): the same
+    /// model and metrics, bit for bit, at 512, 256 and 128 bits and on ARM64 (machines with FMA; a
+    /// machine without it rounds differently, but alike at each of its widths). False lets the dot
+    /// products sum in the width's own lanes, faster at 512 and 128 bits (docs/performance.md,
+    /// "Deterministic sums"), and the bits then depend on the width.
+    /// </summary>
+    public bool Deterministic { get; init; } = true;
+
     /// <summary>The iteration budget, counted from the run's start.</summary>
     public long MaxIterations { get; init; } = 100_000;
 

@@ -259,7 +259,8 @@ public sealed class TrainingRun
     internal static (Workspace, Optimizer, IGradientAlgorithm) Wire(TrainingOptions options, SequenceLayout layout, int batch, ParameterSet? initial)
     {
         var shape = options.Shape(layout.Inputs, layout.Outputs);
-        var workspace = new Workspace(shape, layout, batch, Optimizer.StateBuffers(options.Optimizer), Workspace.ScratchLength(options, shape, layout, batch));
+        var workspace = new Workspace(shape, layout, batch, Optimizer.StateBuffers(options.Optimizer), Workspace.ScratchLength(options, shape, layout, batch),
+            options.Deterministic ? Summation.Fixed : Summation.Native);
         if (initial is null) Initialization.Default(workspace.Parameters, options.Seed);
         else workspace.Parameters.CopyFrom(initial);
         var optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, workspace.OptimizerState);
