@@ -154,6 +154,10 @@ public sealed class CliTests : IDisposable
         { "help frobnicate", 2, "unknown command 'frobnicate'" },
         { "sweep --out d", 2, "sweep needs --grid json|file; see fastlra sweep --help." },
         { "report --out d", 2, "report needs the sweep directory" },
+        { "report --metrics /nonexistent/m.jsonl --out d", 2, "--metrics /nonexistent/m.jsonl: no such file; give the file train --metrics wrote." },
+        { "report --metrics /dev/null --out d", 2, "--metrics /dev/null: cannot read (it is a character device, not a regular file)." },
+        { "report d --metrics m.jsonl --out r", 2, "report takes a sweep directory or --metrics FILE, not both (got d and --metrics m.jsonl)." },
+        { "report --metrics m.jsonl --out r --max-series 3", 2, "--max-series is a sweep report's" },
         { "train --task adding --length 20 --save /nonexistent-dir/m.safetensors", 2, "the directory /nonexistent-dir does not exist" },
         { "train --task adding --length 20 --metrics /nonexistent-dir/m.jsonl", 2, "--metrics /nonexistent-dir/m.jsonl: the directory" },
         { "train --task adding --length 20 --checkpoint /tmp", 2, "--checkpoint /tmp: it is a directory; give a file name." },
@@ -337,6 +341,16 @@ public sealed class CliTests : IDisposable
             return string.Join(' ', d.RootElement.EnumerateObject().Where(p => p.Name is not ("elapsed_seconds" or "iterations_per_second")).Select(p => $"{p.Name}={p.Value}"));
         }
         Assert.Equal(File.ReadAllLines(straight).Select(Figures), File.ReadAllLines(split).Select(Figures));
+
+        // The run's own report: its checks and rates, from the metrics file alone.
+        string reportDir = Path.Combine(_dir, "report");
+        (code, _, stderr) = Run("report", "--metrics", split, "--out", reportDir);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"report: wrote 7 files into {reportDir}", stderr, StringComparison.Ordinal);
+        var rows = File.ReadAllLines(Path.Combine(reportDir, "report.csv"))[1..].Select(l => l.Split(',')).ToList();
+        Assert.Equal(Enumerable.Range(1, 8).Select(k => (5 * k).ToString(System.Globalization.CultureInfo.InvariantCulture)), rows.Select(r => r[0]));
+        Assert.Equal(rates, rows.Select(r => double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(File.Exists(Path.Combine(reportDir, "learning-rate.svg")));
     }
 
     [Fact]
