@@ -144,14 +144,15 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run)
 
 /// <summary>
 /// One line of the <c>--metrics</c> file, per validation check. The gradient diagnostics are of
-/// the check's last iteration; in the per-step arrays index = step t; local losses and Omega
+/// the check's last iteration; lr is the rate the next iteration takes (after the check's plateau
+/// decision, if any); in the per-step arrays index = step t; local losses and Omega
 /// values are LRA's only; a regression run on data adds its validation RMSE, MAE and R² in original units.
 /// </summary>
 internal sealed class MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,
     double ElapsedSeconds, double IterationsPerSecond, float GradientNorm,
     float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues, Evaluation? Regression = null,
-    double GradientCosine = double.NaN)
+    double GradientCosine = double.NaN, float LearningRate = float.NaN)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -170,6 +171,7 @@ internal sealed class MetricsLine(
         CliJson.Number(w, "elapsed_seconds", ElapsedSeconds);
         CliJson.Number(w, "iterations_per_second", IterationsPerSecond);
         CliJson.Number(w, "gradient_norm", GradientNorm);
+        if (!float.IsNaN(LearningRate)) CliJson.Number(w, "lr", LearningRate);
         if (!double.IsNaN(GradientCosine)) w.WriteNumber("gradient_cosine", GradientCosine);
         CliJson.Optional(w, "output_omega", OutputOmega);
         CliJson.Array(w, "local_losses", LocalLosses);
