@@ -209,29 +209,67 @@ public static class MatMul
     }
 
     // Eight lanes at every width: 256-bit vectors from 256 bits up (a 512-bit machine's dot blocks
-    // run at half its width), pairs of 128-bit vectors below, and rows shorter than a vector by
-    // the same arithmetic in scalar code. Four rows of blocks need 32 registers of eight lanes.
+    // run at half its width), pairs of 128-bit vectors below. Four rows of blocks need 32
+    // registers of eight lanes.
     private static void FixedDotAt<TRule>(SimdTarget target, ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
         where TRule : struct, IFmaRule
     {
-        if (n < 8) FixedDotShort<TRule>(ref a, ref w, m, n, k, ref c, cStride);
+        if (n < 8)
+        {
+            if (target.Bits >= 512) FixedDotShort<V512>(ref a, ref w, m, n, k, ref c, cStride);
+            else if (target.Bits >= 256) FixedDotShort<V256<TRule>>(ref a, ref w, m, n, k, ref c, cStride);
+            else FixedDotShort<V128<TRule>>(ref a, ref w, m, n, k, ref c, cStride);
+        }
         else if (target.Bits >= 256) Dot<V256<TRule>>(ref a, ref w, m, n, k, ref c, cStride, target.Registers >= 32);
         else Dot<V128x2<TRule>>(ref a, ref w, m, n, k, ref c, cStride, fourRows: false);
     }
 
-    // Rows shorter than eight: element j is partial j, alone, and the partials fold as Partials8's.
-    private static void FixedDotShort<TRule>(ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
-        where TRule : struct, IFmaRule
+    /// <summary>Outputs of <see cref="FixedDotShort"/> per pass: w's rows copied as columns, 8 x 64 floats on the stack.</summary>
+    private const int ShortBlock = 64;
+
+    // Rows shorter than eight (the outputs' O): element j is partial j, alone, and the partials fold
+    // as Partials8's. Vectorised across the outputs, which needs w's columns as rows: copied for
+    // ShortBlock outputs at a time, zero beyond n, so each partial and the fold are lane-wise
+    // arithmetic, the same at any width.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FixedDotShort<TV>(ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
+        where TV : struct, IVector<TV>
     {
-        Span<float> p = stackalloc float[8];
-        for (int i = 0; i < m; i++)
-            for (int q = 0; q < k; q++)
+        int width = TV.Count;
+        Span<float> columns = stackalloc float[8 * ShortBlock + TV.Count];
+        ref float t = ref MemoryMarshal.GetReference(columns);
+        Span<float> row = columns[(8 * ShortBlock)..];
+        TV zero = TV.Zero;
+        for (int q0 = 0; q0 < k; q0 += ShortBlock)
+        {
+            int cols = Math.Min(ShortBlock, k - q0);
+            columns.Clear();
+            for (int q = 0; q < cols; q++)
+                for (int j = 0; j < n; j++) Unsafe.Add(ref t, j * ShortBlock + q) = Unsafe.Add(ref w, (q0 + q) * n + j);
+            for (int i = 0; i < m; i++)
             {
-                p.Clear();
-                for (int j = 0; j < n; j++) p[j] = SimdWidth.MultiplyAdd<TRule>(Unsafe.Add(ref a, i * n + j), Unsafe.Add(ref w, q * n + j), 0f);
-                float f0 = p[0] + p[4], f1 = p[1] + p[5], f2 = p[2] + p[6], f3 = p[3] + p[7];
-                Unsafe.Add(ref c, i * cStride + q) = (f0 + f1) + (f2 + f3);
+                ref float ai = ref Unsafe.Add(ref a, i * n);
+                for (int v = 0; v < cols; v += width)
+                {
+                    TV p0 = TV.MultiplyAdd(TV.Broadcast(ai), TV.Load(ref t, v), zero);
+                    TV p1 = n > 1 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 1)), TV.Load(ref t, ShortBlock + v), zero) : zero;
+                    TV p2 = n > 2 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 2)), TV.Load(ref t, 2 * ShortBlock + v), zero) : zero;
+                    TV p3 = n > 3 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 3)), TV.Load(ref t, 3 * ShortBlock + v), zero) : zero;
+                    TV p4 = n > 4 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 4)), TV.Load(ref t, 4 * ShortBlock + v), zero) : zero;
+                    TV p5 = n > 5 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 5)), TV.Load(ref t, 5 * ShortBlock + v), zero) : zero;
+                    TV p6 = n > 6 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 6)), TV.Load(ref t, 6 * ShortBlock + v), zero) : zero;
+                    TV sum = ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + zero));
+                    ref float ci = ref Unsafe.Add(ref c, i * cStride + q0 + v);
+                    if (v + width <= cols) sum.Store(ref ci, 0);
+                    else
+                    {
+                        sum.Store(ref MemoryMarshal.GetReference(row), 0);
+                        row[..(cols - v)].CopyTo(MemoryMarshal.CreateSpan(ref ci, cols - v));
+                    }
+                }
             }
+        }
     }
 
     private static void DotAt<TRule>(SimdTarget target, ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
