@@ -21,83 +21,74 @@ internal static class Reductions
         MatMul.SumRowsAdd(SimdWidth.Current, d, rows, cols, sum);
 
     /// <summary>
-    /// Sum of squares, in blocks of <see cref="FlushBlock"/> elements summed in double so long spans
-    /// keep their precision; within a block in the fixed order of <see cref="Dot(SimdTarget, ReadOnlySpan{float}, ReadOnlySpan{float})"/>,
+    /// Sum of squares, in the fixed order of <see cref="Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>,
     /// so the norms that clip gradients and scale Omega come out the same at every vector width.
     /// </summary>
-    public static double SumOfSquares(ReadOnlySpan<float> x) => SumOfSquares(SimdWidth.Current, x);
+    public static double SumOfSquares(ReadOnlySpan<float> x) => Dot(x, x);
 
-    /// <summary>As the overload without a target, at <paramref name="target"/>, for tests (as every such overload below).</summary>
-    public static double SumOfSquares(SimdTarget target, ReadOnlySpan<float> x) => Dot(target, x, x);
-
-    /// <summary>Σ x_i y_i, in the fixed order below, in double across blocks of <see cref="FlushBlock"/>.</summary>
-    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => Dot(SimdWidth.Current, x, y);
+    /// <summary>As the overload without a target, for the kernels written over one (the sum is the same at every target).</summary>
+    public static double SumOfSquares(SimdTarget target, ReadOnlySpan<float> x) => Dot(x, x);
 
     /// <summary>
-    /// Σ x_i y_i, the same bits at every vector width: element e goes to partial e mod 8
-    /// (<see cref="Partials8"/>), which adds its elements in ascending order; the partials of each
-    /// block of <see cref="FlushBlock"/> fold by one tree into a double total. One set of eight
-    /// partials, not several: a state padded to a stride S (a multiple of eight, but not the same
-    /// at every width) then puts every element in the same partial at every width, its zero
-    /// padding adding nothing, which a layout over more partials would not.
+    /// Σ x_i y_i in double, the same bits on every machine: element e goes to partial e mod 8, each
+    /// partial a double that adds its elements' exact products in ascending order, and the eight
+    /// fold as <see cref="Partials8.Fold"/> does, in double. In double because a state padded to a
+    /// stride S (a multiple of eight, not the same at every width) puts each element in the same
+    /// partial at every width, its zero padding adding nothing, but not at the same index: blocks
+    /// summed in float and flushed to double at fixed indices would split a padded matrix
+    /// differently at each width. A float's product is exact in double, so fused or not, the
+    /// arithmetic is the same everywhere. Two 128-bit lanes of doubles per pair of partials: four
+    /// chains, as fast as the float partials were.
     /// </summary>
-    public static double Dot(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        if (y.Length != x.Length) ThrowHelper.ShapeMismatch();
-        return (target.Bits, target.Fma) switch
-        {
-            (512, _) => Dot<V512>(x, y),
-            (256, true) => Dot<V256<MachineFma>>(x, y),
-            (256, false) => Dot<V256<NoFma>>(x, y),
-            (_, true) => Dot<V128<MachineFma>>(x, y),
-            _ => Dot<V128<NoFma>>(x, y),
-        };
-    }
-
-    /// <summary>Elements summed in float before a block's sum goes into the double total (a multiple of every width).</summary>
-    public const int FlushBlock = 4096;
-
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Dot<TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-        where TV : struct, IVector<TV>
+    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
-        ref float rx = ref MemoryMarshal.GetReference(x);
-        ref float ry = ref MemoryMarshal.GetReference(y);
-        int n = x.Length, width = TV.Count, i = 0;
-        double total = 0;
-        Span<float> padded = stackalloc float[2 * width];
-        while (i < n)
+        if (y.Length != x.Length) ThrowHelper.ShapeMismatch();
+        int n = x.Length, i = n - n % 8;
+        var (p01, p23, p45, p67) = DoubleSums(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), i);
+        if (i < n)
         {
-            int end = Math.Min(n, i + FlushBlock);
-            Partials8 sum = Whole<TV>(ref rx, ref ry, ref i, end);
-            if (i < end)
-            {
-                // The tail, zero-padded to a vector.
-                padded.Clear();
-                x[i..end].CopyTo(padded);
-                y[i..end].CopyTo(padded[width..]);
-                ref float rp = ref MemoryMarshal.GetReference(padded);
-                sum = TV.MultiplyAdd8(TV.Load(ref rp, 0), TV.Load(ref rp, width), sum, i);
-                i = end;
-            }
-            total += sum.Total();
+            Span<float> padded = stackalloc float[16];
+            padded.Clear();
+            x[i..].CopyTo(padded);
+            y[i..].CopyTo(padded[8..]);
+            ref float rp = ref MemoryMarshal.GetReference(padded);
+            (p01, p23, p45, p67) = DoubleSums(ref rp, ref Unsafe.Add(ref rp, 8), 8, p01, p23, p45, p67);
         }
-        return total;
+        Vector128<double> f01 = p01 + p45, f23 = p23 + p67;
+        return (f01.GetElement(0) + f01.GetElement(1)) + (f23.GetElement(0) + f23.GetElement(1));
     }
 
-    // The whole vectors from i to end, i left at the first element of the rest. Apart from the
-    // tail's stack copy, so the partials stay in registers (with it, the compiler kept them on
-    // the stack and every multiply-add waited on a store).
+    // Partials (0, 1), (2, 3), (4, 5), (6, 7) += the products of the first `count` (a multiple of
+    // eight) elements. Apart from Dot's stack copy, so the partials stay in registers. With 256-bit
+    // vectors the same partials are two registers of four (the same lane-by-lane arithmetic, half
+    // the instructions: 2,080 floats took 310 ns against 420).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Partials8 Whole<TV>(ref float x, ref float y, ref int i, int end)
-        where TV : struct, IVector<TV>
+    private static (Vector128<double>, Vector128<double>, Vector128<double>, Vector128<double>) DoubleSums(ref float x, ref float y, int count,
+        Vector128<double> p01 = default, Vector128<double> p23 = default, Vector128<double> p45 = default, Vector128<double> p67 = default)
     {
-        Partials8 sum = default;
-        int j = i;
-        for (; j + TV.Count <= end; j += TV.Count) sum = TV.MultiplyAdd8(TV.Load(ref x, j), TV.Load(ref y, j), sum, j);
-        i = j;
-        return sum;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<double> p03 = Vector256.Create(p01, p23), p47 = Vector256.Create(p45, p67);
+            for (int i = 0; i < count; i += 8)
+            {
+                Vector256<float> xv = Vector256.LoadUnsafe(ref x, (nuint)i), yv = Vector256.LoadUnsafe(ref y, (nuint)i);
+                p03 = Vector256.FusedMultiplyAdd(Vector256.WidenLower(xv), Vector256.WidenLower(yv), p03);
+                p47 = Vector256.FusedMultiplyAdd(Vector256.WidenUpper(xv), Vector256.WidenUpper(yv), p47);
+            }
+            return (p03.GetLower(), p03.GetUpper(), p47.GetLower(), p47.GetUpper());
+        }
+        for (int i = 0; i < count; i += 8)
+        {
+            Vector128<float> x0 = Vector128.LoadUnsafe(ref x, (nuint)i), x1 = Vector128.LoadUnsafe(ref x, (nuint)(i + 4));
+            Vector128<float> y0 = Vector128.LoadUnsafe(ref y, (nuint)i), y1 = Vector128.LoadUnsafe(ref y, (nuint)(i + 4));
+            p01 = Vector128.FusedMultiplyAdd(Vector128.WidenLower(x0), Vector128.WidenLower(y0), p01);
+            p23 = Vector128.FusedMultiplyAdd(Vector128.WidenUpper(x0), Vector128.WidenUpper(y0), p23);
+            p45 = Vector128.FusedMultiplyAdd(Vector128.WidenLower(x1), Vector128.WidenLower(y1), p45);
+            p67 = Vector128.FusedMultiplyAdd(Vector128.WidenUpper(x1), Vector128.WidenUpper(y1), p67);
+        }
+        return (p01, p23, p45, p67);
     }
 
     /// <summary>
@@ -180,25 +171,33 @@ internal static class Reductions
     /// iteration at B = 8,000 take 56 s).
     /// </summary>
     public static float TransposedProductNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch) =>
-        TransposedProductNorm(SimdWidth.Current, a, d, rows, m, n, scratch);
+        TransposedProductNorm(SimdWidth.Current, a, d, rows, m, n, scratch, GramIsCheaper(rows, m, n));
 
-    public static float TransposedProductNorm(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch)
+    /// <summary>
+    /// As the overload without a target, at <paramref name="target"/>, the way chosen by
+    /// <paramref name="gram"/>: the two ways round differently, so a caller whose rows are padded
+    /// to a width-dependent stride decides by the unpadded sizes (<see cref="GramIsCheaper"/>), the
+    /// same at every width.
+    /// </summary>
+    public static float TransposedProductNorm(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n, Span<float> scratch, bool gram)
     {
         if (a.Length < (long)rows * m || d.Length < (long)rows * n) ThrowHelper.ShapeMismatch();
-        // Pairs b >= c cost m + n each; the product costs m n per row.
-        return (rows + 1L) * (m + n) <= 2L * m * n ? GramNorm(target, a, d, rows, m, n) : FormedNorm(target, a, d, rows, m, n, scratch);
+        return gram ? GramNorm(a, d, rows, m, n) : FormedNorm(target, a, d, rows, m, n, scratch);
     }
 
-    private static float GramNorm(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
+    /// <summary>Whether the Gram identity costs less than forming the product: pairs b >= c cost m + n each, the product m n per row.</summary>
+    public static bool GramIsCheaper(int rows, int m, int n) => (rows + 1L) * (m + n) <= 2L * m * n;
+
+    private static float GramNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
     {
         double total = 0;
         for (int b = 0; b < rows; b++)
         {
             var ab = a.Slice(b * m, m);
             var db = d.Slice(b * n, n);
-            total += Dot(target, ab, ab) * Dot(target, db, db);
+            total += Dot(ab, ab) * Dot(db, db);
             for (int c = 0; c < b; c++)
-                total += 2.0 * Dot(target, ab, a.Slice(c * m, m)) * Dot(target, db, d.Slice(c * n, n));
+                total += 2.0 * Dot(ab, a.Slice(c * m, m)) * Dot(db, d.Slice(c * n, n));
         }
         return (float)Math.Sqrt(Math.Max(total, 0));
     }
@@ -234,28 +233,16 @@ internal static class ReductionsReference
     }
 
     /// <summary>
-    /// Σ x_i y_i in <see cref="Reductions.Dot(SimdTarget, ReadOnlySpan{float}, ReadOnlySpan{float})"/>'s
-    /// order, one element at a time: blocks of <see cref="Reductions.FlushBlock"/>, element e into
-    /// partial e mod 8 (a block's last vector zero-padded to <paramref name="width"/> lanes), each
-    /// block folded as <see cref="Partials8.Fold"/> into a double total.
+    /// Σ x_i y_i in <see cref="Reductions.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>'s order,
+    /// one element at a time: element e into double partial e mod 8, fused, the partials folded
+    /// as (p_0 + p_4 + p_1 + p_5) + (p_2 + p_6 + p_3 + p_7) in that tree.
     /// </summary>
-    public static double FixedDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int width, bool fused)
+    public static double FixedDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
-        double total = 0;
-        var p = new float[8];
-        for (int block = 0; block < x.Length; block += Reductions.FlushBlock)
-        {
-            int end = Math.Min(x.Length, block + Reductions.FlushBlock), padded = block + (end - block + width - 1) / width * width;
-            Array.Clear(p);
-            for (int e = block; e < padded; e++)
-            {
-                float a = e < end ? x[e] : 0f, b = e < end ? y[e] : 0f;
-                p[e % 8] = fused ? MathF.FusedMultiplyAdd(a, b, p[e % 8]) : a * b + p[e % 8];
-            }
-            float f0 = p[0] + p[4], f1 = p[1] + p[5], f2 = p[2] + p[6], f3 = p[3] + p[7];
-            total += (f0 + f1) + (f2 + f3);
-        }
-        return total;
+        var p = new double[8];
+        for (int e = 0; e < x.Length; e++) p[e % 8] = Math.FusedMultiplyAdd(x[e], y[e], p[e % 8]);
+        double f0 = p[0] + p[4], f1 = p[1] + p[5], f2 = p[2] + p[6], f3 = p[3] + p[7];
+        return (f0 + f1) + (f2 + f3);
     }
 
     public static double SumOfSquares(ReadOnlySpan<float> x)

@@ -274,7 +274,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
                     var dghT = TCell.SeparateHiddenGradient ? dgh.Slice((t - first) * bg, bg) : dgxT;
                     TCell.StepBackward(p, l, dh, fromAbove, states.Slice(t * bs, bs), hPrev, caches.Slice(t * batch * cs, batch * cs), carryPrev, carryStride,
                         batch, t > 0, dgxT, dghT, dc, _scratch.Span);
-                    if (perStep is not null) StepNorms(perStep, t, top, hPrev, dghT, u.Slice(t * bu, bu), inputs, dgxT, batch, gs);
+                    if (perStep is not null) StepNorms(perStep, t, top, hPrev, dghT, u.Slice(t * bu, bu), inputs, l == 0 ? shape.Inputs : shape.Hidden, dgxT, batch, gs);
                 }
                 // The group's weight terms, each one product over its steps' rows: dWh += [h_{first-1} ..
                 // h_{last-1}]ᵀ [dgh_first .. dgh_last] (without step 0), dWx += uᵀ dgx, the biases += Σ.
@@ -298,10 +298,15 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
     /// their norms, over the layers in squares (the top layer, first, sets them).
     /// </summary>
     private void StepNorms(Diagnostics d, int t, bool top, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dgh, ReadOnlySpan<float> u, int inputs,
-        ReadOnlySpan<float> dgx, int batch, int gs)
+        int logicalInputs, ReadOnlySpan<float> dgx, int batch, int gs)
     {
-        float recurrent = hPrev.IsEmpty ? 0f : Reductions.TransposedProductNorm(hPrev, dgh, batch, _ws.Stride, gs, _normScratch.Span);
-        float input = Reductions.TransposedProductNorm(u, dgx, batch, inputs, gs, _normScratch.Span);
+        // The way each norm is taken is decided by the unpadded sizes, the same at every width.
+        var shape = _ws.Shape;
+        int h = shape.Hidden, gh = shape.Gates * h;
+        var target = SimdWidth.Current;
+        float recurrent = hPrev.IsEmpty ? 0f
+            : Reductions.TransposedProductNorm(target, hPrev, dgh, batch, _ws.Stride, gs, _normScratch.Span, Reductions.GramIsCheaper(batch, h, gh));
+        float input = Reductions.TransposedProductNorm(target, u, dgx, batch, inputs, gs, _normScratch.Span, Reductions.GramIsCheaper(batch, logicalInputs, gh));
         if (top)
         {
             d.DWhhNorms[t] = recurrent;
