@@ -232,21 +232,25 @@ public sealed class DataCliTests : IDisposable
         using (var line = JsonDocument.Parse(File.ReadLines(metrics).First()))
             Assert.True(line.RootElement.TryGetProperty("valid_r2", out _));
 
-        // eval reads the window, columns and washout from the model, and the normalisation with it.
+        // eval reads the window, columns and washout from the model, and the normalisation with it; on
+        // the training file its figures are the validation windows', the training run's own.
         var (evalCode, evalOut, evalErr) = Run(null, "eval", "--model", model, "--data", Sunspots, "--json");
         Assert.True(evalCode == 0, evalErr);
         using var eval = JsonDocument.Parse(evalOut);
+        Assert.True(eval.RootElement.GetProperty("training_file").GetBoolean());
+        Assert.Equal(r2, eval.RootElement.GetProperty("r2").GetDouble(), 1e-12);
         Assert.True(eval.RootElement.GetProperty("r2").GetDouble() > eval.RootElement.GetProperty("baseline_r2_persistence").GetDouble());
 
         var (predictCode, _, predictErr) = Run(null, "predict", "--model", model, "--data", Sunspots, "--out", predictions);
         Assert.True(predictCode == 0, predictErr);
         var rows = File.ReadAllLines(predictions);
-        Assert.Equal("sequence,step,SUNACTIVITY", rows[0]);
-        // 309 years: 309 - 20 - 1 + 1 = 289 windows of steps 10..19.
+        Assert.Equal("sequence,step,part,SUNACTIVITY", rows[0]);
+        // 309 years: 309 - 20 - 1 + 1 = 289 windows of steps 10..19, the last round(0.2 x 289) = 58 held out in training.
         Assert.Equal(1 + 289 * 10, rows.Length);
-        Assert.StartsWith("0,10,", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith("0,10,train,", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith("231,10,valid,", rows[1 + 231 * 10], StringComparison.Ordinal);
         // In original units: sunspot numbers, not standardised values.
-        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
+        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[3], CultureInfo.InvariantCulture)).ToArray();
         Assert.InRange(values.Average(), 30, 80);
 
         // The streaming API (and through it the C ABI) applies the model's normalisation: window 0

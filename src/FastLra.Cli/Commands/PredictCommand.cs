@@ -29,7 +29,7 @@ internal sealed class PredictCommand : Command
         string extension = Path.GetExtension(output).ToLowerInvariant();
         if (extension is not (".csv" or ".npy")) throw new UsageException($"--out {output}: predictions are written as .csv or .npy.");
         if (!a.Has("data")) throw new UsageException("predict needs --data F.");
-        var (model, data, _) = EvalCommand.ModelAndData(a, modelPath);
+        var (model, data, spec, trained) = EvalCommand.ModelAndData(a, modelPath);
         var set = data.Data;
         var layout = set.Layout;
         int n = set.Count, r = layout.OutputSteps, o = layout.Outputs;
@@ -44,8 +44,11 @@ internal sealed class PredictCommand : Command
         model.Normalization?.DenormalizeOutputs(predictions);
         if (layout.Loss == GlobalLossKind.SoftmaxCrossEntropy) Softmax(predictions, o);
         if (extension == ".npy") WeightFormats.WriteNpy(output, r == 1 ? [n, o] : [n, r, o], predictions);
-        else AtomicFile.Write(output, stream => Csv(stream, predictions, n, r, o, layout.Washout, data.TargetNames));
+        else AtomicFile.Write(output, stream => Csv(stream, predictions, n, r, o, layout.Washout, data.TargetNames, trained?.HeldOut));
         Console.Error.WriteLine($"{output}: predictions of {n} sequences x {r} step{(r == 1 ? "" : "s")} x {o} output{(o == 1 ? "" : "s")}");
+        // The model's own training data: its predictions there are in-sample, which the file says row by row.
+        if (trained is not null)
+            Console.Error.WriteLine(trained.Describe(((DataFileSource)spec.Source).Path) + (extension == ".csv" ? " The column 'part' says which each row is." : ""));
         return CliExit.Ok;
     }
 
@@ -64,16 +67,17 @@ internal sealed class PredictCommand : Command
     }
 
     /// <summary>The predictions as CSV, written row by row: the text is never all in memory (ten times the floats, or more).</summary>
-    private static void Csv(Stream stream, float[] predictions, int n, int r, int o, int washout, string[] names)
+    private static void Csv(Stream stream, float[] predictions, int n, int r, int o, int washout, string[] names, bool[]? heldOut)
     {
         using var text = new StreamWriter(stream, leaveOpen: true);
-        text.Write("sequence,step");
+        text.Write(heldOut is null ? "sequence,step" : "sequence,step,part");
         foreach (string name in names) text.Write(name.Contains(',', StringComparison.Ordinal) ? $",\"{name}\"" : "," + name);
         text.Write('\n');
         for (int s = 0; s < n; s++)
             for (int t = 0; t < r; t++)
             {
                 text.Write(string.Create(CultureInfo.InvariantCulture, $"{s},{washout + t}"));
+                if (heldOut is not null) text.Write(heldOut[s] ? ",valid" : ",train");
                 for (int j = 0; j < o; j++)
                 {
                     text.Write(',');

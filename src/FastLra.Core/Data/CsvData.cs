@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using FastLra.Data;
+using FastLra.IO;
 using FastLra.Kernels;
 using nietras.SeparatedValues;
 
@@ -153,7 +154,7 @@ internal static class CsvData
             }
         }
         string[] targetNames = classes ? DataFiles.Numbered(targets[0] + " =", outputs) : targets;
-        return new LoadedData(data, inputs, targetNames, timeSeries: true);
+        return new LoadedData(data, inputs, targetNames, timeSeries: true) { Checksum = shape.Checksum, Rows = rows };
     }
 
     /// <summary>Finds each wanted column in the header row; a wanted name the header lacks or holds twice is refused by name.</summary>
@@ -180,8 +181,8 @@ internal static class CsvData
         }
     }
 
-    /// <summary>What the byte scan found: the separator, the rows (at most: every line that has a byte), the longest row and the most cells in one.</summary>
-    private readonly record struct FileShape(char Separator, long Rows, long LongestRow, long MostCells, bool Bom);
+    /// <summary>What the byte scan found: the separator, the rows (at most: every line that has a byte), the longest row and the most cells in one, and the file's checksum.</summary>
+    private readonly record struct FileShape(char Separator, long Rows, long LongestRow, long MostCells, bool Bom, FileChecksum Checksum);
 
     /// <summary>
     /// One pass over the bytes, quotes followed as Sep follows them (every quote opens or closes,
@@ -196,11 +197,13 @@ internal static class CsvData
             var scan = new Scanner(separator is { } s ? (byte)s : (byte)0);
             long read = 0;
             bool bom = false;
+            var checksum = new FileChecksum();
             while (read < length)
             {
                 int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, length - read));
                 if (n == 0) break;
                 var rest = buffer.AsSpan(0, n);
+                checksum.Append(rest);
                 if (read == 0)
                 {
                     if (rest.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || rest.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || rest.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
@@ -221,7 +224,7 @@ internal static class CsvData
                 }
             }
             scan.EndRow();
-            return new FileShape(scan.Separator == 0 ? ',' : (char)scan.Separator, scan.Rows, scan.Longest, scan.MostCells, bom);
+            return new FileShape(scan.Separator == 0 ? ',' : (char)scan.Separator, scan.Rows, scan.Longest, scan.MostCells, bom, checksum);
         }
         finally
         {

@@ -98,6 +98,12 @@ public sealed class LoadedData(SequenceDataSet data, string[] inputNames, string
 
     /// <summary>Whether the sequences are windows of one series (a validation split then takes the last ones).</summary>
     public bool TimeSeries => timeSeries;
+
+    /// <summary>The length and CRC-32C of the file as it was read (null for data that came from no file).</summary>
+    internal FileChecksum? Checksum { get; set; }
+
+    /// <summary>A CSV series' data rows (the header not counted); window k starts at row k x stride. 0 for arrays.</summary>
+    internal long Rows { get; init; }
 }
 
 /// <summary>
@@ -135,7 +141,9 @@ public static class DataFiles
                 throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it", need, "use a smaller file"));
             var bytes = new byte[length];
             stream.ReadExactly(bytes);
-            return Arrays(path, bytes, extension, options);
+            var arrays = Arrays(path, bytes, extension, options);
+            arrays.Checksum = FileChecksum.Of(bytes);
+            return arrays;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -215,7 +223,24 @@ public static class DataFiles
     /// </summary>
     public static (SequenceDataSet Train, SequenceDataSet Valid) Split(LoadedData data, double fraction, uint seed)
     {
-        int n = data.Data.Count;
+        ArgumentNullException.ThrowIfNull(data);
+        var (order, valid) = SplitOrder(data.Data.Count, data.TimeSeries, fraction, seed);
+        int n = order.Length;
+        return (data.Data.Subset(order.AsSpan(0, n - valid)), data.Data.Subset(order.AsSpan(n - valid)));
+    }
+
+    /// <summary>Which of <paramref name="n"/> sequences <see cref="Split"/> holds out for validation (true) with the same fraction and seed.</summary>
+    internal static bool[] HeldOut(int n, bool timeSeries, double fraction, uint seed)
+    {
+        var (order, valid) = SplitOrder(n, timeSeries, fraction, seed);
+        var held = new bool[n];
+        foreach (int k in order.AsSpan(n - valid)) held[k] = true;
+        return held;
+    }
+
+    /// <summary>The sequences' indices, those to train on first (in order), then the <c>Valid</c> held out (in order).</summary>
+    private static (int[] Order, int Valid) SplitOrder(int n, bool timeSeries, double fraction, uint seed)
+    {
         if (!(fraction > 0 && fraction < 1)) throw new DataFormatException($"--valid-fraction must be in (0, 1), got {fraction}.");
         int valid = (int)Math.Round(fraction * n);
         if (valid < 1 || valid > n - 1)
@@ -223,7 +248,7 @@ public static class DataFiles
                 $"--valid-fraction {fraction} of {n} sequences leaves {(valid < 1 ? "no validation sequence" : "no training sequence")}; use more data or another fraction.");
         var order = new int[n];
         for (int k = 0; k < n; k++) order[k] = k;
-        if (!data.TimeSeries)
+        if (!timeSeries)
         {
             var rng = new RandomState(seed);
             for (int i = n - 1; i > 0; i--)
@@ -234,7 +259,7 @@ public static class DataFiles
             Array.Sort(order, 0, n - valid);
             Array.Sort(order, n - valid, valid);
         }
-        return (data.Data.Subset(order.AsSpan(0, n - valid)), data.Data.Subset(order.AsSpan(n - valid)));
+        return (order, valid);
     }
 
     /// <summary>The washout of sequences of T = <paramref name="steps"/>, from the options and whether the targets are per step.</summary>

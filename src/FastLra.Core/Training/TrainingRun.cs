@@ -129,7 +129,7 @@ public sealed class TrainingRun
                     (train, valid) = DataFiles.Split(loaded, file.ValidFraction, spec.Options.Seed);
                     loaded.Data.Dispose(); // the split copied what it keeps; the whole file's buffer goes back to the pool
                 }
-                return FromDataSets(spec, train, valid, file.Normalize, loaded.InputNames, loaded.TargetNames, initial);
+                return FromDataSets(spec, train, valid, file.Normalize, loaded.InputNames, loaded.TargetNames, initial, loaded.Checksum);
             }
             case DataSetSource sets:
                 return FromDataSets(spec, sets.Train, sets.Valid, sets.Normalize, null, null, initial);
@@ -154,7 +154,7 @@ public sealed class TrainingRun
     /// shuffled batches; the data sets are the run's from then on.
     /// </summary>
     private static TrainingRun FromDataSets(RunSpec spec, SequenceDataSet train, SequenceDataSet valid, bool normalize, string[]? inputNames,
-        string[]? targetNames, ParameterSet? initial)
+        string[]? targetNames, ParameterSet? initial, FileChecksum? checksum = null)
     {
         var layout = train.Layout;
         spec.CheckFits(layout, valid.Count);
@@ -180,7 +180,10 @@ public sealed class TrainingRun
         var evaluator = new Evaluator(valid.InOrder(), valid.Count, spec.Options.Hidden, scale);
         var data = new DataRun(train, valid, normalization, inputNames, targetNames,
             regression ? MeanBaseline(train, valid, scale) : double.NaN,
-            regression && !valid.Persistence.IsEmpty ? Evaluator.RSquared(valid.Persistence, valid.Y, scale, layout.Outputs) : double.NaN);
+            regression && !valid.Persistence.IsEmpty ? Evaluator.RSquared(valid.Persistence, valid.Y, scale, layout.Outputs) : double.NaN)
+        {
+            Checksum = checksum,
+        };
         return new TrainingRun(spec, train.Batches(spec.Options.Seed), evaluator, data, initial);
     }
 
