@@ -244,13 +244,13 @@ public sealed class DataCliTests : IDisposable
         var (predictCode, _, predictErr) = Run(null, "predict", "--model", model, "--data", Sunspots, "--out", predictions);
         Assert.True(predictCode == 0, predictErr);
         var rows = File.ReadAllLines(predictions);
-        Assert.Equal("sequence,step,part,SUNACTIVITY", rows[0]);
+        Assert.Equal("sequence,step,row,part,SUNACTIVITY", rows[0]);
         // 309 years: 309 - 20 - 1 + 1 = 289 windows of steps 10..19, the last round(0.2 x 289) = 58 held out in training.
         Assert.Equal(1 + 289 * 10, rows.Length);
-        Assert.StartsWith("0,10,train,", rows[1], StringComparison.Ordinal);
-        Assert.StartsWith("231,10,valid,", rows[1 + 231 * 10], StringComparison.Ordinal);
+        Assert.StartsWith("0,10,11,train,", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith("231,10,242,valid,", rows[1 + 231 * 10], StringComparison.Ordinal);
         // In original units: sunspot numbers, not standardised values.
-        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[3], CultureInfo.InvariantCulture)).ToArray();
+        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[4], CultureInfo.InvariantCulture)).ToArray();
         Assert.InRange(values.Average(), 30, 80);
 
         // The streaming API (and through it the C ABI) applies the model's normalisation: window 0

@@ -125,12 +125,12 @@ public sealed class TrainingFileTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Contains("is the file the model was trained on: sequences 0-89 were its training data and 90-111 its validation data", err);
         var rows = File.ReadAllLines(output);
-        Assert.Equal("sequence,step,part,y", rows[0]);
+        Assert.Equal("sequence,step,row,part,y", rows[0]);
         Assert.Equal(1 + 112 * 6, rows.Length);
         foreach (string row in rows.Skip(1))
         {
             var cells = row.Split(',');
-            Assert.Equal(int.Parse(cells[0], CultureInfo.InvariantCulture) >= 90 ? "valid" : "train", cells[2]);
+            Assert.Equal(int.Parse(cells[0], CultureInfo.InvariantCulture) >= 90 ? "valid" : "train", cells[3]);
         }
 
         // Another file (the series one row shorter) is not the training file: no part column.
@@ -140,7 +140,7 @@ public sealed class TrainingFileTests : IDisposable
         (code, _, err) = Run("predict", "--model", model, "--data", shorter, "--out", output);
         Assert.True(code == 0, err);
         Assert.DoesNotContain("trained on", err);
-        Assert.Equal("sequence,step,y", File.ReadLines(output).First());
+        Assert.Equal("sequence,step,row,y", File.ReadLines(output).First());
     }
 
     [Fact]

@@ -71,7 +71,7 @@ internal sealed class EvalCommand : Command
     /// line win), standardised as the model was trained, and priced before it is evaluated; with
     /// which of its sequences were training data when it is the file the model was trained on.
     /// </summary>
-    internal static (RnnModel Model, LoadedData Data, RunSpec Spec, TrainedOn? Trained) ModelAndData(CliArguments a, string modelPath)
+    internal static (RnnModel Model, LoadedData Data, RunSpec Spec, TrainedOn? Trained) ModelAndData(CliArguments a, string modelPath, bool keepSeries = false)
     {
         var (model, metadata) = ModelFile.Read(new SafeTensors.SafeTensorsFile(modelPath));
         RunSpec recorded;
@@ -85,7 +85,7 @@ internal sealed class EvalCommand : Command
         }
         var spec = a.Apply(recorded);
         var source = (DataFileSource)spec.Source;
-        var data = DataFiles.Read(source.Path, source.File);
+        var data = DataFiles.Read(source.Path, source.File with { KeepSeries = keepSeries });
         var layout = data.Data.Layout;
         if (layout.Inputs != model.Shape.Inputs || layout.Outputs != model.Shape.Outputs)
             throw new DataFormatException($"{source.Path}: its sequences have I={layout.Inputs}, O={layout.Outputs}; the model {modelPath} has I={model.Shape.Inputs}, O={model.Shape.Outputs}.");

@@ -62,6 +62,12 @@ public sealed record DataFileOptions
     /// </summary>
     internal bool AllowNonFinite { get; init; }
 
+    /// <summary>CSV: a column whose cells (any text: years, dates) are kept as written, to label each row's predictions (<see cref="LoadedData.Times"/>); empty for none.</summary>
+    internal string TimeColumn { get; init; } = "";
+
+    /// <summary>CSV: keep the selected cells of every row (<see cref="LoadedData.Series"/>), for a forecast past the series' end.</summary>
+    internal bool KeepSeries { get; init; }
+
     /// <summary>The most classes a classifier has: its output layer's width, far more than an edge controller's network needs.</summary>
     internal const int MaxClasses = 65_536;
 
@@ -104,6 +110,12 @@ public sealed class LoadedData(SequenceDataSet data, string[] inputNames, string
 
     /// <summary>A CSV series' data rows (the header not counted); window k starts at row k x stride. 0 for arrays.</summary>
     internal long Rows { get; init; }
+
+    /// <summary>With <see cref="DataFileOptions.TimeColumn"/>: that column's cell of every data row, as written; else null.</summary>
+    internal RowTexts? Times { get; init; }
+
+    /// <summary>With <see cref="DataFileOptions.KeepSeries"/>: the series' input values row by row; else null.</summary>
+    internal CsvSeries? Series { get; init; }
 }
 
 /// <summary>
@@ -130,6 +142,7 @@ public static class DataFiles
         if (extension is not (".csv" or ".npz" or ".safetensors"))
             throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads {Formats}).");
         if (extension == ".csv") CsvData.CheckOptions(path, options);
+        else if (options.TimeColumn.Length > 0) throw new DataFormatException($"{path}: --time-column names a column of a CSV series; this is an array file.");
         try
         {
             using var stream = BoundedFile.Open(path, Array.MaxLength);

@@ -43,6 +43,9 @@ internal enum OptionKind
 
     /// <summary>Names, comma-separated.</summary>
     Names,
+
+    /// <summary>One name.</summary>
+    Name,
 }
 
 /// <summary>The commands (and the C ABI's learner) that take an option.</summary>
@@ -144,6 +147,7 @@ internal sealed class TrainingOption
         OptionKind.Integer => "int",
         OptionKind.Real => "float",
         OptionKind.File => "file",
+        OptionKind.Name => "name",
         _ => "names",
     };
 
@@ -235,6 +239,10 @@ internal static class TrainingOptionTable
         { Choices = OptionNames.Outputs.Names },
         new("washout", OptionScope.DataFile, OptionKind.Integer, Evaluation, "with --outputs all: the first step that carries a loss",
             s => I(FileOf(s).File.Washout), (s, v) => WithFile(s, f => f with { Washout = Int(v, "washout") })),
+        new("time-column", OptionScope.DataFile, OptionKind.Name, OptionUse.Predict,
+            "CSV: a column (years, dates: any text) whose cell of each predicted row labels it, instead of the row's number",
+            s => FileOf(s).File.TimeColumn, (s, v) => WithFile(s, f => f with { TimeColumn = v.Trim() }))
+        { DefaultText = "", OmittedAtDefault = true },
         new("normalize", OptionScope.Data, OptionKind.Choice, OptionUse.Run,
             "standard (per-feature mean and deviation of the training inputs and regression targets, kept in the model) or none",
             s => NormalizeOf(s) ? "standard" : "none",
