@@ -271,6 +271,42 @@ public sealed class DataCliTests : IDisposable
         Assert.Equal(values[0], array.Data[0], 1e-3);
     }
 
+    /// <summary>A regression run that diverges before its first check has no validation figures: nothing that reads as RMSE 0, a perfect fit.</summary>
+    [Fact]
+    public void A_diverged_regression_run_reports_no_figures_that_look_like_a_perfect_fit()
+    {
+        string[] run = ["--data", Sunspots, "--input-columns", "SUNACTIVITY", "--target-columns", "SUNACTIVITY", "--window", "20", "--hidden", "8",
+            "--optimizer", "sgd", "--lr", "1e30", "--clip", "0", "--max-iter", "300", "--check-every", "100"];
+        var (code, stdout, stderr) = Run(null, ["train", .. run, "--json"]);
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Matches(@"^data: .*\nfastlra: training diverged at iteration \d+: the loss became (Infinity|NaN); try a smaller --lr or a --clip bound\.\n$", stderr);
+
+        // A library run says so too, and its figures are NaN, not zeros.
+        var spec = FastLra.Cli.CliArguments.Parse(FastLra.Cli.Command.Find("train")!, [.. run]).Apply(FastLra.Training.RunSpec.Default);
+        var fit = Trainer.Fit(spec);
+        Assert.Equal(StopReason.Diverged, fit.Result.StopReason);
+        Assert.True(double.IsNaN(fit.Result.Valid.R2) && double.IsNaN(fit.Result.Valid.Mse) && double.IsNaN(fit.Result.FinalValidLoss));
+        Assert.Equal(0, fit.Result.Valid.Count);
+        Assert.EndsWith("no validation check ran", fit.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("RMSE", fit.ToString(), StringComparison.Ordinal);
+
+        // A sweep records NaN and says no check ran.
+        string sweep = Path.Combine(_dir, "sweep");
+        string grid = JsonSerializer.Serialize(new Dictionary<string, object[]>
+        {
+            ["data"] = [Sunspots], ["input-columns"] = ["SUNACTIVITY"], ["target-columns"] = ["SUNACTIVITY"], ["window"] = [20], ["hidden"] = [8],
+            ["optimizer"] = ["sgd"], ["lr"] = [1e30], ["clip"] = [0], ["max-iter"] = [300],
+        });
+        var (sweepCode, _, sweepErr) = Run(null, "sweep", "--grid", grid, "--out", sweep, "--workers", "1");
+        Assert.True(sweepCode == 0, sweepErr);
+        Assert.Matches(@": diverged at iteration \d+, no validation check ran, ", sweepErr);
+        using var line = JsonDocument.Parse(File.ReadLines(Path.Combine(sweep, "runs.jsonl")).Single());
+        var result = line.RootElement.GetProperty("run");
+        Assert.Equal("NaN", result.GetProperty("valid_rmse").GetString());
+        Assert.Equal("NaN", result.GetProperty("valid_r2").GetString());
+    }
+
     [Trait("Category", "Slow")]
     [Fact]
     public void Infer_refuses_npy_and_csv_inputs_instead_of_misreading_them()

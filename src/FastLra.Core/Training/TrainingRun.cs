@@ -368,8 +368,10 @@ public sealed class TrainingRun
         {
             var last = Data is not null && _loop.BestIteration > 0 ? _loop.Best : _loop.Last;
             var reason = _loop.Stopped ?? _loop.Ended;
-            return new TrainingResult(Iteration, Math.Max(_loop.BestValidAccuracy, 0), last.Count == 0 ? double.NaN : last.Loss, last.Accuracy,
-                reason == Training.StopReason.Solved, reason, _loop.ElapsedSeconds, _loop.LastTrainLoss, _loop.BestIteration, last);
+            // Before any check there are no validation figures: NaN, never the zeros of a perfect fit.
+            var valid = last.Count == 0 ? new Evaluation(double.NaN, double.NaN, 0, 0, double.NaN, double.NaN, double.NaN) : last;
+            return new TrainingResult(Iteration, Math.Max(_loop.BestValidAccuracy, 0), valid.Loss, last.Accuracy,
+                reason == Training.StopReason.Solved, reason, _loop.ElapsedSeconds, _loop.LastTrainLoss, _loop.BestIteration, valid);
         }
     }
 
@@ -588,6 +590,8 @@ internal sealed class LoopState
 /// <summary>
 /// The outcome of a run. On data, the final validation figures (and <see cref="Valid"/>) are those
 /// of the best check by validation loss, at <see cref="BestIteration"/>, whose parameters the run keeps.
+/// A run that stopped before its first check (diverged, say) has none: <see cref="Valid"/> is NaN
+/// throughout, with a <see cref="Evaluation.Count"/> of 0.
 /// </summary>
 public sealed record TrainingResult(
     long Iterations,
