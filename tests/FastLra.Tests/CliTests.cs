@@ -230,6 +230,32 @@ public sealed class CliTests : IDisposable
         Assert.Contains("is not valid JSON", err);
     }
 
+    /// <summary>--grid takes the grid inline (an object or an array, leading spaces allowed) as well as a file, with the same runs.</summary>
+    [Fact]
+    public void A_grid_is_taken_inline_or_from_a_file_alike()
+    {
+        const string Object = """{"task": "adding", "length": [10, 12], "hidden": 4, "seed": [1, 2]}""";
+        string file = Path.Combine(_dir, "g.json"), outDir = Path.Combine(_dir, "runs");
+        File.WriteAllText(file, Object);
+        var (fileCode, fromFile, fileErr) = Run("sweep", "--grid", file, "--out", outDir, "--dry-run");
+        Assert.True(fileCode == 0, fileErr);
+        Assert.Equal(4, fromFile.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("\tfastlra train --task adding --length 12 --hidden 4 --seed 2\n", fromFile);
+        foreach (string inline in new[] { Object, "  " + Object, $"[{Object}]" })
+        {
+            var (code, listed, err) = Run("sweep", "--grid", inline, "--out", outDir, "--dry-run");
+            Assert.True(code == 0, err);
+            Assert.Equal(fromFile, listed);
+        }
+        var (badCode, _, badErr) = Run("sweep", "--grid", "{\"task\": [", "--out", outDir);
+        Assert.Equal(2, badCode);
+        Assert.StartsWith("fastlra: the inline grid is not valid JSON", badErr, StringComparison.Ordinal);
+        (badCode, _, badErr) = Run("sweep", "--grid", """{"task": "adding", "length": 2}""", "--out", outDir);
+        Assert.Equal(2, badCode);
+        Assert.Contains("--length 2 is too short", badErr);
+        Assert.False(Directory.Exists(outDir));
+    }
+
     [Theory]
     [MemberData(nameof(UsageErrors))]
     [Trait("Category", "Bounds")]

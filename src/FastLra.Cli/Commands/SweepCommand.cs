@@ -10,7 +10,7 @@ internal sealed class SweepCommand : Command
 
     public override string Summary => "train every run of a grid, in parallel and resumably";
 
-    public override string Usage => "fastlra sweep --grid G.json --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--conditioning] [--dry-run]";
+    public override string Usage => "fastlra sweep --grid G.json|JSON --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--conditioning] [--dry-run]";
 
     public override IReadOnlyList<CliFlag> Flags { get; } =
     [
