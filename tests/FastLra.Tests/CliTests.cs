@@ -81,6 +81,74 @@ public sealed class CliTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A command's help lists each option once, and exactly the options it takes: every option of the
+    /// run table it does not list is refused by name ("eval does not take --lr"), every flag it lists parses.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommandNames))]
+    public void Each_command_takes_exactly_the_options_its_help_lists(string name)
+    {
+        var command = FastLra.Cli.Command.Find(name)!;
+        var listed = command.Help().Split('\n').Where(l => l.StartsWith("  --", StringComparison.Ordinal))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, "^  --([a-z0-9-]+)").Groups[1].Value).ToList();
+        Assert.Equal(listed.Distinct(), listed);
+        foreach (var option in FastLra.Training.TrainingOptionTable.All)
+        {
+            string[] args = [$"--{option.Name}", "1"];
+            if (listed.Contains(option.Name)) FastLra.Cli.CliArguments.Parse(command, args);
+            else
+            {
+                var e = Assert.Throws<FastLra.Cli.UsageException>(() => FastLra.Cli.CliArguments.Parse(command, args));
+                Assert.Equal($"{name} does not take --{option.Name}; see fastlra {name} --help.", e.Message);
+            }
+        }
+        foreach (var flag in command.Flags)
+        {
+            Assert.Contains(flag.Name, listed);
+            FastLra.Cli.CliArguments.Parse(command, flag.TakesValue ? [$"--{flag.Name}", "1"] : [$"--{flag.Name}"]);
+        }
+    }
+
+    /// <summary>Help never tells eval or predict that --data is a file to train on.</summary>
+    [Theory]
+    [InlineData("eval")]
+    [InlineData("predict")]
+    [InlineData("replay")]
+    public void Commands_that_read_data_do_not_describe_it_as_training_data(string name)
+    {
+        string data = FastLra.Cli.Command.Find(name)!.Help().Split('\n').Single(l => l.StartsWith("  --data ", StringComparison.Ordinal));
+        Assert.DoesNotContain("train", data, StringComparison.Ordinal);
+        Assert.DoesNotContain("instead of --task", data, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> OptionsOfOtherCommands() => new()
+    {
+        { "train --task adding --length 20 --time-column t", "train does not take --time-column" },
+        { "eval --model m --data d.csv --lr 0.1", "eval does not take --lr" },
+        { "predict --model m --data d.csv --out p.csv --seed 3", "predict does not take --seed" },
+        { "replay --data d.csv --stride 2", "replay does not take --stride" },
+        { "sweep --grid g.json --out d --lr 0.1", "sweep does not take --lr" },
+        { "report d --out r --hidden 4", "report does not take --hidden" },
+        { "infer --model m --inputs x --outputs y --window 4", "infer does not take --window" },
+        { "import --from x.npz --out m --data d.csv", "import does not take --data" },
+        { "export --model m --format c --out m.h --hidden 4", "export does not take --hidden" },
+        { "data --task adding --length 20 --lr 0.1", "data does not take --lr" },
+        { "bench --time-column t", "bench does not take --time-column" },
+        { "info --seed 1", "info does not take --seed" },
+    };
+
+    /// <summary>Every command refuses another command's option by name, exit 2, before any work.</summary>
+    [Theory]
+    [MemberData(nameof(OptionsOfOtherCommands))]
+    public void Each_command_refuses_other_commands_options_by_name(string line, string message)
+    {
+        var (code, stdout, err) = Run(line.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: {message}; see fastlra {line.Split(' ')[0]} --help.\n", err);
+        Assert.Empty(stdout);
+    }
+
     /// <summary>Each option help marks required is required: without it the command stops with a usage error naming it.</summary>
     [Theory]
     [MemberData(nameof(CommandNames))]
