@@ -149,6 +149,83 @@ public sealed class CliTests : IDisposable
         Assert.Empty(stdout);
     }
 
+    /// <summary>
+    /// The exit-code rule, command by command: 2 when the command cannot start from its input (a
+    /// model, checkpoint, grid or data file that is missing, a directory, or not what it must
+    /// hold), one line naming the file. {model} is a valid model, {dir} a directory, {missing} no file.
+    /// </summary>
+    public static TheoryData<string, string> InputsThatCannotStart() => new()
+    {
+        { "train --data {missing} --input-columns a --target-columns b --window 3", "{missing}: cannot read (No such file or directory)." },
+        { "train --data {dir} --input-columns a --target-columns b --window 3", "{dir}: cannot read (it is a directory, not a file)." },
+        { "train --data {csv} --input-columns u --target-columns y --window 3 --valid-data {dir}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "train --task adding --length 20 --init-from {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "train --task adding --length 20 --init-from {csv}", "{csv}: header length" },
+        { "train --resume {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "train --resume {model}", "--resume {model} is not a FastLra checkpoint" },
+        { "eval --model {missing} --task adding --length 20", "{missing}: cannot read (No such file or directory)." },
+        { "eval --model {dir} --task adding --length 20", "{dir}: cannot read (it is a directory, not a file)." },
+        { "eval --model {model} --data {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "eval --model {model} --data {dir}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "predict --model {missing} --data {csv} --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "predict --model {model} --data {missing} --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "predict --model {model} --data {dir} --out {out}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "replay --data {missing} --input-columns u --target-columns y", "{missing}: cannot read (No such file or directory)." },
+        { "replay --data {dir} --input-columns u --target-columns y", "{dir}: cannot read (it is a directory, not a file)." },
+        { "replay --data {csv} --input-columns u --target-columns y --model {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "bench --data {missing} --input-columns u --target-columns y --window 3", "{missing}: cannot read (No such file or directory)." },
+        { "bench --data {dir} --input-columns u --target-columns y --window 3", "{dir}: cannot read (it is a directory, not a file)." },
+        { "sweep --grid {missing} --out {out}", "cannot read the grid {missing}" },
+        { "sweep --grid {\"data\":\"{dir}\",\"input-columns\":\"u\",\"target-columns\":\"y\",\"window\":3} --out {out}", "the grid's data file {dir}: cannot read (it is a directory, not a file). No run was started." },
+        { "sweep --grid {\"data\":[\"{csv}\",\"{missing}\"],\"input-columns\":\"u\",\"target-columns\":\"y\",\"window\":3} --out {out}", "the grid's data file {missing}: cannot read (No such file or directory). No run was started." },
+        { "report {missing} --out {out}", "no sweep results" },
+        { "infer --model {missing} --inputs {csv} --outputs {out}", "{missing}: cannot read (No such file or directory)." },
+        { "infer --model {model} --inputs {dir} --outputs {out}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "import --from {missing} --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "export --model {missing} --format c --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "export --model {dir} --format c --out {out}", "{dir}: cannot read (it is a directory, not a file)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(InputsThatCannotStart))]
+    public void A_command_that_cannot_start_from_its_input_exits_2_naming_it(string line, string message)
+    {
+        string model = Path.Combine(_dir, "m.safetensors"), csv = Path.Combine(_dir, "s.csv"), dir = Path.Combine(_dir, "folder");
+        string missing = Path.Combine(_dir, "missing.csv"), @out = Path.Combine(_dir, "out.csv");
+        // A model of a run on CSV data: eval and predict read a file with the options it records.
+        FastLra.Model.ModelFile.Save(model, new FastLra.Model.RnnModel(new FastLra.Model.ParameterSet(new FastLra.Model.RnnShape(1, 4, 1))),
+            [new("data", "s.csv"), new("input_columns", "u"), new("target_columns", "y"), new("window", "3")]);
+        File.WriteAllText(csv, "u,y\n" + string.Concat(Enumerable.Range(0, 30).Select(r => $"{r % 7},{r % 5}\n")));
+        Directory.CreateDirectory(dir);
+        string Fill(string text) => text.Replace("{model}", model, StringComparison.Ordinal).Replace("{csv}", csv, StringComparison.Ordinal)
+            .Replace("{dir}", dir, StringComparison.Ordinal).Replace("{missing}", missing, StringComparison.Ordinal).Replace("{out}", @out, StringComparison.Ordinal);
+        var (code, stdout, err) = Run([.. line.Split(' ').Select(Fill)]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("fastlra: ", err, StringComparison.Ordinal);
+        Assert.Contains(Fill(message), err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(stdout);
+        Assert.False(File.Exists(@out) || Directory.Exists(@out), "nothing is written");
+    }
+
+    /// <summary>The other half of the rule: exit 1 when the work started and failed (a diverged run, a sweep run that failed).</summary>
+    [Fact]
+    public void Work_that_starts_and_fails_exits_1()
+    {
+        string csv = Path.Combine(_dir, "s.csv"), bad = Path.Combine(_dir, "bad.csv");
+        File.WriteAllText(csv, "u,y\n" + string.Concat(Enumerable.Range(0, 30).Select(r => $"{r % 7},{r % 5}\n")));
+        File.WriteAllText(bad, "u,y\n1,2\n3,abc\n");
+        var (code, _, err) = Run("train", "--data", csv, "--input-columns", "u", "--target-columns", "y", "--window", "3", "--hidden", "4",
+            "--optimizer", "sgd", "--lr", "1e30", "--clip", "0", "--quiet");
+        Assert.Equal(1, code);
+        Assert.Contains("training diverged", err);
+        string grid = $$"""{"data": ["{{csv}}", "{{bad}}"], "input-columns": "u", "target-columns": "y", "window": 3, "hidden": 4, "max-iter": 10, "check-every": 5}""";
+        (code, _, err) = Run("sweep", "--grid", grid, "--out", Path.Combine(_dir, "runs"), "--workers", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("1 finished, 0 already done, 0 busy elsewhere, 1 failed", err);
+        Assert.Contains("holds 'abc', not a number", err);
+    }
+
     /// <summary>Each option help marks required is required: without it the command stops with a usage error naming it.</summary>
     [Theory]
     [MemberData(nameof(CommandNames))]

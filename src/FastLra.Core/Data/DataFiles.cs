@@ -137,7 +137,7 @@ public static class DataFiles
     public static LoadedData Read(string path, DataFileOptions options)
     {
         if (options.Validate() is { } problem) throw new DataFormatException(problem);
-        if (Directory.Exists(path)) throw new DataFormatException($"{path}: cannot read (it is a directory, not a file).");
+        if (Directory.Exists(path)) throw IsDirectory(path);
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
             throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads {Formats}).");
@@ -167,6 +167,25 @@ public static class DataFiles
             throw new DataFormatException(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Refuses, as <see cref="Read"/> would, a path that names no regular file to read (missing, a
+    /// directory, a device, unreadable), without reading it: a sweep checks its grid's files so.
+    /// </summary>
+    internal static void CheckReadable(string path)
+    {
+        if (Directory.Exists(path)) throw IsDirectory(path);
+        try
+        {
+            using var stream = BoundedFile.Open(path, long.MaxValue);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException($"{path}: cannot read ({e.Message}).");
+        }
+    }
+
+    private static DataFormatException IsDirectory(string path) => new($"{path}: cannot read (it is a directory, not a file).");
 
     private static LoadedData Arrays(string path, byte[] bytes, string extension, DataFileOptions o)
     {
