@@ -305,16 +305,23 @@ internal static class TrainingOptionTable
             "gradient norm bound c (0 = off); BPTT clips the global norm as clip_grad_norm_, LRA every step's dWhh and dWxh, dWhy and every target gradient",
             s => F(s.Options.Clip), (s, v) => s with { Options = s.Options with { Clip = Float(v, "clip") } }),
         new("lr-schedule", OptionScope.Every, OptionKind.Choice, OptionUse.Run,
-            "how the rate changes: constant; cosine (down to --lr-min over --max-iter, PyTorch's CosineAnnealingLR; a resume that raises --max-iter stretches it from there); step (times --lr-factor every --lr-step-every iterations, StepLR)",
+            "how the rate changes: constant; cosine (down to --lr-min over --max-iter, PyTorch's CosineAnnealingLR; a resume that raises --max-iter stretches it from there); step (times --lr-factor every --lr-step-every iterations, StepLR); " +
+            "plateau (times --lr-factor, never below --lr-min, at the check after --lr-patience checks in a row without a new best validation loss, ReduceLROnPlateau)",
             s => LearningRates.Names[(int)s.Options.Schedule],
             (s, v) => s with { Options = s.Options with { Schedule = Choice<LearningRateSchedule>(v, "lr-schedule", LearningRates.TryParse, LearningRates.Names) } })
         { Choices = LearningRates.Names, OmittedAtDefault = true },
-        new("lr-min", OptionScope.Every, OptionKind.Real, OptionUse.Run, "cosine: the rate the schedule ends at",
+        new("lr-min", OptionScope.Every, OptionKind.Real, OptionUse.Run, "cosine: the rate the schedule ends at; plateau: the floor of its reductions",
             s => F(s.Options.MinLearningRate), (s, v) => s with { Options = s.Options with { MinLearningRate = Float(v, "lr-min") } }) { OmittedAtDefault = true },
         new("lr-step-every", OptionScope.Every, OptionKind.Integer, OptionUse.Run, "step: iterations between reductions of the rate",
             s => I(s.Options.LearningRateStepEvery), (s, v) => s with { Options = s.Options with { LearningRateStepEvery = Int(v, "lr-step-every") } }) { OmittedAtDefault = true },
-        new("lr-factor", OptionScope.Every, OptionKind.Real, OptionUse.Run, "step: what each reduction multiplies the rate by",
+        new("lr-factor", OptionScope.Every, OptionKind.Real, OptionUse.Run, "step and plateau: what each reduction multiplies the rate by",
             s => F(s.Options.LearningRateFactor), (s, v) => s with { Options = s.Options with { LearningRateFactor = Float(v, "lr-factor") } }) { OmittedAtDefault = true },
+        new("lr-patience", OptionScope.Every, OptionKind.Integer, OptionUse.Run,
+            "plateau: checks (not iterations) in a row without a new best validation loss that the rate waits through; the next such check reduces it (ReduceLROnPlateau's patience)",
+            s => I(s.Options.LearningRatePatience), (s, v) => s with { Options = s.Options with { LearningRatePatience = Int(v, "lr-patience") } }) { OmittedAtDefault = true },
+        new("lr-threshold", OptionScope.Every, OptionKind.Real, OptionUse.Run,
+            "plateau: a check's validation loss is a new best when below the best so far times (1 - t) (ReduceLROnPlateau's relative threshold; not --min-delta, early stopping's absolute one, which on a task is an accuracy)",
+            s => D(s.Options.LearningRateThreshold), (s, v) => s with { Options = s.Options with { LearningRateThreshold = Double(v, "lr-threshold") } }) { OmittedAtDefault = true },
         // Not bench's: its own --warmup counts the untimed iterations, and a rate schedule does not change what it times.
         new("warmup", OptionScope.Every, OptionKind.Integer, OptionUse.Train | OptionUse.Sweep, "iterations over which the rate rises linearly from lr/N to lr before the schedule takes over (0: none)",
             s => I(s.Options.Warmup), (s, v) => s with { Options = s.Options with { Warmup = Int(v, "warmup") } }) { OmittedAtDefault = true },
@@ -353,6 +360,11 @@ internal static class TrainingOptionTable
             s => OptionNames.ClipModes.Name(s.Options.ClipMode),
             (s, v) => s with { Options = s.Options with { ClipMode = Choice<ClipMode>(v, "clip-mode", OptionNames.ClipModes.TryParse, OptionNames.ClipModes.Names) } })
         { Choices = OptionNames.ClipModes.Names },
+        new("deterministic", OptionScope.Every, OptionKind.Choice, Online,
+            "true sums in one order at every vector width, so a run gives the same bits at 512, 256 and 128 bits and on ARM64; false lets dot products sum in the width's own lanes (faster at 512 and 128 bits, the bits then the width's)",
+            s => s.Options.Deterministic ? "true" : "false",
+            (s, v) => s with { Options = s.Options with { Deterministic = v switch { "true" => true, "false" => false, _ => throw Unknown("deterministic", v, ["true", "false"]) } } })
+        { Choices = ["true", "false"], OmittedAtDefault = true },
         new("omega-guard", OptionScope.Lra, OptionKind.Real, Online,
             "LRA: guard e of the guarded Omega, r = ||N|| / (||G|| + e): the paper's Omega for signals well above e, a term that vanishes with the signal below it (docs/algorithm.md, \"Guarded Omega\"); 0 = the paper's Omega",
             s => F(s.Options.OmegaGuard), (s, v) => s with { Options = s.Options with { OmegaGuard = Float(v, "omega-guard") } }) { OmittedAtDefault = true },
