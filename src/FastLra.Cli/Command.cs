@@ -51,7 +51,7 @@ internal abstract class Command
         foreach (var flag in Flags)
             if (flag.Required) Line(text, flag.Name, flag.Value, "required: " + flag.Help, "");
         foreach (var option in TrainingOptionTable.All)
-            if (Takes(option)) Line(text, option.Name, option.ValueName, option.Help, option.Default);
+            if (Takes(option)) Line(text, option.Name, option.ValueName, option.HelpOf(Options), option.Default);
         foreach (var flag in Flags)
             if (!flag.Required) Line(text, flag.Name, flag.Value, flag.Help, flag.Default);
         return text.ToString();
@@ -60,25 +60,26 @@ internal abstract class Command
     /// <summary>
     /// Its usage and options as the README shows them, one Markdown table row per option: the required
     /// flags, then (for <c>train</c>) every option of the run table, then its other flags. Other
-    /// commands name the run options they take in one line under their table, pointing to train's.
+    /// commands give a row to each run option train does not take or that means something else to
+    /// them, and name the others they take in one line under their table, pointing to train's.
     /// </summary>
     public string Markdown()
     {
         var text = new StringBuilder($"`{Usage}`\n\n| option | default | meaning |\n| --- | --- | --- |\n");
         foreach (var flag in Flags)
             if (flag.Required) Row(text, flag.Name, flag.Value, flag.Help, "required");
-        if (Options == OptionUse.Train)
-            foreach (var option in TrainingOptionTable.All)
-                if (Takes(option)) Row(text, option.Name, option.ValueName, option.Help, option.Default);
+        foreach (var option in TrainingOptionTable.All)
+            if (Takes(option) && !AsTrainTakesIt(option)) Row(text, option.Name, option.ValueName, option.HelpOf(Options), option.Default);
         foreach (var flag in Flags)
             if (!flag.Required) Row(text, flag.Name, flag.Value, flag.Help, flag.Default);
-        if (Options != 0 && Options != OptionUse.Train)
-        {
-            var taken = TrainingOptionTable.All.Where(Takes).Select(o => $"`--{o.Name}`");
-            text.Append($"\nAnd these options of [`fastlra train`](#fastlra-train): {string.Join(", ", taken)}.\n");
-        }
+        var shared = TrainingOptionTable.All.Where(o => Takes(o) && AsTrainTakesIt(o)).Select(o => $"`--{o.Name}`").ToList();
+        if (shared.Count > 0) text.Append($"\nAnd these options of [`fastlra train`](#fastlra-train): {string.Join(", ", shared)}.\n");
         return text.ToString();
     }
+
+    // Whether the README's train table says what the option means to this command (another command's row would repeat it).
+    private bool AsTrainTakesIt(TrainingOption option) =>
+        Options != OptionUse.Train && (option.Use & OptionUse.Train) != 0 && option.HelpOf(Options) == option.Help;
 
     private static void Row(StringBuilder text, string name, string? value, string help, string @default)
     {

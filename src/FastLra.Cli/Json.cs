@@ -182,11 +182,29 @@ internal sealed class MetricsLine(
     }
 }
 
-/// <summary>The report of <c>eval --json</c>: loss and accuracy, and for regression on data the errors in original units and the baselines' R².</summary>
+/// <summary>
+/// The report of <c>eval --json</c>: loss and accuracy, and for regression on data the errors in
+/// original units and the baselines' R². On data it says whether the file is the one the model was
+/// trained on (<c>training_file</c>); when it is, the figures are those of its validation part and
+/// <c>train</c> holds the in-sample figures of the rest, or, when every sequence was trained on, the
+/// figures are in-sample (<c>in_sample</c>).
+/// </summary>
 internal sealed class EvalReport(
     string Model, string Task, int Length, int Hidden, long Seed, int ValidSize, Evaluation Result, bool Solved,
     double BaselineR2Mean, double BaselineR2Persistence, bool Regression = false)
 {
+    /// <summary>On data: whether the file is the model's training file (null on a task: not written).</summary>
+    public bool? TrainingFile { get; init; }
+
+    /// <summary>Whether the figures are of sequences the model was trained on.</summary>
+    public bool InSample { get; init; }
+
+    /// <summary>The training file's sequences the model was trained on (0 when it is not its training file).</summary>
+    public int TrainCount { get; init; }
+
+    /// <summary>The in-sample figures of the training part, beside the validation part's.</summary>
+    public Evaluation? Train { get; init; }
+
     public void Write(Utf8JsonWriter w)
     {
         w.WriteStartObject();
@@ -196,20 +214,39 @@ internal sealed class EvalReport(
         w.WriteNumber("hidden", Hidden);
         w.WriteNumber("seed", Seed);
         w.WriteNumber("valid_size", ValidSize);
-        CliJson.Number(w, "loss", Result.Loss);
-        CliJson.Number(w, "accuracy", Result.Accuracy);
-        w.WriteNumber("errors", Result.Errors);
+        Figures(w, Result);
         w.WriteBoolean("solved", Solved);
         if (Regression)
         {
-            CliJson.Number(w, "mse", Result.Mse);
-            CliJson.Number(w, "rmse", Result.Rmse);
-            CliJson.Number(w, "mae", Result.Mae);
-            CliJson.Number(w, "r2", Result.R2);
             if (!double.IsNaN(BaselineR2Mean)) CliJson.Number(w, "baseline_r2_mean", BaselineR2Mean);
             if (!double.IsNaN(BaselineR2Persistence)) CliJson.Number(w, "baseline_r2_persistence", BaselineR2Persistence);
         }
+        if (TrainingFile is { } training)
+        {
+            w.WriteBoolean("training_file", training);
+            w.WriteBoolean("in_sample", InSample);
+            if (training) w.WriteNumber("train_sequences", TrainCount);
+        }
+        if (Train is { } train)
+        {
+            w.WritePropertyName("train");
+            w.WriteStartObject();
+            Figures(w, train);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
+    }
+
+    private void Figures(Utf8JsonWriter w, Evaluation r)
+    {
+        CliJson.Number(w, "loss", r.Loss);
+        CliJson.Number(w, "accuracy", r.Accuracy);
+        w.WriteNumber("errors", r.Errors);
+        if (!Regression) return;
+        CliJson.Number(w, "mse", r.Mse);
+        CliJson.Number(w, "rmse", r.Rmse);
+        CliJson.Number(w, "mae", r.Mae);
+        CliJson.Number(w, "r2", r.R2);
     }
 }
 

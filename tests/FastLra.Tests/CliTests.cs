@@ -81,6 +81,151 @@ public sealed class CliTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A command's help lists each option once, and exactly the options it takes: every option of the
+    /// run table it does not list is refused by name ("eval does not take --lr"), every flag it lists parses.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommandNames))]
+    public void Each_command_takes_exactly_the_options_its_help_lists(string name)
+    {
+        var command = FastLra.Cli.Command.Find(name)!;
+        var listed = command.Help().Split('\n').Where(l => l.StartsWith("  --", StringComparison.Ordinal))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, "^  --([a-z0-9-]+)").Groups[1].Value).ToList();
+        Assert.Equal(listed.Distinct(), listed);
+        foreach (var option in FastLra.Training.TrainingOptionTable.All)
+        {
+            string[] args = [$"--{option.Name}", "1"];
+            if (listed.Contains(option.Name)) FastLra.Cli.CliArguments.Parse(command, args);
+            else
+            {
+                var e = Assert.Throws<FastLra.Cli.UsageException>(() => FastLra.Cli.CliArguments.Parse(command, args));
+                Assert.Equal($"{name} does not take --{option.Name}; see fastlra {name} --help.", e.Message);
+            }
+        }
+        foreach (var flag in command.Flags)
+        {
+            Assert.Contains(flag.Name, listed);
+            FastLra.Cli.CliArguments.Parse(command, flag.TakesValue ? [$"--{flag.Name}", "1"] : [$"--{flag.Name}"]);
+        }
+    }
+
+    /// <summary>Help never tells eval or predict that --data is a file to train on.</summary>
+    [Theory]
+    [InlineData("eval")]
+    [InlineData("predict")]
+    [InlineData("replay")]
+    public void Commands_that_read_data_do_not_describe_it_as_training_data(string name)
+    {
+        string data = FastLra.Cli.Command.Find(name)!.Help().Split('\n').Single(l => l.StartsWith("  --data ", StringComparison.Ordinal));
+        Assert.DoesNotContain("train", data, StringComparison.Ordinal);
+        Assert.DoesNotContain("instead of --task", data, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> OptionsOfOtherCommands() => new()
+    {
+        { "train --task adding --length 20 --time-column t", "train does not take --time-column" },
+        { "eval --model m --data d.csv --lr 0.1", "eval does not take --lr" },
+        { "predict --model m --data d.csv --out p.csv --seed 3", "predict does not take --seed" },
+        { "replay --data d.csv --stride 2", "replay does not take --stride" },
+        { "sweep --grid g.json --out d --lr 0.1", "sweep does not take --lr" },
+        { "report d --out r --hidden 4", "report does not take --hidden" },
+        { "infer --model m --inputs x --outputs y --window 4", "infer does not take --window" },
+        { "import --from x.npz --out m --data d.csv", "import does not take --data" },
+        { "export --model m --format c --out m.h --hidden 4", "export does not take --hidden" },
+        { "data --task adding --length 20 --lr 0.1", "data does not take --lr" },
+        { "bench --time-column t", "bench does not take --time-column" },
+        { "info --seed 1", "info does not take --seed" },
+    };
+
+    /// <summary>Every command refuses another command's option by name, exit 2, before any work.</summary>
+    [Theory]
+    [MemberData(nameof(OptionsOfOtherCommands))]
+    public void Each_command_refuses_other_commands_options_by_name(string line, string message)
+    {
+        var (code, stdout, err) = Run(line.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Equal($"fastlra: {message}; see fastlra {line.Split(' ')[0]} --help.\n", err);
+        Assert.Empty(stdout);
+    }
+
+    /// <summary>
+    /// The exit-code rule, command by command: 2 when the command cannot start from its input (a
+    /// model, checkpoint, grid or data file that is missing, a directory, or not what it must
+    /// hold), one line naming the file. {model} is a valid model, {dir} a directory, {missing} no file.
+    /// </summary>
+    public static TheoryData<string, string> InputsThatCannotStart() => new()
+    {
+        { "train --data {missing} --input-columns a --target-columns b --window 3", "{missing}: cannot read (No such file or directory)." },
+        { "train --data {dir} --input-columns a --target-columns b --window 3", "{dir}: cannot read (it is a directory, not a file)." },
+        { "train --data {csv} --input-columns u --target-columns y --window 3 --valid-data {dir}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "train --task adding --length 20 --init-from {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "train --task adding --length 20 --init-from {csv}", "{csv}: header length" },
+        { "train --resume {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "train --resume {model}", "--resume {model} is not a FastLra checkpoint" },
+        { "eval --model {missing} --task adding --length 20", "{missing}: cannot read (No such file or directory)." },
+        { "eval --model {dir} --task adding --length 20", "{dir}: cannot read (it is a directory, not a file)." },
+        { "eval --model {model} --data {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "eval --model {model} --data {dir}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "predict --model {missing} --data {csv} --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "predict --model {model} --data {missing} --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "predict --model {model} --data {dir} --out {out}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "replay --data {missing} --input-columns u --target-columns y", "{missing}: cannot read (No such file or directory)." },
+        { "replay --data {dir} --input-columns u --target-columns y", "{dir}: cannot read (it is a directory, not a file)." },
+        { "replay --data {csv} --input-columns u --target-columns y --model {missing}", "{missing}: cannot read (No such file or directory)." },
+        { "bench --data {missing} --input-columns u --target-columns y --window 3", "{missing}: cannot read (No such file or directory)." },
+        { "bench --data {dir} --input-columns u --target-columns y --window 3", "{dir}: cannot read (it is a directory, not a file)." },
+        { "sweep --grid {missing} --out {out}", "cannot read the grid {missing}" },
+        { "sweep --grid {\"data\":\"{dir}\",\"input-columns\":\"u\",\"target-columns\":\"y\",\"window\":3} --out {out}", "the grid's data file {dir}: cannot read (it is a directory, not a file). No run was started." },
+        { "sweep --grid {\"data\":[\"{csv}\",\"{missing}\"],\"input-columns\":\"u\",\"target-columns\":\"y\",\"window\":3} --out {out}", "the grid's data file {missing}: cannot read (No such file or directory). No run was started." },
+        { "report {missing} --out {out}", "no sweep results" },
+        { "infer --model {missing} --inputs {csv} --outputs {out}", "{missing}: cannot read (No such file or directory)." },
+        { "infer --model {model} --inputs {dir} --outputs {out}", "{dir}: cannot read (it is a directory, not a file)." },
+        { "import --from {missing} --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "export --model {missing} --format c --out {out}", "{missing}: cannot read (No such file or directory)." },
+        { "export --model {dir} --format c --out {out}", "{dir}: cannot read (it is a directory, not a file)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(InputsThatCannotStart))]
+    public void A_command_that_cannot_start_from_its_input_exits_2_naming_it(string line, string message)
+    {
+        string model = Path.Combine(_dir, "m.safetensors"), csv = Path.Combine(_dir, "s.csv"), dir = Path.Combine(_dir, "folder");
+        string missing = Path.Combine(_dir, "missing.csv"), @out = Path.Combine(_dir, "out.csv");
+        // A model of a run on CSV data: eval and predict read a file with the options it records.
+        FastLra.Model.ModelFile.Save(model, new FastLra.Model.RnnModel(new FastLra.Model.ParameterSet(new FastLra.Model.RnnShape(1, 4, 1))),
+            [new("data", "s.csv"), new("input_columns", "u"), new("target_columns", "y"), new("window", "3")]);
+        File.WriteAllText(csv, "u,y\n" + string.Concat(Enumerable.Range(0, 30).Select(r => $"{r % 7},{r % 5}\n")));
+        Directory.CreateDirectory(dir);
+        string Fill(string text) => text.Replace("{model}", model, StringComparison.Ordinal).Replace("{csv}", csv, StringComparison.Ordinal)
+            .Replace("{dir}", dir, StringComparison.Ordinal).Replace("{missing}", missing, StringComparison.Ordinal).Replace("{out}", @out, StringComparison.Ordinal);
+        var (code, stdout, err) = Run([.. line.Split(' ').Select(Fill)]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("fastlra: ", err, StringComparison.Ordinal);
+        Assert.Contains(Fill(message), err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(stdout);
+        Assert.False(File.Exists(@out) || Directory.Exists(@out), "nothing is written");
+    }
+
+    /// <summary>The other half of the rule: exit 1 when the work started and failed (a diverged run, a sweep run that failed).</summary>
+    [Fact]
+    public void Work_that_starts_and_fails_exits_1()
+    {
+        string csv = Path.Combine(_dir, "s.csv"), bad = Path.Combine(_dir, "bad.csv");
+        File.WriteAllText(csv, "u,y\n" + string.Concat(Enumerable.Range(0, 30).Select(r => $"{r % 7},{r % 5}\n")));
+        File.WriteAllText(bad, "u,y\n1,2\n3,abc\n");
+        var (code, _, err) = Run("train", "--data", csv, "--input-columns", "u", "--target-columns", "y", "--window", "3", "--hidden", "4",
+            "--optimizer", "sgd", "--lr", "1e30", "--clip", "0", "--quiet");
+        Assert.Equal(1, code);
+        Assert.Contains("training diverged", err);
+        string grid = $$"""{"data": ["{{csv}}", "{{bad}}"], "input-columns": "u", "target-columns": "y", "window": 3, "hidden": 4, "max-iter": 10, "check-every": 5}""";
+        (code, _, err) = Run("sweep", "--grid", grid, "--out", Path.Combine(_dir, "runs"), "--workers", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("1 finished, 0 already done, 0 busy elsewhere, 1 failed", err);
+        Assert.Contains("holds 'abc', not a number", err);
+    }
+
     /// <summary>Each option help marks required is required: without it the command stops with a usage error naming it.</summary>
     [Theory]
     [MemberData(nameof(CommandNames))]
@@ -238,6 +383,32 @@ public sealed class CliTests : IDisposable
         (code, _, err) = Run("sweep", "--grid", grid, "--out", outDir);
         Assert.Equal(2, code);
         Assert.Contains("is not valid JSON", err);
+    }
+
+    /// <summary>--grid takes the grid inline (an object or an array, leading spaces allowed) as well as a file, with the same runs.</summary>
+    [Fact]
+    public void A_grid_is_taken_inline_or_from_a_file_alike()
+    {
+        const string Object = """{"task": "adding", "length": [10, 12], "hidden": 4, "seed": [1, 2]}""";
+        string file = Path.Combine(_dir, "g.json"), outDir = Path.Combine(_dir, "runs");
+        File.WriteAllText(file, Object);
+        var (fileCode, fromFile, fileErr) = Run("sweep", "--grid", file, "--out", outDir, "--dry-run");
+        Assert.True(fileCode == 0, fileErr);
+        Assert.Equal(4, fromFile.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("\tfastlra train --task adding --length 12 --hidden 4 --seed 2\n", fromFile);
+        foreach (string inline in new[] { Object, "  " + Object, $"[{Object}]" })
+        {
+            var (code, listed, err) = Run("sweep", "--grid", inline, "--out", outDir, "--dry-run");
+            Assert.True(code == 0, err);
+            Assert.Equal(fromFile, listed);
+        }
+        var (badCode, _, badErr) = Run("sweep", "--grid", "{\"task\": [", "--out", outDir);
+        Assert.Equal(2, badCode);
+        Assert.StartsWith("fastlra: the inline grid is not valid JSON", badErr, StringComparison.Ordinal);
+        (badCode, _, badErr) = Run("sweep", "--grid", """{"task": "adding", "length": 2}""", "--out", outDir);
+        Assert.Equal(2, badCode);
+        Assert.Contains("--length 2 is too short", badErr);
+        Assert.False(Directory.Exists(outDir));
     }
 
     [Theory]

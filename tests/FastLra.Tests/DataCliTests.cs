@@ -232,21 +232,25 @@ public sealed class DataCliTests : IDisposable
         using (var line = JsonDocument.Parse(File.ReadLines(metrics).First()))
             Assert.True(line.RootElement.TryGetProperty("valid_r2", out _));
 
-        // eval reads the window, columns and washout from the model, and the normalisation with it.
+        // eval reads the window, columns and washout from the model, and the normalisation with it; on
+        // the training file its figures are the validation windows', the training run's own.
         var (evalCode, evalOut, evalErr) = Run(null, "eval", "--model", model, "--data", Sunspots, "--json");
         Assert.True(evalCode == 0, evalErr);
         using var eval = JsonDocument.Parse(evalOut);
+        Assert.True(eval.RootElement.GetProperty("training_file").GetBoolean());
+        Assert.Equal(r2, eval.RootElement.GetProperty("r2").GetDouble(), 1e-12);
         Assert.True(eval.RootElement.GetProperty("r2").GetDouble() > eval.RootElement.GetProperty("baseline_r2_persistence").GetDouble());
 
         var (predictCode, _, predictErr) = Run(null, "predict", "--model", model, "--data", Sunspots, "--out", predictions);
         Assert.True(predictCode == 0, predictErr);
         var rows = File.ReadAllLines(predictions);
-        Assert.Equal("sequence,step,SUNACTIVITY", rows[0]);
-        // 309 years: 309 - 20 - 1 + 1 = 289 windows of steps 10..19.
+        Assert.Equal("sequence,step,row,part,SUNACTIVITY", rows[0]);
+        // 309 years: 309 - 20 - 1 + 1 = 289 windows of steps 10..19, the last round(0.2 x 289) = 58 held out in training.
         Assert.Equal(1 + 289 * 10, rows.Length);
-        Assert.StartsWith("0,10,", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith("0,10,11,train,", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith("231,10,242,valid,", rows[1 + 231 * 10], StringComparison.Ordinal);
         // In original units: sunspot numbers, not standardised values.
-        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
+        var values = rows.Skip(1).Select(l => double.Parse(l.Split(',')[4], CultureInfo.InvariantCulture)).ToArray();
         Assert.InRange(values.Average(), 30, 80);
 
         // The streaming API (and through it the C ABI) applies the model's normalisation: window 0
@@ -265,6 +269,42 @@ public sealed class DataCliTests : IDisposable
         var array = NumericArray.ParseNpy(File.ReadAllBytes(npy), npy, 1 << 20);
         Assert.Equal(new[] { 289, 10, 1 }, array.Shape);
         Assert.Equal(values[0], array.Data[0], 1e-3);
+    }
+
+    /// <summary>A regression run that diverges before its first check has no validation figures: nothing that reads as RMSE 0, a perfect fit.</summary>
+    [Fact]
+    public void A_diverged_regression_run_reports_no_figures_that_look_like_a_perfect_fit()
+    {
+        string[] run = ["--data", Sunspots, "--input-columns", "SUNACTIVITY", "--target-columns", "SUNACTIVITY", "--window", "20", "--hidden", "8",
+            "--optimizer", "sgd", "--lr", "1e30", "--clip", "0", "--max-iter", "300", "--check-every", "100"];
+        var (code, stdout, stderr) = Run(null, ["train", .. run, "--json"]);
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Matches(@"^data: .*\nfastlra: training diverged at iteration \d+: the loss became (Infinity|NaN); try a smaller --lr or a --clip bound\.\n$", stderr);
+
+        // A library run says so too, and its figures are NaN, not zeros.
+        var spec = FastLra.Cli.CliArguments.Parse(FastLra.Cli.Command.Find("train")!, [.. run]).Apply(FastLra.Training.RunSpec.Default);
+        var fit = Trainer.Fit(spec);
+        Assert.Equal(StopReason.Diverged, fit.Result.StopReason);
+        Assert.True(double.IsNaN(fit.Result.Valid.R2) && double.IsNaN(fit.Result.Valid.Mse) && double.IsNaN(fit.Result.FinalValidLoss));
+        Assert.Equal(0, fit.Result.Valid.Count);
+        Assert.EndsWith("no validation check ran", fit.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("RMSE", fit.ToString(), StringComparison.Ordinal);
+
+        // A sweep records NaN and says no check ran.
+        string sweep = Path.Combine(_dir, "sweep");
+        string grid = JsonSerializer.Serialize(new Dictionary<string, object[]>
+        {
+            ["data"] = [Sunspots], ["input-columns"] = ["SUNACTIVITY"], ["target-columns"] = ["SUNACTIVITY"], ["window"] = [20], ["hidden"] = [8],
+            ["optimizer"] = ["sgd"], ["lr"] = [1e30], ["clip"] = [0], ["max-iter"] = [300],
+        });
+        var (sweepCode, _, sweepErr) = Run(null, "sweep", "--grid", grid, "--out", sweep, "--workers", "1");
+        Assert.True(sweepCode == 0, sweepErr);
+        Assert.Matches(@": diverged at iteration \d+, no validation check ran, ", sweepErr);
+        using var line = JsonDocument.Parse(File.ReadLines(Path.Combine(sweep, "runs.jsonl")).Single());
+        var result = line.RootElement.GetProperty("run");
+        Assert.Equal("NaN", result.GetProperty("valid_rmse").GetString());
+        Assert.Equal("NaN", result.GetProperty("valid_r2").GetString());
     }
 
     [Trait("Category", "Slow")]

@@ -140,7 +140,10 @@ public sealed class ReplayTests : IDisposable
         Assert.Contains("has I=3, O=1; the columns give I=2, O=1", err);
         (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model, "--hidden", "4");
         Assert.Equal(2, code);
-        Assert.Contains("--model sets the network; --hidden, --cell and --layers cannot be given with it", err);
+        Assert.Contains("--model sets the network; --hidden, --cell, --layers and --seed (of a fresh network's initialisation) cannot be given with it", err);
+        (code, _, err) = Run("replay", "--data", plant, "--input-columns", "u,y", "--target-columns", "y", "--model", model, "--seed", "3");
+        Assert.Equal(2, code);
+        Assert.Contains("--model sets the network; --hidden, --cell, --layers and --seed", err);
         (code, _, err) = Run("replay", "--input-columns", "u,y", "--target-columns", "y");
         Assert.Equal(2, code);
         Assert.Contains("replay needs --data", err);

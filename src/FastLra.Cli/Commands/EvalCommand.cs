@@ -68,9 +68,10 @@ internal sealed class EvalCommand : Command
 
     /// <summary>
     /// A model and a data file read with the model's own data options (those given on the command
-    /// line win), standardised as the model was trained, and priced before it is evaluated.
+    /// line win), standardised as the model was trained, and priced before it is evaluated; with
+    /// which of its sequences were training data when it is the file the model was trained on.
     /// </summary>
-    internal static (RnnModel Model, LoadedData Data, RunSpec Spec) ModelAndData(CliArguments a, string modelPath)
+    internal static (RnnModel Model, LoadedData Data, RunSpec Spec, TrainedOn? Trained) ModelAndData(CliArguments a, string modelPath, bool keepSeries = false)
     {
         var (model, metadata) = ModelFile.Read(new SafeTensors.SafeTensorsFile(modelPath));
         RunSpec recorded;
@@ -84,44 +85,96 @@ internal sealed class EvalCommand : Command
         }
         var spec = a.Apply(recorded);
         var source = (DataFileSource)spec.Source;
-        var data = DataFiles.Read(source.Path, source.File);
+        var data = DataFiles.Read(source.Path, source.File with { KeepSeries = keepSeries });
         var layout = data.Data.Layout;
         if (layout.Inputs != model.Shape.Inputs || layout.Outputs != model.Shape.Outputs)
             throw new DataFormatException($"{source.Path}: its sequences have I={layout.Inputs}, O={layout.Outputs}; the model {modelPath} has I={model.Shape.Inputs}, O={model.Shape.Outputs}.");
         Priced(model.Shape, layout, data.Data.Count);
         model.Normalization?.Apply(data.Data);
-        return (model, data, spec);
+        return (model, data, spec, TrainedOn.Find(metadata, recorded, source, data));
     }
 
     private static int EvalData(CliArguments a, string modelPath)
     {
-        var (model, data, spec) = ModelAndData(a, modelPath);
+        // On data the model's recorded seed is its run's, which its split followed: another would only mislead.
+        if (a.Has("seed")) throw new UsageException("eval --data takes no --seed: the model records its run's seed (--seed sets a task's validation set).");
+        var (model, data, spec, trained) = ModelAndData(a, modelPath);
         var source = (DataFileSource)spec.Source;
         var set = data.Data;
-        var normalization = model.Normalization;
-        var scale = normalization is { HasTargets: true } ? normalization.TargetStd : [];
-        var result = new Evaluator(set.InOrder(), set.Count, model.Shape.Hidden, scale) { Threads = Environment.ProcessorCount }.Evaluate(model);
         bool regression = set.Layout.Loss == GlobalLossKind.MeanSquaredError;
-        // Baselines: the training mean the model was standardised with (0 in its units), and persistence.
-        double meanBaseline = double.NaN, persistence = double.NaN;
-        if (regression)
+        // The file the model was trained on: its validation part is the figure to trust, the rest is in-sample.
+        Part? valid = null, train = null;
+        if (trained is null) valid = Figures(model, set);
+        else
         {
-            if (normalization is { HasTargets: true }) meanBaseline = Evaluator.RSquared(new float[set.Y.Length], set.Y, scale, set.Layout.Outputs);
-            if (!set.Persistence.IsEmpty) persistence = Evaluator.RSquared(set.Persistence, set.Y, scale, set.Layout.Outputs);
+            if (trained.ValidCount > 0)
+            {
+                using var held = set.Subset(trained.Indices(heldOut: true));
+                valid = Figures(model, held);
+            }
+            if (trained.TrainCount > 0)
+            {
+                using var fitted = set.Subset(trained.Indices(heldOut: false));
+                train = Figures(model, fitted);
+            }
         }
         if (a.Has("json"))
         {
-            var report = new EvalReport(modelPath, Path.GetFileName(source.Path), set.Layout.Steps, model.Shape.Hidden, spec.Options.Seed, set.Count,
-                result, false, meanBaseline, persistence, regression);
+            var main = valid ?? train!;
+            var report = new EvalReport(modelPath, Path.GetFileName(source.Path), set.Layout.Steps, model.Shape.Hidden, spec.Options.Seed, main.Count,
+                main.Result, false, main.MeanBaseline, main.Persistence, regression)
+            {
+                TrainingFile = trained is not null,
+                InSample = valid is null,
+                Train = valid is null ? null : train?.Result,
+                TrainCount = train?.Count ?? 0,
+            };
             Console.Out.WriteLine(CliJson.Serialize(report.Write));
             return CliExit.Ok;
         }
         string what = $"{source.Path} ({set.Count} sequences, T={set.Layout.Steps})";
-        Console.Out.WriteLine(regression
-            ? string.Create(CultureInfo.InvariantCulture,
-                $"{what}: loss {result.Loss:G6}, RMSE {result.Rmse:G6}, MAE {result.Mae:G6}, R² {result.R2:F4}" +
-                $"{(double.IsNaN(meanBaseline) ? "" : $"; training-mean R² {meanBaseline:F4}")}{(double.IsNaN(persistence) ? "" : $", persistence R² {persistence:F4}")}")
-            : string.Create(CultureInfo.InvariantCulture, $"{what}: loss {result.Loss:G6}, accuracy {result.Accuracy:P2} ({result.Errors} of {result.Count} wrong)"));
+        if (trained is null)
+        {
+            Console.Out.WriteLine($"{what}: {Line(valid!, regression)}");
+            return CliExit.Ok;
+        }
+        Console.Out.WriteLine(trained.Describe(what));
+        if (valid is not null) Console.Out.WriteLine($"  validation, {valid.Count} sequences: {Line(valid, regression)}");
+        if (train is not null) Console.Out.WriteLine($"  training, {train.Count} sequences (in-sample, not a measure of the model): {Line(train, regression)}");
         return CliExit.Ok;
+    }
+
+    /// <summary>The figures of one part of a data file: the evaluation and, for regression, the baselines' R².</summary>
+    private sealed class Part(int count, Evaluation result, double meanBaseline, double persistence)
+    {
+        public int Count => count;
+        public Evaluation Result => result;
+        public double MeanBaseline => meanBaseline;
+        public double Persistence => persistence;
+    }
+
+    private static Part Figures(RnnModel model, SequenceDataSet set)
+    {
+        var normalization = model.Normalization;
+        var scale = normalization is { HasTargets: true } ? normalization.TargetStd : [];
+        var result = new Evaluator(set.InOrder(), set.Count, model.Shape.Hidden, scale) { Threads = Environment.ProcessorCount }.Evaluate(model);
+        // Baselines: the training mean the model was standardised with (0 in its units), and persistence.
+        double meanBaseline = double.NaN, persistence = double.NaN;
+        if (set.Layout.Loss == GlobalLossKind.MeanSquaredError)
+        {
+            if (normalization is { HasTargets: true }) meanBaseline = Evaluator.RSquared(new float[set.Y.Length], set.Y, scale, set.Layout.Outputs);
+            if (!set.Persistence.IsEmpty) persistence = Evaluator.RSquared(set.Persistence, set.Y, scale, set.Layout.Outputs);
+        }
+        return new Part(set.Count, result, meanBaseline, persistence);
+    }
+
+    private static string Line(Part part, bool regression)
+    {
+        var r = part.Result;
+        return regression
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"loss {r.Loss:G6}, RMSE {r.Rmse:G6}, MAE {r.Mae:G6}, R² {r.R2:F4}" +
+                $"{(double.IsNaN(part.MeanBaseline) ? "" : $"; training-mean R² {part.MeanBaseline:F4}")}{(double.IsNaN(part.Persistence) ? "" : $", persistence R² {part.Persistence:F4}")}")
+            : string.Create(CultureInfo.InvariantCulture, $"loss {r.Loss:G6}, accuracy {r.Accuracy:P2} ({r.Errors} of {r.Count} wrong)");
     }
 }

@@ -43,8 +43,8 @@ internal sealed class ReplayCommand : Command
     {
         if (!a.Has("data")) throw new UsageException("replay needs --data F (a .csv series) with --input-columns and --target-columns.");
         string? modelPath = a.Flag("model"), save = a.Output("save"), metricsPath = a.Output("metrics");
-        if (modelPath is not null && (a.Has("hidden") || a.Has("cell") || a.Has("layers")))
-            throw new UsageException("--model sets the network; --hidden, --cell and --layers cannot be given with it.");
+        if (modelPath is not null && (a.Has("hidden") || a.Has("cell") || a.Has("layers") || a.Has("seed")))
+            throw new UsageException("--model sets the network; --hidden, --cell, --layers and --seed (of a fresh network's initialisation) cannot be given with it.");
         var online = new OnlineOptions();
         foreach (var (name, _, _, _) in OnlineOptions.Table)
         {

@@ -1,4 +1,5 @@
 using FastLra.Cli.Sweep;
+using FastLra.Data;
 using FastLra.Training;
 
 namespace FastLra.Cli;
@@ -10,7 +11,7 @@ internal sealed class SweepCommand : Command
 
     public override string Summary => "train every run of a grid, in parallel and resumably";
 
-    public override string Usage => "fastlra sweep --grid G.json --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--conditioning] [--dry-run]";
+    public override string Usage => "fastlra sweep --grid G.json|JSON --out DIR [--workers N] [--shard i/n] [--checkpoint-every N] [--conditioning] [--dry-run]";
 
     public override IReadOnlyList<CliFlag> Flags { get; } =
     [
@@ -40,6 +41,18 @@ internal sealed class SweepCommand : Command
             return CliExit.Ok;
         }
         CliArguments.CheckOutput("out", @out, directory: true);
+        // A data file the grid names that is not there is the grid's problem: refused before any run starts.
+        foreach (string data in mine.Select(r => r.Spec.Source).OfType<DataFileSource>().SelectMany(f => (string?[])[f.Path, f.ValidPath]).OfType<string>().Distinct())
+        {
+            try
+            {
+                DataFiles.CheckReadable(data);
+            }
+            catch (DataFormatException e)
+            {
+                throw new DataFormatException($"the grid's data file {e.Message} No run was started.");
+            }
+        }
         int threads = workers == 0 ? Environment.ProcessorCount : (int)Math.Min(workers, 1024);
         var runner = new SweepRunner(@out, checkpointEvery, Console.Error, a.Has("conditioning")).Open();
         Console.Error.WriteLine(

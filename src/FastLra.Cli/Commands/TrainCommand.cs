@@ -166,7 +166,7 @@ internal sealed class TrainCommand : Command
         string? saved = null;
         if (save is not null)
         {
-            ModelFile.Save(save, run.Model, ModelMetadata(run.Spec, result));
+            ModelFile.Save(save, run.Model, ModelMetadata(run.Spec, result, run.Data));
             saved = save;
         }
         Console.Error.WriteLine(Trainer.Summary(run, result) + (saved is null ? "" : $", saved {saved}"));
@@ -174,8 +174,12 @@ internal sealed class TrainCommand : Command
         return CliExit.Ok;
     }
 
-    /// <summary>What a saved model records of its run: its configuration, the version that trained it, and how the run ended.</summary>
-    private static List<KeyValuePair<string, string>> ModelMetadata(RunSpec spec, TrainingResult r)
+    /// <summary>
+    /// What a saved model records of its run: its configuration, the version that trained it, how the
+    /// run ended, and on a data file that file's length and CRC-32C (with the configuration's split
+    /// options they tell eval and predict which of its sequences were training data).
+    /// </summary>
+    private static List<KeyValuePair<string, string>> ModelMetadata(RunSpec spec, TrainingResult r, DataRun? data)
     {
         var list = TrainingOptionTable.Describe(spec);
         list.Insert(0, new("fastlra_version", Version));
@@ -183,6 +187,11 @@ internal sealed class TrainCommand : Command
         list.Add(new("best_valid_accuracy", r.BestValidAccuracy.ToString("R", CultureInfo.InvariantCulture)));
         list.Add(new("stop_reason", OptionNames.StopReasons.Name(r.StopReason)));
         if (spec.Source is not TaskSource) list.Add(new("best_iteration", r.BestIteration.ToString(CultureInfo.InvariantCulture)));
+        if (data?.Checksum is { } checksum)
+        {
+            list.Add(new(TrainedOn.BytesKey, checksum.Bytes.ToString(CultureInfo.InvariantCulture)));
+            list.Add(new(TrainedOn.Crc32CKey, checksum.Hex));
+        }
         return list;
     }
 }

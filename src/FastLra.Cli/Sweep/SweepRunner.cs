@@ -161,7 +161,8 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
         var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Spec, outcome, null, training.Data));
         _store.Append(report, MetricsLines(MetricsPath(directory, run.Id)));
         DeleteWorkingFiles(run.Id);
-        string quality = report.Run.Data is { Regression: true } d
+        string quality = outcome.Valid.Count == 0 ? "no validation check ran"
+            : report.Run.Data is { Regression: true } d
             ? string.Create(CultureInfo.InvariantCulture, $"best check at iteration {d.BestIteration}: valid R² {d.Valid.R2:F4}")
             : string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {outcome.BestValidAccuracy:P2}");
         summary = string.Create(CultureInfo.InvariantCulture, $"{report.Run.StopReason} at iteration {outcome.Iterations}, {quality}, {outcome.WallSeconds:F1} s");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using FastLra.Data;
+using FastLra.IO;
 using FastLra.Kernels;
 using nietras.SeparatedValues;
 
@@ -55,6 +56,14 @@ internal static class CsvData
         foreach (string name in targets)
             if (!wanted.Contains(name)) wanted.Add(name);
         int labelColumn = classes ? wanted.IndexOf(targets[0]) : -1;
+        // The time column is found in the header with the others, but its cells are kept as text, not read as numbers.
+        var columns = new List<string>(wanted);
+        int timeColumn = o.TimeColumn.Length == 0 ? -1 : columns.IndexOf(o.TimeColumn);
+        if (o.TimeColumn.Length > 0 && timeColumn < 0)
+        {
+            timeColumn = columns.Count;
+            columns.Add(o.TimeColumn);
+        }
         var slotOf = new int[wanted.Count];
         int width = 0;
         for (int w = 0; w < wanted.Count; w++)
@@ -78,7 +87,7 @@ internal static class CsvData
         // of the row's length and cells rounded up to powers of two), the selected values, the
         // labels, and the data set's pooled buffer.
         long need = 4 * Pow2(shape.LongestRow + 32768) + 40 * Pow2(shape.MostCells + 8192)
-            + 4 * capacity * width + (classes ? 4 * capacity : 0) + 4 * Pooled(datasetValues);
+            + 4 * capacity * width + (classes ? 4 * capacity : 0) + 4 * Pooled(datasetValues) + (timeColumn >= 0 ? RowTexts.Bytes(capacity) : 0);
         if (need > MemoryBudget.Bytes)
             throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it{(classes ? $" with --classes {o.Classes}" : "")}", need,
                 classes ? "use fewer --classes, a smaller file or a larger --stride" : "use a smaller file or a larger --stride"));
@@ -86,7 +95,9 @@ internal static class CsvData
         var values = GC.AllocateUninitializedArray<float>((int)(capacity * width));
         var labels = classes ? GC.AllocateUninitializedArray<int>((int)capacity) : [];
         var cells = new Cells(path, o, shape.Separator);
-        var columnOf = new int[wanted.Count];
+        // The time cells' text is priced as it grows, on top of what the read has priced.
+        var times = timeColumn >= 0 ? new RowTexts(capacity, need, path, o.TimeColumn) : null;
+        var columnOf = new int[columns.Count];
         Array.Fill(columnOf, -1);
         int headerCells = -1, index = -1;
         long rows = 0;
@@ -100,19 +111,20 @@ internal static class CsvData
                 // Sep numbers the first row's lines from 2.
                 int line = index == 0 ? 1 : row.LineNumberFrom;
                 int count = row.ColCount;
-                if (row.Span.Contains('\0')) cells.Nul(row, line, headerCells < 0 ? null : columnOf, wanted);
+                if (row.Span.Contains('\0')) cells.Nul(row, line, headerCells < 0 ? null : columnOf, columns);
                 if (count == 1 && row[0].Span.Trim().IsEmpty) continue;
                 if (headerCells < 0)
                 {
                     headerCells = count;
-                    Header(row, line, wanted, columnOf, path);
+                    Header(row, line, columns, columnOf, path);
                     continue;
                 }
                 if (count != headerCells) throw new DataFormatException($"{path}:{line}: the row has {count} cells, the header {headerCells}.");
                 if (rows == capacity) throw new DataFormatException($"{path}: the file changed while it was read; read it again.");
                 long at = rows * width;
-                for (int w = 0; w < columnOf.Length; w++)
+                for (int w = 0; w < wanted.Count; w++)
                     if (slotOf[w] >= 0) values[at + slotOf[w]] = cells.Value(row[columnOf[w]].Span, line, wanted[w]);
+                times?.Add(row[columnOf[timeColumn]].Span.Trim());
                 if (labelColumn >= 0) labels[rows] = cells.Label(row[columnOf[labelColumn]].Span, line, wanted[labelColumn], o.Classes);
                 rows++;
             }
@@ -153,7 +165,13 @@ internal static class CsvData
             }
         }
         string[] targetNames = classes ? DataFiles.Numbered(targets[0] + " =", outputs) : targets;
-        return new LoadedData(data, inputs, targetNames, timeSeries: true);
+        return new LoadedData(data, inputs, targetNames, timeSeries: true)
+        {
+            Checksum = shape.Checksum,
+            Rows = rows,
+            Times = times,
+            Series = o.KeepSeries ? new CsvSeries(values, width, inputSlot) : null,
+        };
     }
 
     /// <summary>Finds each wanted column in the header row; a wanted name the header lacks or holds twice is refused by name.</summary>
@@ -180,8 +198,8 @@ internal static class CsvData
         }
     }
 
-    /// <summary>What the byte scan found: the separator, the rows (at most: every line that has a byte), the longest row and the most cells in one.</summary>
-    private readonly record struct FileShape(char Separator, long Rows, long LongestRow, long MostCells, bool Bom);
+    /// <summary>What the byte scan found: the separator, the rows (at most: every line that has a byte), the longest row and the most cells in one, and the file's checksum.</summary>
+    private readonly record struct FileShape(char Separator, long Rows, long LongestRow, long MostCells, bool Bom, FileChecksum Checksum);
 
     /// <summary>
     /// One pass over the bytes, quotes followed as Sep follows them (every quote opens or closes,
@@ -196,11 +214,13 @@ internal static class CsvData
             var scan = new Scanner(separator is { } s ? (byte)s : (byte)0);
             long read = 0;
             bool bom = false;
+            var checksum = new FileChecksum();
             while (read < length)
             {
                 int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, length - read));
                 if (n == 0) break;
                 var rest = buffer.AsSpan(0, n);
+                checksum.Append(rest);
                 if (read == 0)
                 {
                     if (rest.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || rest.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || rest.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
@@ -221,7 +241,7 @@ internal static class CsvData
                 }
             }
             scan.EndRow();
-            return new FileShape(scan.Separator == 0 ? ',' : (char)scan.Separator, scan.Rows, scan.Longest, scan.MostCells, bom);
+            return new FileShape(scan.Separator == 0 ? ',' : (char)scan.Separator, scan.Rows, scan.Longest, scan.MostCells, bom, checksum);
         }
         finally
         {
@@ -359,11 +379,55 @@ internal static class CsvData
         }
     }
 
-    private static string[] Split(string columns) =>
+    /// <summary>Splits a list of column names at its commas.</summary>
+    internal static string[] Split(string columns) =>
         columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static long Pow2(long n) => (long)BitOperations.RoundUpToPowerOf2((ulong)n);
 
     /// <summary>The floats ArrayPool's shared pool allocates for a rent of <paramref name="n"/>: a power of two up to 2^30, then n.</summary>
     private static long Pooled(long n) => n <= 1 << 30 ? Pow2(Math.Max(16, n)) : n;
+}
+
+/// <summary>A CSV series' input values, row by row, as read (before any standardisation).</summary>
+internal sealed class CsvSeries(float[] values, int width, int[] inputSlot)
+{
+    /// <summary>Input <paramref name="i"/> (in --input-columns order) at data row <paramref name="row"/>.</summary>
+    public float Input(long row, int i) => values[row * width + inputSlot[i]];
+}
+
+/// <summary>
+/// One text cell per data row, kept as written (a time column's years or dates) in one growing
+/// buffer of characters and the end of each row's: no string per row. The buffer may grow while
+/// it and the <paramref name="priced"/> bytes the read needs besides fit the memory budget.
+/// </summary>
+internal sealed class RowTexts(long rows, long priced, string path, string column)
+{
+    private readonly int[] _ends = new int[rows];
+    private char[] _chars = new char[1024];
+    private int _count;
+
+    /// <summary>What the ends of <paramref name="rows"/> rows cost, priced before the read.</summary>
+    public static long Bytes(long rows) => 4 * rows;
+
+    /// <summary>The rows kept.</summary>
+    public int Count => _count;
+
+    /// <summary>Row <paramref name="row"/>'s cell.</summary>
+    public string this[long row] => new(_chars.AsSpan(row == 0 ? 0 : _ends[row - 1], _ends[row] - (row == 0 ? 0 : _ends[row - 1])));
+
+    /// <summary>Keeps the next row's cell.</summary>
+    public void Add(ReadOnlySpan<char> cell)
+    {
+        int used = _count == 0 ? 0 : _ends[_count - 1];
+        if ((long)used + cell.Length > _chars.Length)
+        {
+            long size = Math.Max(2L * _chars.Length, (long)used + cell.Length);
+            if (size > Array.MaxLength || priced + 2 * size > MemoryBudget.Bytes)
+                throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it with --time-column {column}", priced + 2 * size, "use a smaller file"));
+            Array.Resize(ref _chars, (int)size);
+        }
+        cell.CopyTo(_chars.AsSpan(used));
+        _ends[_count++] = used + cell.Length;
+    }
 }

@@ -62,6 +62,12 @@ public sealed record DataFileOptions
     /// </summary>
     internal bool AllowNonFinite { get; init; }
 
+    /// <summary>CSV: a column whose cells (any text: years, dates) are kept as written, to label each row's predictions (<see cref="LoadedData.Times"/>); empty for none.</summary>
+    internal string TimeColumn { get; init; } = "";
+
+    /// <summary>CSV: keep the selected cells of every row (<see cref="LoadedData.Series"/>), for a forecast past the series' end.</summary>
+    internal bool KeepSeries { get; init; }
+
     /// <summary>The most classes a classifier has: its output layer's width, far more than an edge controller's network needs.</summary>
     internal const int MaxClasses = 65_536;
 
@@ -98,6 +104,18 @@ public sealed class LoadedData(SequenceDataSet data, string[] inputNames, string
 
     /// <summary>Whether the sequences are windows of one series (a validation split then takes the last ones).</summary>
     public bool TimeSeries => timeSeries;
+
+    /// <summary>The length and CRC-32C of the file as it was read (null for data that came from no file).</summary>
+    internal FileChecksum? Checksum { get; set; }
+
+    /// <summary>A CSV series' data rows (the header not counted); window k starts at row k x stride. 0 for arrays.</summary>
+    internal long Rows { get; init; }
+
+    /// <summary>With <see cref="DataFileOptions.TimeColumn"/>: that column's cell of every data row, as written; else null.</summary>
+    internal RowTexts? Times { get; init; }
+
+    /// <summary>With <see cref="DataFileOptions.KeepSeries"/>: the series' input values row by row; else null.</summary>
+    internal CsvSeries? Series { get; init; }
 }
 
 /// <summary>
@@ -119,11 +137,12 @@ public static class DataFiles
     public static LoadedData Read(string path, DataFileOptions options)
     {
         if (options.Validate() is { } problem) throw new DataFormatException(problem);
-        if (Directory.Exists(path)) throw new DataFormatException($"{path}: cannot read (it is a directory, not a file).");
+        if (Directory.Exists(path)) throw IsDirectory(path);
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is not (".csv" or ".npz" or ".safetensors"))
             throw new DataFormatException($"{path}: unknown data format '{extension}' (FastLra reads {Formats}).");
         if (extension == ".csv") CsvData.CheckOptions(path, options);
+        else if (options.TimeColumn.Length > 0) throw new DataFormatException($"{path}: --time-column names a column of a CSV series; this is an array file.");
         try
         {
             using var stream = BoundedFile.Open(path, Array.MaxLength);
@@ -135,7 +154,9 @@ public static class DataFiles
                 throw new DataFormatException(MemoryBudget.TooMuch($"{path}: reading it", need, "use a smaller file"));
             var bytes = new byte[length];
             stream.ReadExactly(bytes);
-            return Arrays(path, bytes, extension, options);
+            var arrays = Arrays(path, bytes, extension, options);
+            arrays.Checksum = FileChecksum.Of(bytes);
+            return arrays;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -146,6 +167,25 @@ public static class DataFiles
             throw new DataFormatException(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Refuses, as <see cref="Read"/> would, a path that names no regular file to read (missing, a
+    /// directory, a device, unreadable), without reading it: a sweep checks its grid's files so.
+    /// </summary>
+    internal static void CheckReadable(string path)
+    {
+        if (Directory.Exists(path)) throw IsDirectory(path);
+        try
+        {
+            using var stream = BoundedFile.Open(path, long.MaxValue);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException($"{path}: cannot read ({e.Message}).");
+        }
+    }
+
+    private static DataFormatException IsDirectory(string path) => new($"{path}: cannot read (it is a directory, not a file).");
 
     private static LoadedData Arrays(string path, byte[] bytes, string extension, DataFileOptions o)
     {
@@ -215,7 +255,24 @@ public static class DataFiles
     /// </summary>
     public static (SequenceDataSet Train, SequenceDataSet Valid) Split(LoadedData data, double fraction, uint seed)
     {
-        int n = data.Data.Count;
+        ArgumentNullException.ThrowIfNull(data);
+        var (order, valid) = SplitOrder(data.Data.Count, data.TimeSeries, fraction, seed);
+        int n = order.Length;
+        return (data.Data.Subset(order.AsSpan(0, n - valid)), data.Data.Subset(order.AsSpan(n - valid)));
+    }
+
+    /// <summary>Which of <paramref name="n"/> sequences <see cref="Split"/> holds out for validation (true) with the same fraction and seed.</summary>
+    internal static bool[] HeldOut(int n, bool timeSeries, double fraction, uint seed)
+    {
+        var (order, valid) = SplitOrder(n, timeSeries, fraction, seed);
+        var held = new bool[n];
+        foreach (int k in order.AsSpan(n - valid)) held[k] = true;
+        return held;
+    }
+
+    /// <summary>The sequences' indices, those to train on first (in order), then the <c>Valid</c> held out (in order).</summary>
+    private static (int[] Order, int Valid) SplitOrder(int n, bool timeSeries, double fraction, uint seed)
+    {
         if (!(fraction > 0 && fraction < 1)) throw new DataFormatException($"--valid-fraction must be in (0, 1), got {fraction}.");
         int valid = (int)Math.Round(fraction * n);
         if (valid < 1 || valid > n - 1)
@@ -223,7 +280,7 @@ public static class DataFiles
                 $"--valid-fraction {fraction} of {n} sequences leaves {(valid < 1 ? "no validation sequence" : "no training sequence")}; use more data or another fraction.");
         var order = new int[n];
         for (int k = 0; k < n; k++) order[k] = k;
-        if (!data.TimeSeries)
+        if (!timeSeries)
         {
             var rng = new RandomState(seed);
             for (int i = n - 1; i > 0; i--)
@@ -234,7 +291,7 @@ public static class DataFiles
             Array.Sort(order, 0, n - valid);
             Array.Sort(order, n - valid, valid);
         }
-        return (data.Data.Subset(order.AsSpan(0, n - valid)), data.Data.Subset(order.AsSpan(n - valid)));
+        return (order, valid);
     }
 
     /// <summary>The washout of sequences of T = <paramref name="steps"/>, from the options and whether the targets are per step.</summary>

@@ -1,4 +1,5 @@
 using FastLra.Data;
+using FastLra.IO;
 using FastLra.Model;
 
 namespace FastLra.Training;
@@ -31,4 +32,7 @@ internal sealed class DataRun(SequenceDataSet train, SequenceDataSet valid, Norm
 
     /// <summary>CSV regression: R² of predicting the last observed target (NaN otherwise).</summary>
     public double BaselineR2Persistence => baselineR2Persistence;
+
+    /// <summary>The training file's length and CRC-32C as it was read (null for data in memory): a saved model records them, so eval and predict know the file again.</summary>
+    public FileChecksum? Checksum { get; init; }
 }

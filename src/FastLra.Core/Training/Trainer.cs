@@ -37,9 +37,10 @@ public static class Trainer
     {
         string head = string.Create(CultureInfo.InvariantCulture,
             $"{OptionNames.StopReasons.Name(result.StopReason)}: {result.Iterations} iterations in {result.WallSeconds:F1} s ({result.SecondsPerIteration * 1e3:F3} ms/it), ");
+        var valid = result.Valid;
+        if (valid.Count == 0) return head + "no validation check ran";
         if (run.Data is not { } data)
             return head + string.Create(CultureInfo.InvariantCulture, $"best valid accuracy {result.BestValidAccuracy:P2}, final valid loss {result.FinalValidLoss:G4}");
-        var valid = result.Valid;
         head += $"best check at iteration {result.BestIteration}: ";
         if (data.Train.Layout.Loss != GlobalLossKind.MeanSquaredError)
             return head + string.Create(CultureInfo.InvariantCulture, $"valid accuracy {valid.Accuracy:P2}, loss {valid.Loss:G4}");

@@ -43,6 +43,9 @@ internal enum OptionKind
 
     /// <summary>Names, comma-separated.</summary>
     Names,
+
+    /// <summary>One name.</summary>
+    Name,
 }
 
 /// <summary>The commands (and the C ABI's learner) that take an option.</summary>
@@ -128,6 +131,17 @@ internal sealed class TrainingOption
     /// <summary>What it means (help and the README add its choices and default).</summary>
     public string Help { get; }
 
+    /// <summary>What it means to the commands of each entry's use, where that is not <see cref="Help"/> (to eval, the data file is read, not trained on).</summary>
+    public IReadOnlyList<(OptionUse Use, string Help)> HelpFor { get; init; } = [];
+
+    /// <summary>What it means to <paramref name="command"/>: its entry of <see cref="HelpFor"/>, or <see cref="Help"/>.</summary>
+    public string HelpOf(OptionUse command)
+    {
+        foreach (var (use, help) in HelpFor)
+            if ((use & command) != 0) return help;
+        return Help;
+    }
+
     /// <summary>
     /// The default as help shows it: the value of a run left at its defaults, unless the entry says
     /// otherwise (<see cref="DefaultText"/>). Empty for an option with none (a file, a required value).
@@ -144,6 +158,7 @@ internal sealed class TrainingOption
         OptionKind.Integer => "int",
         OptionKind.Real => "float",
         OptionKind.File => "file",
+        OptionKind.Name => "name",
         _ => "names",
     };
 
@@ -199,7 +214,16 @@ internal static class TrainingOptionTable
             s => I(TaskOf(s).Length), (s, v) => s with { Source = TaskOf(s) with { Length = Int(v, "length") } }) { DefaultText = "" },
         new("data", OptionScope.DataFile, OptionKind.File, Series,
             $"the data file instead of a task: {DataFiles.Formats} (docs/data.md); with it, the data options apply instead of --task, --length, --valid-size",
-            s => FileOf(s).Path, (s, v) => s with { Source = FileOf(s) with { Path = v } }) { DefaultText = "" },
+            s => FileOf(s).Path, (s, v) => s with { Source = FileOf(s) with { Path = v } })
+        {
+            DefaultText = "",
+            HelpFor =
+            [
+                (OptionUse.Eval, $"the data file to evaluate the model on instead of a task: {DataFiles.Formats} (docs/data.md), read with the data options the model records (those given here replace them)"),
+                (OptionUse.Predict, $"the data file to predict: {DataFiles.Formats} (docs/data.md), read with the data options the model records (those given here replace them)"),
+                (OptionUse.Replay, "the CSV series to replay, one tick per row"),
+            ],
+        },
         new("valid-data", OptionScope.DataFile, OptionKind.File, OptionUse.Run, "validate on this file, read like --data (default: split --valid-fraction off the training data)",
             s => FileOf(s).ValidPath ?? "", (s, v) => s with { Source = FileOf(s) with { ValidPath = v.Length == 0 ? null : v } }) { DefaultText = "" },
         new("valid-fraction", OptionScope.DataFile, OptionKind.Real, OptionUse.Run,
@@ -222,7 +246,7 @@ internal static class TrainingOptionTable
         new("classes", OptionScope.DataFile, OptionKind.Integer, Evaluation,
             "the targets are integer class labels in [0, N) (CSV: one target column); 0 = regression for CSV, the largest label + 1 for integer arrays",
             s => I(FileOf(s).File.Classes), (s, v) => WithFile(s, f => f with { Classes = Int(v, "classes") })),
-        new("window", OptionScope.DataFile, OptionKind.Integer, Evaluation, "CSV: steps per training sequence T",
+        new("window", OptionScope.DataFile, OptionKind.Integer, Evaluation, "CSV: rows per window, the steps T of each sequence",
             s => I(FileOf(s).File.Window), (s, v) => WithFile(s, f => f with { Window = Int(v, "window") })) { DefaultText = "" },
         new("horizon", OptionScope.DataFile, OptionKind.Integer, Series, "CSV: predict the target h steps after each input step",
             s => I(FileOf(s).File.Horizon), (s, v) => WithFile(s, f => f with { Horizon = Int(v, "horizon") })),
@@ -233,8 +257,12 @@ internal static class TrainingOptionTable
             s => OptionNames.Outputs.Name(FileOf(s).File.Outputs),
             (s, v) => WithFile(s, f => f with { Outputs = Choice<OutputSelection>(v, "outputs", OptionNames.Outputs.TryParse, OptionNames.Outputs.Names) }))
         { Choices = OptionNames.Outputs.Names },
-        new("washout", OptionScope.DataFile, OptionKind.Integer, Evaluation, "with --outputs all: the first step that carries a loss",
+        new("washout", OptionScope.DataFile, OptionKind.Integer, Evaluation, "with --outputs all: the first step that carries an output (and in training a loss)",
             s => I(FileOf(s).File.Washout), (s, v) => WithFile(s, f => f with { Washout = Int(v, "washout") })),
+        new("time-column", OptionScope.DataFile, OptionKind.Name, OptionUse.Predict,
+            "CSV: a column (years, dates: any text) whose cell of each predicted row labels it, instead of the row's number",
+            s => FileOf(s).File.TimeColumn, (s, v) => WithFile(s, f => f with { TimeColumn = v.Trim() }))
+        { DefaultText = "", OmittedAtDefault = true },
         new("normalize", OptionScope.Data, OptionKind.Choice, OptionUse.Run,
             "standard (per-feature mean and deviation of the training inputs and regression targets, kept in the model) or none",
             s => NormalizeOf(s) ? "standard" : "none",
@@ -254,7 +282,15 @@ internal static class TrainingOptionTable
             s => I(s.Options.Batch), (s, v) => s with { Options = s.Options with { Batch = Int(v, "batch") } }),
         new("seed", OptionScope.Every, OptionKind.Integer, OptionUse.Run | OptionUse.Eval | OptionUse.Replay | OptionUse.Learner | OptionUse.Data,
             "seed of the task generator (on data: of the validation split and the shuffling) and of the initialisation",
-            s => I(s.Options.Seed), (s, v) => s with { Options = s.Options with { Seed = Seed(v) } }),
+            s => I(s.Options.Seed), (s, v) => s with { Options = s.Options with { Seed = Seed(v) } })
+        {
+            HelpFor =
+            [
+                (OptionUse.Eval, "a task's seed: its generator draws the validation set (the training run's own at that run's seed and --valid-size); on data the model's recorded seed decides"),
+                (OptionUse.Data, "seed of the task generator"),
+                (OptionUse.Replay, "seed of a fresh network's initialisation (not with --model)"),
+            ],
+        },
         new("algo", OptionScope.Every, OptionKind.Choice, Online, "gradient algorithm",
             s => OptionNames.Algorithms.Name(s.Options.Algorithm),
             (s, v) => s with { Options = s.Options with { Algorithm = Choice<AlgorithmKind>(v, "algo", OptionNames.Algorithms.TryParse, OptionNames.Algorithms.Names) } })
@@ -286,7 +322,8 @@ internal static class TrainingOptionTable
         new("lr-threshold", OptionScope.Every, OptionKind.Real, OptionUse.Run,
             "plateau: a check's validation loss is a new best when below the best so far times (1 - t) (ReduceLROnPlateau's relative threshold; not --min-delta, early stopping's absolute one, which on a task is an accuracy)",
             s => D(s.Options.LearningRateThreshold), (s, v) => s with { Options = s.Options with { LearningRateThreshold = Double(v, "lr-threshold") } }) { OmittedAtDefault = true },
-        new("warmup", OptionScope.Every, OptionKind.Integer, OptionUse.Run, "iterations over which the rate rises linearly from lr/N to lr before the schedule takes over (0: none)",
+        // Not bench's: its own --warmup counts the untimed iterations, and a rate schedule does not change what it times.
+        new("warmup", OptionScope.Every, OptionKind.Integer, OptionUse.Train | OptionUse.Sweep, "iterations over which the rate rises linearly from lr/N to lr before the schedule takes over (0: none)",
             s => I(s.Options.Warmup), (s, v) => s with { Options = s.Options with { Warmup = Int(v, "warmup") } }) { OmittedAtDefault = true },
         new("weight-decay", OptionScope.Every, OptionKind.Real, OptionUse.Run,
             "decoupled weight decay wd: each step first multiplies every parameter by 1 - lr wd, as AdamW (not PyTorch's SGD or Adam weight_decay, which add wd w to the gradient)",

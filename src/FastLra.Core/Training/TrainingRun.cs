@@ -130,7 +130,7 @@ public sealed class TrainingRun
                     (train, valid) = DataFiles.Split(loaded, file.ValidFraction, spec.Options.Seed);
                     loaded.Data.Dispose(); // the split copied what it keeps; the whole file's buffer goes back to the pool
                 }
-                return FromDataSets(spec, train, valid, file.Normalize, loaded.InputNames, loaded.TargetNames, initial);
+                return FromDataSets(spec, train, valid, file.Normalize, loaded.InputNames, loaded.TargetNames, initial, loaded.Checksum);
             }
             case DataSetSource sets:
                 return FromDataSets(spec, sets.Train, sets.Valid, sets.Normalize, null, null, initial);
@@ -155,7 +155,7 @@ public sealed class TrainingRun
     /// shuffled batches; the data sets are the run's from then on.
     /// </summary>
     private static TrainingRun FromDataSets(RunSpec spec, SequenceDataSet train, SequenceDataSet valid, bool normalize, string[]? inputNames,
-        string[]? targetNames, ParameterSet? initial)
+        string[]? targetNames, ParameterSet? initial, FileChecksum? checksum = null)
     {
         var layout = train.Layout;
         spec.CheckFits(layout, valid.Count);
@@ -181,7 +181,10 @@ public sealed class TrainingRun
         var evaluator = new Evaluator(valid.InOrder(), valid.Count, spec.Options.Hidden, scale);
         var data = new DataRun(train, valid, normalization, inputNames, targetNames,
             regression ? MeanBaseline(train, valid, scale) : double.NaN,
-            regression && !valid.Persistence.IsEmpty ? Evaluator.RSquared(valid.Persistence, valid.Y, scale, layout.Outputs) : double.NaN);
+            regression && !valid.Persistence.IsEmpty ? Evaluator.RSquared(valid.Persistence, valid.Y, scale, layout.Outputs) : double.NaN)
+        {
+            Checksum = checksum,
+        };
         return new TrainingRun(spec, train.Batches(spec.Options.Seed), evaluator, data, initial);
     }
 
@@ -370,8 +373,10 @@ public sealed class TrainingRun
         {
             var last = Data is not null && _loop.BestIteration > 0 ? _loop.Best : _loop.Last;
             var reason = _loop.Stopped ?? _loop.Ended;
-            return new TrainingResult(Iteration, Math.Max(_loop.BestValidAccuracy, 0), last.Count == 0 ? double.NaN : last.Loss, last.Accuracy,
-                reason == Training.StopReason.Solved, reason, _loop.ElapsedSeconds, _loop.LastTrainLoss, _loop.BestIteration, last);
+            // Before any check there are no validation figures: NaN, never the zeros of a perfect fit.
+            var valid = last.Count == 0 ? new Evaluation(double.NaN, double.NaN, 0, 0, double.NaN, double.NaN, double.NaN) : last;
+            return new TrainingResult(Iteration, Math.Max(_loop.BestValidAccuracy, 0), valid.Loss, last.Accuracy,
+                reason == Training.StopReason.Solved, reason, _loop.ElapsedSeconds, _loop.LastTrainLoss, _loop.BestIteration, valid);
         }
     }
 
@@ -594,6 +599,8 @@ internal sealed class LoopState
 /// <summary>
 /// The outcome of a run. On data, the final validation figures (and <see cref="Valid"/>) are those
 /// of the best check by validation loss, at <see cref="BestIteration"/>, whose parameters the run keeps.
+/// A run that stopped before its first check (diverged, say) has none: <see cref="Valid"/> is NaN
+/// throughout, with a <see cref="Evaluation.Count"/> of 0.
 /// </summary>
 public sealed record TrainingResult(
     long Iterations,
