@@ -72,7 +72,7 @@ while IFS=$'\t' read -r id command; do
   echo "$id: ${result//"$FASHION_DIR/"/FASHION/}" >> "$partial"
   found=$((found + 1))
 done < <("${F[@]}" sweep --grid "$(grid docs/results/data/fashion.json)" --out "$O/fashion" --dry-run)
-[ "$found" -eq 3 ] || { echo "$0: expected 3 seed-1 runs in the Fashion-MNIST grid, found $found" >&2; exit 1; }
+[ "$found" -gt 0 ] || { echo "$0: found no seed-1 run in the Fashion-MNIST grid" >&2; exit 1; }
 chmod 644 "$partial"
 mv "$partial" "$test_txt"
 cat "$test_txt"
@@ -81,5 +81,5 @@ if [ "$mode" = dry ]; then
   for name in sunspots-search sunspots fashion-search fashion; do
     [ -s "$O/$name/report/report.md" ] || { echo "$0: dry run: no report of $name" >&2; exit 1; }
   done
-  echo "$0: dry run: every step ran (4 sweeps and their reports, 3 test accuracies) in $O"
+  echo "$0: dry run: every step ran (4 sweeps and their reports, $found test accuracies) in $O"
 fi
