@@ -49,7 +49,9 @@ internal sealed record TrainReport(
         w.WriteStartObject();
         foreach (var option in TrainingOptionTable.All)
         {
-            if (!option.Records(Spec)) continue;
+            // The summation order is reported even at its default (a run's id leaves it out): a line
+            // of runs.jsonl without it was made before the fixed order, by its width's own sums.
+            if (!option.Records(Spec) && option.Key != "deterministic") continue;
             string value = option.Format(Spec);
             if (!option.Numeric) w.WriteString(option.Key, value);
             else if (option.IsFloat) CliJson.Number(w, option.Key, (float)double.Parse(value, CultureInfo.InvariantCulture));
@@ -159,14 +161,15 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run, D
 
 /// <summary>
 /// One line of the <c>--metrics</c> file, per validation check. The gradient diagnostics are of
-/// the check's last iteration; in the per-step arrays index = step t; local losses and Omega
+/// the check's last iteration; lr is the rate the next iteration takes (after the check's plateau
+/// decision, if any); in the per-step arrays index = step t; local losses and Omega
 /// values are LRA's only; a regression run on data adds its validation RMSE, MAE and R² in original units.
 /// </summary>
 internal sealed class MetricsLine(
     long Iteration, double TrainLoss, double ValidLoss, double ValidAccuracy, double BestValidAccuracy,
     double ElapsedSeconds, double IterationsPerSecond, float GradientNorm,
     float? OutputOmega, float[]? LocalLosses, float[]? DWhhNorms, float[]? DWxhNorms, float[]? OmegaValues, Evaluation? Regression = null,
-    double GradientCosine = double.NaN)
+    double GradientCosine = double.NaN, float LearningRate = float.NaN)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -185,6 +188,7 @@ internal sealed class MetricsLine(
         CliJson.Number(w, "elapsed_seconds", ElapsedSeconds);
         CliJson.Number(w, "iterations_per_second", IterationsPerSecond);
         CliJson.Number(w, "gradient_norm", GradientNorm);
+        if (!float.IsNaN(LearningRate)) CliJson.Number(w, "lr", LearningRate);
         if (!double.IsNaN(GradientCosine)) w.WriteNumber("gradient_cosine", GradientCosine);
         CliJson.Optional(w, "output_omega", OutputOmega);
         CliJson.Array(w, "local_losses", LocalLosses);
@@ -229,7 +233,7 @@ internal sealed class EvalReport(
 /// <summary>The report of <c>info --json</c>. VectorBits is the width the kernels run at (FastLra.Kernels.SimdWidth), which can exceed Vector&lt;float&gt;'s.</summary>
 internal sealed class InfoReport(
     string Version, string Runtime, bool NativeAot, int VectorFloatCount, bool VectorHardwareAccelerated,
-    int VectorBits, string[] InstructionSets, int ProcessorCount, long MemoryBytes)
+    int VectorBits, bool Fma, string[] InstructionSets, int ProcessorCount, long MemoryBytes)
 {
     public void Write(Utf8JsonWriter w)
     {
@@ -240,6 +244,7 @@ internal sealed class InfoReport(
         w.WriteNumber("vector_float_count", VectorFloatCount);
         w.WriteBoolean("vector_hardware_accelerated", VectorHardwareAccelerated);
         w.WriteNumber("vector_bits", VectorBits);
+        w.WriteBoolean("fma", Fma);
         CliJson.Strings(w, "instruction_sets", InstructionSets);
         w.WriteNumber("processor_count", ProcessorCount);
         w.WriteNumber("memory_bytes", MemoryBytes);
@@ -250,7 +255,8 @@ internal sealed class InfoReport(
     public string Text() =>
         $"fastlra {Version} on {Runtime}{(NativeAot ? " (Native AOT)" : " (JIT)")}\n" +
         $"Vector<float>: {VectorFloatCount} lanes, hardware accelerated: {VectorHardwareAccelerated}\n" +
-        $"kernels: {VectorBits}-bit vectors\n" +
+        $"kernels: {VectorBits}-bit vectors, {(Fma ? "fused multiply-add" : "no fused multiply-add (results differ in their last bits from an FMA machine's)")}\n" +
+        "sums: one order at every vector width, so a run gives the same bits on any FMA machine (--deterministic false: the width's own)\n" +
         $"instruction sets: {string.Join(' ', InstructionSets)}\n" +
         $"processors: {ProcessorCount}\n" +
         $"memory: {MemoryBytes >> 20} MB this process may use (its heap limit, container limit or the machine's memory), half of it for one job";

@@ -120,7 +120,7 @@ internal sealed class MetricsFile : ITrainingObserver, IDisposable
             lra && o.Alpha != 0f ? d.OutputOmega : null,
             lra ? d.LocalLosses : null, d.DWhhNorms, d.DWxhNorms,
             lra && o.Alpha != 0f ? d.OmegaValues : null,
-            regression ? report.Valid : null, d.GradientCosine);
+            regression ? report.Valid : null, d.GradientCosine, run.LearningRate);
         _metrics.WriteLine(CliJson.Serialize(line.Write));
         _metrics.Flush();
     }

@@ -96,6 +96,7 @@ void fastlra_model_free(fastlra_model *model);
      alpha=float                                        (0)
      local-loss=log-penalty|mse                         (log-penalty)
      clip-mode=above|always                             (above)
+     deterministic=true|false                           (true)
      omega-guard=float                                  (0)
      window=int                                         (16)
      update-every=int                                   (1)

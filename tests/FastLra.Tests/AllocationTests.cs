@@ -72,6 +72,22 @@ public class AllocationTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    /// <summary>Steps with their checks, where the plateau schedule decides the rate, allocate nothing.</summary>
+    [Fact]
+    public void Steps_and_checks_of_the_plateau_schedule_allocate_nothing()
+    {
+        var run = TestRuns.Start(TaskKind.Adding, 12, new TrainingOptions
+        {
+            Hidden = 16, Batch = 5, Schedule = LearningRateSchedule.Plateau, LearningRatePatience = 0, LearningRateThreshold = 0.5, CheckEvery = 2, Patience = 1000,
+        });
+        for (int i = 0; i < 4; i++) run.Step();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) run.Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(run.Loop.Plateau.Rate < run.Spec.Options.LearningRate, "no check reduced the rate");
+    }
+
     [Fact]
     public void An_inference_step_allocates_nothing()
     {

@@ -17,7 +17,7 @@ public sealed class CheckpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<string> Runs() => new() { "bptt-adam", "lra-local-nesterov", "lra-reference-rmsprop", "lra-local-adagrad-mse", "gru-2-layers-rmsprop", "lstm-2-layers-adagrad", "bptt-step-warmup-adamw" };
+    public static TheoryData<string> Runs() => new() { "bptt-adam", "lra-local-nesterov", "lra-reference-rmsprop", "lra-local-adagrad-mse", "gru-2-layers-rmsprop", "lstm-2-layers-adagrad", "bptt-step-warmup-adamw", "bptt-plateau" };
 
     private static RunSpec Spec(string run, long maxIterations, string? checkpoint = null)
     {
@@ -29,6 +29,8 @@ public sealed class CheckpointTests : IDisposable
             "lra-reference-rmsprop" => TestRuns.Spec(TaskKind.TemporalOrder3Bit, 11, new() { Hidden = 24, CheckEvery = 7, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.001f, Algorithm = AlgorithmKind.Lra, Semantics = LraSemantics.Reference, Alpha = 0.1f, K = 2, MaxIterations = maxIterations }, checkpoint: policy),
             // The step schedule (not cosine, whose period is the budget these tests change on resume).
             "bptt-step-warmup-adamw" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, Batch = 6, CheckEvery = 7, Optimizer = OptimizerKind.Adam, LearningRate = 0.01f, Schedule = LearningRateSchedule.Step, LearningRateStepEvery = 15, LearningRateFactor = 0.5f, Warmup = 10, WeightDecay = 0.1f, MaxIterations = maxIterations }, checkpoint: policy),
+            // Patience 0 and a threshold of 50%: the rate halves at the checks that do not halve the loss, on both sides of the halfway checkpoint.
+            "bptt-plateau" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, Batch = 6, CheckEvery = 7, LearningRate = 0.1f, Schedule = LearningRateSchedule.Plateau, LearningRatePatience = 0, LearningRateThreshold = 0.5, LearningRateFactor = 0.5f, MinLearningRate = 0.001f, MaxIterations = maxIterations }, checkpoint: policy),
             "gru-2-layers-rmsprop" => TestRuns.Spec(TaskKind.TemporalOrder, 12, new() { Hidden = 16, Batch = 6, CheckEvery = 7, Cell = CellKind.Gru, Layers = 2, Optimizer = OptimizerKind.RmsProp, LearningRate = 0.003f, MaxIterations = maxIterations }, checkpoint: policy),
             "lstm-2-layers-adagrad" => TestRuns.Spec(TaskKind.Adding, 12, new() { Hidden = 12, Batch = 6, CheckEvery = 7, Cell = CellKind.Lstm, Layers = 2, Optimizer = OptimizerKind.Adagrad, MaxIterations = maxIterations }, checkpoint: policy),
             _ => TestRuns.Spec(TaskKind.RandomPermutation, 10, new() { Hidden = 16, Batch = 5, CheckEvery = 7, Optimizer = OptimizerKind.Adagrad, Algorithm = AlgorithmKind.Lra, LocalLoss = LocalLossKind.Mse, ClipMode = ClipMode.Always, K = 2, MaxIterations = maxIterations }, checkpoint: policy),
@@ -85,6 +87,51 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(straightResult.FinalValidLoss, resumedResult.FinalValidLoss);
         // The checkpoint is a model file too.
         Assert.Equal(straight.Parameters.Shape, ModelFile.Load(path).Weights.Shape);
+    }
+
+    /// <summary>
+    /// The plateau schedule's rate, best loss and bad checks are in the checkpoint: a run resumed
+    /// halfway takes, after each later check, the rate the uninterrupted run takes, and reduces it
+    /// where that run does.
+    /// </summary>
+    [Fact]
+    public void A_resumed_plateau_run_reduces_its_rate_where_the_straight_one_does()
+    {
+        var straight = TrainingRun.Start(Spec("bptt-plateau", 42));
+        var rates = new List<float>();
+        straight.Run(new CheckCallback((r, _) => rates.Add(r.LearningRate)));
+
+        string path = Path.Combine(_dir, "plateau.safetensors");
+        var first = TrainingRun.Start(Spec("bptt-plateau", 21, path));
+        first.Run();
+        var resumed = TrainingRun.Resume(path, maxIterations: 42);
+        var p = resumed.Loop.Plateau;
+        Assert.Equal((first.Loop.Plateau.Rate, first.Loop.Plateau.Best, first.Loop.Plateau.BadChecks), (p.Rate, p.Best, p.BadChecks));
+        var later = new List<float>();
+        resumed.Run(new CheckCallback((r, _) => later.Add(r.LearningRate)));
+
+        Assert.Equal(rates[3..], later);
+        Assert.True(rates[5] < rates[2], $"no reduction after the checkpoint: {string.Join(", ", rates)}");
+        Assert.Equal((straight.Loop.Plateau.Rate, straight.Loop.Plateau.Best, straight.Loop.Plateau.BadChecks), (p.Rate, p.Best, p.BadChecks));
+        Assert.Equal(straight.Parameters.Data.ToArray(), resumed.Parameters.Data.ToArray());
+    }
+
+    /// <summary>A plateau state no run can reach is refused by name: a rate above --lr or below --lr-min, a best loss that is no number, more bad checks than --lr-patience.</summary>
+    [Theory]
+    [InlineData("0.5 1 0")]
+    [InlineData("0.0001 1 0")]
+    [InlineData("0.05 NaN 0")]
+    [InlineData("0.05 1 1")]
+    [InlineData("0.05 1")]
+    [InlineData("fast 1 0")]
+    public void A_plateau_state_out_of_range_is_refused(string value)
+    {
+        string path = Path.Combine(_dir, "plateau.safetensors");
+        TrainingRun.Start(Spec("bptt-plateau", 14, path)).Run();
+        Assert.Equal(14, TrainingRun.Resume(path).Iteration);
+        RewriteMetadata(path, "lr_plateau", value);
+        var e = Assert.Throws<WeightFileException>(() => TrainingRun.Resume(path));
+        Assert.Equal($"{path}: metadata 'lr_plateau' has an invalid value.", e.Message);
     }
 
     [Fact]

@@ -114,6 +114,12 @@ public sealed class CliTests : IDisposable
         { "train --resume /nonexistent/c.safetensors", 2, "cannot read" },
         { "train --task adding --length 20 --checkpoint-every -1", 2, "--checkpoint-every" },
         { "train --task adding --length 20 --threads 0", 2, "--threads must be positive" },
+        { "train --task adding --length 20 --lr-schedule plateaux", 2, "unknown --lr-schedule 'plateaux' (choose constant, cosine, step or plateau)" },
+        { "train --task adding --length 20 --lr-schedule plateau --lr-factor 1", 2, "--lr-factor must be below 1 with --lr-schedule plateau (its reductions must reduce), got 1." },
+        { "train --task adding --length 20 --lr-schedule plateau --lr-patience -1", 2, "--lr-patience must be >= 0 (checks), got -1." },
+        { "train --task adding --length 20 --lr-schedule plateau --lr-patience 2.5", 2, "--lr-patience takes an integer, got '2.5'." },
+        { "train --task adding --length 20 --lr-schedule plateau --lr-threshold 1", 2, "--lr-threshold must be in [0, 1), got 1." },
+        { "train --task adding --length 20 --lr-schedule plateau --lr-threshold NaN", 2, "--lr-threshold must be in [0, 1), got NaN." },
         { "eval --model x --task adding --length 3", 2, "too short" },
         { "data --task adding --length 20 --batch 0 --json", 2, "--batch" },
         { "frobnicate", 2, "unknown command" },
@@ -148,6 +154,10 @@ public sealed class CliTests : IDisposable
         { "help frobnicate", 2, "unknown command 'frobnicate'" },
         { "sweep --out d", 2, "sweep needs --grid json|file; see fastlra sweep --help." },
         { "report --out d", 2, "report needs the sweep directory" },
+        { "report --metrics /nonexistent/m.jsonl --out d", 2, "--metrics /nonexistent/m.jsonl: no such file; give the file train --metrics wrote." },
+        { "report --metrics /dev/null --out d", 2, "--metrics /dev/null: cannot read (it is a character device, not a regular file)." },
+        { "report d --metrics m.jsonl --out r", 2, "report takes a sweep directory or --metrics FILE, not both (got d and --metrics m.jsonl)." },
+        { "report --metrics m.jsonl --out r --max-series 3", 2, "--max-series is a sweep report's" },
         { "train --task adding --length 20 --save /nonexistent-dir/m.safetensors", 2, "the directory /nonexistent-dir does not exist" },
         { "train --task adding --length 20 --metrics /nonexistent-dir/m.jsonl", 2, "--metrics /nonexistent-dir/m.jsonl: the directory" },
         { "train --task adding --length 20 --checkpoint /tmp", 2, "--checkpoint /tmp: it is a directory; give a file name." },
@@ -297,6 +307,50 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, wrong);
         Assert.Contains("H=16", wrongErr);
         Assert.Contains("H=17", wrongErr);
+    }
+
+    /// <summary>
+    /// A plateau run names its schedule and settings in --json, writes the rate the next iteration
+    /// takes in each metrics line, and, resumed halfway through the command line, writes the same
+    /// lines as the run that never stopped.
+    /// </summary>
+    [Fact]
+    public void A_plateau_run_reports_its_schedule_and_rates_and_resumes_to_the_same_lines()
+    {
+        string straight = Path.Combine(_dir, "straight.jsonl"), split = Path.Combine(_dir, "split.jsonl"), checkpoint = Path.Combine(_dir, "c.safetensors");
+        string[] args = ["train", "--task", "temporal-order", "--length", "12", "--hidden", "16", "--batch", "6", "--check-every", "5", "--valid-size", "50",
+            "--lr", "0.1", "--lr-schedule", "plateau", "--lr-patience", "0", "--lr-threshold", "0.5", "--lr-factor", "0.5", "--quiet"];
+        var (code, stdout, stderr) = Run([.. args, "--max-iter", "40", "--metrics", straight, "--json"]);
+        Assert.True(code == 0, stderr);
+        using var report = JsonDocument.Parse(stdout);
+        var r = report.RootElement;
+        Assert.Equal("plateau", r.GetProperty("lr_schedule").GetString());
+        Assert.Equal((0, 0.5, 0.5), (r.GetProperty("lr_patience").GetInt32(), r.GetProperty("lr_threshold").GetDouble(), r.GetProperty("lr_factor").GetDouble()));
+        var rates = File.ReadAllLines(straight).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("lr").GetDouble()).ToList();
+        Assert.Equal(8, rates.Count);
+        Assert.Equal([0.1, 0.05], rates[..2]); // the first check sets the best; the later ones do not halve the loss: each halves the rate
+        Assert.True(rates[^1] < rates[3], string.Join(", ", rates));
+
+        (code, _, stderr) = Run([.. args, "--max-iter", "20", "--metrics", split, "--checkpoint", checkpoint]);
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = Run([.. args, "--max-iter", "40", "--metrics", split, "--resume", checkpoint]);
+        Assert.True(code == 0, stderr);
+        static string Figures(string line)
+        {
+            using var d = JsonDocument.Parse(line);
+            return string.Join(' ', d.RootElement.EnumerateObject().Where(p => p.Name is not ("elapsed_seconds" or "iterations_per_second")).Select(p => $"{p.Name}={p.Value}"));
+        }
+        Assert.Equal(File.ReadAllLines(straight).Select(Figures), File.ReadAllLines(split).Select(Figures));
+
+        // The run's own report: its checks and rates, from the metrics file alone.
+        string reportDir = Path.Combine(_dir, "report");
+        (code, _, stderr) = Run("report", "--metrics", split, "--out", reportDir);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"report: wrote 7 files into {reportDir}", stderr, StringComparison.Ordinal);
+        var rows = File.ReadAllLines(Path.Combine(reportDir, "report.csv"))[1..].Select(l => l.Split(',')).ToList();
+        Assert.Equal(Enumerable.Range(1, 8).Select(k => (5 * k).ToString(System.Globalization.CultureInfo.InvariantCulture)), rows.Select(r => r[0]));
+        Assert.Equal(rates, rows.Select(r => double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(File.Exists(Path.Combine(reportDir, "learning-rate.svg")));
     }
 
     [Fact]

@@ -37,10 +37,21 @@ public class GoldenTests
             $"tests/golden lacks fixtures published in {Golden.SharedDirectory}: {string.Join(", ", stale)}; copy them in.");
     }
 
+    /// <summary>The order the fixtures' workspaces sum in: both must pass.</summary>
+    private Summation _summation = Summation.Fixed;
+
     [SkippableTheory]
     [MemberData(nameof(Golden.Files), MemberType = typeof(Golden))]
-    public void Fixture(string file)
+    public void Fixture(string file) => Check(file, Summation.Fixed);
+
+    /// <summary>Every fixture also with the dot products in the width's own order (<c>--deterministic false</c>).</summary>
+    [SkippableTheory]
+    [MemberData(nameof(Golden.Files), MemberType = typeof(Golden))]
+    public void Fixture_in_the_native_order(string file) => Check(file, Summation.Native);
+
+    internal void Check(string file, Summation summation)
     {
+        _summation = summation;
         var json = Golden.Load(file);
         switch (Golden.Family(file))
         {
@@ -85,9 +96,9 @@ public class GoldenTests
         }
     }
 
-    private static void CheckGradients(JsonElement json)
+    private void CheckGradients(JsonElement json)
     {
-        var harness = FixtureHarness.Create(json);
+        var harness = FixtureHarness.Create(json, _summation);
         Golden.LoadParameters(json.GetProperty("params"), harness.Workspace.Parameters);
         harness.SetBatch(json.GetProperty("x"), json.GetProperty("y"));
         harness.Algorithm.Diagnostics.Detailed = true;
@@ -107,9 +118,9 @@ public class GoldenTests
             Golden.AssertClose(wxhNorms.Doubles().Select(v => (float)v).ToArray(), diagnostics.DWxhNorms, "dWxh_step_norms");
     }
 
-    private static void CheckTrajectory(JsonElement json)
+    private void CheckTrajectory(JsonElement json)
     {
-        var harness = FixtureHarness.Create(json);
+        var harness = FixtureHarness.Create(json, _summation);
         var ws = harness.Workspace;
         Golden.LoadParameters(json.GetProperty("params"), ws.Parameters);
         Assert.True(Optimizer.TryParse(json.GetProperty("optimizer").GetString(), out var kind));
@@ -135,7 +146,7 @@ public class GoldenTests
     /// gradient computation (loss, every output from the washout on, every gradient), or with
     /// "batches" several optimiser steps with global-norm clipping.
     /// </summary>
-    private static void CheckCell(JsonElement json)
+    private void CheckCell(JsonElement json)
     {
         var cell = json.GetProperty("cell").GetString() switch
         {
@@ -149,7 +160,7 @@ public class GoldenTests
         int steps = json.GetProperty("T").GetInt32(), batch = json.GetProperty("batch").GetInt32();
         var loss = json.GetProperty("global_loss_kind").GetString() == "mse" ? GlobalLossKind.MeanSquaredError : GlobalLossKind.SoftmaxCrossEntropy;
         var layout = new SequenceLayout(steps, shape.Inputs, shape.Outputs, json.GetProperty("washout").GetInt32(), loss);
-        var ws = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch));
+        var ws = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch), _summation);
         var harness = new FixtureHarness(ws, Bptt.Create(ws, json.TryGetProperty("clip", out var clip) ? (float)clip.GetDouble() : 0f));
         Golden.LoadCellParameters(json.GetProperty("params"), ws.Parameters);
         var expect = json.GetProperty("expect");
@@ -193,7 +204,7 @@ internal sealed class FixtureHarness
     public Workspace Workspace { get; }
     public IGradientAlgorithm Algorithm { get; }
 
-    public static FixtureHarness Create(JsonElement json)
+    public static FixtureHarness Create(JsonElement json, Summation summation = Summation.Fixed)
     {
         var shape = new RnnShape(json.GetProperty("inputs").GetInt32(), json.GetProperty("hidden").GetInt32(), json.GetProperty("outputs").GetInt32());
         int steps = json.GetProperty("T").GetInt32(), batch = json.GetProperty("batch").GetInt32();
@@ -204,7 +215,7 @@ internal sealed class FixtureHarness
         string semantics = json.GetProperty("semantics").GetString()!;
         if (semantics == "bptt")
         {
-            var bpttWorkspace = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch));
+            var bpttWorkspace = new Workspace(shape, layout, batch, 2, Bptt.ScratchLength(shape, steps, batch), summation);
             return new FixtureHarness(bpttWorkspace, Bptt.Create(bpttWorkspace, json.Single("c")));
         }
         var settings = new LraSettings(
@@ -223,7 +234,7 @@ internal sealed class FixtureHarness
                 "log-penalty" => LocalLossKind.LogPenalty,
                 var other => throw new InvalidDataException($"unknown local loss '{other}'"),
             });
-        var ws = new Workspace(shape, layout, batch, 2, Lra.ScratchLength(shape, steps, batch, settings.Semantics));
+        var ws = new Workspace(shape, layout, batch, 2, Lra.ScratchLength(shape, steps, batch, settings.Semantics), summation);
         return new FixtureHarness(ws, Lra.Create(ws, settings));
     }
 

@@ -118,8 +118,11 @@ public class KernelTests
         var expected = new float[m * k];
         var actual = Random(m * k, 6); // overwritten, not accumulated
         MatMulReference.MultiplyTransposed(a, w, m, n, k, expected);
-        MatMul.MultiplyTransposed(target.Value, a, w, m, n, k, k, actual);
-        AssertNear(expected, actual, n);
+        foreach (var summation in (ReadOnlySpan<Summation>)[Summation.Fixed, Summation.Native])
+        {
+            MatMul.MultiplyTransposed(target.Value, summation, a, w, m, n, k, k, actual);
+            AssertNear(expected, actual, n);
+        }
     }
 
     [Theory]
@@ -236,9 +239,9 @@ public class KernelTests
 
         // c (m x k) = d (m x n) · wᵀ (w is k x n) into rows of stride k + extra, the padding kept.
         var c = new float[m * k];
-        MatMul.MultiplyTransposed(target.Value, d, w, m, n, k, k, c);
+        MatMul.MultiplyTransposed(target.Value, Summation.Native, d, w, m, n, k, k, c);
         var cStrided = Padded(new float[m * k], m, k, extra);
-        MatMul.MultiplyTransposed(target.Value, d, w, m, n, k, stride, cStrided);
+        MatMul.MultiplyTransposed(target.Value, Summation.Native, d, w, m, n, k, stride, cStrided);
         Assert.Equal(Padded(c, m, k, extra), cStrided);
     }
 

@@ -189,4 +189,85 @@ public class OptimizerTests
         Assert.Equal(StopReason.Patience, result.StopReason);
         Assert.Equal(20, result.Iterations); // the first check sets the best; three more without a gain of 0.5
     }
+
+    /// <summary>
+    /// The plateau schedule gives the rates PyTorch's ReduceLROnPlateau gives for the same losses:
+    /// <c>ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2, threshold=0.1, threshold_mode="rel", min_lr=0.125)</c>
+    /// on an optimiser of lr 1, stepped with each loss below. A loss is a new best when below
+    /// best × (1 - 0.1); the third bad check in a row (patience 2, reduced when the count exceeds it)
+    /// halves the rate and starts the count again; the rate stops at min_lr, and a NaN is a bad check.
+    /// </summary>
+    [Fact]
+    public void The_plateau_schedule_reduces_as_ReduceLROnPlateau()
+    {
+        var o = new TrainingOptions { LearningRate = 1f, Schedule = LearningRateSchedule.Plateau, LearningRateFactor = 0.5f, LearningRatePatience = 2, LearningRateThreshold = 0.1, MinLearningRate = 0.125f };
+        (double Loss, double Rate, double Best, int Bad)[] script =
+        [
+            (10, 1, 10, 0),        // the first loss is the best (below +inf)
+            (9.5, 1, 10, 1),       // not below 10 x 0.9 = 9: bad
+            (8.9, 1, 8.9, 0),      // below 9: the new best
+            (8.9, 1, 8.9, 1),      // equal is not better
+            (8.5, 1, 8.9, 2),      // below 8.9 but not below 8.01: bad
+            (8.2, 0.5, 8.9, 0),    // the third bad check: halved, the count starts again
+            (8.0, 0.5, 8.0, 0),    // below 8.01: the new best
+            (double.NaN, 0.5, 8.0, 1),
+            (7.5, 0.5, 8.0, 2),    // not below 7.2
+            (7.3, 0.25, 8.0, 0),
+            (7.3, 0.25, 8.0, 1),
+            (7.3, 0.25, 8.0, 2),
+            (7.3, 0.125, 8.0, 0),  // 0.25 x 0.5 = 0.125, the floor
+            (7.3, 0.125, 8.0, 1),
+            (7.3, 0.125, 8.0, 2),
+            (7.3, 0.125, 8.0, 0),  // max(0.0625, min_lr) = 0.125: no change, the count starts again
+            (1.0, 0.125, 1.0, 0),
+        ];
+        var plateau = new Plateau { Rate = o.LearningRate };
+        foreach (var (loss, rate, best, bad) in script)
+        {
+            plateau.Check(o, loss);
+            Assert.Equal((rate, best, bad), (plateau.Rate, plateau.Best, plateau.BadChecks));
+            Assert.Equal((float)rate, LearningRates.At(o, 100, plateau.Rate));
+        }
+
+        // Patience 0: every bad check reduces; a reduction smaller than PyTorch's eps (1e-8) is not made.
+        var eager = o with { LearningRatePatience = 0, MinLearningRate = 0f, LearningRateThreshold = 0 };
+        var small = new Plateau { Rate = 5e-8 };
+        double[] rates = [5e-8, 2.5e-8, 1.25e-8, 1.25e-8, 1.25e-8]; // cuts of 2.5e-8 and 1.25e-8 are made, one of 6.25e-9 is not
+        small.Check(eager, 1);
+        foreach (double rate in rates[1..])
+        {
+            small.Check(eager, 2);
+            Assert.Equal(rate, small.Rate);
+            Assert.Equal(0, small.BadChecks);
+        }
+        // Warm-up multiplies the plateau's rate as it does the other schedules'.
+        Assert.Equal(0.25f, LearningRates.At(o with { Warmup = 4 }, 1, 0.5));
+    }
+
+    /// <summary>A plateau run's optimiser takes, after each check, the rate that check's validation loss decides (the state a checkpoint keeps).</summary>
+    [Fact]
+    public void A_plateau_run_steps_at_the_rate_its_checks_decide()
+    {
+        var o = new TrainingOptions
+        {
+            Hidden = 8, Batch = 4, LearningRate = 0.1f, Schedule = LearningRateSchedule.Plateau, LearningRateFactor = 0.5f, LearningRatePatience = 1,
+            LearningRateThreshold = 0.2, MinLearningRate = 0.02f, Warmup = 3, CheckEvery = 5, Patience = 100, MaxIterations = 60,
+        };
+        var run = TestRuns.Start(FastLra.Tasks.TaskKind.Adding, 10, o);
+        var replica = new Plateau { Rate = o.LearningRate };
+        var rates = new List<double>();
+        while (!run.IsFinished)
+        {
+            long t = run.Optimizer.StepCount;
+            var report = run.Step();
+            Assert.Equal(LearningRates.At(o, t, replica.Rate), run.Optimizer.LearningRate);
+            if (report is not { } check) continue;
+            replica.Check(o, check.Valid.Loss);
+            rates.Add(replica.Rate);
+            Assert.Equal((replica.Rate, replica.Best, replica.BadChecks), (run.Loop.Plateau.Rate, run.Loop.Plateau.Best, run.Loop.Plateau.BadChecks));
+            Assert.Equal((float)replica.Rate, run.LearningRate);
+        }
+        Assert.Equal(12, rates.Count);
+        Assert.Equal([0.1f, 0.05f, 0.025f, 0.02f], rates.Select(r => (float)r).Distinct().ToArray()); // the losses of this run reduce it to its floor
+    }
 }

@@ -145,6 +145,96 @@ public sealed class ReportTests : IDisposable
         Assert.Contains("on data the validation accuracy (R² for regression) at the best check by validation loss", md, StringComparison.Ordinal);
     }
 
+    private static string Line(long iteration, double train, double valid, double accuracy, float norm, float lr, float[]? steps = null,
+        float[]? local = null, Evaluation? regression = null) =>
+        CliJson.Serialize(new MetricsLine(iteration, train, valid, accuracy, accuracy, iteration / 100.0, 100, norm, null, local, steps, steps, null,
+            regression, LearningRate: lr).Write);
+
+    private static int Points(string svg, string color)
+    {
+        // The one line of that colour: its points are its M and L commands.
+        var path = System.Text.RegularExpressions.Regex.Match(svg, $"<path d=\"([^\"]*)\" fill=\"none\" stroke=\"{color}\"");
+        Assert.True(path.Success, "no line of " + color);
+        return path.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+    }
+
+    /// <summary>
+    /// One run's report from its metrics file: every check's numbers in report.csv as written,
+    /// the highest accuracy, the lowest loss and the last check in report.md, one point per check
+    /// in the figures (the learning rate as steps), and the per-step figures LRA's lines make.
+    /// </summary>
+    [Fact]
+    public void A_run_report_draws_every_check_of_its_metrics_file()
+    {
+        string metrics = Path.Combine(_dir, "m.jsonl"), outDir = Path.Combine(_dir, "run");
+        File.WriteAllLines(metrics,
+        [
+            Line(100, 1.5, 1.25, 0.5, 2f, 0.1f, [1f, 2f, 3f], [0.5f, 0.25f, 0.125f]),
+            Line(200, 1.0, 0.75, 0.875, 1f, 0.05f, [1f, 2f, 3f], [0.5f, 0.25f, 0.125f]),
+            Line(300, 0.5, 0.875, 0.75, 0.5f, 0.025f, [2f, 4f, 8f], [0.25f, 0.125f, 0.0625f]),
+        ]);
+        File.AppendAllText(metrics, "{\"iteration\": 400, \"train"); // a last line a crash cut short is no check
+
+        var files = RunReport.Load(metrics).Write(outDir);
+        Assert.Equal(["accuracy.svg", "loss.svg", "gradient-norm-per-check.svg", "gradient-norm.svg", "local-loss.svg", "learning-rate.svg", "report.csv", "report.md"], files);
+        Assert.All(files, f => Assert.True(File.Exists(Path.Combine(outDir, f)), f));
+        Assert.Equal(
+        [
+            "iteration,train_loss,valid_loss,valid_accuracy,gradient_norm,lr,elapsed_seconds",
+            "100,1.5,1.25,0.5,2,0.1,1", "200,1,0.75,0.875,1,0.05,2", "300,0.5,0.875,0.75,0.5,0.025,3",
+        ], File.ReadAllLines(Path.Combine(outDir, "report.csv")));
+        string md = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("3 checks, iterations 100 to 300, 3.0 s", md, StringComparison.Ordinal);
+        Assert.Contains("| highest validation accuracy | 200 | 1 | 0.75 | 87.50 % | 1 | 0.05 |", md, StringComparison.Ordinal);
+        Assert.Contains("| lowest validation loss | 200 | 1 | 0.75 | 87.50 % | 1 | 0.05 |", md, StringComparison.Ordinal);
+        Assert.Contains("| last | 300 | 0.5 | 0.875 | 75.00 % | 0.5 | 0.025 |", md, StringComparison.Ordinal);
+        foreach (string svg in files.Where(f => f.EndsWith(".svg", StringComparison.Ordinal))) Assert.Contains($"]({svg})", md, StringComparison.Ordinal);
+
+        string Svg(string name) => File.ReadAllText(Path.Combine(outDir, name));
+        Assert.Equal(3, Points(Svg("accuracy.svg"), SvgChart.Palette[0]));
+        Assert.Equal((3, 3), (Points(Svg("loss.svg"), SvgChart.Palette[0]), Points(Svg("loss.svg"), SvgChart.Palette[1])));
+        Assert.Equal(5, Points(Svg("learning-rate.svg"), SvgChart.Palette[0])); // three levels, two steps down
+        Assert.Contains(">local loss</text>", Svg("local-loss.svg"), StringComparison.Ordinal);
+        Assert.Contains("stroke-dasharray", Svg("gradient-norm.svg"), StringComparison.Ordinal); // the last check's profile
+    }
+
+    /// <summary>A regression run's metrics (valid_r2) are scored by R²; lines without lr or per-step arrays draw no learning-rate or per-step figure.</summary>
+    [Fact]
+    public void A_regression_run_report_is_scored_by_r_squared()
+    {
+        string metrics = Path.Combine(_dir, "r.jsonl"), outDir = Path.Combine(_dir, "run");
+        File.WriteAllLines(metrics,
+        [
+            Line(50, 0.5, 0.625, 0, 0.25f, float.NaN, regression: new Evaluation(0.625, 0, 0, 10, 4, 1.5, 0.5)),
+            Line(100, 0.25, 0.375, 0, 0.125f, float.NaN, regression: new Evaluation(0.375, 0, 0, 10, 1, 0.75, 0.875)),
+        ]);
+        var files = RunReport.Load(metrics).Write(outDir);
+        Assert.Equal(["accuracy.svg", "loss.svg", "gradient-norm-per-check.svg", "report.csv", "report.md"], files);
+        Assert.Equal(["iteration,train_loss,valid_loss,valid_r2,gradient_norm,lr,elapsed_seconds", "50,0.5,0.625,0.5,0.25,,0.5", "100,0.25,0.375,0.875,0.125,,1"],
+            File.ReadAllLines(Path.Combine(outDir, "report.csv")));
+        Assert.Contains("| highest validation R² | 100 | 0.25 | 0.375 | 0.8750 | 0.125 | - |", File.ReadAllText(Path.Combine(outDir, "report.md")), StringComparison.Ordinal);
+        Assert.Contains("Validation R²", File.ReadAllText(Path.Combine(outDir, "accuracy.svg")), StringComparison.Ordinal);
+    }
+
+    /// <summary>A file that is not one run's metrics is refused in one line that names it and the line.</summary>
+    [Theory]
+    [InlineData("", "no checks in it")]
+    [InlineData("{\"iteration\": 1}\n", "line 1 is not a metrics line")]
+    [InlineData("GOOD\nnot json\n", "line 2 is not a metrics line")]
+    [InlineData("[1, 2]\n", "line 1 is not a metrics line")]
+    [InlineData("GOOD\nGOOD\n", "line 2 is of iteration 100, not after the 100 before it: not the metrics of one run")]
+    [InlineData("GOOD\nR2\n", "line 2 has valid_r2 and the lines before it do not: not the metrics of one run")]
+    public void A_file_that_is_not_a_runs_metrics_is_refused(string text, string message)
+    {
+        string metrics = Path.Combine(_dir, "bad.jsonl");
+        File.WriteAllText(metrics, text.Replace("GOOD", Line(100, 1, 1, 0.5, 1f, 0.1f), StringComparison.Ordinal)
+            .Replace("R2", Line(200, 1, 1, 0, 1f, 0.1f, regression: new Evaluation(1, 0, 0, 1, 1, 1, 0.5)), StringComparison.Ordinal));
+        var e = Assert.Throws<InvalidDataException>(() => RunReport.Load(metrics));
+        Assert.StartsWith($"--metrics {metrics}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Fact]
     public void An_empty_directory_is_an_error_that_says_so()
     {

@@ -431,6 +431,28 @@ public sealed class SweepTests : IDisposable
         Assert.Contains("--omega-guard 0.0001", run[1].Command, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The plateau schedule's options are grid keys: they vary as any other, make their own ids and
+    /// commands, and a run at their defaults records none of them (its id is the one it had before they existed).
+    /// </summary>
+    [Fact]
+    public void A_grid_varies_the_plateau_schedule()
+    {
+        var runs = Expand("""{"task": "adding", "length": 10, "lr-schedule": ["constant", "plateau"], "lr-patience": [10, 3], "lr-threshold": 0.01}""");
+        // constant takes neither option but records them when set, as the step schedule's --lr-step-every: 2 x 2 runs.
+        Assert.Equal(4, runs.Count);
+        var plateau = runs[3].Spec.Options;
+        Assert.Equal((LearningRateSchedule.Plateau, 3, 0.01), (plateau.Schedule, plateau.LearningRatePatience, plateau.LearningRateThreshold));
+        Assert.Equal("fastlra train --task adding --length 10 --lr-schedule plateau --lr-patience 3 --lr-threshold 0.01", runs[3].Command);
+        Assert.Equal(runs.Count, runs.Select(r => r.Id).Distinct().Count());
+        var o = new RunSpec(new TaskSource(TaskKind.Adding, 10));
+        Assert.DoesNotContain(TrainingOptionTable.Describe(o), e => e.Key is "lr_patience" or "lr_threshold");
+        var set = o with { Options = plateau };
+        Assert.Equal(set, TrainingOptionTable.Read(TrainingOptionTable.Describe(set).ToDictionary(e => e.Key, e => e.Value)));
+        var e = Assert.Throws<UsageException>(() => Expand("""{"task": "adding", "length": 10, "lr-schedule": "plateau", "lr-patience": -1}"""));
+        Assert.Contains("--lr-patience must be >= 0 (checks), got -1", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Grids over data work as over tasks: the data options vary, the ids name the file and window, the commands repeat the runs.</summary>
     [Fact]
     public void A_grid_over_data_expands_and_names_its_runs_by_the_file()

@@ -26,6 +26,7 @@ internal sealed class InfoCommand : Command
             Vector<float>.Count,
             Vector.IsHardwareAccelerated,
             SimdWidth.Bits,
+            SimdWidth.HasFma,
             InstructionSets(),
             Environment.ProcessorCount,
             MemoryBudget.Available);

@@ -46,7 +46,7 @@ internal sealed class TrainCommand : Command
         "rounding sets it (docs/algorithm.md, \"Diagnostics\"); one more gradient computation per check, the run otherwise bit for bit the same";
 
     private const string MetricsHelp =
-        "one JSON line per check: iteration, train_loss, valid_loss, valid_accuracy, best_valid_accuracy, elapsed_seconds, iterations_per_second, gradient_norm " +
+        "one JSON line per check: iteration, train_loss, valid_loss, valid_accuracy, best_valid_accuracy, elapsed_seconds, iterations_per_second, gradient_norm, lr (the rate the next iteration takes) " +
         "and the per-step arrays dWhh_step_norms, dWxh_step_norms (the Frobenius norm of each step's contribution to the recurrent and the input weights, " +
         "over every layer; LRA's after its per-step clip, BPTT's before its global clip); for LRA also local_losses and, with alpha > 0, omega_values, " +
         "output_omega; with --conditioning also gradient_cosine; for regression on data valid_rmse, valid_mae, valid_r2 (original units). " +

@@ -126,7 +126,8 @@ internal sealed class SweepReport
         return new RunData(run, curve, cosines, firstNorms, lastNorms, firstLosses, lastLosses);
     }
 
-    private static float[]? Floats(JsonElement e, string name)
+    /// <summary>A metrics line's array of numbers (a value that is none is NaN), or null when absent.</summary>
+    internal static float[]? Floats(JsonElement e, string name)
     {
         if (!e.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array) return null;
         var values = new float[array.GetArrayLength()];
@@ -136,7 +137,7 @@ internal sealed class SweepReport
     }
 
     // A metrics line's number: a JSON number, or a non-finite one written as a string ("NaN"); false when absent or neither.
-    private static bool TryNumber(JsonElement e, string name, out double value)
+    internal static bool TryNumber(JsonElement e, string name, out double value)
     {
         value = double.NaN;
         if (!e.TryGetProperty(name, out var v)) return false;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace FastLra.Kernels;
 
@@ -14,12 +15,12 @@ internal interface IElementwise
 /// Runs element-wise operators (struct type parameters, no delegates) over spans at the widest
 /// accelerated width; the tail shorter than a vector goes through the same vector code on a
 /// padded stack copy, so every element gets identical rounding. The destination may be any of
-/// the inputs (each element is read before it is written). Each map returns Σ dest² in double,
-/// so a norm costs no extra pass.
+/// the inputs (each element is read before it is written). Each map returns Σ dest² (summed in one
+/// order at every width, then widened to double), so a norm costs no extra pass.
 /// </summary>
 internal static class Elementwise
 {
-    /// <summary>dest[i] = TOp(x[i], y[i], z[i], s); unused inputs may be empty.</summary>
+    /// <summary>dest[i] = TOp(x[i], y[i], z[i], s); unused inputs may be empty. Returns Σ dest[i]², in the fixed order of <see cref="Partials8"/>.</summary>
     public static double Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
         where TOp : IElementwise => Map<TOp>(SimdWidth.Current, x, y, z, s, dest);
 
@@ -42,7 +43,7 @@ internal static class Elementwise
         };
     }
 
-    /// <summary>Σ TOp(x[i], y[i], z[i], s) in double, storing nothing.</summary>
+    /// <summary>Σ TOp(x[i], y[i], x[i], s), storing nothing, in the fixed order of <see cref="Partials8"/> (the same at every width).</summary>
     public static double Sum<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s)
         where TOp : IElementwise => Sum<TOp>(SimdWidth.Current, x, y, s);
 
@@ -62,7 +63,6 @@ internal static class Elementwise
         };
     }
 
-    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Sum<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s)
         where TOp : IElementwise
@@ -71,29 +71,47 @@ internal static class Elementwise
         int n = x.Length, width = TV.Count, i = 0;
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float ry = ref MemoryMarshal.GetReference(y);
-        TV sv = TV.Broadcast(s), sum = TV.Zero;
+        // The values summed in the fixed order of Partials8 (each times one, exactly), so the sum
+        // is the same at every width.
+        TV sv = TV.Broadcast(s), one = TV.Broadcast(1f);
+        Partials8 sum = default;
         for (; i + width <= n; i += width)
         {
             TV xi = TV.Load(ref rx, i);
-            sum += TOp.Invoke(xi, TV.Load(ref ry, i), xi, sv);
+            sum = TV.MultiplyAdd8(TOp.Invoke(xi, TV.Load(ref ry, i), xi, sv), one, sum, i);
         }
-        double total = TV.Sum(sum);
-        if (i < n)
-        {
-            int rest = n - i;
-            Span<float> buffer = stackalloc float[3 * width];
-            buffer.Clear();
-            x.Slice(i, rest).CopyTo(buffer);
-            y.Slice(i, rest).CopyTo(buffer[width..]);
-            ref float rb = ref MemoryMarshal.GetReference(buffer);
-            TV xi = TV.Load(ref rb, 0);
-            TOp.Invoke(xi, TV.Load(ref rb, width), xi, sv).Store(ref rb, 2 * width);
-            for (int j = 0; j < rest; j++) total += buffer[2 * width + j];
-        }
-        return total;
+        if (i < n) sum = SumTail<TOp, TV>(x, y, s, i, sum);
+        return sum.Total();
     }
 
+    // The tail shorter than a vector, as MapTail.
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Partials8 SumTail<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, float s, int i, Partials8 sum)
+        where TOp : IElementwise
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count, rest = x.Length - i;
+        Span<float> buffer = stackalloc float[3 * width];
+        buffer.Clear();
+        x.Slice(i, rest).CopyTo(buffer);
+        y.Slice(i, rest).CopyTo(buffer[width..]);
+        ref float rb = ref MemoryMarshal.GetReference(buffer);
+        TV xi = TV.Load(ref rb, 0);
+        return TV.MultiplyAdd8(Valid(TOp.Invoke(xi, TV.Load(ref rb, width), xi, TV.Broadcast(s)), rest, buffer[(2 * width)..]), TV.Broadcast(1f), sum, i);
+    }
+
+    // v with its lanes from `rest` on zeroed (the padding of a row's tail), through scratch (a vector).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV Valid<TV>(TV v, int rest, Span<float> scratch)
+        where TV : struct, IVector<TV>
+    {
+        ref float r = ref MemoryMarshal.GetReference(scratch);
+        v.Store(ref r, 0);
+        scratch[rest..TV.Count].Clear();
+        return TV.Load(ref r, 0);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the MatMul kernels: no PGO re-compilation
     private static double Map<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest)
         where TOp : IElementwise
@@ -104,32 +122,37 @@ internal static class Elementwise
         ref float ry = ref MemoryMarshal.GetReference(y);
         ref float rz = ref MemoryMarshal.GetReference(z);
         ref float rd = ref MemoryMarshal.GetReference(dest);
-        TV sv = TV.Broadcast(s), squares = TV.Zero;
+        TV sv = TV.Broadcast(s);
+        Partials8 squares = default;
         for (; i + width <= n; i += width)
         {
             TV r = TOp.Invoke(TV.Load(ref rx, i), TV.Load(ref ry, i), TV.Load(ref rz, i), sv);
             r.Store(ref rd, i);
-            squares = TV.MultiplyAdd(r, r, squares);
+            squares = TV.MultiplyAdd8(r, r, squares, i);
         }
-        double total = TV.Sum(squares);
-        if (i < n)
-        {
-            int rest = n - i;
-            Span<float> buffer = stackalloc float[4 * width];
-            buffer.Clear();
-            x.Slice(i, rest).CopyTo(buffer);
-            y.Slice(i, rest).CopyTo(buffer[width..]);
-            z.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
-            ref float rb = ref MemoryMarshal.GetReference(buffer);
-            TOp.Invoke(TV.Load(ref rb, 0), TV.Load(ref rb, width), TV.Load(ref rb, 2 * width), sv).Store(ref rb, 3 * width);
-            for (int j = 0; j < rest; j++)
-            {
-                float r = buffer[3 * width + j];
-                dest[i + j] = r;
-                total += (double)r * r;
-            }
-        }
-        return total;
+        if (i < n) squares = MapTail<TOp, TV>(x, y, z, s, dest, i, squares);
+        return squares.Total();
+    }
+
+    // The tail shorter than a vector, through a zero-padded stack copy. A method apart: with the
+    // stack copy in Map, the compiler kept the partials on the stack in Map's loop too.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Partials8 MapTail<TOp, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> z, float s, Span<float> dest, int i,
+        Partials8 squares)
+        where TOp : IElementwise
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count, rest = dest.Length - i;
+        Span<float> buffer = stackalloc float[4 * width];
+        buffer.Clear();
+        x.Slice(i, rest).CopyTo(buffer);
+        y.Slice(i, rest).CopyTo(buffer[width..]);
+        z.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
+        ref float rb = ref MemoryMarshal.GetReference(buffer);
+        TV r = Valid(TOp.Invoke(TV.Load(ref rb, 0), TV.Load(ref rb, width), TV.Load(ref rb, 2 * width), TV.Broadcast(s)), rest, buffer[(3 * width)..]);
+        buffer.Slice(3 * width, rest).CopyTo(dest[i..]);
+        return TV.MultiplyAdd8(r, r, squares, i);
     }
 }
 

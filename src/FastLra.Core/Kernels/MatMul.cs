@@ -173,27 +173,103 @@ public static class MatMul
         Gemm(target, ref one, 0, 0, ref MemoryMarshal.GetReference(d), 1, rows, n, ref rs, ref rs);
     }
 
-    /// <summary>c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p).</summary>
+    /// <summary>
+    /// c (m x k) = a (m x n) · wᵀ, with w (k x n): c[i, p] = dot(a row i, w row p), summed in the
+    /// fixed order of <see cref="Summation.Fixed"/> (the same bits at every vector width).
+    /// </summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, Span<float> c) =>
-        MultiplyTransposed(SimdWidth.Current, a, w, m, n, k, k, c);
+        MultiplyTransposed(SimdWidth.Current, Summation.Fixed, a, w, m, n, k, k, c);
 
     /// <summary>
     /// As the overload without a stride, with row i of c at c[i * cStride] (cStride >= k): c is a state
     /// of padded rows, whose columns k .. cStride - 1 are left as they are.
     /// </summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c) =>
-        MultiplyTransposed(SimdWidth.Current, a, w, m, n, k, cStride, c);
+        MultiplyTransposed(SimdWidth.Current, Summation.Fixed, a, w, m, n, k, cStride, c);
 
-    /// <summary>As the public overloads, at <paramref name="target"/>, for tests.</summary>
-    internal static void MultiplyTransposed(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c)
+    /// <summary>As the public overloads, in the order <paramref name="summation"/> names (a run's <see cref="FastLra.Model.IRnnParameters.Summation"/>).</summary>
+    internal static void MultiplyTransposed(Summation summation, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c) =>
+        MultiplyTransposed(SimdWidth.Current, summation, a, w, m, n, k, cStride, c);
+
+    /// <summary>As the public overloads, at <paramref name="target"/> and in the order <paramref name="summation"/> names, for tests.</summary>
+    internal static void MultiplyTransposed(SimdTarget target, Summation summation, ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, int cStride, Span<float> c)
     {
         Check(a.Length, m * n, w.Length, k * n, c.Length, Needed(m, k, cStride));
         if (m == 0 || k == 0) return;
         ref float ra = ref MemoryMarshal.GetReference(a);
         ref float rw = ref MemoryMarshal.GetReference(w);
         ref float rc = ref MemoryMarshal.GetReference(c);
-        if (target.Fma) DotAt<MachineFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
+        if (summation == Summation.Fixed)
+        {
+            if (target.Fma) FixedDotAt<MachineFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
+            else FixedDotAt<NoFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
+        }
+        else if (target.Fma) DotAt<MachineFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
         else DotAt<NoFma>(target, ref ra, ref rw, m, n, k, ref rc, cStride);
+    }
+
+    // Eight lanes at every width: 256-bit vectors from 256 bits up (a 512-bit machine's dot blocks
+    // run at half its width), pairs of 128-bit vectors below. Four rows of blocks need 32
+    // registers of eight lanes.
+    private static void FixedDotAt<TRule>(SimdTarget target, ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
+        where TRule : struct, IFmaRule
+    {
+        if (n < 8)
+        {
+            if (target.Bits >= 512) FixedDotShort<V512>(ref a, ref w, m, n, k, ref c, cStride);
+            else if (target.Bits >= 256) FixedDotShort<V256<TRule>>(ref a, ref w, m, n, k, ref c, cStride);
+            else FixedDotShort<V128<TRule>>(ref a, ref w, m, n, k, ref c, cStride);
+        }
+        else if (target.Bits >= 256) Dot<V256<TRule>>(ref a, ref w, m, n, k, ref c, cStride, target.Registers >= 32);
+        else Dot<V128x2<TRule>>(ref a, ref w, m, n, k, ref c, cStride, fourRows: false);
+    }
+
+    /// <summary>Outputs of <see cref="FixedDotShort"/> per pass: w's rows copied as columns, 8 x 64 floats on the stack.</summary>
+    private const int ShortBlock = 64;
+
+    // Rows shorter than eight (the outputs' O): element j is partial j, alone, and the partials fold
+    // as Partials8's. Vectorised across the outputs, which needs w's columns as rows: copied for
+    // ShortBlock outputs at a time, zero beyond n, so each partial and the fold are lane-wise
+    // arithmetic, the same at any width.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FixedDotShort<TV>(ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count;
+        Span<float> columns = stackalloc float[8 * ShortBlock + TV.Count];
+        ref float t = ref MemoryMarshal.GetReference(columns);
+        Span<float> row = columns[(8 * ShortBlock)..];
+        TV zero = TV.Zero;
+        for (int q0 = 0; q0 < k; q0 += ShortBlock)
+        {
+            int cols = Math.Min(ShortBlock, k - q0);
+            columns.Clear();
+            for (int q = 0; q < cols; q++)
+                for (int j = 0; j < n; j++) Unsafe.Add(ref t, j * ShortBlock + q) = Unsafe.Add(ref w, (q0 + q) * n + j);
+            for (int i = 0; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref a, i * n);
+                for (int v = 0; v < cols; v += width)
+                {
+                    TV p0 = TV.MultiplyAdd(TV.Broadcast(ai), TV.Load(ref t, v), zero);
+                    TV p1 = n > 1 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 1)), TV.Load(ref t, ShortBlock + v), zero) : zero;
+                    TV p2 = n > 2 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 2)), TV.Load(ref t, 2 * ShortBlock + v), zero) : zero;
+                    TV p3 = n > 3 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 3)), TV.Load(ref t, 3 * ShortBlock + v), zero) : zero;
+                    TV p4 = n > 4 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 4)), TV.Load(ref t, 4 * ShortBlock + v), zero) : zero;
+                    TV p5 = n > 5 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 5)), TV.Load(ref t, 5 * ShortBlock + v), zero) : zero;
+                    TV p6 = n > 6 ? TV.MultiplyAdd(TV.Broadcast(Unsafe.Add(ref ai, 6)), TV.Load(ref t, 6 * ShortBlock + v), zero) : zero;
+                    TV sum = ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + zero));
+                    ref float ci = ref Unsafe.Add(ref c, i * cStride + q0 + v);
+                    if (v + width <= cols) sum.Store(ref ci, 0);
+                    else
+                    {
+                        sum.Store(ref MemoryMarshal.GetReference(row), 0);
+                        row[..(cols - v)].CopyTo(MemoryMarshal.CreateSpan(ref ci, cols - v));
+                    }
+                }
+            }
+        }
     }
 
     private static void DotAt<TRule>(SimdTarget target, ref float a, ref float w, int m, int n, int k, ref float c, int cStride)
@@ -763,6 +839,34 @@ internal static class MatMulReference
             }
     }
 
+    /// <summary>
+    /// c (m x k) = a (m x n) · wᵀ in <see cref="Summation.Fixed"/>'s order, one element at a time:
+    /// element j goes to partial j mod 8 (rows shorter than eight: partial j); a row's last eight
+    /// when n is not a multiple of eight are the vector kernels' overlapping tail, element
+    /// n - 8 + l in partial l, the lanes done before adding zero; the partials fold as
+    /// <see cref="Partials8.Fold"/>. Fused or not by <paramref name="fused"/>.
+    /// </summary>
+    public static void MultiplyTransposedFixed(ReadOnlySpan<float> a, ReadOnlySpan<float> w, int m, int n, int k, bool fused, Span<float> c)
+    {
+        MatMul.Check(a.Length, m * n, w.Length, k * n, c.Length, m * k);
+        var p = new float[8];
+        for (int i = 0; i < m; i++)
+            for (int q = 0; q < k; q++)
+            {
+                Array.Clear(p);
+                var x = a.Slice(i * n, n);
+                var y = w.Slice(q * n, n);
+                int full = n < 8 ? n : n - n % 8;
+                for (int j = 0; j < full; j++) p[j % 8] = Fma(x[j], y[j], p[j % 8], fused);
+                for (int l = 0, skip = 8 - (n - full); full < n && l < 8; l++)
+                    p[l] = l < skip ? Fma(0f, 0f, p[l], fused) : Fma(x[n - 8 + l], y[n - 8 + l], p[l], fused);
+                float f0 = p[0] + p[4], f1 = p[1] + p[5], f2 = p[2] + p[6], f3 = p[3] + p[7];
+                c[i * k + q] = (f0 + f1) + (f2 + f3);
+            }
+    }
+
+    private static float Fma(float a, float b, float c, bool fused) => fused ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
+
     /// <summary>g (k x n) += aᵀ · d, with a (m x k) and d (m x n).</summary>
     public static void TransposedMultiplyAdd(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int m, int k, int n, Span<float> g)
     {
@@ -775,6 +879,23 @@ internal static class MatMulReference
                 g[p * n + j] = s;
             }
     }
+}
+
+/// <summary>
+/// How a dot product orders its sums, which decides its last bits: the products whose outputs lie
+/// along the vector (a·W, aᵀ·d) sum each element in one order at every width, but a dot product
+/// splits its sum into partial sums, one per lane.
+/// </summary>
+internal enum Summation
+{
+    /// <summary>
+    /// Eight partial sums at every width, folded by one tree (<see cref="Partials8"/>): the same bits
+    /// at 512, 256 and 128 bits and on ARM64 (with FMA). The default (<c>--deterministic true</c>).
+    /// </summary>
+    Fixed,
+
+    /// <summary>As many partial sums as the width has lanes (16, 8 or 4): faster at 512 and 128 bits, whose bits differ (<c>--deterministic false</c>).</summary>
+    Native,
 }
 
 /// <summary>A count fixed by the type, so a kernel instantiated on it is compiled for that count alone.</summary>

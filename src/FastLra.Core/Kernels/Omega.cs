@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace FastLra.Kernels;
 
@@ -106,7 +107,6 @@ internal static class Omega
     }
 
     // The tail shorter than a vector goes through the same vector code on a padded stack copy, as in Elementwise.Map.
-    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double DescendTanh<TV>(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext, Span<float> tNext)
         where TV : struct, IVector<TV>
@@ -117,37 +117,44 @@ internal static class Omega
         ref float rt = ref MemoryMarshal.GetReference(t);
         ref float rhn = ref MemoryMarshal.GetReference(hNext);
         ref float rtn = ref MemoryMarshal.GetReference(tNext);
-        TV cv = TV.Broadcast(c), sv = TV.Broadcast(step), squares = TV.Zero;
+        TV cv = TV.Broadcast(c), sv = TV.Broadcast(step);
+        Partials8 squares = default;
         for (; i + width <= count; i += width)
         {
             TV g = Step(TV.Load(ref rn, i), TV.Load(ref rt, i), cv);
             g.Store(ref rn, i);
-            squares = TV.MultiplyAdd(g, g, squares);
+            squares = TV.MultiplyAdd8(g, g, squares, i);
             TV next = TV.MultiplyAdd(g, sv, TV.Load(ref rh, i));
             next.Store(ref rhn, i);
             TanhOperator.Tanh(next).Store(ref rtn, i);
         }
-        double total = TV.Sum(squares);
-        if (i < count)
-        {
-            int rest = count - i;
-            Span<float> buffer = stackalloc float[3 * width];
-            buffer.Clear();
-            n.Slice(i, rest).CopyTo(buffer);
-            t.Slice(i, rest).CopyTo(buffer[width..]);
-            h.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
-            ref float rb = ref MemoryMarshal.GetReference(buffer);
-            TV g = Step(TV.Load(ref rb, 0), TV.Load(ref rb, width), cv);
-            TV next = TV.MultiplyAdd(g, sv, TV.Load(ref rb, 2 * width));
-            g.Store(ref rb, 0);
-            next.Store(ref rb, width);
-            TanhOperator.Tanh(next).Store(ref rb, 2 * width);
-            for (int j = 0; j < rest; j++) total += (double)buffer[j] * buffer[j];
-            buffer[..rest].CopyTo(n[i..]);
-            buffer.Slice(width, rest).CopyTo(hNext[i..]);
-            buffer.Slice(2 * width, rest).CopyTo(tNext[i..]);
-        }
-        return total;
+        if (i < count) squares = DescendTanhTail<TV>(n, c, step, h, t, hNext, tNext, i, squares);
+        return squares.Total();
+    }
+
+    // The tail shorter than a vector, on a zero-padded stack copy; apart, as Elementwise.MapTail.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Partials8 DescendTanhTail<TV>(Span<float> n, float c, float step, ReadOnlySpan<float> h, ReadOnlySpan<float> t, Span<float> hNext,
+        Span<float> tNext, int i, Partials8 squares)
+        where TV : struct, IVector<TV>
+    {
+        int width = TV.Count, rest = n.Length - i;
+        Span<float> buffer = stackalloc float[3 * width];
+        buffer.Clear();
+        n.Slice(i, rest).CopyTo(buffer);
+        t.Slice(i, rest).CopyTo(buffer[width..]);
+        h.Slice(i, rest).CopyTo(buffer[(2 * width)..]);
+        ref float rb = ref MemoryMarshal.GetReference(buffer);
+        TV g = Step(TV.Load(ref rb, 0), TV.Load(ref rb, width), TV.Broadcast(c));
+        TV next = TV.MultiplyAdd(g, TV.Broadcast(step), TV.Load(ref rb, 2 * width));
+        g = Elementwise.Valid(g, rest, buffer);
+        next.Store(ref rb, width);
+        TanhOperator.Tanh(next).Store(ref rb, 2 * width);
+        buffer[..rest].CopyTo(n[i..]);
+        buffer.Slice(width, rest).CopyTo(hNext[i..]);
+        buffer.Slice(2 * width, rest).CopyTo(tNext[i..]);
+        return TV.MultiplyAdd8(g, g, squares, i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace FastLra.Kernels;
 
@@ -19,65 +20,84 @@ internal static class Reductions
     public static void SumRowsAdd(ReadOnlySpan<float> d, int rows, int cols, Span<float> sum) =>
         MatMul.SumRowsAdd(SimdWidth.Current, d, rows, cols, sum);
 
-    /// <summary>Sum of squares, accumulated in double so long spans keep their precision.</summary>
+    /// <summary>
+    /// Sum of squares, in blocks of <see cref="FlushBlock"/> elements summed in double so long spans
+    /// keep their precision; within a block in the fixed order of <see cref="Dot(SimdTarget, ReadOnlySpan{float}, ReadOnlySpan{float})"/>,
+    /// so the norms that clip gradients and scale Omega come out the same at every vector width.
+    /// </summary>
     public static double SumOfSquares(ReadOnlySpan<float> x) => SumOfSquares(SimdWidth.Current, x);
 
     /// <summary>As the overload without a target, at <paramref name="target"/>, for tests (as every such overload below).</summary>
-    public static double SumOfSquares(SimdTarget target, ReadOnlySpan<float> x) => (target.Bits, target.Fma) switch
-    {
-        (512, _) => SumOfSquares<V512>(x),
-        (256, true) => SumOfSquares<V256<MachineFma>>(x),
-        (256, false) => SumOfSquares<V256<NoFma>>(x),
-        (128, true) => SumOfSquares<V128<MachineFma>>(x),
-        (128, false) => SumOfSquares<V128<NoFma>>(x),
-        _ => SumOfSquaresTail(x, 0),
-    };
+    public static double SumOfSquares(SimdTarget target, ReadOnlySpan<float> x) => Dot(target, x, x);
 
-    // Four independent accumulators (one FMA chain is bound by its latency: a 10,000-float gradient
-    // took 1.5 us), flushed to double every 4096 elements to bound the rounding; then single
-    // vectors and one overlapping vector with its done lanes zeroed, so only spans shorter than a
-    // vector take the scalar loop (a 36-float scalar tail made a 100-float row cost 45 ns).
+    /// <summary>Σ x_i y_i, in the fixed order below, in double across blocks of <see cref="FlushBlock"/>.</summary>
+    public static double Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y) => Dot(SimdWidth.Current, x, y);
+
+    /// <summary>
+    /// Σ x_i y_i, the same bits at every vector width: element e goes to partial e mod 8
+    /// (<see cref="Partials8"/>), which adds its elements in ascending order; the partials of each
+    /// block of <see cref="FlushBlock"/> fold by one tree into a double total. One set of eight
+    /// partials, not several: a state padded to a stride S (a multiple of eight, but not the same
+    /// at every width) then puts every element in the same partial at every width, its zero
+    /// padding adding nothing, which a layout over more partials would not.
+    /// </summary>
+    public static double Dot(SimdTarget target, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        if (y.Length != x.Length) ThrowHelper.ShapeMismatch();
+        return (target.Bits, target.Fma) switch
+        {
+            (512, _) => Dot<V512>(x, y),
+            (256, true) => Dot<V256<MachineFma>>(x, y),
+            (256, false) => Dot<V256<NoFma>>(x, y),
+            (_, true) => Dot<V128<MachineFma>>(x, y),
+            _ => Dot<V128<NoFma>>(x, y),
+        };
+    }
+
+    /// <summary>Elements summed in float before a block's sum goes into the double total (a multiple of every width).</summary>
+    public const int FlushBlock = 4096;
+
+    [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SumOfSquares<TV>(ReadOnlySpan<float> x)
+    private static double Dot<TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
         where TV : struct, IVector<TV>
     {
         ref float rx = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, width = TV.Count, step = 4 * width, i = 0;
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        int n = x.Length, width = TV.Count, i = 0;
         double total = 0;
-        while (i + step <= n)
+        Span<float> padded = stackalloc float[2 * width];
+        while (i < n)
         {
-            int end = Math.Min(n - step, i + 4096);
-            TV a0 = TV.Zero, a1 = TV.Zero, a2 = TV.Zero, a3 = TV.Zero;
-            for (; i <= end; i += step)
+            int end = Math.Min(n, i + FlushBlock);
+            Partials8 sum = Whole<TV>(ref rx, ref ry, ref i, end);
+            if (i < end)
             {
-                TV v0 = TV.Load(ref rx, i), v1 = TV.Load(ref rx, i + width), v2 = TV.Load(ref rx, i + 2 * width), v3 = TV.Load(ref rx, i + 3 * width);
-                a0 = TV.MultiplyAdd(v0, v0, a0);
-                a1 = TV.MultiplyAdd(v1, v1, a1);
-                a2 = TV.MultiplyAdd(v2, v2, a2);
-                a3 = TV.MultiplyAdd(v3, v3, a3);
+                // The tail, zero-padded to a vector.
+                padded.Clear();
+                x[i..end].CopyTo(padded);
+                y[i..end].CopyTo(padded[width..]);
+                ref float rp = ref MemoryMarshal.GetReference(padded);
+                sum = TV.MultiplyAdd8(TV.Load(ref rp, 0), TV.Load(ref rp, width), sum, i);
+                i = end;
             }
-            total += TV.Sum(a0 + a1 + (a2 + a3));
+            total += sum.Total();
         }
-        TV rest = TV.Zero;
-        for (; i + width <= n; i += width)
-        {
-            TV v = TV.Load(ref rx, i);
-            rest = TV.MultiplyAdd(v, v, rest);
-        }
-        if (i < n && n >= width)
-        {
-            TV v = TV.LoadSkipping(ref rx, n - width, width - (n - i));
-            rest = TV.MultiplyAdd(v, v, rest);
-            i = n;
-        }
-        return total + TV.Sum(rest) + SumOfSquaresTail(x, i);
+        return total;
     }
 
-    private static double SumOfSquaresTail(ReadOnlySpan<float> x, int from)
+    // The whole vectors from i to end, i left at the first element of the rest. Apart from the
+    // tail's stack copy, so the partials stay in registers (with it, the compiler kept them on
+    // the stack and every multiply-add waited on a store).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static Partials8 Whole<TV>(ref float x, ref float y, ref int i, int end)
+        where TV : struct, IVector<TV>
     {
-        double total = 0;
-        for (int i = from; i < x.Length; i++) total += (double)x[i] * x[i];
-        return total;
+        Partials8 sum = default;
+        int j = i;
+        for (; j + TV.Count <= end; j += TV.Count) sum = TV.MultiplyAdd8(TV.Load(ref x, j), TV.Load(ref y, j), sum, j);
+        i = j;
+        return sum;
     }
 
     /// <summary>
@@ -166,19 +186,19 @@ internal static class Reductions
     {
         if (a.Length < (long)rows * m || d.Length < (long)rows * n) ThrowHelper.ShapeMismatch();
         // Pairs b >= c cost m + n each; the product costs m n per row.
-        return (rows + 1L) * (m + n) <= 2L * m * n ? GramNorm(a, d, rows, m, n) : FormedNorm(target, a, d, rows, m, n, scratch);
+        return (rows + 1L) * (m + n) <= 2L * m * n ? GramNorm(target, a, d, rows, m, n) : FormedNorm(target, a, d, rows, m, n, scratch);
     }
 
-    private static float GramNorm(ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
+    private static float GramNorm(SimdTarget target, ReadOnlySpan<float> a, ReadOnlySpan<float> d, int rows, int m, int n)
     {
         double total = 0;
         for (int b = 0; b < rows; b++)
         {
             var ab = a.Slice(b * m, m);
             var db = d.Slice(b * n, n);
-            total += (double)TensorPrimitives.Dot(ab, ab) * TensorPrimitives.Dot(db, db);
+            total += Dot(target, ab, ab) * Dot(target, db, db);
             for (int c = 0; c < b; c++)
-                total += 2.0 * TensorPrimitives.Dot(ab, a.Slice(c * m, m)) * TensorPrimitives.Dot(db, d.Slice(c * n, n));
+                total += 2.0 * Dot(target, ab, a.Slice(c * m, m)) * Dot(target, db, d.Slice(c * n, n));
         }
         return (float)Math.Sqrt(Math.Max(total, 0));
     }
@@ -211,6 +231,31 @@ internal static class ReductionsReference
             for (int i = 0; i < rows; i++) s += d[i * cols + j];
             sum[j] = s;
         }
+    }
+
+    /// <summary>
+    /// Σ x_i y_i in <see cref="Reductions.Dot(SimdTarget, ReadOnlySpan{float}, ReadOnlySpan{float})"/>'s
+    /// order, one element at a time: blocks of <see cref="Reductions.FlushBlock"/>, element e into
+    /// partial e mod 8 (a block's last vector zero-padded to <paramref name="width"/> lanes), each
+    /// block folded as <see cref="Partials8.Fold"/> into a double total.
+    /// </summary>
+    public static double FixedDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int width, bool fused)
+    {
+        double total = 0;
+        var p = new float[8];
+        for (int block = 0; block < x.Length; block += Reductions.FlushBlock)
+        {
+            int end = Math.Min(x.Length, block + Reductions.FlushBlock), padded = block + (end - block + width - 1) / width * width;
+            Array.Clear(p);
+            for (int e = block; e < padded; e++)
+            {
+                float a = e < end ? x[e] : 0f, b = e < end ? y[e] : 0f;
+                p[e % 8] = fused ? MathF.FusedMultiplyAdd(a, b, p[e % 8]) : a * b + p[e % 8];
+            }
+            float f0 = p[0] + p[4], f1 = p[1] + p[5], f2 = p[2] + p[6], f3 = p[3] + p[7];
+            total += (f0 + f1) + (f2 + f3);
+        }
+        return total;
     }
 
     public static double SumOfSquares(ReadOnlySpan<float> x)

@@ -29,7 +29,18 @@ internal interface IVector<TSelf>
     /// <summary>a * b + c, fused where <see cref="Fused"/>, else rounded after the multiply and after the add.</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
+    /// <summary>
+    /// The sum of the lanes in the fixed order of <see cref="Partials8"/> (lane i as element i), so
+    /// a vector of eight lanes sums alike at every width: V256 and V128x2 alike.
+    /// </summary>
     static abstract float Sum(TSelf v);
+
+    /// <summary>
+    /// sum + a * b lane by lane in <see cref="Partials8"/>'s fixed layout: lane i of the vector
+    /// that starts at element <paramref name="first"/> goes to partial (first + i) mod 8, in turn,
+    /// fused by the vector's rule. By value: the partials then stay in two registers.
+    /// </summary>
+    static abstract Partials8 MultiplyAdd8(TSelf a, TSelf b, Partials8 sum, int first);
 
     /// <summary>
     /// The lane sums of a 4 x 4 block of vectors, stored as a 4 x 4 block of floats:
@@ -108,6 +119,14 @@ internal readonly struct V512(Vector512<float> value) : IVector<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V512 v) => Vector512.Sum(v._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Partials8 MultiplyAdd8(V512 a, V512 b, Partials8 sum, int first)
+    {
+        Vector256<float> al = a._v.GetLower(), bl = b._v.GetLower(), ah = a._v.GetUpper(), bh = b._v.GetUpper();
+        sum = sum.MultiplyAdd<MachineFma>(al.GetLower(), bl.GetLower(), al.GetUpper(), bl.GetUpper());
+        return sum.MultiplyAdd<MachineFma>(ah.GetLower(), bh.GetLower(), ah.GetUpper(), bh.GetUpper());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 operator +(V512 a, V512 b) => new(a._v + b._v);
@@ -233,7 +252,11 @@ internal readonly struct V256<TRule>(Vector256<float> value) : IVector<V256<TRul
         new(TRule.Fused ? Vector256.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(V256<TRule> v) => Vector256.Sum(v._v);
+    public static float Sum(V256<TRule> v) => Partials8.Fold(v._v.GetLower(), v._v.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Partials8 MultiplyAdd8(V256<TRule> a, V256<TRule> b, Partials8 sum, int first) =>
+        sum.MultiplyAdd<TRule>(a._v.GetLower(), b._v.GetLower(), a._v.GetUpper(), b._v.GetUpper());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<TRule> operator +(V256<TRule> a, V256<TRule> b) => new(a._v + b._v);
@@ -319,8 +342,10 @@ internal readonly struct V256<TRule>(Vector256<float> value) : IVector<V256<TRul
         Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
     {
         Vector256<float> u0 = Halves(x0, y0), u1 = Halves(x1, y1), u2 = Halves(x2, y2), u3 = Halves(x3, y3);
-        Vector256<float> p0 = Avx.Shuffle(u0, u1, 0b01_00_01_00) + Avx.Shuffle(u0, u1, 0b11_10_11_10);
-        Vector256<float> p1 = Avx.Shuffle(u2, u3, 0b01_00_01_00) + Avx.Shuffle(u2, u3, 0b11_10_11_10);
+        // Lanes (0 + 1) and (2 + 3), then their sum: the tree of Horizontal.Sum4 (haddps, faddp), so
+        // the eight partial sums of a fixed-order dot product fold alike here and on 128-bit pairs.
+        Vector256<float> p0 = Avx.Shuffle(u0, u1, 0b10_00_10_00) + Avx.Shuffle(u0, u1, 0b11_01_11_01);
+        Vector256<float> p1 = Avx.Shuffle(u2, u3, 0b10_00_10_00) + Avx.Shuffle(u2, u3, 0b11_01_11_01);
         return Avx.Shuffle(p0, p1, 0b10_00_10_00) + Avx.Shuffle(p0, p1, 0b11_01_11_01);
     }
 
@@ -353,10 +378,12 @@ internal readonly struct V128<TRule>(Vector128<float> value) : IVector<V128<TRul
     public static V128<TRule> Load(ref float source, int offset) => new(Vector128.LoadUnsafe(ref source, (nuint)offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V128<TRule> LoadSkipping(ref float source, int offset, int skip) =>
-        new(Vector128.ConditionalSelect(
-            Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(skip)).AsSingle(),
-            Vector128.LoadUnsafe(ref source, (nuint)offset), Vector128<float>.Zero));
+    public static V128<TRule> LoadSkipping(ref float source, int offset, int skip) => new(Mask(Vector128.LoadUnsafe(ref source, (nuint)offset), skip));
+
+    /// <summary>v with its first <paramref name="skip"/> lanes zeroed (none for skip &lt;= 0, all for skip &gt;= 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> Mask(Vector128<float> v, int skip) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(skip)).AsSingle(), v, Vector128<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> Broadcast(float value) => new(Vector128.Create(value));
@@ -367,6 +394,9 @@ internal readonly struct V128<TRule>(Vector128<float> value) : IVector<V128<TRul
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V128<TRule> v) => Vector128.Sum(v._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Partials8 MultiplyAdd8(V128<TRule> a, V128<TRule> b, Partials8 sum, int first) => sum.MultiplyAddHalf<TRule>(a._v, b._v, (first & 4) != 0);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<TRule> operator +(V128<TRule> a, V128<TRule> b) => new(a._v + b._v);
@@ -426,6 +456,163 @@ internal readonly struct V128<TRule>(Vector128<float> value) : IVector<V128<TRul
         Vector128.ConditionalSelect(
             Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(skip)).AsSingle(),
             _v, Vector128.LoadUnsafe(ref destination, (nuint)offset)).StoreUnsafe(ref destination, (nuint)offset);
+}
+
+/// <summary>
+/// Eight lanes as two 128-bit vectors: what a 128-bit machine (NEON, SSE) runs where a kernel must
+/// sum in the order of the 256-bit path (the fixed-order dot products), lane for lane the same
+/// arithmetic as <see cref="V256{TRule}"/> and so the same bits.
+/// </summary>
+internal readonly struct V128x2<TRule>(Vector128<float> low, Vector128<float> high) : IVector<V128x2<TRule>>
+    where TRule : struct, IFmaRule
+{
+    private readonly Vector128<float> _low = low, _high = high;
+
+    public static int Count => 8;
+    public static bool Fused => TRule.Fused;
+    public static V128x2<TRule> Zero => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> Load(ref float source, int offset) =>
+        new(Vector128.LoadUnsafe(ref source, (nuint)offset), Vector128.LoadUnsafe(ref source, (nuint)(offset + 4)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> LoadSkipping(ref float source, int offset, int skip) =>
+        new(V128<TRule>.Mask(Vector128.LoadUnsafe(ref source, (nuint)offset), skip),
+            V128<TRule>.Mask(Vector128.LoadUnsafe(ref source, (nuint)(offset + 4)), skip - 4));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> Broadcast(float value) => new(Vector128.Create(value), Vector128.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> MultiplyAdd(V128x2<TRule> a, V128x2<TRule> b, V128x2<TRule> c) => TRule.Fused
+        ? new(Vector128.FusedMultiplyAdd(a._low, b._low, c._low), Vector128.FusedMultiplyAdd(a._high, b._high, c._high))
+        : new(a._low * b._low + c._low, a._high * b._high + c._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(V128x2<TRule> v) => Partials8.Fold(v._low, v._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Partials8 MultiplyAdd8(V128x2<TRule> a, V128x2<TRule> b, Partials8 sum, int first) =>
+        sum.MultiplyAdd<TRule>(a._low, b._low, a._high, b._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums4x4(ref float c, nint stride,
+        V128x2<TRule> s00, V128x2<TRule> s01, V128x2<TRule> s02, V128x2<TRule> s03, V128x2<TRule> s10, V128x2<TRule> s11, V128x2<TRule> s12, V128x2<TRule> s13,
+        V128x2<TRule> s20, V128x2<TRule> s21, V128x2<TRule> s22, V128x2<TRule> s23, V128x2<TRule> s30, V128x2<TRule> s31, V128x2<TRule> s32, V128x2<TRule> s33)
+    {
+        StoreSums2x4(ref c, stride, s00, s01, s02, s03, s10, s11, s12, s13);
+        StoreSums2x4(ref Unsafe.Add(ref c, 2 * stride), stride, s20, s21, s22, s23, s30, s31, s32, s33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums2x4(ref float c, nint stride, V128x2<TRule> s00, V128x2<TRule> s01, V128x2<TRule> s02, V128x2<TRule> s03,
+        V128x2<TRule> s10, V128x2<TRule> s11, V128x2<TRule> s12, V128x2<TRule> s13)
+    {
+        StoreSums1x4(ref c, s00, s01, s02, s03);
+        StoreSums1x4(ref Unsafe.Add(ref c, stride), s10, s11, s12, s13);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreSums1x4(ref float c, V128x2<TRule> s0, V128x2<TRule> s1, V128x2<TRule> s2, V128x2<TRule> s3) =>
+        Horizontal.Sum4(s0._low + s0._high, s1._low + s1._high, s2._low + s2._high, s3._low + s3._high).StoreUnsafe(ref c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> operator +(V128x2<TRule> a, V128x2<TRule> b) => new(a._low + b._low, a._high + b._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> operator -(V128x2<TRule> a, V128x2<TRule> b) => new(a._low - b._low, a._high - b._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> operator *(V128x2<TRule> a, V128x2<TRule> b) => new(a._low * b._low, a._high * b._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> operator /(V128x2<TRule> a, V128x2<TRule> b) => new(a._low / b._low, a._high / b._high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> Abs(V128x2<TRule> v) => new(Vector128.Abs(v._low), Vector128.Abs(v._high));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> Sqrt(V128x2<TRule> v) => new(Vector128.Sqrt(v._low), Vector128.Sqrt(v._high));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> Clamp(V128x2<TRule> x, V128x2<TRule> low, V128x2<TRule> high) =>
+        new(Vector128.MinNative(high._low, Vector128.MaxNative(low._low, x._low)), Vector128.MinNative(high._high, Vector128.MaxNative(low._high, x._high)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> Log(V128x2<TRule> v) => new(Vector128.Log(v._low), Vector128.Log(v._high));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> ShiftIntoExponent(V128x2<TRule> v) =>
+        new(Vector128.ShiftLeft(v._low.AsInt32(), 23).AsSingle(), Vector128.ShiftLeft(v._high.AsInt32(), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> SelectBelow(V128x2<TRule> x, V128x2<TRule> limit, V128x2<TRule> below, V128x2<TRule> otherwise) =>
+        new(Vector128.ConditionalSelect(Vector128.LessThan(x._low, limit._low), below._low, otherwise._low),
+            Vector128.ConditionalSelect(Vector128.LessThan(x._high, limit._high), below._high, otherwise._high));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128x2<TRule> CopySign(V128x2<TRule> magnitude, V128x2<TRule> sign) =>
+        new(Vector128.ConditionalSelect(Vector128.Create(-0f), sign._low, magnitude._low),
+            Vector128.ConditionalSelect(Vector128.Create(-0f), sign._high, magnitude._high));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ref float destination, int offset)
+    {
+        _low.StoreUnsafe(ref destination, (nuint)offset);
+        _high.StoreUnsafe(ref destination, (nuint)(offset + 4));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreSkipping(ref float destination, int offset, int skip)
+    {
+        new V128<TRule>(_low).StoreSkipping(ref destination, offset, Math.Clamp(skip, 0, 4));
+        new V128<TRule>(_high).StoreSkipping(ref destination, offset + 4, Math.Clamp(skip - 4, 0, 4));
+    }
+}
+
+/// <summary>
+/// Eight partial sums in one fixed order, the same on every vector width and on ARM64: element e
+/// of a reduction goes to partial e mod 8, each partial adds its elements in ascending e (fused
+/// where the rule fuses), and <see cref="Total"/> folds them by one tree: f_k = p_k + p_(k+4),
+/// then (f_0 + f_1) + (f_2 + f_3), the tree of <see cref="Horizontal.Sum4"/>. A vector of any
+/// width adds into it by <see cref="IVector{TSelf}.MultiplyAdd8"/>: a 512-bit vector's two halves
+/// in turn, a 128-bit vector into the half its first element falls in. So a reduction written
+/// with it gives the same bits whatever width runs it, which the width's own lanes do not. A value
+/// of two 128-bit fields, passed and returned by value: by reference, it lived on the stack and
+/// every add waited on a store (a sum of squares ran 10x slower).
+/// </summary>
+internal readonly struct Partials8(Vector128<float> low, Vector128<float> high)
+{
+    private readonly Vector128<float> _low = low, _high = high;
+
+    /// <summary>Eight elements more: partials 0-3 from aLow * bLow, 4-7 from aHigh * bHigh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Partials8 MultiplyAdd<TRule>(Vector128<float> aLow, Vector128<float> bLow, Vector128<float> aHigh, Vector128<float> bHigh)
+        where TRule : struct, IFmaRule =>
+        new(MultiplyAdd<TRule>(aLow, bLow, _low), MultiplyAdd<TRule>(aHigh, bHigh, _high));
+
+    /// <summary>Four elements more, into partials 4-7 when <paramref name="high"/>, else 0-3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Partials8 MultiplyAddHalf<TRule>(Vector128<float> a, Vector128<float> b, bool high)
+        where TRule : struct, IFmaRule =>
+        high ? new(_low, MultiplyAdd<TRule>(a, b, _high)) : new(MultiplyAdd<TRule>(a, b, _low), _high);
+
+    /// <summary>The sum, by the fixed tree.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Total() => Fold(_low, _high);
+
+    /// <summary>(f_0 + f_1) + (f_2 + f_3) with f = low + high.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Fold(Vector128<float> low, Vector128<float> high)
+    {
+        Vector128<float> f = low + high;
+        return (f.GetElement(0) + f.GetElement(1)) + (f.GetElement(2) + f.GetElement(3));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> MultiplyAdd<TRule>(Vector128<float> a, Vector128<float> b, Vector128<float> c)
+        where TRule : struct, IFmaRule => TRule.Fused ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
 }
 
 /// <summary>Horizontal sums that reduce several vectors at once.</summary>

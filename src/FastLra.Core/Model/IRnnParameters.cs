@@ -14,6 +14,9 @@ internal interface IRnnParameters
     /// <summary>S, the floats from one block (or row) of hidden values to the next.</summary>
     int Stride { get; }
 
+    /// <summary>The order the dot products over these tensors sum in (the trainers' a·Wᵀ): fixed unless a run asks for its width's own.</summary>
+    FastLra.Kernels.Summation Summation { get; }
+
     /// <summary>Layer <paramref name="layer"/>'s input weights.</summary>
     Span<float> InputWeights(int layer);
 

@@ -6,7 +6,7 @@ namespace FastLra.Model;
 /// A parameter set's layers in the trainers' layout: every row of a layer's tensors (Wx_l, Wh_l
 /// and the biases) holds its G gate blocks of H values each padded with zeros to the stride S, H
 /// rounded up to whole vectors of the width the kernels run (<see cref="SimdWidth.Bits"/>: 16
-/// floats, a cache line, at 512 bits). States kept in rows of S then are whole vectors
+/// floats, a cache line, at 512 bits), and to at least eight floats (<see cref="StrideOf"/>). States kept in rows of S then are whole vectors
 /// that start on a vector boundary, so no load or store straddles a cache line and no row needs a
 /// masked tail: the products run 5-20% faster than on rows of H = 100 (docs/performance.md). The
 /// weights' zero padding keeps the states' padding zero. Why and by are the set's own tensors (the
@@ -22,10 +22,15 @@ internal sealed class PaddedParameters : IRnnParameters
         return total;
     }
 
-    /// <summary>H rounded up to a multiple of the vector width in floats (4 without vectors).</summary>
+    /// <summary>
+    /// H rounded up to a multiple of the vector width in floats, and of eight: a gate block then
+    /// starts at a multiple of eight floats at every width, so the fixed-order dot products
+    /// (<see cref="Summation.Fixed"/>) give each element the same partial sum at 512, 256 and 128
+    /// bits, the zero padding adding nothing.
+    /// </summary>
     public static int StrideOf(int hidden)
     {
-        int width = Math.Max(SimdWidth.Bits, 128) / 32;
+        int width = Math.Max(SimdWidth.Bits / 32, 8);
         return (hidden + width - 1) / width * width;
     }
 
@@ -35,9 +40,13 @@ internal sealed class PaddedParameters : IRnnParameters
     private readonly Memory<float> _memory;
     private readonly int[] _layerStart;
 
-    /// <summary>The padded tensors of <paramref name="set"/> over <paramref name="memory"/> (<see cref="Length"/> floats, zeroed here).</summary>
-    public PaddedParameters(ParameterSet set, Memory<float> memory)
+    /// <summary>
+    /// The padded tensors of <paramref name="set"/> over <paramref name="memory"/> (<see cref="Length"/>
+    /// floats, zeroed here), whose dot products sum in the order <paramref name="summation"/> names.
+    /// </summary>
+    public PaddedParameters(ParameterSet set, Memory<float> memory, Summation summation = Summation.Fixed)
     {
+        Summation = summation;
         if (memory.Length != Length(set.Shape)) throw new ArgumentException("Memory length does not match the padded shape.", nameof(memory));
         Set = set;
         Stride = StrideOf(set.Shape.Hidden);
@@ -54,6 +63,8 @@ internal sealed class PaddedParameters : IRnnParameters
 
     /// <summary>S, the floats from one gate block to the next.</summary>
     public int Stride { get; }
+
+    public Summation Summation { get; }
 
     /// <summary>GS, the floats of one row of a layer's tensors.</summary>
     public int RowLength => Shape.Gates * Stride;

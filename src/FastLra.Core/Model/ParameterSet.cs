@@ -1,3 +1,4 @@
+using FastLra.Kernels;
 namespace FastLra.Model;
 
 /// <summary>
@@ -29,6 +30,9 @@ public sealed class ParameterSet : IRnnParameters
 
     /// <summary>Compact rows: S = H, gate blocks H apart.</summary>
     public int Stride => Shape.Hidden;
+
+    /// <summary>Fixed: compact rows are read by inference and evaluation, which sum in the one order every width shares.</summary>
+    Summation IRnnParameters.Summation => Summation.Fixed;
 
     /// <summary>All parameters, in layout order.</summary>
     public Span<float> Data => _memory.Span;

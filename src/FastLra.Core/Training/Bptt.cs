@@ -206,7 +206,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
     private static void OutputsForward(PaddedParameters p, ReadOnlySpan<float> z, ReadOnlySpan<float> whyT, int rows, Span<float> o)
     {
         int outputs = p.Shape.Outputs;
-        MatMul.MultiplyTransposed(z[..(rows * p.Stride)], whyT, rows, p.Stride, outputs, outputs, o);
+        MatMul.MultiplyTransposed(p.Summation, z[..(rows * p.Stride)], whyT, rows, p.Stride, outputs, outputs, o);
         // Rows are O values wide (a few): one flat pass, not a call per row.
         ReadOnlySpan<float> by = p.By;
         o = o[..(rows * outputs)];
@@ -254,7 +254,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
             ReadOnlySpan<float> u = l == 0 ? x : States(l - 1);
             int inputs = l == 0 ? shape.Inputs : s, bu = batch * inputs;
             Span<float> states = States(l), caches = Caches(l);
-            if (top) MatMul.MultiplyTransposed(gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dh);
+            if (top) MatMul.MultiplyTransposed(p.Summation, gradO.Slice((r - 1) * bo, bo), p.Why, batch, outputs, h, s, dh);
             else dh.Clear();
             if (TCell.CarryBlock >= 0) dc.Clear();
             var initial = Initial(h0, l, 0);
@@ -288,7 +288,7 @@ internal sealed class Bptt<TCell> : IGradientAlgorithm
                 Reductions.SumRowsAdd(dgh, n * batch, gs, g.HiddenBias(l));
                 if (shape.HasInputBias) Reductions.SumRowsAdd(dgx, n * batch, gs, g.InputBias(l));
                 // The layer below's share of its states' gradient, du = dgx Wxᵀ, over the steps just consumed.
-                if (l > 0) MatMul.MultiplyTransposed(dgx[..(n * bg)], p.InputWeights(l), n * batch, gs, h, s, above.Slice(first * bs, n * bs));
+                if (l > 0) MatMul.MultiplyTransposed(p.Summation, dgx[..(n * bg)], p.InputWeights(l), n * batch, gs, h, s, above.Slice(first * bs, n * bs));
             }
         }
     }

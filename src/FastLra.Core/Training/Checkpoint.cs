@@ -43,6 +43,8 @@ internal static class Checkpoint
         metadata.Add(new("last_evaluation", Numbers(loop.Last)));
         metadata.Add(new("last_train_loss", D(loop.LastTrainLoss)));
         metadata.Add(new("train_loss_window", $"{D(loop.WindowLoss)} {I(loop.WindowCount)}"));
+        if (run.Spec.Options.Schedule == LearningRateSchedule.Plateau)
+            metadata.Add(new("lr_plateau", $"{D(loop.Plateau.Rate)} {D(loop.Plateau.Best)} {I(loop.Plateau.BadChecks)}"));
         // A diverged run is not resumed: only the stops a resumed run reports again are recorded.
         if (loop.Stopped is { } stopped and not StopReason.Diverged) metadata.Add(new("stopped", OptionNames.StopReasons.Name(stopped)));
         if (run.BestParameters is not null)
@@ -116,6 +118,7 @@ internal static class Checkpoint
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count > run.Spec.Options.CheckEvery || count > iteration)
             throw Bad(path, "train_loss_window");
         (loop.WindowLoss, loop.WindowCount) = (sum, count);
+        if (run.Spec.Options.Schedule == LearningRateSchedule.Plateau) RestorePlateau(m, path, run.Spec.Options, loop.Plateau);
         if (m.TryGetValue("stopped", out string? stopped))
             loop.Stopped = OptionNames.StopReasons.TryParse(stopped, out var reason) && reason is StopReason.Solved or StopReason.Patience or StopReason.MaxIterations
                 ? reason
@@ -128,6 +131,21 @@ internal static class Checkpoint
             loop.BestIteration = Count(m, "best_iteration", path, iteration, "the iterations");
             loop.Best = ReadEvaluation(m, "best_evaluation", path);
         }
+    }
+
+    /// <summary>
+    /// The plateau schedule's state, "rate best bad-checks": a rate in [--lr-min, --lr] and above 0,
+    /// a best loss that is a number (+∞ before the first check), at most --lr-patience bad checks.
+    /// </summary>
+    private static void RestorePlateau(Dictionary<string, string> m, string path, TrainingOptions o, Plateau plateau)
+    {
+        string[] parts = Text(m, "lr_plateau", path).Split(' ');
+        if (parts.Length != 3
+            || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) || !(rate > 0 && rate >= o.MinLearningRate && rate <= o.LearningRate)
+            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double best) || double.IsNaN(best)
+            || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int bad) || bad > o.LearningRatePatience)
+            throw Bad(path, "lr_plateau");
+        (plateau.Rate, plateau.Best, plateau.BadChecks) = (rate, best, bad);
     }
 
     /// <summary>An evaluation as seven numbers: loss, accuracy, errors, count, MSE, MAE, R².</summary>

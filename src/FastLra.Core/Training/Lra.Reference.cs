@@ -35,7 +35,7 @@ internal sealed partial class Lra<TLoss>
             Step(_passA.Span, l - 1, bs).CopyTo(grad);
             if (_s.Alpha != 0f)
             {
-                MatMul.MultiplyTransposed(_gz.Span, ws.PaddedWeights.Whh, B, S, H, S, _m.Span);
+                MatMul.MultiplyTransposed(ws.PaddedWeights.Summation, _gz.Span, ws.PaddedWeights.Whh, B, S, H, S, _m.Span);
                 AddOmegaGradientA(_gz.Span, _m.Span, Step(z, l - 1, bs), grad);
             }
             SearchTarget(l, Reductions.Norm(grad), Step(z, l, bs));
@@ -88,9 +88,9 @@ internal sealed partial class Lra<TLoss>
         MatMul.TransposedMultiplyAdd(x.Slice((l + 1) * bi, bi), tmp, B, I, S, gWxh);
         Reductions.SumRowsAdd(tmp, B, S, gbh);
         // Into a_l: the state branch through (1 - z_l²), the target branch through (1 - z^_l²).
-        MatMul.MultiplyTransposed(dA1, p.Whh, B, S, H, S, gz);
+        MatMul.MultiplyTransposed(p.Summation, dA1, p.Whh, B, S, H, S, gz);
         Activations.TanhBackward(Step(z, l, bs), gz, da);
-        MatMul.MultiplyTransposed(dq, p.Whh, B, S, H, S, tmp);
+        MatMul.MultiplyTransposed(p.Summation, dq, p.Whh, B, S, H, S, tmp);
         Activations.TanhBackward(zlHat, tmp, tmp);
         AddInPlace(da, tmp);
 
@@ -141,7 +141,7 @@ internal sealed partial class Lra<TLoss>
         for (int t = start; t >= 1; t--)
         {
             var next = Step(pass, t - 1, bs);
-            MatMul.MultiplyTransposed(Step(pass, t, bs), ws.PaddedWeights.Whh, B, S, H, S, next);
+            MatMul.MultiplyTransposed(ws.PaddedWeights.Summation, Step(pass, t, bs), ws.PaddedWeights.Whh, B, S, H, S, next);
             Activations.TanhBackward(Step(ws.Z, t - 1, bs), next, next);
         }
     }

@@ -202,7 +202,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             for (int t = W; t < T; t++)
             {
                 var gradO = OutputRows(ws.GradO, t);
-                MatMul.MultiplyTransposed(gradO, ws.PaddedWeights.Why, B, O, H, S, m);
+                MatMul.MultiplyTransposed(ws.PaddedWeights.Summation, gradO, ws.PaddedWeights.Why, B, O, H, S, m);
                 BuildD(Step(ws.Z, t, bs), d);
                 var omega = Omega.Forward(gradO, m, d, n);
                 Omega.BackwardW(n, d, gradO, B, H, S, O, omega, _s.Alpha, _nd.Span, g.Why);
@@ -243,7 +243,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         Span<float> th = _th.Span, m = _m.Span, term = _g.Span, oHat = _oHat.Span, gradO = _gradOHat.Span;
         Rnn.OutputForward(p, th, B, oHat);
         GlobalLoss.Backward(_loss, oHat, OutputRows(_batch.Y, t), B, O, R * B, gradO);
-        MatMul.MultiplyTransposed(gradO, p.Why, B, O, H, S, m);
+        MatMul.MultiplyTransposed(p.Summation, gradO, p.Why, B, O, H, S, m);
         Activations.TanhBackward(th, m, term);
         TensorPrimitives.Add(grad, term, grad);
         if (_s.Alpha != 0f) AddOmegaGradientA(gradO, m, th, grad);
@@ -281,7 +281,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
             if (t >= 1 || omegaStep)
             {
                 // grad = N = (delta_t Whhᵀ)(1 - z_{t-1}²).
-                MatMul.MultiplyTransposed(delta, p.Whh, B, S, H, S, _m.Span);
+                MatMul.MultiplyTransposed(p.Summation, delta, p.Whh, B, S, H, S, _m.Span);
                 squares = Elementwise.Map<TanhBackwardOperator>(zPrev, _m.Span, default, 0f, grad);
             }
             if (omegaStep)
@@ -379,7 +379,7 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         Span<float> th = _th.Span, tp = _tp.Span, grad = _grad.Span;
         MatMul.MultiplyAdd(th, whh, _u.Span, B, H, S, S, tp);
         double gg = Elementwise.Map<TanhLossSlopeOperator<TLoss>>(tp, v, default, 1f / (B * H), tp);
-        MatMul.MultiplyTransposed(tp, whh, B, S, H, S, grad);
+        MatMul.MultiplyTransposed(_ws.PaddedWeights.Summation, tp, whh, B, S, H, S, grad);
         double squares = Elementwise.Map<TanhBackwardOperator>(th, grad, default, 0f, grad);
         return OmegaValue.From(Math.Sqrt(squares), Math.Sqrt(gg), _s.OmegaGuard);
     }
@@ -437,14 +437,14 @@ internal sealed partial class Lra<TLoss> : IGradientAlgorithm
         {
             Span<float> g = _g.Span, m = _m.Span;
             LocalLoss.Backward<TLoss>(tp, v, tp, B * H, g);
-            MatMul.MultiplyTransposed(g, whh, B, S, H, S, m);
+            MatMul.MultiplyTransposed(_ws.PaddedWeights.Summation, g, whh, B, S, H, S, m);
             return (float)Math.Sqrt(Elementwise.Map<TanhBackwardOperator>(th, m, default, 0f, grad));
         }
         // G and Gz stacked (2B x S), so both products with Whhᵀ are one call.
         Span<float> signals = _signals.Span, products = _left.Span;
         LocalLoss.Backward<TLoss>(tp, v, tp, B * H, signals[..bs]);
         LocalLoss.Backward<TLoss>(tp, v, default, B * H, signals[bs..]);
-        MatMul.MultiplyTransposed(signals, whh, 2 * B, S, H, S, products);
+        MatMul.MultiplyTransposed(_ws.PaddedWeights.Summation, signals, whh, 2 * B, S, H, S, products);
         Activations.TanhBackward(th, products[..bs], grad);
         Omega.DiagonalBackwardA(signals[bs..], products[bs..], th, B, H, S, _s.Alpha, grad, _s.OmegaGuard);
         return Reductions.Norm(grad);

@@ -57,14 +57,27 @@ public sealed record TrainingOptions
     /// <summary>How the learning rate changes over the run (constant, the default).</summary>
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant;
 
-    /// <summary>Cosine: the rate the schedule ends at (PyTorch's CosineAnnealingLR eta_min).</summary>
+    /// <summary>Cosine: the rate the schedule ends at (PyTorch's CosineAnnealingLR eta_min); plateau: the floor of its reductions (ReduceLROnPlateau's min_lr).</summary>
     public float MinLearningRate { get; init; }
 
     /// <summary>Step: iterations between reductions of the rate by <see cref="LearningRateFactor"/> (PyTorch's StepLR step_size).</summary>
     public int LearningRateStepEvery { get; init; } = 1000;
 
-    /// <summary>Step: what each reduction multiplies the rate by (StepLR's gamma).</summary>
+    /// <summary>Step and plateau: what each reduction multiplies the rate by (StepLR's gamma, ReduceLROnPlateau's factor).</summary>
     public float LearningRateFactor { get; init; } = 0.1f;
+
+    /// <summary>
+    /// Plateau: checks (not iterations) in a row without a new best validation loss that the rate
+    /// waits through; the next such check reduces it (ReduceLROnPlateau's patience).
+    /// </summary>
+    public int LearningRatePatience { get; init; } = 10;
+
+    /// <summary>
+    /// Plateau: a check's validation loss is a new best when below the best so far times (1 - this)
+    /// (ReduceLROnPlateau's threshold, relative mode, and its default). Relative, so one value suits
+    /// every loss's scale; <see cref="MinDelta"/>, absolute and on accuracy for a task, is early stopping's.
+    /// </summary>
+    public double LearningRateThreshold { get; init; } = 1e-4;
 
     /// <summary>Iterations over which the rate rises linearly from lr/N to lr before the schedule takes over (0: none).</summary>
     public int Warmup { get; init; }
@@ -110,6 +123,15 @@ public sealed record TrainingOptions
     /// <summary>LRA: the local loss.</summary>
     public LocalLossKind LocalLoss { get; init; } = LocalLossKind.LogPenalty;
 
+    /// <summary>
+    /// Whether every sum runs in one order at every vector width (true, the default): the same
+    /// model and metrics, bit for bit, at 512, 256 and 128 bits and on ARM64 (machines with FMA; a
+    /// machine without it rounds differently, but alike at each of its widths). False lets the dot
+    /// products sum in the width's own lanes, faster at 512 and 128 bits (docs/performance.md,
+    /// "Deterministic sums"), and the bits then depend on the width.
+    /// </summary>
+    public bool Deterministic { get; init; } = true;
+
     /// <summary>The iteration budget, counted from the run's start.</summary>
     public long MaxIterations { get; init; } = 100_000;
 
@@ -141,6 +163,9 @@ public sealed record TrainingOptions
         if (!(MinLearningRate >= 0f) || !(MinLearningRate <= LearningRate)) return $"--lr-min must be in [0, --lr {LearningRate}], got {MinLearningRate}.";
         if (LearningRateStepEvery <= 0) return $"--lr-step-every must be positive, got {LearningRateStepEvery}.";
         if (!(LearningRateFactor > 0f && LearningRateFactor <= 1f)) return $"--lr-factor must be in (0, 1], got {LearningRateFactor}.";
+        if (Schedule == LearningRateSchedule.Plateau && LearningRateFactor == 1f) return "--lr-factor must be below 1 with --lr-schedule plateau (its reductions must reduce), got 1.";
+        if (LearningRatePatience < 0) return $"--lr-patience must be >= 0 (checks), got {LearningRatePatience}.";
+        if (!(LearningRateThreshold >= 0 && LearningRateThreshold < 1)) return $"--lr-threshold must be in [0, 1), got {LearningRateThreshold}.";
         if (Warmup < 0) return $"--warmup must be >= 0, got {Warmup}.";
         if (!(WeightDecay >= 0f) || !(LearningRate * WeightDecay < 1f)) return $"--weight-decay must be >= 0 with --lr times it below 1, got {WeightDecay}.";
         if (!(MinDelta >= 0) || double.IsInfinity(MinDelta)) return $"--min-delta must be >= 0, got {MinDelta}.";

@@ -89,6 +89,7 @@ public sealed class TrainingRun
             ? spec.Epochs * ((data.Train.Count + (long)spec.Options.Batch - 1) / spec.Options.Batch)
             : spec.Options.MaxIterations;
         _loop = new LoopState();
+        _loop.Plateau.Rate = spec.Options.LearningRate;
         ValidationThreads = Environment.ProcessorCount;
     }
 
@@ -259,7 +260,8 @@ public sealed class TrainingRun
     internal static (Workspace, Optimizer, IGradientAlgorithm) Wire(TrainingOptions options, SequenceLayout layout, int batch, ParameterSet? initial)
     {
         var shape = options.Shape(layout.Inputs, layout.Outputs);
-        var workspace = new Workspace(shape, layout, batch, Optimizer.StateBuffers(options.Optimizer), Workspace.ScratchLength(options, shape, layout, batch));
+        var workspace = new Workspace(shape, layout, batch, Optimizer.StateBuffers(options.Optimizer), Workspace.ScratchLength(options, shape, layout, batch),
+            options.Deterministic ? Summation.Fixed : Summation.Native);
         if (initial is null) Initialization.Default(workspace.Parameters, options.Seed);
         else workspace.Parameters.CopyFrom(initial);
         var optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, workspace.OptimizerState);
@@ -309,6 +311,9 @@ public sealed class TrainingRun
 
     /// <summary>A run on data: its data sets, normalisation and baselines; null for a synthetic task.</summary>
     internal DataRun? Data { get; }
+
+    /// <summary>The learning rate the next iteration takes: its schedule's (after the last check's plateau decision) and warm-up's.</summary>
+    internal float LearningRate => LearningRates.At(Spec.Options, Optimizer.StepCount, _loop.Plateau.Rate);
 
     /// <summary>The loop's own state (best results, patience, the training losses since the last check), which a checkpoint carries.</summary>
     internal LoopState Loop => _loop;
@@ -456,6 +461,7 @@ public sealed class TrainingRun
         {
             _loop.ChecksWithoutBest++;
         }
+        if (Spec.Options.Schedule == LearningRateSchedule.Plateau) _loop.Plateau.Check(Spec.Options, last.Loss);
         Elapse();
         var report = new CheckReport(Iteration, _loop.WindowLoss / _loop.WindowCount, last, _loop.BestValidAccuracy, _loop.ElapsedSeconds, _loop.ChecksWithoutBest);
         _loop.WindowLoss = 0;
@@ -491,7 +497,7 @@ public sealed class TrainingRun
         if (probe) ProbePerturbed(ws);
         float loss = Algorithm.ComputeGradients(ws.Sequences);
         Algorithm.Diagnostics.GradientCosine = probe ? Reductions.Cosine(_probe!.Gradient, ws.Gradients.Data) : double.NaN;
-        Optimizer.LearningRate = LearningRates.At(Spec.Options, Optimizer.StepCount);
+        Optimizer.LearningRate = LearningRate;
         Optimizer.Step(ws.Parameters, ws.Gradients);
         Iteration++;
         return loss;
@@ -580,6 +586,9 @@ internal sealed class LoopState
 
     /// <summary>How many iterations <see cref="WindowLoss"/> sums.</summary>
     public int WindowCount { get; set; }
+
+    /// <summary>The plateau schedule's rate, best loss and bad checks (its rate is --lr under the other schedules, and unused).</summary>
+    public Plateau Plateau { get; } = new();
 }
 
 /// <summary>

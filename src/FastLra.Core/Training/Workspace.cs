@@ -1,3 +1,4 @@
+using FastLra.Kernels;
 using System.Runtime.CompilerServices;
 using FastLra.Model;
 
@@ -16,9 +17,10 @@ internal sealed class Workspace
     /// <summary>
     /// A workspace for <paramref name="batch"/> sequences of <paramref name="layout"/>, whose widths
     /// must be the network's, with <paramref name="optimizerBuffers"/> parameter-sized optimiser
-    /// buffers and <paramref name="scratchFloats"/> for the gradient algorithm to carve.
+    /// buffers and <paramref name="scratchFloats"/> for the gradient algorithm to carve; its dot
+    /// products sum in the order <paramref name="summation"/> names.
     /// </summary>
-    public Workspace(RnnShape shape, SequenceLayout layout, int batch, int optimizerBuffers, long scratchFloats)
+    public Workspace(RnnShape shape, SequenceLayout layout, int batch, int optimizerBuffers, long scratchFloats, Summation summation = Summation.Fixed)
     {
         shape.Validate();
         string? problem = layout.Validate();
@@ -38,8 +40,8 @@ internal sealed class Workspace
         var s = Carve(ref carver, shape, layout, batch, optimizerBuffers, scratchFloats);
         Parameters = new ParameterSet(shape, s.Parameters);
         Gradients = new ParameterSet(shape, s.Gradients);
-        PaddedWeights = new PaddedParameters(Parameters, s.PaddedWeights);
-        PaddedGradients = new PaddedParameters(Gradients, s.PaddedGradients);
+        PaddedWeights = new PaddedParameters(Parameters, s.PaddedWeights, summation);
+        PaddedGradients = new PaddedParameters(Gradients, s.PaddedGradients, summation);
         OptimizerState = s.OptimizerState;
         Sequences = new SequenceBatch(layout, batch, s.X, s.Y);
         (_z, _o, _gradO, _h0, Scratch) = (s.Z, s.O, s.GradO, s.H0, s.Scratch);

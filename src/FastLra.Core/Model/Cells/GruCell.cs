@@ -45,7 +45,7 @@ internal readonly struct GruCell : ICell
         int s = p.Stride, rs = rows * s;
         Gates.GruBackward(dh, dhAbove, cache, hPrev, rows, s, dgx, dgh, scratch);
         if (!needPrevious) return;
-        MatMul.MultiplyTransposed(dgh[..(3 * rs)], p.RecurrentWeights(layer), rows, 3 * s, p.Shape.Hidden, s, dh);
+        MatMul.MultiplyTransposed(p.Summation, dgh[..(3 * rs)], p.RecurrentWeights(layer), rows, 3 * s, p.Shape.Hidden, s, dh);
         System.Numerics.Tensors.TensorPrimitives.Add(dh[..rs], scratch[..rs], dh[..rs]);
     }
 }

@@ -45,6 +45,6 @@ internal readonly struct LstmCell : ICell
     {
         int s = p.Stride;
         Gates.LstmBackward(dh, dhAbove, cache, carryPrev, carryStride, rows, s, carry, dgx);
-        if (needPrevious) MatMul.MultiplyTransposed(dgx[..(rows * 4 * s)], p.RecurrentWeights(layer), rows, 4 * s, p.Shape.Hidden, s, dh);
+        if (needPrevious) MatMul.MultiplyTransposed(p.Summation, dgx[..(rows * 4 * s)], p.RecurrentWeights(layer), rows, 4 * s, p.Shape.Hidden, s, dh);
     }
 }

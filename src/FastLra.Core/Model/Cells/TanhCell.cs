@@ -39,6 +39,6 @@ internal readonly struct TanhCell : ICell
         int s = p.Stride, rs = rows * s;
         if (dhAbove.IsEmpty) Activations.TanhBackward(h[..rs], dh, dgx);
         else Activations.TanhBackward(h[..rs], dh, dhAbove, dgx);
-        if (needPrevious) MatMul.MultiplyTransposed(dgx[..rs], p.RecurrentWeights(layer), rows, s, p.Shape.Hidden, s, dh);
+        if (needPrevious) MatMul.MultiplyTransposed(p.Summation, dgx[..rs], p.RecurrentWeights(layer), rows, s, p.Shape.Hidden, s, dh);
     }
 }
