@@ -5,8 +5,8 @@
 #   docs/online/search.sh [FASTLRA...]     (the fastlra command as in run.sh)
 # BPTT (tanh and GRU) and LRA (alpha 0): SGD at lr 0.01 and 0.05, Adam at 0.001 and 0.005, windows
 # of 4 and 16 ticks; LRA also beta 0.1, 1 and 10 and K 3 and 10. An update every tick. The committed
-# table was made with 256-bit kernels, as docs/online.md's numbers (DOTNET_PreferredVectorBitWidth=256
-# for the JIT build on a machine with AVX-512).
+# table was made as docs/online.md's numbers were, by 256-bit kernels before the fixed order of
+# summation (the code of f7890aa, DOTNET_PreferredVectorBitWidth=256 on a machine with AVX-512).
 set -euo pipefail
 here=$(dirname "$0")
 # shellcheck source=../results/lib.sh
