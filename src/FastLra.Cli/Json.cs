@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using FastLra.Cli.Sweep;
 using FastLra.Tasks;
 using FastLra.Training;
 
@@ -113,17 +114,28 @@ internal sealed record TrainReport(
     }
 }
 
-/// <summary>The result file of one sweep run: its id, the train command that repeats it, and its report.</summary>
-internal sealed record SweepResult(string Id, string Command, TrainReport Run)
+/// <summary>
+/// The result of one sweep run: its id, the train command that repeats it, the SHA-256 of its data
+/// files (a run on data; what its id was made from), and its report.
+/// </summary>
+internal sealed record SweepResult(string Id, string Command, TrainReport Run, DataDigests? Digests = null)
 {
     public void Write(Utf8JsonWriter w)
     {
         w.WriteStartObject();
-        w.WriteString("id", Id);
-        w.WriteString("command", Command);
+        WriteHead(w);
         w.WritePropertyName("run");
         Run.Write(w);
         w.WriteEndObject();
+    }
+
+    /// <summary>The fields before the report: id, command and the data files' digests.</summary>
+    public void WriteHead(Utf8JsonWriter w)
+    {
+        w.WriteString("id", Id);
+        w.WriteString("command", Command);
+        CliJson.Optional(w, "data_sha256", Digests?.Data);
+        CliJson.Optional(w, "valid_data_sha256", Digests?.ValidData);
     }
 
     /// <summary>
@@ -135,8 +147,13 @@ internal sealed record SweepResult(string Id, string Command, TrainReport Run)
         e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException or OptionException;
 
     /// <summary>Reads what <see cref="Write"/> wrote.</summary>
-    public static SweepResult Read(JsonElement e) =>
-        new(e.GetProperty("id").GetString() ?? "", e.GetProperty("command").GetString() ?? "", TrainReport.Read(e.GetProperty("run")));
+    public static SweepResult Read(JsonElement e)
+    {
+        string? Digest(string name) => e.TryGetProperty(name, out var d) ? d.GetString() : null;
+        var (data, valid) = (Digest("data_sha256"), Digest("valid_data_sha256"));
+        return new(e.GetProperty("id").GetString() ?? "", e.GetProperty("command").GetString() ?? "", TrainReport.Read(e.GetProperty("run")),
+            data is null && valid is null ? null : new DataDigests(data, valid));
+    }
 }
 
 // The reports below are classes, not records: they are only written, and a record's generated

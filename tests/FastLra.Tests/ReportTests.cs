@@ -116,6 +116,35 @@ public sealed class ReportTests : IDisposable
         Assert.Matches(@"\| 6 \| 0\.999000 \| 0\.500000 \| 2 \(33 %\) \|", md);
     }
 
+    /// <summary>Chance is the most frequent answer's share: random permutation answers one of two symbols, whatever its 100 outputs.</summary>
+    [Fact]
+    public void Chance_is_the_most_frequent_answers_share() =>
+        Assert.Equal([0.25, 0.125, 0.5, null], new[] { Tasks.TaskKind.TemporalOrder, Tasks.TaskKind.TemporalOrder3Bit, Tasks.TaskKind.RandomPermutation, Tasks.TaskKind.Adding }
+            .Select(SweepReport.Chance));
+
+    /// <summary>
+    /// On data the score is the best check by validation loss, the parameters the run keeps: its
+    /// accuracy (80 % and 82 % here), not the highest accuracy of any check (84 %).
+    /// </summary>
+    [Fact]
+    public void On_data_the_score_is_the_accuracy_at_the_best_check_by_loss()
+    {
+        var spec = new RunSpec(new DataFileSource("FASHION/fashion-train.npz")) { Options = new TrainingOptions { MaxIterations = 400 } };
+        for (int seed = 1; seed <= 2; seed++)
+        {
+            double atBest = 0.78 + 0.02 * seed;
+            var run = new TrainReport(Seeded(spec, (uint)seed), 400, 0.84, 0.5, atBest, 0.4, false, "max-iter", 1, 0.01, null,
+                new DataOutcome(28, 300, new Evaluation(0.5, atBest, 0, 0, double.NaN, double.NaN, double.NaN), false, double.NaN, double.NaN));
+            new SweepStore(_dir).Append(new SweepResult($"d{seed}", "fastlra train", run),
+                [CliJson.Serialize(new MetricsLine(300, 1, 0.5, atBest, atBest, 1, 1, 1, null, null, null, null, null).Write),
+                 CliJson.Serialize(new MetricsLine(400, 1, 0.6, 0.84, 0.84, 1, 1, 1, null, null, null, null, null).Write)]);
+        }
+        SweepReport.Load(_dir, TextWriter.Null).Write(Path.Combine(_dir, "out"), "sweep", 8);
+        string md = File.ReadAllText(Path.Combine(_dir, "out", "report.md"));
+        Assert.Contains("| fashion-train.npz | 28 | BPTT | 2 | 0/2 | 81.00 % ± 1.41 % (80.00 %-82.00 %) |", md, StringComparison.Ordinal);
+        Assert.Contains("on data the validation accuracy (R² for regression) at the best check by validation loss", md, StringComparison.Ordinal);
+    }
+
     private static string Line(long iteration, double train, double valid, double accuracy, float norm, float lr, float[]? steps = null,
         float[]? local = null, Evaluation? regression = null) =>
         CliJson.Serialize(new MetricsLine(iteration, train, valid, accuracy, accuracy, iteration / 100.0, 100, norm, null, local, steps, steps, null,

@@ -342,7 +342,9 @@ public sealed class SweepTests : IDisposable
 
     /// <summary>
     /// Run ids hash every option as checkpoints record it, so the committed results keep their ids
-    /// (and a rerun of their grids skips them) whatever is added to the options table.
+    /// (and a rerun of their grids skips them) whatever is added to the options table. A run on
+    /// data records the SHA-256 of its files, which its id is made from: the committed series
+    /// (sunspots) has the digest its runs recorded; the Fashion-MNIST files are not committed.
     /// </summary>
     [Trait("Category", "Slow")]
     [Fact]
@@ -351,14 +353,62 @@ public sealed class SweepTests : IDisposable
         string results = Path.Combine(Golden.RepositoryRoot, "docs", "results");
         var stores = Directory.GetFiles(results, SweepStore.FileName, SearchOption.AllDirectories);
         Assert.NotEmpty(stores);
-        int runs = 0;
+        string sunspots = Sha256.OfFile(Path.Combine(Golden.RepositoryRoot, "docs", "data", "sunspots.csv"));
+        int runs = 0, onData = 0;
         foreach (string store in stores)
             foreach (var recorded in SweepStore.ReadAll(Path.GetDirectoryName(store)!, TextWriter.Null).Values)
             {
-                Assert.Equal(recorded.Result.Id, SweepGrid.Id(recorded.Result.Run.Spec));
+                var (result, digests) = (recorded.Result, recorded.Result.Digests ?? DataDigests.None);
+                Assert.Equal(result.Id, SweepGrid.Id(result.Run.Spec, digests));
+                if (result.Run.Spec.Source is DataFileSource file)
+                {
+                    Assert.Matches("^[0-9a-f]{64}$", digests.Data);
+                    if (file.Path == "docs/data/sunspots.csv") Assert.Equal(sunspots, digests.Data);
+                    onData++;
+                }
                 runs++;
             }
         Assert.True(runs > 500, $"{runs} runs");
+        Assert.True(onData > 100, $"{onData} runs on data");
+    }
+
+    /// <summary>
+    /// A run's id knows its data file by content: moved or copied to another folder (another
+    /// machine's path) the file gives the same ids, so a sweep there finds the runs done; a changed
+    /// byte gives new ones. The validation file counts the same way; the line records both digests.
+    /// </summary>
+    [Fact]
+    public void Ids_follow_the_data_files_content_not_where_it_lies()
+    {
+        string Series(int shift) => "u,y\n" + string.Concat(Enumerable.Range(0, 60).Select(r => $"{Math.Sin((r + shift) * 0.3):F4},{Math.Cos(r * 0.2):F4}\n"));
+        string Grid(string data, string valid) => $$"""
+            {"data": "{{data}}", "valid-data": "{{valid}}", "input-columns": "u", "target-columns": "y", "window": 6,
+             "hidden": 4, "batch": 2, "max-iter": 20, "check-every": 10, "algo": ["bptt", "lra"]}
+            """;
+        string here = Directory.CreateDirectory(Path.Combine(_dir, "here")).FullName, there = Directory.CreateDirectory(Path.Combine(_dir, "there", "deeper")).FullName;
+        File.WriteAllText(Path.Combine(here, "series.csv"), Series(0));
+        File.WriteAllText(Path.Combine(here, "valid.csv"), Series(7));
+        var before = Expand(Grid(Path.Combine(here, "series.csv"), Path.Combine(here, "valid.csv")));
+        Assert.Equal(new SweepOutcome(2, 0, 0, 0, 0), RunSweep(before));
+        File.Move(Path.Combine(here, "series.csv"), Path.Combine(there, "series.csv"));
+        File.Move(Path.Combine(here, "valid.csv"), Path.Combine(there, "valid.csv"));
+        var moved = Expand(Grid(Path.Combine(there, "series.csv"), Path.Combine(there, "valid.csv")));
+        Assert.Equal(before.Select(r => r.Id), moved.Select(r => r.Id));
+        Assert.All(before, r => Assert.StartsWith("series_T6_", r.Id, StringComparison.Ordinal));
+        Assert.Equal(Sha256.Of(System.Text.Encoding.UTF8.GetBytes(Series(0))), moved[0].Digests.Data);
+        Assert.Equal(Sha256.Of(System.Text.Encoding.UTF8.GetBytes(Series(7))), moved[0].Digests.ValidData);
+
+        // The runs done from one folder are done from the other; a line carries the digests.
+        Assert.Equal(new SweepOutcome(0, 2, 0, 0, 0), RunSweep(moved));
+        var recorded = Recorded(_dir, moved[1].Id)!;
+        Assert.Equal(moved[1].Digests, recorded.Digests);
+        Assert.Equal(recorded.Id, SweepGrid.Id(recorded.Run.Spec, recorded.Digests!));
+
+        // Another byte in either file is another run.
+        File.WriteAllText(Path.Combine(there, "valid.csv"), Series(8));
+        var changed = Expand(Grid(Path.Combine(there, "series.csv"), Path.Combine(there, "valid.csv")));
+        Assert.Empty(changed.Select(r => r.Id).Intersect(before.Select(r => r.Id)));
+        Assert.Equal(before[0].Digests.Data, changed[0].Digests.Data);
     }
 
     /// <summary>
@@ -373,11 +423,11 @@ public sealed class SweepTests : IDisposable
         Assert.DoesNotContain(TrainingOptionTable.Describe(o), e => e.Key == "omega_guard");
         var guarded = o with { Options = o.Options with { OmegaGuard = 1e-4f } };
         Assert.Contains(TrainingOptionTable.Describe(guarded), e => e.Key == "omega_guard" && e.Value == ((double)1e-4f).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-        Assert.NotEqual(SweepGrid.Id(o), SweepGrid.Id(guarded));
+        Assert.NotEqual(SweepGrid.Id(o, DataDigests.None), SweepGrid.Id(guarded, DataDigests.None));
         Assert.Equal(guarded, TrainingOptionTable.Read(TrainingOptionTable.Describe(guarded).ToDictionary(e => e.Key, e => e.Value)));
         Assert.Equal(o, TrainingOptionTable.Read(TrainingOptionTable.Describe(o).ToDictionary(e => e.Key, e => e.Value)));
         var run = Expand("""{"task": "random-permutation", "length": 20, "algo": "lra", "alpha": 2, "beta": 1, "omega-guard": [0, 0.0001]}""");
-        Assert.Equal([SweepGrid.Id(o), SweepGrid.Id(guarded)], run.Select(r => r.Id));
+        Assert.Equal([SweepGrid.Id(o, DataDigests.None), SweepGrid.Id(guarded, DataDigests.None)], run.Select(r => r.Id));
         Assert.Contains("--omega-guard 0.0001", run[1].Command, StringComparison.Ordinal);
     }
 

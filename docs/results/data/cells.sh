@@ -7,20 +7,23 @@
 # Every job runs alone, niced, on one thread: FastLra with DOTNET_PROCESSOR_COUNT=1 (its validation
 # would otherwise use every core), PyTorch with torch.set_num_threads(1) over OpenBLAS's serial build
 # (Debian's python3-torch calls the system BLAS, by default the reference one, some 30x slower).
-# usage: docs/results/data/cells.sh "path/to/fastlra" DIR   (DIR: where convert.py wrote fashion-*.npz)
-# needs: apt-get install python3-torch python3-numpy libopenblas0-serial dataset-fashion-mnist
+# usage: docs/results/data/cells.sh DIR [FASTLRA...]   (DIR: where convert.py wrote fashion-*.npz;
+#   FASTLRA: the fastlra command as in run.sh; OUT=dir writes everything there instead)
+# needs: sudo apt-get install python3-torch python3-numpy libopenblas0-serial dataset-fashion-mnist (no sudo as root)
 set -euo pipefail
-fastlra=$1; fashion=$2
-cd "$(dirname "$0")/../../.."
-out=docs/results/data
-export DOTNET_PROCESSOR_COUNT=1
-# $fastlra is split into words on purpose: it may be "dotnet path/fastlra.dll".
-# shellcheck disable=SC2086
+here=$(dirname "$0")
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+[ $# -ge 1 ] && [ -d "$1" ] || { echo "usage: $0 DIR [FASTLRA...] (DIR: where docs/data/convert.py wrote fashion-*.npz)" >&2; exit 2; }
+fashion=$(realpath "$1"); shift
+fastlra_command "$@"
+results_dir docs/results/data
+cd "$here/../../.."
+out=$O
+export DOTNET_PROCESSOR_COUNT=1 FASHION_DIR=$fashion
 for name in cells-sunspots cells-fashion cells-fashion-lstm cells-fashion-start; do
-  sed "s#FASHION#$fashion#g" "$out/$name.json" > "$out/.$name.json"
-  nice -n 10 $fastlra sweep --grid "$out/.$name.json" --out "$out/$name" --workers 1
-  $fastlra report "$out/$name" --out "$out/$name/report"
-  rm -f "$out/.$name.json"
+  nice -n 10 "${F[@]}" sweep --grid "$(grid "docs/results/data/$name.json")" --out "$out/$name" --workers 1
+  "${F[@]}" report "$out/$name" --out "$out/$name/report"
 done
 mkdir -p "$out/cells-pytorch"
 peers() { LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-serial nice -n 10 /usr/bin/python3 docs/data/peers_cells.py "$@"; }

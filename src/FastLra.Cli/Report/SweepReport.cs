@@ -267,8 +267,17 @@ internal sealed class SweepReport
         return max;
     }
 
-    /// <summary>A run's score: the best check's R² for regression on data, else its best validation accuracy.</summary>
-    private static double Score(TrainReport run) => run.Data is { Regression: true } d ? d.Valid.R2 : run.BestValidAccuracy;
+    /// <summary>
+    /// A run's score. On data, the best check by validation loss (the parameters the run keeps):
+    /// its R² for regression, its accuracy for classes. On a synthetic task, the best validation
+    /// accuracy of any check.
+    /// </summary>
+    private static double Score(TrainReport run) => run.Data switch
+    {
+        { Regression: true } d => d.Valid.R2,
+        { } d => d.Valid.Accuracy,
+        null => run.BestValidAccuracy,
+    };
 
     private bool Regression(string task, int length) => _runs.Exists(r => r.Run.Task == task && r.Run.Length == length && r.Run.Data is { Regression: true });
 
@@ -306,7 +315,7 @@ internal sealed class SweepReport
         md.Append(CultureInfo.InvariantCulture, $"# Sweep report: {source}\n\n");
         md.Append(CultureInfo.InvariantCulture,
             $"{_runs.Count} runs, {cells.Count} cells (task and length), {ranked.Count} variants (every option but the seed). ");
-        md.Append("Solved: validation error below 0.0001 on the run's validation set (synthetic tasks only). Best accuracy (R² for regression on data, at the best check by validation loss): over several seeds, mean ± sample sd (min-max). ");
+        md.Append("Solved: validation error below 0.0001 on the run's validation set (synthetic tasks only). Best accuracy: on a synthetic task the highest validation accuracy of any check; on data the validation accuracy (R² for regression) at the best check by validation loss; over several seeds, mean ± sample sd (min-max). ");
         md.Append("Iterations and seconds to solve: medians over the solved runs. Rows are ranked by success rate, then mean best accuracy.\n\n");
         md.Append("| task | T | variant | runs | solved | best valid accuracy (R²) | iterations to solve | seconds to solve | ms/iteration |\n");
         md.Append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
@@ -352,8 +361,7 @@ internal sealed class SweepReport
             var accuracy = new List<Series>(runs.Count);
             foreach (var g in runs) accuracy.Add(Spread(g.Label, _colors[g.Label], g.Runs, static r => r.Curve, xs, hold: true));
             string metric = regression ? "R²" : "accuracy";
-            // Chance: the most frequent class of a synthetic task's uniform labels, 1 / O.
-            double? chance = !regression && TaskInfo.TryParse(task, out var kind) && kind != TaskKind.Adding ? 1.0 / TaskInfo.Outputs(kind) : null;
+            double? chance = !regression && TaskInfo.TryParse(task, out var kind) ? Chance(kind) : null;
             Save($"accuracy-{cell}.svg", SvgChart.Lines($"Validation {metric}: {task}, T = {length}",
                 $"mean over seeds, band: min-max (a finished run holds its last value); {Subset(runs.Count)}", "iteration", $"validation {metric}",
                 accuracy, logY: false, yMin: regression ? null : 0, yMax: regression ? 1 : 1.02, reference: chance, referenceLabel: "chance"));
@@ -418,6 +426,18 @@ internal sealed class SweepReport
         Save("report.md", md.ToString());
         return written;
     }
+
+    /// <summary>
+    /// A synthetic task's chance accuracy, the most frequent answer's share (none for adding, a
+    /// regression): the temporal-order tasks' labels are uniform over their O classes; random
+    /// permutation answers one of two symbols, though it has O = 100 outputs.
+    /// </summary>
+    internal static double? Chance(TaskKind kind) => kind switch
+    {
+        TaskKind.Adding => null,
+        TaskKind.RandomPermutation => 0.5,
+        _ => 1.0 / TaskInfo.Outputs(kind),
+    };
 
     private string Subset(int shown) => shown < _variants ? $"the best {shown} of {_variants} variants" : "every variant";
 

@@ -12,12 +12,24 @@ namespace FastLra.Cli.Sweep;
 /// One run of a sweep: its options, a stable id, and the <c>train</c> command that repeats it (made
 /// when asked for, from the grid's values the run chose: a grid of 100,000 runs keeps no 100,000 commands).
 /// </summary>
-internal sealed class SweepRun(int index, string id, RunSpec spec, SweepGrid.Keys keys, int[] choice)
+internal sealed class SweepRun(int index, string id, RunSpec spec, SweepGrid.Keys keys, int[] choice, DataDigests digests)
 {
     public int Index => index;
     public string Id => id;
     public RunSpec Spec => spec;
     public string Command => SweepGrid.Command(keys, choice, spec);
+
+    /// <summary>The SHA-256 of the run's data files (none for a task), which its id and its recorded line carry.</summary>
+    public DataDigests Digests => digests;
+}
+
+/// <summary>
+/// The SHA-256 of a run's data file and of its validation file (64 hex digits each; null for a task,
+/// for no validation file, or for a file that cannot be read, whose run fails when it starts).
+/// </summary>
+internal sealed record DataDigests(string? Data, string? ValidData)
+{
+    public static DataDigests None { get; } = new(null, null);
 }
 
 /// <summary>
@@ -97,12 +109,13 @@ internal static class SweepGrid
             throw new UsageException(MemoryBudget.TooMuch(string.Create(CultureInfo.InvariantCulture, $"{source}: its {total:0} runs"), total * RunBytes, "split it into smaller grids"));
         var runs = new List<SweepRun>((int)total);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var digests = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var keys in blocks)
         {
             var choice = new int[keys.Count];
             while (true)
             {
-                var run = Build(keys, choice, source, runs.Count);
+                var run = Build(keys, choice, source, runs.Count, digests);
                 if (seen.Add(run.Id)) runs.Add(run);
                 int digit = keys.Count - 1;
                 while (digit >= 0 && ++choice[digit] == keys[digit].Values.Length) choice[digit--] = 0;
@@ -164,7 +177,7 @@ internal static class SweepGrid
         return keys;
     }
 
-    private static SweepRun Build(Keys keys, int[] choice, string source, int index)
+    private static SweepRun Build(Keys keys, int[] choice, string source, int index, Dictionary<string, string?> digests)
     {
         // The data file and the algorithm first: they decide which options apply.
         var spec = keys.Exists(k => k.Option.Name == "data") ? TrainingOptionTable.DataDefaults : RunSpec.Default;
@@ -180,7 +193,23 @@ internal static class SweepGrid
         {
             throw new UsageException($"{source}: run '{Command(keys, choice, spec)}' is invalid: {e.Message}");
         }
-        return new SweepRun(index, Id(spec), spec, keys, [.. choice]);
+        var files = spec.Source is DataFileSource d ? new DataDigests(Digest(d.Path, digests), d.ValidPath is { } v ? Digest(v, digests) : null) : DataDigests.None;
+        return new SweepRun(index, Id(spec, files), spec, keys, [.. choice], files);
+    }
+
+    /// <summary>A file's SHA-256, read once per grid (<paramref name="known"/>); null when it cannot be read.</summary>
+    private static string? Digest(string path, Dictionary<string, string?> known)
+    {
+        if (known.TryGetValue(path, out string? digest)) return digest;
+        try
+        {
+            digest = Sha256.OfFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            digest = null;
+        }
+        return known[path] = digest;
     }
 
     /// <summary>The <c>train</c> command of the run that chose <paramref name="choice"/>: the options that apply to it, in the grid's order, as the grid spells their values.</summary>
@@ -195,12 +224,15 @@ internal static class SweepGrid
     /// <summary>
     /// A run's id, a function of its configuration alone (so editing a grid keeps the ids, and the
     /// results, of the runs it still holds): task, length, algorithm, seed, and a hash of every option.
+    /// A data file counts by its content (<paramref name="digests"/>), not by where it lies, so a
+    /// sweep finds its runs done on any machine that has the same bytes; a file that cannot be read
+    /// counts by its path.
     /// </summary>
-    public static string Id(RunSpec spec)
+    public static string Id(RunSpec spec, DataDigests digests)
     {
         var o = spec.Options;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{Cell(spec)}_{OptionNames.Algorithms.Name(o.Algorithm)}{(o.Algorithm == AlgorithmKind.Lra ? "-" + OptionNames.Semantics.Name(o.Semantics) : "")}_seed{o.Seed}_{Hash(spec)}");
+            $"{Cell(spec)}_{OptionNames.Algorithms.Name(o.Algorithm)}{(o.Algorithm == AlgorithmKind.Lra ? "-" + OptionNames.Semantics.Name(o.Semantics) : "")}_seed{o.Seed}_{Hash(spec, digests)}");
     }
 
     /// <summary>The task and length, or the data file's name (letters, digits, '-' and '.') and window.</summary>
@@ -212,11 +244,20 @@ internal static class SweepGrid
         return d.File.Window > 0 ? string.Create(CultureInfo.InvariantCulture, $"{name}_T{d.File.Window}") : name;
     }
 
-    /// <summary>FNV-1a of the full configuration (every option, as checkpoints record it), 8 hex digits.</summary>
-    private static string Hash(RunSpec spec)
+    /// <summary>FNV-1a of the full configuration (every option, as checkpoints record it, the data files as their SHA-256), 8 hex digits.</summary>
+    private static string Hash(RunSpec spec, DataDigests digests)
     {
         ulong hash = 14695981039346656037UL;
-        foreach (var (key, value) in TrainingOptionTable.Describe(spec)) hash = Fnv(Fnv(Fnv(Fnv(hash, key), "="), value), ";");
+        foreach (var (key, value) in TrainingOptionTable.Describe(spec))
+        {
+            string text = key switch
+            {
+                "data" when digests.Data is { } d => "sha256:" + d,
+                "valid_data" when digests.ValidData is { } v => "sha256:" + v,
+                _ => value,
+            };
+            hash = Fnv(Fnv(Fnv(Fnv(hash, key), "="), text), ";");
+        }
         return ((uint)(hash ^ (hash >> 32))).ToString("x8", CultureInfo.InvariantCulture);
     }
 

@@ -158,7 +158,7 @@ internal sealed class SweepRunner(string directory, long checkpointEvery, TextWr
             summary = $"interrupted at iteration {outcome.Iterations}, checkpoint kept";
             return Status.Interrupted;
         }
-        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Spec, outcome, null, training.Data));
+        var report = new SweepResult(run.Id, run.Command, TrainReport.Create(run.Spec, outcome, null, training.Data), run.Digests);
         _store.Append(report, MetricsLines(MetricsPath(directory, run.Id)));
         DeleteWorkingFiles(run.Id);
         string quality = outcome.Valid.Count == 0 ? "no validation check ran"

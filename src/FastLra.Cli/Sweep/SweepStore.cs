@@ -6,7 +6,8 @@ namespace FastLra.Cli.Sweep;
 
 /// <summary>
 /// A sweep's finished runs, one JSON line each in <c>DIR/runs.jsonl</c>: <c>format_version</c>, <c>id</c>, <c>command</c>,
-/// <c>run</c> (its <c>train --json</c> report) and <c>metrics</c> (its check lines, in order). A run
+/// for a run on data <c>data_sha256</c> (and <c>valid_data_sha256</c>), <c>run</c> (its <c>train --json</c> report)
+/// and <c>metrics</c> (its check lines, in order). A run
 /// is recorded by one appended line (<see cref="LineLog"/>: whole, flushed to disk, under a lock
 /// that the processes sharing the directory take in turn), which is the moment it counts as done;
 /// if an id has more than one line, the last counts. The runs in progress keep their working files
@@ -68,8 +69,7 @@ internal sealed class SweepStore(string directory)
         {
             w.WriteStartObject();
             w.WriteNumber("format_version", FormatVersion);
-            w.WriteString("id", result.Id);
-            w.WriteString("command", result.Command);
+            result.WriteHead(w);
             w.WritePropertyName("run");
             result.Run.Write(w);
             w.WriteStartArray("metrics");
