@@ -113,9 +113,12 @@ public class ReadmeTests
     /// <summary>The <c>dotnet</c> the README's blocks see in <see cref="The_shell_blocks_run_in_order_from_a_fresh_folder"/>.</summary>
     private static string DotnetStandIn()
     {
-        string real = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "/usr/bin/dotnet";
+        string real = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).FirstOrDefault(File.Exists) ?? "dotnet";
         string cli = CliTests.Executable is { } executable ? $"'{executable}'" : $"'{real}' '{Path.Combine(AppContext.BaseDirectory, "fastlra.dll")}'";
         string src = Path.Combine(Golden.RepositoryRoot, "src");
+        // The configuration this suite was built in (bin/<configuration>/<framework>/), whose build the pack takes.
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
         return $$"""
             #!/bin/bash
             set -euo pipefail
@@ -129,7 +132,7 @@ public class ReadmeTests
                 echo "(dotnet test: the suite this runs in)" >&2 ;;
               "pack -c Release -o "*)
                 for project in FastLra.Core FastLra.Cli; do
-                  '{{real}}' pack '{{src}}'/$project -c Release --no-build --nologo -v quiet -o "$5"
+                  '{{real}}' pack '{{src}}'/$project -c {{configuration}} --no-build --nologo -v quiet -o "$5"
                 done ;;
               *)
                 exec '{{real}}' "$@" ;;
