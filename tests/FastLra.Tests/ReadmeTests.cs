@@ -6,8 +6,9 @@ using Xunit;
 namespace FastLra.Tests;
 
 /// <summary>
-/// The README keeps up with the code: every command's options are the table's,
-/// its commands exist, its shell blocks run, and its C# blocks are code CI compiles and runs.
+/// The README keeps up with the code: every command's options are the table's, its commands
+/// exist and its shell blocks run as written (its C# blocks are compiled and run verbatim by
+/// .ci/run's packages step, on the packed library).
 /// </summary>
 [Trait("Category", "Slow")]
 public class ReadmeTests
@@ -46,72 +47,97 @@ public class ReadmeTests
     private static List<string> Blocks(string language) =>
         Regex.Matches(Readme, $"^```{language}\n(.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();
 
-    public static TheoryData<int> ShellBlocks() => [.. Enumerable.Range(0, Blocks("sh").Count)];
-
     /// <summary>
-    /// Every <c>fastlra</c> command of a shell block runs, in order, in a fresh folder that sees
-    /// the repository's docs/, and exits 0; a block's later commands read what its earlier ones
-    /// wrote. A training run without --max-iter is capped at 1,000 iterations (this checks that the
-    /// commands are right, not how long they take), and the quick start must still solve its task,
-    /// as the README says. Package and test commands are left to CI, which runs them.
+    /// The README's shell blocks run as written, in order, by one bash in a fresh folder that sees
+    /// the repository's docs/ and src/, with nothing on the PATH but the system's folders and
+    /// <c>dotnet</c>: so <c>fastlra</c> is found only where the README's own install step put it.
+    /// <c>dotnet</c> is a stand-in for the commands that would rebuild this repository inside its
+    /// own test run: <c>dotnet run --project src/FastLra.Cli -- ...</c> runs the build under test,
+    /// <c>dotnet pack</c> packs that build (no rebuild), <c>dotnet test</c> is this suite and is
+    /// skipped; everything else, <c>dotnet tool install</c> included, is the real dotnet. A
+    /// <c>dotnet run</c> training without --max-iter is capped at 1,000 iterations (this checks that
+    /// the commands are right, not how long they take), and the quick start must still solve its
+    /// task, as the README says; the <c>fastlra</c> commands run exactly as written.
     /// </summary>
-    [Theory]
-    [MemberData(nameof(ShellBlocks))]
-    public void The_commands_of_each_shell_block_run(int block)
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void The_shell_blocks_run_in_order_from_a_fresh_folder()
     {
-        string dir = Directory.CreateTempSubdirectory("fastlra-readme-").FullName;
+        string root = Directory.CreateTempSubdirectory("fastlra-readme-").FullName;
         try
         {
-            Directory.CreateSymbolicLink(Path.Combine(dir, "docs"), Path.Combine(Golden.RepositoryRoot, "docs"));
-            string text = Blocks("sh")[block].Replace("\\\n", " ", StringComparison.Ordinal);
-            foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                var args = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
-                if (line.StartsWith("dotnet run -c Release --project src/FastLra.Cli -- ", StringComparison.Ordinal)) args.RemoveRange(0, 7);
-                else if (args[0] != "fastlra") continue;
-                else args.RemoveAt(0);
-                bool quickStart = block == 0 && args[0] == "train";
-                if (args[0] == "train" && !args.Contains("--max-iter")) args.AddRange(["--max-iter", "1000"]);
-                var (code, _, err) = RunIn(dir, args);
-                Assert.True(code == 0, $"README block {block}: `{line}` exited {code}: {err}");
-                if (quickStart) Assert.Contains("solved:", err, StringComparison.Ordinal);
-            }
+            string clone = Path.Combine(root, "fastlra"), bin = Path.Combine(root, "bin");
+            Directory.CreateDirectory(clone);
+            Directory.CreateDirectory(bin);
+            foreach (string folder in new[] { "docs", "src" })
+                Directory.CreateSymbolicLink(Path.Combine(clone, folder), Path.Combine(Golden.RepositoryRoot, folder));
+            string dotnet = Path.Combine(bin, "dotnet");
+            File.WriteAllText(dotnet, DotnetStandIn());
+            File.SetUnixFileMode(dotnet, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var blocks = Blocks("sh");
+            string script = "trap 'echo \"README: $BASH_COMMAND exited $?\" >&2' ERR\n"
+                + "if command -v fastlra >/dev/null; then echo \"fastlra is on the PATH before the README installs it: $(command -v fastlra)\" >&2; exit 3; fi\n"
+                + string.Concat(blocks.Select((b, i) => $"echo '@@ block {i}' >&2\n{b}"));
+            File.WriteAllText(Path.Combine(root, "readme.sh"), script);
+
+            var (code, stdout, err) = Bash(clone, Path.Combine(root, "readme.sh"), $"{bin}:/usr/local/bin:/usr/bin:/bin");
+            Assert.True(code == 0, $"the README's shell blocks exited {code}:\n{err}");
+            var sections = err.Split("@@ block ");
+            Assert.Equal(blocks.Count + 1, sections.Length);
+            Assert.Contains("solved:", sections[1], StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(clone, "forecast.csv")), $"the README's predict wrote no forecast.csv:\n{stdout}");
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
     }
 
-    private static (int Code, string Out, string Err) RunIn(string directory, List<string> args)
+    /// <summary>Runs a bash script under <c>set -euo pipefail</c> in a folder, with this PATH and nothing else changed.</summary>
+    private static (int Code, string Out, string Err) Bash(string directory, string script, string path)
     {
-        using var process = CliTests.Start(null, [.. args], directory);
+        var start = new ProcessStartInfo("/bin/bash", ["-euo", "pipefail", script])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = directory,
+        };
+        start.Environment["PATH"] = path;
+        using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(300_000), "fastlra did not finish in 5 minutes");
+        Assert.True(process.WaitForExit(900_000), "the README's shell blocks did not finish in 15 minutes");
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    /// <summary>
-    /// Every line of the README's C# blocks (less its trailing comment) is a line of an example
-    /// program under docs/examples, which CI builds and runs against the project and the package;
-    /// so the README shows code that compiles and works, as Sep's ReadMeTest keeps its README.
-    /// </summary>
-    [Fact]
-    public void Every_line_of_each_csharp_block_is_in_an_example_that_ci_runs()
+    /// <summary>The <c>dotnet</c> the README's blocks see in <see cref="The_shell_blocks_run_in_order_from_a_fresh_folder"/>.</summary>
+    private static string DotnetStandIn()
     {
-        var examples = Directory.GetFiles(Path.Combine(Golden.RepositoryRoot, "docs", "examples"), "Program.cs", SearchOption.AllDirectories)
-            .SelectMany(File.ReadAllLines).Select(Code).ToHashSet();
-        var blocks = Blocks("csharp");
-        Assert.NotEmpty(blocks);
-        foreach (string line in blocks.SelectMany(b => b.Split('\n')).Select(Code).Where(l => l.Length > 0))
-            Assert.True(examples.Contains(line), $"README C# line not in any docs/examples Program.cs: {line}");
-    }
+        string real = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).FirstOrDefault(File.Exists) ?? "dotnet";
+        string cli = CliTests.Executable is { } executable ? $"'{executable}'" : $"'{real}' '{Path.Combine(AppContext.BaseDirectory, "fastlra.dll")}'";
+        string src = Path.Combine(Golden.RepositoryRoot, "src");
+        // The configuration this suite was built in (bin/<configuration>/<framework>/), whose build the pack takes.
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
+        return $$"""
+            #!/bin/bash
+            set -euo pipefail
+            case "$*" in
+              "run -c Release --project src/FastLra.Cli -- "*)
+                [ -f src/FastLra.Cli/FastLra.Cli.csproj ] || { echo "no src/FastLra.Cli here" >&2; exit 1; }
+                shift 6
+                if [ "$1" = train ] && [[ " $* " != *" --max-iter "* ]]; then set -- "$@" --max-iter 1000; fi
+                exec {{cli}} "$@" ;;
+              "test -c Release"*)
+                echo "(dotnet test: the suite this runs in)" >&2 ;;
+              "pack -c Release -o "*)
+                for project in FastLra.Core FastLra.Cli; do
+                  '{{real}}' pack '{{src}}'/$project -c {{configuration}} --no-build --nologo -v quiet -o "$5"
+                done ;;
+              *)
+                exec '{{real}}' "$@" ;;
+            esac
 
-    /// <summary>A line without its trailing comment and surrounding white space.</summary>
-    private static string Code(string line)
-    {
-        int comment = line.IndexOf("//", StringComparison.Ordinal);
-        return (comment >= 0 ? line[..comment] : line).Trim();
+            """;
     }
 }
