@@ -30,8 +30,9 @@ internal interface IVector<TSelf>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
     /// <summary>
-    /// The sum of the lanes in the fixed order of <see cref="Partials8"/> (lane i as element i), so
-    /// a vector of eight lanes sums alike at every width: V256 and V128x2 alike.
+    /// The sum of the lanes. The eight-lane vectors (V256, V128x2) sum in the fixed order of
+    /// <see cref="Partials8"/> (lane i as element i), so the fixed-order dot products end alike on
+    /// both; V512 and V128 in their own order (the native dot products only).
     /// </summary>
     static abstract float Sum(TSelf v);
 
