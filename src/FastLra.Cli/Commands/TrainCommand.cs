@@ -42,8 +42,9 @@ internal sealed class TrainCommand : Command
     /// <summary>The help of train's and sweep's --conditioning.</summary>
     internal const string ConditioningHelp =
         "at each check also compute the batch's gradient at weights perturbed by a relative 1e-7 and report the cosine between the two gradients " +
-        "(cos on the progress line, gradient_cosine in the metrics): near 1 the update's direction is a property of the weights, far below 1 float32 " +
-        "rounding sets it (docs/algorithm.md, \"Diagnostics\"); one more gradient computation per check, the run otherwise bit for bit the same";
+        "(cos on the progress line, gradient_cosine in the metrics): near 1 this update's direction barely moves with a rounding step of the weights, " +
+        "far below 1 float32 rounding sets it; it says nothing of how small differences grow over many updates (docs/algorithm.md, \"Diagnostics\"); " +
+        "one more gradient computation per check, the run otherwise bit for bit the same";
 
     private const string MetricsHelp =
         "one JSON line per check: iteration, train_loss, valid_loss, valid_accuracy, best_valid_accuracy, elapsed_seconds, iterations_per_second, gradient_norm, lr (the rate the next iteration takes) " +

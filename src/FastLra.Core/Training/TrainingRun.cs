@@ -350,9 +350,10 @@ public sealed class TrainingRun
     /// Whether the checks measure the gradient's conditioning: at each check iteration, one more
     /// gradient computation on the same batch at weights w (1 + 1e-7 r), r uniform in [-1, 1] and
     /// fixed by the iteration, which in float32 moves most weights by at most one unit in the last
-    /// place. A cosine near 1 says the update's direction is a property of the weights; far below 1,
-    /// that rounding sets it. It says nothing of how another vector width sums (docs/algorithm.md,
-    /// "Diagnostics"). Costs one gradient computation per check.
+    /// place. A cosine near 1 says this update's direction barely moves with a rounding step of the
+    /// weights; far below 1, that rounding sets it. It says nothing of how small differences grow
+    /// over many updates, nor of how another vector width sums (docs/algorithm.md, "Diagnostics").
+    /// Costs one gradient computation per check.
     /// </summary>
     internal bool MeasureConditioning
     {
