@@ -60,7 +60,6 @@ public class DeterminismTests
         var y = Random(n, 4);
         using var forced = SimdWidth.Force(target.Value);
         Assert.Equal(ReductionsReference.FixedDot(x, y), Reductions.Dot(x, y));
-        Assert.Equal(ReductionsReference.FixedDot(x, x), Reductions.SumOfSquares(target.Value, x));
         Assert.Equal(ReductionsReference.FixedDot(x, x), Reductions.SumOfSquares(x));
     }
 

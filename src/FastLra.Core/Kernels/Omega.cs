@@ -66,7 +66,7 @@ internal static class Omega
         int count = m.Length;
         if (d.Length < count || n.Length < count) ThrowHelper.ShapeMismatch();
         double s = Elementwise.Map<MultiplyOperator>(target, m, d, default, 0f, n[..count]);
-        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(target, g)), guard);
+        return OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)), guard);
     }
 
     /// <summary>da += scale · dOmega/da = scale · cA · N² · t (plain D).</summary>
@@ -185,17 +185,17 @@ internal static class Omega
         double s = 0;
         for (int b = 0; b < batch; b++)
         {
-            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b], row = Reductions.SumOfSquares(target, m.Slice(b * stride, hidden));
+            double d = 1.0 - (double)t[b * stride + b] * t[b * stride + b], row = Reductions.SumOfSquares(m.Slice(b * stride, hidden));
             if (b < rows.Length) rows[b] = row;
             s += d * d * row;
         }
-        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(target, g)), guard);
+        var omega = OmegaValue.From(Math.Sqrt(s), Math.Sqrt(Reductions.SumOfSquares(g)), guard);
         float c = scale * omega.CoefficientA;
         if (c == 0f) return omega;
         for (int b = 0; b < batch; b++)
         {
             float tb = t[b * stride + b], d = 1f - tb * tb;
-            double row = b < rows.Length ? rows[b] : Reductions.SumOfSquares(target, m.Slice(b * stride, hidden));
+            double row = b < rows.Length ? rows[b] : Reductions.SumOfSquares(m.Slice(b * stride, hidden));
             da[b * stride + b] += c * tb * d * d * (float)row;
         }
         return omega;

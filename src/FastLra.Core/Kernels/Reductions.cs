@@ -26,9 +26,6 @@ internal static class Reductions
     /// </summary>
     public static double SumOfSquares(ReadOnlySpan<float> x) => Dot(x, x);
 
-    /// <summary>As the overload without a target, for the kernels written over one (the sum is the same at every target).</summary>
-    public static double SumOfSquares(SimdTarget target, ReadOnlySpan<float> x) => Dot(x, x);
-
     /// <summary>
     /// Σ x_i y_i in double, the same bits on every machine: element e goes to partial e mod 8, each
     /// partial a double that adds its elements' exact products in ascending order, and the eight
@@ -140,7 +137,7 @@ internal static class Reductions
     }
 
     /// <summary>Frobenius norm.</summary>
-    public static float Norm(ReadOnlySpan<float> x) => (float)Math.Sqrt(SumOfSquares(SimdWidth.Current, x));
+    public static float Norm(ReadOnlySpan<float> x) => (float)Math.Sqrt(SumOfSquares(x));
 
     /// <summary>x·y / (||x|| ||y||), summed in double (a diagnostic, once per check); NaN when either is zero.</summary>
     public static double Cosine(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
@@ -213,7 +210,7 @@ internal static class Reductions
             var block = scratch[..(k * n)];
             block.Clear();
             MatMul.TransposedMultiplyAdd(target, a[first..], d, rows, k, n, m, block);
-            total += SumOfSquares(target, block);
+            total += SumOfSquares(block);
         }
         return (float)Math.Sqrt(total);
     }
