@@ -49,9 +49,7 @@ internal sealed record TrainReport(
         w.WriteStartObject();
         foreach (var option in TrainingOptionTable.All)
         {
-            // The summation order is reported even at its default (a run's id leaves it out): a line
-            // of runs.jsonl without it was made before the fixed order, by its width's own sums.
-            if (!option.Records(Spec) && option.Key != "deterministic") continue;
+            if (!option.Reports(Spec)) continue;
             string value = option.Format(Spec);
             if (!option.Numeric) w.WriteString(option.Key, value);
             else if (option.IsFloat) CliJson.Number(w, option.Key, (float)double.Parse(value, CultureInfo.InvariantCulture));

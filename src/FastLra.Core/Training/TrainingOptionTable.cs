@@ -128,6 +128,16 @@ internal sealed class TrainingOption
     /// </summary>
     public bool OmittedAtDefault { get; init; }
 
+    /// <summary>
+    /// Whether a run's report (<c>train --json</c>, a line of runs.jsonl) states the option even
+    /// where <see cref="OmittedAtDefault"/> leaves it out of the run's records and id: a report
+    /// without it then tells a run made before the option existed.
+    /// </summary>
+    public bool ReportedAtDefault { get; init; }
+
+    /// <summary>Whether a run's report states the option: it <see cref="Records"/> it, or it applies and is <see cref="ReportedAtDefault"/>.</summary>
+    public bool Reports(RunSpec s) => Records(s) || (ReportedAtDefault && AppliesTo(s));
+
     /// <summary>What it means (help and the README add its choices and default).</summary>
     public string Help { get; }
 
@@ -364,7 +374,7 @@ internal static class TrainingOptionTable
             "true sums in one order at every vector width, so a run gives the same bits at 512, 256 and 128 bits and on ARM64; false lets dot products sum in the width's own lanes (faster at 512 and 128 bits, the bits then the width's)",
             s => s.Options.Deterministic ? "true" : "false",
             (s, v) => s with { Options = s.Options with { Deterministic = v switch { "true" => true, "false" => false, _ => throw Unknown("deterministic", v, ["true", "false"]) } } })
-        { Choices = ["true", "false"], OmittedAtDefault = true },
+        { Choices = ["true", "false"], OmittedAtDefault = true, ReportedAtDefault = true },
         new("omega-guard", OptionScope.Lra, OptionKind.Real, Online,
             "LRA: guard e of the guarded Omega, r = ||N|| / (||G|| + e): the paper's Omega for signals well above e, a term that vanishes with the signal below it (docs/algorithm.md, \"Guarded Omega\"); 0 = the paper's Omega",
             s => F(s.Options.OmegaGuard), (s, v) => s with { Options = s.Options with { OmegaGuard = Float(v, "omega-guard") } }) { OmittedAtDefault = true },
